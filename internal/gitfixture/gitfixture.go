@@ -1,0 +1,201 @@
+// Package gitfixture makes real git repositories with real commits and
+// serves them over smart HTTP through git http-backend, for tests, the
+// GitHub emulator and the demo.
+package gitfixture
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/cgi"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+)
+
+// Delete, as a file's content in Commit, removes the file.
+const Delete = "\x00delete"
+
+// Executable, as a prefix of a file's content in Commit, makes it mode 0755.
+const Executable = "\x00x"
+
+// env is the environment for every git call: no user or system config, a
+// fixed identity, so results do not depend on the machine.
+func env(extra ...string) []string {
+	e := append(os.Environ(),
+		"GIT_CONFIG_NOSYSTEM=1",
+		"GIT_CONFIG_GLOBAL=/dev/null",
+		"GIT_AUTHOR_NAME=fixture", "GIT_AUTHOR_EMAIL=fixture@example.invalid",
+		"GIT_COMMITTER_NAME=fixture", "GIT_COMMITTER_EMAIL=fixture@example.invalid",
+		"GIT_TERMINAL_PROMPT=0",
+	)
+	return append(e, extra...)
+}
+
+// Git runs git in dir and returns its trimmed stdout.
+func Git(dir string, args ...string) (string, error) {
+	return gitIn(dir, nil, "", args...)
+}
+
+func gitIn(dir string, extraEnv []string, stdin string, args ...string) (string, error) {
+	cmd := exec.Command("git", args...)
+	cmd.Dir = dir
+	cmd.Env = env(extraEnv...)
+	if stdin != "" {
+		cmd.Stdin = strings.NewReader(stdin)
+	}
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("git %s in %s: %w: %s", strings.Join(args, " "), dir, err, strings.TrimSpace(errb.String()))
+	}
+	return strings.TrimSpace(out.String()), nil
+}
+
+// InitBare creates a bare repository at dir whose default branch is branch.
+func InitBare(dir, branch string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	if _, err := Git(dir, "init", "--bare", "--quiet", "--initial-branch="+branch); err != nil {
+		return err
+	}
+	_, err := Git(dir, "config", "http.receivepack", "true")
+	return err
+}
+
+// Commit adds a commit on branch in repo (bare or not) that writes files
+// (path to content; Delete removes, an Executable prefix sets mode 0755)
+// on top of the branch tip, or of from when the branch does not exist yet
+// ("" for a root commit). It returns the new commit's SHA. No work tree is
+// touched: the commit is made with plumbing on a private index.
+func Commit(repo, branch, from string, files map[string]string, message string) (string, error) {
+	idx, err := os.CreateTemp("", "gitfixture-index-*")
+	if err != nil {
+		return "", err
+	}
+	idx.Close()
+	os.Remove(idx.Name())
+	defer os.Remove(idx.Name())
+	ienv := []string{"GIT_INDEX_FILE=" + idx.Name()}
+
+	parent, err := Git(repo, "rev-parse", "--verify", "--quiet", "refs/heads/"+branch)
+	if err != nil || parent == "" {
+		parent = ""
+		if from != "" {
+			if parent, err = Git(repo, "rev-parse", "--verify", from+"^{commit}"); err != nil {
+				return "", err
+			}
+		}
+	}
+	if parent != "" {
+		if _, err := gitIn(repo, ienv, "", "read-tree", parent); err != nil {
+			return "", err
+		}
+	}
+	paths := make([]string, 0, len(files))
+	for p := range files {
+		paths = append(paths, p)
+	}
+	sort.Strings(paths)
+	var info strings.Builder
+	for _, p := range paths {
+		content := files[p]
+		if content == Delete {
+			// mode 0 removes the path from the index
+			fmt.Fprintf(&info, "0 %s\t%s\n", strings.Repeat("0", 40), p)
+			continue
+		}
+		mode := "100644"
+		if strings.HasPrefix(content, Executable) {
+			mode, content = "100755", strings.TrimPrefix(content, Executable)
+		}
+		blob, err := gitIn(repo, nil, content, "hash-object", "-w", "--stdin")
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprintf(&info, "%s %s\t%s\n", mode, blob, p)
+	}
+	if info.Len() > 0 {
+		if _, err := gitIn(repo, ienv, info.String(), "update-index", "--index-info"); err != nil {
+			return "", err
+		}
+	}
+	tree, err := gitIn(repo, ienv, "", "write-tree")
+	if err != nil {
+		return "", err
+	}
+	args := []string{"commit-tree", tree, "-m", message}
+	if parent != "" {
+		args = append(args, "-p", parent)
+	}
+	sha, err := Git(repo, args...)
+	if err != nil {
+		return "", err
+	}
+	if _, err := Git(repo, "update-ref", "refs/heads/"+branch, sha); err != nil {
+		return "", err
+	}
+	return sha, nil
+}
+
+// Tag creates a lightweight tag at rev.
+func Tag(repo, name, rev string) error {
+	_, err := Git(repo, "tag", name, rev)
+	return err
+}
+
+// Handler serves every bare repository below root over git's smart HTTP
+// protocol (clone, fetch and push), at /<path relative to root>.
+func Handler(root string) http.Handler {
+	return &cgi.Handler{
+		Path: gitHTTPBackend(),
+		Root: "/",
+		Env: []string{
+			"GIT_PROJECT_ROOT=" + root,
+			"GIT_HTTP_EXPORT_ALL=1",
+			"GIT_CONFIG_NOSYSTEM=1",
+			"GIT_CONFIG_GLOBAL=/dev/null",
+		},
+	}
+}
+
+var (
+	backendOnce sync.Once
+	backendPath string
+)
+
+func gitHTTPBackend() string {
+	backendOnce.Do(func() {
+		backendPath = "/usr/lib/git-core/git-http-backend"
+		if out, err := exec.Command("git", "--exec-path").Output(); err == nil {
+			backendPath = filepath.Join(strings.TrimSpace(string(out)), "git-http-backend")
+		}
+	})
+	return backendPath
+}
+
+// Server is a git smart-HTTP server on 127.0.0.1.
+type Server struct {
+	URL string // http://127.0.0.1:port
+	srv *http.Server
+	ln  net.Listener
+}
+
+// Serve starts serving the repositories below root on a free loopback port.
+func Serve(root string) (*Server, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{URL: "http://" + ln.Addr().String(), ln: ln, srv: &http.Server{Handler: Handler(root)}}
+	go s.srv.Serve(ln)
+	return s, nil
+}
+
+// Close stops the server.
+func (s *Server) Close() error { return s.srv.Close() }
