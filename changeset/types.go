@@ -1,0 +1,78 @@
+// Package changeset links open pull requests across the siblings of a
+// workspace into one set that is built and tested together.
+package changeset
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// PR is a pull request as changesets see it; GitHub types are converted to
+// it at the boundary.
+type PR struct {
+	Repo              string // base repository, owner/name
+	Number            int
+	State             string // "open" or "closed"
+	Merged            bool
+	Draft             bool
+	Title             string
+	Body              string
+	URL               string // html URL
+	Author            string
+	AuthorAssociation string
+	HeadRef           string // branch name in the head repository
+	HeadSHA           string
+	HeadRepo          string // owner/name of the head repository (a fork's for fork PRs)
+	HeadCloneURL      string
+	BaseRef           string
+	Fork              bool // head repository differs from the base repository
+}
+
+// Ref names a pull request: owner/name#N.
+func (p *PR) Ref() string { return Ref{Repo: p.Repo, Number: p.Number}.String() }
+
+// GitHub is what resolution needs from GitHub.
+type GitHub interface {
+	// PullRequest returns one PR; a missing or unreadable one is an error
+	// wrapping ErrNotFound or ErrForbidden.
+	PullRequest(ctx context.Context, repo string, number int) (*PR, error)
+	// OpenPullRequests returns every open PR whose base repository is repo.
+	OpenPullRequests(ctx context.Context, repo string) ([]*PR, error)
+}
+
+// Errors the GitHub implementation wraps so resolution can explain them.
+var (
+	ErrNotFound  = errors.New("not found")
+	ErrForbidden = errors.New("access denied")
+)
+
+// Ref names a pull request.
+type Ref struct {
+	Repo   string // owner/name
+	Number int
+}
+
+func (r Ref) String() string { return fmt.Sprintf("%s#%d", r.Repo, r.Number) }
+
+// Member is one PR of a changeset.
+type Member struct {
+	PR *PR
+	// Sibling is the sibling's name, or the workspace's name when the PR is
+	// on the workspace repository itself.
+	Sibling string
+	// Links says how the member was reached: "start", "Depends-On in o/r#N",
+	// "depended on by o/r#N", "same branch as o/r#N".
+	Links []string
+}
+
+// Changeset is a resolved, validated set of PRs pinned to their head SHAs.
+type Changeset struct {
+	Members []Member // sorted by Ref
+	// Key is stable for the same set of PRs whatever their SHAs: the sorted
+	// refs joined with ",". Runs are coalesced and cancelled by it.
+	Key string
+	// RunID is derived from the pinned head SHAs: the same SHAs give the
+	// same id.
+	RunID string
+}

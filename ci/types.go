@@ -1,0 +1,65 @@
+// Package ci materializes a workspace at chosen refs, runs its setup and
+// tests, and reports per-step results. It knows nothing of GitHub.
+package ci
+
+import (
+	"time"
+)
+
+// Results, per step and per run.
+const (
+	Success   = "success"
+	Failure   = "failure"   // a step failed: the change's fault
+	Error     = "error"     // infrastructure or the bot's fault
+	Cancelled = "cancelled" // cancelled or timed out
+	Skipped   = "skipped"   // not run because an earlier step failed
+)
+
+// Pin says what to check out for one sibling (or the workspace repo).
+type Pin struct {
+	// Ref is a branch, tag or SHA; "" means the sibling's branch tip.
+	Ref string `json:"ref,omitempty"`
+	// SHA, when set, is the exact commit to use (a PR head pinned at
+	// resolution); Ref then only labels it.
+	SHA string `json:"sha,omitempty"`
+	// Base, when set in merge mode, is the branch the head is merged onto.
+	Base string `json:"base,omitempty"`
+	// URL, when set, is fetched for the head instead of the sibling's repo
+	// (a PR from a fork).
+	URL string `json:"url,omitempty"`
+	// FetchRef, when set, is fetched from the sibling's repo to get SHA
+	// (such as refs/pull/N/head), for commits no branch holds.
+	FetchRef string `json:"fetch_ref,omitempty"`
+}
+
+// SiblingResult says what one sibling was built at.
+type SiblingResult struct {
+	Name string `json:"name"`
+	Repo string `json:"repo"`
+	Ref  string `json:"ref"`
+	SHA  string `json:"sha"`
+}
+
+// StepResult is one command's outcome.
+type StepResult struct {
+	Name       string `json:"name"`    // checkout, setup, test
+	Sibling    string `json:"sibling"` // "" for workspace-level steps
+	Command    string `json:"command"`
+	Result     string `json:"result"`
+	DurationMS int64  `json:"duration_ms"`
+	LogTail    string `json:"log_tail"`
+	// Log is the step's whole output (capped), for run pages.
+	Log string `json:"-"`
+}
+
+// Result is a whole run's outcome.
+type Result struct {
+	Result    string          `json:"result"`
+	Changeset string          `json:"changeset"`
+	Siblings  []SiblingResult `json:"siblings"`
+	Steps     []StepResult    `json:"steps"`
+	Started   time.Time       `json:"started"`
+	Duration  time.Duration   `json:"-"`
+	// Error explains an error result.
+	Error string `json:"error,omitempty"`
+}
