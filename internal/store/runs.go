@@ -1,0 +1,336 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Run states. Queued and running are live; the rest are final.
+const (
+	RunQueued    = "queued"
+	RunRunning   = "running"
+	RunSuccess   = "success"
+	RunFailure   = "failure"
+	RunError     = "error"
+	RunCancelled = "cancelled"
+)
+
+// Run is one build and test of a changeset.
+type Run struct {
+	ID      int64
+	Key     string // changeset key: runs of one key coalesce and exclude each other
+	RunID   string // hash over the pinned SHAs
+	State   string
+	Trigger string // what asked for it, for people: "pull_request synchronize o/r#3"
+	// Changeset and Result are JSON documents owned by the bot and ci.
+	Changeset  []byte
+	Result     []byte
+	NotBefore  time.Time // not claimed before this
+	CreatedAt  time.Time
+	StartedAt  time.Time
+	FinishedAt time.Time
+	Attempts   int
+	// Superseded is the id of the run that replaced this one, when it was
+	// cancelled for a newer push.
+	Superseded int64
+}
+
+// Final reports whether the run has reached a final state.
+func (r *Run) Final() bool { return finalRunState(r.State) }
+
+func finalRunState(s string) bool {
+	switch s {
+	case RunSuccess, RunFailure, RunError, RunCancelled:
+		return true
+	}
+	return false
+}
+
+func validRunState(s string) bool { return s == RunQueued || s == RunRunning || finalRunState(s) }
+
+const runColumns = `id, key, run_id, state, trigger, changeset, result, not_before, created_at, started_at, finished_at, attempts, superseded`
+
+func scanRun(row interface{ Scan(...any) error }) (*Run, error) {
+	var r Run
+	var nb, ca, sa, fa int64
+	if err := row.Scan(&r.ID, &r.Key, &r.RunID, &r.State, &r.Trigger, &r.Changeset, &r.Result,
+		&nb, &ca, &sa, &fa, &r.Attempts, &r.Superseded); err != nil {
+		return nil, err
+	}
+	r.NotBefore, r.CreatedAt, r.StartedAt, r.FinishedAt = fromNanos(nb), fromNanos(ca), fromNanos(sa), fromNanos(fa)
+	return &r, nil
+}
+
+func scanRuns(rows *sql.Rows) ([]Run, error) {
+	defer rows.Close()
+	var out []Run
+	for rows.Next() {
+		r, err := scanRun(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *r)
+	}
+	return out, rows.Err()
+}
+
+// EnqueueRun queues r to start no earlier than window from now. If a run
+// with the same Key is still queued, that run takes r's RunID, Trigger and
+// Changeset and its start moves to now+window instead, and its id comes
+// back with coalesced true: a burst of events for one changeset becomes one
+// run. r.NotBefore, when later than now+window, is kept.
+func (s *Store) EnqueueRun(ctx context.Context, r Run, window time.Duration) (id int64, coalesced bool, err error) {
+	if r.Key == "" {
+		return 0, false, fmt.Errorf("store: enqueue run: empty changeset key")
+	}
+	now := s.now()
+	nb := now.Add(window)
+	if r.NotBefore.After(nb) {
+		nb = r.NotBefore
+	}
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, false, s.wrap("enqueue run "+r.Key, err)
+	}
+	defer tx.Rollback()
+	err = tx.QueryRowContext(ctx, `SELECT id FROM runs WHERE key = ? AND state = 'queued' ORDER BY id DESC LIMIT 1`, r.Key).Scan(&id)
+	switch {
+	case err == nil:
+		_, err = tx.ExecContext(ctx, `UPDATE runs SET run_id = ?, trigger = ?, changeset = ?, not_before = ? WHERE id = ?`,
+			r.RunID, r.Trigger, r.Changeset, toNanos(nb), id)
+		coalesced = true
+	case errors.Is(err, sql.ErrNoRows):
+		var res sql.Result
+		res, err = tx.ExecContext(ctx, `INSERT INTO runs (key, run_id, state, trigger, changeset, not_before, created_at)
+VALUES (?, ?, 'queued', ?, ?, ?, ?)`, r.Key, r.RunID, r.Trigger, r.Changeset, toNanos(nb), toNanos(now))
+		if err == nil {
+			id, err = res.LastInsertId()
+		}
+	}
+	if err == nil {
+		err = tx.Commit()
+	}
+	if err != nil {
+		return 0, false, s.wrap("enqueue run "+r.Key, err)
+	}
+	return id, coalesced, nil
+}
+
+// ClaimRun marks running and returns the oldest queued run that is due at
+// now and whose key has no running run, or nil and nil when there is none.
+// Runs of one changeset therefore never build side by side.
+func (s *Store) ClaimRun(ctx context.Context, now time.Time) (*Run, error) {
+	r, err := scanRun(s.w.QueryRowContext(ctx, `UPDATE runs
+SET state = 'running', started_at = ?, attempts = attempts + 1
+WHERE id = (
+	SELECT q.id FROM runs q
+	WHERE q.state = 'queued' AND q.not_before <= ?
+	AND NOT EXISTS (SELECT 1 FROM runs x WHERE x.key = q.key AND x.state = 'running')
+	ORDER BY q.id LIMIT 1)
+RETURNING `+runColumns, toNanos(now), toNanos(now)))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, s.wrap("claim run", err)
+	}
+	return r, nil
+}
+
+// NextRunDue returns when the earliest queued run becomes due, so a worker
+// can sleep until then; ok is false when nothing is queued.
+func (s *Store) NextRunDue(ctx context.Context) (t time.Time, ok bool, err error) {
+	var nb sql.NullInt64
+	if err := s.r.QueryRowContext(ctx, `SELECT min(not_before) FROM runs WHERE state = 'queued'`).Scan(&nb); err != nil {
+		return time.Time{}, false, s.wrap("next run due", err)
+	}
+	if !nb.Valid {
+		return time.Time{}, false, nil
+	}
+	return fromNanos(nb.Int64), true, nil
+}
+
+// RunningRuns returns the running runs of key, oldest first.
+func (s *Store) RunningRuns(ctx context.Context, key string) ([]Run, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+runColumns+` FROM runs WHERE key = ? AND state = 'running' ORDER BY id`, key)
+	if err != nil {
+		return nil, s.wrap("running runs of "+key, err)
+	}
+	runs, err := scanRuns(rows)
+	return runs, s.wrap("running runs of "+key, err)
+}
+
+// FinishRun records a run's final state and its result JSON. A run that
+// was cancelled while it ran stays cancelled (its result is kept); a run
+// already finished otherwise is an error, since it would report twice.
+func (s *Store) FinishRun(ctx context.Context, id int64, state string, result []byte) error {
+	if !finalRunState(state) {
+		return fmt.Errorf("store: finish run %d: %q is not a final state (use success, failure, error or cancelled)", id, state)
+	}
+	res, err := s.w.ExecContext(ctx, `UPDATE runs
+SET state = CASE WHEN state = 'cancelled' THEN state ELSE ? END,
+    result = ?,
+    finished_at = CASE WHEN finished_at = 0 THEN ? ELSE finished_at END
+WHERE id = ? AND state IN ('queued', 'running', 'cancelled')`, state, result, toNanos(s.now()), id)
+	if err != nil {
+		return s.wrap(fmt.Sprintf("finish run %d", id), err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return s.stateError(ctx, "finish", id)
+	}
+	return nil
+}
+
+// CancelRun cancels a queued or running run; supersededBy, when not 0,
+// records the run that replaced it. It reports false when the run had
+// already finished. The worker running it still calls FinishRun.
+func (s *Store) CancelRun(ctx context.Context, id, supersededBy int64) (bool, error) {
+	res, err := s.w.ExecContext(ctx, `UPDATE runs SET state = 'cancelled', finished_at = ?, superseded = ?
+WHERE id = ? AND state IN ('queued', 'running')`, toNanos(s.now()), supersededBy, id)
+	if err != nil {
+		return false, s.wrap(fmt.Sprintf("cancel run %d", id), err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		if _, err := s.GetRun(ctx, id); err != nil {
+			return false, err
+		}
+		return false, nil
+	}
+	return true, nil
+}
+
+// SetRunState sets a run's state as is, for transitions the other methods
+// do not cover (such as putting a run back in the queue).
+func (s *Store) SetRunState(ctx context.Context, id int64, state string) error {
+	if !validRunState(state) {
+		return fmt.Errorf("store: set run %d state: unknown state %q", id, state)
+	}
+	res, err := s.w.ExecContext(ctx, `UPDATE runs SET state = ? WHERE id = ?`, state, id)
+	if err != nil {
+		return s.wrap(fmt.Sprintf("set run %d state", id), err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("store: run %d: %w", id, ErrNotFound)
+	}
+	return nil
+}
+
+// SetRunChangeset replaces a run's run id and changeset JSON, for a bot
+// that resolves the changeset again when the run starts.
+func (s *Store) SetRunChangeset(ctx context.Context, id int64, runID string, changeset []byte) error {
+	res, err := s.w.ExecContext(ctx, `UPDATE runs SET run_id = ?, changeset = ? WHERE id = ?`, runID, changeset, id)
+	if err != nil {
+		return s.wrap(fmt.Sprintf("set run %d changeset", id), err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("store: run %d: %w", id, ErrNotFound)
+	}
+	return nil
+}
+
+func (s *Store) stateError(ctx context.Context, op string, id int64) error {
+	r, err := s.GetRun(ctx, id)
+	if err != nil {
+		return err
+	}
+	return fmt.Errorf("store: %s run %d: already %s", op, id, r.State)
+}
+
+// GetRun returns one run; a missing one is an error wrapping ErrNotFound.
+func (s *Store) GetRun(ctx context.Context, id int64) (*Run, error) {
+	r, err := scanRun(s.r.QueryRowContext(ctx, `SELECT `+runColumns+` FROM runs WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("store: run %d: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return nil, s.wrap(fmt.Sprintf("get run %d", id), err)
+	}
+	return r, nil
+}
+
+// LatestRun returns the newest run of key, or an error wrapping
+// ErrNotFound when it never ran.
+func (s *Store) LatestRun(ctx context.Context, key string) (*Run, error) {
+	r, err := scanRun(s.r.QueryRowContext(ctx, `SELECT `+runColumns+` FROM runs WHERE key = ? ORDER BY id DESC LIMIT 1`, key))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("store: runs of %s: %w", key, ErrNotFound)
+	}
+	if err != nil {
+		return nil, s.wrap("latest run of "+key, err)
+	}
+	return r, nil
+}
+
+// RecentRuns returns up to limit runs, newest first.
+func (s *Store) RecentRuns(ctx context.Context, limit int) ([]Run, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+runColumns+` FROM runs ORDER BY id DESC LIMIT ?`, limit)
+	if err != nil {
+		return nil, s.wrap("recent runs", err)
+	}
+	runs, err := scanRuns(rows)
+	return runs, s.wrap("recent runs", err)
+}
+
+// CountRuns counts runs in state; "" counts them all.
+func (s *Store) CountRuns(ctx context.Context, state string) (int, error) {
+	var n int
+	var err error
+	if state == "" {
+		err = s.r.QueryRowContext(ctx, `SELECT count(*) FROM runs`).Scan(&n)
+	} else {
+		err = s.r.QueryRowContext(ctx, `SELECT count(*) FROM runs WHERE state = ?`, state).Scan(&n)
+	}
+	if err != nil {
+		return 0, s.wrap("count runs", err)
+	}
+	return n, nil
+}
+
+// QueueDepth is the work waiting: pending deliveries plus queued runs.
+func (s *Store) QueueDepth(ctx context.Context) (int, error) {
+	var n int
+	err := s.r.QueryRowContext(ctx, `SELECT
+(SELECT count(*) FROM deliveries WHERE state = 'pending') +
+(SELECT count(*) FROM runs WHERE state = 'queued')`).Scan(&n)
+	if err != nil {
+		return 0, s.wrap("queue depth", err)
+	}
+	return n, nil
+}
+
+// RequeueInterrupted, called once at startup before any worker, puts back
+// the work a previous process left half done: running runs are queued
+// again (to run from the start) and processing deliveries are pending
+// again, unless a delivery has used up its attempts (it may be what killed
+// the process), which is left failed. It returns how many rows it moved.
+func (s *Store) RequeueInterrupted(ctx context.Context) (int, error) {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, s.wrap("requeue interrupted work", err)
+	}
+	defer tx.Rollback()
+	now := toNanos(s.now())
+	var total int64
+	for _, q := range []struct {
+		sql  string
+		args []any
+	}{
+		{`UPDATE runs SET state = 'queued', started_at = 0, not_before = ? WHERE state = 'running'`, []any{now}},
+		{`UPDATE deliveries SET state = 'failed', error = 'interrupted on every attempt' WHERE state = 'processing' AND attempts >= ?`, []any{s.maxDeliveryAttempts}},
+		{`UPDATE deliveries SET state = 'pending', not_before = 0 WHERE state = 'processing'`, nil},
+	} {
+		res, err := tx.ExecContext(ctx, q.sql, q.args...)
+		if err != nil {
+			return 0, s.wrap("requeue interrupted work", err)
+		}
+		n, _ := res.RowsAffected()
+		total += n
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, s.wrap("requeue interrupted work", err)
+	}
+	return int(total), nil
+}

@@ -1,0 +1,110 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// migrations[i] takes the schema from user_version i to i+1. Append only:
+// a released step is never edited, since databases in the field ran it.
+var migrations = []string{
+	`
+CREATE TABLE deliveries (
+	seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+	id          TEXT NOT NULL UNIQUE,
+	event       TEXT NOT NULL,
+	action      TEXT NOT NULL DEFAULT '',
+	payload     BLOB NOT NULL,
+	received_at INTEGER NOT NULL,
+	state       TEXT NOT NULL DEFAULT 'pending'
+	            CHECK (state IN ('pending', 'processing', 'done', 'failed')),
+	attempts    INTEGER NOT NULL DEFAULT 0,
+	not_before  INTEGER NOT NULL DEFAULT 0,
+	error       TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX deliveries_state ON deliveries (state, seq);
+
+CREATE TABLE runs (
+	id          INTEGER PRIMARY KEY AUTOINCREMENT,
+	key         TEXT NOT NULL,
+	run_id      TEXT NOT NULL DEFAULT '',
+	state       TEXT NOT NULL
+	            CHECK (state IN ('queued', 'running', 'success', 'failure', 'error', 'cancelled')),
+	trigger     TEXT NOT NULL DEFAULT '',
+	changeset   BLOB,
+	result      BLOB,
+	not_before  INTEGER NOT NULL DEFAULT 0,
+	created_at  INTEGER NOT NULL,
+	started_at  INTEGER NOT NULL DEFAULT 0,
+	finished_at INTEGER NOT NULL DEFAULT 0,
+	attempts    INTEGER NOT NULL DEFAULT 0,
+	superseded  INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX runs_state ON runs (state, id);
+CREATE INDEX runs_key ON runs (key, state);
+
+CREATE TABLE run_logs (
+	seq    INTEGER PRIMARY KEY AUTOINCREMENT,
+	run    INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+	chunk  BLOB NOT NULL
+);
+CREATE INDEX run_logs_run ON run_logs (run, seq);
+
+CREATE TABLE approvals (
+	key  TEXT NOT NULL,
+	shas TEXT NOT NULL,
+	by   TEXT NOT NULL,
+	at   INTEGER NOT NULL,
+	PRIMARY KEY (key, shas)
+);
+
+CREATE TABLE comments (
+	repo       TEXT NOT NULL,
+	number     INTEGER NOT NULL,
+	comment_id INTEGER NOT NULL,
+	PRIMARY KEY (repo, number)
+);
+
+CREATE TABLE meta (
+	key   TEXT PRIMARY KEY,
+	value TEXT NOT NULL
+);
+`,
+}
+
+// SchemaVersion is the user_version this build brings a database to.
+var SchemaVersion = len(migrations)
+
+func migrate(ctx context.Context, db *sql.DB) error {
+	var v int
+	if err := db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	if v > len(migrations) {
+		return fmt.Errorf("database schema %d is newer than this workspace-bot knows (%d): run a newer workspace-bot or point --data-dir elsewhere", v, len(migrations))
+	}
+	for ; v < len(migrations); v++ {
+		if err := step(ctx, db, v); err != nil {
+			return fmt.Errorf("migrate schema %d to %d: %w", v, v+1, err)
+		}
+	}
+	return nil
+}
+
+func step(ctx context.Context, db *sql.DB, v int) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, migrations[v]); err != nil {
+		return err
+	}
+	// user_version lives in the file header and changes with the
+	// transaction, so a crash leaves either both or neither.
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", v+1)); err != nil {
+		return err
+	}
+	return tx.Commit()
+}

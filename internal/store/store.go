@@ -1,0 +1,199 @@
+// Package store keeps workspace-bot's durable state in an embedded SQLite
+// database: webhook deliveries, the run queue, runs, their logs, fork
+// approvals and small bookkeeping such as summary comment ids.
+//
+// Durability: the database runs in WAL mode with synchronous=FULL, so a
+// write that has returned survives a process crash and a machine crash
+// alike. A 202 to GitHub means "never send this again", so the promise has
+// to hold past a power cut too; the fsync this costs is paid once per batch
+// of deliveries (see AddDelivery), not once per delivery.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// FileName is the database's name inside the data directory.
+const FileName = "workspace-bot.db"
+
+// Path returns the database path inside dataDir.
+func Path(dataDir string) string { return filepath.Join(dataDir, FileName) }
+
+// Errors callers can test with errors.Is.
+var (
+	ErrNotFound = errors.New("not found")
+	ErrClosed   = errors.New("store is closed")
+)
+
+// Store is the database. Its methods are safe for concurrent use.
+type Store struct {
+	path string
+	// w is the only connection that writes. SQLite admits one writer at a
+	// time, so more writer connections would only queue on the file lock
+	// (and spin in busy_timeout) instead of in the pool.
+	w *sql.DB
+	// r serves reads; WAL lets them run beside the writer.
+	r *sql.DB
+
+	insDelivery *sql.Stmt
+
+	adds      chan *addReq
+	quit      chan struct{}
+	wg        sync.WaitGroup
+	closeOnce sync.Once
+	closeErr  error
+
+	now func() time.Time
+	// maxDeliveryAttempts bounds retries of a delivery whose handling
+	// failed; retryDelay(attempts) spaces them out.
+	maxDeliveryAttempts int
+	retryDelay          func(attempts int) time.Duration
+}
+
+// DefaultMaxDeliveryAttempts is how often a delivery is handled before it
+// is left failed.
+const DefaultMaxDeliveryAttempts = 3
+
+func dsn(path string, readOnly bool) string {
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "synchronous(FULL)")
+	if readOnly {
+		q.Add("_pragma", "query_only(1)")
+	} else {
+		q.Add("_pragma", "journal_mode(WAL)")
+		// Take the write lock at BEGIN so another process holding the
+		// file can never turn a read into a failed upgrade mid-transaction.
+		q.Set("_txlock", "immediate")
+	}
+	return path + "?" + q.Encode()
+}
+
+// Open opens (creating if needed) the database at path and brings its schema
+// up to date.
+func Open(ctx context.Context, path string) (*Store, error) {
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("store: create data directory %s: %w (check --data-dir and its permissions)", dir, err)
+		}
+	}
+	w, err := sql.Open("sqlite", dsn(path, false))
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+	if err := migrate(ctx, w); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("store: %s: %w", path, err)
+	}
+	r, err := sql.Open("sqlite", dsn(path, true))
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("store: open %s for reading: %w", path, err)
+	}
+	r.SetMaxOpenConns(4)
+	r.SetMaxIdleConns(4)
+	r.SetConnMaxLifetime(0)
+	if err := r.PingContext(ctx); err != nil {
+		w.Close()
+		r.Close()
+		return nil, fmt.Errorf("store: open %s for reading: %w", path, err)
+	}
+	s := &Store{
+		path:                path,
+		w:                   w,
+		r:                   r,
+		adds:                make(chan *addReq),
+		quit:                make(chan struct{}),
+		now:                 time.Now,
+		maxDeliveryAttempts: DefaultMaxDeliveryAttempts,
+		retryDelay:          func(n int) time.Duration { return time.Duration(n*n) * 5 * time.Second },
+	}
+	if s.insDelivery, err = w.PrepareContext(ctx, sqlInsertDelivery); err != nil {
+		w.Close()
+		r.Close()
+		return nil, fmt.Errorf("store: %s: prepare: %w", path, err)
+	}
+	s.wg.Add(1)
+	go s.commitLoop()
+	return s, nil
+}
+
+// Close stops the delivery writer, waits for its last commit and closes
+// the database. Calls after the first return the first result.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		close(s.quit)
+		s.wg.Wait()
+		s.insDelivery.Close()
+		errW := s.w.Close()
+		errR := s.r.Close()
+		if err := errors.Join(errW, errR); err != nil {
+			s.closeErr = fmt.Errorf("store: close %s: %w", s.path, err)
+		}
+	})
+	return s.closeErr
+}
+
+// Ping checks that the database answers, for health checks.
+func (s *Store) Ping(ctx context.Context) error {
+	select {
+	case <-s.quit:
+		return ErrClosed
+	default:
+	}
+	var one int
+	if err := s.r.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		return fmt.Errorf("store: ping %s: %w", s.path, err)
+	}
+	return nil
+}
+
+func (s *Store) closed() bool {
+	select {
+	case <-s.quit:
+		return true
+	default:
+		return false
+	}
+}
+
+// Times are stored as Unix nanoseconds; 0 is the zero time.
+func toNanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func fromNanos(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n)
+}
+
+// wrap names the operation and turns a closed database into ErrClosed.
+func (s *Store) wrap(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if s.closed() && !errors.Is(err, ErrClosed) {
+		return fmt.Errorf("store: %s: %w (%v)", op, ErrClosed, err)
+	}
+	return fmt.Errorf("store: %s: %w", op, err)
+}
