@@ -91,4 +91,3 @@ func Send(ctx context.Context, url, event, deliveryID string, body []byte, secre
 	s := Sender{URL: url, Secret: []byte(secret)}
 	return s.Send(ctx, event, deliveryID, body)
 }
-
