@@ -1,0 +1,182 @@
+package ghclient
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/bradleyfalzon/ghinstallation/v2"
+	"github.com/google/go-github/v60/github"
+	"golang.org/x/oauth2"
+)
+
+// Factory builds GitHub clients that share one configuration. With a token
+// it hands out one client; with a GitHub App it hands out one client per
+// installation (the service learns the installation id from each webhook;
+// the CLI discovers it per repository).
+type Factory struct {
+	opts    Options
+	network http.RoundTripper
+
+	mu       sync.Mutex
+	token    *github.Client
+	installs map[int64]*github.Client
+	repoInst map[string]int64
+
+	// sleep and now replace the retry clock in tests.
+	sleep func(ctx context.Context, d time.Duration) error
+	now   func() time.Time
+}
+
+// New validates opts and returns a Factory.
+func New(opts Options) (*Factory, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	network := opts.Transport
+	if network == nil {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.ResponseHeaderTimeout = time.Minute
+		network = t
+	}
+	return &Factory{opts: opts, network: network, installs: map[int64]*github.Client{}, repoInst: map[string]int64{}}, nil
+}
+
+// APIURL is the normalized API root.
+func (f *Factory) APIURL() string { return f.opts.APIURL }
+
+// IsApp reports whether the Factory authenticates as a GitHub App.
+func (f *Factory) IsApp() bool { return f.opts.AppID != 0 }
+
+// inner is the part of the stack under authentication.
+func (f *Factory) inner(partition string, cached bool) http.RoundTripper {
+	var rt http.RoundTripper = revalidate{next: f.network}
+	if cached {
+		rt = newCredentialCache(f.opts.CacheDir, partition, rt)
+	}
+	return observe{next: rt, log: f.opts.Logger, observer: f.opts.Observer}
+}
+
+func (f *Factory) client(rt http.RoundTripper) *github.Client {
+	r := newRetry(rt, &f.opts)
+	if f.sleep != nil {
+		r.sleep = f.sleep
+	}
+	if f.now != nil {
+		r.now = f.now
+	}
+	c := github.NewClient(&http.Client{Transport: r})
+	// Set directly: WithEnterpriseURLs would append api/v3/ to any host
+	// that does not start with "api.", breaking emulators and proxies.
+	base, _ := url.Parse(f.opts.APIURL) // validated in New
+	c.BaseURL = base
+	up := *base
+	c.UploadURL = &up
+	if f.opts.UserAgent != "" {
+		c.UserAgent = f.opts.UserAgent
+	}
+	return c
+}
+
+// Client is the token-authenticated client. A GitHub App has no single
+// client: use Installation or ForRepo.
+func (f *Factory) Client() (*github.Client, error) {
+	if f.IsApp() {
+		return nil, errors.New("GitHub App auth acts through an installation: use the installation id from the webhook, or ForRepo to look it up")
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.token == nil {
+		src := oauth2.StaticTokenSource(&oauth2.Token{AccessToken: f.opts.Token})
+		f.token = f.client(&oauth2.Transport{Source: src, Base: f.inner("", true)})
+	}
+	return f.token, nil
+}
+
+// Installation is the client acting as one installation of the App. Its
+// tokens are minted and refreshed as needed; its cache partition outlives
+// the hourly token rotation.
+func (f *Factory) Installation(id int64) (*github.Client, error) {
+	if !f.IsApp() {
+		return nil, errors.New("installation clients need GitHub App auth (--app-id and --app-private-key)")
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if c, ok := f.installs[id]; ok {
+		return c, nil
+	}
+	inner := f.inner(fmt.Sprintf("app%d-installation%d", f.opts.AppID, id), true)
+	atr, err := ghinstallation.NewAppsTransport(inner, f.opts.AppID, f.opts.AppPrivateKey)
+	if err != nil {
+		return nil, fmt.Errorf("GitHub App %d: reading the private key: %w", f.opts.AppID, err)
+	}
+	atr.BaseURL = strings.TrimRight(f.opts.APIURL, "/")
+	itr := ghinstallation.NewFromAppsTransport(atr, id)
+	// ghinstallation defaults to api.github.com; without this a GitHub
+	// Enterprise or emulator installation would mint tokens elsewhere.
+	itr.BaseURL = atr.BaseURL
+	c := f.client(itr)
+	f.installs[id] = c
+	return c, nil
+}
+
+// AppClient is authenticated as the App itself (a JWT), for the /app
+// endpoints. It is not cached: every JWT differs.
+func (f *Factory) AppClient() (*github.Client, error) {
+	if !f.IsApp() {
+		return nil, errors.New("the App client needs GitHub App auth (--app-id and --app-private-key)")
+	}
+	atr, err := ghinstallation.NewAppsTransport(f.inner("", false), f.opts.AppID, f.opts.AppPrivateKey)
+	if err != nil {
+		return nil, fmt.Errorf("GitHub App %d: reading the private key: %w", f.opts.AppID, err)
+	}
+	atr.BaseURL = strings.TrimRight(f.opts.APIURL, "/")
+	return f.client(atr), nil
+}
+
+// InstallationForRepo finds the App's installation on owner/name
+// (GET /repos/{owner}/{repo}/installation), remembering the answer.
+func (f *Factory) InstallationForRepo(ctx context.Context, repo string) (int64, error) {
+	owner, name, ok := strings.Cut(repo, "/")
+	if !ok || owner == "" || name == "" {
+		return 0, fmt.Errorf("repository %q: use owner/name", repo)
+	}
+	key := strings.ToLower(repo)
+	f.mu.Lock()
+	id, ok := f.repoInst[key]
+	f.mu.Unlock()
+	if ok {
+		return id, nil
+	}
+	app, err := f.AppClient()
+	if err != nil {
+		return 0, err
+	}
+	inst, _, err := app.Apps.FindRepositoryInstallation(ctx, owner, name)
+	if err != nil {
+		return 0, fmt.Errorf("GitHub App %d is not installed on %s or cannot see it (install the App on that repository): %w", f.opts.AppID, repo, err)
+	}
+	id = inst.GetID()
+	f.mu.Lock()
+	f.repoInst[key] = id
+	f.mu.Unlock()
+	return id, nil
+}
+
+// ForRepo is the client to use for repo: the token client, or the App's
+// installation on that repository.
+func (f *Factory) ForRepo(ctx context.Context, repo string) (*github.Client, error) {
+	if !f.IsApp() {
+		return f.Client()
+	}
+	id, err := f.InstallationForRepo(ctx, repo)
+	if err != nil {
+		return nil, err
+	}
+	return f.Installation(id)
+}
