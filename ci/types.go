@@ -38,6 +38,8 @@ type SiblingResult struct {
 	Repo string `json:"repo"`
 	Ref  string `json:"ref"`
 	SHA  string `json:"sha"`
+	// BaseSHA is the base commit the head was merged onto (merge mode).
+	BaseSHA string `json:"base_sha,omitempty"`
 }
 
 // StepResult is one command's outcome.
@@ -62,4 +64,6 @@ type Result struct {
 	Duration  time.Duration   `json:"-"`
 	// Error explains an error result.
 	Error string `json:"error,omitempty"`
+	// BuildRoot is where the workspace was built, when Runner.Keep left it.
+	BuildRoot string `json:"build_root,omitempty"`
 }

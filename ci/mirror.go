@@ -1,0 +1,169 @@
+package ci
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/provide-io/workspace-bot/workspace"
+)
+
+// mirror is a bare repository under DataDir/mirrors holding every branch
+// and tag of one remote. Writers (init, fetch) hold an exclusive flock on
+// its lock file; readers (resolving refs, cloning from it, checking out)
+// hold a shared one, so concurrent runs in one process or many never see a
+// half-written mirror, nor lose objects to a gc while they read.
+type mirror struct {
+	dir string
+	url string // may carry credentials: never print it, print Redact(url)
+}
+
+// mirrorFor names the mirror of url: readable, and unique per URL
+// (credentials left out, so a rotated token keeps its mirror).
+func (r *Runner) mirrorFor(url string) *mirror {
+	name := strings.ReplaceAll(workspace.FullName(url), "/", "_")
+	if name == "" {
+		name = "repo"
+	}
+	sum := sha256.Sum256([]byte(Redact(url)))
+	return &mirror{
+		dir: filepath.Join(r.DataDir, "mirrors", name+"-"+hex.EncodeToString(sum[:])[:12]+".git"),
+		url: url,
+	}
+}
+
+// lock takes the mirror's lock, shared or exclusive, waiting as long as
+// ctx allows. Each call opens the lock file anew, so goroutines of one
+// process exclude each other just as processes do.
+func (m *mirror) lock(ctx context.Context, exclusive bool) (unlock func(), err error) {
+	if err := os.MkdirAll(filepath.Dir(m.dir), 0o755); err != nil {
+		return nil, fmt.Errorf("create mirror directory: %w", err)
+	}
+	f, err := os.OpenFile(m.dir+".lock", os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("open mirror lock: %w", err)
+	}
+	how := syscall.LOCK_SH
+	if exclusive {
+		how = syscall.LOCK_EX
+	}
+	wait := 2 * time.Millisecond
+	for {
+		err := syscall.Flock(int(f.Fd()), how|syscall.LOCK_NB)
+		if err == nil {
+			return func() { f.Close() }, nil
+		}
+		if !errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR) {
+			f.Close()
+			return nil, fmt.Errorf("lock mirror %s: %w", m.dir, err)
+		}
+		select {
+		case <-ctx.Done():
+			f.Close()
+			return nil, ctx.Err()
+		case <-time.After(wait):
+		}
+		if wait < 50*time.Millisecond {
+			wait *= 2
+		}
+	}
+}
+
+func (m *mirror) exists() bool {
+	_, err := os.Stat(filepath.Join(m.dir, "HEAD"))
+	return err == nil
+}
+
+// init creates the bare repository; the caller holds the exclusive lock.
+func (m *mirror) init(ctx context.Context) error {
+	if m.exists() {
+		return nil
+	}
+	if _, err := git(ctx, "", "init", "--bare", "--quiet", "--template=", "--", m.dir); err != nil {
+		return err
+	}
+	// gc in the foreground, inside our lock, never detached after it; and
+	// remote.origin.url only for people looking at the mirror (fetches name
+	// the URL on the command line, so credentials never reach the disk).
+	for _, kv := range [][2]string{
+		{"gc.autoDetach", "false"},
+		{"core.logAllRefUpdates", "false"},
+		{"remote.origin.url", Redact(m.url)},
+	} {
+		if _, err := git(ctx, m.dir, "config", kv[0], kv[1]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// fetch brings every branch and tag up to date, pruning deleted ones, plus
+// any extra refspecs. git's negotiation sends only objects the mirror
+// lacks. The caller holds the exclusive lock.
+func (m *mirror) fetch(ctx context.Context, url string, extra ...string) error {
+	args := []string{"fetch", "--quiet", "--prune", "--no-write-fetch-head", "--end-of-options", url}
+	if url == m.url {
+		args = append(args, "+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*")
+	}
+	args = append(args, extra...)
+	_, err := git(ctx, m.dir, args...)
+	return err
+}
+
+// hasCommit says whether the mirror holds the commit sha.
+func (m *mirror) hasCommit(ctx context.Context, sha string) bool {
+	if !m.exists() {
+		return false
+	}
+	_, err := git(ctx, m.dir, "cat-file", "-e", "--end-of-options", sha+"^{commit}")
+	return err == nil
+}
+
+// resolve turns a branch, tag, full ref name or (abbreviated) SHA into a
+// commit SHA; ok is false when the mirror has no such thing. Branches win
+// over tags, tags over SHAs, as git's own lookup would have it.
+func (m *mirror) resolve(ctx context.Context, ref string) (sha string, ok bool, err error) {
+	var cands []string
+	if strings.HasPrefix(ref, "refs/") {
+		cands = append(cands, ref)
+	} else {
+		cands = append(cands, "refs/heads/"+ref, "refs/tags/"+ref)
+		if isHex(ref) && len(ref) >= 7 {
+			cands = append(cands, ref)
+		}
+	}
+	for _, c := range cands {
+		out, gerr := git(ctx, m.dir, "rev-parse", "--verify", "--quiet", "--end-of-options", c+"^{commit}")
+		if gerr == nil && out != "" {
+			return out, true, nil
+		}
+		if ctx.Err() != nil {
+			return "", false, ctx.Err()
+		}
+	}
+	return "", false, nil
+}
+
+func isHex(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'f' || r >= 'A' && r <= 'F') {
+			return false
+		}
+	}
+	return true
+}
+
+// isFullSHA says whether s is a whole SHA-1 or SHA-256 object name.
+func isFullSHA(s string) bool {
+	return (len(s) == 40 || len(s) == 64) && isHex(s)
+}

@@ -1,0 +1,179 @@
+package ci
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/provide-io/workspace-bot/workspace"
+)
+
+// lane is steps run one after another (indexes into Result.Steps); a
+// phase is lanes run side by side.
+type (
+	lane  []int
+	phase []lane
+)
+
+// stepDirs remembers where each planned step runs.
+type stepDirs map[int]string
+
+// plan appends every setup and test step to res.Steps as skipped, in the
+// order they run, and groups them: workspace setup one by one, each
+// stage's siblings side by side, then the tests one by one.
+func (r *Runner) plan(req Request, stages [][]*workspace.Sibling, lay layout, res *Result) []phaseDirs {
+	cfg := req.Config
+	var out []phaseDirs
+	add := func(name, sibling, command, dir string) int {
+		res.Steps = append(res.Steps, StepResult{Name: name, Sibling: sibling, Command: command, Result: Skipped})
+		return len(res.Steps) - 1
+	}
+	for _, c := range cfg.Workspace.CI.Setup {
+		i := add("setup", "", c, lay.wsDir)
+		out = append(out, phaseDirs{lanes: phase{{i}}, dirs: stepDirs{i: lay.wsDir}})
+	}
+	for _, st := range stages {
+		pd := phaseDirs{dirs: stepDirs{}}
+		for _, s := range st {
+			var l lane
+			for _, c := range s.Setup {
+				i := add("setup", s.Name, c, lay.dirs[s.Name])
+				pd.dirs[i] = lay.dirs[s.Name]
+				l = append(l, i)
+			}
+			if len(l) > 0 {
+				pd.lanes = append(pd.lanes, l)
+			}
+		}
+		if len(pd.lanes) > 0 {
+			out = append(out, pd)
+		}
+	}
+	for _, c := range cfg.Workspace.CI.Test {
+		i := add("test", "", c, lay.wsDir)
+		out = append(out, phaseDirs{lanes: phase{{i}}, dirs: stepDirs{i: lay.wsDir}})
+	}
+	return out
+}
+
+type phaseDirs struct {
+	lanes phase
+	dirs  stepDirs
+}
+
+// runPhases runs the planned steps until one does not succeed; the rest
+// stay skipped. Steps of one phase already running are let finish.
+func (r *Runner) runPhases(ctx context.Context, req Request, lay layout, phases []phaseDirs, res *Result) {
+	env := stepEnv(req, lay)
+	var out io.Writer
+	if req.Output != nil {
+		out = &syncWriter{w: req.Output}
+	}
+	for _, ph := range phases {
+		if ctx.Err() != nil {
+			return
+		}
+		parallel := len(ph.lanes) > 1
+		var wg sync.WaitGroup
+		for _, l := range ph.lanes {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for _, i := range l {
+					res.Steps[i] = r.runStep(ctx, res.Steps[i], ph.dirs[i], env, out, parallel)
+					if res.Steps[i].Result != Success {
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		for _, l := range ph.lanes {
+			for _, i := range l {
+				if res.Steps[i].Result != Success && res.Steps[i].Result != Skipped {
+					return
+				}
+			}
+		}
+	}
+}
+
+// stepEnv is the process environment plus the configured env (sorted, so
+// later keys do not depend on map order) and the two WORKSPACE_ variables.
+func stepEnv(req Request, lay layout) []string {
+	env := os.Environ()
+	keys := make([]string, 0, len(req.Config.Workspace.CI.Env))
+	for k := range req.Config.Workspace.CI.Env {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		env = append(env, k+"="+req.Config.Workspace.CI.Env[k])
+	}
+	return append(env, "WORKSPACE_ROOT="+lay.wsDir, "WORKSPACE_CHANGESET="+req.Changeset)
+}
+
+// runStep runs one command with sh -c. Output goes to out as it comes,
+// or, for steps running side by side, in one piece when the step ends so
+// logs do not interleave.
+func (r *Runner) runStep(ctx context.Context, st StepResult, dir string, env []string, out io.Writer, buffered bool) StepResult {
+	who := st.Sibling
+	if who == "" {
+		who = "workspace"
+	}
+	header := fmt.Sprintf("==> %s %s: %s\n", st.Name, who, st.Command)
+	log := &stepLog{}
+	var held bytes.Buffer
+	if out != nil {
+		if buffered {
+			held.WriteString(header)
+			log.live = &held
+		} else {
+			io.WriteString(out, header)
+			log.live = out
+		}
+	}
+	r.emit(Event{Kind: EventStep, Name: st.Name, Sibling: st.Sibling, Command: st.Command})
+	start := time.Now()
+	err := runProc(ctx, dir, env, log, log, "sh", "-c", st.Command)
+	d := time.Since(start)
+	var exit *exec.ExitError
+	switch {
+	case ctx.Err() != nil:
+		st.Result = Cancelled
+		fmt.Fprintf(log, "\n[%s: the run was cancelled or timed out; the step's processes were killed]\n", st.Name)
+	case err == nil:
+		st.Result = Success
+	case errors.As(err, &exit):
+		st.Result = Failure
+		if code := exit.ExitCode(); code >= 0 {
+			fmt.Fprintf(log, "\n[exit status %d]\n", code)
+		} else {
+			fmt.Fprintf(log, "\n[%s]\n", exit.String())
+		}
+	default:
+		st.Result = Error
+		fmt.Fprintf(log, "\n[could not run the step in %s: %v]\n", dir, err)
+	}
+	st.DurationMS = d.Milliseconds()
+	st.Log = log.Log()
+	st.LogTail = log.Tail()
+	if out != nil {
+		footer := fmt.Sprintf("<== %s %s: %s in %s\n", st.Name, who, st.Result, d.Round(time.Millisecond))
+		if buffered {
+			held.WriteString(footer)
+			out.Write(held.Bytes())
+		} else {
+			io.WriteString(out, footer)
+		}
+	}
+	r.emit(Event{Kind: EventStep, Done: true, Name: st.Name, Sibling: st.Sibling, Command: st.Command, Result: st.Result, Duration: d})
+	return st
+}
