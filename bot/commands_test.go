@@ -1,0 +1,92 @@
+package bot
+
+import (
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestParseCommands(t *testing.T) {
+	type want struct {
+		verb string
+		args []string
+		bad  bool
+	}
+	cases := []struct {
+		name string
+		body string
+		want []want
+	}{
+		{"plain", "/workspace test", []want{{verb: "test"}}},
+		{"crlf and trailing space", "/workspace retest  \r\n", []want{{verb: "retest"}}},
+		{"several lines", "thanks!\n/workspace link o/a#1 b#2\n/workspace status\n", []want{
+			{verb: "link", args: []string{"o/a#1", "b#2"}}, {verb: "status"}}},
+		{"quoted line ignored", "> /workspace test\nlooks good", nil},
+		{"indented ignored", "  /workspace test", nil},
+		{"mid-line ignored", "please /workspace test", nil},
+		{"prefix of another word", "/workspaces test", nil},
+		{"bare word is help", "/workspace", []want{{verb: "help"}}},
+		{"--help is help", "/workspace test --help", []want{{verb: "help"}}},
+		{"case of verb", "/workspace TEST", []want{{verb: "test"}}},
+		{"unknown verb", "/workspace deploy", []want{{verb: "deploy", bad: true}}},
+		{"unknown flag", "/workspace test --force", []want{{verb: "test", bad: true}}},
+		{"extra argument", "/workspace cancel now", []want{{verb: "cancel", args: []string{"now"}, bad: true}}},
+		{"link needs refs", "/workspace link", []want{{verb: "link", bad: true}}},
+		{"unlink", "/workspace unlink https://github.com/o/r/pull/3", []want{{verb: "unlink", args: []string{"https://github.com/o/r/pull/3"}}}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got := ParseCommands(tc.body, "/workspace")
+			if len(got) != len(tc.want) {
+				t.Fatalf("got %d commands %+v, want %d", len(got), got, len(tc.want))
+			}
+			for i, w := range tc.want {
+				g := got[i]
+				if g.Verb != w.verb || !reflect.DeepEqual(g.Args, w.args) && len(w.args)+len(g.Args) > 0 {
+					t.Errorf("command %d = %q %q, want %q %q", i, g.Verb, g.Args, w.verb, w.args)
+				}
+				if (g.Err != nil) != w.bad {
+					t.Errorf("command %d error = %v, want bad=%v", i, g.Err, w.bad)
+				}
+				if g.Err != nil && !errors.Is(g.Err, ErrUsage) {
+					t.Errorf("command %d error %v does not wrap ErrUsage", i, g.Err)
+				}
+			}
+		})
+	}
+}
+
+func TestParseCommandsOtherWord(t *testing.T) {
+	got := ParseCommands("/ws test\n/workspace test", "/ws")
+	if len(got) != 1 || got[0].Verb != "test" {
+		t.Fatalf("got %+v, want one test command for /ws", got)
+	}
+	if ParseCommands("/workspace test", "") != nil {
+		t.Fatal("an empty command word must match nothing")
+	}
+}
+
+func TestHelpTextNamesEveryVerb(t *testing.T) {
+	h := HelpText("/workspace")
+	for _, v := range []string{VerbTest, VerbRetest, VerbStatus, VerbCancel, VerbLink, VerbUnlink, VerbHelp} {
+		if !strings.Contains(h, "`/workspace "+v) {
+			t.Errorf("help does not mention %s:\n%s", v, h)
+		}
+	}
+}
+
+func TestTrustHelpers(t *testing.T) {
+	if !isBotLogin("dependabot[bot]") || isBotLogin("alice") {
+		t.Fatal("isBotLogin")
+	}
+	trusted := []string{"OWNER", "MEMBER", "COLLABORATOR"}
+	if !associationTrusted("member", trusted) || associationTrusted("CONTRIBUTOR", trusted) || associationTrusted("", trusted) {
+		t.Fatal("associationTrusted")
+	}
+	for perm, want := range map[string]bool{"admin": true, "maintain": true, "write": true, "triage": false, "read": false, "none": false, "": false} {
+		if canWrite(perm) != want {
+			t.Errorf("canWrite(%q) = %v", perm, !want)
+		}
+	}
+}

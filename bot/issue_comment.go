@@ -1,0 +1,293 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/google/go-github/v60/github"
+
+	"github.com/provide-io/workspace-bot/changeset"
+	"github.com/provide-io/workspace-bot/internal/store"
+	"github.com/provide-io/workspace-bot/workspace"
+)
+
+// commentEvent is an issue_comment delivery converted at the boundary.
+type commentEvent struct {
+	repo        string
+	number      int
+	commentID   int64
+	body        string
+	user        string
+	association string
+}
+
+// handleIssueComment runs the commands of a new comment on an open PR.
+func handleIssueComment(ctx context.Context, b *Bot, payload []byte) error {
+	var ev github.IssueCommentEvent
+	if !decode(ctx, b, payload, &ev) {
+		return nil
+	}
+	// Comments on plain issues have no pull_request key.
+	if ev.GetAction() != "created" || !ev.GetIssue().IsPullRequest() || ev.GetIssue().GetState() != "open" {
+		return nil
+	}
+	c := commentEvent{
+		repo:        ev.GetRepo().GetFullName(),
+		number:      ev.GetIssue().GetNumber(),
+		commentID:   ev.GetComment().GetID(),
+		body:        ev.GetComment().GetBody(),
+		user:        ev.GetComment().GetUser().GetLogin(),
+		association: ev.GetComment().GetAuthorAssociation(),
+	}
+	if c.repo == "" || c.number == 0 || isBotLogin(c.user) {
+		return nil
+	}
+	cfg, err := b.opt.Config(ctx)
+	if err != nil {
+		return fmt.Errorf("read the workspace config: %w", err)
+	}
+	cmds := ParseCommands(c.body, cmdWord(cfg))
+	if len(cmds) == 0 {
+		return nil
+	}
+	ref := fmt.Sprintf("%s#%d", c.repo, c.number)
+	ctx = withLogger(ctx, b.logger(ctx).WithFields(map[string]any{FieldPR: ref, FieldUser: c.user}))
+
+	ok, err := b.commenterTrusted(ctx, cfg, c)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return b.refuse(ctx, cfg, c)
+	}
+	var bad []Command
+	for _, cmd := range cmds {
+		if cmd.Err != nil {
+			bad = append(bad, cmd)
+		}
+	}
+	if len(bad) > 0 {
+		b.react(ctx, c, "confused")
+		return b.reply(ctx, c, fmt.Sprintf("@%s I did not understand `%s` (%s).\n\n%s", c.user, strings.TrimSpace(bad[0].Line), bad[0].Err, HelpText(cmdWord(cfg))))
+	}
+	b.react(ctx, c, "+1")
+	for _, cmd := range cmds {
+		b.logger(ctx).WithField(FieldCommand, cmd.Verb).Info("command accepted")
+		if err := b.runCommand(ctx, cfg, c, cmd); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// commenterTrusted says whether the author may run commands: an
+// author_association in the trusted list, or, since the association is not
+// reliable (private org members show as CONTRIBUTOR), push access.
+func (b *Bot) commenterTrusted(ctx context.Context, cfg *workspace.Config, c commentEvent) (bool, error) {
+	if associationTrusted(c.association, trusted(cfg)) {
+		return true, nil
+	}
+	ok, err := b.confirmWrite(ctx, c.repo, c.user)
+	if errors.Is(err, changeset.ErrNotFound) || errors.Is(err, changeset.ErrForbidden) {
+		return false, nil
+	}
+	return ok, err
+}
+
+// refuse answers an untrusted author once per PR, however many commands
+// they write.
+func (b *Bot) refuse(ctx context.Context, cfg *workspace.Config, c commentEvent) error {
+	key := fmt.Sprintf("refused:%s#%d:%s", c.repo, c.number, strings.ToLower(c.user))
+	if _, done, err := b.st.Meta(ctx, key); err != nil || done {
+		return err
+	}
+	b.logger(ctx).Info("command from an untrusted author refused")
+	msg := fmt.Sprintf("@%s thanks for the interest! Only members and collaborators of this project (author association %s) can run `%s` commands, so I have not acted on this. A maintainer can comment `%s test` to run the workspace tests.",
+		c.user, strings.Join(trusted(cfg), ", "), cmdWord(cfg), cmdWord(cfg))
+	if err := b.reply(ctx, c, msg); err != nil {
+		return err
+	}
+	return b.st.SetMeta(ctx, key, "1")
+}
+
+func (b *Bot) react(ctx context.Context, c commentEvent, content string) {
+	if err := b.gh.React(ctx, c.repo, c.commentID, content); err != nil {
+		b.logger(ctx).WithError(err).Warn("reacting to the comment failed")
+	}
+}
+
+func (b *Bot) reply(ctx context.Context, c commentEvent, body string) error {
+	if _, err := b.gh.CreateComment(ctx, c.repo, c.number, body); err != nil {
+		return fmt.Errorf("reply on %s#%d: %w", c.repo, c.number, err)
+	}
+	return nil
+}
+
+func (b *Bot) runCommand(ctx context.Context, cfg *workspace.Config, c commentEvent, cmd Command) error {
+	switch cmd.Verb {
+	case VerbHelp:
+		return b.reply(ctx, c, HelpText(cmdWord(cfg)))
+	case VerbTest, VerbRetest:
+		return b.commandTest(ctx, cfg, c)
+	case VerbStatus:
+		return b.commandStatus(ctx, cfg, c)
+	case VerbCancel:
+		return b.commandCancel(ctx, cfg, c)
+	case VerbLink, VerbUnlink:
+		return b.commandLink(ctx, cfg, c, cmd)
+	}
+	return nil
+}
+
+// commandTest runs the changeset now. For fork code it approves the heads
+// resolved now, and only after GitHub confirms the commenter can push.
+func (b *Bot) commandTest(ctx context.Context, cfg *workspace.Config, c commentEvent) error {
+	pr, err := b.gh.PullRequest(ctx, c.repo, c.number)
+	if err != nil {
+		return fmt.Errorf("read %s#%d: %w", c.repo, c.number, err)
+	}
+	t := trigger{start: pr, force: true, reason: fmt.Sprintf("%s test by @%s on %s", cmdWord(cfg), c.user, pr.Ref())}
+	ok, err := b.confirmWrite(ctx, c.repo, c.user)
+	if err != nil && !errors.Is(err, changeset.ErrNotFound) && !errors.Is(err, changeset.ErrForbidden) {
+		return err
+	}
+	if ok {
+		t.approver = c.user
+	}
+	return b.trigger(ctx, t)
+}
+
+// resolveFor resolves the changeset of the commented PR, answering the
+// comment when it cannot be resolved.
+func (b *Bot) resolveFor(ctx context.Context, cfg *workspace.Config, c commentEvent) (*changeset.Changeset, error) {
+	cs, err := b.opt.Resolve(ctx, b.gh, cfg, changeset.Ref{Repo: c.repo, Number: c.number})
+	if err != nil {
+		if retryable(err) {
+			return nil, err
+		}
+		return nil, b.reply(ctx, c, fmt.Sprintf("The changeset of this PR cannot be resolved: %s", err))
+	}
+	return cs, nil
+}
+
+func (b *Bot) commandStatus(ctx context.Context, cfg *workspace.Config, c commentEvent) error {
+	cs, err := b.resolveFor(ctx, cfg, c)
+	if cs == nil {
+		return err
+	}
+	r, err := b.st.LatestRun(ctx, cs.Key)
+	if errors.Is(err, store.ErrNotFound) {
+		return b.reply(ctx, c, fmt.Sprintf("No run yet for the changeset %s. Comment `%s test` to start one.", cs.Key, cmdWord(cfg)))
+	}
+	if err != nil {
+		return err
+	}
+	msg := fmt.Sprintf("Latest run of %s: **%s**", cs.Key, r.State)
+	if u := b.runURL(r.ID); u != "" {
+		msg += fmt.Sprintf(" ([run %d](%s))", r.ID, u)
+	} else {
+		msg += fmt.Sprintf(" (run %d)", r.ID)
+	}
+	if r.Trigger != "" {
+		msg += ", started by " + r.Trigger
+	}
+	if r.RunID != cs.RunID {
+		msg += fmt.Sprintf(".\n\nThe heads changed since; comment `%s test` to test the current ones.", cmdWord(cfg))
+	}
+	return b.reply(ctx, c, msg)
+}
+
+func (b *Bot) commandCancel(ctx context.Context, cfg *workspace.Config, c commentEvent) error {
+	cs, err := b.resolveFor(ctx, cfg, c)
+	if cs == nil {
+		return err
+	}
+	why := "comment on " + fmt.Sprintf("%s#%d", c.repo, c.number)
+	n := 0
+	r, err := b.st.LatestRun(ctx, cs.Key)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	running, err := b.st.RunningRuns(ctx, cs.Key)
+	if err != nil {
+		return err
+	}
+	live := running
+	if r != nil && r.State == store.RunQueued {
+		live = append(live, *r)
+	}
+	for _, lr := range live {
+		ok, err := b.st.CancelRun(ctx, lr.ID, 0)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			continue
+		}
+		n++
+		if !b.cancelActive(lr.ID, &cancelledBy{who: "@" + c.user, why: why}) {
+			b.reportCancelled(ctx, cfg, cs, lr.ID, "by @"+c.user, "")
+		}
+	}
+	if n == 0 {
+		return b.reply(ctx, c, fmt.Sprintf("Nothing to cancel: no run of %s is queued or running.", cs.Key))
+	}
+	return nil
+}
+
+// commandLink edits the PR body's Depends-On lines, the one place links
+// live, then resolves the changeset again.
+func (b *Bot) commandLink(ctx context.Context, cfg *workspace.Config, c commentEvent, cmd Command) error {
+	pr, err := b.gh.PullRequest(ctx, c.repo, c.number)
+	if err != nil {
+		return fmt.Errorf("read %s#%d: %w", c.repo, c.number, err)
+	}
+	owner := strings.SplitN(c.repo, "/", 2)[0]
+	var refs []changeset.Ref
+	for _, a := range cmd.Args {
+		r, err := changeset.ParseRef(a, owner)
+		if err != nil {
+			return b.reply(ctx, c, fmt.Sprintf("`%s` is not a PR reference (%s).\n\n%s", a, err, HelpText(cmdWord(cfg))))
+		}
+		refs = append(refs, r)
+	}
+	current := parseDependsOn(pr.Body, owner)
+	next := editRefs(current, refs, cmd.Verb == VerbLink, pr.Ref())
+	body := setDependsOn(pr.Body, next)
+	if body != pr.Body {
+		if err := b.gh.EditPullRequestBody(ctx, pr.Repo, pr.Number, body); err != nil {
+			return fmt.Errorf("edit the body of %s: %w", pr.Ref(), err)
+		}
+		pr.Body = body
+	}
+	return b.trigger(ctx, trigger{start: pr, reason: fmt.Sprintf("%s %s by @%s on %s", cmdWord(cfg), cmd.Verb, c.user, pr.Ref())})
+}
+
+// editRefs adds or removes refs, keeping order and dropping self-links.
+func editRefs(current, refs []changeset.Ref, add bool, self string) []changeset.Ref {
+	same := func(a, b changeset.Ref) bool { return strings.EqualFold(a.Repo, b.Repo) && a.Number == b.Number }
+	has := func(list []changeset.Ref, r changeset.Ref) bool {
+		for _, x := range list {
+			if same(x, r) {
+				return true
+			}
+		}
+		return false
+	}
+	var out []changeset.Ref
+	for _, r := range current {
+		if add || !has(refs, r) {
+			out = append(out, r)
+		}
+	}
+	if add {
+		for _, r := range refs {
+			if !has(out, r) && !strings.EqualFold(r.String(), self) {
+				out = append(out, r)
+			}
+		}
+	}
+	return out
+}

@@ -1,0 +1,212 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/provide-io/workspace-bot/changeset"
+	"github.com/provide-io/workspace-bot/ci"
+	"github.com/provide-io/workspace-bot/workspace"
+)
+
+// maxDescription is GitHub's limit for a commit status description.
+const maxDescription = 140
+
+// setState reports state on every member's head. Reporting is best effort
+// per member: one failing PR must not keep the others uninformed.
+func (b *Bot) setState(ctx context.Context, cfg *workspace.Config, cs *changeset.Changeset, state, desc string, runID int64) {
+	for _, m := range cs.Members {
+		b.setMemberState(ctx, cfg, m.PR, state, desc, runID)
+	}
+}
+
+// setMemberState posts a commit status, or a check run when running as a
+// GitHub App.
+func (b *Bot) setMemberState(ctx context.Context, cfg *workspace.Config, pr *changeset.PR, state, desc string, runID int64) {
+	desc = truncate(desc, maxDescription)
+	var err error
+	if b.opt.Checks != nil {
+		err = b.setCheck(ctx, cfg, pr, state, desc, runID)
+	} else {
+		err = b.gh.SetStatus(ctx, pr.Repo, pr.HeadSHA, Status{
+			State: state, Context: statusContext(cfg), Description: desc, TargetURL: b.runURL(runID),
+		})
+	}
+	if err != nil {
+		b.logger(ctx).WithError(err).WithFields(map[string]any{FieldPR: pr.Ref(), FieldState: state}).Warn("reporting a state failed")
+	}
+}
+
+// setCheck creates the check run for a head once and updates it after.
+func (b *Bot) setCheck(ctx context.Context, cfg *workspace.Config, pr *changeset.PR, state, desc string, runID int64) error {
+	cr := CheckRun{Name: statusContext(cfg), HeadSHA: pr.HeadSHA, DetailsURL: b.runURL(runID), Title: desc, Summary: desc}
+	switch state {
+	case "pending":
+		cr.Status = "queued"
+		if strings.HasPrefix(desc, "running") {
+			cr.Status = "in_progress"
+		}
+	case "success":
+		cr.Status, cr.Conclusion = "completed", "success"
+	case "failure":
+		cr.Status, cr.Conclusion = "completed", "failure"
+	default:
+		cr.Status, cr.Conclusion = "completed", "cancelled"
+		if !strings.HasPrefix(desc, "cancelled") {
+			cr.Conclusion = "failure"
+		}
+	}
+	key := "check:" + pr.Repo + "@" + pr.HeadSHA + ":" + cr.Name
+	if v, ok, err := b.st.Meta(ctx, key); err == nil && ok {
+		var id int64
+		if _, err := fmt.Sscan(v, &id); err == nil {
+			return b.opt.Checks.UpdateCheckRun(ctx, pr.Repo, id, cr)
+		}
+	}
+	id, err := b.opt.Checks.CreateCheckRun(ctx, pr.Repo, cr)
+	if err != nil {
+		return err
+	}
+	return b.st.SetMeta(ctx, key, fmt.Sprint(id))
+}
+
+// statusState maps a run result to a commit status state.
+func statusState(result string) string {
+	switch result {
+	case ci.Success:
+		return "success"
+	case ci.Failure:
+		return "failure"
+	default:
+		return "error"
+	}
+}
+
+// describeResult is the one-line description of a finished run.
+func describeResult(res *ci.Result, cs *changeset.Changeset) string {
+	switch res.Result {
+	case ci.Success:
+		return fmt.Sprintf("passed: %s, %d steps in %s", describeMembers(cs), len(res.Steps), res.Duration.Round(1e8))
+	case ci.Failure, ci.Error, ci.Cancelled:
+		verb := map[string]string{ci.Failure: "failed", ci.Error: "error", ci.Cancelled: "cancelled"}[res.Result]
+		if f := firstFailed(res.Steps); f != nil {
+			where := f.Name
+			if f.Sibling != "" {
+				where += " of " + f.Sibling
+			}
+			if f.Command != "" {
+				where += ": " + f.Command
+			}
+			return verb + " at " + where
+		}
+		if res.Error != "" {
+			return verb + ": " + res.Error
+		}
+		return verb
+	}
+	return res.Result
+}
+
+// postSummary writes the summary comment on every member PR.
+func (b *Bot) postSummary(ctx context.Context, cs *changeset.Changeset, s Summary) {
+	body, err := RenderSummary(s)
+	if err != nil {
+		b.logger(ctx).WithError(err).Error("rendering the summary failed")
+		return
+	}
+	for _, m := range cs.Members {
+		if err := b.upsertSummary(ctx, m.PR.Repo, m.PR.Number, body); err != nil {
+			b.logger(ctx).WithError(err).WithField(FieldPR, m.PR.Ref()).Warn("posting the summary failed")
+		}
+	}
+}
+
+// upsertSummary edits the PR's summary comment, or creates it. The comment
+// is found by its marker among the PR's comments, so a lost comment id (a
+// new data dir) never duplicates it.
+func (b *Bot) upsertSummary(ctx context.Context, repo string, number int, body string) error {
+	b.commentMu.Lock()
+	defer b.commentMu.Unlock()
+	ref := fmt.Sprintf("%s#%d", repo, number)
+	if id, ok, err := b.st.CommentID(ctx, repo, number); err == nil && ok {
+		err := b.gh.EditComment(ctx, repo, id, body)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, changeset.ErrNotFound) && !errors.Is(err, changeset.ErrForbidden) {
+			return fmt.Errorf("edit the summary comment on %s: %w", ref, err)
+		}
+		// Deleted or not ours: look for it again.
+	}
+	comments, err := b.gh.Comments(ctx, repo, number)
+	if err != nil {
+		return fmt.Errorf("list comments of %s: %w", ref, err)
+	}
+	for _, c := range comments {
+		if strings.HasPrefix(strings.TrimSpace(c.Body), SummaryMarker) {
+			if err := b.gh.EditComment(ctx, repo, c.ID, body); err != nil {
+				if errors.Is(err, changeset.ErrForbidden) {
+					continue // someone else's comment quoting the marker
+				}
+				return fmt.Errorf("edit the summary comment on %s: %w", ref, err)
+			}
+			return b.st.SetCommentID(ctx, repo, number, c.ID)
+		}
+	}
+	id, err := b.gh.CreateComment(ctx, repo, number, body)
+	if err != nil {
+		return fmt.Errorf("comment the summary on %s: %w", ref, err)
+	}
+	return b.st.SetCommentID(ctx, repo, number, id)
+}
+
+// reportResolutionError explains on the triggering PR why its changeset
+// cannot be built: an error status and the summary comment with the fix.
+func (b *Bot) reportResolutionError(ctx context.Context, cfg *workspace.Config, start *changeset.PR, rerr error) error {
+	b.logger(ctx).WithError(rerr).Info("changeset cannot be resolved; reported on the PR")
+	if start.HeadSHA == "" {
+		pr, err := b.gh.PullRequest(ctx, start.Repo, start.Number)
+		if err != nil {
+			return fmt.Errorf("report on %s: %w", start.Ref(), err)
+		}
+		start = pr
+	}
+	msg := rerr.Error()
+	b.setMemberState(ctx, cfg, start, "failure", "changeset error: "+msg, 0)
+	cs := &changeset.Changeset{Key: start.Ref(), Members: []changeset.Member{{PR: start}}}
+	if s := cfg.SiblingByRepo(start.Repo); s != nil {
+		cs.Members[0].Sibling = s.Name
+	}
+	b.postSummary(ctx, cs, Summary{
+		Context: statusContext(cfg), Command: cmdWord(cfg), State: ci.Error,
+		Headline: "the changeset could not be resolved", Key: cs.Key,
+		Members: summaryMembers(cs), Problem: msg, Fix: resolutionFix(rerr, cmdWord(cfg)),
+	})
+	return nil
+}
+
+// resolutionFix is what to do about a resolution error: the error's own
+// fix when it knows one.
+func resolutionFix(err error, word string) string {
+	var f interface{ Fix() string }
+	if errors.As(err, &f) && f.Fix() != "" {
+		return f.Fix()
+	}
+	return fmt.Sprintf("correct the `Depends-On:` lines of the PR body (or use `%s link` / `%s unlink`) so every linked PR is open, in a sibling of the workspace, and targets that sibling's branch; the changeset is resolved again when the body changes or on `%s test`", word, word, word)
+}
+
+// truncate cuts s to at most n bytes on a rune boundary, marking the cut.
+func truncate(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) <= n {
+		return s
+	}
+	cut := n - len("…")
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}
