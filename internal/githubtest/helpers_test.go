@@ -1,0 +1,59 @@
+package githubtest
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/google/go-github/v60/github"
+)
+
+func start(t testing.TB) *Server {
+	t.Helper()
+	s, err := Start(Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("close: %v", err)
+		}
+	})
+	return s
+}
+
+// client is the real go-github client pointed at the emulator.
+func client(t testing.TB, s *Server, token string) *github.Client {
+	t.Helper()
+	c := github.NewClient(&http.Client{})
+	if token != "" {
+		c = c.WithAuthToken(token)
+	}
+	c, err := c.WithEnterpriseURLs(s.APIURL(), s.APIURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// seed makes acme/app with a README on main.
+func seed(t testing.TB, s *Server) string {
+	t.Helper()
+	if err := s.CreateRepo("acme/app", RepoOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	sha, err := s.Commit("acme/app", "main", map[string]string{"README.md": "hello\n", "src/a.go": "package a\n"}, "initial")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sha
+}
+
+func must[T any](t testing.TB) func(v T, resp *github.Response, err error) T {
+	return func(v T, resp *github.Response, err error) T {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+}
