@@ -2,9 +2,237 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/provide-io/workspace-bot/ci"
+	"github.com/provide-io/workspace-bot/workspace"
 )
 
+// testOptions are the flags of "workspace-bot test".
+type testOptions struct {
+	Config  string
+	DataDir string
+	Refs    []string // SIBLING=REF
+	Local   bool
+	JSON    bool
+	Keep    bool
+	Verbose bool
+}
+
+// Validate checks the flags that make sense without the config.
+func (o *testOptions) Validate() error {
+	if o.Local && len(o.Refs) > 0 {
+		return errors.New("--ref cannot be combined with --local: --local uses the checkouts on disk as they are")
+	}
+	if !o.Local && o.DataDir == "" {
+		return errors.New("--data-dir is empty: name a directory for mirrors and build roots")
+	}
+	for _, r := range o.Refs {
+		name, ref, ok := strings.Cut(r, "=")
+		if !ok || name == "" || ref == "" {
+			return fmt.Errorf("--ref %q: use SIBLING=REF, such as --ref pyvider=feature-x", r)
+		}
+	}
+	return nil
+}
+
+// request turns the options into a ci.Request for cfg. Every source of
+// pins (--ref now, a resolved --pr changeset later) adds to req.Pins here.
+func (o *testOptions) request(cfg *workspace.Config) (ci.Request, error) {
+	req := ci.Request{Config: cfg, Local: o.Local, Pins: map[string]ci.Pin{}}
+	var labels []string
+	for _, r := range o.Refs {
+		name, ref, _ := strings.Cut(r, "=")
+		if cfg.Sibling(name) == nil && name != cfg.Workspace.Name {
+			return req, fmt.Errorf("--ref %s: %q is not a sibling of %s; known siblings: %s (or the workspace itself, %s)",
+				r, name, cfg.Workspace.Name, strings.Join(ci.KnownNames(cfg), ", "), cfg.Workspace.Name)
+		}
+		if _, dup := req.Pins[name]; dup {
+			return req, fmt.Errorf("--ref %s: %s is pinned twice; give one --ref per sibling", r, name)
+		}
+		req.Pins[name] = ci.Pin{Ref: ref}
+		labels = append(labels, name+"="+ref)
+	}
+	sort.Strings(labels)
+	switch {
+	case o.Local:
+		req.Changeset = "local"
+	case len(labels) > 0:
+		req.Changeset = strings.Join(labels, ",")
+	default:
+		req.Changeset = "tips"
+	}
+	return req, nil
+}
+
 func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	return exitUsage
+	fs := newFlagSet("test", "test [--config wrknv.toml] [--data-dir DIR] [--ref SIBLING=REF]... [--local] [--json]", stderr)
+	o := &testOptions{}
+	fs.StringVar(&o.Config, "config", envOr(workspace.DefaultFileName, "WORKSPACE_BOT_CONFIG"), "path to wrknv.toml")
+	fs.StringVar(&o.DataDir, "data-dir", defaultDataDir(), "where mirrors and build roots live (env WORKSPACE_BOT_DATA_DIR)")
+	fs.StringArrayVar(&o.Refs, "ref", nil, "build SIBLING at REF (a branch, tag or SHA) instead of its branch tip; repeatable")
+	fs.BoolVar(&o.Local, "local", false, "use the checkouts already on disk at each sibling's path, in place")
+	fs.BoolVar(&o.JSON, "json", false, "print the result as JSON on stdout")
+	fs.BoolVar(&o.Keep, "keep", false, "keep the build root after the run (its path is printed)")
+	fs.BoolVarP(&o.Verbose, "verbose", "v", false, "stream every step's output to stderr")
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "error: unexpected argument %q (refs are given with --ref SIBLING=REF)\n", fs.Arg(0))
+		return exitUsage
+	}
+	if err := o.Validate(); err != nil {
+		fmt.Fprintf(stderr, "error: %s\n", err)
+		return exitUsage
+	}
+	cfg, code := loadConfig(o.Config, stderr)
+	if cfg == nil {
+		return code
+	}
+	req, err := o.request(cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "error: %s\n", err)
+		return exitUsage
+	}
+	if o.Verbose {
+		req.Output = stderr
+	}
+	runner := &ci.Runner{DataDir: o.DataDir, Keep: o.Keep, Progress: progressPrinter(stderr)}
+	res, err := runner.Run(ctx, req)
+	if err != nil {
+		fmt.Fprintf(stderr, "error: %s\n", err)
+	}
+	if res != nil {
+		if o.JSON {
+			enc := json.NewEncoder(stdout)
+			enc.SetIndent("", "  ")
+			if jerr := enc.Encode(res); jerr != nil {
+				return exitInfra
+			}
+		} else {
+			printReport(stdout, cfg, res)
+		}
+	}
+	return testExitCode(res, err)
+}
+
+// testExitCode maps a run to the exit codes every subcommand shares.
+func testExitCode(res *ci.Result, err error) int {
+	var ie *ci.InputError
+	switch {
+	case errors.As(err, &ie):
+		return exitUsage
+	case err != nil || res == nil:
+		return exitInfra
+	}
+	switch res.Result {
+	case ci.Success:
+		return exitOK
+	case ci.Failure, ci.Cancelled:
+		return exitFailed
+	}
+	return exitInfra
+}
+
+// progressPrinter writes one line per finished fetch and checkout and per
+// started and finished step, so a long run shows where it is.
+func progressPrinter(w io.Writer) func(ci.Event) {
+	return func(e ci.Event) {
+		who := e.Sibling
+		if who == "" {
+			who = "workspace"
+		}
+		secs := fmt.Sprintf("%.1fs", e.Duration.Seconds())
+		switch {
+		case e.Kind == ci.EventFetch && e.Done:
+			note := ""
+			if e.Detail != "" {
+				note = " (" + e.Detail + ")"
+			}
+			if e.Result != ci.Success {
+				note = " " + e.Result
+			}
+			fmt.Fprintf(w, "fetch %s ...%s %s\n", who, note, secs)
+		case e.Kind == ci.EventCheckout && e.Done:
+			fmt.Fprintf(w, "checkout %s %s ... %s %s\n", who, e.Detail, resultWord(e.Result), secs)
+		case e.Kind == ci.EventStep && !e.Done:
+			fmt.Fprintf(w, "%s %s: %s\n", e.Name, who, e.Command)
+		case e.Kind == ci.EventStep:
+			fmt.Fprintf(w, "%s %s ... %s %s\n", e.Name, who, resultWord(e.Result), secs)
+		}
+	}
+}
+
+func resultWord(r string) string {
+	if r == ci.Success {
+		return "ok"
+	}
+	return r
+}
+
+// printReport prints the result for a person: what was built, a table of
+// steps, and the log tail of the step that failed.
+func printReport(w io.Writer, cfg *workspace.Config, res *ci.Result) {
+	fmt.Fprintf(w, "%s: %s in %s (%s)\n", cfg.Workspace.Name, strings.ToUpper(res.Result), res.Duration.Round(time.Millisecond), res.Changeset)
+	if res.Error != "" {
+		fmt.Fprintf(w, "  %s\n", res.Error)
+	}
+	if len(res.Siblings) > 0 {
+		fmt.Fprintln(w)
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "SIBLING\tREF\tSHA\tREPO")
+		for _, s := range res.Siblings {
+			sha := s.SHA
+			if len(sha) > 12 {
+				sha = sha[:12]
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.Name, s.Ref, sha, s.Repo)
+		}
+		tw.Flush()
+	}
+	if len(res.Steps) > 0 {
+		fmt.Fprintln(w)
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "STEP\tSIBLING\tRESULT\tTIME\tCOMMAND")
+		for _, s := range res.Steps {
+			who := s.Sibling
+			if who == "" {
+				who = "-"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%.1fs\t%s\n", s.Name, who, s.Result, float64(s.DurationMS)/1000, oneLine(s.Command))
+		}
+		tw.Flush()
+	}
+	for _, s := range res.Steps {
+		if s.Result == ci.Success || s.Result == ci.Skipped {
+			continue
+		}
+		who := s.Sibling
+		if who == "" {
+			who = "workspace"
+		}
+		fmt.Fprintf(w, "\n%s %s %s; last lines of its log:\n", s.Name, who, s.Result)
+		for _, l := range strings.Split(s.LogTail, "\n") {
+			fmt.Fprintf(w, "  | %s\n", l)
+		}
+	}
+	if res.BuildRoot != "" {
+		fmt.Fprintf(w, "\nbuild root kept at %s\n", res.BuildRoot)
+	}
+}
+
+func oneLine(s string) string {
+	s = strings.ReplaceAll(s, "\n", "; ")
+	if len(s) > 60 {
+		s = s[:57] + "..."
+	}
+	return s
 }

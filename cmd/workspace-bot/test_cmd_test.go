@@ -1,0 +1,176 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/provide-io/workspace-bot/internal/gitfixture"
+)
+
+// testCmdWorkspace serves two sibling repositories over HTTP and writes a
+// wrknv.toml for them whose test step is testCmd. It returns the config path.
+func testCmdWorkspace(t *testing.T, testCmd string) (config string, repos string) {
+	t.Helper()
+	tmp := t.TempDir()
+	repos = filepath.Join(tmp, "remote")
+	for _, n := range []string{"alpha", "beta"} {
+		dir := filepath.Join(repos, "o", n+".git")
+		if err := gitfixture.InitBare(dir, "main"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := gitfixture.Commit(dir, "main", "", map[string]string{n + ".txt": "main\n"}, "first"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := gitfixture.Commit(filepath.Join(repos, "o", "beta.git"), "feature", "main", map[string]string{"feature.txt": "x\n"}, "feature"); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := gitfixture.Serve(repos)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	ws := filepath.Join(tmp, "ws")
+	os.MkdirAll(ws, 0o755)
+	toml := fmt.Sprintf(`[workspace]
+name = "ws"
+
+[workspace.ci]
+test = [%q]
+timeout = "1m"
+
+[[siblings]]
+name = "alpha"
+path = "../alpha"
+repo = "%[2]s/o/alpha.git"
+layer = "foundation"
+setup = ["true"]
+
+[[siblings]]
+name = "beta"
+path = "../beta"
+repo = "%[2]s/o/beta.git"
+layer = "framework"
+depends_on = ["alpha"]
+`, testCmd, srv.URL)
+	config = filepath.Join(ws, "wrknv.toml")
+	if err := os.WriteFile(config, []byte(toml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return config, repos
+}
+
+func runTestCmd(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = run(context.Background(), append([]string{"test"}, args...), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestTestCommandJSON(t *testing.T) {
+	config, _ := testCmdWorkspace(t, "test -f ../beta/feature.txt")
+	data := t.TempDir()
+	code, out, errs := runTestCmd(t, "--config", config, "--data-dir", data, "--ref", "beta=feature", "--json")
+	if code != exitOK {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errs)
+	}
+	var res struct {
+		Result    string `json:"result"`
+		Changeset string `json:"changeset"`
+		Siblings  []struct {
+			Name, Repo, Ref, SHA string
+		} `json:"siblings"`
+		Steps []map[string]any `json:"steps"`
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("stdout is not JSON: %v\n%s", err, out)
+	}
+	if res.Result != "success" || res.Changeset != "beta=feature" || len(res.Siblings) != 2 || res.Siblings[1].Ref != "feature" || len(res.Siblings[1].SHA) != 40 {
+		t.Errorf("result %+v", res)
+	}
+	for _, s := range res.Steps {
+		for _, k := range []string{"name", "sibling", "command", "result", "duration_ms", "log_tail"} {
+			if _, ok := s[k]; !ok {
+				t.Errorf("step %v lacks %q", s, k)
+			}
+		}
+	}
+	for _, want := range []string{"fetch alpha ...", "checkout beta", "setup alpha ... ok", "test workspace ... ok"} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("progress on stderr lacks %q:\n%s", want, errs)
+		}
+	}
+}
+
+func TestTestCommandFailureShowsTail(t *testing.T) {
+	config, _ := testCmdWorkspace(t, "echo the-assertion-failed; exit 1")
+	code, out, errs := runTestCmd(t, "--config", config, "--data-dir", t.TempDir())
+	if code != exitFailed {
+		t.Fatalf("exit %d, want %d\n%s\n%s", code, exitFailed, out, errs)
+	}
+	for _, want := range []string{"ws: FAILURE", "STEP", "checkout", "the-assertion-failed", "test workspace failure"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestTestCommandExitCodes(t *testing.T) {
+	config, _ := testCmdWorkspace(t, "true")
+	data := t.TempDir()
+	cases := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"unknown sibling", []string{"--ref", "gamma=main"}, exitUsage, "known siblings: alpha, beta"},
+		{"malformed ref flag", []string{"--ref", "alpha"}, exitUsage, "SIBLING=REF"},
+		{"missing ref", []string{"--ref", "alpha=nope"}, exitUsage, "git ls-remote"},
+		{"option-like ref", []string{"--ref", "alpha=-x"}, exitUsage, "starts with '-'"},
+		{"ref with local", []string{"--ref", "alpha=main", "--local"}, exitUsage, "--local"},
+		{"missing config", []string{"--config", filepath.Join(data, "none.toml")}, exitUsage, "file not found"},
+		{"missing local checkout", []string{"--local"}, exitUsage, "no checkout at"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{"--config", config, "--data-dir", data}, tc.args...)
+			code, _, errs := runTestCmd(t, args...)
+			if code != tc.code || !strings.Contains(errs, tc.want) {
+				t.Errorf("exit %d (want %d), stderr:\n%s\nwant %q", code, tc.code, errs, tc.want)
+			}
+		})
+	}
+}
+
+func TestTestCommandUnreachableRepo(t *testing.T) {
+	config, repos := testCmdWorkspace(t, "true")
+	os.RemoveAll(filepath.Join(repos, "o", "beta.git"))
+	code, out, errs := runTestCmd(t, "--config", config, "--data-dir", t.TempDir(), "--json")
+	if code != exitInfra || !strings.Contains(errs, "/o/beta.git") {
+		t.Fatalf("exit %d, want %d; stderr:\n%s", code, exitInfra, errs)
+	}
+	var res map[string]any
+	if err := json.Unmarshal([]byte(out), &res); err != nil || res["result"] != "error" {
+		t.Errorf("--json on an infrastructure error: %v %v", res, err)
+	}
+}
+
+func TestTestCommandLocal(t *testing.T) {
+	config, repos := testCmdWorkspace(t, "test -f ../alpha/alpha.txt && test -f ../beta/beta.txt")
+	for _, n := range []string{"alpha", "beta"} {
+		if _, err := gitfixture.Git(filepath.Dir(filepath.Dir(config)), "clone", "--quiet", filepath.Join(repos, "o", n+".git"), n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, out, errs := runTestCmd(t, "--config", config, "--local", "--json")
+	if code != exitOK || !strings.Contains(out, `"changeset": "local"`) {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
+	}
+}
