@@ -1,0 +1,147 @@
+// Package webhook is the service's HTTP edge: it verifies and stores
+// GitHub webhook deliveries, and serves health, metrics and run pages. It
+// decodes no more of a payload than its action; the bot does the rest from
+// the stored delivery.
+package webhook
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/sirupsen/logrus"
+
+	"github.com/provide-io/workspace-bot/internal/store"
+)
+
+// MaxBody is the largest payload accepted, GitHub's own cap on deliveries.
+const MaxBody = 25 << 20
+
+// Log field keys.
+const (
+	FieldDelivery = "delivery"
+	FieldEvent    = "event"
+	FieldAction   = "action"
+	FieldStatus   = "status"
+	FieldRun      = "run"
+)
+
+// Store is what the HTTP layer needs from the database; *store.Store is
+// one.
+type Store interface {
+	AddDelivery(ctx context.Context, d store.Delivery) (bool, error)
+	Ping(ctx context.Context) error
+	QueueDepth(ctx context.Context) (int, error)
+	GetRun(ctx context.Context, id int64) (*store.Run, error)
+	Log(ctx context.Context, runID int64) ([]byte, error)
+}
+
+// Options configure a Handler.
+type Options struct {
+	// Secret is the webhook secret shared with GitHub. Required.
+	Secret []byte
+	Store  Store
+	// Notify, when set, is called after a delivery is stored, to wake the
+	// workers. It must not block.
+	Notify func()
+	Log    logrus.FieldLogger
+	// Registry receives the service's metrics and is what /metrics
+	// serves; nil makes a fresh one. Never the global registry, so tests
+	// and several handlers in one process do not collide.
+	Registry *prometheus.Registry
+	// MaxBody overrides MaxBody, for tests.
+	MaxBody int64
+}
+
+// Handler serves POST /webhook, GET /healthz, GET /metrics, GET /runs/{id}
+// and GET /runs/{id}/log.
+type Handler struct {
+	secret  []byte
+	st      Store
+	notify  func()
+	log     logrus.FieldLogger
+	reg     *prometheus.Registry
+	metrics *Metrics
+	maxBody int64
+	mux     *http.ServeMux
+}
+
+// ErrNoSecret is returned by New without a webhook secret.
+var ErrNoSecret = errors.New("webhook: no webhook secret: set --webhook-secret or WORKSPACE_BOT_WEBHOOK_SECRET " +
+	"to the secret configured on the GitHub webhook (an empty secret would accept unsigned requests)")
+
+// New checks opts and builds the handler, registering its metrics.
+func New(opts Options) (*Handler, error) {
+	if len(opts.Secret) == 0 {
+		return nil, ErrNoSecret
+	}
+	if opts.Store == nil {
+		return nil, fmt.Errorf("webhook: no store: deliveries must be stored before they are acknowledged")
+	}
+	h := &Handler{
+		secret:  append([]byte(nil), opts.Secret...),
+		st:      opts.Store,
+		notify:  opts.Notify,
+		log:     opts.Log,
+		reg:     opts.Registry,
+		maxBody: opts.MaxBody,
+	}
+	if h.notify == nil {
+		h.notify = func() {}
+	}
+	if h.log == nil {
+		l := logrus.New()
+		l.SetLevel(logrus.WarnLevel)
+		h.log = l
+	}
+	if h.reg == nil {
+		h.reg = prometheus.NewRegistry()
+	}
+	if h.maxBody <= 0 {
+		h.maxBody = MaxBody
+	}
+	m, err := NewMetrics(h.reg, opts.Store.QueueDepth)
+	if err != nil {
+		return nil, err
+	}
+	h.metrics = m
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /webhook", h.serveWebhook)
+	mux.HandleFunc("GET /healthz", h.serveHealth)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(h.reg, promhttp.HandlerOpts{ErrorLog: errorLog{h.log}}))
+	mux.HandleFunc("GET /runs/{id}", h.serveRun)
+	mux.HandleFunc("GET /runs/{id}/log", h.serveRunLog)
+	h.mux = mux
+	return h, nil
+}
+
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
+
+// Metrics returns the collectors the rest of the service reports to.
+func (h *Handler) Metrics() *Metrics { return h.metrics }
+
+// Registry returns the registry /metrics serves, for other collectors
+// (the GitHub client's) to join.
+func (h *Handler) Registry() *prometheus.Registry { return h.reg }
+
+func (h *Handler) serveHealth(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := h.st.Ping(ctx); err != nil {
+		h.log.WithError(err).Warn("health check: store not answering")
+		http.Error(w, "store unavailable", http.StatusServiceUnavailable)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	fmt.Fprintln(w, "ok")
+}
+
+// errorLog lets promhttp report through logrus.
+type errorLog struct{ log logrus.FieldLogger }
+
+func (e errorLog) Println(v ...any) { e.log.Error(v...) }

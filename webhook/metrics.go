@@ -1,0 +1,116 @@
+package webhook
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics are the service's own collectors. The bot reports to them
+// through DeliveryHandled and RunFinished (they fit bot.Options.OnDelivery
+// and OnRun); the GitHub client layer registers its own collectors on the
+// same registry (ghclient.Metrics). A nil *Metrics ignores every call.
+type Metrics struct {
+	// Deliveries counts webhook requests by event and outcome (queued,
+	// duplicate, ignored, ping, bad_signature, malformed, too_large,
+	// store_error).
+	Deliveries *prometheus.CounterVec
+	// Handled counts stored deliveries the workers finished, by event and
+	// outcome.
+	Handled *prometheus.CounterVec
+	// RunsTotal counts finished runs by result.
+	RunsTotal *prometheus.CounterVec
+	// RunDuration is how long runs took, in seconds.
+	RunDuration prometheus.Histogram
+	// ack is how long a webhook request took to answer.
+	ack prometheus.Histogram
+}
+
+// NewMetrics creates the collectors and registers them on reg, with a
+// queue depth gauge read from depth at each scrape.
+func NewMetrics(reg prometheus.Registerer, depth func(ctx context.Context) (int, error)) (*Metrics, error) {
+	m := &Metrics{
+		Deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "workspace_bot_webhook_deliveries_total",
+			Help: "Webhook requests by event and outcome.",
+		}, []string{"event", "outcome"}),
+		Handled: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "workspace_bot_deliveries_handled_total",
+			Help: "Stored deliveries the workers finished, by event and outcome.",
+		}, []string{"event", "outcome"}),
+		RunsTotal: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "workspace_bot_runs_total",
+			Help: "Finished changeset runs by result.",
+		}, []string{"result"}),
+		RunDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "workspace_bot_run_duration_seconds",
+			Help:    "How long changeset runs took, from start to final result.",
+			Buckets: []float64{1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600},
+		}),
+		ack: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "workspace_bot_webhook_ack_seconds",
+			Help:    "Time to answer a webhook request, including the durable store write.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1},
+		}),
+	}
+	cs := []prometheus.Collector{m.Deliveries, m.Handled, m.RunsTotal, m.RunDuration, m.ack}
+	if depth != nil {
+		cs = append(cs, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "workspace_bot_queue_depth",
+			Help: "Work waiting: pending deliveries plus queued runs (NaN when the store does not answer).",
+		}, func() float64 {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			n, err := depth(ctx)
+			if err != nil {
+				return math.NaN()
+			}
+			return float64(n)
+		}))
+	}
+	for _, c := range cs {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("webhook: register metrics: %w", err)
+		}
+	}
+	return m, nil
+}
+
+// eventLabel keeps the event label to a known set, so a flood of made-up
+// event names cannot grow the metric without bound.
+func eventLabel(event string) string {
+	if handledEvents[event] || event == "ping" {
+		return event
+	}
+	if event == "" {
+		return "none"
+	}
+	return "other"
+}
+
+func (m *Metrics) delivery(event, outcome string) {
+	if m == nil {
+		return
+	}
+	m.Deliveries.WithLabelValues(eventLabel(event), outcome).Inc()
+}
+
+// DeliveryHandled counts a delivery the workers finished.
+func (m *Metrics) DeliveryHandled(event, outcome string) {
+	if m == nil {
+		return
+	}
+	m.Handled.WithLabelValues(eventLabel(event), outcome).Inc()
+}
+
+// RunFinished counts a finished run and observes its duration.
+func (m *Metrics) RunFinished(result string, d time.Duration) {
+	if m == nil {
+		return
+	}
+	m.RunsTotal.WithLabelValues(result).Inc()
+	m.RunDuration.Observe(d.Seconds())
+}

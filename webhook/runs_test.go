@@ -1,0 +1,145 @@
+package webhook
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/provide-io/workspace-bot/changeset"
+	"github.com/provide-io/workspace-bot/ci"
+	"github.com/provide-io/workspace-bot/internal/store"
+)
+
+func get(t *testing.T, url string) (int, http.Header, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, string(b)
+}
+
+func TestRunPage(t *testing.T) {
+	ts := newTestServer(t, Options{})
+	ctx := context.Background()
+	// The changeset as the bot stores it: changeset.Changeset encoded.
+	cs := changeset.Changeset{
+		Key:   "emu/foundation#4,emu/tools#9",
+		RunID: "r-abc",
+		Members: []changeset.Member{
+			{Sibling: "provide-foundation", PR: &changeset.PR{Repo: "emu/foundation", Number: 4, HeadSHA: "1111111111111111111111111111111111111111", BaseRef: "main", URL: "https://github.example/emu/foundation/pull/4", Title: "Add <b>things</b>"}},
+			{Sibling: "provide-tools", PR: &changeset.PR{Repo: "emu/tools", Number: 9, HeadSHA: "2222222222222222222222222222222222222222", BaseRef: "main"}},
+		},
+	}
+	csJSON, _ := json.Marshal(cs)
+	res := ci.Result{
+		Result: ci.Failure, Changeset: cs.Key, Started: time.Now(),
+		Steps: []ci.StepResult{
+			{Name: "setup", Sibling: "provide-foundation", Command: "uv pip install -e .", Result: ci.Success, DurationMS: 1500},
+			{Name: "test", Command: "pytest tests/integration", Result: ci.Failure, DurationMS: 64000, LogTail: "E   assert 1 == 2\n<script>alert(1)</script>"},
+		},
+	}
+	resJSON, _ := json.Marshal(res)
+	id, _, err := ts.Store.EnqueueRun(ctx, store.Run{Key: cs.Key, RunID: cs.RunID, Trigger: "pull_request synchronize", Changeset: csJSON}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ts.Store.ClaimRun(ctx, time.Now().Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if err := ts.Store.AppendLog(ctx, id, []byte("$ pytest\n<b>not html</b>\n")); err != nil {
+		t.Fatal(err)
+	}
+	if err := ts.Store.FinishRun(ctx, id, store.RunFailure, resJSON); err != nil {
+		t.Fatal(err)
+	}
+
+	code, hdr, page := get(t, ts.URL+"/runs/1")
+	if code != http.StatusOK || !strings.HasPrefix(hdr.Get("Content-Type"), "text/html") {
+		t.Fatalf("run page: %d %s", code, hdr.Get("Content-Type"))
+	}
+	for _, want := range []string{
+		"Run 1: <span class=\"failure\">failure</span>",
+		"emu/foundation#4", "emu/tools#9", "provide-foundation", "111111111111<", // short SHA
+		`href="https://github.example/emu/foundation/pull/4"`,
+		"Add &lt;b&gt;things&lt;/b&gt;",
+		"pytest tests/integration", "1m4s", "1.5s",
+		"Log tail of test",
+		"E   assert 1 == 2\n&lt;script&gt;alert(1)&lt;/script&gt;",
+		`href="1/log"`,
+		"pull_request synchronize",
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("run page lacks %q", want)
+		}
+	}
+	if strings.Contains(page, "<script>") {
+		t.Error("log tail was not escaped")
+	}
+
+	code, hdr, log := get(t, ts.URL+"/runs/1/log")
+	if code != http.StatusOK || hdr.Get("Content-Type") != "text/plain; charset=utf-8" || hdr.Get("X-Content-Type-Options") != "nosniff" {
+		t.Fatalf("log: %d %v", code, hdr)
+	}
+	if log != "$ pytest\n<b>not html</b>\n" {
+		t.Fatalf("log %q", log)
+	}
+
+	for _, c := range []struct {
+		path string
+		want int
+	}{
+		{"/runs/2", http.StatusNotFound},
+		{"/runs/2/log", http.StatusNotFound},
+		{"/runs/abc", http.StatusBadRequest},
+		{"/runs/-1/log", http.StatusBadRequest},
+	} {
+		if code, _, _ := get(t, ts.URL+c.path); code != c.want {
+			t.Errorf("GET %s: %d, want %d", c.path, code, c.want)
+		}
+	}
+}
+
+func TestRunPageQueuedAndFlatChangeset(t *testing.T) {
+	// A queued run has no result yet; the flat member encoding reads too,
+	// and an unreadable result is said, not a 500.
+	ts := newTestServer(t, Options{})
+	ctx := context.Background()
+	flat := `{"members":[{"repo":"o/a","number":3,"sha":"abcdef0123456789","base":"main","sibling":"a"}]}`
+	if _, _, err := ts.Store.EnqueueRun(ctx, store.Run{Key: "o/a#3", Changeset: []byte(flat)}, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	id2, _, _ := ts.Store.EnqueueRun(ctx, store.Run{Key: "o/b#1", Changeset: []byte(`{`)}, 0)
+	ts.Store.ClaimRun(ctx, time.Now().Add(time.Second))
+	if err := ts.Store.FinishRun(ctx, id2, store.RunError, []byte(`not json`)); err != nil {
+		t.Fatal(err)
+	}
+
+	code, _, page := get(t, ts.URL+"/runs/1")
+	if code != http.StatusOK {
+		t.Fatalf("status %d", code)
+	}
+	for _, want := range []string{"queued", "o/a#3", "abcdef012345", ">a<"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("queued run page lacks %q", want)
+		}
+	}
+	if strings.Contains(page, "<h2>Steps") {
+		t.Error("queued run page shows steps")
+	}
+	code, _, page = get(t, ts.URL+"/runs/2")
+	if code != http.StatusOK {
+		t.Fatalf("status %d", code)
+	}
+	for _, want := range []string{"the changeset record could not be read", "the result record could not be read", "No members recorded"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("broken run page lacks %q", want)
+		}
+	}
+}
