@@ -62,7 +62,8 @@ type Member struct {
 	// on the workspace repository itself.
 	Sibling string
 	// Links says how the member was reached: "start", "Depends-On in o/r#N",
-	// "depended on by o/r#N", "same branch as o/r#N".
+	// "depends on o/r#N" (its own Depends-On names o/r#N),
+	// "same branch as o/r#N".
 	Links []string
 }
 

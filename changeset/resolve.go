@@ -1,0 +1,473 @@
+package changeset
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/provide-io/workspace-bot/workspace"
+)
+
+// Defaults for Options.
+const (
+	DefaultMaxMembers = 50
+	DefaultParallel   = 4
+)
+
+// Options tune Resolve.
+type Options struct {
+	// MaxMembers bounds the changeset; more is an error. DefaultMaxMembers
+	// when zero.
+	MaxMembers int
+	// Parallel bounds the concurrent list calls. DefaultParallel when zero.
+	Parallel int
+}
+
+// Link descriptions recorded in Member.Links.
+const (
+	LinkStart = "start"
+)
+
+// LinkDependsOnIn is the link of a member named on from's Depends-On lines.
+func LinkDependsOnIn(from Ref) string { return "Depends-On in " + from.String() }
+
+// LinkDependsOn is the link of a member whose own Depends-On names to.
+func LinkDependsOn(to Ref) string { return "depends on " + to.String() }
+
+// LinkSameBranch is the link of a member whose head branch matches other's.
+func LinkSameBranch(other Ref) string { return "same branch as " + other.String() }
+
+// repoInfo is what resolution knows of one repository of the workspace.
+type repoInfo struct {
+	fullName string // owner/name as configured
+	sibling  string // sibling name, or the workspace's name
+	// branch is the base branch PRs must target; "" for the workspace
+	// repository, whose branch wrknv.toml does not name.
+	branch string
+}
+
+type resolver struct {
+	gh    GitHub
+	cfg   *workspace.Config
+	opts  Options
+	repos map[string]*repoInfo // by lower-case owner/name
+	// neverLink are branch names that never link PRs by branch.
+	neverLink map[string]bool
+
+	open    map[string]*PR    // every open PR of the workspace, by ref key
+	openAll []*PR             // the same, in a stable order
+	dependR map[string][]*PR  // ref key -> open PRs whose Depends-On names it
+	deps    map[string][]Ref  // ref key -> its Depends-On references
+	depErrs map[string][]error
+
+	members  map[string]*PR
+	via      map[string]string
+	order    []string
+	problems []error
+}
+
+// Resolve finds the changeset that start belongs to, as SPEC section 4
+// says: Depends-On lines in both directions, PRs on branches of the same
+// name when link_by_branch is set, transitively, bounded; then validates
+// it and pins every member to its head SHA.
+//
+// Resolution failures are *Error values (several are joined); GitHub
+// failures (outages, rate limits) come back as other errors.
+func Resolve(ctx context.Context, gh GitHub, cfg *workspace.Config, start Ref, opts Options) (*Changeset, error) {
+	if opts.MaxMembers <= 0 {
+		opts.MaxMembers = DefaultMaxMembers
+	}
+	if opts.Parallel <= 0 {
+		opts.Parallel = DefaultParallel
+	}
+	r := newResolver(gh, cfg, opts)
+	info := r.repo(start.Repo)
+	if info == nil {
+		return nil, r.notInWorkspace(start, LinkStart)
+	}
+	start.Repo = info.fullName
+	if err := r.listOpen(ctx); err != nil {
+		return nil, err
+	}
+	first, err := r.get(ctx, start, LinkStart)
+	if err != nil {
+		return nil, err
+	}
+	if first == nil {
+		return nil, errors.Join(r.problems...)
+	}
+	if err := r.closure(ctx, first); err != nil {
+		return nil, err
+	}
+	r.validate()
+	if len(r.problems) > 0 {
+		return nil, errors.Join(r.problems...)
+	}
+	return r.changeset(), nil
+}
+
+func newResolver(gh GitHub, cfg *workspace.Config, opts Options) *resolver {
+	r := &resolver{
+		gh: gh, cfg: cfg, opts: opts,
+		repos:     map[string]*repoInfo{},
+		neverLink: map[string]bool{"main": true, "master": true, "develop": true},
+		open:      map[string]*PR{},
+		dependR:   map[string][]*PR{},
+		deps:      map[string][]Ref{},
+		depErrs:   map[string][]error{},
+		members:   map[string]*PR{},
+		via:       map[string]string{},
+	}
+	for i := range cfg.Siblings {
+		s := &cfg.Siblings[i]
+		branch := s.Branch
+		if branch == "" {
+			branch = workspace.DefaultBranch
+		}
+		if fn := cfg.FullName(s); fn != "" {
+			r.repos[strings.ToLower(fn)] = &repoInfo{fullName: fn, sibling: s.Name, branch: branch}
+		}
+		r.neverLink[strings.ToLower(branch)] = true
+	}
+	if fn := cfg.WorkspaceFullName(); fn != "" {
+		if _, dup := r.repos[strings.ToLower(fn)]; !dup {
+			r.repos[strings.ToLower(fn)] = &repoInfo{fullName: fn, sibling: cfg.Workspace.Name}
+		}
+	}
+	return r
+}
+
+func (r *resolver) repo(fullName string) *repoInfo { return r.repos[strings.ToLower(fullName)] }
+
+// listOpen lists the open PRs of every repository once, in parallel. The
+// reverse direction of Depends-On and branch linking both scan them; GitHub
+// search is capped and would miss PRs. With the revalidating HTTP cache an
+// unchanged list costs no rate limit.
+func (r *resolver) listOpen(ctx context.Context) error {
+	names := make([]string, 0, len(r.repos))
+	for k := range r.repos {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	results := make([][]*PR, len(names))
+	errs := make([]error, len(names))
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	sem := make(chan struct{}, r.opts.Parallel)
+	var wg sync.WaitGroup
+	for i, k := range names {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				errs[i] = ctx.Err()
+				return
+			}
+			defer func() { <-sem }()
+			prs, err := r.gh.OpenPullRequests(ctx, r.repos[k].fullName)
+			if err != nil {
+				errs[i] = err
+				cancel()
+				return
+			}
+			results[i] = prs
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil && !errors.Is(err, context.Canceled) {
+			return r.listError(r.repos[names[i]].fullName, err)
+		}
+	}
+	for _, err := range errs {
+		if err != nil {
+			return fmt.Errorf("listing open pull requests: %w", err)
+		}
+	}
+	for _, prs := range results {
+		for _, pr := range prs {
+			if pr == nil || pr.State != "open" {
+				continue
+			}
+			r.open[refOf(pr).key()] = pr
+			r.openAll = append(r.openAll, pr)
+		}
+	}
+	sort.Slice(r.openAll, func(i, j int) bool { return refOf(r.openAll[i]).less(refOf(r.openAll[j])) })
+	for _, pr := range r.openAll {
+		for _, d := range r.dependsOf(pr) {
+			r.dependR[d.key()] = append(r.dependR[d.key()], pr)
+		}
+	}
+	return nil
+}
+
+func (r *resolver) listError(repo string, err error) error {
+	if errors.Is(err, ErrNotFound) || errors.Is(err, ErrForbidden) {
+		return &Error{Kind: KindNoAccess, Repo: repo, Err: err,
+			Problem: "cannot list its open pull requests: the repository is missing or this token cannot read it",
+			Fix:     fmt.Sprintf("give the token read access to %s (a fine-grained token or App installation must include every sibling), or fix its repo in wrknv.toml", repo)}
+	}
+	return fmt.Errorf("listing open pull requests of %s: %w", repo, err)
+}
+
+func refOf(pr *PR) Ref { return Ref{Repo: pr.Repo, Number: pr.Number} }
+
+// dependsOf reads (once) a PR's Depends-On lines, with repository names
+// in their configured spelling.
+func (r *resolver) dependsOf(pr *PR) []Ref {
+	k := refOf(pr).key()
+	if d, ok := r.deps[k]; ok {
+		return d
+	}
+	refs, errs := ScanDependsOn(pr.Body, refOf(pr).Owner())
+	for i := range refs {
+		if info := r.repo(refs[i].Repo); info != nil {
+			refs[i].Repo = info.fullName
+		}
+	}
+	r.deps[k], r.depErrs[k] = refs, errs
+	return refs
+}
+
+// get returns a PR, from the open lists or from GitHub (a closed PR, or one
+// opened since the lists were read). A PR that cannot be read becomes a
+// problem and nil; an outage is an error.
+func (r *resolver) get(ctx context.Context, ref Ref, via string) (*PR, error) {
+	if pr, ok := r.open[ref.key()]; ok {
+		return pr, nil
+	}
+	pr, err := r.gh.PullRequest(ctx, ref.Repo, ref.Number)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		r.problems = append(r.problems, &Error{Kind: KindNotFound, PR: ref, Via: via, Repo: ref.Repo, Err: err,
+			Problem: "no such pull request, or this token cannot read it",
+			Fix:     fmt.Sprintf("check the number, or give the token read access to %s", ref.Repo)})
+		return nil, nil
+	case errors.Is(err, ErrForbidden):
+		r.problems = append(r.problems, &Error{Kind: KindNotFound, PR: ref, Via: via, Repo: ref.Repo, Err: err,
+			Problem: "this token may not read it",
+			Fix:     fmt.Sprintf("give the token read access to %s", ref.Repo)})
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("reading %s: %w", ref, err)
+	case pr == nil:
+		return nil, fmt.Errorf("reading %s: GitHub returned no pull request", ref)
+	}
+	if pr.Repo == "" {
+		pr.Repo = ref.Repo
+	}
+	return pr, nil
+}
+
+func (r *resolver) notInWorkspace(ref Ref, via string) *Error {
+	return &Error{Kind: KindNotInWorkspace, PR: ref, Via: via, Repo: ref.Repo,
+		Problem: fmt.Sprintf("%s is not a repository of workspace %s", ref.Repo, r.cfg.Workspace.Name),
+		Fix:     fmt.Sprintf("link only PRs of the siblings in wrknv.toml, or add %s there as a sibling", ref.Repo)}
+}
+
+// closure adds every PR linked to start, breadth first.
+func (r *resolver) closure(ctx context.Context, start *PR) error {
+	queue := []*PR{start}
+	if err := r.add(start, LinkStart); err != nil {
+		return err
+	}
+	for len(queue) > 0 {
+		pr := queue[0]
+		queue = queue[1:]
+		if pr.State != "open" || pr.Merged {
+			continue // reported by validate; its links do not count
+		}
+		type found struct {
+			pr  *PR
+			via string
+		}
+		var next []found
+		for _, d := range r.dependsOf(pr) {
+			if _, ok := r.members[d.key()]; ok {
+				continue
+			}
+			via := LinkDependsOnIn(refOf(pr))
+			if r.repo(d.Repo) == nil {
+				r.problems = append(r.problems, r.notInWorkspace(d, via))
+				continue
+			}
+			p, err := r.get(ctx, d, via)
+			if err != nil {
+				return err
+			}
+			if p != nil {
+				next = append(next, found{p, via})
+			}
+		}
+		for _, q := range r.dependR[refOf(pr).key()] {
+			next = append(next, found{q, LinkDependsOn(refOf(pr))})
+		}
+		if r.cfg.Workspace.Bot.LinkByBranch {
+			for _, q := range r.openAll {
+				if r.sameBranch(pr, q) {
+					next = append(next, found{q, LinkSameBranch(refOf(pr))})
+				}
+			}
+		}
+		for _, f := range next {
+			if _, ok := r.members[refOf(f.pr).key()]; ok {
+				continue
+			}
+			if err := r.add(f.pr, f.via); err != nil {
+				return err
+			}
+			queue = append(queue, f.pr)
+		}
+	}
+	return nil
+}
+
+func (r *resolver) add(pr *PR, via string) error {
+	k := refOf(pr).key()
+	r.members[k] = pr
+	r.via[k] = via
+	r.order = append(r.order, k)
+	if len(r.members) > r.opts.MaxMembers {
+		start := r.members[r.order[0]]
+		return &Error{Kind: KindTooMany, PR: refOf(start), Via: LinkStart,
+			Problem: fmt.Sprintf("its changeset has more than %d pull requests (reached %s by %s)", r.opts.MaxMembers, pr.Ref(), via),
+			Fix:     "split the change into smaller changesets, or look for a branch name or Depends-On line that links unrelated PRs"}
+	}
+	return nil
+}
+
+// sameBranch reports whether two PRs of different repositories link by
+// branch: the same head branch name, pushed by the same owner (so two
+// strangers' "patch-1" forks never link), and not a default branch.
+func (r *resolver) sameBranch(a, b *PR) bool {
+	if strings.EqualFold(a.Repo, b.Repo) || a.HeadRef == "" || a.HeadRef != b.HeadRef || r.neverLink[strings.ToLower(a.HeadRef)] {
+		return false
+	}
+	oa, _, _ := strings.Cut(a.HeadRepo, "/")
+	ob, _, _ := strings.Cut(b.HeadRepo, "/")
+	return oa != "" && strings.EqualFold(oa, ob)
+}
+
+// validate reports every member that cannot be built, all at once.
+func (r *resolver) validate() {
+	keys := r.sortedKeys()
+	bySibling := map[string][]*PR{}
+	for _, k := range keys {
+		pr := r.members[k]
+		ref, via := refOf(pr), r.via[k]
+		for _, err := range r.depErrs[k] {
+			r.problems = append(r.problems, &Error{Kind: KindBadRef, PR: ref, Via: via, Err: err,
+				Problem: "a Depends-On line names something that is not a pull request",
+				Fix:     "write each as https://github.com/owner/repo/pull/N, owner/repo#N or repo#N, separated by spaces or commas, or remove it"})
+		}
+		info := r.repo(pr.Repo)
+		if info == nil {
+			r.problems = append(r.problems, r.notInWorkspace(ref, via))
+			continue
+		}
+		switch {
+		case pr.Merged:
+			r.problems = append(r.problems, &Error{Kind: KindMerged, PR: ref, Via: via, Repo: pr.Repo,
+				Problem: "is already merged",
+				Fix:     fixLink(via, "its change is on the base branch now")})
+			continue
+		case pr.State != "open":
+			r.problems = append(r.problems, &Error{Kind: KindClosed, PR: ref, Via: via, Repo: pr.Repo,
+				Problem: "is closed",
+				Fix:     fixLink(via, "reopen it")})
+			continue
+		}
+		if info.branch != "" && pr.BaseRef != info.branch {
+			r.problems = append(r.problems, &Error{Kind: KindWrongBase, PR: ref, Via: via, Repo: pr.Repo,
+				Problem: fmt.Sprintf("targets branch %q, but sibling %s is built from %q", pr.BaseRef, info.sibling, info.branch),
+				Fix:     fmt.Sprintf("change the PR's base to %s, or set branch = %q for %s in wrknv.toml", info.branch, pr.BaseRef, info.sibling)})
+		}
+		bySibling[info.sibling] = append(bySibling[info.sibling], pr)
+	}
+	sibs := make([]string, 0, len(bySibling))
+	for s := range bySibling {
+		sibs = append(sibs, s)
+	}
+	sort.Strings(sibs)
+	for _, s := range sibs {
+		prs := bySibling[s]
+		for _, other := range prs[1:] {
+			a, b := refOf(prs[0]), refOf(other)
+			r.problems = append(r.problems, &Error{Kind: KindDuplicate, PR: a, Other: b, Repo: prs[0].Repo,
+				Via: r.via[a.key()],
+				Problem: fmt.Sprintf("%s and %s (%s) are both open PRs for sibling %s, and a changeset builds one PR per sibling",
+					a, b, r.via[b.key()], s),
+				Fix: "remove the Depends-On line or rename the branch that links one of them"})
+		}
+	}
+}
+
+// fixLink suggests removing the link that brought a PR in, or otherwise.
+func fixLink(via, otherwise string) string {
+	if from, ok := strings.CutPrefix(via, "Depends-On in "); ok {
+		return "remove the Depends-On line naming it from " + from
+	}
+	return otherwise
+}
+
+func (r *resolver) sortedKeys() []string {
+	keys := make([]string, 0, len(r.members))
+	for k := range r.members {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return refOf(r.members[keys[i]]).less(refOf(r.members[keys[j]])) })
+	return keys
+}
+
+// changeset builds the result: members sorted, every link between them
+// recorded, identity computed.
+func (r *resolver) changeset() *Changeset {
+	keys := r.sortedKeys()
+	links := map[string]map[string]bool{}
+	link := func(k, s string) {
+		if links[k] == nil {
+			links[k] = map[string]bool{}
+		}
+		links[k][s] = true
+	}
+	link(r.order[0], LinkStart)
+	for _, k := range keys {
+		pr := r.members[k]
+		for _, d := range r.dependsOf(pr) {
+			if _, ok := r.members[d.key()]; ok {
+				link(d.key(), LinkDependsOnIn(refOf(pr)))
+				link(k, LinkDependsOn(refOf(r.members[d.key()])))
+			}
+		}
+		if r.cfg.Workspace.Bot.LinkByBranch {
+			for _, k2 := range keys {
+				if k2 != k && r.sameBranch(pr, r.members[k2]) {
+					link(k, LinkSameBranch(refOf(r.members[k2])))
+				}
+			}
+		}
+	}
+	cs := &Changeset{}
+	for _, k := range keys {
+		pr := r.members[k]
+		m := Member{PR: pr, Sibling: r.repo(pr.Repo).sibling}
+		for s := range links[k] {
+			m.Links = append(m.Links, s)
+		}
+		sort.Slice(m.Links, func(i, j int) bool {
+			if (m.Links[i] == LinkStart) != (m.Links[j] == LinkStart) {
+				return m.Links[i] == LinkStart
+			}
+			return m.Links[i] < m.Links[j]
+		})
+		cs.Members = append(cs.Members, m)
+	}
+	cs.Key, cs.RunID = Identity(cs.Members)
+	return cs
+}
