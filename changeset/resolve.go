@@ -57,10 +57,10 @@ type resolver struct {
 	// neverLink are branch names that never link PRs by branch.
 	neverLink map[string]bool
 
-	open    map[string]*PR    // every open PR of the workspace, by ref key
-	openAll []*PR             // the same, in a stable order
-	dependR map[string][]*PR  // ref key -> open PRs whose Depends-On names it
-	deps    map[string][]Ref  // ref key -> its Depends-On references
+	open    map[string]*PR   // every open PR of the workspace, by ref key
+	openAll []*PR            // the same, in a stable order
+	dependR map[string][]*PR // ref key -> open PRs whose Depends-On names it
+	deps    map[string][]Ref // ref key -> its Depends-On references
 	depErrs map[string][]error
 
 	members  map[string]*PR
