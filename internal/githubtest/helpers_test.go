@@ -2,6 +2,7 @@ package githubtest
 
 import (
 	"net/http"
+	"net/url"
 	"testing"
 
 	"github.com/google/go-github/v60/github"
@@ -56,4 +57,13 @@ func must[T any](t testing.TB) func(v T, resp *github.Response, err error) T {
 		}
 		return v
 	}
+}
+
+func mustURL(t testing.TB, raw string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
 }
