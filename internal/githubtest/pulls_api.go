@@ -81,6 +81,8 @@ func (s *Server) pullJSON(rp *repo, p *pull, full bool) map[string]any {
 		state := "clean"
 		if p.state != "open" {
 			mergeable, state = nil, "unknown"
+		} else if p.draft {
+			state = "draft"
 		}
 		var mergedBy any
 		if p.merged {
@@ -192,6 +194,9 @@ func (s *Server) editPull(c *call) (int, any) {
 	}
 	if st, b := c.decode(&in); st != 0 {
 		return st, b
+	}
+	if in.Base != nil && s.resolveRef(c.repoName(), "refs/heads/"+*in.Base) == "" {
+		return invalid("PullRequest", "base", "invalid", "Proposed base branch '"+*in.Base+"' was not found")
 	}
 	s.mu.Lock()
 	rp := s.st.repo(c.repoName())

@@ -1,6 +1,7 @@
 package githubtest
 
 import (
+	"encoding/json"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -215,5 +216,104 @@ func TestForkPRAndCloneHeadSHA(t *testing.T) {
 	}
 	if got := s.PR("acme/app", n).HeadSHA; got != pushed {
 		t.Errorf("head after push = %s, want %s", got, pushed)
+	}
+}
+
+func TestCloseReopenAndMerge(t *testing.T) {
+	log := &syncWriter{w: &strings.Builder{}}
+	s, err := Start(Options{Dir: t.TempDir(), Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	seed(t, s)
+	s.AddToken("secret-token-value", Token{Login: "bot"})
+	if _, err := s.Commit("acme/app", "wip", map[string]string{"w.txt": "1"}, "wip"); err != nil {
+		t.Fatal(err)
+	}
+	n, err := s.OpenPR(NewPR{Repo: "acme/app", Head: "wip", Draft: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gh := client(t, s, "secret-token-value")
+	ctx := t.Context()
+	pr := must[*github.PullRequest](t)(gh.PullRequests.Get(ctx, "acme", "app", n))
+	if !pr.GetDraft() || pr.GetMergeableState() != "draft" || pr.GetUser().GetLogin() != "acme" {
+		t.Errorf("draft PR: draft=%v state=%s user=%s", pr.GetDraft(), pr.GetMergeableState(), pr.GetUser().GetLogin())
+	}
+	closed := must[*github.PullRequest](t)(gh.PullRequests.Edit(ctx, "acme", "app", n, &github.PullRequest{State: github.String("closed")}))
+	if closed.GetState() != "closed" || closed.ClosedAt == nil {
+		t.Errorf("closed: %s %v", closed.GetState(), closed.ClosedAt)
+	}
+	// A push while closed does not move the head; reopening catches up.
+	moved, err := s.Commit("acme/app", "wip", map[string]string{"w.txt": "2"}, "wip 2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.PR("acme/app", n).HeadSHA == moved {
+		t.Error("closed PR followed a push")
+	}
+	reopened := must[*github.PullRequest](t)(gh.PullRequests.Edit(ctx, "acme", "app", n, &github.PullRequest{State: github.String("open")}))
+	if reopened.GetState() != "open" || reopened.GetHead().GetSHA() != moved {
+		t.Errorf("reopened: %s head %s, want open %s", reopened.GetState(), reopened.GetHead().GetSHA(), moved)
+	}
+	if _, _, err := gh.PullRequests.Edit(ctx, "acme", "app", n, &github.PullRequest{Base: &github.PullRequestBranch{Ref: github.String("nope")}}); !isStatus(err, 422) {
+		t.Errorf("edit to a missing base: %v, want 422", err)
+	}
+	if err := s.MergePR("acme/app", n); err != nil {
+		t.Fatal(err)
+	}
+	merged := must[*github.PullRequest](t)(gh.PullRequests.Get(ctx, "acme", "app", n))
+	if !merged.GetMerged() || merged.GetState() != "closed" || merged.GetMergedBy().GetLogin() != "acme" {
+		t.Errorf("merged: %v %s", merged.GetMerged(), merged.GetState())
+	}
+	f, _, _, err := gh.Repositories.GetContents(ctx, "acme", "app", "w.txt", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if text, _ := f.GetContent(); text != "2" {
+		t.Errorf("main after merge has w.txt = %q", text)
+	}
+	if _, _, err := gh.PullRequests.Edit(ctx, "acme", "app", n, &github.PullRequest{State: github.String("open")}); !isStatus(err, 422) {
+		t.Errorf("reopen merged: %v, want 422", err)
+	}
+	if err := s.ReopenPR("acme/app", n); err == nil {
+		t.Error("ReopenPR of a merged PR succeeded")
+	}
+	if _, err := s.OpenPR(NewPR{Repo: "acme/app", Head: "missing"}); err == nil {
+		t.Error("OpenPR on a missing branch succeeded")
+	}
+
+	if !strings.Contains(log.String(), "PATCH /api/v3/repos/acme/app/pulls/1 200") {
+		t.Errorf("request log lacks the edit:\n%s", log.String())
+	}
+	if strings.Contains(log.String(), "secret-token-value") {
+		t.Error("the request log contains a token")
+	}
+}
+
+func TestUnknownRoutes(t *testing.T) {
+	s := start(t)
+	resp, err := http.Get(s.APIURL() + "repos/acme/app/nothing-here")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body struct {
+		Message          string `json:"message"`
+		DocumentationURL string `json:"documentation_url"`
+	}
+	json.NewDecoder(resp.Body).Decode(&body)
+	resp.Body.Close()
+	if resp.StatusCode != 404 || body.Message != "Not Found" || body.DocumentationURL == "" {
+		t.Errorf("unknown route: %d %+v", resp.StatusCode, body)
+	}
+	// Absolute github.com URLs do not reach the emulator's API.
+	resp, err = http.Get(s.URL() + "/repos/acme/app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 404 {
+		t.Errorf("API outside /api/v3: %d", resp.StatusCode)
 	}
 }
