@@ -3,6 +3,14 @@
 // shapes GitHub documents, backed by real git repositories served over
 // smart HTTP from the same server, so a pull request's head SHA can be
 // cloned. The tests and the demo command run the bot against it.
+//
+// Point go-github at APIURL (client.WithEnterpriseURLs(s.APIURL(),
+// s.APIURL()), or set BaseURL) and clone from GitURL. Until AddToken is
+// called every request is accepted and acts as OpenLogin; afterwards a
+// registered token, or an installation token minted through the App
+// endpoints, is required. Fault injects GitHub's failure modes (5xx, 404,
+// primary and secondary rate limits); Stats counts requests, 304s and
+// rate-limit units spent.
 package githubtest
 
 import (
