@@ -1,0 +1,139 @@
+package gh
+
+import (
+	"context"
+	"fmt"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/go-github/v60/github"
+)
+
+// Status is a commit status.
+type Status struct {
+	State       string // pending, success, failure, error
+	Context     string
+	Description string // cut to 140 characters, GitHub's limit
+	TargetURL   string
+}
+
+// MaxDescription is GitHub's limit on a status description.
+const MaxDescription = 140
+
+// SetStatus sets a commit status on sha.
+func (c *Client) SetStatus(ctx context.Context, repo, sha string, st Status) error {
+	owner, name, err := splitRepo(repo)
+	if err != nil {
+		return err
+	}
+	rs := &github.RepoStatus{
+		State:       github.String(st.State),
+		Context:     github.String(st.Context),
+		Description: github.String(truncate(st.Description, MaxDescription)),
+	}
+	if st.TargetURL != "" {
+		rs.TargetURL = github.String(st.TargetURL)
+	}
+	if _, _, err := c.gh.Repositories.CreateStatus(ctx, owner, name, sha, rs); err != nil {
+		return wrap(err, fmt.Sprintf("setting status %s on %s@%s", st.Context, repo, short(sha)), repo)
+	}
+	return nil
+}
+
+// truncate cuts s to at most n characters, marking the cut with "…".
+func truncate(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:n-1]) + "…"
+}
+
+func short(sha string) string {
+	if len(sha) > 12 {
+		return sha[:12]
+	}
+	return sha
+}
+
+// CheckRun is a check run (GitHub App auth only).
+type CheckRun struct {
+	Name       string
+	Status     string // queued, in_progress, completed
+	Conclusion string // success, failure, neutral, cancelled, timed_out, action_required; sets Status to completed
+	Title      string
+	Summary    string
+	Text       string
+	DetailsURL string
+	ExternalID string
+}
+
+func (cr CheckRun) output() *github.CheckRunOutput {
+	if cr.Title == "" && cr.Summary == "" && cr.Text == "" {
+		return nil
+	}
+	o := &github.CheckRunOutput{Title: github.String(cr.Title), Summary: github.String(cr.Summary)}
+	if cr.Text != "" {
+		o.Text = github.String(cr.Text)
+	}
+	return o
+}
+
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return github.String(s)
+}
+
+// CreateCheckRun creates a check run on sha and returns its id.
+func (c *Client) CreateCheckRun(ctx context.Context, repo, sha string, cr CheckRun) (int64, error) {
+	owner, name, err := splitRepo(repo)
+	if err != nil {
+		return 0, err
+	}
+	opts := github.CreateCheckRunOptions{
+		Name: cr.Name, HeadSHA: sha,
+		DetailsURL: optional(cr.DetailsURL), ExternalID: optional(cr.ExternalID),
+		Status: optional(cr.Status), Conclusion: optional(cr.Conclusion),
+		Output: cr.output(),
+	}
+	if cr.Conclusion != "" {
+		opts.CompletedAt = &github.Timestamp{Time: time.Now()}
+	}
+	run, _, err := c.gh.Checks.CreateCheckRun(ctx, owner, name, opts)
+	if err != nil {
+		return 0, wrap(err, fmt.Sprintf("creating check run %s on %s@%s", cr.Name, repo, short(sha)), repo)
+	}
+	return run.GetID(), nil
+}
+
+// UpdateCheckRun updates a check run; empty fields are left as they are.
+func (c *Client) UpdateCheckRun(ctx context.Context, repo string, id int64, cr CheckRun) error {
+	owner, name, err := splitRepo(repo)
+	if err != nil {
+		return err
+	}
+	// A request of our own: go-github's options always send "name", and
+	// an empty one would rename the check.
+	body := map[string]any{}
+	for k, v := range map[string]string{"name": cr.Name, "status": cr.Status, "conclusion": cr.Conclusion, "details_url": cr.DetailsURL, "external_id": cr.ExternalID} {
+		if v != "" {
+			body[k] = v
+		}
+	}
+	if cr.Conclusion != "" {
+		body["completed_at"] = time.Now().UTC().Format(time.RFC3339)
+	}
+	if o := cr.output(); o != nil {
+		body["output"] = o
+	}
+	req, err := c.gh.NewRequest("PATCH", fmt.Sprintf("repos/%s/%s/check-runs/%d", owner, name, id), body)
+	if err != nil {
+		return fmt.Errorf("updating check run %d in %s: %w", id, repo, err)
+	}
+	if _, err := c.gh.Do(ctx, req, nil); err != nil {
+		return wrap(err, fmt.Sprintf("updating check run %d in %s", id, repo), repo)
+	}
+	return nil
+}
