@@ -189,6 +189,8 @@ func (r *Runner) materialize(ctx context.Context, t target, mode string) (Siblin
 	// Resolve what to build.
 	var head string
 	switch {
+	case skip:
+		head = want // checked above, under the same kind of lock
 	case t.pin.SHA != "":
 		if !m.hasCommit(ctx, t.pin.SHA) {
 			return sr, StepResult{}, inputErr(fmt.Sprintf("sibling %s: commit %s not found in %s (check the SHA; list refs with: git ls-remote %s)",
