@@ -49,6 +49,18 @@ func (l *stepLog) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// note appends a line of the runner's own, starting it on a fresh line.
+func (l *stepLog) note(format string, args ...any) {
+	l.mu.Lock()
+	fresh := len(l.tail) == 0 || l.tail[len(l.tail)-1] == '\n'
+	l.mu.Unlock()
+	msg := fmt.Sprintf(format, args...) + "\n"
+	if !fresh {
+		msg = "\n" + msg
+	}
+	l.Write([]byte(msg))
+}
+
 // Log is the whole log, capped, with a note and the end of the output when
 // it was cut.
 func (l *stepLog) Log() string {

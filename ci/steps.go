@@ -148,19 +148,19 @@ func (r *Runner) runStep(ctx context.Context, st StepResult, dir string, env []s
 	switch {
 	case ctx.Err() != nil:
 		st.Result = Cancelled
-		fmt.Fprintf(log, "\n[%s: the run was cancelled or timed out; the step's processes were killed]\n", st.Name)
+		log.note("[%s: the run was cancelled or timed out; the step's processes were killed]", st.Name)
 	case err == nil:
 		st.Result = Success
 	case errors.As(err, &exit):
 		st.Result = Failure
 		if code := exit.ExitCode(); code >= 0 {
-			fmt.Fprintf(log, "\n[exit status %d]\n", code)
+			log.note("[exit status %d]", code)
 		} else {
-			fmt.Fprintf(log, "\n[%s]\n", exit.String())
+			log.note("[%s]", exit.String())
 		}
 	default:
 		st.Result = Error
-		fmt.Fprintf(log, "\n[could not run the step in %s: %v]\n", dir, err)
+		log.note("[could not run the step in %s: %v]", dir, err)
 	}
 	st.DurationMS = d.Milliseconds()
 	st.Log = log.Log()
