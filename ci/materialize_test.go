@@ -251,3 +251,25 @@ func TestConcurrentRunsShareMirrors(t *testing.T) {
 		}
 	}
 }
+
+func TestPinFetchesRefNoBranchHolds(t *testing.T) {
+	f := newFixture(t)
+	f.repo("alpha", nil)
+	head := f.commit("alpha", "pr-head", "main", map[string]string{"pr.txt": "x"})
+	for _, args := range [][]string{{"update-ref", "refs/pull/1/head", head}, {"branch", "-D", "pr-head"}} {
+		if _, err := gitfixture.Git(f.bare("alpha"), args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := f.config(sib{name: "alpha"})
+	cfg.Workspace.CI.Test = []string{"test -f ../alpha/pr.txt"}
+	res, err := f.runner().Run(context.Background(), Request{Config: cfg, Pins: map[string]Pin{
+		"alpha": {Ref: "pull/1", SHA: head, FetchRef: "refs/pull/1/head"},
+	}})
+	if err != nil || res.Result != Success {
+		t.Fatalf("%v %+v", err, res)
+	}
+	if sr := siblingResult(t, res, "alpha"); sr.SHA != head || sr.Ref != "pull/1" {
+		t.Errorf("built %+v, want pull/1 at %s", sr, head)
+	}
+}
