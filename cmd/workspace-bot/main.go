@@ -31,6 +31,7 @@ type command struct {
 var commands = []command{
 	{"validate", "check wrknv.toml and print the build order", runValidate},
 	{"test", "build and test the workspace at chosen refs", runTest},
+	{"changeset", "resolve and print the changeset of a pull request", runChangeset},
 	{"version", "print the version", runVersion},
 }
 

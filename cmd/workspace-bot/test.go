@@ -24,6 +24,8 @@ type testOptions struct {
 	JSON    bool
 	Keep    bool
 	Verbose bool
+	PRs     []string    // --pr: resolve these changesets through GitHub (pr.go)
+	GitHub  githubFlags // for --pr
 }
 
 // Validate checks the flags that make sense without the config.
@@ -73,15 +75,17 @@ func (o *testOptions) request(cfg *workspace.Config) (ci.Request, error) {
 }
 
 func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("test", "test [--config wrknv.toml] [--data-dir DIR] [--ref SIBLING=REF]... [--local] [--json]", stderr)
+	fs := newFlagSet("test", "test [--config wrknv.toml] [--data-dir DIR] [--ref SIBLING=REF]... [--pr REF]... [--local] [--json]", stderr)
 	o := &testOptions{}
 	fs.StringVar(&o.Config, "config", envOr(workspace.DefaultFileName, "WORKSPACE_BOT_CONFIG"), "path to wrknv.toml")
 	fs.StringVar(&o.DataDir, "data-dir", defaultDataDir(), "where mirrors and build roots live (env WORKSPACE_BOT_DATA_DIR)")
 	fs.StringArrayVar(&o.Refs, "ref", nil, "build SIBLING at REF (a branch, tag or SHA) instead of its branch tip; repeatable")
+	fs.StringArrayVar(&o.PRs, "pr", nil, "build the changeset of this pull request (o/r#N, r#N or its URL), resolved through GitHub; repeatable")
 	fs.BoolVar(&o.Local, "local", false, "use the checkouts already on disk at each sibling's path, in place")
 	fs.BoolVar(&o.JSON, "json", false, "print the result as JSON on stdout")
 	fs.BoolVar(&o.Keep, "keep", false, "keep the build root after the run (its path is printed)")
 	fs.BoolVarP(&o.Verbose, "verbose", "v", false, "stream every step's output to stderr")
+	o.GitHub.register(fs)
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
@@ -101,6 +105,11 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintf(stderr, "error: %s\n", err)
 		return exitUsage
+	}
+	if len(o.PRs) > 0 {
+		if code, ok := pinChangeset(ctx, o, cfg, &req, stderr); !ok {
+			return code
+		}
 	}
 	if o.Verbose {
 		req.Output = stderr

@@ -1,0 +1,180 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/provide-io/workspace-bot/changeset"
+	"github.com/provide-io/workspace-bot/internal/ghclient"
+	"github.com/provide-io/workspace-bot/workspace"
+)
+
+// changesetJSON is what "changeset --json" prints.
+type changesetJSON struct {
+	Key     string       `json:"key"`
+	RunID   string       `json:"run_id"`
+	Members []memberJSON `json:"members"`
+}
+
+type memberJSON struct {
+	Sibling  string   `json:"sibling"`
+	Ref      string   `json:"ref"`
+	Repo     string   `json:"repo"`
+	Number   int      `json:"number"`
+	Title    string   `json:"title"`
+	URL      string   `json:"url"`
+	HeadRef  string   `json:"head_ref"`
+	HeadSHA  string   `json:"head_sha"`
+	HeadRepo string   `json:"head_repo"`
+	BaseRef  string   `json:"base_ref"`
+	Fork     bool     `json:"fork"`
+	Links    []string `json:"links"`
+}
+
+func runChangeset(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("changeset", "changeset REF [--config wrknv.toml] [--json] [--github-api-url URL] [--github-token T]\n\nREF is https://github.com/o/r/pull/N, o/r#N or r#N", stderr)
+	config := fs.String("config", envOr(workspace.DefaultFileName, "WORKSPACE_BOT_CONFIG"), "path to wrknv.toml")
+	dataDir := fs.String("data-dir", defaultDataDir(), "where the GitHub HTTP cache lives (env WORKSPACE_BOT_DATA_DIR)")
+	asJSON := fs.Bool("json", false, "print the changeset as JSON on stdout")
+	var ghf githubFlags
+	ghf.register(fs)
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
+	}
+	if fs.NArg() != 1 {
+		fmt.Fprintln(stderr, "error: give exactly one pull request, such as o/r#12")
+		fs.Usage()
+		return exitUsage
+	}
+	cfg, code := loadConfig(*config, stderr)
+	if cfg == nil {
+		return code
+	}
+	cs, code := resolveChangeset(ctx, &ghf, cfg, *dataDir, []string{fs.Arg(0)}, stderr)
+	if cs == nil {
+		return code
+	}
+	if *asJSON {
+		out := changesetJSON{Key: cs.Key, RunID: cs.RunID, Members: []memberJSON{}}
+		for _, m := range cs.Members {
+			p := m.PR
+			out.Members = append(out.Members, memberJSON{Sibling: m.Sibling, Ref: p.Ref(), Repo: p.Repo, Number: p.Number,
+				Title: p.Title, URL: p.URL, HeadRef: p.HeadRef, HeadSHA: p.HeadSHA, HeadRepo: p.HeadRepo,
+				BaseRef: p.BaseRef, Fork: p.Fork, Links: m.Links})
+		}
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(out); err != nil {
+			return exitInfra
+		}
+		return exitOK
+	}
+	printChangeset(stdout, cfg, cs)
+	return exitOK
+}
+
+func printChangeset(w io.Writer, cfg *workspace.Config, cs *changeset.Changeset) {
+	fmt.Fprintf(w, "%s changeset %s\nrun id %s, %d pull request(s)\n\n", cfg.Workspace.Name, cs.Key, cs.RunID, len(cs.Members))
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "SIBLING\tPR\tSHA\tBASE\tHEAD\tLINKED BY")
+	for _, m := range cs.Members {
+		p := m.PR
+		head := p.HeadRef
+		if p.Fork {
+			head = p.HeadRepo + ":" + p.HeadRef
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", m.Sibling, p.Ref(), shortSHA(p.HeadSHA), p.BaseRef, head, strings.Join(m.Links, "; "))
+	}
+	tw.Flush()
+}
+
+func shortSHA(s string) string {
+	if len(s) > 12 {
+		return s[:12]
+	}
+	return s
+}
+
+// resolveChangeset resolves the changeset of each ref and merges them
+// (they must not pin one sibling to two PRs). It prints errors and returns
+// nil with the exit code on failure: 2 for a resolution or usage error,
+// 3 when GitHub could not be reached or answered with an error.
+func resolveChangeset(ctx context.Context, ghf *githubFlags, cfg *workspace.Config, dataDir string, refs []string, stderr io.Writer) (*changeset.Changeset, int) {
+	var starts []changeset.Ref
+	for _, s := range refs {
+		ref, err := changeset.ParseRef(s, cfg.Owner())
+		if err != nil {
+			fmt.Fprintf(stderr, "error: %s\n", err)
+			return nil, exitUsage
+		}
+		starts = append(starts, ref)
+	}
+	client, err := ghf.client(ctx, dataDir, starts[0].Repo)
+	if err != nil {
+		fmt.Fprintf(stderr, "error: %s\n", err)
+		if errors.Is(err, context.Canceled) || strings.Contains(err.Error(), "not installed") {
+			return nil, exitInfra
+		}
+		return nil, exitUsage
+	}
+	var all []*changeset.Changeset
+	for _, start := range starts {
+		cs, err := changeset.Resolve(ctx, client, cfg, start, changeset.Options{})
+		if err != nil {
+			return nil, reportResolveError(stderr, start, err)
+		}
+		all = append(all, cs)
+	}
+	merged, err := mergeChangesets(all)
+	if err != nil {
+		fmt.Fprintf(stderr, "error: %s\n", err)
+		return nil, exitUsage
+	}
+	return merged, exitOK
+}
+
+func reportResolveError(stderr io.Writer, start changeset.Ref, err error) int {
+	var ce *changeset.Error
+	if errors.As(err, &ce) {
+		fmt.Fprintf(stderr, "error: the changeset of %s cannot be built:\n", start)
+		for _, line := range strings.Split(err.Error(), "\n") {
+			fmt.Fprintf(stderr, "  - %s\n", line)
+		}
+		return exitUsage
+	}
+	var rl *ghclient.RateLimitError
+	if errors.As(err, &rl) {
+		fmt.Fprintf(stderr, "error: resolving %s: %s\n", start, rl)
+		return exitInfra
+	}
+	fmt.Fprintf(stderr, "error: resolving %s: %s\n", start, err)
+	return exitInfra
+}
+
+// mergeChangesets unites the changesets of several --pr refs.
+func mergeChangesets(all []*changeset.Changeset) (*changeset.Changeset, error) {
+	if len(all) == 1 {
+		return all[0], nil
+	}
+	bySibling := map[string]changeset.Member{}
+	out := &changeset.Changeset{}
+	for _, cs := range all {
+		for _, m := range cs.Members {
+			if prev, ok := bySibling[m.Sibling]; ok {
+				if prev.PR.Ref() != m.PR.Ref() {
+					return nil, fmt.Errorf("the --pr changesets pin sibling %s to both %s and %s; give PRs whose changesets agree", m.Sibling, prev.PR.Ref(), m.PR.Ref())
+				}
+				continue
+			}
+			bySibling[m.Sibling] = m
+			out.Members = append(out.Members, m)
+		}
+	}
+	out.Key, out.RunID = changeset.Identity(out.Members)
+	return out, nil
+}

@@ -1,0 +1,104 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/sirupsen/logrus"
+	"github.com/spf13/pflag"
+
+	"github.com/provide-io/workspace-bot/internal/gh"
+	"github.com/provide-io/workspace-bot/internal/ghclient"
+)
+
+// githubFlags are the flags of every command that talks to GitHub. Secrets
+// are never flag defaults, so --help cannot print one: the environment is
+// read after parsing.
+type githubFlags struct {
+	APIURL string
+	Token  string
+	AppID  string
+	AppKey string // a PEM file, or the PEM itself
+}
+
+// tuneGitHub, when set by tests, adjusts every client's options (shorter
+// retry waits).
+var tuneGitHub func(*ghclient.Options)
+
+func (g *githubFlags) register(fs *pflag.FlagSet) {
+	fs.StringVar(&g.APIURL, "github-api-url", envOr(ghclient.DefaultAPIURL, "WORKSPACE_BOT_GITHUB_API_URL", "GITHUB_API_URL"),
+		"GitHub REST API root; https://ghe.example/api/v3/ for GitHub Enterprise (env GITHUB_API_URL)")
+	fs.StringVar(&g.Token, "github-token", "", "GitHub token (env WORKSPACE_BOT_GITHUB_TOKEN or GITHUB_TOKEN); it needs read access to every sibling")
+	fs.StringVar(&g.AppID, "app-id", "", "GitHub App id, instead of a token (env WORKSPACE_BOT_APP_ID)")
+	fs.StringVar(&g.AppKey, "app-private-key", "", "GitHub App private key: a .pem file (env WORKSPACE_BOT_APP_PRIVATE_KEY)")
+}
+
+// options turns the flags and environment into ghclient options, with
+// the HTTP cache under dataDir.
+func (g *githubFlags) options(dataDir string) (ghclient.Options, error) {
+	o := ghclient.Options{APIURL: g.APIURL, UserAgent: "workspace-bot/" + version}
+	if dataDir != "" {
+		o.CacheDir = filepath.Join(dataDir, "http-cache")
+	}
+	appID := g.AppID
+	if appID == "" {
+		appID = os.Getenv("WORKSPACE_BOT_APP_ID")
+	}
+	key := g.AppKey
+	if key == "" {
+		key = os.Getenv("WORKSPACE_BOT_APP_PRIVATE_KEY")
+	}
+	if appID != "" || key != "" {
+		id, err := strconv.ParseInt(appID, 10, 64)
+		if err != nil && appID != "" {
+			return o, fmt.Errorf("--app-id %q: use the App's numeric id from its settings page", appID)
+		}
+		o.AppID = id
+		if strings.HasPrefix(strings.TrimSpace(key), "-----BEGIN") {
+			o.AppPrivateKey = []byte(key)
+		} else if key != "" {
+			data, err := os.ReadFile(key)
+			if err != nil {
+				return o, fmt.Errorf("--app-private-key: cannot read %s: %w", key, errors.Unwrap(err))
+			}
+			o.AppPrivateKey = data
+		}
+	} else {
+		o.Token = strings.TrimSpace(g.Token)
+		if o.Token == "" {
+			o.Token = strings.TrimSpace(envOr("", "WORKSPACE_BOT_GITHUB_TOKEN", "GITHUB_TOKEN"))
+		}
+	}
+	if lv := envOr("", "WORKSPACE_BOT_LOG_LEVEL"); lv != "" {
+		if log, err := newLogger(os.Stderr, "text", lv); err == nil && log.IsLevelEnabled(logrus.DebugLevel) {
+			o.Logger = log
+		}
+	}
+	if tuneGitHub != nil {
+		tuneGitHub(&o)
+	}
+	return o, o.Validate()
+}
+
+// client builds the GitHub client acting on repo: the token's, or the
+// App's installation on that repository.
+func (g *githubFlags) client(ctx context.Context, dataDir, repo string) (*gh.Client, error) {
+	o, err := g.options(dataDir)
+	if err != nil {
+		return nil, err
+	}
+	f, err := ghclient.New(o)
+	if err != nil {
+		return nil, err
+	}
+	c, err := f.ForRepo(ctx, repo)
+	if err != nil {
+		return nil, err
+	}
+	return gh.New(c), nil
+}

@@ -1,0 +1,58 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/provide-io/workspace-bot/changeset"
+	"github.com/provide-io/workspace-bot/ci"
+	"github.com/provide-io/workspace-bot/workspace"
+)
+
+// pinChangeset resolves the --pr changesets and pins each member's sibling
+// to its PR head. It returns false with the exit code when it cannot.
+func pinChangeset(ctx context.Context, o *testOptions, cfg *workspace.Config, req *ci.Request, stderr io.Writer) (int, bool) {
+	if o.Local {
+		fmt.Fprintln(stderr, "error: --pr cannot be combined with --local: --local uses the checkouts on disk as they are")
+		return exitUsage, false
+	}
+	cs, code := resolveChangeset(ctx, &o.GitHub, cfg, o.DataDir, o.PRs, stderr)
+	if cs == nil {
+		return code, false
+	}
+	for _, m := range cs.Members {
+		if _, dup := req.Pins[m.Sibling]; dup {
+			fmt.Fprintf(stderr, "error: --ref pins %s, which the changeset pins to %s; drop one of them\n", m.Sibling, m.PR.Ref())
+			return exitUsage, false
+		}
+		req.Pins[m.Sibling] = prPin(cfg, m.PR)
+	}
+	if req.Changeset == "tips" {
+		req.Changeset = cs.Key
+	} else {
+		req.Changeset = cs.Key + "," + req.Changeset
+	}
+	fmt.Fprintf(stderr, "changeset %s (run id %s):\n", cs.Key, cs.RunID)
+	for _, m := range cs.Members {
+		fmt.Fprintf(stderr, "  %-20s %s @ %s (%s)\n", m.Sibling, m.PR.Ref(), shortSHA(m.PR.HeadSHA), strings.Join(m.Links, "; "))
+	}
+	return 0, true
+}
+
+// prPin checks a PR out at its pinned head. The head is fetched through
+// the base repository's refs/pull/N/head, which GitHub keeps for every PR,
+// fork or not: no fork URL is contacted, and a PR whose fork was deleted
+// still builds. In merge mode the head is merged onto the PR's base.
+func prPin(cfg *workspace.Config, pr *changeset.PR) ci.Pin {
+	p := ci.Pin{
+		Ref:      fmt.Sprintf("pull/%d/head", pr.Number),
+		SHA:      pr.HeadSHA,
+		FetchRef: fmt.Sprintf("refs/pull/%d/head", pr.Number),
+	}
+	if cfg.Workspace.CI.Checkout != workspace.CheckoutHead {
+		p.Base = pr.BaseRef
+	}
+	return p
+}
