@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/provide-io/workspace-bot/changeset"
 	"github.com/provide-io/workspace-bot/ci"
 	"github.com/provide-io/workspace-bot/internal/store"
 )
@@ -28,25 +27,22 @@ func get(t *testing.T, url string) (int, http.Header, string) {
 func TestRunPage(t *testing.T) {
 	ts := newTestServer(t, Options{})
 	ctx := context.Background()
-	// The changeset as the bot stores it: changeset.Changeset encoded.
-	cs := changeset.Changeset{
-		Key:   "emu/foundation#4,emu/tools#9",
-		RunID: "r-abc",
-		Members: []changeset.Member{
-			{Sibling: "provide-foundation", PR: &changeset.PR{Repo: "emu/foundation", Number: 4, HeadSHA: "1111111111111111111111111111111111111111", BaseRef: "main", URL: "https://github.example/emu/foundation/pull/4", Title: "Add <b>things</b>"}},
-			{Sibling: "provide-tools", PR: &changeset.PR{Repo: "emu/tools", Number: 9, HeadSHA: "2222222222222222222222222222222222222222", BaseRef: "main"}},
-		},
-	}
-	csJSON, _ := json.Marshal(cs)
+	// The changeset as the bot stores it: changeset.Changeset encoded
+	// with encoding/json (no tags, so Go field names).
+	const key = "emu/foundation#4,emu/tools#9"
+	csJSON := []byte(`{"Members":[
+{"PR":{"Repo":"emu/foundation","Number":4,"State":"open","HeadSHA":"1111111111111111111111111111111111111111","BaseRef":"main","URL":"https://github.example/emu/foundation/pull/4","Title":"Add <b>things</b>"},"Sibling":"provide-foundation","Links":["start"]},
+{"PR":{"Repo":"emu/tools","Number":9,"State":"open","HeadSHA":"2222222222222222222222222222222222222222","BaseRef":"main"},"Sibling":"provide-tools","Links":["Depends-On in emu/foundation#4"]}],
+"Key":"` + key + `","RunID":"r-abc"}`)
 	res := ci.Result{
-		Result: ci.Failure, Changeset: cs.Key, Started: time.Now(),
+		Result: ci.Failure, Changeset: key, Started: time.Now(),
 		Steps: []ci.StepResult{
 			{Name: "setup", Sibling: "provide-foundation", Command: "uv pip install -e .", Result: ci.Success, DurationMS: 1500},
 			{Name: "test", Command: "pytest tests/integration", Result: ci.Failure, DurationMS: 64000, LogTail: "E   assert 1 == 2\n<script>alert(1)</script>"},
 		},
 	}
 	resJSON, _ := json.Marshal(res)
-	id, _, err := ts.Store.EnqueueRun(ctx, store.Run{Key: cs.Key, RunID: cs.RunID, Trigger: "pull_request synchronize", Changeset: csJSON}, 0)
+	id, _, err := ts.Store.EnqueueRun(ctx, store.Run{Key: key, RunID: "r-abc", Trigger: "pull_request synchronize", Changeset: csJSON}, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

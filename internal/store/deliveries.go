@@ -83,6 +83,10 @@ func (s *Store) commitLoop() {
 		select {
 		case <-s.quit:
 			return
+		case done := <-s.restart:
+			s.restartWAL()
+			close(done)
+			continue
 		case req := <-s.adds:
 			batch = append(batch[:0], req)
 		}
