@@ -114,13 +114,10 @@ func resolveChangeset(ctx context.Context, ghf *githubFlags, cfg *workspace.Conf
 		}
 		starts = append(starts, ref)
 	}
-	client, err := ghf.client(ctx, dataDir, starts[0].Repo)
+	client, code, err := ghf.client(ctx, dataDir, starts[0].Repo)
 	if err != nil {
 		fmt.Fprintf(stderr, "error: %s\n", err)
-		if errors.Is(err, context.Canceled) || strings.Contains(err.Error(), "not installed") {
-			return nil, exitInfra
-		}
-		return nil, exitUsage
+		return nil, code
 	}
 	var all []*changeset.Changeset
 	for _, start := range starts {

@@ -24,6 +24,7 @@ type githubFlags struct {
 	Token  string
 	AppID  string
 	AppKey string // a PEM file, or the PEM itself
+	fs     *pflag.FlagSet
 }
 
 // tuneGitHub, when set by tests, adjusts every client's options (shorter
@@ -31,7 +32,8 @@ type githubFlags struct {
 var tuneGitHub func(*ghclient.Options)
 
 func (g *githubFlags) register(fs *pflag.FlagSet) {
-	fs.StringVar(&g.APIURL, "github-api-url", envOr(ghclient.DefaultAPIURL, "WORKSPACE_BOT_GITHUB_API_URL", "GITHUB_API_URL"),
+	g.fs = fs
+	fs.StringVar(&g.APIURL, "github-api-url", ghclient.DefaultAPIURL,
 		"GitHub REST API root; https://ghe.example/api/v3/ for GitHub Enterprise (env GITHUB_API_URL)")
 	fs.StringVar(&g.Token, "github-token", "", "GitHub token (env WORKSPACE_BOT_GITHUB_TOKEN or GITHUB_TOKEN); it needs read access to every sibling")
 	fs.StringVar(&g.AppID, "app-id", "", "GitHub App id, instead of a token (env WORKSPACE_BOT_APP_ID)")
@@ -42,6 +44,9 @@ func (g *githubFlags) register(fs *pflag.FlagSet) {
 // the HTTP cache under dataDir.
 func (g *githubFlags) options(dataDir string) (ghclient.Options, error) {
 	o := ghclient.Options{APIURL: g.APIURL, UserAgent: "workspace-bot/" + version}
+	if g.fs == nil || !g.fs.Changed("github-api-url") {
+		o.APIURL = envOr(g.APIURL, "WORKSPACE_BOT_GITHUB_API_URL", "GITHUB_API_URL")
+	}
 	if dataDir != "" {
 		o.CacheDir = filepath.Join(dataDir, "http-cache")
 	}
@@ -86,19 +91,21 @@ func (g *githubFlags) options(dataDir string) (ghclient.Options, error) {
 }
 
 // client builds the GitHub client acting on repo: the token's, or the
-// App's installation on that repository.
-func (g *githubFlags) client(ctx context.Context, dataDir, repo string) (*gh.Client, error) {
+// App's installation on that repository. It returns the exit code for a
+// failure: usage for bad flags or credentials, infra when GitHub could not
+// tell the App's installation.
+func (g *githubFlags) client(ctx context.Context, dataDir, repo string) (*gh.Client, int, error) {
 	o, err := g.options(dataDir)
 	if err != nil {
-		return nil, err
+		return nil, exitUsage, err
 	}
 	f, err := ghclient.New(o)
 	if err != nil {
-		return nil, err
+		return nil, exitUsage, err
 	}
 	c, err := f.ForRepo(ctx, repo)
 	if err != nil {
-		return nil, err
+		return nil, exitInfra, err
 	}
-	return gh.New(c), nil
+	return gh.New(c), exitOK, nil
 }
