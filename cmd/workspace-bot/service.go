@@ -1,0 +1,272 @@
+package main
+
+// The service's parts, built in one place so that `serve`, `action` and
+// `demo` run the same code: the GitHub client, the store, the bot with its
+// config source, resolver and builder, and the webhook handler.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sync"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/provide-io/workspace-bot/bot"
+	"github.com/provide-io/workspace-bot/changeset"
+	"github.com/provide-io/workspace-bot/ci"
+	"github.com/provide-io/workspace-bot/internal/gh"
+	"github.com/provide-io/workspace-bot/internal/ghclient"
+	"github.com/provide-io/workspace-bot/internal/store"
+	"github.com/provide-io/workspace-bot/webhook"
+	"github.com/provide-io/workspace-bot/workspace"
+)
+
+// serviceOptions configure newService.
+type serviceOptions struct {
+	APIURL string
+	Token  string
+	// Config is a local path to wrknv.toml, or owner/repo:path to read it
+	// from GitHub on every use.
+	Config string
+	// DataDir holds mirrors and build roots; the database too unless
+	// StorePath names another file.
+	DataDir   string
+	StorePath string
+	// PublicURL is where the run pages are served, for status links.
+	PublicURL string
+	// Secret, when set, builds the webhook handler too.
+	Secret         []byte
+	Workers        int
+	CoalesceWindow time.Duration
+	Poll           time.Duration
+	Log            *logrus.Logger
+	// Progress is told of each fetch, checkout and step of every run.
+	Progress func(ci.Event)
+	// WrapGitHub, when set, wraps what the bot calls on GitHub.
+	WrapGitHub func(bot.GitHub) bot.GitHub
+	// EditConfig, when set, adjusts each config the bot reads (such as
+	// putting credentials into clone URLs).
+	EditConfig func(*workspace.Config)
+}
+
+// service is the wired service; Close releases what it holds.
+type service struct {
+	Store   *store.Store
+	Bot     *bot.Bot
+	Handler *webhook.Handler // nil without a secret
+	GitHub  *gh.Client
+	Builder *workspaceBuilder
+	Config  bot.ConfigSource
+}
+
+// newService opens the store and builds the bot (and the webhook handler
+// when a secret is given). The bot is not started.
+func newService(ctx context.Context, o serviceOptions) (*service, error) {
+	if o.Log == nil {
+		o.Log = logrus.New()
+		o.Log.SetLevel(logrus.WarnLevel)
+	}
+	ghc, err := newGitHubClient(o.APIURL, o.Token, o.Log)
+	if err != nil {
+		return nil, err
+	}
+	cfgSrc, remote, err := newConfigSource(o.Config, ghc, o.EditConfig)
+	if err != nil {
+		return nil, err
+	}
+	if o.StorePath == "" {
+		o.StorePath = store.Path(o.DataDir)
+	}
+	st, err := store.Open(ctx, o.StorePath)
+	if err != nil {
+		return nil, err
+	}
+	var api bot.GitHub = githubForBot{ghc}
+	if o.WrapGitHub != nil {
+		api = o.WrapGitHub(api)
+	}
+	builder := &workspaceBuilder{runner: &ci.Runner{DataDir: o.DataDir, Progress: o.Progress}, remoteConfig: remote}
+	b, err := bot.New(bot.Options{
+		GitHub: api, Store: st, Builder: builder, Config: cfgSrc, Resolve: botResolve,
+		Log: o.Log, Workers: o.Workers, CoalesceWindow: o.CoalesceWindow, PublicURL: o.PublicURL, Poll: o.Poll,
+	})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	s := &service{Store: st, Bot: b, GitHub: ghc, Builder: builder, Config: cfgSrc}
+	if len(o.Secret) > 0 {
+		h, err := webhook.New(webhook.Options{Secret: o.Secret, Store: st, Notify: b.Notify, Log: o.Log})
+		if err != nil {
+			st.Close()
+			return nil, err
+		}
+		s.Handler = h
+	}
+	return s, nil
+}
+
+// Close closes the store; stop the bot first.
+func (s *service) Close() error { return s.Store.Close() }
+
+// newGitHubClient builds the token client through ghclient's middleware
+// stack.
+func newGitHubClient(apiURL, token string, log logrus.FieldLogger) (*gh.Client, error) {
+	f, err := ghclient.New(ghclient.Options{APIURL: apiURL, Token: token, Logger: log, UserAgent: "workspace-bot/" + version})
+	if err != nil {
+		return nil, err
+	}
+	c, err := f.Client()
+	if err != nil {
+		return nil, err
+	}
+	return gh.New(c), nil
+}
+
+// botResolve is the bot's resolver: changeset.Resolve with its
+// default bounds.
+func botResolve(ctx context.Context, api changeset.GitHub, cfg *workspace.Config, start changeset.Ref) (*changeset.Changeset, error) {
+	return changeset.Resolve(ctx, api, cfg, start, changeset.Options{})
+}
+
+// remoteConfigRe matches owner/repo:path, a config read from GitHub.
+var remoteConfigRe = regexp.MustCompile(`^([A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9._-]+):(.+)$`)
+
+// splitRemoteConfig reads owner/repo:path; a path that exists on disk is
+// always local.
+func splitRemoteConfig(spec string) (repo, path string, ok bool) {
+	if _, err := os.Stat(spec); err == nil {
+		return "", "", false
+	}
+	m := remoteConfigRe.FindStringSubmatch(spec)
+	if m == nil {
+		return "", "", false
+	}
+	return m[1], m[2], true
+}
+
+// fileReader reads a file from a repository on GitHub.
+type fileReader interface {
+	FileContents(ctx context.Context, repo, path, ref string) ([]byte, error)
+}
+
+// newConfigSource reads a local wrknv.toml once and checks it now, or
+// reads owner/repo:path from GitHub on every call, so a change to it lands
+// on the next run. remote says which.
+func newConfigSource(spec string, files fileReader, edit func(*workspace.Config)) (src bot.ConfigSource, remote bool, err error) {
+	if spec == "" {
+		spec = workspace.DefaultFileName
+	}
+	if repo, path, ok := splitRemoteConfig(spec); ok {
+		return func(ctx context.Context) (*workspace.Config, error) {
+			data, err := files.FileContents(ctx, repo, path, "")
+			if err != nil {
+				return nil, fmt.Errorf("read the workspace config %s: %w", spec, err)
+			}
+			cfg, _, err := workspace.Parse(spec, data)
+			if err != nil {
+				return nil, err
+			}
+			if cfg.Workspace.Repo == "" {
+				return nil, fmt.Errorf("workspace config %s: [workspace] repo is not set; set it so the workspace repository can be checked out", spec)
+			}
+			if edit != nil {
+				edit(cfg)
+			}
+			return cfg, nil
+		}, true, nil
+	}
+	cfg, _, err := workspace.Load(spec)
+	if err != nil {
+		return nil, false, err
+	}
+	if edit != nil {
+		edit(cfg)
+	}
+	return func(context.Context) (*workspace.Config, error) { return cfg, nil }, false, nil
+}
+
+// workspaceBuilder is the bot's Builder: ci's runner, with the workspace
+// repository pinned to its branch tip when the config came from GitHub
+// (there is no local workspace directory to copy then). It keeps each
+// result, whole logs included, for the Action's log groups.
+type workspaceBuilder struct {
+	runner       *ci.Runner
+	remoteConfig bool
+
+	mu      sync.Mutex
+	results []*ci.Result
+}
+
+func (w *workspaceBuilder) Run(ctx context.Context, req ci.Request) (*ci.Result, error) {
+	if w.remoteConfig && req.Config != nil {
+		if _, ok := req.Pins[req.Config.Workspace.Name]; !ok {
+			pins := make(map[string]ci.Pin, len(req.Pins)+1)
+			for k, v := range req.Pins {
+				pins[k] = v
+			}
+			pins[req.Config.Workspace.Name] = ci.Pin{}
+			req.Pins = pins
+		}
+	}
+	res, err := w.runner.Run(ctx, req)
+	if res != nil {
+		w.mu.Lock()
+		w.results = append(w.results, res)
+		w.mu.Unlock()
+	}
+	return res, err
+}
+
+// Results are the results of every run built so far, oldest first.
+func (w *workspaceBuilder) Results() []*ci.Result {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]*ci.Result(nil), w.results...)
+}
+
+// githubForBot adapts the GitHub client to what the bot calls.
+type githubForBot struct{ *gh.Client }
+
+func (g githubForBot) SetStatus(ctx context.Context, repo, sha string, st bot.Status) error {
+	return g.Client.SetStatus(ctx, repo, sha, gh.Status{State: st.State, Context: st.Context, Description: st.Description, TargetURL: st.TargetURL})
+}
+
+func (g githubForBot) Comments(ctx context.Context, repo string, number int) ([]bot.Comment, error) {
+	cs, err := g.Client.Comments(ctx, repo, number)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]bot.Comment, len(cs))
+	for i, c := range cs {
+		out[i] = bot.Comment{ID: c.ID, Body: c.Body, User: c.User, AuthorAssociation: c.AuthorAssociation}
+	}
+	return out, nil
+}
+
+// dataDirOrTemp returns dir, or a new temporary directory (and a func
+// that removes it) when dir is empty.
+func dataDirOrTemp(dir, pattern string) (string, func(), error) {
+	if dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return "", nil, fmt.Errorf("create data directory %s: %w", dir, err)
+		}
+		abs, err := filepath.Abs(dir)
+		if err != nil {
+			return "", nil, err
+		}
+		return abs, func() {}, nil
+	}
+	d, err := os.MkdirTemp("", pattern)
+	if err != nil {
+		return "", nil, fmt.Errorf("create a temporary data directory: %w", err)
+	}
+	return d, func() { os.RemoveAll(d) }, nil
+}
+
+var errNoToken = errors.New("no GitHub token: set WORKSPACE_BOT_GITHUB_TOKEN (the action's token input) or GITHUB_TOKEN")
