@@ -133,11 +133,11 @@ type Bot struct {
 	// PR never both create a comment.
 	commentMu sync.Mutex
 
-	claimCtx    context.Context // cancelled to stop claiming work
-	stopClaim   context.CancelFunc
-	jobCtx      context.Context // cancelled when the grace period is over
-	stopJobs    context.CancelCauseFunc
-	loops, jobs sync.WaitGroup
+	claimCtx  context.Context // cancelled to stop claiming work
+	stopClaim context.CancelFunc
+	jobCtx    context.Context // cancelled when the grace period is over
+	stopJobs  context.CancelCauseFunc
+	loops     sync.WaitGroup
 }
 
 // activeRun is a run building in this process.

@@ -42,12 +42,16 @@ func (b *Bot) executeRun(r *store.Run) {
 		b.mu.Unlock()
 	}()
 
+	var panicCS *changeset.Changeset
+	if cs := new(changeset.Changeset); json.Unmarshal(r.Changeset, cs) == nil && len(cs.Members) > 0 {
+		panicCS = cs
+	}
 	state := func() (state string) {
 		defer func() {
 			if p := recover(); p != nil {
 				log.WithField("stack", string(debug.Stack())).Errorf("panic in run: %v", p)
 				state = store.RunError
-				b.finish(r, nil, &ci.Result{Result: ci.Error, Changeset: r.Key, Error: fmt.Sprintf("the bot failed: %v", p)}, log)
+				b.finish(r, panicCS, &ci.Result{Result: ci.Error, Changeset: r.Key, Error: fmt.Sprintf("the bot failed: %v", p)}, log)
 			}
 		}()
 		return b.build(ctx, r)

@@ -20,11 +20,13 @@ const SummaryMarker = "<!-- workspace-bot:summary -->"
 var summaryTemplateText string
 
 var summaryTemplate = template.Must(template.New("summary").Funcs(template.FuncMap{
-	"short":    shortSHA,
-	"icon":     resultIcon,
-	"duration": func(ms int64) string { return (time.Duration(ms) * time.Millisecond).Round(10 * time.Millisecond).String() },
-	"fence":    fence,
-	"dash":     func(s string) string { return orDash(s) },
+	"short": shortSHA,
+	"icon":  resultIcon,
+	"duration": func(ms int64) string {
+		return (time.Duration(ms) * time.Millisecond).Round(10 * time.Millisecond).String()
+	},
+	"fence": fence,
+	"dash":  func(s string) string { return orDash(s) },
 }).Parse(summaryTemplateText))
 
 // Summary is what the summary comment shows.

@@ -49,9 +49,9 @@ func (b *Bot) Stop(grace time.Duration) {
 	b.stopped = true
 	b.mu.Unlock()
 	b.stopClaim()
-	b.loops.Wait()
+	// Jobs run on the loops' goroutines: the loops end when their jobs do.
 	done := make(chan struct{})
-	go func() { b.jobs.Wait(); close(done) }()
+	go func() { b.loops.Wait(); close(done) }()
 	select {
 	case <-done:
 	case <-time.After(grace):
@@ -100,9 +100,7 @@ func (b *Bot) deliveryLoop(worker int) {
 			}
 			continue
 		}
-		b.jobs.Add(1)
 		b.handleDelivery(d)
-		b.jobs.Done()
 	}
 }
 
@@ -135,9 +133,7 @@ func (b *Bot) runLoop(worker int) {
 			}
 			continue
 		}
-		b.jobs.Add(1)
 		b.executeRun(r)
-		b.jobs.Done()
 	}
 }
 

@@ -1,0 +1,341 @@
+package bot
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/provide-io/workspace-bot/changeset"
+	"github.com/provide-io/workspace-bot/ci"
+	"github.com/provide-io/workspace-bot/internal/store"
+	"github.com/provide-io/workspace-bot/workspace"
+)
+
+// fakeGitHub keeps PRs, statuses, comments and reactions in memory.
+type fakeGitHub struct {
+	mu        sync.Mutex
+	prs       map[string]*changeset.PR
+	statuses  map[string][]Status // by repo@sha
+	comments  map[string][]Comment
+	reactions map[int64][]string
+	perms     map[string]string // by user
+	nextID    int64
+	// Error, when set, fails every call.
+	Error error
+}
+
+func newFakeGitHub() *fakeGitHub {
+	return &fakeGitHub{prs: map[string]*changeset.PR{}, statuses: map[string][]Status{},
+		comments: map[string][]Comment{}, reactions: map[int64][]string{}, perms: map[string]string{}, nextID: 100}
+}
+
+func (f *fakeGitHub) addPR(pr *changeset.PR) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if pr.State == "" {
+		pr.State = "open"
+	}
+	cp := *pr
+	f.prs[pr.Ref()] = &cp
+}
+
+func (f *fakeGitHub) PullRequest(_ context.Context, repo string, n int) (*changeset.PR, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.Error != nil {
+		return nil, f.Error
+	}
+	pr, ok := f.prs[fmt.Sprintf("%s#%d", repo, n)]
+	if !ok {
+		return nil, fmt.Errorf("%s#%d: %w", repo, n, changeset.ErrNotFound)
+	}
+	cp := *pr
+	return &cp, nil
+}
+
+func (f *fakeGitHub) OpenPullRequests(_ context.Context, repo string) ([]*changeset.PR, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []*changeset.PR
+	for _, pr := range f.prs {
+		if pr.Repo == repo && pr.State == "open" {
+			cp := *pr
+			out = append(out, &cp)
+		}
+	}
+	return out, f.Error
+}
+
+func (f *fakeGitHub) EditPullRequestBody(_ context.Context, repo string, n int, body string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	pr, ok := f.prs[fmt.Sprintf("%s#%d", repo, n)]
+	if !ok {
+		return changeset.ErrNotFound
+	}
+	pr.Body = body
+	return f.Error
+}
+
+func (f *fakeGitHub) SetStatus(_ context.Context, repo, sha string, st Status) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.Error != nil {
+		return f.Error
+	}
+	f.statuses[repo+"@"+sha] = append(f.statuses[repo+"@"+sha], st)
+	return nil
+}
+
+func (f *fakeGitHub) Comments(_ context.Context, repo string, n int) ([]Comment, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]Comment(nil), f.comments[fmt.Sprintf("%s#%d", repo, n)]...), f.Error
+}
+
+func (f *fakeGitHub) CreateComment(_ context.Context, repo string, n int, body string) (int64, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.Error != nil {
+		return 0, f.Error
+	}
+	f.nextID++
+	k := fmt.Sprintf("%s#%d", repo, n)
+	f.comments[k] = append(f.comments[k], Comment{ID: f.nextID, Body: body, User: "workspace-bot"})
+	return f.nextID, nil
+}
+
+func (f *fakeGitHub) EditComment(_ context.Context, repo string, id int64, body string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for k, cs := range f.comments {
+		for i := range cs {
+			if cs[i].ID == id {
+				f.comments[k][i].Body = body
+				return f.Error
+			}
+		}
+	}
+	return changeset.ErrNotFound
+}
+
+func (f *fakeGitHub) React(_ context.Context, _ string, id int64, content string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.reactions[id] = append(f.reactions[id], content)
+	return f.Error
+}
+
+func (f *fakeGitHub) Permission(_ context.Context, _, user string) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if p, ok := f.perms[user]; ok {
+		return p, f.Error
+	}
+	return "read", f.Error
+}
+
+func (f *fakeGitHub) lastState(repo, sha string) Status {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	s := f.statuses[repo+"@"+sha]
+	if len(s) == 0 {
+		return Status{}
+	}
+	return s[len(s)-1]
+}
+
+func (f *fakeGitHub) commentsOn(ref string) []Comment {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]Comment(nil), f.comments[ref]...)
+}
+
+// fakeBuilder returns Value or Error; with Block set it waits for the
+// context (or Block to close) first, like a slow test step.
+type fakeBuilder struct {
+	mu     sync.Mutex
+	Value  *ci.Result
+	Error  error
+	Block  chan struct{}
+	Panic  string
+	calls  []ci.Request
+	starts chan ci.Request
+}
+
+func (f *fakeBuilder) Run(ctx context.Context, req ci.Request) (*ci.Result, error) {
+	f.mu.Lock()
+	f.calls = append(f.calls, req)
+	block, val, err, p := f.Block, f.Value, f.Error, f.Panic
+	f.mu.Unlock()
+	if f.starts != nil {
+		f.starts <- req
+	}
+	if p != "" {
+		panic(p)
+	}
+	fmt.Fprintf(req.Output, "building %s\n", req.Changeset)
+	if block != nil {
+		select {
+		case <-ctx.Done():
+			return &ci.Result{Result: ci.Cancelled, Changeset: req.Changeset, Error: "cancelled"}, nil
+		case <-block:
+		}
+	}
+	if val == nil {
+		return &ci.Result{Result: ci.Error, Changeset: req.Changeset}, err
+	}
+	cp := *val
+	cp.Changeset = req.Changeset
+	return &cp, err
+}
+
+func (f *fakeBuilder) callCount() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.calls)
+}
+
+func (f *fakeBuilder) set(fn func(f *fakeBuilder)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	fn(f)
+}
+
+// fakeResolver follows Depends-On-free fixtures: the changeset of a PR is
+// the group it was put in, read from the fake GitHub at call time.
+type fakeResolver struct {
+	gh     *fakeGitHub
+	groups [][]string // refs that form one changeset
+	Error  error
+}
+
+func (r *fakeResolver) resolve(ctx context.Context, _ changeset.GitHub, cfg *workspace.Config, start changeset.Ref) (*changeset.Changeset, error) {
+	if r.Error != nil {
+		return nil, r.Error
+	}
+	group := []string{start.String()}
+	for _, g := range r.groups {
+		for _, ref := range g {
+			if ref == start.String() {
+				group = g
+			}
+		}
+	}
+	cs := &changeset.Changeset{}
+	var shas []string
+	for _, ref := range group {
+		i := strings.LastIndex(ref, "#")
+		var n int
+		fmt.Sscan(ref[i+1:], &n)
+		pr, err := r.gh.PullRequest(ctx, ref[:i], n)
+		if err != nil {
+			return nil, err
+		}
+		if pr.State != "open" {
+			return nil, fmt.Errorf("%s is closed: reopen it or remove its Depends-On line", ref)
+		}
+		sib := cfg.SiblingByRepo(pr.Repo)
+		name := ""
+		if sib != nil {
+			name = sib.Name
+		}
+		cs.Members = append(cs.Members, changeset.Member{PR: pr, Sibling: name})
+		shas = append(shas, pr.HeadSHA)
+	}
+	cs.Key = strings.Join(group, ",")
+	cs.RunID = strings.Join(shas, "-")
+	return cs, nil
+}
+
+const testConfig = `
+[workspace]
+name = "ws"
+repo = "https://github.example/acme/ws.git"
+
+[workspace.ci]
+test = ["true"]
+
+[[siblings]]
+name = "core"
+path = "../core"
+repo = "https://github.example/acme/core.git"
+layer = "foundation"
+
+[[siblings]]
+name = "lib"
+path = "../lib"
+repo = "https://github.example/acme/lib.git"
+layer = "framework"
+depends_on = ["core"]
+
+[[siblings]]
+name = "app"
+path = "../app"
+repo = "https://github.example/acme/app.git"
+layer = "tools"
+depends_on = ["lib"]
+`
+
+type harness struct {
+	t   *testing.T
+	gh  *fakeGitHub
+	bld *fakeBuilder
+	res *fakeResolver
+	st  *store.Store
+	bot *Bot
+	cfg *workspace.Config
+}
+
+func newHarness(t *testing.T, mutate func(*Options)) *harness {
+	t.Helper()
+	cfg, _, err := workspace.Parse("wrknv.toml", []byte(testConfig))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "bot.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{t: t, gh: newFakeGitHub(), bld: &fakeBuilder{Value: &ci.Result{Result: ci.Success}}, st: st, cfg: cfg}
+	h.res = &fakeResolver{gh: h.gh}
+	opts := Options{
+		GitHub: h.gh, Store: st, Builder: h.bld,
+		Config:         func(context.Context) (*workspace.Config, error) { return cfg, nil },
+		Resolve:        h.res.resolve,
+		CoalesceWindow: 50 * time.Millisecond, Poll: 20 * time.Millisecond,
+		PublicURL: "https://bot.example/",
+	}
+	if mutate != nil {
+		mutate(&opts)
+	}
+	h.bot, err = New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.bot.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		h.bot.Stop(time.Second)
+		st.Close()
+	})
+	return h
+}
+
+// eventually polls cond for up to 5s.
+func (h *harness) eventually(what string, cond func() bool) {
+	h.t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		if cond() {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	h.t.Fatalf("timed out waiting for %s", what)
+}

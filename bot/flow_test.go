@@ -1,0 +1,257 @@
+package bot
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/provide-io/workspace-bot/changeset"
+	"github.com/provide-io/workspace-bot/ci"
+	"github.com/provide-io/workspace-bot/internal/store"
+)
+
+func prEvent(action string, pr *changeset.PR, changes map[string]any) []byte {
+	head := map[string]any{"ref": pr.HeadRef, "sha": pr.HeadSHA, "repo": map[string]any{"full_name": pr.HeadRepo}}
+	if pr.HeadRepo == "" {
+		head["repo"] = map[string]any{"full_name": pr.Repo}
+	}
+	ev := map[string]any{
+		"action": action, "number": pr.Number,
+		"pull_request": map[string]any{
+			"number": pr.Number, "state": pr.State, "body": pr.Body, "head": head,
+			"base":               map[string]any{"ref": "main", "repo": map[string]any{"full_name": pr.Repo}},
+			"user":               map[string]any{"login": pr.Author},
+			"author_association": pr.AuthorAssociation,
+		},
+		"repository": map[string]any{"full_name": pr.Repo},
+	}
+	if changes != nil {
+		ev["changes"] = changes
+	}
+	b, _ := json.Marshal(ev)
+	return b
+}
+
+func commentEventJSON(repo string, n int, id int64, user, assoc, body string, onPR bool) []byte {
+	issue := map[string]any{"number": n, "state": "open"}
+	if onPR {
+		issue["pull_request"] = map[string]any{"url": "https://api.github.example/repos/" + repo + "/pulls/1"}
+	}
+	b, _ := json.Marshal(map[string]any{
+		"action": "created", "issue": issue,
+		"comment":    map[string]any{"id": id, "body": body, "user": map[string]any{"login": user}, "author_association": assoc},
+		"repository": map[string]any{"full_name": repo},
+	})
+	return b
+}
+
+var (
+	prCore = &changeset.PR{Repo: "acme/core", Number: 1, HeadRef: "feat", HeadSHA: "c1", BaseRef: "main", Author: "alice", AuthorAssociation: "MEMBER"}
+	prLib  = &changeset.PR{Repo: "acme/lib", Number: 2, HeadRef: "feat", HeadSHA: "l1", BaseRef: "main", Author: "alice", AuthorAssociation: "MEMBER"}
+	prApp  = &changeset.PR{Repo: "acme/app", Number: 3, HeadRef: "feat", HeadSHA: "a1", BaseRef: "main", Author: "alice", AuthorAssociation: "MEMBER"}
+)
+
+func (h *harness) threeSiblings() {
+	for _, pr := range []*changeset.PR{prCore, prLib, prApp} {
+		h.gh.addPR(pr)
+	}
+	h.res.groups = [][]string{{"acme/app#3", "acme/core#1", "acme/lib#2"}}
+}
+
+func (h *harness) dispatch(event string, payload []byte) {
+	h.t.Helper()
+	if err := h.bot.Dispatch(context.Background(), event, payload); err != nil {
+		h.t.Fatalf("dispatch %s: %v", event, err)
+	}
+}
+
+func (h *harness) waitState(repo, sha, state string) {
+	h.t.Helper()
+	h.eventually(repo+"@"+sha+" "+state, func() bool { return h.gh.lastState(repo, sha).State == state })
+}
+
+func TestChangesetPassesEverywhere(t *testing.T) {
+	h := newHarness(t, nil)
+	h.threeSiblings()
+	h.dispatch("pull_request", prEvent("opened", prLib, nil))
+	for _, pr := range []*changeset.PR{prCore, prLib, prApp} {
+		h.waitState(pr.Repo, pr.HeadSHA, "success")
+		sts := h.gh.statuses[pr.Repo+"@"+pr.HeadSHA]
+		if sts[0].State != "pending" || !strings.HasPrefix(sts[0].Description, "queued") {
+			t.Errorf("%s: first status %+v, want pending queued", pr.Ref(), sts[0])
+		}
+		last := sts[len(sts)-1]
+		if last.Context != "workspace/integration" || !strings.HasPrefix(last.TargetURL, "https://bot.example/runs/") {
+			t.Errorf("%s: final status %+v", pr.Ref(), last)
+		}
+		h.eventually("summary on "+pr.Ref(), func() bool { return len(h.gh.commentsOn(pr.Ref())) == 1 })
+		if c := h.gh.commentsOn(pr.Ref())[0]; !strings.HasPrefix(c.Body, SummaryMarker) || !strings.Contains(c.Body, "passed") {
+			t.Errorf("%s: summary %q", pr.Ref(), c.Body)
+		}
+	}
+	req := h.bld.calls[0]
+	if req.Changeset != "acme/app#3,acme/core#1,acme/lib#2" || req.Pins["core"].SHA != "c1" || req.Pins["lib"].FetchRef != "refs/pull/2/head" || req.Pins["app"].Base != "main" {
+		t.Errorf("request pins %+v", req.Pins)
+	}
+
+	// The same heads again (a redelivery, a title-only edit) do not
+	// build again; a push does, and the summary is edited, not added.
+	h.dispatch("pull_request", prEvent("synchronize", prCore, nil))
+	h.dispatch("pull_request", prEvent("edited", prCore, nil))
+	time.Sleep(150 * time.Millisecond)
+	if n := h.bld.callCount(); n != 1 {
+		t.Fatalf("builds after duplicate events = %d, want 1", n)
+	}
+	pushed := *prCore
+	pushed.HeadSHA = "c2"
+	h.gh.addPR(&pushed)
+	h.bld.set(func(f *fakeBuilder) {
+		f.Value = &ci.Result{Result: ci.Failure, Steps: []ci.StepResult{
+			{Name: "test", Command: "make check", Result: ci.Failure, LogTail: "boom: assertion failed"}}}
+	})
+	h.dispatch("pull_request", prEvent("synchronize", &pushed, nil))
+	h.waitState("acme/core", "c2", "failure")
+	h.waitState("acme/app", "a1", "failure")
+	for _, ref := range []string{"acme/core#1", "acme/lib#2", "acme/app#3"} {
+		h.eventually("edited summary on "+ref, func() bool {
+			cs := h.gh.commentsOn(ref)
+			return len(cs) == 1 && strings.Contains(cs[0].Body, "boom: assertion failed")
+		})
+	}
+	if d := h.gh.lastState("acme/lib", "l1").Description; d != "failed at test: make check" {
+		t.Errorf("failure description %q", d)
+	}
+	run, err := h.st.LatestRun(context.Background(), "acme/app#3,acme/core#1,acme/lib#2")
+	if err != nil || run.State != store.RunFailure {
+		t.Fatalf("latest run %+v %v", run, err)
+	}
+	log, _ := h.st.Log(context.Background(), run.ID)
+	if !strings.Contains(string(log), "building acme/app#3") {
+		t.Errorf("run log %q", log)
+	}
+}
+
+func TestBurstCoalescesAndPushSupersedes(t *testing.T) {
+	h := newHarness(t, func(o *Options) { o.CoalesceWindow = 300 * time.Millisecond })
+	h.threeSiblings()
+	for _, pr := range []*changeset.PR{prCore, prLib, prApp} {
+		h.dispatch("pull_request", prEvent("synchronize", pr, nil))
+	}
+	h.waitState("acme/app", "a1", "success")
+	time.Sleep(100 * time.Millisecond)
+	if n := h.bld.callCount(); n != 1 {
+		t.Fatalf("a burst of 3 events built %d times, want 1", n)
+	}
+
+	// A push during a run cancels it; the new run reports.
+	block := make(chan struct{})
+	h.bld.set(func(f *fakeBuilder) { f.Block = block })
+	p2 := *prLib
+	p2.HeadSHA = "l2"
+	h.gh.addPR(&p2)
+	h.dispatch("pull_request", prEvent("synchronize", &p2, nil))
+	h.eventually("second build started", func() bool { return h.bld.callCount() == 2 })
+	first, _ := h.st.LatestRun(context.Background(), "acme/app#3,acme/core#1,acme/lib#2")
+	p3 := *prLib
+	p3.HeadSHA = "l3"
+	h.gh.addPR(&p3)
+	h.dispatch("pull_request", prEvent("synchronize", &p3, nil))
+	h.eventually("third build started", func() bool { return h.bld.callCount() == 3 })
+	close(block)
+	h.waitState("acme/lib", "l3", "success")
+	r, _ := h.st.GetRun(context.Background(), first.ID)
+	if r.State != store.RunCancelled || r.Superseded == 0 {
+		t.Fatalf("superseded run %+v, want cancelled with superseded set", r)
+	}
+	if s := h.gh.lastState("acme/lib", "l2"); s.State != "pending" {
+		t.Errorf("superseded head status %+v, want left pending (never a result for stale heads)", s)
+	}
+}
+
+func TestResolutionErrorReportedOnTriggeringPR(t *testing.T) {
+	h := newHarness(t, nil)
+	h.gh.addPR(prApp)
+	h.res.Error = errors.New("acme/zzz#9 (Depends-On in acme/app#3): repository acme/zzz is not in the workspace")
+	h.dispatch("pull_request", prEvent("opened", prApp, nil))
+	st := h.gh.lastState("acme/app", "a1")
+	if st.State != "failure" || !strings.Contains(st.Description, "acme/zzz") || len(st.Description) > 140 {
+		t.Fatalf("status %+v", st)
+	}
+	cs := h.gh.commentsOn("acme/app#3")
+	if len(cs) != 1 || !strings.Contains(cs[0].Body, "**Problem:** acme/zzz#9") || !strings.Contains(cs[0].Body, "**Fix:**") {
+		t.Fatalf("comments %+v", cs)
+	}
+	if h.bld.callCount() != 0 {
+		t.Fatal("a broken changeset was built")
+	}
+}
+
+func TestClosedMemberCancelsRun(t *testing.T) {
+	h := newHarness(t, nil)
+	h.threeSiblings()
+	block := make(chan struct{})
+	defer close(block)
+	h.bld.set(func(f *fakeBuilder) { f.Block = block })
+	h.dispatch("pull_request", prEvent("opened", prCore, nil))
+	h.eventually("build started", func() bool { return h.bld.callCount() == 1 })
+	closed := *prApp
+	closed.State = "closed"
+	h.gh.addPR(&closed)
+	h.dispatch("pull_request", prEvent("closed", &closed, nil))
+	h.waitState("acme/core", "c1", "error")
+	if d := h.gh.lastState("acme/lib", "l1").Description; !strings.Contains(d, "acme/app#3 was closed") {
+		t.Errorf("description %q", d)
+	}
+}
+
+func TestPanicInRunIsReported(t *testing.T) {
+	h := newHarness(t, nil)
+	h.threeSiblings()
+	h.bld.set(func(f *fakeBuilder) { f.Panic = "nil map" })
+	h.dispatch("pull_request", prEvent("opened", prCore, nil))
+	h.waitState("acme/lib", "l1", "error")
+	if d := h.gh.lastState("acme/lib", "l1").Description; !strings.Contains(d, "nil map") {
+		t.Errorf("description %q", d)
+	}
+	// The worker survived and builds the next run.
+	h.bld.set(func(f *fakeBuilder) { f.Panic = "" })
+	h.dispatch("issue_comment", commentEventJSON("acme/lib", 2, 7, "alice", "MEMBER", "/workspace test", true))
+	h.waitState("acme/lib", "l1", "success")
+}
+
+func TestShutdownRequeuesRunningRun(t *testing.T) {
+	h := newHarness(t, nil)
+	h.threeSiblings()
+	h.bld.set(func(f *fakeBuilder) { f.Block = make(chan struct{}) })
+	h.dispatch("pull_request", prEvent("opened", prCore, nil))
+	h.eventually("build started", func() bool { return h.bld.callCount() == 1 })
+	h.bot.Stop(50 * time.Millisecond)
+	r, _ := h.st.LatestRun(context.Background(), "acme/app#3,acme/core#1,acme/lib#2")
+	if r.State != store.RunQueued {
+		t.Fatalf("run after shutdown: %s, want queued", r.State)
+	}
+	if s := h.gh.lastState("acme/core", "c1"); s.State != "pending" {
+		t.Fatalf("status after shutdown %+v, want pending", s)
+	}
+}
+
+func TestCheckRunFixturesDoNotFail(t *testing.T) {
+	h := newHarness(t, nil)
+	for _, f := range []string{"check_run/rerequested.payload.json", "check_suite/rerequested.payload.json"} {
+		data, err := os.ReadFile("../../shared/fixtures/webhooks/" + f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		event := strings.SplitN(f, "/", 2)[0]
+		if err := h.bot.Dispatch(context.Background(), event, data); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+	}
+	if h.bld.callCount() != 0 {
+		t.Fatal("a re-run was started without App mode")
+	}
+}

@@ -1,0 +1,175 @@
+package bot
+
+import (
+	"context"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/provide-io/workspace-bot/changeset"
+	"github.com/provide-io/workspace-bot/internal/store"
+)
+
+const key3 = "acme/app#3,acme/core#1,acme/lib#2"
+
+func (h *harness) comment(repo string, n int, id int64, user, assoc, body string) {
+	h.t.Helper()
+	h.dispatch("issue_comment", commentEventJSON(repo, n, id, user, assoc, body, true))
+}
+
+func (h *harness) replies(ref string) []string {
+	var out []string
+	for _, c := range h.gh.commentsOn(ref) {
+		if !strings.HasPrefix(c.Body, SummaryMarker) {
+			out = append(out, c.Body)
+		}
+	}
+	return out
+}
+
+func TestCommentsIgnored(t *testing.T) {
+	h := newHarness(t, nil)
+	h.threeSiblings()
+	// The real fixture is a comment on a plain issue.
+	data, err := os.ReadFile("../../shared/fixtures/webhooks/issue_comment/created.payload.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.dispatch("issue_comment", []byte(strings.Replace(string(data), "You are totally right!", "/workspace test\\n", 1)))
+	h.dispatch("issue_comment", commentEventJSON("acme/core", 1, 1, "ci[bot]", "NONE", "/workspace test", true))
+	h.dispatch("issue_comment", commentEventJSON("acme/core", 1, 2, "alice", "MEMBER", "/workspace test", false))
+	h.comment("acme/core", 1, 3, "alice", "MEMBER", "> /workspace test\nagreed")
+	time.Sleep(100 * time.Millisecond)
+	if h.bld.callCount() != 0 || len(h.gh.commentsOn("acme/core#1")) != 0 || len(h.gh.reactions) != 0 {
+		t.Fatalf("ignored comments acted on: builds %d, comments %v, reactions %v", h.bld.callCount(), h.gh.commentsOn("acme/core#1"), h.gh.reactions)
+	}
+}
+
+func TestUntrustedCommenterRefusedOnce(t *testing.T) {
+	h := newHarness(t, nil)
+	h.threeSiblings()
+	h.comment("acme/core", 1, 10, "mallory", "CONTRIBUTOR", "/workspace test")
+	h.comment("acme/core", 1, 11, "mallory", "NONE", "/workspace cancel\n/workspace test")
+	time.Sleep(100 * time.Millisecond)
+	rs := h.replies("acme/core#1")
+	if len(rs) != 1 || !strings.Contains(rs[0], "@mallory") {
+		t.Fatalf("replies %q, want one refusal", rs)
+	}
+	if h.bld.callCount() != 0 {
+		t.Fatal("an untrusted command ran")
+	}
+	// Association says CONTRIBUTOR, but GitHub says they can push: the
+	// association is not to be trusted blindly either way.
+	h.gh.perms["bob"] = "write"
+	h.comment("acme/core", 1, 12, "bob", "CONTRIBUTOR", "/workspace test")
+	h.waitState("acme/core", "c1", "success")
+}
+
+func TestCommandReplies(t *testing.T) {
+	h := newHarness(t, nil)
+	h.threeSiblings()
+	h.comment("acme/lib", 2, 20, "alice", "MEMBER", "/workspace status")
+	h.comment("acme/lib", 2, 21, "alice", "MEMBER", "/workspace frobnicate")
+	h.comment("acme/lib", 2, 22, "alice", "MEMBER", "/workspace help")
+	h.comment("acme/lib", 2, 23, "alice", "MEMBER", "/workspace cancel")
+	rs := h.replies("acme/lib#2")
+	if len(rs) != 4 {
+		t.Fatalf("replies %q", rs)
+	}
+	if !strings.Contains(rs[0], "No run yet") || !strings.Contains(rs[1], "frobnicate") || !strings.Contains(rs[1], "`/workspace link <ref>...`") ||
+		!strings.Contains(rs[2], "`/workspace unlink <ref>...`") || !strings.Contains(rs[3], "Nothing to cancel") {
+		t.Fatalf("replies %q", rs)
+	}
+	if got := h.gh.reactions[21]; len(got) != 1 || got[0] != "confused" {
+		t.Errorf("reaction to a bad command %v", got)
+	}
+	if got := h.gh.reactions[20]; len(got) != 1 || got[0] != "+1" {
+		t.Errorf("reaction to status %v", got)
+	}
+
+	h.comment("acme/lib", 2, 24, "alice", "MEMBER", "/workspace retest")
+	h.waitState("acme/app", "a1", "success")
+	h.comment("acme/lib", 2, 25, "alice", "MEMBER", "/workspace status")
+	rs = h.replies("acme/lib#2")
+	if last := rs[len(rs)-1]; !strings.Contains(last, "**success**") || !strings.Contains(last, "https://bot.example/runs/") {
+		t.Fatalf("status reply %q", last)
+	}
+
+	// cancel stops a running run and says so on every member.
+	h.bld.set(func(f *fakeBuilder) { f.Block = make(chan struct{}) })
+	h.comment("acme/lib", 2, 26, "alice", "MEMBER", "/workspace test")
+	h.eventually("build started", func() bool { return h.bld.callCount() == 2 })
+	h.comment("acme/lib", 2, 27, "alice", "MEMBER", "/workspace cancel")
+	h.waitState("acme/core", "c1", "error")
+	if d := h.gh.lastState("acme/app", "a1").Description; !strings.Contains(d, "cancelled by @alice") {
+		t.Errorf("cancel description %q", d)
+	}
+	r, _ := h.st.LatestRun(context.Background(), key3)
+	if r.State != store.RunCancelled {
+		t.Errorf("run state %s", r.State)
+	}
+}
+
+func TestLinkEditsBodyAndResolvesAgain(t *testing.T) {
+	h := newHarness(t, nil)
+	withBody := *prApp
+	withBody.Body = "Adds a thing.\n\nDepends-On: acme/core#1\n"
+	h.gh.addPR(&withBody)
+	h.gh.addPR(prLib)
+	h.gh.addPR(prCore)
+	h.comment("acme/app", 3, 30, "alice", "MEMBER", "/workspace link lib#2 https://github.com/acme/core/pull/1")
+	pr, _ := h.gh.PullRequest(context.Background(), "acme/app", 3)
+	if got := parseDependsOn(pr.Body, "acme"); len(got) != 2 || got[1].String() != "acme/lib#2" || !strings.HasPrefix(pr.Body, "Adds a thing.") {
+		t.Fatalf("body after link %q", pr.Body)
+	}
+	h.waitState("acme/app", "a1", "success")
+	h.comment("acme/app", 3, 31, "alice", "MEMBER", "/workspace unlink acme/core#1")
+	pr, _ = h.gh.PullRequest(context.Background(), "acme/app", 3)
+	if got := parseDependsOn(pr.Body, "acme"); len(got) != 1 || got[0].String() != "acme/lib#2" {
+		t.Fatalf("body after unlink %q", pr.Body)
+	}
+	h.comment("acme/app", 3, 32, "alice", "MEMBER", "/workspace link not-a-ref")
+	rs := h.replies("acme/app#3")
+	if len(rs) == 0 || !strings.Contains(rs[len(rs)-1], "not-a-ref") {
+		t.Fatalf("replies %q", rs)
+	}
+}
+
+func TestForkApprovalIsForExactHeads(t *testing.T) {
+	h := newHarness(t, nil)
+	fork := &changeset.PR{Repo: "acme/lib", Number: 2, HeadRef: "feat", HeadSHA: "f1", BaseRef: "main",
+		Author: "eve", AuthorAssociation: "FIRST_TIME_CONTRIBUTOR", Fork: true, HeadRepo: "eve/lib",
+		HeadCloneURL: "https://github.example/eve/lib.git"}
+	h.gh.addPR(fork)
+	h.dispatch("pull_request", prEvent("opened", fork, nil))
+	st := h.gh.lastState("acme/lib", "f1")
+	if st.State != "pending" || !strings.Contains(st.Description, "waiting for a trusted /workspace test") {
+		t.Fatalf("fork status %+v", st)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if h.bld.callCount() != 0 {
+		t.Fatal("untrusted fork code ran")
+	}
+	// A MEMBER association is not enough for fork code: GitHub must
+	// confirm push access.
+	h.comment("acme/lib", 2, 40, "carol", "MEMBER", "/workspace test")
+	time.Sleep(100 * time.Millisecond)
+	if h.bld.callCount() != 0 {
+		t.Fatal("fork code ran on a comment from a user without push access")
+	}
+	h.gh.perms["alice"] = "maintain"
+	h.comment("acme/lib", 2, 41, "alice", "MEMBER", "/workspace test")
+	h.waitState("acme/lib", "f1", "success")
+	if p := h.bld.calls[0].Pins["lib"]; p.URL != fork.HeadCloneURL || p.SHA != "f1" {
+		t.Errorf("fork pin %+v", p)
+	}
+	pushed := *fork
+	pushed.HeadSHA = "f2"
+	h.gh.addPR(&pushed)
+	h.dispatch("pull_request", prEvent("synchronize", &pushed, nil))
+	time.Sleep(150 * time.Millisecond)
+	if h.bld.callCount() != 1 || !strings.Contains(h.gh.lastState("acme/lib", "f2").Description, "waiting") {
+		t.Fatalf("a push after approval ran: builds %d, status %+v", h.bld.callCount(), h.gh.lastState("acme/lib", "f2"))
+	}
+}
