@@ -148,7 +148,7 @@ func (a *actionRun) validate(ctx context.Context) int {
 // be read.
 func configExit(err error) int {
 	var ve *workspace.ValidationError
-	if errors.As(err, &ve) || errors.Is(err, errNoToken) {
+	if errors.As(err, &ve) || errors.Is(err, errNoToken) || errors.Is(err, changeset.ErrNotFound) {
 		return exitUsage
 	}
 	return exitInfra
@@ -200,6 +200,11 @@ func (a *actionRun) changeset(ctx context.Context, event string, payload []byte)
 		return a.fail(configExit(err), "workspace-bot", err)
 	}
 	defer svc.Close()
+	// Read the config now, so a missing or broken one fails at once
+	// instead of after the retries a delivery gets.
+	if _, err := svc.Config(ctx); err != nil {
+		return a.fail(configExit(err), "wrknv.toml", err)
+	}
 	if err := svc.Bot.Start(ctx); err != nil {
 		return a.fail(exitInfra, "workspace-bot", err)
 	}

@@ -1,0 +1,399 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/provide-io/workspace-bot/internal/demo"
+	"github.com/provide-io/workspace-bot/internal/githubtest"
+)
+
+// The action is tested as GitHub runs it: the binary in its own process,
+// with the runner's environment, event file and output files.
+
+const actionToken = "ghp_actionTestToken0123456789"
+
+var (
+	binOnce sync.Once
+	binPath string
+	binErr  error
+)
+
+// actionBinary builds workspace-bot once per test binary.
+func actionBinary(t *testing.T) string {
+	t.Helper()
+	binOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "workspace-bot-bin-*")
+		if err != nil {
+			binErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "workspace-bot")
+		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		if err != nil {
+			binErr = errors.New(string(out))
+		}
+	})
+	if binErr != nil {
+		t.Fatalf("build workspace-bot: %v", binErr)
+	}
+	return binPath
+}
+
+// actionWorld is the demo workspace on an emulator, as the action sees it.
+type actionWorld struct {
+	srv *githubtest.Server
+	dir string
+}
+
+func newActionWorld(t *testing.T) *actionWorld {
+	t.Helper()
+	srv, err := githubtest.Start(githubtest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	srv.AddToken(actionToken, githubtest.Token{Login: "workspace-bot"})
+	if err := demo.Create(srv); err != nil {
+		t.Fatal(err)
+	}
+	return &actionWorld{srv: srv, dir: t.TempDir()}
+}
+
+// actionRunResult is what one action step left behind.
+type actionRunResult struct {
+	code    int
+	stdout  string
+	stderr  string
+	outputs map[string]string
+	summary string
+}
+
+// run runs the action for event with payload in repo.
+func (w *actionWorld) run(t *testing.T, event, repo string, payload []byte, extra ...string) actionRunResult {
+	t.Helper()
+	dir := t.TempDir()
+	eventPath := filepath.Join(dir, "event.json")
+	if err := os.WriteFile(eventPath, payload, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	outFile, sumFile := filepath.Join(dir, "output"), filepath.Join(dir, "summary.md")
+	cmd := exec.Command(actionBinary(t), "action")
+	cmd.Env = append([]string{
+		"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "TMPDIR=" + os.TempDir(),
+		"GITHUB_ACTIONS=true",
+		"GITHUB_EVENT_NAME=" + event, "GITHUB_EVENT_PATH=" + eventPath,
+		"GITHUB_REPOSITORY=" + repo, "GITHUB_API_URL=" + w.srv.APIURL(),
+		"GITHUB_SERVER_URL=" + w.srv.URL(), "GITHUB_RUN_ID=4242",
+		"GITHUB_OUTPUT=" + outFile, "GITHUB_STEP_SUMMARY=" + sumFile,
+		"WORKSPACE_BOT_GITHUB_TOKEN=" + actionToken,
+		"WORKSPACE_BOT_CONFIG=" + demo.WorkspaceRepo + ":wrknv.toml",
+		"WORKSPACE_BOT_COMMAND=auto",
+		"WORKSPACE_BOT_DATA_DIR=" + filepath.Join(w.dir, "data"),
+	}, extra...)
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	var ee *exec.ExitError
+	code := 0
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	r := actionRunResult{code: code, stdout: stdout.String(), stderr: stderr.String(), outputs: readOutputs(t, outFile)}
+	if b, err := os.ReadFile(sumFile); err == nil {
+		r.summary = string(b)
+	}
+	// The token may appear only in the line that masks it.
+	for _, line := range strings.Split(r.stdout+r.stderr+r.summary, "\n") {
+		if strings.Contains(line, actionToken) && line != "::add-mask::"+actionToken {
+			t.Errorf("the token leaked: %q", line)
+		}
+	}
+	return r
+}
+
+// readOutputs parses the heredoc form ghactions.SetOutput writes.
+func readOutputs(t *testing.T, file string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return out
+	}
+	lines := strings.Split(string(b), "\n")
+	for i := 0; i < len(lines); i++ {
+		name, delim, ok := strings.Cut(lines[i], "<<")
+		if !ok {
+			continue
+		}
+		var val []string
+		for i++; i < len(lines) && lines[i] != delim; i++ {
+			val = append(val, lines[i])
+		}
+		out[name] = strings.Join(val, "\n")
+	}
+	return out
+}
+
+func (r actionRunResult) String() string {
+	return "exit " + strconv.Itoa(r.code) + "\n--- stdout\n" + r.stdout + "\n--- stderr\n" + r.stderr + "\n--- summary\n" + r.summary
+}
+
+// lastStatus is the last status of the workspace context on repo#number's head.
+func lastStatus(srv *githubtest.Server, repo string, number int) githubtest.Status {
+	pr := srv.PR(repo, number)
+	var last githubtest.Status
+	for _, st := range srv.Statuses(repo, pr.HeadSHA) {
+		if st.Context == "workspace/integration" {
+			last = st
+		}
+	}
+	return last
+}
+
+func summaryComment(srv *githubtest.Server, repo string, number int) string {
+	for _, c := range srv.Comments(repo, number) {
+		if strings.HasPrefix(c.Body, "<!-- workspace-bot:summary -->") {
+			return c.Body
+		}
+	}
+	return ""
+}
+
+func assertWorkflowCommands(t *testing.T, r actionRunResult) {
+	t.Helper()
+	if !strings.Contains(r.stdout, "::add-mask::"+actionToken+"\n") {
+		t.Errorf("the token is not masked:\n%s", r)
+	}
+	if !strings.Contains(r.stdout, "::group::") || !strings.Contains(r.stdout, "::endgroup::") {
+		t.Errorf("no log groups:\n%s", r)
+	}
+	// Every group body sits between ::stop-commands::TOKEN and ::TOKEN::.
+	re := regexp.MustCompile(`(?m)^::stop-commands::([0-9a-f]{32})$`)
+	ms := re.FindAllStringSubmatch(r.stdout, -1)
+	if len(ms) == 0 {
+		t.Errorf("no stop-commands markers:\n%s", r)
+	}
+	for _, m := range ms {
+		if !strings.Contains(r.stdout, "\n::"+m[1]+"::\n") {
+			t.Errorf("stop-commands %s is never resumed", m[1])
+		}
+	}
+}
+
+func TestActionPassingChangeset(t *testing.T) {
+	w := newActionWorld(t)
+	rn, err := demo.OpenRename(w.srv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload, err := demo.PullRequestEvent(w.srv, "opened", demo.CLIRepo, rn.CLI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := w.run(t, "pull_request", demo.CLIRepo, payload)
+	if r.code != 0 {
+		t.Fatalf("want exit 0:\n%s", r)
+	}
+	assertWorkflowCommands(t, r)
+	if strings.Contains(r.stdout, "::error") {
+		t.Errorf("an error annotation on success:\n%s", r)
+	}
+	if r.outputs["result"] != "success" {
+		t.Errorf("result output %q", r.outputs["result"])
+	}
+	var cs changesetJSON
+	if err := json.Unmarshal([]byte(r.outputs["changeset"]), &cs); err != nil {
+		t.Fatalf("changeset output %q: %v", r.outputs["changeset"], err)
+	}
+	if cs.Key != "demo-org/greeting#1,demo-org/hello-cli#1" || len(cs.Members) != 2 || cs.Members[0].HeadSHA == "" {
+		t.Errorf("changeset output %+v", cs)
+	}
+	runURL := w.srv.URL() + "/" + demo.CLIRepo + "/actions/runs/4242"
+	for _, m := range []struct {
+		repo string
+		n    int
+	}{{demo.GreetingRepo, rn.Greeting}, {demo.CLIRepo, rn.CLI}} {
+		st := lastStatus(w.srv, m.repo, m.n)
+		if st.State != "success" || st.TargetURL != runURL {
+			t.Errorf("%s#%d status %+v, want success linking %s", m.repo, m.n, st, runURL)
+		}
+		body := summaryComment(w.srv, m.repo, m.n)
+		if !strings.Contains(body, "passed") || !strings.Contains(body, runURL) || strings.Contains(body, "invalid") {
+			t.Errorf("%s#%d summary comment:\n%s", m.repo, m.n, body)
+		}
+	}
+	if !strings.Contains(r.summary, "| step | sibling | result | time |") || !strings.Contains(r.summary, "passed") {
+		t.Errorf("step summary:\n%s", r.summary)
+	}
+}
+
+func TestActionFailingChangeset(t *testing.T) {
+	w := newActionWorld(t)
+	n, err := demo.OpenBannerBreak(w.srv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload, err := demo.PullRequestEvent(w.srv, "opened", demo.BannerRepo, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := w.run(t, "pull_request", demo.BannerRepo, payload)
+	if r.code != exitFailed {
+		t.Fatalf("want exit 1:\n%s", r)
+	}
+	assertWorkflowCommands(t, r)
+	if !strings.Contains(r.stdout, "::error title=workspace/integration%3A failure::test workspace: sh tests/integration.sh") {
+		t.Errorf("no error annotation for the failing step:\n%s", r)
+	}
+	// The failing test's output is inside a group, behind stop-commands.
+	if i, j := strings.Index(r.stdout, "FAIL: expected"), strings.Index(r.stdout, "::stop-commands::"); i < 0 || j < 0 || j > i {
+		t.Errorf("the failing log is not in a stop-commands group:\n%s", r)
+	}
+	if r.outputs["result"] != "failure" {
+		t.Errorf("result output %q", r.outputs["result"])
+	}
+	if st := lastStatus(w.srv, demo.BannerRepo, n); st.State != "failure" {
+		t.Errorf("status %+v, want failure", st)
+	}
+	if body := summaryComment(w.srv, demo.BannerRepo, n); !strings.Contains(body, "FAIL: expected") {
+		t.Errorf("summary comment without the log tail:\n%s", body)
+	}
+	if !strings.Contains(r.summary, "failed") {
+		t.Errorf("step summary:\n%s", r.summary)
+	}
+}
+
+func TestActionCommentFromTrustedUserRuns(t *testing.T) {
+	w := newActionWorld(t)
+	rn, err := demo.OpenRename(w.srv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := w.srv.AddComment(demo.GreetingRepo, rn.Greeting, "alice", "MEMBER", "Looks right.\n/workspace test\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload, err := demo.IssueCommentEvent(w.srv, demo.GreetingRepo, rn.Greeting, c, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := w.run(t, "issue_comment", demo.GreetingRepo, payload)
+	if r.code != 0 || r.outputs["result"] != "success" {
+		t.Fatalf("want exit 0 and success:\n%s", r)
+	}
+	if got := w.srv.Reactions(demo.GreetingRepo, c.ID); len(got) != 1 || got[0] != "+1" {
+		t.Errorf("reactions %v, want [+1]", got)
+	}
+	for _, m := range []struct {
+		repo string
+		n    int
+	}{{demo.GreetingRepo, rn.Greeting}, {demo.CLIRepo, rn.CLI}} {
+		if st := lastStatus(w.srv, m.repo, m.n); st.State != "success" {
+			t.Errorf("%s#%d status %+v", m.repo, m.n, st)
+		}
+	}
+}
+
+func TestActionCommentFromUntrustedUserIsRefused(t *testing.T) {
+	w := newActionWorld(t)
+	rn, err := demo.OpenRename(w.srv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := w.srv.AddComment(demo.GreetingRepo, rn.Greeting, "mallory", "CONTRIBUTOR", "/workspace test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload, err := demo.IssueCommentEvent(w.srv, demo.GreetingRepo, rn.Greeting, c, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := w.run(t, "issue_comment", demo.GreetingRepo, payload)
+	if r.code != 0 || r.outputs["result"] != "skipped" {
+		t.Fatalf("want exit 0 and skipped:\n%s", r)
+	}
+	if st := lastStatus(w.srv, demo.GreetingRepo, rn.Greeting); st.State != "" {
+		t.Errorf("a status was posted for an untrusted command: %+v", st)
+	}
+	var refused bool
+	for _, cm := range w.srv.Comments(demo.GreetingRepo, rn.Greeting) {
+		if cm.ID != c.ID && strings.Contains(cm.Body, "@mallory") {
+			refused = true
+		}
+	}
+	if !refused {
+		t.Errorf("no refusal answered to @mallory: %+v", w.srv.Comments(demo.GreetingRepo, rn.Greeting))
+	}
+	if strings.Contains(r.stdout, "::group::") {
+		t.Errorf("something was built:\n%s", r)
+	}
+}
+
+func TestActionCommentOnPlainIssueIsIgnored(t *testing.T) {
+	w := newActionWorld(t)
+	rn, err := demo.OpenRename(w.srv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := w.srv.AddComment(demo.GreetingRepo, rn.Greeting, "alice", "MEMBER", "/workspace test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload, err := demo.IssueCommentEvent(w.srv, demo.GreetingRepo, rn.Greeting, c, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := w.run(t, "issue_comment", demo.GreetingRepo, payload)
+	if r.code != 0 || r.outputs["result"] != "skipped" {
+		t.Fatalf("want exit 0 and skipped:\n%s", r)
+	}
+	if got := w.srv.Reactions(demo.GreetingRepo, c.ID); len(got) != 0 {
+		t.Errorf("reacted to a comment on a plain issue: %v", got)
+	}
+	if st := lastStatus(w.srv, demo.GreetingRepo, rn.Greeting); st.State != "" {
+		t.Errorf("a status was posted: %+v", st)
+	}
+}
+
+func TestActionPushInWorkspaceBuildsTips(t *testing.T) {
+	w := newActionWorld(t)
+	r := w.run(t, "push", demo.WorkspaceRepo, []byte(`{"ref":"refs/heads/main"}`))
+	if r.code != 0 || r.outputs["result"] != "success" {
+		t.Fatalf("want exit 0 and success:\n%s", r)
+	}
+	assertWorkflowCommands(t, r)
+	if !strings.Contains(r.outputs["changeset"], `"key":"tips"`) || !strings.Contains(r.outputs["changeset"], `"name":"hello-cli"`) {
+		t.Errorf("changeset output %s", r.outputs["changeset"])
+	}
+	if !strings.Contains(r.summary, "| sibling | ref | commit |") || !strings.Contains(r.summary, "| greeting |") {
+		t.Errorf("step summary:\n%s", r.summary)
+	}
+	// A push to a sibling is not the workspace's business.
+	r = w.run(t, "push", demo.GreetingRepo, []byte(`{"ref":"refs/heads/main"}`))
+	if r.code != 0 || r.outputs["result"] != "skipped" {
+		t.Errorf("push in a sibling:\n%s", r)
+	}
+}
+
+func TestActionBadEnvironment(t *testing.T) {
+	w := newActionWorld(t)
+	r := w.run(t, "pull_request", demo.CLIRepo, []byte(`{}`), "WORKSPACE_BOT_COMMAND=deploy")
+	if r.code != exitUsage || !strings.Contains(r.stdout, "::error title=workspace-bot::command input") {
+		t.Errorf("bad command input:\n%s", r)
+	}
+	r = w.run(t, "pull_request", demo.CLIRepo, []byte(`{}`), "WORKSPACE_BOT_CONFIG=demo-org/demo-workspace:missing.toml")
+	if r.code != exitUsage || r.outputs["result"] != "error" || !strings.Contains(r.stdout, "missing.toml") {
+		t.Errorf("missing remote config:\n%s", r)
+	}
+}
