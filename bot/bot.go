@@ -35,7 +35,7 @@ type GitHub interface {
 // Checks is what the bot calls to report with check runs, when it runs as
 // a GitHub App (a token cannot create check runs).
 type Checks interface {
-	CreateCheckRun(ctx context.Context, repo string, cr CheckRun) (int64, error)
+	CreateCheckRun(ctx context.Context, repo, sha string, cr CheckRun) (int64, error)
 	UpdateCheckRun(ctx context.Context, repo string, id int64, cr CheckRun) error
 }
 

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"sort"
 	"strings"
 
@@ -251,35 +250,12 @@ func statusContext(cfg *workspace.Config) string {
 // failing rather than the changeset being wrong: such errors retry the
 // delivery instead of being reported on the PR.
 func retryable(err error) bool {
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return true
+	var ce *changeset.Error
+	if errors.As(err, &ce) {
+		return false
 	}
 	if errors.Is(err, changeset.ErrNotFound) || errors.Is(err, changeset.ErrForbidden) {
 		return false
 	}
-	var ve interface{ Fix() string }
-	if errors.As(err, &ve) {
-		return false
-	}
-	return isTransient(err)
-}
-
-// isTransient recognises network failures and GitHub's 5xx and rate-limit
-// answers, which a later attempt can get past.
-func isTransient(err error) bool {
-	var ne net.Error
-	if errors.As(err, &ne) {
-		return true
-	}
-	var t interface{ Temporary() bool }
-	if errors.As(err, &t) && t.Temporary() {
-		return true
-	}
-	msg := strings.ToLower(err.Error())
-	for _, s := range []string{"rate limit", " 500 ", " 502 ", " 503 ", " 504 ", "connection refused", "connection reset", "timeout"} {
-		if strings.Contains(msg, s) {
-			return true
-		}
-	}
-	return false
+	return true
 }

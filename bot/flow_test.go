@@ -175,18 +175,30 @@ func TestBurstCoalescesAndPushSupersedes(t *testing.T) {
 func TestResolutionErrorReportedOnTriggeringPR(t *testing.T) {
 	h := newHarness(t, nil)
 	h.gh.addPR(prApp)
-	h.res.Error = errors.New("acme/zzz#9 (Depends-On in acme/app#3): repository acme/zzz is not in the workspace")
+	h.res.Error = errors.Join(
+		&changeset.Error{Kind: changeset.KindNotInWorkspace, PR: changeset.Ref{Repo: "acme/zzz", Number: 9}, Via: "Depends-On in acme/app#3",
+			Problem: "repository acme/zzz is not in the workspace", Fix: "remove the Depends-On line or add the sibling to wrknv.toml"},
+		&changeset.Error{Kind: changeset.KindClosed, PR: changeset.Ref{Repo: "acme/core", Number: 1}, Problem: "closed"})
 	h.dispatch("pull_request", prEvent("opened", prApp, nil))
 	st := h.gh.lastState("acme/app", "a1")
 	if st.State != "failure" || !strings.Contains(st.Description, "acme/zzz") || len(st.Description) > 140 {
 		t.Fatalf("status %+v", st)
 	}
 	cs := h.gh.commentsOn("acme/app#3")
-	if len(cs) != 1 || !strings.Contains(cs[0].Body, "**Problem:** acme/zzz#9") || !strings.Contains(cs[0].Body, "**Fix:**") {
+	if len(cs) != 1 || !strings.Contains(cs[0].Body, "- acme/zzz#9 (Depends-On in acme/app#3): repository acme/zzz is not in the workspace\n- acme/core#1: closed") || !strings.Contains(cs[0].Body, "remove the Depends-On line") || !strings.Contains(cs[0].Body, "**Fix:**") {
 		t.Fatalf("comments %+v", cs)
 	}
 	if h.bld.callCount() != 0 {
 		t.Fatal("a broken changeset was built")
+	}
+	// GitHub failing is no verdict on the changeset: the delivery is
+	// retried and nothing is reported.
+	h.res.Error = errors.New("GET /repos/acme/core/pulls: 502 Bad Gateway")
+	if err := h.bot.Dispatch(context.Background(), "pull_request", prEvent("synchronize", prApp, nil)); err == nil {
+		t.Fatal("a GitHub outage during resolution did not fail the delivery")
+	}
+	if n := len(h.gh.commentsOn("acme/app#3")); n != 1 {
+		t.Fatalf("%d comments after an outage", n)
 	}
 }
 

@@ -253,9 +253,9 @@ func (b *Bot) commandLink(ctx context.Context, cfg *workspace.Config, c commentE
 		}
 		refs = append(refs, r)
 	}
-	current := parseDependsOn(pr.Body, owner)
+	current := changeset.ParseDependsOn(pr.Body, owner)
 	next := editRefs(current, refs, cmd.Verb == VerbLink, pr.Ref())
-	body := setDependsOn(pr.Body, next)
+	body := changeset.SetDependsOn(pr.Body, next)
 	if body != pr.Body {
 		if err := b.gh.EditPullRequestBody(ctx, pr.Repo, pr.Number, body); err != nil {
 			return fmt.Errorf("edit the body of %s: %w", pr.Ref(), err)

@@ -120,13 +120,13 @@ func TestLinkEditsBodyAndResolvesAgain(t *testing.T) {
 	h.gh.addPR(prCore)
 	h.comment("acme/app", 3, 30, "alice", "MEMBER", "/workspace link lib#2 https://github.com/acme/core/pull/1")
 	pr, _ := h.gh.PullRequest(context.Background(), "acme/app", 3)
-	if got := parseDependsOn(pr.Body, "acme"); len(got) != 2 || got[1].String() != "acme/lib#2" || !strings.HasPrefix(pr.Body, "Adds a thing.") {
+	if got := changeset.ParseDependsOn(pr.Body, "acme"); len(got) != 2 || got[1].String() != "acme/lib#2" || !strings.HasPrefix(pr.Body, "Adds a thing.") {
 		t.Fatalf("body after link %q", pr.Body)
 	}
 	h.waitState("acme/app", "a1", "success")
 	h.comment("acme/app", 3, 31, "alice", "MEMBER", "/workspace unlink acme/core#1")
 	pr, _ = h.gh.PullRequest(context.Background(), "acme/app", 3)
-	if got := parseDependsOn(pr.Body, "acme"); len(got) != 1 || got[0].String() != "acme/lib#2" {
+	if got := changeset.ParseDependsOn(pr.Body, "acme"); len(got) != 1 || got[0].String() != "acme/lib#2" {
 		t.Fatalf("body after unlink %q", pr.Body)
 	}
 	h.comment("acme/app", 3, 32, "alice", "MEMBER", "/workspace link not-a-ref")

@@ -42,7 +42,7 @@ func (b *Bot) setMemberState(ctx context.Context, cfg *workspace.Config, pr *cha
 
 // setCheck creates the check run for a head once and updates it after.
 func (b *Bot) setCheck(ctx context.Context, cfg *workspace.Config, pr *changeset.PR, state, desc string, runID int64) error {
-	cr := CheckRun{Name: statusContext(cfg), HeadSHA: pr.HeadSHA, DetailsURL: b.runURL(runID), Title: desc, Summary: desc}
+	cr := CheckRun{Name: statusContext(cfg), DetailsURL: b.runURL(runID), Title: desc, Summary: desc}
 	switch state {
 	case "pending":
 		cr.Status = "queued"
@@ -66,7 +66,7 @@ func (b *Bot) setCheck(ctx context.Context, cfg *workspace.Config, pr *changeset
 			return b.opt.Checks.UpdateCheckRun(ctx, pr.Repo, id, cr)
 		}
 	}
-	id, err := b.opt.Checks.CreateCheckRun(ctx, pr.Repo, cr)
+	id, err := b.opt.Checks.CreateCheckRun(ctx, pr.Repo, pr.HeadSHA, cr)
 	if err != nil {
 		return err
 	}
@@ -174,8 +174,8 @@ func (b *Bot) reportResolutionError(ctx context.Context, cfg *workspace.Config, 
 		}
 		start = pr
 	}
-	msg := rerr.Error()
-	b.setMemberState(ctx, cfg, start, "failure", "changeset error: "+msg, 0)
+	problem, fix := explainResolution(rerr, cmdWord(cfg))
+	b.setMemberState(ctx, cfg, start, "failure", "changeset error: "+firstLine(problem), 0)
 	cs := &changeset.Changeset{Key: start.Ref(), Members: []changeset.Member{{PR: start}}}
 	if s := cfg.SiblingByRepo(start.Repo); s != nil {
 		cs.Members[0].Sibling = s.Name
@@ -183,19 +183,59 @@ func (b *Bot) reportResolutionError(ctx context.Context, cfg *workspace.Config, 
 	b.postSummary(ctx, cs, Summary{
 		Context: statusContext(cfg), Command: cmdWord(cfg), State: ci.Error,
 		Headline: "the changeset could not be resolved", Key: cs.Key,
-		Members: summaryMembers(cs), Problem: msg, Fix: resolutionFix(rerr, cmdWord(cfg)),
+		Members: summaryMembers(cs), Problem: problem, Fix: fix,
 	})
 	return nil
 }
 
-// resolutionFix is what to do about a resolution error: the error's own
-// fix when it knows one.
-func resolutionFix(err error, word string) string {
-	var f interface{ Fix() string }
-	if errors.As(err, &f) && f.Fix() != "" {
-		return f.Fix()
+// explainResolution turns a resolution failure into the problem (one line
+// per failure) and what to do about it.
+func explainResolution(err error, word string) (problem, fix string) {
+	var problems, fixes []string
+	for _, e := range flatten(err) {
+		var ce *changeset.Error
+		if !errors.As(e, &ce) {
+			problems = append(problems, e.Error())
+			continue
+		}
+		p := ce.Problem
+		switch {
+		case ce.PR.Repo != "" && ce.Via != "":
+			p = fmt.Sprintf("%s (%s): %s", ce.PR, ce.Via, p)
+		case ce.PR.Repo != "":
+			p = fmt.Sprintf("%s: %s", ce.PR, p)
+		case ce.Repo != "":
+			p = ce.Repo + ": " + p
+		}
+		problems = append(problems, p)
+		if ce.Fix != "" {
+			fixes = append(fixes, ce.Fix)
+		}
 	}
-	return fmt.Sprintf("correct the `Depends-On:` lines of the PR body (or use `%s link` / `%s unlink`) so every linked PR is open, in a sibling of the workspace, and targets that sibling's branch; the changeset is resolved again when the body changes or on `%s test`", word, word, word)
+	if len(fixes) == 0 {
+		fixes = append(fixes, fmt.Sprintf("correct the `Depends-On:` lines of the PR body (or use `%s link` / `%s unlink`) so every linked PR is open, in a sibling of the workspace, and targets that sibling's branch", word, word))
+	}
+	fixes = append(fixes, fmt.Sprintf("the changeset is resolved again when a member's body changes or on `%s test`", word))
+	return strings.Join(problems, "\n"), strings.Join(fixes, "; ")
+}
+
+// flatten unpacks errors.Join.
+func flatten(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, flatten(e)...)
+		}
+		return out
+	}
+	return []error{err}
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
 }
 
 // truncate cuts s to at most n bytes on a rune boundary, marking the cut.

@@ -26,6 +26,7 @@ var summaryTemplate = template.Must(template.New("summary").Funcs(template.FuncM
 		return (time.Duration(ms) * time.Millisecond).Round(10 * time.Millisecond).String()
 	},
 	"fence": fence,
+	"lines": func(s string) []string { return strings.Split(strings.TrimSpace(s), "\n") },
 	"dash":  func(s string) string { return orDash(s) },
 }).Parse(summaryTemplateText))
 

@@ -1,5 +1,7 @@
 package bot
 
+import "github.com/provide-io/workspace-bot/internal/gh"
+
 // Status is a commit status.
 type Status struct {
 	State       string // pending, success, failure, error
@@ -17,12 +19,4 @@ type Comment struct {
 }
 
 // CheckRun is a check run as the bot writes it.
-type CheckRun struct {
-	Name       string
-	HeadSHA    string
-	Status     string // queued, in_progress, completed
-	Conclusion string // success, failure, neutral, cancelled, action_required (completed only)
-	DetailsURL string
-	Title      string
-	Summary    string
-}
+type CheckRun = gh.CheckRun
