@@ -114,4 +114,3 @@ func bodyOf(rel string) ([]byte, error) {
 	}
 	return phony.Marshal(d)
 }
-
