@@ -149,25 +149,14 @@ func (r actionRunResult) String() string {
 	return "exit " + strconv.Itoa(r.code) + "\n--- stdout\n" + r.stdout + "\n--- stderr\n" + r.stderr + "\n--- summary\n" + r.summary
 }
 
-// lastStatus is the last status of the workspace context on repo#number's head.
 func lastStatus(srv *githubtest.Server, repo string, number int) githubtest.Status {
-	pr := srv.PR(repo, number)
-	var last githubtest.Status
-	for _, st := range srv.Statuses(repo, pr.HeadSHA) {
-		if st.Context == "workspace/integration" {
-			last = st
-		}
-	}
-	return last
+	st, _ := demo.LastStatus(srv, repo, number)
+	return st
 }
 
 func summaryComment(srv *githubtest.Server, repo string, number int) string {
-	for _, c := range srv.Comments(repo, number) {
-		if strings.HasPrefix(c.Body, "<!-- workspace-bot:summary -->") {
-			return c.Body
-		}
-	}
-	return ""
+	c, _ := demo.SummaryComment(srv, repo, number)
+	return c.Body
 }
 
 func assertWorkflowCommands(t *testing.T, r actionRunResult) {

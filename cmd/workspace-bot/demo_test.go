@@ -1,0 +1,50 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestDemo(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var out, errb bytes.Buffer
+	start := time.Now()
+	code := run(ctx, []string{"demo"}, &out, &errb)
+	took := time.Since(start)
+	got := out.String()
+	if code != exitOK {
+		t.Fatalf("demo exited %d\n%s\n%s", code, got, errb.String())
+	}
+	if took > 30*time.Second {
+		t.Errorf("the demo took %s; it must finish well under a minute", took)
+	}
+	for _, re := range []string{
+		// The linked pair passes on both PRs, from one coalesced run.
+		`(?m)^   demo-org/greeting#1\n     ✔ workspace/integration success — passed: 2 PRs`,
+		`(?m)^   demo-org/hello-cli#1\n     ✔ workspace/integration success — passed: 2 PRs`,
+		`details: http://127\.0\.0\.1:\d+/runs/1\n`,
+		// The untested change fails at the integration test, with its log tail.
+		`(?m)^   demo-org/banner#1\n     ✘ workspace/integration failure — failed at test: sh tests/integration\.sh`,
+		`│ FAIL: expected '\*\*\* Hello, world! \*\*\*'`,
+		// The comment is acknowledged and runs the changeset again.
+		`reactions on the comment: \[\+1\]`,
+		`details: http://127\.0\.0\.1:\d+/runs/3\n     summary comment edited in place \(1 edit`,
+		`/runs/1  success   demo-org/greeting#1,demo-org/hello-cli#1`,
+		`/runs/2  failure   demo-org/banner#1`,
+	} {
+		if !regexp.MustCompile(re).MatchString(got) {
+			t.Errorf("demo output lacks %s\n%s", re, got)
+		}
+	}
+	if strings.Count(got, "202 Accepted") != 4 {
+		t.Errorf("want 4 accepted webhooks:\n%s", got)
+	}
+	if errb.Len() > 0 {
+		t.Errorf("the demo logged warnings:\n%s", errb.String())
+	}
+}
