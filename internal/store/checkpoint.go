@@ -32,7 +32,7 @@ const (
 func (s *Store) checkpointLoop(db *sql.DB) {
 	defer s.wg.Done()
 	defer db.Close()
-	t := time.NewTicker(checkpointEvery)
+	t := time.NewTicker(s.checkpointEvery)
 	defer t.Stop()
 	for {
 		select {
@@ -43,7 +43,7 @@ func (s *Store) checkpointLoop(db *sql.DB) {
 		frames, done, err := checkpoint(db, "PASSIVE")
 		// A failed checkpoint loses nothing (the pages stay in the WAL);
 		// the next tick tries again.
-		if err != nil || frames*pageSize < walRestartBytes || frames-done > restartGap {
+		if err != nil || frames*pageSize < s.walRestartBytes || frames-done > restartGap {
 			continue
 		}
 		restarted := make(chan struct{})

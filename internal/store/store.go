@@ -47,12 +47,15 @@ type Store struct {
 
 	insDelivery *sql.Stmt
 
-	adds      chan *addReq
-	restart   chan chan struct{} // see checkpoint.go
-	quit      chan struct{}
-	wg        sync.WaitGroup
-	closeOnce sync.Once
-	closeErr  error
+	adds    chan *addReq
+	restart chan chan struct{} // see checkpoint.go
+
+	checkpointEvery time.Duration
+	walRestartBytes int
+	quit            chan struct{}
+	wg              sync.WaitGroup
+	closeOnce       sync.Once
+	closeErr        error
 
 	now func() time.Time
 	// maxDeliveryAttempts bounds retries of a delivery whose handling
@@ -95,6 +98,12 @@ func dsn(path string, role int) string {
 // Open opens (creating if needed) the database at path and brings its schema
 // up to date.
 func Open(ctx context.Context, path string) (*Store, error) {
+	return open(ctx, path, nil)
+}
+
+// open is Open with a hook that adjusts the Store before its goroutines
+// start, for tests.
+func open(ctx context.Context, path string, adjust func(*Store)) (*Store, error) {
 	if dir := filepath.Dir(path); dir != "" {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, fmt.Errorf("store: create data directory %s: %w (check --data-dir and its permissions)", dir, err)
@@ -135,6 +144,8 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		r:                   r,
 		adds:                make(chan *addReq),
 		restart:             make(chan chan struct{}),
+		checkpointEvery:     checkpointEvery,
+		walRestartBytes:     walRestartBytes,
 		quit:                make(chan struct{}),
 		now:                 time.Now,
 		maxDeliveryAttempts: DefaultMaxDeliveryAttempts,
@@ -153,6 +164,9 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("store: open %s for checkpoints: %w", path, err)
 	}
 	ck.SetMaxOpenConns(1)
+	if adjust != nil {
+		adjust(s)
+	}
 	s.wg.Add(2)
 	go s.commitLoop()
 	go s.checkpointLoop(ck)
