@@ -32,6 +32,7 @@ var commands = []command{
 	{"validate", "check wrknv.toml and print the build order", runValidate},
 	{"test", "build and test the workspace at chosen refs", runTest},
 	{"changeset", "resolve and print the changeset of a pull request", runChangeset},
+	{"serve", "run the webhook service", runServe},
 	{"action", "the GitHub Action's entry point: test the event's changeset", runAction},
 	{"demo", "the whole loop on this machine, offline, in under a minute", runDemo},
 	{"version", "print the version", runVersion},

@@ -1,0 +1,372 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/provide-io/workspace-bot/bot"
+	"github.com/provide-io/workspace-bot/ci"
+	"github.com/provide-io/workspace-bot/internal/gh"
+	"github.com/provide-io/workspace-bot/internal/ghclient"
+	"github.com/provide-io/workspace-bot/internal/store"
+	"github.com/provide-io/workspace-bot/webhook"
+	"github.com/provide-io/workspace-bot/workspace"
+)
+
+// Defaults of serve's flags.
+const (
+	defaultListen         = "127.0.0.1:8080"
+	defaultShutdownGrace  = 30 * time.Second
+	defaultServeLogFormat = "json"
+)
+
+// serveOptions are serve's flags, each with a WORKSPACE_BOT_* variable.
+type serveOptions struct {
+	Listen            string
+	WebhookSecret     string
+	WebhookSecretFile string
+	GitHub            githubFlags
+	Config            string
+	WorkspaceRepo     string
+	DataDir           string
+	Workers           int
+	PublicURL         string
+	LogFormat         string
+	LogLevel          string
+	CoalesceWindow    time.Duration
+	ShutdownGrace     time.Duration
+
+	// Filled by Validate.
+	secret []byte
+	gh     ghclient.Options
+}
+
+const serveSynopsis = `serve [flags]
+
+Runs the webhook service: POST /webhook, GET /healthz, GET /metrics,
+GET /runs/{id} and GET /runs/{id}/log. Every flag has an environment
+variable WORKSPACE_BOT_<FLAG> (upper case, dashes as underscores).`
+
+// parseServeFlags fills serveOptions from args and the environment; ok is
+// false with the exit code when serve should stop.
+func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer) (*serveOptions, int, bool) {
+	env := func(key, def string) string {
+		if v := getenv("WORKSPACE_BOT_" + key); v != "" {
+			return v
+		}
+		return def
+	}
+	o := &serveOptions{}
+	fs := newFlagSet("serve", serveSynopsis, stderr)
+	fs.StringVar(&o.Listen, "listen", env("LISTEN", defaultListen), "address to serve on; use :8080 to listen on every interface (env WORKSPACE_BOT_LISTEN)")
+	fs.StringVar(&o.WebhookSecret, "webhook-secret", "", "the webhook secret configured on GitHub; required (env WORKSPACE_BOT_WEBHOOK_SECRET)")
+	fs.StringVar(&o.WebhookSecretFile, "webhook-secret-file", "", "read the webhook secret from this file instead (env WORKSPACE_BOT_WEBHOOK_SECRET_FILE)")
+	o.GitHub.register(fs)
+	fs.StringVar(&o.Config, "config", env("CONFIG", ""), "local wrknv.toml, read once at start (env WORKSPACE_BOT_CONFIG); default ./wrknv.toml")
+	fs.StringVar(&o.WorkspaceRepo, "workspace-repo", env("WORKSPACE_REPO", ""), "owner/repo whose default branch holds wrknv.toml, read again for every run (env WORKSPACE_BOT_WORKSPACE_REPO)")
+	fs.StringVar(&o.DataDir, "data-dir", env("DATA_DIR", defaultDataDir()), "database, git mirrors, build roots and HTTP cache (env WORKSPACE_BOT_DATA_DIR)")
+	fs.IntVar(&o.Workers, "workers", envInt(env("WORKERS", ""), bot.DefaultWorkers), "runs built at once (env WORKSPACE_BOT_WORKERS)")
+	fs.StringVar(&o.PublicURL, "public-url", env("PUBLIC_URL", ""), "the service's URL as GitHub users reach it, for links to run pages (env WORKSPACE_BOT_PUBLIC_URL); default http://<listen>")
+	fs.StringVar(&o.LogFormat, "log-format", env("LOG_FORMAT", defaultServeLogFormat), "json or text (env WORKSPACE_BOT_LOG_FORMAT)")
+	fs.StringVar(&o.LogLevel, "log-level", env("LOG_LEVEL", "info"), "debug, info, warn or error (env WORKSPACE_BOT_LOG_LEVEL)")
+	fs.DurationVar(&o.CoalesceWindow, "coalesce-window", envDuration(env("COALESCE_WINDOW", ""), bot.DefaultCoalesceWindow), "how long a queued run waits for more events of its changeset (env WORKSPACE_BOT_COALESCE_WINDOW)")
+	fs.DurationVar(&o.ShutdownGrace, "shutdown-grace", envDuration(env("SHUTDOWN_GRACE", ""), defaultShutdownGrace), "on SIGTERM, how long running work may finish before it is cancelled and queued again (env WORKSPACE_BOT_SHUTDOWN_GRACE)")
+	if code, ok := parseFlags(fs, args); !ok {
+		return nil, code, false
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "serve takes no arguments, got %q\n", fs.Args())
+		return nil, exitUsage, false
+	}
+	// Secrets are read from the environment after parsing, so --help
+	// never prints one as a default.
+	if o.WebhookSecret == "" {
+		o.WebhookSecret = getenv("WORKSPACE_BOT_WEBHOOK_SECRET")
+	}
+	if o.WebhookSecretFile == "" {
+		o.WebhookSecretFile = getenv("WORKSPACE_BOT_WEBHOOK_SECRET_FILE")
+	}
+	return o, exitOK, true
+}
+
+func envInt(s string, def int) int {
+	if n, err := strconv.Atoi(s); err == nil {
+		return n
+	}
+	return def
+}
+
+func envDuration(s string, def time.Duration) time.Duration {
+	if d, err := time.ParseDuration(s); err == nil {
+		return d
+	}
+	return def
+}
+
+// Validate checks the options and reads the secrets. Its errors name the
+// flag and the fix, never a secret's value.
+func (o *serveOptions) Validate() error {
+	switch {
+	case o.WebhookSecret != "" && o.WebhookSecretFile != "":
+		return errors.New("give the webhook secret once: --webhook-secret or --webhook-secret-file, not both")
+	case o.WebhookSecretFile != "":
+		data, err := os.ReadFile(o.WebhookSecretFile)
+		if err != nil {
+			return fmt.Errorf("--webhook-secret-file: cannot read %s: %w", o.WebhookSecretFile, errors.Unwrap(err))
+		}
+		o.secret = bytes.TrimSpace(data)
+	default:
+		o.secret = []byte(o.WebhookSecret)
+	}
+	if len(o.secret) == 0 {
+		return errors.New("no webhook secret: set --webhook-secret, WORKSPACE_BOT_WEBHOOK_SECRET or WORKSPACE_BOT_WEBHOOK_SECRET_FILE " +
+			"to the secret configured on the GitHub webhook (without one, unsigned requests would be accepted)")
+	}
+	if _, _, err := net.SplitHostPort(o.Listen); err != nil {
+		return fmt.Errorf("--listen %q: use host:port, such as 127.0.0.1:8080 or :8080", o.Listen)
+	}
+	if o.Config != "" && o.WorkspaceRepo != "" {
+		return errors.New("give --config (a local wrknv.toml) or --workspace-repo (read it from GitHub), not both")
+	}
+	if o.WorkspaceRepo != "" && !remoteConfigRe.MatchString(o.WorkspaceRepo+":"+workspace.DefaultFileName) {
+		return fmt.Errorf("--workspace-repo %q: use owner/repo", o.WorkspaceRepo)
+	}
+	if o.Workers < 1 || o.Workers > 64 {
+		return fmt.Errorf("--workers %d: use 1 to 64", o.Workers)
+	}
+	if o.CoalesceWindow < 0 || o.CoalesceWindow > 10*time.Minute {
+		return fmt.Errorf("--coalesce-window %s: use 0 to 10m", o.CoalesceWindow)
+	}
+	if o.ShutdownGrace < 0 {
+		return fmt.Errorf("--shutdown-grace %s must not be negative", o.ShutdownGrace)
+	}
+	if o.DataDir == "" {
+		return errors.New("--data-dir is empty: name a directory for the database and git mirrors")
+	}
+	if o.PublicURL == "" {
+		host, port, _ := net.SplitHostPort(o.Listen)
+		if host == "" || host == "0.0.0.0" || host == "::" {
+			host = "127.0.0.1"
+		}
+		o.PublicURL = "http://" + net.JoinHostPort(host, port)
+	}
+	if u, err := url.Parse(o.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("--public-url %q: use an http or https URL, such as https://bot.example.com", o.PublicURL)
+	}
+	o.PublicURL = strings.TrimRight(o.PublicURL, "/")
+	if o.LogFormat != "json" && o.LogFormat != "text" {
+		return fmt.Errorf("--log-format %q: use json or text", o.LogFormat)
+	}
+	if _, err := logrus.ParseLevel(o.LogLevel); err != nil {
+		return fmt.Errorf("--log-level %q: use debug, info, warn or error", o.LogLevel)
+	}
+	g, err := o.GitHub.options(o.DataDir)
+	if err != nil {
+		return err
+	}
+	o.gh = g
+	return nil
+}
+
+// configSpec is what newConfigSource reads: a local file or owner/repo:path.
+func (o *serveOptions) configSpec() string {
+	if o.WorkspaceRepo != "" {
+		return o.WorkspaceRepo + ":" + workspace.DefaultFileName
+	}
+	return o.Config
+}
+
+// secrets are the values the logs must never show.
+func (o *serveOptions) secrets() []string {
+	out := []string{string(o.secret), o.gh.Token}
+	for _, line := range strings.Split(string(o.gh.AppPrivateKey), "\n") {
+		if len(strings.TrimSpace(line)) > 16 && !strings.HasPrefix(line, "-----") {
+			out = append(out, strings.TrimSpace(line))
+		}
+	}
+	return out
+}
+
+func runServe(ctx context.Context, args []string, _, stderr io.Writer) int {
+	o, code, ok := parseServeFlags(args, os.Getenv, stderr)
+	if !ok {
+		return code
+	}
+	if err := o.Validate(); err != nil {
+		fmt.Fprintf(stderr, "workspace-bot serve: %s\n", err)
+		return exitUsage
+	}
+	// The code under test inherits this environment: it must find no
+	// credential there.
+	for _, k := range []string{"WORKSPACE_BOT_WEBHOOK_SECRET", "WORKSPACE_BOT_GITHUB_TOKEN", "GITHUB_TOKEN", "WORKSPACE_BOT_APP_PRIVATE_KEY"} {
+		os.Unsetenv(k)
+	}
+	log, err := newLogger(stderr, o.LogFormat, o.LogLevel)
+	if err != nil {
+		fmt.Fprintf(stderr, "workspace-bot serve: %s\n", err)
+		return exitUsage
+	}
+	log.SetFormatter(&censor{inner: log.Formatter, secrets: o.secrets()})
+	if err := serve(ctx, o, log); err != nil {
+		log.WithError(err).Error("workspace-bot serve stopped")
+		var ue usageError
+		if errors.As(err, &ue) {
+			return exitUsage
+		}
+		return exitInfra
+	}
+	return exitOK
+}
+
+// usageError is a start-up failure the operator fixes with flags or config.
+type usageError struct{ error }
+
+func (u usageError) Unwrap() error { return u.error }
+
+// serve runs the service until ctx ends, then shuts down in order: stop
+// accepting requests, stop claiming work, let running work finish within
+// the grace period (then cancel it; it is queued again), close the store.
+func serve(ctx context.Context, o *serveOptions, log *logrus.Logger) error {
+	if err := os.MkdirAll(o.DataDir, 0o755); err != nil {
+		return fmt.Errorf("create --data-dir %s: %w", o.DataDir, err)
+	}
+	o.gh.Logger = log.WithField("component", "github")
+	f, err := ghclient.New(o.gh)
+	if err != nil {
+		return usageError{err}
+	}
+	api, checks, files, err := serviceGitHub(f)
+	if err != nil {
+		return usageError{err}
+	}
+	cfgSrc, remote, err := newConfigSource(o.configSpec(), files, nil)
+	if err != nil {
+		return usageError{err}
+	}
+	if !remote {
+		if _, err := cfgSrc(ctx); err != nil {
+			return usageError{err}
+		}
+	}
+	st, err := store.Open(ctx, store.Path(o.DataDir))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	var metrics *webhook.Metrics
+	b, err := bot.New(bot.Options{
+		GitHub: api, Checks: checks, Store: st, Config: cfgSrc, Resolve: botResolve,
+		Builder:        &serveBuilder{runner: &ci.Runner{DataDir: o.DataDir}, remoteConfig: remote},
+		Log:            log,
+		Workers:        o.Workers,
+		CoalesceWindow: o.CoalesceWindow,
+		PublicURL:      o.PublicURL,
+		OnDelivery:     func(event, outcome string) { metrics.DeliveryHandled(event, outcome) },
+		OnRun:          func(state string, d time.Duration) { metrics.RunFinished(state, d) },
+	})
+	if err != nil {
+		return err
+	}
+	h, err := webhook.New(webhook.Options{Secret: o.secret, Store: st, Notify: b.Notify, Log: log})
+	if err != nil {
+		return usageError{err}
+	}
+	metrics = h.Metrics()
+
+	ln, err := net.Listen("tcp", o.Listen)
+	if err != nil {
+		return usageError{fmt.Errorf("--listen %s: %w", o.Listen, err)}
+	}
+	if err := b.Start(ctx); err != nil {
+		ln.Close()
+		return err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	log.WithFields(logrus.Fields{"addr": ln.Addr().String(), "public_url": o.PublicURL, "workers": o.Workers, "app": checks != nil}).Info("workspace-bot serving")
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down: no new requests or work; running work has the grace period to finish")
+	case serveErr = <-served:
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		log.WithError(err).Warn("HTTP shutdown did not finish cleanly")
+	}
+	b.Stop(o.ShutdownGrace)
+	log.Info("stopped")
+	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
+		return serveErr
+	}
+	return nil
+}
+
+// serviceGitHub builds what the bot calls on GitHub: the token's client,
+// or, for a GitHub App, one that acts through the installation on each
+// repository and reports with check runs.
+func serviceGitHub(f *ghclient.Factory) (bot.GitHub, bot.Checks, fileReader, error) {
+	if f.IsApp() {
+		a := &appGitHub{f: f}
+		return a, a, a, nil
+	}
+	c, err := f.Client()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	g := gh.New(c)
+	return githubForBot{g}, nil, g, nil
+}
+
+// serveBuilder is ci's runner with the workspace repository pinned to its
+// branch tip when the config comes from GitHub (no local workspace to copy).
+type serveBuilder struct {
+	runner       *ci.Runner
+	remoteConfig bool
+}
+
+func (s *serveBuilder) Run(ctx context.Context, req ci.Request) (*ci.Result, error) {
+	if s.remoteConfig && req.Config != nil {
+		if _, ok := req.Pins[req.Config.Workspace.Name]; !ok {
+			pins := make(map[string]ci.Pin, len(req.Pins)+1)
+			for k, v := range req.Pins {
+				pins[k] = v
+			}
+			pins[req.Config.Workspace.Name] = ci.Pin{}
+			req.Pins = pins
+		}
+	}
+	return s.runner.Run(ctx, req)
+}
+
+// censor replaces known secret values in every formatted log line.
+type censor struct {
+	inner   logrus.Formatter
+	secrets []string
+}
+
+func (c *censor) Format(e *logrus.Entry) ([]byte, error) {
+	out, err := c.inner.Format(e)
+	for _, s := range c.secrets {
+		if len(s) >= 4 {
+			out = bytes.ReplaceAll(out, []byte(s), []byte("[redacted]"))
+		}
+	}
+	return out, err
+}

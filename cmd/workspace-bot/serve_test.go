@@ -1,0 +1,126 @@
+package main
+
+import (
+	"bytes"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sirupsen/logrus"
+)
+
+func TestServeOptions(t *testing.T) {
+	secretFile := filepath.Join(t.TempDir(), "secret")
+	if err := os.WriteFile(secretFile, []byte("from-file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	base := []string{"--github-token", "tok-9f8e7d", "--data-dir", t.TempDir()}
+	for _, tc := range []struct {
+		name    string
+		env     map[string]string
+		args    []string
+		check   func(t *testing.T, o *serveOptions)
+		wantErr string
+	}{
+		{name: "defaults", env: map[string]string{"WORKSPACE_BOT_WEBHOOK_SECRET": "s3cret"}, check: func(t *testing.T, o *serveOptions) {
+			if o.Listen != "127.0.0.1:8080" || o.Workers != 2 || o.CoalesceWindow != 2*time.Second || o.LogFormat != "json" ||
+				o.PublicURL != "http://127.0.0.1:8080" || string(o.secret) != "s3cret" || o.gh.Token != "tok-9f8e7d" || o.ShutdownGrace != 30*time.Second {
+				t.Errorf("options %+v", o)
+			}
+		}},
+		{name: "env for every flag", env: map[string]string{
+			"WORKSPACE_BOT_WEBHOOK_SECRET_FILE": secretFile, "WORKSPACE_BOT_LISTEN": ":9000", "WORKSPACE_BOT_WORKERS": "4",
+			"WORKSPACE_BOT_PUBLIC_URL": "https://bot.example/", "WORKSPACE_BOT_LOG_FORMAT": "text", "WORKSPACE_BOT_LOG_LEVEL": "debug",
+			"WORKSPACE_BOT_COALESCE_WINDOW": "500ms", "WORKSPACE_BOT_WORKSPACE_REPO": "acme/ws", "WORKSPACE_BOT_SHUTDOWN_GRACE": "5s",
+		}, check: func(t *testing.T, o *serveOptions) {
+			if o.Listen != ":9000" || o.Workers != 4 || o.PublicURL != "https://bot.example" || o.LogFormat != "text" || o.LogLevel != "debug" ||
+				o.CoalesceWindow != 500*time.Millisecond || o.configSpec() != "acme/ws:wrknv.toml" || string(o.secret) != "from-file" || o.ShutdownGrace != 5*time.Second {
+				t.Errorf("options %+v", o)
+			}
+		}},
+		{name: "flags win over env", env: map[string]string{"WORKSPACE_BOT_WORKERS": "4", "WORKSPACE_BOT_WEBHOOK_SECRET": "env"},
+			args: []string{"--workers", "1", "--webhook-secret", "flag", "--listen", "0.0.0.0:7000", "--config", "x/wrknv.toml"},
+			check: func(t *testing.T, o *serveOptions) {
+				if o.Workers != 1 || string(o.secret) != "flag" || o.PublicURL != "http://127.0.0.1:7000" || o.configSpec() != "x/wrknv.toml" {
+					t.Errorf("options %+v", o)
+				}
+			}},
+		{name: "no secret", wantErr: "no webhook secret"},
+		{name: "two secrets", args: []string{"--webhook-secret", "a", "--webhook-secret-file", secretFile}, wantErr: "not both"},
+		{name: "unreadable secret file", args: []string{"--webhook-secret-file", secretFile + ".missing"}, wantErr: "cannot read"},
+		{name: "config and repo", args: []string{"--webhook-secret", "a", "--config", "w.toml", "--workspace-repo", "a/b"}, wantErr: "not both"},
+		{name: "bad repo", args: []string{"--webhook-secret", "a", "--workspace-repo", "nope"}, wantErr: "owner/repo"},
+		{name: "bad listen", args: []string{"--webhook-secret", "a", "--listen", "8080"}, wantErr: "host:port"},
+		{name: "bad workers", args: []string{"--webhook-secret", "a", "--workers", "0"}, wantErr: "--workers"},
+		{name: "bad public url", args: []string{"--webhook-secret", "a", "--public-url", "bot.example"}, wantErr: "--public-url"},
+		{name: "bad log format", args: []string{"--webhook-secret", "a", "--log-format", "xml"}, wantErr: "json or text"},
+		{name: "no github credentials", args: []string{"--webhook-secret", "a", "--github-token", ""}, env: map[string]string{"GITHUB_TOKEN": ""}, wantErr: "no credentials"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, k := range []string{"WORKSPACE_BOT_WEBHOOK_SECRET", "WORKSPACE_BOT_WEBHOOK_SECRET_FILE", "WORKSPACE_BOT_LISTEN", "WORKSPACE_BOT_WORKERS",
+				"WORKSPACE_BOT_PUBLIC_URL", "WORKSPACE_BOT_LOG_FORMAT", "WORKSPACE_BOT_LOG_LEVEL", "WORKSPACE_BOT_COALESCE_WINDOW", "WORKSPACE_BOT_WORKSPACE_REPO",
+				"WORKSPACE_BOT_CONFIG", "WORKSPACE_BOT_SHUTDOWN_GRACE", "WORKSPACE_BOT_GITHUB_TOKEN", "GITHUB_TOKEN", "WORKSPACE_BOT_APP_ID", "WORKSPACE_BOT_APP_PRIVATE_KEY", "GITHUB_API_URL"} {
+				t.Setenv(k, "")
+			}
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			args := append(append([]string{}, base...), tc.args...)
+			o, code, ok := parseServeFlags(args, os.Getenv, io.Discard)
+			if !ok {
+				t.Fatalf("parse failed with %d", code)
+			}
+			err := o.Validate()
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("error %v, want one containing %q", err, tc.wantErr)
+				}
+				for _, s := range []string{"s3cret", "from-file", "tok-9f8e7d"} {
+					if strings.Contains(err.Error(), s) {
+						t.Fatalf("error %q shows a secret", err)
+					}
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.check(t, o)
+		})
+	}
+}
+
+func TestServeHelpShowsNoSecret(t *testing.T) {
+	t.Setenv("WORKSPACE_BOT_WEBHOOK_SECRET", "hush-hush")
+	var out bytes.Buffer
+	if _, code, ok := parseServeFlags([]string{"--help"}, os.Getenv, &out); ok || code != exitOK {
+		t.Fatalf("--help: ok %v code %d", ok, code)
+	}
+	if strings.Contains(out.String(), "hush-hush") || !strings.Contains(out.String(), "--webhook-secret") {
+		t.Fatalf("help:\n%s", out.String())
+	}
+}
+
+func TestServeRefusesToStartWithoutSecret(t *testing.T) {
+	t.Setenv("WORKSPACE_BOT_WEBHOOK_SECRET", "")
+	t.Setenv("WORKSPACE_BOT_WEBHOOK_SECRET_FILE", "")
+	var stderr bytes.Buffer
+	code := run(t.Context(), []string{"serve", "--github-token", "t", "--data-dir", t.TempDir()}, io.Discard, &stderr)
+	if code != exitUsage || !strings.Contains(stderr.String(), "no webhook secret") {
+		t.Fatalf("code %d, stderr %s", code, stderr.String())
+	}
+}
+
+func TestCensorHidesSecrets(t *testing.T) {
+	var buf bytes.Buffer
+	log := logrus.New()
+	log.SetOutput(&buf)
+	log.SetFormatter(&censor{inner: &logrus.JSONFormatter{}, secrets: []string{"ghp_abcdef123456", "s3cret-value", ""}})
+	log.WithField("url", "https://x-access-token:ghp_abcdef123456@github.com/o/r").Error("clone failed with s3cret-value")
+	if s := buf.String(); strings.Contains(s, "ghp_abcdef123456") || strings.Contains(s, "s3cret-value") || !strings.Contains(s, "[redacted]") {
+		t.Fatalf("log line %s", s)
+	}
+}
