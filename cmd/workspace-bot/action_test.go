@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/provide-io/workspace-bot/internal/demo"
+	"github.com/provide-io/workspace-bot/internal/gitfixture"
 	"github.com/provide-io/workspace-bot/internal/githubtest"
 )
 
@@ -357,7 +358,16 @@ func TestActionCommentOnPlainIssueIsIgnored(t *testing.T) {
 
 func TestActionPushInWorkspaceBuildsTips(t *testing.T) {
 	w := newActionWorld(t)
-	r := w.run(t, "push", demo.WorkspaceRepo, []byte(`{"ref":"refs/heads/main"}`))
+	// The code under test must not find the token in its environment.
+	script, err := gitfixture.Git(w.srv.RepoDir(demo.WorkspaceRepo), "show", "main:tests/integration.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	guard := "#!/bin/sh\nif env | grep -q " + actionToken + "; then echo 'the token is visible to tests'; exit 1; fi\n"
+	if _, err := w.srv.Commit(demo.WorkspaceRepo, "main", map[string]string{"tests/integration.sh": guard + script}, "guard the token"); err != nil {
+		t.Fatal(err)
+	}
+	r := w.run(t, "push", demo.WorkspaceRepo, []byte(`{"ref":"refs/heads/main"}`), "GITHUB_TOKEN="+actionToken)
 	if r.code != 0 || r.outputs["result"] != "success" {
 		t.Fatalf("want exit 0 and success:\n%s", r)
 	}
@@ -384,5 +394,71 @@ func TestActionBadEnvironment(t *testing.T) {
 	r = w.run(t, "pull_request", demo.CLIRepo, []byte(`{}`), "WORKSPACE_BOT_CONFIG=demo-org/demo-workspace:missing.toml")
 	if r.code != exitUsage || r.outputs["result"] != "error" || !strings.Contains(r.stdout, "missing.toml") {
 		t.Errorf("missing remote config:\n%s", r)
+	}
+}
+
+func TestActionUnresolvableChangesetIsAConfigError(t *testing.T) {
+	w := newActionWorld(t)
+	if _, err := w.srv.Commit(demo.CLIRepo, "stray", map[string]string{"NOTES": "x\n"}, "notes"); err != nil {
+		t.Fatal(err)
+	}
+	n, err := w.srv.OpenPR(githubtest.NewPR{Repo: demo.CLIRepo, Head: "stray", Title: "Notes",
+		Body: "Depends-On: elsewhere/unrelated#3\n", User: "alice", AuthorAssociation: "MEMBER"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload, err := demo.PullRequestEvent(w.srv, "opened", demo.CLIRepo, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := w.run(t, "pull_request", demo.CLIRepo, payload)
+	if r.code != exitUsage || r.outputs["result"] != "error" {
+		t.Fatalf("want exit 2 and error:\n%s", r)
+	}
+	if !strings.Contains(r.stdout, "::error title=workspace/integration::changeset error") || !strings.Contains(r.stdout, "elsewhere/unrelated") {
+		t.Errorf("no annotation naming the bad link:\n%s", r)
+	}
+	if st := lastStatus(w.srv, demo.CLIRepo, n); st.State != "failure" {
+		t.Errorf("status %+v, want failure", st)
+	}
+	if !strings.Contains(r.summary, "could not be resolved") || !strings.Contains(r.summary, "Fix") {
+		t.Errorf("step summary without the fix:\n%s", r.summary)
+	}
+}
+
+func TestActionForkFromUntrustedAuthorWaits(t *testing.T) {
+	w := newActionWorld(t)
+	if err := w.srv.CreateRepo("eve/banner", githubtest.RepoOptions{ForkOf: demo.BannerRepo}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.srv.Commit("eve/banner", "steal", map[string]string{"lib.sh": "banner() { env; }\n"}, "surprise"); err != nil {
+		t.Fatal(err)
+	}
+	n, err := w.srv.OpenPR(githubtest.NewPR{Repo: demo.BannerRepo, Head: "steal", HeadRepo: "eve/banner",
+		Title: "Small fix", User: "eve", AuthorAssociation: "FIRST_TIME_CONTRIBUTOR"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload, err := demo.PullRequestEvent(w.srv, "opened", demo.BannerRepo, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := w.run(t, "pull_request", demo.BannerRepo, payload)
+	if r.code != 0 || r.outputs["result"] != "skipped" || strings.Contains(r.stdout, "::group::") {
+		t.Fatalf("fork code must not run before a maintainer's command:\n%s", r)
+	}
+	if st := lastStatus(w.srv, demo.BannerRepo, n); st.State != "pending" || !strings.Contains(st.Description, "waiting for a trusted") {
+		t.Errorf("status %+v, want pending waiting for a trusted command", st)
+	}
+	if !strings.Contains(r.summary, "waiting for a trusted /workspace test") {
+		t.Errorf("step summary:\n%s", r.summary)
+	}
+}
+
+func TestActionValidateCommand(t *testing.T) {
+	w := newActionWorld(t)
+	r := w.run(t, "push", demo.WorkspaceRepo, []byte(`{}`), "WORKSPACE_BOT_COMMAND=validate")
+	if r.code != 0 || !strings.Contains(r.stdout, "demo-workspace: 3 siblings, valid; build order: greeting, banner, hello-cli") {
+		t.Errorf("validate:\n%s", r)
 	}
 }
