@@ -1,0 +1,322 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/provide-io/workspace-bot/bot"
+	"github.com/provide-io/workspace-bot/changeset"
+	"github.com/provide-io/workspace-bot/ci"
+	"github.com/provide-io/workspace-bot/internal/gh"
+	"github.com/provide-io/workspace-bot/internal/ghclient"
+	"github.com/provide-io/workspace-bot/internal/githubtest"
+	"github.com/provide-io/workspace-bot/internal/phony"
+	"github.com/provide-io/workspace-bot/internal/store"
+	"github.com/provide-io/workspace-bot/webhook"
+	"github.com/provide-io/workspace-bot/workspace"
+)
+
+const (
+	secret   = "e2e-webhook-secret"
+	botToken = "e2e-bot-token"
+	owner    = "acme"
+	ctxName  = "workspace/integration"
+	fixtures = "../../../shared/fixtures/webhooks/"
+)
+
+var siblings = []string{"core", "lib", "app"}
+
+// world is the emulator with three sibling repositories and, unless
+// serve is false, the service wired as `workspace-bot serve` wires it.
+type world struct {
+	t      *testing.T
+	gh     *githubtest.Server
+	cfgDir string
+	cfg    string // path of wrknv.toml
+	url    string // the service's base URL
+	st     *store.Store
+	bot    *bot.Bot
+}
+
+type worldOptions struct {
+	coalesce time.Duration
+	noServe  bool
+}
+
+func newWorld(t *testing.T, o worldOptions) *world {
+	t.Helper()
+	srv, err := githubtest.Start(githubtest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	srv.AddToken(botToken, githubtest.Token{Login: "workspace-bot"})
+	w := &world{t: t, gh: srv}
+	for _, s := range siblings {
+		repo := owner + "/" + s
+		if err := srv.CreateRepo(repo, githubtest.RepoOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		w.push(repo, "main", map[string]string{"check.sh": "echo " + s + " ok\n", "README": s + "\n"})
+	}
+	w.cfgDir = filepath.Join(t.TempDir(), "ws")
+	if err := os.MkdirAll(w.cfgDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var cfg strings.Builder
+	fmt.Fprintf(&cfg, "[workspace]\nname = \"ws\"\n\n[workspace.ci]\ntest = [\"sh check-all.sh\"]\ntimeout = \"1m\"\n\n[workspace.bot]\nlink_by_branch = true\n")
+	deps := map[string]string{"core": "", "lib": `"core"`, "app": `"lib"`}
+	layers := map[string]string{"core": "foundation", "lib": "framework", "app": "tools"}
+	for _, s := range siblings {
+		fmt.Fprintf(&cfg, "\n[[siblings]]\nname = %q\npath = \"../%s\"\nrepo = %q\nlayer = %q\ndepends_on = [%s]\n",
+			s, s, srv.GitURL(owner+"/"+s), layers[s], deps[s])
+	}
+	w.cfg = filepath.Join(w.cfgDir, "wrknv.toml")
+	write(t, w.cfg, cfg.String())
+	write(t, filepath.Join(w.cfgDir, "check-all.sh"), "set -e\nfor s in core lib app; do sh ../$s/check.sh; done\n")
+	if !o.noServe {
+		w.serve(o)
+	}
+	return w
+}
+
+func write(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// serve wires the service in this process: webhook handler, bot workers,
+// store on a temp data dir, ci runner, and the GitHub client stack.
+func (w *world) serve(o worldOptions) {
+	t := w.t
+	dataDir := t.TempDir()
+	cfg, _, err := workspace.Load(w.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(context.Background(), store.Path(dataDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := ghclient.New(ghclient.Options{APIURL: w.gh.APIURL(), Token: botToken, RetryBase: 10 * time.Millisecond, MaxWait: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := f.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := logrus.New()
+	log.SetLevel(logrus.WarnLevel)
+	if testing.Verbose() && os.Getenv("E2E_LOG") != "" {
+		log.SetLevel(logrus.DebugLevel)
+	}
+	if o.coalesce == 0 {
+		o.coalesce = 300 * time.Millisecond
+	}
+	mux := http.NewServeMux()
+	hs := httptest.NewServer(mux)
+	b, err := bot.New(bot.Options{
+		GitHub: gh.New(c), Store: st, Builder: &ci.Runner{DataDir: dataDir},
+		Config: func(context.Context) (*workspace.Config, error) { return cfg, nil },
+		Resolve: func(ctx context.Context, api changeset.GitHub, cfg *workspace.Config, start changeset.Ref) (*changeset.Changeset, error) {
+			return changeset.Resolve(ctx, api, cfg, start, changeset.Options{})
+		},
+		Log: log, Workers: 2, CoalesceWindow: o.coalesce, Poll: 50 * time.Millisecond, PublicURL: hs.URL,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := webhook.New(webhook.Options{Secret: []byte(secret), Store: st, Notify: b.Notify, Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux.Handle("/", h)
+	if err := b.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	w.url, w.st, w.bot = hs.URL, st, b
+	t.Cleanup(func() {
+		hs.Close()
+		b.Stop(2 * time.Second)
+		st.Close()
+	})
+}
+
+func (w *world) push(repo, branch string, files map[string]string) string {
+	w.t.Helper()
+	sha, err := w.gh.Commit(repo, branch, files, "change "+branch)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return sha
+}
+
+// openPR pushes files to branch and opens a PR from it, by alice (MEMBER).
+func (w *world) openPR(repo, branch, body string, files map[string]string) int {
+	w.t.Helper()
+	w.push(repo, branch, files)
+	n, err := w.gh.OpenPR(githubtest.NewPR{Repo: repo, Head: branch, Title: "change " + branch, Body: body, User: "alice", AuthorAssociation: "MEMBER"})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return n
+}
+
+func (w *world) head(repo string, n int) string { return w.gh.PR(repo, n).HeadSHA }
+
+// prPayload is the real pull_request fixture for action, rewritten to
+// point at the emulator's PR.
+func (w *world) prPayload(action, repo string, n int) []byte {
+	w.t.Helper()
+	file := action
+	if action == "edited" {
+		file = "opened"
+	}
+	d, err := phony.Load(fixtures + "pull_request/" + file + ".payload.json")
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	pr := w.gh.PR(repo, n)
+	headRepo := pr.HeadRepo
+	if headRepo == "" {
+		headRepo = repo
+	}
+	state := pr.State
+	for path, v := range map[string]any{
+		"action": action, "number": n, "repository.full_name": repo, "repository.name": strings.SplitN(repo, "/", 2)[1],
+		"pull_request.number": n, "pull_request.state": state, "pull_request.body": pr.Body, "pull_request.merged": pr.Merged,
+		"pull_request.head.sha": pr.HeadSHA, "pull_request.head.ref": pr.HeadRef,
+		"pull_request.head.repo.full_name": headRepo, "pull_request.head.repo.fork": headRepo != repo,
+		"pull_request.head.repo.clone_url": w.gh.GitURL(headRepo),
+		"pull_request.base.ref": pr.BaseRef, "pull_request.base.repo.full_name": repo,
+		"pull_request.user.login": pr.User, "pull_request.author_association": pr.AuthorAssociation,
+	} {
+		if err := phony.Set(d, path, v); err != nil {
+			w.t.Fatal(err)
+		}
+	}
+	if action == "edited" {
+		if err := phony.Set(d, "changes", map[string]any{"body": map[string]any{"from": "before"}}); err != nil {
+			w.t.Fatal(err)
+		}
+	}
+	return phony.MustMarshal(d)
+}
+
+// comment adds a comment on the emulator and returns the real
+// issue_comment fixture rewritten to carry it, on a PR.
+func (w *world) comment(repo string, n int, user, assoc, body string) ([]byte, int64) {
+	w.t.Helper()
+	c, err := w.gh.AddComment(repo, n, user, assoc, body)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	d, err := phony.Load(fixtures + "issue_comment/created.payload.json")
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	for path, v := range map[string]any{
+		"repository.full_name": repo, "issue.number": n, "issue.state": "open",
+		"issue.pull_request": map[string]any{"url": fmt.Sprintf("%srepos/%s/pulls/%d", w.gh.APIURL(), repo, n)},
+		"comment.id":         c.ID, "comment.body": body, "comment.user.login": user, "comment.author_association": assoc,
+	} {
+		if err := phony.Set(d, path, v); err != nil {
+			w.t.Fatal(err)
+		}
+	}
+	return phony.MustMarshal(d), c.ID
+}
+
+// send signs and posts a delivery, expecting 202.
+func (w *world) send(event string, body []byte) {
+	w.t.Helper()
+	resp, err := phony.Send(context.Background(), w.url+"/webhook", event, "", body, secret)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		w.t.Fatalf("POST %s delivery: %d, want 202", event, resp.StatusCode)
+	}
+}
+
+// status is the newest status of our context on repo@sha.
+func (w *world) status(repo, sha string) githubtest.Status {
+	var last githubtest.Status
+	for _, s := range w.gh.Statuses(repo, sha) {
+		if s.Context == ctxName {
+			last = s
+		}
+	}
+	return last
+}
+
+// waitFor polls cond until it holds or d passes.
+func (w *world) waitFor(d time.Duration, what string, cond func() bool) {
+	w.t.Helper()
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		if cond() {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	w.t.Fatalf("timed out after %s waiting for %s", d, what)
+}
+
+func (w *world) waitState(repo, sha, state string) githubtest.Status {
+	w.t.Helper()
+	w.waitFor(30*time.Second, fmt.Sprintf("%s@%.7s to be %s", repo, sha, state), func() bool {
+		s := w.status(repo, sha)
+		return s.State == state
+	})
+	return w.status(repo, sha)
+}
+
+// summaries are the bot's summary comments on a PR.
+func (w *world) summaries(repo string, n int) []githubtest.Comment {
+	var out []githubtest.Comment
+	for _, c := range w.gh.Comments(repo, n) {
+		if strings.HasPrefix(c.Body, bot.SummaryMarker) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// replies are the bot's other comments on a PR.
+func (w *world) replies(repo string, n int) []string {
+	var out []string
+	for _, c := range w.gh.Comments(repo, n) {
+		if c.User == "workspace-bot" && !strings.HasPrefix(c.Body, bot.SummaryMarker) {
+			out = append(out, c.Body)
+		}
+	}
+	return out
+}
+
+// runs lists the store's runs, oldest first.
+func (w *world) runs() []store.Run {
+	rs, err := w.st.RecentRuns(context.Background(), 100)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	for i, j := 0, len(rs)-1; i < j; i, j = i+1, j-1 {
+		rs[i], rs[j] = rs[j], rs[i]
+	}
+	return rs
+}
