@@ -77,6 +77,10 @@ func scanRuns(rows *sql.Rows) ([]Run, error) {
 	return out, rows.Err()
 }
 
+// MaxCoalesce bounds how many coalescing windows a queued run can be
+// pushed back by later events of its changeset.
+const MaxCoalesce = 5
+
 // EnqueueRun queues r to start no earlier than window from now. If a run
 // with the same Key is still queued, that run takes r's RunID, Trigger and
 // Changeset and its start moves to now+window instead, and its id comes
@@ -96,9 +100,15 @@ func (s *Store) EnqueueRun(ctx context.Context, r Run, window time.Duration) (id
 		return 0, false, s.wrap("enqueue run "+r.Key, err)
 	}
 	defer tx.Rollback()
-	err = tx.QueryRowContext(ctx, `SELECT id FROM runs WHERE key = ? AND state = 'queued' ORDER BY id DESC LIMIT 1`, r.Key).Scan(&id)
+	var created int64
+	err = tx.QueryRowContext(ctx, `SELECT id, created_at FROM runs WHERE key = ? AND state = 'queued' ORDER BY id DESC LIMIT 1`, r.Key).Scan(&id, &created)
 	switch {
 	case err == nil:
+		// A steady stream of events must not postpone a run forever: a
+		// queued run waits at most MaxCoalesce windows from its first event.
+		if limit := fromNanos(created).Add(MaxCoalesce * window); nb.After(limit) && !r.NotBefore.After(limit) {
+			nb = limit
+		}
 		_, err = tx.ExecContext(ctx, `UPDATE runs SET run_id = ?, trigger = ?, changeset = ?, not_before = ? WHERE id = ?`,
 			r.RunID, r.Trigger, r.Changeset, toNanos(nb), id)
 		coalesced = true

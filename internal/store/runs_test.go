@@ -243,3 +243,29 @@ func TestRunLogs(t *testing.T) {
 		t.Fatalf("AppendLog to a missing run: %v, want ErrNotFound", err)
 	}
 }
+
+func TestEnqueueRunCoalescingIsBounded(t *testing.T) {
+	s, _ := openTest(t)
+	clk := withClock(s)
+	ctx := context.Background()
+	const window = time.Second
+	start := clk.now()
+	id, _, err := s.EnqueueRun(ctx, Run{Key: "o/a#1", RunID: "r0"}, window)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// An event every half window would postpone the run forever without a bound.
+	for i := 1; i <= 20; i++ {
+		clk.advance(window / 2)
+		if _, _, err := s.EnqueueRun(ctx, Run{Key: "o/a#1", RunID: "r"}, window); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r, err := s.GetRun(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if limit := start.Add(MaxCoalesce * window); !r.NotBefore.Equal(limit) {
+		t.Fatalf("NotBefore = %v, want the bound %v", r.NotBefore, limit)
+	}
+}
