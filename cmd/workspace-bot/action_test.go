@@ -38,7 +38,8 @@ func actionBinary(t *testing.T) string {
 			return
 		}
 		binPath = filepath.Join(dir, "workspace-bot")
-		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		args := append(append([]string{"build"}, binaryBuildFlags...), "-o", binPath, ".")
+		out, err := exec.Command("go", args...).CombinedOutput()
 		if err != nil {
 			binErr = errors.New(string(out))
 		}
