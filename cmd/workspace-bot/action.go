@@ -51,6 +51,8 @@ func runAction(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if err != nil {
 		return a.fail(exitUsage, "workspace-bot", err)
 	}
+	// The runner masks the token too, but a log line must not depend on it.
+	log.SetFormatter(&censor{inner: log.Formatter, secrets: []string{env.Token}})
 	a.log = log
 	if env.Command == action.CommandValidate {
 		return a.validate(ctx)
