@@ -215,7 +215,7 @@ func (d *demoRun) rename(ctx context.Context) error {
 		repo string
 		n    int
 	}{{demo.GreetingRepo, rn.Greeting}, {demo.CLIRepo, rn.CLI}} {
-		if _, err := demo.WaitFinal(d.srv, pr.repo, pr.n, 0, demoTimeout); err != nil {
+		if _, err := demo.WaitFinal(ctx, d.srv, pr.repo, pr.n, 0, demoTimeout); err != nil {
 			return err
 		}
 	}
@@ -238,7 +238,7 @@ func (d *demoRun) untested(ctx context.Context) error {
 	if err := d.send(ctx, "pull_request", "opened banner#1", payload, err); err != nil {
 		return err
 	}
-	if _, err := demo.WaitFinal(d.srv, demo.BannerRepo, n, 0, demoTimeout); err != nil {
+	if _, err := demo.WaitFinal(ctx, d.srv, demo.BannerRepo, n, 0, demoTimeout); err != nil {
 		return err
 	}
 	d.show(demo.BannerRepo, n, map[string]bool{})
@@ -249,6 +249,7 @@ func (d *demoRun) untested(ctx context.Context) error {
 func (d *demoRun) command(ctx context.Context) error {
 	d.printf("4. A maintainer asks for a re-run with a comment on %s#1.\n", demo.GreetingRepo)
 	_, before := demo.LastStatus(d.srv, demo.GreetingRepo, 1)
+	_, cliBefore := demo.LastStatus(d.srv, demo.CLIRepo, 1)
 	c, err := d.srv.AddComment(demo.GreetingRepo, 1, "alice", "MEMBER", "Rebased my local checkout, all good here.\n/workspace test\n")
 	if err != nil {
 		return err
@@ -258,7 +259,10 @@ func (d *demoRun) command(ctx context.Context) error {
 	if err := d.send(ctx, "issue_comment", "created", payload, err); err != nil {
 		return err
 	}
-	if _, err := demo.WaitFinal(d.srv, demo.GreetingRepo, 1, before, demoTimeout); err != nil {
+	if _, err := demo.WaitFinal(ctx, d.srv, demo.GreetingRepo, 1, before, demoTimeout); err != nil {
+		return err
+	}
+	if _, err := demo.WaitFinal(ctx, d.srv, demo.CLIRepo, 1, cliBefore, demoTimeout); err != nil {
 		return err
 	}
 	d.printf("   reactions on the comment: %v (the command was accepted)\n", d.srv.Reactions(demo.GreetingRepo, c.ID))

@@ -1,6 +1,7 @@
 package demo
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"strings"
@@ -40,18 +41,25 @@ func SummaryComment(srv *githubtest.Server, repo string, number int) (githubtest
 }
 
 // WaitFinal waits until the PR's head has more than after statuses of
-// Context and the last is final, or timeout passes.
-func WaitFinal(srv *githubtest.Server, repo string, number, after int, timeout time.Duration) (githubtest.Status, error) {
+// Context, the last is final, and the summary comment links the same run
+// (the bot posts statuses first, then comments), or timeout passes.
+func WaitFinal(ctx context.Context, srv *githubtest.Server, repo string, number, after int, timeout time.Duration) (githubtest.Status, error) {
 	deadline := time.Now().Add(timeout)
 	for {
 		st, n := LastStatus(srv, repo, number)
 		if n > after && Final(st.State) {
-			return st, nil
+			if c, ok := SummaryComment(srv, repo, number); ok && strings.Contains(c.Body, st.TargetURL+"\n") {
+				return st, nil
+			}
 		}
 		if time.Now().After(deadline) {
 			return st, fmt.Errorf("demo: %s#%d has no final %s status after %s (last: %q %q)", repo, number, Context, timeout, st.State, st.Description)
 		}
-		time.Sleep(50 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			return st, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
 	}
 }
 
