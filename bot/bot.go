@@ -132,6 +132,7 @@ type Bot struct {
 	// commentMu serialises summary comment updates, so two reports on one
 	// PR never both create a comment.
 	commentMu sync.Mutex
+	refuseMu  sync.Mutex
 
 	claimCtx  context.Context // cancelled to stop claiming work
 	stopClaim context.CancelFunc

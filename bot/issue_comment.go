@@ -100,6 +100,9 @@ func (b *Bot) commenterTrusted(ctx context.Context, cfg *workspace.Config, c com
 // they write.
 func (b *Bot) refuse(ctx context.Context, cfg *workspace.Config, c commentEvent) error {
 	key := fmt.Sprintf("refused:%s#%d:%s", c.repo, c.number, strings.ToLower(c.user))
+	// Two comments handled at once must not both find no refusal yet.
+	b.refuseMu.Lock()
+	defer b.refuseMu.Unlock()
 	if _, done, err := b.st.Meta(ctx, key); err != nil || done {
 		return err
 	}

@@ -161,7 +161,7 @@ func TestForkApprovalIsForExactHeads(t *testing.T) {
 	h.gh.perms["alice"] = "maintain"
 	h.comment("acme/lib", 2, 41, "alice", "MEMBER", "/workspace test")
 	h.waitState("acme/lib", "f1", "success")
-	if p := h.bld.calls[0].Pins["lib"]; p.URL != fork.HeadCloneURL || p.SHA != "f1" {
+	if p := h.bld.calls[0].Pins["lib"]; p.URL != "" || p.FetchRef != "refs/pull/2/head" || p.SHA != "f1" {
 		t.Errorf("fork pin %+v", p)
 	}
 	pushed := *fork

@@ -197,8 +197,10 @@ func (b *Bot) requeue(id int64, log logrus.FieldLogger) {
 }
 
 // Pins says what ci checks out for each member: its pinned head, merged
-// onto its base in merge mode, fetched from refs/pull/N/head (which every
-// PR has, forks included) or from the fork itself.
+// onto its base in merge mode, fetched from refs/pull/N/head of the
+// sibling's own repository. GitHub keeps that ref for every PR, forks
+// included, so fork code is fetched without cloning the fork (which may be
+// gone, private, or rewritten since the approval: the SHA is pinned).
 func Pins(cfg *workspace.Config, cs *changeset.Changeset) map[string]ci.Pin {
 	pins := make(map[string]ci.Pin, len(cs.Members))
 	for _, m := range cs.Members {
@@ -214,9 +216,6 @@ func Pins(cfg *workspace.Config, cs *changeset.Changeset) map[string]ci.Pin {
 		p := ci.Pin{Ref: pr.HeadRef, SHA: pr.HeadSHA, FetchRef: fmt.Sprintf("refs/pull/%d/head", pr.Number)}
 		if cfg.Workspace.CI.Checkout != workspace.CheckoutHead {
 			p.Base = pr.BaseRef
-		}
-		if pr.Fork {
-			p.URL = pr.HeadCloneURL
 		}
 		pins[name] = p
 	}

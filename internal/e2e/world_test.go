@@ -201,7 +201,7 @@ func (w *world) prPayload(action, repo string, n int) []byte {
 		"pull_request.head.sha": pr.HeadSHA, "pull_request.head.ref": pr.HeadRef,
 		"pull_request.head.repo.full_name": headRepo, "pull_request.head.repo.fork": headRepo != repo,
 		"pull_request.head.repo.clone_url": w.gh.GitURL(headRepo),
-		"pull_request.base.ref": pr.BaseRef, "pull_request.base.repo.full_name": repo,
+		"pull_request.base.ref":            pr.BaseRef, "pull_request.base.repo.full_name": repo,
 		"pull_request.user.login": pr.User, "pull_request.author_association": pr.AuthorAssociation,
 	} {
 		if err := phony.Set(d, path, v); err != nil {
