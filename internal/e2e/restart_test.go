@@ -1,0 +1,141 @@
+package e2e
+
+import (
+	"bytes"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// syncBuffer collects a process's output for failure messages.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// startServe starts `workspace-bot serve` as a process and waits until it
+// answers /healthz.
+func (w *world) startServe(bin, addr, dataDir string, logs *syncBuffer) *exec.Cmd {
+	w.t.Helper()
+	cmd := exec.Command(bin, "serve", "--listen", addr, "--config", w.cfg, "--data-dir", dataDir,
+		"--github-api-url", w.gh.APIURL(), "--workers", "1", "--coalesce-window", "200ms",
+		"--log-format", "text", "--shutdown-grace", "1s")
+	cmd.Env = append(os.Environ(), "WORKSPACE_BOT_WEBHOOK_SECRET="+secret, "GITHUB_TOKEN="+botToken, "WORKSPACE_BOT_GITHUB_TOKEN=")
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
+		w.t.Fatal(err)
+	}
+	w.t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	})
+	w.url = "http://" + addr
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(w.url + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return cmd
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	w.t.Fatalf("serve did not become healthy:\n%s", logs.String())
+	return nil
+}
+
+func TestRestartResumesQueuedAndInterruptedRuns(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "workspace-bot")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/workspace-bot")
+	build.Dir = "../.."
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	w := newWorld(t, worldOptions{noServe: true})
+	a := w.openPR("acme/core", "slow-a", "", map[string]string{"check.sh": "sleep 2\necho core slow but fine\n"})
+	b := w.openPR("acme/lib", "quick-b", "", map[string]string{"README": "lib b\n"})
+	shaA, shaB := w.head("acme/core", a), w.head("acme/lib", b)
+
+	dataDir := t.TempDir()
+	addr := freeAddr(t)
+	logs := &syncBuffer{}
+	first := w.startServe(bin, addr, dataDir, logs)
+	w.send("pull_request", w.prPayload("opened", "acme/core", a))
+	w.waitFor(15*time.Second, "run A to start", func() bool {
+		return strings.HasPrefix(w.status("acme/core", shaA).Description, "running")
+	})
+	w.send("pull_request", w.prPayload("opened", "acme/lib", b))
+	w.waitFor(10*time.Second, "run B to be queued", func() bool {
+		return strings.HasPrefix(w.status("acme/lib", shaB).Description, "queued")
+	})
+	if err := first.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	first.Wait()
+	if st := w.status("acme/core", shaA); st.State != "pending" {
+		t.Fatalf("run A reported %+v before the kill; the test did not interrupt it", st)
+	}
+
+	second := w.startServe(bin, addr, dataDir, logs)
+	stA := w.waitState("acme/core", shaA, "success")
+	stB := w.waitState("acme/lib", shaB, "success")
+	if !strings.HasPrefix(stA.TargetURL, w.url+"/runs/") || !strings.HasPrefix(stB.TargetURL, w.url+"/runs/") {
+		t.Errorf("target URLs %q %q", stA.TargetURL, stB.TargetURL)
+	}
+	if n := len(w.summaries("acme/core", a)); n != 1 {
+		t.Errorf("%d summaries on A", n)
+	}
+	if !strings.Contains(logs.String(), "resuming work a previous process left unfinished") {
+		t.Errorf("the second process did not requeue anything:\n%s", logs.String())
+	}
+
+	// SIGTERM shuts down cleanly.
+	if err := second.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- second.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("serve after SIGTERM: %v\n%s", err, logs.String())
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatalf("serve did not stop on SIGTERM:\n%s", logs.String())
+	}
+	if strings.Contains(logs.String(), botToken) || strings.Contains(logs.String(), secret) {
+		t.Fatal("a secret reached the logs")
+	}
+}
