@@ -56,6 +56,7 @@ func TestThreeSiblingsPassThenFail(t *testing.T) {
 		if all[0].State != "pending" || !strings.HasPrefix(all[0].Description, "queued") {
 			t.Errorf("%s: first status %+v, want pending queued", m.repo, all[0])
 		}
+		w.waitFor(5*time.Second, "the summary on "+m.repo, func() bool { return len(w.summaries(m.repo, m.n)) > 0 })
 		sums := w.summaries(m.repo, m.n)
 		if len(sums) != 1 || !strings.Contains(sums[0].Body, "passed") || !strings.Contains(sums[0].Body, "acme/core#1") || !strings.Contains(sums[0].Body, "acme/app#1") {
 			t.Fatalf("%s: summaries %+v", m.repo, sums)

@@ -114,9 +114,7 @@ func TestRestartResumesQueuedAndInterruptedRuns(t *testing.T) {
 	if !strings.HasPrefix(stA.TargetURL, w.url+"/runs/") || !strings.HasPrefix(stB.TargetURL, w.url+"/runs/") {
 		t.Errorf("target URLs %q %q", stA.TargetURL, stB.TargetURL)
 	}
-	if n := len(w.summaries("acme/core", a)); n != 1 {
-		t.Errorf("%d summaries on A", n)
-	}
+	w.waitFor(5*time.Second, "one summary on A", func() bool { return len(w.summaries("acme/core", a)) == 1 })
 	if !strings.Contains(logs.String(), "resuming work a previous process left unfinished") {
 		t.Errorf("the second process did not requeue anything:\n%s", logs.String())
 	}
