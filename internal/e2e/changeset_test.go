@@ -36,14 +36,24 @@ func TestThreeSiblingsPassThenFail(t *testing.T) {
 
 	start := time.Now()
 	w.send("pull_request", w.prPayload("opened", ms[1].repo, ms[1].n))
-	w.waitFor(10*time.Second, "pending on every member", func() bool {
-		for _, m := range ms {
-			if w.status(m.repo, w.head(m.repo, m.n)).State != "pending" {
-				return false
+	heads := map[string]string{}
+	for _, m := range ms {
+		heads[m.repo] = w.head(m.repo, m.n)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		pending := 0
+		for repo, sha := range heads {
+			if w.status(repo, sha).State == "pending" {
+				pending++
 			}
 		}
-		return true
-	})
+		if pending == len(heads) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("timed out waiting for pending on every member")
+		}
+	}
 	t.Logf("delivery to pending on all %d members: %s", len(ms), time.Since(start).Round(time.Millisecond))
 
 	for _, m := range ms {
