@@ -133,6 +133,7 @@ type Bot struct {
 	// PR never both create a comment.
 	commentMu sync.Mutex
 	refuseMu  sync.Mutex
+	checkMu   sync.Mutex
 
 	claimCtx  context.Context // cancelled to stop claiming work
 	stopClaim context.CancelFunc

@@ -80,6 +80,9 @@ func (b *Bot) trigger(ctx context.Context, t trigger) error {
 	if t.force {
 		window = 0
 	}
+	// Pending goes out before the run can be claimed: posted after, it
+	// could land on top of the result of a run that finished first.
+	b.setState(ctx, cfg, cs, "pending", fmt.Sprintf("queued: %s", describeMembers(cs)), 0)
 	id, coalesced, err := b.st.EnqueueRun(ctx, store.Run{Key: cs.Key, RunID: cs.RunID, Trigger: t.reason, Changeset: data}, window)
 	if err != nil {
 		return err
@@ -88,7 +91,6 @@ func (b *Bot) trigger(ctx context.Context, t trigger) error {
 	if err := b.supersede(ctx, cs, id); err != nil {
 		return err
 	}
-	b.setState(ctx, cfg, cs, "pending", fmt.Sprintf("queued: %s", describeMembers(cs)), id)
 	b.Notify()
 	return nil
 }

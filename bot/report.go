@@ -59,18 +59,29 @@ func (b *Bot) setCheck(ctx context.Context, cfg *workspace.Config, pr *changeset
 			cr.Conclusion = "failure"
 		}
 	}
-	key := "check:" + pr.Repo + "@" + pr.HeadSHA + ":" + cr.Name
+	// One check run per head until it completes; the next report on the
+	// head (a re-run) starts a fresh one, as GitHub's own re-runs do,
+	// rather than reopening a completed check.
+	key := fmt.Sprintf("check:%s@%s:%s", pr.Repo, pr.HeadSHA, cr.Name)
+	// The queued and running reports of a run that starts at once race;
+	// only one may create the check run.
+	b.checkMu.Lock()
+	defer b.checkMu.Unlock()
 	if v, ok, err := b.st.Meta(ctx, key); err == nil && ok {
 		var id int64
-		if _, err := fmt.Sscan(v, &id); err == nil {
-			return b.opt.Checks.UpdateCheckRun(ctx, pr.Repo, id, cr)
+		var done bool
+		if _, err := fmt.Sscanf(v, "%d %t", &id, &done); err == nil && !done {
+			if err := b.opt.Checks.UpdateCheckRun(ctx, pr.Repo, id, cr); err != nil {
+				return err
+			}
+			return b.st.SetMeta(ctx, key, fmt.Sprintf("%d %t", id, cr.Status == "completed"))
 		}
 	}
 	id, err := b.opt.Checks.CreateCheckRun(ctx, pr.Repo, pr.HeadSHA, cr)
 	if err != nil {
 		return err
 	}
-	return b.st.SetMeta(ctx, key, fmt.Sprint(id))
+	return b.st.SetMeta(ctx, key, fmt.Sprintf("%d %t", id, cr.Status == "completed"))
 }
 
 // statusState maps a run result to a commit status state.
