@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 
@@ -76,8 +77,12 @@ func TestAppModeReRunWithCheckRuns(t *testing.T) {
 		before := h.bld.callCount()
 		h.dispatch(f.event, phony.MustMarshal(d))
 		h.eventually(f.event+" re-run", func() bool {
-			cr, _ := checks.get("acme/app", "a1")
-			return h.bld.callCount() == before+1 && cr.Conclusion == "success"
+			for _, head := range [][2]string{{"acme/app", "a1"}, {"acme/core", "c1"}, {"acme/lib", "l1"}} {
+				if cr, _ := checks.get(head[0], head[1]); cr.Conclusion != "success" || cr.DetailsURL != fmt.Sprintf("https://bot.example/runs/%d", before+1) {
+					return false
+				}
+			}
+			return h.bld.callCount() == before+1
 		})
 	}
 	cr, n := checks.get("acme/core", "c1")
