@@ -85,7 +85,7 @@ func (b *Bot) rerequested(ctx context.Context, repo, sha string, prs []checkPR) 
 		}
 	}
 	if len(found) == 0 {
-		b.logger(ctx).WithField("sha", sha).Info("re-run requested for a commit no open PR has; ignored")
+		b.logger(ctx).WithField(FieldSHA, sha).Info("re-run requested for a commit no open PR has; ignored")
 		return nil
 	}
 	for _, pr := range found {

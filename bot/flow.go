@@ -60,7 +60,7 @@ func (b *Bot) trigger(ctx context.Context, t trigger) error {
 		} else if ok, err := b.st.Approved(ctx, cs.Key, shas); err != nil {
 			return err
 		} else if !ok {
-			log.WithField("forks", len(forks)).Info("fork by an untrusted author: waiting for a trusted command")
+			log.WithField(FieldForks, len(forks)).Info("fork by an untrusted author: waiting for a trusted command")
 			desc := fmt.Sprintf("waiting for a trusted %s test: %s is from a fork", cmdWord(cfg), forks[0].Ref())
 			b.setState(ctx, cfg, cs, "pending", desc, 0)
 			return nil
@@ -87,7 +87,7 @@ func (b *Bot) trigger(ctx context.Context, t trigger) error {
 	if err != nil {
 		return err
 	}
-	log.WithFields(map[string]any{FieldRun: id, "coalesced": coalesced}).Info("run queued")
+	log.WithFields(map[string]any{FieldRun: id, FieldCoalesced: coalesced}).Info("run queued")
 	if err := b.supersede(ctx, cs, id); err != nil {
 		return err
 	}
@@ -132,7 +132,7 @@ func (b *Bot) supersede(ctx context.Context, cs *changeset.Changeset, newID int6
 			return err
 		}
 		b.cancelActive(r.ID, errSuperseded)
-		b.logger(ctx).WithFields(map[string]any{FieldRun: r.ID, "by": newID}).Info("running run superseded")
+		b.logger(ctx).WithFields(map[string]any{FieldRun: r.ID, FieldSupersededBy: newID}).Info("running run superseded")
 	}
 	return nil
 }

@@ -19,6 +19,14 @@ const (
 	FieldCommand   = "command"
 	FieldDuration  = "duration_ms"
 	FieldWorker    = "worker"
+	FieldSHA       = "sha"
+	FieldForks     = "forks"
+	FieldCoalesced = "coalesced"
+	FieldStack     = "stack"
+	FieldRequeued  = "requeued"
+	FieldGrace     = "grace"
+
+	FieldSupersededBy = "superseded_by"
 )
 
 type loggerKey struct{}

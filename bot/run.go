@@ -49,7 +49,7 @@ func (b *Bot) executeRun(r *store.Run) {
 	state := func() (state string) {
 		defer func() {
 			if p := recover(); p != nil {
-				log.WithField("stack", string(debug.Stack())).Errorf("panic in run: %v", p)
+				log.WithField(FieldStack, string(debug.Stack())).Errorf("panic in run: %v", p)
 				state = store.RunError
 				b.finish(r, panicCS, &ci.Result{Result: ci.Error, Changeset: r.Key, Error: fmt.Sprintf("the bot failed: %v", p)}, log)
 			}

@@ -17,7 +17,7 @@ func (b *Bot) Start(ctx context.Context) error {
 		return fmt.Errorf("bot: requeue interrupted work: %w", err)
 	}
 	if n > 0 {
-		b.log.WithField("requeued", n).Info("resuming work a previous process left unfinished")
+		b.log.WithField(FieldRequeued, n).Info("resuming work a previous process left unfinished")
 	}
 	// Jobs get contexts of their own, not the caller's: a job outlives
 	// the call that started the bot and ends only through Stop.
@@ -55,7 +55,7 @@ func (b *Bot) Stop(grace time.Duration) {
 	select {
 	case <-done:
 	case <-time.After(grace):
-		b.log.WithField("grace", grace.String()).Warn("grace period over: cancelling the jobs under way")
+		b.log.WithField(FieldGrace, grace.String()).Warn("grace period over: cancelling the jobs under way")
 		b.stopJobs(errShutdown)
 		<-done
 	}
@@ -146,7 +146,7 @@ func (b *Bot) handleDelivery(d *store.Delivery) {
 	err := func() (err error) {
 		defer func() {
 			if p := recover(); p != nil {
-				log.WithField("stack", string(debug.Stack())).Errorf("panic handling the delivery: %v", p)
+				log.WithField(FieldStack, string(debug.Stack())).Errorf("panic handling the delivery: %v", p)
 				err = fmt.Errorf("panic handling %s delivery %s: %v", d.Event, d.ID, p)
 			}
 		}()

@@ -32,6 +32,15 @@ const (
 	defaultServeLogFormat = "json"
 )
 
+// Log field keys of serve's own lines.
+const (
+	fieldComponent = "component"
+	fieldAddr      = "addr"
+	fieldPublicURL = "public_url"
+	fieldApp       = "app"
+	fieldWorkers   = "workers"
+)
+
 // serveOptions are serve's flags, each with a WORKSPACE_BOT_* variable.
 type serveOptions struct {
 	Listen            string
@@ -242,7 +251,7 @@ func serve(ctx context.Context, o *serveOptions, log *logrus.Logger) error {
 	if err := os.MkdirAll(o.DataDir, 0o755); err != nil {
 		return fmt.Errorf("create --data-dir %s: %w", o.DataDir, err)
 	}
-	o.gh.Logger = log.WithField("component", "github")
+	o.gh.Logger = log.WithField(fieldComponent, "github")
 	f, err := ghclient.New(o.gh)
 	if err != nil {
 		return usageError{err}
@@ -297,7 +306,7 @@ func serve(ctx context.Context, o *serveOptions, log *logrus.Logger) error {
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	log.WithFields(logrus.Fields{"addr": ln.Addr().String(), "public_url": o.PublicURL, "workers": o.Workers, "app": checks != nil}).Info("workspace-bot serving")
+	log.WithFields(logrus.Fields{fieldAddr: ln.Addr().String(), fieldPublicURL: o.PublicURL, fieldWorkers: o.Workers, fieldApp: checks != nil}).Info("workspace-bot serving")
 
 	var serveErr error
 	select {
