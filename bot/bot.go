@@ -95,6 +95,9 @@ type Options struct {
 	// PublicURL is where the service's run pages are reachable, for
 	// status target URLs: <PublicURL>/runs/<id>.
 	PublicURL string
+	// RunURL, when set, links a run instead of <PublicURL>/runs/<id>: the
+	// Action links the workflow run, where its logs are.
+	RunURL func(id int64) string
 	// Poll bounds how long an idle worker sleeps without a Notify.
 	Poll time.Duration
 	// OnDelivery and OnRun, when set, are told of each finished job, for
@@ -220,6 +223,9 @@ type cancelledBy struct{ who, why string }
 func (c *cancelledBy) Error() string { return "cancelled by " + c.who + ": " + c.why }
 
 func (b *Bot) runURL(id int64) string {
+	if b.opt.RunURL != nil {
+		return b.opt.RunURL(id)
+	}
 	if b.opt.PublicURL == "" || id == 0 {
 		return ""
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/provide-io/workspace-bot/ci"
 	"github.com/provide-io/workspace-bot/internal/action"
 	"github.com/provide-io/workspace-bot/internal/ghactions"
+	"github.com/provide-io/workspace-bot/internal/ghclient"
 	"github.com/provide-io/workspace-bot/internal/phony"
 	"github.com/provide-io/workspace-bot/internal/store"
 	"github.com/provide-io/workspace-bot/workspace"
@@ -190,10 +191,11 @@ func (a *actionRun) changeset(ctx context.Context, event string, payload []byte)
 	}
 	defer os.RemoveAll(stateDir)
 
-	rec := &action.GitHub{RunURL: a.env.RunURL()}
+	rec := &action.GitHub{}
 	svc, err := newService(ctx, serviceOptions{
-		APIURL: a.env.APIURL, Token: a.env.Token, Config: a.env.Config,
-		DataDir: dataDir, StorePath: store.Path(stateDir), PublicURL: action.RunPages,
+		GitHub: ghclient.Options{APIURL: a.env.APIURL, Token: a.env.Token}, Config: a.env.Config,
+		DataDir: dataDir, StorePath: store.Path(stateDir), KeepResults: true,
+		RunURL:  func(int64) string { return a.env.RunURL() },
 		Workers: 1, Poll: 100 * time.Millisecond, Log: a.log, Progress: a.progress(),
 		WrapGitHub: func(g bot.GitHub) bot.GitHub { rec.GitHub = g; return rec },
 		EditConfig: a.withToken,

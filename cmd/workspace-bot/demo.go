@@ -14,6 +14,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/provide-io/workspace-bot/internal/demo"
+	"github.com/provide-io/workspace-bot/internal/ghclient"
 	"github.com/provide-io/workspace-bot/internal/githubtest"
 	"github.com/provide-io/workspace-bot/internal/phony"
 )
@@ -89,7 +90,7 @@ func (d *demoRun) run(ctx context.Context, keep bool, log *logrus.Logger) error 
 	d.base = "http://" + ln.Addr().String()
 	secret := []byte(randomHex(16))
 	svc, err := newService(ctx, serviceOptions{
-		APIURL: srv.APIURL(), Token: token, Config: demo.WorkspaceRepo + ":wrknv.toml",
+		GitHub: ghclient.Options{APIURL: srv.APIURL(), Token: token}, Config: demo.WorkspaceRepo + ":wrknv.toml",
 		DataDir: dataDir, PublicURL: d.base, Secret: secret, Workers: 2,
 		CoalesceWindow: 500 * time.Millisecond, Poll: 200 * time.Millisecond, Log: log,
 	})

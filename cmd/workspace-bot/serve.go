@@ -17,11 +17,8 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/provide-io/workspace-bot/bot"
-	"github.com/provide-io/workspace-bot/ci"
 	"github.com/provide-io/workspace-bot/internal/gh"
 	"github.com/provide-io/workspace-bot/internal/ghclient"
-	"github.com/provide-io/workspace-bot/internal/store"
-	"github.com/provide-io/workspace-bot/webhook"
 	"github.com/provide-io/workspace-bot/workspace"
 )
 
@@ -251,49 +248,15 @@ func serve(ctx context.Context, o *serveOptions, log *logrus.Logger) error {
 	if err := os.MkdirAll(o.DataDir, 0o755); err != nil {
 		return fmt.Errorf("create --data-dir %s: %w", o.DataDir, err)
 	}
-	o.gh.Logger = log.WithField(fieldComponent, "github")
-	f, err := ghclient.New(o.gh)
-	if err != nil {
-		return usageError{err}
-	}
-	api, checks, files, err := serviceGitHub(f)
-	if err != nil {
-		return usageError{err}
-	}
-	cfgSrc, remote, err := newConfigSource(o.configSpec(), files, nil)
-	if err != nil {
-		return usageError{err}
-	}
-	if !remote {
-		if _, err := cfgSrc(ctx); err != nil {
-			return usageError{err}
-		}
-	}
-	st, err := store.Open(ctx, store.Path(o.DataDir))
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-
-	var metrics *webhook.Metrics
-	b, err := bot.New(bot.Options{
-		GitHub: api, Checks: checks, Store: st, Config: cfgSrc, Resolve: botResolve,
-		Builder:        &serveBuilder{runner: &ci.Runner{DataDir: o.DataDir}, remoteConfig: remote},
-		Log:            log,
-		Workers:        o.Workers,
-		CoalesceWindow: o.CoalesceWindow,
-		PublicURL:      o.PublicURL,
-		OnDelivery:     func(event, outcome string) { metrics.DeliveryHandled(event, outcome) },
-		OnRun:          func(state string, d time.Duration) { metrics.RunFinished(state, d) },
+	svc, err := newService(ctx, serviceOptions{
+		GitHub: o.gh, Config: o.configSpec(), DataDir: o.DataDir, PublicURL: o.PublicURL,
+		Secret: o.secret, Workers: o.Workers, CoalesceWindow: o.CoalesceWindow, Log: log,
 	})
 	if err != nil {
 		return err
 	}
-	h, err := webhook.New(webhook.Options{Secret: o.secret, Store: st, Notify: b.Notify, Log: log})
-	if err != nil {
-		return usageError{err}
-	}
-	metrics = h.Metrics()
+	defer svc.Close()
+	b, h := svc.Bot, svc.Handler
 
 	ln, err := net.Listen("tcp", o.Listen)
 	if err != nil {
@@ -306,7 +269,7 @@ func serve(ctx context.Context, o *serveOptions, log *logrus.Logger) error {
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	log.WithFields(logrus.Fields{fieldAddr: ln.Addr().String(), fieldPublicURL: o.PublicURL, fieldWorkers: o.Workers, fieldApp: checks != nil}).Info("workspace-bot serving")
+	log.WithFields(logrus.Fields{fieldAddr: ln.Addr().String(), fieldPublicURL: o.PublicURL, fieldWorkers: o.Workers, fieldApp: svc.App}).Info("workspace-bot serving")
 
 	var serveErr error
 	select {
@@ -341,27 +304,6 @@ func serviceGitHub(f *ghclient.Factory) (bot.GitHub, bot.Checks, fileReader, err
 	}
 	g := gh.New(c)
 	return githubForBot{g}, nil, g, nil
-}
-
-// serveBuilder is ci's runner with the workspace repository pinned to its
-// branch tip when the config comes from GitHub (no local workspace to copy).
-type serveBuilder struct {
-	runner       *ci.Runner
-	remoteConfig bool
-}
-
-func (s *serveBuilder) Run(ctx context.Context, req ci.Request) (*ci.Result, error) {
-	if s.remoteConfig && req.Config != nil {
-		if _, ok := req.Pins[req.Config.Workspace.Name]; !ok {
-			pins := make(map[string]ci.Pin, len(req.Pins)+1)
-			for k, v := range req.Pins {
-				pins[k] = v
-			}
-			pins[req.Config.Workspace.Name] = ci.Pin{}
-			req.Pins = pins
-		}
-	}
-	return s.runner.Run(ctx, req)
 }
 
 // censor replaces known secret values in every formatted log line.

@@ -28,8 +28,7 @@ import (
 
 // serviceOptions configure newService.
 type serviceOptions struct {
-	APIURL string
-	Token  string
+	GitHub ghclient.Options
 	// Config is a local path to wrknv.toml, or owner/repo:path to read it
 	// from GitHub on every use.
 	Config string
@@ -37,9 +36,12 @@ type serviceOptions struct {
 	// StorePath names another file.
 	DataDir   string
 	StorePath string
-	// PublicURL is where the run pages are served, for status links.
+	// PublicURL is where the run pages are served, for status links;
+	// RunURL, when set, links runs elsewhere (the Action's workflow run).
 	PublicURL string
-	// Secret, when set, builds the webhook handler too.
+	RunURL    func(id int64) string
+	// Secret, when set, builds the webhook handler too, with the metrics
+	// of the bot and the GitHub client on its /metrics.
 	Secret         []byte
 	Workers        int
 	CoalesceWindow time.Duration
@@ -47,6 +49,9 @@ type serviceOptions struct {
 	Log            *logrus.Logger
 	// Progress is told of each fetch, checkout and step of every run.
 	Progress func(ci.Event)
+	// KeepResults keeps every run's whole result in memory, for the
+	// Action's log groups.
+	KeepResults bool
 	// WrapGitHub, when set, wraps what the bot calls on GitHub.
 	WrapGitHub func(bot.GitHub) bot.GitHub
 	// EditConfig, when set, adjusts each config the bot reads (such as
@@ -59,25 +64,40 @@ type service struct {
 	Store   *store.Store
 	Bot     *bot.Bot
 	Handler *webhook.Handler // nil without a secret
-	GitHub  *gh.Client
 	Builder *workspaceBuilder
 	Config  bot.ConfigSource
+	App     bool // reporting with check runs as a GitHub App
 }
 
 // newService opens the store and builds the bot (and the webhook handler
-// when a secret is given). The bot is not started.
+// when a secret is given). The bot is not started. Errors the operator
+// fixes with flags or config are usageErrors.
 func newService(ctx context.Context, o serviceOptions) (*service, error) {
 	if o.Log == nil {
 		o.Log = logrus.New()
 		o.Log.SetLevel(logrus.WarnLevel)
 	}
-	ghc, err := newGitHubClient(o.APIURL, o.Token, o.Log)
-	if err != nil {
-		return nil, err
+	ghMetrics := ghclient.NewMetrics()
+	if o.GitHub.Observer == nil && len(o.Secret) > 0 {
+		o.GitHub.Observer = ghMetrics
 	}
-	cfgSrc, remote, err := newConfigSource(o.Config, ghc, o.EditConfig)
+	if o.GitHub.Logger == nil {
+		o.GitHub.Logger = o.Log.WithField(fieldComponent, "github")
+	}
+	if o.GitHub.UserAgent == "" {
+		o.GitHub.UserAgent = "workspace-bot/" + version
+	}
+	f, err := ghclient.New(o.GitHub)
 	if err != nil {
-		return nil, err
+		return nil, usageError{err}
+	}
+	api, checks, files, err := serviceGitHub(f)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	cfgSrc, remote, err := newConfigSource(o.Config, files, o.EditConfig)
+	if err != nil {
+		return nil, usageError{err}
 	}
 	if o.StorePath == "" {
 		o.StorePath = store.Path(o.DataDir)
@@ -86,26 +106,36 @@ func newService(ctx context.Context, o serviceOptions) (*service, error) {
 	if err != nil {
 		return nil, err
 	}
-	var api bot.GitHub = githubForBot{ghc}
 	if o.WrapGitHub != nil {
 		api = o.WrapGitHub(api)
 	}
-	builder := &workspaceBuilder{runner: &ci.Runner{DataDir: o.DataDir, Progress: o.Progress}, remoteConfig: remote}
+	builder := &workspaceBuilder{runner: &ci.Runner{DataDir: o.DataDir, Progress: o.Progress}, remoteConfig: remote, keep: o.KeepResults}
+	// The handler, built after the bot, owns the metrics the bot reports
+	// to; a nil *webhook.Metrics ignores them.
+	var metrics *webhook.Metrics
 	b, err := bot.New(bot.Options{
-		GitHub: api, Store: st, Builder: builder, Config: cfgSrc, Resolve: botResolve,
-		Log: o.Log, Workers: o.Workers, CoalesceWindow: o.CoalesceWindow, PublicURL: o.PublicURL, Poll: o.Poll,
+		GitHub: api, Checks: checks, Store: st, Builder: builder, Config: cfgSrc, Resolve: botResolve,
+		Log: o.Log, Workers: o.Workers, CoalesceWindow: o.CoalesceWindow,
+		PublicURL: o.PublicURL, RunURL: o.RunURL, Poll: o.Poll,
+		OnDelivery: func(event, outcome string) { metrics.DeliveryHandled(event, outcome) },
+		OnRun:      func(state string, d time.Duration) { metrics.RunFinished(state, d) },
 	})
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
-	s := &service{Store: st, Bot: b, GitHub: ghc, Builder: builder, Config: cfgSrc}
+	s := &service{Store: st, Bot: b, Builder: builder, Config: cfgSrc, App: checks != nil}
 	if len(o.Secret) > 0 {
 		h, err := webhook.New(webhook.Options{Secret: o.Secret, Store: st, Notify: b.Notify, Log: o.Log})
 		if err != nil {
 			st.Close()
+			return nil, usageError{err}
+		}
+		if err := ghMetrics.Register(h.Registry()); err != nil {
+			st.Close()
 			return nil, err
 		}
+		metrics = h.Metrics()
 		s.Handler = h
 	}
 	return s, nil
@@ -114,8 +144,8 @@ func newService(ctx context.Context, o serviceOptions) (*service, error) {
 // Close closes the store; stop the bot first.
 func (s *service) Close() error { return s.Store.Close() }
 
-// newGitHubClient builds the token client through ghclient's middleware
-// stack.
+// newGitHubClient builds a token client through ghclient's middleware
+// stack, for commands that only read.
 func newGitHubClient(apiURL, token string, log logrus.FieldLogger) (*gh.Client, error) {
 	f, err := ghclient.New(ghclient.Options{APIURL: apiURL, Token: token, Logger: log, UserAgent: "workspace-bot/" + version})
 	if err != nil {
@@ -193,11 +223,12 @@ func newConfigSource(spec string, files fileReader, edit func(*workspace.Config)
 
 // workspaceBuilder is the bot's Builder: ci's runner, with the workspace
 // repository pinned to its branch tip when the config came from GitHub
-// (there is no local workspace directory to copy then). It keeps each
-// result, whole logs included, for the Action's log groups.
+// (there is no local workspace directory to copy then). With keep, it
+// keeps each result, whole logs included, for the Action's log groups.
 type workspaceBuilder struct {
 	runner       *ci.Runner
 	remoteConfig bool
+	keep         bool
 
 	mu      sync.Mutex
 	results []*ci.Result
@@ -215,7 +246,7 @@ func (w *workspaceBuilder) Run(ctx context.Context, req ci.Request) (*ci.Result,
 		}
 	}
 	res, err := w.runner.Run(ctx, req)
-	if res != nil {
+	if res != nil && w.keep {
 		w.mu.Lock()
 		w.results = append(w.results, res)
 		w.mu.Unlock()

@@ -2,27 +2,16 @@ package action
 
 import (
 	"context"
-	"regexp"
 	"strings"
 	"sync"
 
 	"github.com/provide-io/workspace-bot/bot"
 )
 
-// RunPages is the public URL the bot is given in the Action. The bot links
-// <RunPages>/runs/<id>, a page only the service serves; GitHub rewrites
-// those links to the workflow run's page, which is where an Action's logs
-// are.
-const RunPages = "http://workspace-bot-action.invalid"
-
-var runPageRe = regexp.MustCompile(regexp.QuoteMeta(RunPages) + `/runs/[0-9]+`)
-
-// GitHub wraps what the bot calls on GitHub in the Action: run links point
-// at the workflow run, and what the bot reports is remembered for the
-// step summary and the exit code.
+// GitHub wraps what the bot calls on GitHub in the Action: what the bot
+// reports is remembered for the step summary and the exit code.
 type GitHub struct {
 	bot.GitHub
-	RunURL string
 
 	mu       sync.Mutex
 	summary  string
@@ -30,31 +19,22 @@ type GitHub struct {
 	replies  []string
 }
 
-func (g *GitHub) link(s string) string {
-	return runPageRe.ReplaceAllLiteralString(s, g.RunURL)
-}
-
-// SetStatus posts st with its target linking the workflow run.
+// SetStatus posts st and remembers it.
 func (g *GitHub) SetStatus(ctx context.Context, repo, sha string, st bot.Status) error {
-	if st.TargetURL != "" {
-		st.TargetURL = g.link(st.TargetURL)
-	}
 	g.mu.Lock()
 	g.statuses = append(g.statuses, st)
 	g.mu.Unlock()
 	return g.GitHub.SetStatus(ctx, repo, sha, st)
 }
 
-// CreateComment comments with run links pointing at the workflow run.
+// CreateComment comments and remembers the body.
 func (g *GitHub) CreateComment(ctx context.Context, repo string, number int, body string) (int64, error) {
-	body = g.link(body)
 	g.remember(body)
 	return g.GitHub.CreateComment(ctx, repo, number, body)
 }
 
-// EditComment edits with run links pointing at the workflow run.
+// EditComment edits and remembers the body.
 func (g *GitHub) EditComment(ctx context.Context, repo string, id int64, body string) error {
-	body = g.link(body)
 	g.remember(body)
 	return g.GitHub.EditComment(ctx, repo, id, body)
 }
