@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -265,5 +266,36 @@ func TestCheckRunFixturesDoNotFail(t *testing.T) {
 	}
 	if h.bld.callCount() != 0 {
 		t.Fatal("a re-run was started without App mode")
+	}
+}
+
+func TestRunInterruptedTooOftenIsReportedNotRetried(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "crashy.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	cs, _ := json.Marshal(&changeset.Changeset{Members: []changeset.Member{{PR: prCore, Sibling: "core"}}, Key: "acme/core#1", RunID: "r1"})
+	if _, _, err := st.EnqueueRun(ctx, store.Run{Key: "acme/core#1", RunID: "r1", Changeset: cs}, 0); err != nil {
+		t.Fatal(err)
+	}
+	// Each start that never finished, as when the run crashes the service.
+	for i := 0; i < MaxRunAttempts; i++ {
+		if r, err := st.ClaimRun(ctx, time.Now().Add(time.Second)); err != nil || r == nil {
+			t.Fatalf("claim %d: %v %v", i, r, err)
+		}
+		if _, err := st.RequeueInterrupted(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h := newHarness(t, func(o *Options) { o.Store = st })
+	h.gh.addPR(prCore)
+	h.waitState("acme/core", "c1", "error")
+	if d := h.gh.lastState("acme/core", "c1").Description; !strings.Contains(d, "interrupted") {
+		t.Errorf("description %q should say the run kept being interrupted", d)
+	}
+	if n := h.bld.callCount(); n != 0 {
+		t.Errorf("the builder ran %d times; an interrupted-too-often run must not build again", n)
 	}
 }

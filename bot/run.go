@@ -16,6 +16,10 @@ import (
 	"github.com/provide-io/workspace-bot/workspace"
 )
 
+// MaxRunAttempts is how many times a run is started before an
+// interrupted one is reported as an error instead of queued again.
+const MaxRunAttempts = 5
+
 // executeRun builds a claimed run and reports it. A run cancelled because
 // the service stops goes back to the queue; one superseded by a newer run
 // reports nothing (the newer run will); every other end is reported on
@@ -69,6 +73,14 @@ func (b *Bot) build(ctx context.Context, r *store.Run) string {
 	if err := json.Unmarshal(r.Changeset, &cs); err != nil || len(cs.Members) == 0 {
 		res := &ci.Result{Result: ci.Error, Changeset: r.Key, Error: fmt.Sprintf("run %d has no readable changeset", r.ID)}
 		return b.finish(r, nil, res, log)
+	}
+	if r.Attempts > MaxRunAttempts {
+		// A run that kills the service (or is cut short by every restart)
+		// must not loop forever: report it and let a person re-run it.
+		res := &ci.Result{Result: ci.Error, Changeset: cs.Key, Error: fmt.Sprintf(
+			"the run was interrupted %d times before it could finish; comment %s test to try again",
+			r.Attempts-1, workspace.DefaultCommand)}
+		return b.finish(r, &cs, res, log)
 	}
 	cfg, err := b.opt.Config(ctx)
 	if err != nil {
