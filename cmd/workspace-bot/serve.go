@@ -19,6 +19,7 @@ import (
 	"github.com/provide-io/workspace-bot/bot"
 	"github.com/provide-io/workspace-bot/internal/gh"
 	"github.com/provide-io/workspace-bot/internal/ghclient"
+	"github.com/provide-io/workspace-bot/internal/store"
 	"github.com/provide-io/workspace-bot/workspace"
 )
 
@@ -266,6 +267,13 @@ func serve(ctx context.Context, o *serveOptions, log *logrus.Logger) error {
 		ln.Close()
 		return err
 	}
+	pruneCtx, stopPrune := context.WithCancel(context.Background())
+	pruned := make(chan struct{})
+	go func() {
+		defer close(pruned)
+		pruneDeliveries(pruneCtx, svc.Store, log)
+	}()
+	defer func() { stopPrune(); <-pruned }()
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
@@ -304,6 +312,28 @@ func serviceGitHub(f *ghclient.Factory) (bot.GitHub, bot.Checks, fileReader, err
 	}
 	g := gh.New(c)
 	return githubForBot{g}, nil, g, nil
+}
+
+// deliveryRetention is how long finished deliveries are kept, to answer a
+// redelivery as a duplicate. GitHub redelivers up to three days back.
+const deliveryRetention = 7 * 24 * time.Hour
+
+// pruneDeliveries deletes old finished deliveries every hour until ctx ends.
+func pruneDeliveries(ctx context.Context, st *store.Store, log logrus.FieldLogger) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if n, err := st.PruneDeliveries(ctx, time.Now().Add(-deliveryRetention)); err != nil && ctx.Err() == nil {
+			log.WithError(err).Warn("pruning old deliveries failed")
+		} else if n > 0 {
+			log.WithField("deliveries", n).Info("pruned old deliveries")
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // censor replaces known secret values in every formatted log line.
