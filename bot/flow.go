@@ -46,7 +46,7 @@ func (b *Bot) trigger(ctx context.Context, t trigger) error {
 	log := b.logger(ctx).WithField(FieldChangeset, cs.Key)
 	ctx = withLogger(ctx, log)
 
-	forks, err := b.untrustedForks(ctx, cs, trusted(cfg))
+	forks, err := b.untrustedForks(ctx, cs, cfg.Trusted())
 	if err != nil {
 		return err
 	}
@@ -61,7 +61,7 @@ func (b *Bot) trigger(ctx context.Context, t trigger) error {
 			return err
 		} else if !ok {
 			log.WithField(FieldForks, len(forks)).Info("fork by an untrusted author: waiting for a trusted command")
-			desc := fmt.Sprintf("waiting for a trusted %s test: %s is from a fork", cmdWord(cfg), forks[0].Ref())
+			desc := fmt.Sprintf("waiting for a trusted %s test: %s is from a fork", cfg.CommandWord(), forks[0].Ref())
 			b.setState(ctx, cfg, cs, "pending", desc, 0)
 			return nil
 		}
@@ -191,7 +191,7 @@ func (b *Bot) memberClosed(ctx context.Context, pr *changeset.PR) error {
 // reportCancelled sets an error status on every member except skip (the
 // closed PR, whose status nobody reads).
 func (b *Bot) reportCancelled(ctx context.Context, cfg *workspace.Config, cs *changeset.Changeset, id int64, why, skip string) {
-	desc := fmt.Sprintf("cancelled: %s; comment %s test to run again", why, cmdWord(cfg))
+	desc := fmt.Sprintf("cancelled: %s; comment %s test to run again", why, cfg.CommandWord())
 	for _, m := range cs.Members {
 		if m.PR.Ref() == skip {
 			continue
@@ -225,27 +225,6 @@ func describeMembers(cs *changeset.Changeset) string {
 		return "1 PR"
 	}
 	return fmt.Sprintf("%d PRs", len(cs.Members))
-}
-
-func trusted(cfg *workspace.Config) []string {
-	if len(cfg.Workspace.Bot.Trusted) > 0 {
-		return cfg.Workspace.Bot.Trusted
-	}
-	return workspace.DefaultTrusted
-}
-
-func cmdWord(cfg *workspace.Config) string {
-	if cfg.Workspace.Bot.Command != "" {
-		return cfg.Workspace.Bot.Command
-	}
-	return workspace.DefaultCommand
-}
-
-func statusContext(cfg *workspace.Config) string {
-	if cfg.Workspace.Bot.Context != "" {
-		return cfg.Workspace.Bot.Context
-	}
-	return workspace.DefaultContext
 }
 
 // retryable says whether a resolution error is GitHub or the network

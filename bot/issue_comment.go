@@ -48,7 +48,7 @@ func handleIssueComment(ctx context.Context, b *Bot, payload []byte) error {
 	if err != nil {
 		return fmt.Errorf("read the workspace config: %w", err)
 	}
-	cmds := ParseCommands(c.body, cmdWord(cfg))
+	cmds := ParseCommands(c.body, cfg.CommandWord())
 	if len(cmds) == 0 {
 		return nil
 	}
@@ -70,7 +70,7 @@ func handleIssueComment(ctx context.Context, b *Bot, payload []byte) error {
 	}
 	if len(bad) > 0 {
 		b.react(ctx, c, "confused")
-		return b.reply(ctx, c, fmt.Sprintf("@%s I did not understand `%s` (%s).\n\n%s", c.user, strings.TrimSpace(bad[0].Line), bad[0].Err, HelpText(cmdWord(cfg))))
+		return b.reply(ctx, c, fmt.Sprintf("@%s I did not understand `%s` (%s).\n\n%s", c.user, strings.TrimSpace(bad[0].Line), bad[0].Err, HelpText(cfg.CommandWord())))
 	}
 	b.react(ctx, c, "+1")
 	for _, cmd := range cmds {
@@ -86,7 +86,7 @@ func handleIssueComment(ctx context.Context, b *Bot, payload []byte) error {
 // author_association in the trusted list, or, since the association is not
 // reliable (private org members show as CONTRIBUTOR), push access.
 func (b *Bot) commenterTrusted(ctx context.Context, cfg *workspace.Config, c commentEvent) (bool, error) {
-	if associationTrusted(c.association, trusted(cfg)) {
+	if associationTrusted(c.association, cfg.Trusted()) {
 		return true, nil
 	}
 	ok, err := b.confirmWrite(ctx, c.repo, c.user)
@@ -108,7 +108,7 @@ func (b *Bot) refuse(ctx context.Context, cfg *workspace.Config, c commentEvent)
 	}
 	b.logger(ctx).Info("command from an untrusted author refused")
 	msg := fmt.Sprintf("@%s thanks for the interest! Only members and collaborators of this project (author association %s) can run `%s` commands, so I have not acted on this. A maintainer can comment `%s test` to run the workspace tests.",
-		c.user, strings.Join(trusted(cfg), ", "), cmdWord(cfg), cmdWord(cfg))
+		c.user, strings.Join(cfg.Trusted(), ", "), cfg.CommandWord(), cfg.CommandWord())
 	if err := b.reply(ctx, c, msg); err != nil {
 		return err
 	}
@@ -131,7 +131,7 @@ func (b *Bot) reply(ctx context.Context, c commentEvent, body string) error {
 func (b *Bot) runCommand(ctx context.Context, cfg *workspace.Config, c commentEvent, cmd Command) error {
 	switch cmd.Verb {
 	case VerbHelp:
-		return b.reply(ctx, c, HelpText(cmdWord(cfg)))
+		return b.reply(ctx, c, HelpText(cfg.CommandWord()))
 	case VerbTest, VerbRetest:
 		return b.commandTest(ctx, cfg, c)
 	case VerbStatus:
@@ -151,7 +151,7 @@ func (b *Bot) commandTest(ctx context.Context, cfg *workspace.Config, c commentE
 	if err != nil {
 		return fmt.Errorf("read %s#%d: %w", c.repo, c.number, err)
 	}
-	t := trigger{start: pr, force: true, reason: fmt.Sprintf("%s test by @%s on %s", cmdWord(cfg), c.user, pr.Ref())}
+	t := trigger{start: pr, force: true, reason: fmt.Sprintf("%s test by @%s on %s", cfg.CommandWord(), c.user, pr.Ref())}
 	ok, err := b.confirmWrite(ctx, c.repo, c.user)
 	if err != nil && !errors.Is(err, changeset.ErrNotFound) && !errors.Is(err, changeset.ErrForbidden) {
 		return err
@@ -182,7 +182,7 @@ func (b *Bot) commandStatus(ctx context.Context, cfg *workspace.Config, c commen
 	}
 	r, err := b.st.LatestRun(ctx, cs.Key)
 	if errors.Is(err, store.ErrNotFound) {
-		return b.reply(ctx, c, fmt.Sprintf("No run yet for the changeset %s. Comment `%s test` to start one.", cs.Key, cmdWord(cfg)))
+		return b.reply(ctx, c, fmt.Sprintf("No run yet for the changeset %s. Comment `%s test` to start one.", cs.Key, cfg.CommandWord()))
 	}
 	if err != nil {
 		return err
@@ -197,7 +197,7 @@ func (b *Bot) commandStatus(ctx context.Context, cfg *workspace.Config, c commen
 		msg += ", started by " + r.Trigger
 	}
 	if r.RunID != cs.RunID {
-		msg += fmt.Sprintf(".\n\nThe heads changed since; comment `%s test` to test the current ones.", cmdWord(cfg))
+		msg += fmt.Sprintf(".\n\nThe heads changed since; comment `%s test` to test the current ones.", cfg.CommandWord())
 	}
 	return b.reply(ctx, c, msg)
 }
@@ -252,7 +252,7 @@ func (b *Bot) commandLink(ctx context.Context, cfg *workspace.Config, c commentE
 	for _, a := range cmd.Args {
 		r, err := changeset.ParseRef(a, owner)
 		if err != nil {
-			return b.reply(ctx, c, fmt.Sprintf("`%s` is not a PR reference (%s).\n\n%s", a, err, HelpText(cmdWord(cfg))))
+			return b.reply(ctx, c, fmt.Sprintf("`%s` is not a PR reference (%s).\n\n%s", a, err, HelpText(cfg.CommandWord())))
 		}
 		refs = append(refs, r)
 	}
@@ -265,7 +265,7 @@ func (b *Bot) commandLink(ctx context.Context, cfg *workspace.Config, c commentE
 		}
 		pr.Body = body
 	}
-	return b.trigger(ctx, trigger{start: pr, reason: fmt.Sprintf("%s %s by @%s on %s", cmdWord(cfg), cmd.Verb, c.user, pr.Ref())})
+	return b.trigger(ctx, trigger{start: pr, reason: fmt.Sprintf("%s %s by @%s on %s", cfg.CommandWord(), cmd.Verb, c.user, pr.Ref())})
 }
 
 // editRefs adds or removes refs, keeping order and dropping self-links.

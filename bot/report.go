@@ -32,7 +32,7 @@ func (b *Bot) setMemberState(ctx context.Context, cfg *workspace.Config, pr *cha
 		err = b.setCheck(ctx, cfg, pr, state, desc, runID)
 	} else {
 		err = b.gh.SetStatus(ctx, pr.Repo, pr.HeadSHA, Status{
-			State: state, Context: statusContext(cfg), Description: desc, TargetURL: b.runURL(runID),
+			State: state, Context: cfg.StatusContext(), Description: desc, TargetURL: b.runURL(runID),
 		})
 	}
 	if err != nil {
@@ -42,7 +42,7 @@ func (b *Bot) setMemberState(ctx context.Context, cfg *workspace.Config, pr *cha
 
 // setCheck creates the check run for a head once and updates it after.
 func (b *Bot) setCheck(ctx context.Context, cfg *workspace.Config, pr *changeset.PR, state, desc string, runID int64) error {
-	cr := CheckRun{Name: statusContext(cfg), DetailsURL: b.runURL(runID), Title: desc, Summary: desc}
+	cr := CheckRun{Name: cfg.StatusContext(), DetailsURL: b.runURL(runID), Title: desc, Summary: desc}
 	switch state {
 	case "pending":
 		cr.Status = "queued"
@@ -103,7 +103,7 @@ func describeResult(res *ci.Result, cs *changeset.Changeset) string {
 		return fmt.Sprintf("passed: %s, %d steps in %s", describeMembers(cs), len(res.Steps), res.Duration.Round(1e8))
 	case ci.Failure, ci.Error, ci.Cancelled:
 		verb := map[string]string{ci.Failure: "failed", ci.Error: "error", ci.Cancelled: "cancelled"}[res.Result]
-		if f := firstFailed(res.Steps); f != nil {
+		if f := res.FirstFailure(); f != nil {
 			where := f.Name
 			if f.Sibling != "" {
 				where += " of " + f.Sibling
@@ -185,14 +185,14 @@ func (b *Bot) reportResolutionError(ctx context.Context, cfg *workspace.Config, 
 		}
 		start = pr
 	}
-	problem, fix := explainResolution(rerr, cmdWord(cfg))
+	problem, fix := explainResolution(rerr, cfg.CommandWord())
 	b.setMemberState(ctx, cfg, start, "failure", "changeset error: "+firstLine(problem), 0)
 	cs := &changeset.Changeset{Key: start.Ref(), Members: []changeset.Member{{PR: start}}}
 	if s := cfg.SiblingByRepo(start.Repo); s != nil {
 		cs.Members[0].Sibling = s.Name
 	}
 	b.postSummary(ctx, cs, Summary{
-		Context: statusContext(cfg), Command: cmdWord(cfg), State: ci.Error,
+		Context: cfg.StatusContext(), Command: cfg.CommandWord(), State: ci.Error,
 		Headline: "the changeset could not be resolved", Key: cs.Key,
 		Members: summaryMembers(cs), Problem: problem, Fix: fix,
 	})

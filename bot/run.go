@@ -93,7 +93,7 @@ func (b *Bot) build(ctx context.Context, r *store.Run) string {
 	}
 	// The changeset may have been coalesced with an event resolved after
 	// the approval: fork code runs only for approved heads.
-	if forks, err := b.untrustedForks(ctx, &cs, trusted(cfg)); err != nil || len(forks) > 0 {
+	if forks, err := b.untrustedForks(ctx, &cs, cfg.Trusted()); err != nil || len(forks) > 0 {
 		ok := false
 		if err == nil {
 			ok, err = b.st.Approved(ctx, cs.Key, approvalSHAs(&cs))
@@ -104,7 +104,7 @@ func (b *Bot) build(ctx context.Context, r *store.Run) string {
 		}
 		if !ok {
 			log.Info("heads not approved: the run waits for a trusted command")
-			b.setState(ctx, cfg, &cs, "pending", fmt.Sprintf("waiting for a trusted %s test: %s is from a fork", cmdWord(cfg), forks[0].Ref()), r.ID)
+			b.setState(ctx, cfg, &cs, "pending", fmt.Sprintf("waiting for a trusted %s test: %s is from a fork", cfg.CommandWord(), forks[0].Ref()), r.ID)
 			b.finishQuiet(r, store.RunCancelled, log)
 			return store.RunCancelled
 		}
@@ -177,9 +177,9 @@ func (b *Bot) finish(r *store.Run, cs *changeset.Changeset, res *ci.Result, log 
 		headline = res.Result
 	}
 	s := Summary{
-		Context: statusContext(cfg), Command: cmdWord(cfg), State: res.Result,
+		Context: cfg.StatusContext(), Command: cfg.CommandWord(), State: res.Result,
 		Headline: headline, RunURL: b.runURL(r.ID), Key: cs.Key,
-		Members: summaryMembers(cs), Steps: res.Steps, Failed: firstFailed(res.Steps),
+		Members: summaryMembers(cs), Steps: res.Steps, Failed: res.FirstFailure(),
 	}
 	if res.Result != ci.Success && res.Error != "" {
 		s.Problem = res.Error

@@ -84,16 +84,6 @@ func summaryMembers(cs *changeset.Changeset) []SummaryMember {
 	return out
 }
 
-// firstFailed is the first step whose result is neither success nor skipped.
-func firstFailed(steps []ci.StepResult) *ci.StepResult {
-	for i := range steps {
-		if steps[i].Result != ci.Success && steps[i].Result != ci.Skipped {
-			return &steps[i]
-		}
-	}
-	return nil
-}
-
 func shortSHA(sha string) string {
 	if len(sha) > 12 {
 		return sha[:12]

@@ -57,7 +57,7 @@ func TestSummaryGolden(t *testing.T) {
 		"summary_failure": {
 			Context: "workspace/integration", Command: "/workspace", State: ci.Failure,
 			Headline: "failed at test", RunURL: "https://bot.example/runs/7", Key: cs.Key,
-			Members: summaryMembers(cs), Steps: steps, Failed: firstFailed(steps),
+			Members: summaryMembers(cs), Steps: steps, Failed: (&ci.Result{Steps: steps}).FirstFailure(),
 		},
 		"summary_success": {
 			Context: "workspace/integration", Command: "/workspace", State: ci.Success,

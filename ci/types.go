@@ -67,3 +67,14 @@ type Result struct {
 	// BuildRoot is where the workspace was built, when Runner.Keep left it.
 	BuildRoot string `json:"build_root,omitempty"`
 }
+
+// FirstFailure is the first step that neither succeeded nor was skipped,
+// or nil.
+func (r *Result) FirstFailure() *StepResult {
+	for i := range r.Steps {
+		if s := r.Steps[i].Result; s != Success && s != Skipped {
+			return &r.Steps[i]
+		}
+	}
+	return nil
+}

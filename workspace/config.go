@@ -176,3 +176,28 @@ func (c *Config) layerRank(layer string) int {
 	}
 	return len(c.Workspace.Layers)
 }
+
+// CommandWord is the comment command prefix, "/workspace" by default.
+func (c *Config) CommandWord() string {
+	if c.Workspace.Bot.Command != "" {
+		return c.Workspace.Bot.Command
+	}
+	return DefaultCommand
+}
+
+// StatusContext names the commit status or check run, by default
+// "workspace/integration".
+func (c *Config) StatusContext() string {
+	if c.Workspace.Bot.Context != "" {
+		return c.Workspace.Bot.Context
+	}
+	return DefaultContext
+}
+
+// Trusted lists the author associations that may run commands.
+func (c *Config) Trusted() []string {
+	if len(c.Workspace.Bot.Trusted) > 0 {
+		return c.Workspace.Bot.Trusted
+	}
+	return DefaultTrusted
+}

@@ -300,7 +300,7 @@ func (a *actionRun) report(ctx context.Context, svc *service, rec *action.GitHub
 	if err != nil {
 		return a.fail(exitInfra, "workspace-bot", err)
 	}
-	label := statusContextOf(cfg)
+	label := cfg.StatusContext()
 	for _, res := range svc.Builder.Results() {
 		action.Groups(a.gha, label, res)
 	}
@@ -384,20 +384,6 @@ func worse(a, b string) string {
 	return a
 }
 
-func statusContextOf(cfg *workspace.Config) string {
-	if cfg.Workspace.Bot.Context != "" {
-		return cfg.Workspace.Bot.Context
-	}
-	return workspace.DefaultContext
-}
-
-func commandWordOf(cfg *workspace.Config) string {
-	if cfg.Workspace.Bot.Command != "" {
-		return cfg.Workspace.Bot.Command
-	}
-	return workspace.DefaultCommand
-}
-
 // changesetOutput is the changeset as the changeset command prints it.
 func changesetOutput(cs *changeset.Changeset) changesetJSON {
 	out := changesetJSON{Key: cs.Key, RunID: cs.RunID, Members: []memberJSON{}}
@@ -435,9 +421,9 @@ func (a *actionRun) tips(ctx context.Context) int {
 	if res == nil {
 		return a.fail(testExitCode(res, err), "workspace-bot", err)
 	}
-	label := statusContextOf(cfg)
+	label := cfg.StatusContext()
 	action.Groups(a.gha, label, res)
-	md, merr := action.TipsSummary(label, commandWordOf(cfg), a.env.RunURL(), res)
+	md, merr := action.TipsSummary(label, cfg.CommandWord(), a.env.RunURL(), res)
 	if merr == nil {
 		merr = ghactions.AppendSummary(a.env.SummaryFile, md)
 	}

@@ -28,7 +28,7 @@ func Groups(r *ghactions.Runner, context string, res *ci.Result) {
 		}
 		r.Group(stepTitle(s), log)
 	}
-	if f := firstFailed(res.Steps); f != nil {
+	if f := res.FirstFailure(); f != nil {
 		msg := stepTitle(*f)
 		if tail := lastLines(f.LogTail, 20); tail != "" {
 			msg += "\n" + tail
@@ -57,15 +57,6 @@ func stepTitle(s ci.StepResult) string {
 	return fmt.Sprintf("%s (%s, %s)", t, s.Result, (time.Duration(s.DurationMS) * time.Millisecond).Round(10*time.Millisecond))
 }
 
-func firstFailed(steps []ci.StepResult) *ci.StepResult {
-	for i := range steps {
-		if steps[i].Result != ci.Success && steps[i].Result != ci.Skipped {
-			return &steps[i]
-		}
-	}
-	return nil
-}
-
 func oneLine(s string) string {
 	s = strings.Join(strings.Fields(s), " ")
 	if len(s) > 80 {
@@ -89,7 +80,7 @@ func TipsSummary(context, command, runURL string, res *ci.Result) (string, error
 	var b strings.Builder
 	s := bot.Summary{
 		Context: context, Command: command, State: res.Result, Headline: headline(res.Result) + " at the branch tips",
-		RunURL: runURL, Key: res.Changeset, Steps: res.Steps, Failed: firstFailed(res.Steps),
+		RunURL: runURL, Key: res.Changeset, Steps: res.Steps, Failed: res.FirstFailure(),
 	}
 	if res.Result != ci.Success {
 		s.Problem = res.Error
