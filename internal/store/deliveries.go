@@ -211,17 +211,7 @@ func (s *Store) GetDelivery(ctx context.Context, id string) (*Delivery, error) {
 
 // CountDeliveries counts deliveries in state; "" counts them all.
 func (s *Store) CountDeliveries(ctx context.Context, state string) (int, error) {
-	var n int
-	var err error
-	if state == "" {
-		err = s.r.QueryRowContext(ctx, `SELECT count(*) FROM deliveries`).Scan(&n)
-	} else {
-		err = s.r.QueryRowContext(ctx, `SELECT count(*) FROM deliveries WHERE state = ?`, state).Scan(&n)
-	}
-	if err != nil {
-		return 0, s.wrap("count deliveries", err)
-	}
-	return n, nil
+	return s.count(ctx, "deliveries", state)
 }
 
 // PruneDeliveries deletes finished (done or failed) deliveries received

@@ -286,15 +286,19 @@ func (s *Store) RecentRuns(ctx context.Context, limit int) ([]Run, error) {
 
 // CountRuns counts runs in state; "" counts them all.
 func (s *Store) CountRuns(ctx context.Context, state string) (int, error) {
-	var n int
-	var err error
-	if state == "" {
-		err = s.r.QueryRowContext(ctx, `SELECT count(*) FROM runs`).Scan(&n)
-	} else {
-		err = s.r.QueryRowContext(ctx, `SELECT count(*) FROM runs WHERE state = ?`, state).Scan(&n)
+	return s.count(ctx, "runs", state)
+}
+
+// count counts the rows of table (a constant name, never user input) in
+// state, or all of them when state is "".
+func (s *Store) count(ctx context.Context, table, state string) (int, error) {
+	q, args := "SELECT count(*) FROM "+table, []any{}
+	if state != "" {
+		q, args = q+" WHERE state = ?", append(args, state)
 	}
-	if err != nil {
-		return 0, s.wrap("count runs", err)
+	var n int
+	if err := s.r.QueryRowContext(ctx, q, args...).Scan(&n); err != nil {
+		return 0, s.wrap("count "+table, err)
 	}
 	return n, nil
 }
