@@ -20,7 +20,7 @@ func (c *Client) PullRequest(ctx context.Context, repo string, number int) (*cha
 	if err != nil {
 		return nil, wrap(err, fmt.Sprintf("reading %s#%d", repo, number), repo)
 	}
-	return convertPR(p, repo), nil
+	return ConvertPR(p, repo), nil
 }
 
 // OpenPullRequests implements changeset.GitHub: every page of the open PRs
@@ -39,7 +39,7 @@ func (c *Client) OpenPullRequests(ctx context.Context, repo string) ([]*changese
 		}
 		for _, p := range page {
 			if p != nil {
-				out = append(out, convertPR(p, repo))
+				out = append(out, ConvertPR(p, repo))
 			}
 		}
 		if resp == nil || resp.NextPage == 0 {
@@ -61,7 +61,9 @@ func (c *Client) EditPullRequestBody(ctx context.Context, repo string, number in
 	return nil
 }
 
-func convertPR(p *github.PullRequest, repo string) *changeset.PR {
+// ConvertPR converts go-github's pull request to ours; repo names the base
+// repository when the payload leaves it out.
+func ConvertPR(p *github.PullRequest, repo string) *changeset.PR {
 	base, head := p.GetBase(), p.GetHead()
 	pr := &changeset.PR{
 		Repo:              base.GetRepo().GetFullName(),
