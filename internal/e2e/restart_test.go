@@ -42,13 +42,26 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-// startServe starts `workspace-bot serve` as a process and waits until it
-// answers /healthz.
-func (w *world) startServe(bin, addr, dataDir string, logs *syncBuffer) *exec.Cmd {
+// buildBot builds the workspace-bot binary into a temp dir.
+func buildBot(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "workspace-bot")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/workspace-bot")
+	build.Dir = "../.."
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// startServe starts `workspace-bot serve` as a process, with extra flags
+// after the common ones, and waits until it answers /healthz.
+func (w *world) startServe(bin, addr, dataDir string, logs *syncBuffer, extra ...string) *exec.Cmd {
 	w.t.Helper()
-	cmd := exec.Command(bin, "serve", "--listen", addr, "--config", w.cfg, "--data-dir", dataDir,
+	args := []string{"serve", "--listen", addr, "--config", w.cfg, "--data-dir", dataDir,
 		"--github-api-url", w.gh.APIURL(), "--workers", "1", "--coalesce-window", "200ms",
-		"--log-format", "text", "--shutdown-grace", "1s")
+		"--log-format", "text", "--shutdown-grace", "1s"}
+	cmd := exec.Command(bin, append(args, extra...)...)
 	cmd.Env = append(os.Environ(), "WORKSPACE_BOT_WEBHOOK_SECRET="+secret, "GITHUB_TOKEN="+botToken, "WORKSPACE_BOT_GITHUB_TOKEN=")
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
@@ -77,12 +90,7 @@ func (w *world) startServe(bin, addr, dataDir string, logs *syncBuffer) *exec.Cm
 }
 
 func TestRestartResumesQueuedAndInterruptedRuns(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "workspace-bot")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/workspace-bot")
-	build.Dir = "../.."
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := buildBot(t)
 	w := newWorld(t, worldOptions{noServe: true})
 	a := w.openPR("acme/core", "slow-a", "", map[string]string{"check.sh": "sleep 2\necho core slow but fine\n"})
 	b := w.openPR("acme/lib", "quick-b", "", map[string]string{"README": "lib b\n"})
