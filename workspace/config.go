@@ -46,6 +46,14 @@ type Workspace struct {
 	Layers      []string
 	CI          CI
 	Bot         Bot
+	Release     Release
+}
+
+// Release is [workspace.release]: how coordinated releases are planned.
+type Release struct {
+	// Fixed lists groups of sibling names released together, at the
+	// highest bump of any member.
+	Fixed [][]string
 }
 
 // Python is [workspace.python]; kept because the documented format has it.

@@ -67,6 +67,7 @@ type rawWorkspace struct {
 	Layers      []string `toml:"layers"`
 	CI          rawCI    `toml:"ci"`
 	Bot         rawBot   `toml:"bot"`
+	Release     Release  `toml:"release"`
 }
 
 type rawCI struct {
@@ -160,8 +161,9 @@ func (v *validator) build(raw rawConfig) *Config {
 	w := raw.Workspace
 	cfg := &Config{File: v.file, Workspace: Workspace{
 		Name: w.Name, Description: w.Description, Repo: w.Repo, Python: w.Python, Layers: w.Layers,
-		CI:  CI{Setup: w.CI.Setup, Test: w.CI.Test, Checkout: w.CI.Checkout, Env: w.CI.Env, Timeout: DefaultTimeout},
-		Bot: Bot{Command: w.Bot.Command, Context: w.Bot.Context, Trusted: w.Bot.Trusted, LinkByBranch: true},
+		CI:      CI{Setup: w.CI.Setup, Test: w.CI.Test, Checkout: w.CI.Checkout, Env: w.CI.Env, Timeout: DefaultTimeout},
+		Bot:     Bot{Command: w.Bot.Command, Context: w.Bot.Context, Trusted: w.Bot.Trusted, LinkByBranch: true},
+		Release: w.Release,
 	}}
 	ws := &cfg.Workspace
 	if ws.Name == "" {
@@ -282,6 +284,7 @@ func (v *validator) build(raw rawConfig) *Config {
 			}
 		}
 	}
+	v.checkFixed(cfg)
 	if len(v.errs) == 0 {
 		if _, err := cfg.Order(); err != nil {
 			var ce *CycleError
@@ -351,4 +354,25 @@ func escapes(p string) string {
 		return "would land outside the build root"
 	}
 	return ""
+}
+
+// checkFixed refuses release groups naming unknown siblings, or a sibling
+// in two groups (it could not follow both).
+func (v *validator) checkFixed(cfg *Config) {
+	line := v.lines.keyIn("workspace.release", "fixed")
+	seen := map[string]int{}
+	for i, group := range cfg.Workspace.Release.Fixed {
+		for _, name := range group {
+			if cfg.Sibling(name) == nil {
+				v.fail(line, "workspace.release.fixed", fmt.Sprintf("unknown sibling %q", name),
+					"name siblings defined in this file: "+suggest(cfg, name))
+				continue
+			}
+			if j, dup := seen[name]; dup && j != i {
+				v.fail(line, "workspace.release.fixed", fmt.Sprintf("%s is in two fixed groups", name),
+					"merge the groups or remove it from one")
+			}
+			seen[name] = i
+		}
+	}
 }
