@@ -2,6 +2,7 @@ package ghclient
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"net/http"
 	"strings"
@@ -81,5 +82,61 @@ func TestAppInstallationClient(t *testing.T) {
 	}
 	if _, err := f.InstallationForRepo(ctx, "o/missing"); err == nil || !strings.Contains(err.Error(), "not installed on o/missing") {
 		t.Errorf("missing installation error = %v", err)
+	}
+}
+
+func TestGitAuthorization(t *testing.T) {
+	ctx := context.Background()
+	basic := func(tok string) string {
+		return "Basic " + base64.StdEncoding.EncodeToString([]byte("x-access-token:"+tok))
+	}
+	f, err := New(Options{APIURL: "https://api.github.com/", Token: "ghp_secret"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for url, want := range map[string]string{
+		"https://github.com/o/r.git":                    basic("ghp_secret"),
+		"https://GitHub.com/o/r":                        basic("ghp_secret"),
+		"https://gitlab.com/o/r.git":                    "", // another host never sees the token
+		"http://github.com/o/r.git":                     "", // nor does clear text
+		"https://user:pw@github.com/o/r.git":            "", // the URL's own credentials win
+		"git@github.com:o/r.git":                        "",
+		"/srv/git/o/r.git":                              "",
+		"https://api.github.com/repos/o/r/zipball/main": "",
+	} {
+		got, err := f.GitAuthorization(ctx, url)
+		if err != nil || got != want {
+			t.Errorf("GitAuthorization(%q) = %q, %v; want %q", url, got, err, want)
+		}
+	}
+
+	var minted atomic.Int32
+	s := newAPIServer(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch {
+		case r.URL.Path == "/repos/o/r/installation":
+			fmt.Fprint(w, `{"id":7}`)
+		case r.URL.Path == "/app/installations/7/access_tokens":
+			minted.Add(1)
+			w.WriteHeader(http.StatusCreated)
+			fmt.Fprintf(w, `{"token":"ghs_fetch","expires_at":%q}`, time.Now().Add(time.Hour).UTC().Format(time.RFC3339))
+		default:
+			w.WriteHeader(http.StatusNotFound)
+		}
+	})
+	app, err := New(Options{APIURL: s.apiURL(), AppID: 99, AppPrivateKey: testKey(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// An emulator or GitHub Enterprise serves git on the API's own host.
+	gitURL := strings.TrimSuffix(s.apiURL(), "/") + "/../git/o/r.git"
+	for i := 0; i < 2; i++ {
+		got, err := app.GitAuthorization(ctx, gitURL)
+		if err != nil || got != basic("ghs_fetch") {
+			t.Fatalf("App GitAuthorization = %q, %v", got, err)
+		}
+	}
+	if minted.Load() != 1 {
+		t.Errorf("installation tokens minted = %d, want 1 (reused until expiry)", minted.Load())
 	}
 }

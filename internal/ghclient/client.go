@@ -2,6 +2,7 @@ package ghclient
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
@@ -26,6 +27,7 @@ type Factory struct {
 	mu       sync.Mutex
 	token    *github.Client
 	installs map[int64]*github.Client
+	instTok  map[int64]*ghinstallation.Transport
 	repoInst map[string]int64
 
 	// sleep and now replace the retry clock in tests.
@@ -44,7 +46,7 @@ func New(opts Options) (*Factory, error) {
 		t.ResponseHeaderTimeout = time.Minute
 		network = t
 	}
-	return &Factory{opts: opts, network: network, installs: map[int64]*github.Client{}, repoInst: map[string]int64{}}, nil
+	return &Factory{opts: opts, network: network, installs: map[int64]*github.Client{}, instTok: map[int64]*ghinstallation.Transport{}, repoInst: map[string]int64{}}, nil
 }
 
 // APIURL is the normalized API root.
@@ -122,6 +124,7 @@ func (f *Factory) Installation(id int64) (*github.Client, error) {
 	itr.BaseURL = atr.BaseURL
 	c := f.client(itr)
 	f.installs[id] = c
+	f.instTok[id] = itr
 	return c, nil
 }
 
@@ -179,4 +182,60 @@ func (f *Factory) ForRepo(ctx context.Context, repo string) (*github.Client, err
 		return nil, err
 	}
 	return f.Installation(id)
+}
+
+// GitHost is the host that serves git for this API: github.com for
+// api.github.com, the API's own host for GitHub Enterprise (and emulators).
+func (f *Factory) GitHost() string {
+	u, err := url.Parse(f.opts.APIURL)
+	if err != nil {
+		return ""
+	}
+	if strings.EqualFold(u.Host, "api.github.com") {
+		return "github.com"
+	}
+	return u.Host
+}
+
+// GitAuthorization is the HTTP Authorization header value that lets git
+// fetch repoURL, or "" when the URL is not served by this GitHub (another
+// host, ssh, a local path) or already carries credentials. With a token it
+// is the token; as an App, a fresh installation token for that repository.
+// The value goes to git through its environment, never on a command line
+// or into a repository's config.
+func (f *Factory) GitAuthorization(ctx context.Context, repoURL string) (string, error) {
+	u, err := url.Parse(repoURL)
+	if err != nil || u.User != nil || !strings.EqualFold(u.Host, f.GitHost()) {
+		return "", nil
+	}
+	api, _ := url.Parse(f.opts.APIURL)
+	// Credentials never travel in clear text unless the API itself does.
+	if u.Scheme != "https" && !(api != nil && u.Scheme == api.Scheme) {
+		return "", nil
+	}
+	tok := f.opts.Token
+	if f.IsApp() {
+		parts := strings.Split(strings.TrimSuffix(strings.Trim(u.Path, "/"), ".git"), "/")
+		if len(parts) < 2 {
+			return "", nil
+		}
+		repo := parts[len(parts)-2] + "/" + parts[len(parts)-1]
+		id, err := f.InstallationForRepo(ctx, repo)
+		if err != nil {
+			return "", err
+		}
+		if _, err := f.Installation(id); err != nil {
+			return "", err
+		}
+		f.mu.Lock()
+		itr := f.instTok[id]
+		f.mu.Unlock()
+		if tok, err = itr.Token(ctx); err != nil {
+			return "", fmt.Errorf("an installation token to fetch %s: %w", repo, err)
+		}
+	}
+	if tok == "" {
+		return "", nil
+	}
+	return "Basic " + base64.StdEncoding.EncodeToString([]byte("x-access-token:"+tok)), nil
 }
