@@ -21,8 +21,10 @@ type fixture struct {
 	repos    string // bare repositories, served at srv.URL/o/<name>.git
 	srv      *httptest.Server
 	requests atomic.Int64
-	wsDir    string
-	dataDir  string
+	// auth, when set, is the Authorization header every request must carry.
+	auth    atomic.Pointer[string]
+	wsDir   string
+	dataDir string
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -35,6 +37,11 @@ func newFixture(t *testing.T) *fixture {
 	h := gitfixture.Handler(f.repos)
 	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f.requests.Add(1)
+		if want := f.auth.Load(); want != nil && r.Header.Get("Authorization") != *want {
+			w.Header().Set("WWW-Authenticate", `Basic realm="git"`)
+			http.Error(w, "authentication required", http.StatusUnauthorized)
+			return
+		}
 		h.ServeHTTP(w, r)
 	}))
 	t.Cleanup(f.srv.Close)

@@ -62,16 +62,17 @@ func (e *GitError) Unwrap() error { return e.Err }
 // git runs git in dir and returns its trimmed stdout. It runs in a process
 // group of its own, so cancelling also ends the transport helpers it starts.
 func git(ctx context.Context, dir string, args ...string) (string, error) {
+	return gitWithEnv(ctx, dir, nil, args...)
+}
+
+// gitWithEnv is git with extra environment (credentials for one fetch).
+func gitWithEnv(ctx context.Context, dir string, env []string, args ...string) (string, error) {
 	var out, errb bytes.Buffer
-	err := runGit(ctx, dir, &out, &errb, args...)
+	err := runProc(ctx, dir, append(gitEnv[:len(gitEnv):len(gitEnv)], env...), &out, &errb, "git", args...)
 	if err != nil {
 		return "", &GitError{Args: args, Dir: dir, Stderr: errb.String(), Err: err}
 	}
 	return strings.TrimSpace(out.String()), nil
-}
-
-func runGit(ctx context.Context, dir string, stdout, stderr *bytes.Buffer, args ...string) error {
-	return runProc(ctx, dir, gitEnv, stdout, stderr, "git", args...)
 }
 
 func lastLines(s string, n int) string {

@@ -283,7 +283,11 @@ func (r *Runner) fetch(ctx context.Context, m *mirror, t target) (forkRef string
 	if t.pin.FetchRef != "" && t.pin.URL == "" {
 		extra = append(extra, "+"+t.pin.FetchRef+":"+t.pin.FetchRef)
 	}
-	if err := m.fetch(ctx, m.url, extra...); err != nil {
+	auth, err := r.authorization(ctx, m.url)
+	if err != nil {
+		return "", err
+	}
+	if err := m.fetch(ctx, auth, m.url, extra...); err != nil {
 		return "", err
 	}
 	if t.pin.URL == "" {
@@ -295,10 +299,25 @@ func (r *Runner) fetch(ctx context.Context, m *mirror, t target) (forkRef string
 	}
 	sum := sha256.Sum256([]byte(Redact(t.pin.URL)))
 	forkRef = "refs/forks/" + hex.EncodeToString(sum[:])[:12] + "/" + strings.TrimPrefix(src, "refs/")
-	if err := m.fetch(ctx, t.pin.URL, "+"+src+":"+forkRef); err != nil {
+	if auth, err = r.authorization(ctx, t.pin.URL); err != nil {
+		return "", err
+	}
+	if err := m.fetch(ctx, auth, t.pin.URL, "+"+src+":"+forkRef); err != nil {
 		return "", err
 	}
 	return forkRef, nil
+}
+
+// authorization asks Runner.Authorization for url's credentials.
+func (r *Runner) authorization(ctx context.Context, url string) (string, error) {
+	if r.Authorization == nil {
+		return "", nil
+	}
+	auth, err := r.Authorization(ctx, url)
+	if err != nil {
+		return "", fmt.Errorf("credentials to fetch %s: %w", Redact(url), err)
+	}
+	return auth, nil
 }
 
 // checkout makes dir a clone of the mirror at head, or at base with head

@@ -273,3 +273,49 @@ func TestPinFetchesRefNoBranchHolds(t *testing.T) {
 		t.Errorf("built %+v, want pull/1 at %s", sr, head)
 	}
 }
+
+func TestAuthorizationReachesGitButNotDiskOrMessages(t *testing.T) {
+	f := newFixture(t)
+	f.repo("a", nil)
+	cfg := f.config(sib{name: "a"})
+	const header = "Basic eC1hY2Nlc3MtdG9rZW46Z2hzX3NlY3JldA==" // x-access-token:ghs_secret
+	h := header
+	f.auth.Store(&h)
+
+	res, err := f.runner().Run(context.Background(), Request{Config: cfg})
+	if err == nil || res.Result != Error {
+		t.Fatalf("a private repository without credentials: result %v, err %v; want an error", res.Result, err)
+	}
+
+	var asked []string
+	r := f.runner()
+	r.Authorization = func(_ context.Context, url string) (string, error) {
+		asked = append(asked, url)
+		return header, nil
+	}
+	res, err = r.Run(context.Background(), Request{Config: cfg})
+	if err != nil || res.Result != Success {
+		t.Fatalf("with credentials: result %v, err %v", res.Result, err)
+	}
+	if len(asked) != 1 || asked[0] != f.url("a") {
+		t.Errorf("Authorization asked for %v, want [%s]", asked, f.url("a"))
+	}
+	err = filepath.WalkDir(filepath.Join(f.dataDir, "mirrors"), func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		if b, _ := os.ReadFile(path); strings.Contains(string(b), "ghs_secret") || strings.Contains(string(b), header) {
+			t.Errorf("%s holds the credential", path)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	r.Authorization = func(context.Context, string) (string, error) { return "", errors.New("installation token refused") }
+	res, err = r.Run(context.Background(), Request{Config: cfg})
+	if err == nil || !strings.Contains(err.Error(), "installation token refused") || res.Result != Error {
+		t.Errorf("a credential error should fail the run and say why: %v", err)
+	}
+}

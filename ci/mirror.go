@@ -107,13 +107,17 @@ func (m *mirror) init(ctx context.Context) error {
 // fetch brings every branch and tag up to date, pruning deleted ones, plus
 // any extra refspecs. git's negotiation sends only objects the mirror
 // lacks. The caller holds the exclusive lock.
-func (m *mirror) fetch(ctx context.Context, url string, extra ...string) error {
+func (m *mirror) fetch(ctx context.Context, auth, url string, extra ...string) error {
 	args := []string{"fetch", "--quiet", "--prune", "--no-write-fetch-head", "--end-of-options", url}
 	if url == m.url {
 		args = append(args, "+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*")
 	}
 	args = append(args, extra...)
-	_, err := git(ctx, m.dir, args...)
+	var env []string
+	if auth != "" {
+		env = []string{"GIT_CONFIG_COUNT=1", "GIT_CONFIG_KEY_0=http.extraHeader", "GIT_CONFIG_VALUE_0=Authorization: " + auth}
+	}
+	_, err := gitWithEnv(ctx, m.dir, env, args...)
 	return err
 }
 

@@ -34,6 +34,11 @@ type Runner struct {
 	Keep bool
 	// Parallel bounds concurrent fetches and checkouts (0: DefaultParallel).
 	Parallel int
+	// Authorization, when set, gives the HTTP Authorization header value
+	// for fetching a repository URL ("" for none). It reaches git through
+	// its environment, so no credential is written to a mirror's config
+	// or shown on a command line.
+	Authorization func(ctx context.Context, repoURL string) (string, error)
 
 	progressMu sync.Mutex
 }

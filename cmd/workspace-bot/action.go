@@ -114,16 +114,20 @@ func (a *actionRun) configSource() (bot.ConfigSource, bool, error) {
 		}
 		files = c
 	}
-	return newConfigSource(a.env.Config, files, a.withToken)
+	return newConfigSource(a.env.Config, files)
 }
 
-// withToken lets the runner fetch private siblings on the same server.
-func (a *actionRun) withToken(cfg *workspace.Config) {
-	for i := range cfg.Siblings {
-		s := &cfg.Siblings[i]
-		s.Repo = action.WithToken(cfg.RepoURL(s), a.env.ServerURL, a.env.Token)
+// gitAuthorization lets the runner fetch private siblings from the same
+// GitHub with the action's token; nil without a token.
+func (a *actionRun) gitAuthorization() (func(context.Context, string) (string, error), error) {
+	if a.env.Token == "" {
+		return nil, nil
 	}
-	cfg.Workspace.Repo = action.WithToken(cfg.Workspace.Repo, a.env.ServerURL, a.env.Token)
+	f, err := ghclient.New(ghclient.Options{APIURL: a.env.APIURL, Token: a.env.Token})
+	if err != nil {
+		return nil, err
+	}
+	return f.GitAuthorization, nil
 }
 
 func (a *actionRun) validate(ctx context.Context) int {
@@ -198,7 +202,6 @@ func (a *actionRun) changeset(ctx context.Context, event string, payload []byte)
 		RunURL:  func(int64) string { return a.env.RunURL() },
 		Workers: 1, Poll: 100 * time.Millisecond, Log: a.log, Progress: a.progress(),
 		WrapGitHub: func(g bot.GitHub) bot.GitHub { rec.GitHub = g; return rec },
-		EditConfig: a.withToken,
 	})
 	if err != nil {
 		return a.fail(configExit(err), "workspace-bot", err)
@@ -416,7 +419,11 @@ func (a *actionRun) tips(ctx context.Context) int {
 		return a.fail(exitInfra, "workspace-bot", err)
 	}
 	defer cleanup()
-	b := &workspaceBuilder{runner: &ci.Runner{DataDir: dataDir, Progress: a.progress()}, remoteConfig: remote}
+	auth, err := a.gitAuthorization()
+	if err != nil {
+		return a.fail(exitUsage, "workspace-bot", err)
+	}
+	b := &workspaceBuilder{runner: &ci.Runner{DataDir: dataDir, Progress: a.progress(), Authorization: auth}, remoteConfig: remote}
 	res, err := b.Run(ctx, ci.Request{Config: cfg, Pins: map[string]ci.Pin{}, Changeset: "tips"})
 	if res == nil {
 		return a.fail(testExitCode(res, err), "workspace-bot", err)

@@ -54,9 +54,6 @@ type serviceOptions struct {
 	KeepResults bool
 	// WrapGitHub, when set, wraps what the bot calls on GitHub.
 	WrapGitHub func(bot.GitHub) bot.GitHub
-	// EditConfig, when set, adjusts each config the bot reads (such as
-	// putting credentials into clone URLs).
-	EditConfig func(*workspace.Config)
 }
 
 // service is the wired service; Close releases what it holds.
@@ -95,7 +92,7 @@ func newService(ctx context.Context, o serviceOptions) (*service, error) {
 	if err != nil {
 		return nil, usageError{err}
 	}
-	cfgSrc, remote, err := newConfigSource(o.Config, files, o.EditConfig)
+	cfgSrc, remote, err := newConfigSource(o.Config, files)
 	if err != nil {
 		return nil, usageError{err}
 	}
@@ -109,7 +106,10 @@ func newService(ctx context.Context, o serviceOptions) (*service, error) {
 	if o.WrapGitHub != nil {
 		api = o.WrapGitHub(api)
 	}
-	builder := &workspaceBuilder{runner: &ci.Runner{DataDir: o.DataDir, Progress: o.Progress}, remoteConfig: remote, keep: o.KeepResults}
+	// Siblings on the same GitHub are fetched with the service's own
+	// credentials, so private repositories build too.
+	runner := &ci.Runner{DataDir: o.DataDir, Progress: o.Progress, Authorization: f.GitAuthorization}
+	builder := &workspaceBuilder{runner: runner, remoteConfig: remote, keep: o.KeepResults}
 	// The handler, built after the bot, owns the metrics the bot reports
 	// to; a nil *webhook.Metrics ignores them.
 	var metrics *webhook.Metrics
@@ -188,7 +188,7 @@ type fileReader interface {
 // newConfigSource reads a local wrknv.toml once and checks it now, or
 // reads owner/repo:path from GitHub on every call, so a change to it lands
 // on the next run. remote says which.
-func newConfigSource(spec string, files fileReader, edit func(*workspace.Config)) (src bot.ConfigSource, remote bool, err error) {
+func newConfigSource(spec string, files fileReader) (src bot.ConfigSource, remote bool, err error) {
 	if spec == "" {
 		spec = workspace.DefaultFileName
 	}
@@ -205,18 +205,12 @@ func newConfigSource(spec string, files fileReader, edit func(*workspace.Config)
 			if cfg.Workspace.Repo == "" {
 				return nil, fmt.Errorf("workspace config %s: [workspace] repo is not set; set it so the workspace repository can be checked out", spec)
 			}
-			if edit != nil {
-				edit(cfg)
-			}
 			return cfg, nil
 		}, true, nil
 	}
 	cfg, _, err := workspace.Load(spec)
 	if err != nil {
 		return nil, false, err
-	}
-	if edit != nil {
-		edit(cfg)
 	}
 	return func(context.Context) (*workspace.Config, error) { return cfg, nil }, false, nil
 }

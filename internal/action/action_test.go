@@ -49,25 +49,6 @@ func TestReadEnvAndValidate(t *testing.T) {
 	}
 }
 
-func TestWithToken(t *testing.T) {
-	for _, tc := range []struct{ url, server, want string }{
-		{"https://github.com/o/r.git", "https://github.com", "https://x-access-token:tok@github.com/o/r.git"},
-		{"https://GitHub.com/o/r.git", "https://github.com/", "https://x-access-token:tok@GitHub.com/o/r.git"},
-		{"https://gitlab.com/o/r.git", "https://github.com", "https://gitlab.com/o/r.git"},             // another host
-		{"http://github.com/o/r.git", "https://github.com", "http://github.com/o/r.git"},               // clear text
-		{"git@github.com:o/r.git", "https://github.com", "git@github.com:o/r.git"},                     // ssh
-		{"/srv/git/o/r.git", "https://github.com", "/srv/git/o/r.git"},                                 // a path
-		{"https://me:pw@github.com/o/r.git", "https://github.com", "https://me:pw@github.com/o/r.git"}, // its own credentials
-	} {
-		if got := WithToken(tc.url, tc.server, "tok"); got != tc.want {
-			t.Errorf("WithToken(%q, %q) = %q, want %q", tc.url, tc.server, got, tc.want)
-		}
-	}
-	if got := WithToken("https://github.com/o/r.git", "https://github.com", ""); got != "https://github.com/o/r.git" {
-		t.Errorf("no token: %q", got)
-	}
-}
-
 // fakeGitHub records what reaches GitHub.
 type fakeGitHub struct {
 	bot.GitHub

@@ -6,7 +6,6 @@ package action
 
 import (
 	"fmt"
-	"net/url"
 	"strings"
 )
 
@@ -110,24 +109,4 @@ func (e Env) RunURL() string {
 		return ""
 	}
 	return fmt.Sprintf("%s/%s/actions/runs/%s", strings.TrimRight(e.ServerURL, "/"), e.Repository, e.RunID)
-}
-
-// WithToken puts token into an https clone URL on the same host as the
-// server, so private siblings can be fetched; other URLs (another host,
-// plain http, ssh, paths) come back unchanged, so the token never leaves
-// for a host it was not issued for, nor travels in clear text.
-func WithToken(cloneURL, serverURL, token string) string {
-	if token == "" {
-		return cloneURL
-	}
-	u, err := url.Parse(cloneURL)
-	if err != nil || u.Scheme != "https" || u.User != nil {
-		return cloneURL
-	}
-	s, err := url.Parse(serverURL)
-	if err != nil || !strings.EqualFold(u.Host, s.Host) {
-		return cloneURL
-	}
-	u.User = url.UserPassword("x-access-token", token)
-	return u.String()
 }

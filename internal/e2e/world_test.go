@@ -51,6 +51,7 @@ type world struct {
 type worldOptions struct {
 	coalesce time.Duration
 	noServe  bool
+	private  bool // private repositories: cloning needs the bot's token
 }
 
 func newWorld(t *testing.T, o worldOptions) *world {
@@ -64,7 +65,7 @@ func newWorld(t *testing.T, o worldOptions) *world {
 	w := &world{t: t, gh: srv}
 	for _, s := range siblings {
 		repo := owner + "/" + s
-		if err := srv.CreateRepo(repo, githubtest.RepoOptions{}); err != nil {
+		if err := srv.CreateRepo(repo, githubtest.RepoOptions{Private: o.private}); err != nil {
 			t.Fatal(err)
 		}
 		w.push(repo, "main", map[string]string{"check.sh": "echo " + s + " ok\n", "README": s + "\n"})

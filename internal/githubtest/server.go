@@ -142,6 +142,13 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) serveGit(w http.ResponseWriter, r *http.Request) {
+	if status, msg := s.gitAccess(r); status != 0 {
+		if status == http.StatusUnauthorized {
+			w.Header().Set("WWW-Authenticate", `Basic realm="GitHub"`)
+		}
+		http.Error(w, msg, status)
+		return
+	}
 	s.git.ServeHTTP(w, r)
 	// A push moves branch tips behind our back; pull requests follow their
 	// head branch as they do on GitHub.
