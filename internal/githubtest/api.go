@@ -63,6 +63,7 @@ func (s *Server) apiRoutes() []route {
 	add("GET", "/repos/{owner}/{repo}/pulls", s.listPulls)
 	add("GET", "/repos/{owner}/{repo}/pulls/{number}", s.getPull)
 	add("PATCH", "/repos/{owner}/{repo}/pulls/{number}", s.editPull)
+	add("POST", "/repos/{owner}/{repo}/pulls", s.createPull)
 	add("POST", "/repos/{owner}/{repo}/statuses/{sha}", s.createStatus)
 	add("GET", "/repos/{owner}/{repo}/commits/{ref+}/statuses", s.listStatuses)
 	add("GET", "/repos/{owner}/{repo}/commits/{ref+}/status", s.combinedStatus)
