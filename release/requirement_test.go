@@ -111,10 +111,10 @@ func TestParseFragment(t *testing.T) {
 		t.Errorf("empty changeset: %v %v", f.Bumps, err)
 	}
 	for text, want := range map[string]string{
-		"no front matter":                "no front matter",
-		"---\n\"a\": minor\n":            "not closed",
-		"---\n\"a\": huge\n---\nx\n":     `"huge" is not a bump`,
-		"---\njust words\n---\nx\n":      "is not \"package\"",
+		"no front matter":                 "no front matter",
+		"---\n\"a\": minor\n":             "not closed",
+		"---\n\"a\": huge\n---\nx\n":      `"huge" is not a bump`,
+		"---\njust words\n---\nx\n":       "is not \"package\"",
 		"---\n\"a: minor\n---\nsummary\n": "is not \"package\"",
 	} {
 		_, err := parseFragment("s", ".changeset/x.md", []byte(text))
