@@ -83,12 +83,15 @@ func (b *Bot) trigger(ctx context.Context, t trigger) error {
 	// Pending goes out before the run can be claimed: posted after, it
 	// could land on top of the result of a run that finished first.
 	b.setState(ctx, cfg, cs, "pending", fmt.Sprintf("queued: %s", describeMembers(cs)), 0)
+	if last, err := b.st.LatestRun(ctx, cs.Key); err == nil && last.State == store.RunQueued {
+		b.retireStaleHeads(ctx, cfg, last, cs)
+	}
 	id, coalesced, err := b.st.EnqueueRun(ctx, store.Run{Key: cs.Key, RunID: cs.RunID, Trigger: t.reason, Changeset: data}, window)
 	if err != nil {
 		return err
 	}
 	log.WithFields(map[string]any{FieldRun: id, FieldCoalesced: coalesced}).Info("run queued")
-	if err := b.supersede(ctx, cs, id); err != nil {
+	if err := b.supersede(ctx, cfg, cs, id); err != nil {
 		return err
 	}
 	b.Notify()
@@ -119,7 +122,7 @@ func (b *Bot) alreadyTested(ctx context.Context, cs *changeset.Changeset) (bool,
 
 // supersede cancels the running runs of cs's key that build other heads:
 // a push to any member makes them moot.
-func (b *Bot) supersede(ctx context.Context, cs *changeset.Changeset, newID int64) error {
+func (b *Bot) supersede(ctx context.Context, cfg *workspace.Config, cs *changeset.Changeset, newID int64) error {
 	running, err := b.st.RunningRuns(ctx, cs.Key)
 	if err != nil {
 		return err
@@ -132,9 +135,32 @@ func (b *Bot) supersede(ctx context.Context, cs *changeset.Changeset, newID int6
 			return err
 		}
 		b.cancelActive(r.ID, errSuperseded)
+		b.retireStaleHeads(ctx, cfg, &r, cs)
 		b.logger(ctx).WithFields(map[string]any{FieldRun: r.ID, FieldSupersededBy: newID}).Info("running run superseded")
 	}
 	return nil
+}
+
+// retireStaleHeads gives a final state to the heads an older run of the
+// changeset was going to test and the newer one no longer does (a member
+// was pushed to), so no old commit shows a check that never finishes.
+func (b *Bot) retireStaleHeads(ctx context.Context, cfg *workspace.Config, old *store.Run, cs *changeset.Changeset) {
+	var prev changeset.Changeset
+	if json.Unmarshal(old.Changeset, &prev) != nil {
+		return
+	}
+	now := map[string]string{}
+	for _, m := range cs.Members {
+		now[m.PR.Ref()] = m.PR.HeadSHA
+	}
+	for _, m := range prev.Members {
+		sha, ok := now[m.PR.Ref()]
+		if !ok || sha == m.PR.HeadSHA {
+			continue
+		}
+		desc := fmt.Sprintf("cancelled: superseded by a newer push to %s (%s)", m.PR.Ref(), shortSHA(sha))
+		b.setMemberState(ctx, cfg, m.PR, "error", desc, old.ID)
+	}
 }
 
 // cancelActive cancels a run building in this process.

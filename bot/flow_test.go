@@ -168,8 +168,13 @@ func TestBurstCoalescesAndPushSupersedes(t *testing.T) {
 	if r.State != store.RunCancelled || r.Superseded == 0 {
 		t.Fatalf("superseded run %+v, want cancelled with superseded set", r)
 	}
-	if s := h.gh.lastState("acme/lib", "l2"); s.State != "pending" {
-		t.Errorf("superseded head status %+v, want left pending (never a result for stale heads)", s)
+	// The pushed-over head gets a final state, so no old commit shows a
+	// check that never finishes; heads the new run still tests do not.
+	if s := h.gh.lastState("acme/lib", "l2"); s.State != "error" || !strings.Contains(s.Description, "superseded by a newer push to acme/lib#2 (l3)") {
+		t.Errorf("superseded head status %+v, want error saying it was superseded", s)
+	}
+	if s := h.gh.lastState("acme/core", "c1"); s.State != "success" {
+		t.Errorf("a head the newer run tested got %+v, want success", s)
 	}
 }
 

@@ -110,7 +110,11 @@ func (b *Bot) build(ctx context.Context, r *store.Run) string {
 		}
 	}
 
-	b.setState(ctx, cfg, &cs, "pending", "running: "+describeMembers(&cs), r.ID)
+	// A run superseded or cancelled while it was being claimed must not
+	// post "running" over the state its canceller just reported.
+	if ctx.Err() == nil {
+		b.setState(ctx, cfg, &cs, "pending", "running: "+describeMembers(&cs), r.ID)
+	}
 	out := &logWriter{ctx: ctx, st: b.st, id: r.ID}
 	res, err := b.opt.Builder.Run(ctx, ci.Request{
 		Config:    cfg,
