@@ -113,11 +113,7 @@ func (m *mirror) fetch(ctx context.Context, auth, url string, extra ...string) e
 		args = append(args, "+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*")
 	}
 	args = append(args, extra...)
-	var env []string
-	if auth != "" {
-		env = []string{"GIT_CONFIG_COUNT=1", "GIT_CONFIG_KEY_0=http.extraHeader", "GIT_CONFIG_VALUE_0=Authorization: " + auth}
-	}
-	_, err := gitWithEnv(ctx, m.dir, env, args...)
+	_, err := gitWithEnv(ctx, m.dir, AuthEnv(auth), args...)
 	return err
 }
 
