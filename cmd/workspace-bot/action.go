@@ -219,11 +219,54 @@ func (a *actionRun) changeset(ctx context.Context, event string, payload []byte)
 	if derr == nil {
 		derr = waitIdle(ctx, svc.Store)
 	}
+	if ctx.Err() != nil {
+		// The job was cancelled: GitHub allows a few seconds before it
+		// kills the step, so stop at once and say so on every member.
+		svc.Bot.Stop(0)
+		return a.cancelled(svc, rec)
+	}
 	svc.Bot.Stop(30 * time.Second)
 	if derr != nil {
 		return a.fail(exitInfra, "workspace-bot", fmt.Errorf("handling the %s event: %w", event, derr))
 	}
 	return a.report(ctx, svc, rec)
+}
+
+// cancelled reports the runs a cancelled job left unfinished as cancelled
+// on their members' heads, so no PR waits on a pending status forever.
+func (a *actionRun) cancelled(svc *service, gh bot.GitHub) int {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	const why = "cancelled: the workflow run was cancelled"
+	a.gha.Error("workspace-bot", why)
+	cfg, err := svc.Config(ctx)
+	if err != nil {
+		fmt.Fprintf(a.stderr, "error: %s\n", err)
+		return exitFailed
+	}
+	runs, err := svc.Store.RecentRuns(ctx, 50)
+	if err != nil {
+		fmt.Fprintf(a.stderr, "error: %s\n", err)
+	}
+	for _, r := range runs {
+		if r.State != store.RunQueued && r.State != store.RunRunning {
+			continue
+		}
+		var cs changeset.Changeset
+		if json.Unmarshal(r.Changeset, &cs) != nil {
+			continue
+		}
+		for _, m := range cs.Members {
+			st := bot.Status{State: "error", Context: cfg.StatusContext(), Description: why, TargetURL: a.env.RunURL()}
+			if err := gh.SetStatus(ctx, m.PR.Repo, m.PR.HeadSHA, st); err != nil {
+				fmt.Fprintf(a.stderr, "error: reporting the cancel on %s: %s\n", m.PR.Ref(), err)
+			}
+		}
+	}
+	if err := action.Outputs(a.env, changesetJSON{Members: []memberJSON{}}, ci.Cancelled); err != nil {
+		fmt.Fprintf(a.stderr, "error: %s\n", err)
+	}
+	return exitFailed
 }
 
 // dispatch handles the event, retrying what a retry can fix (GitHub or

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/provide-io/workspace-bot/internal/demo"
 	"github.com/provide-io/workspace-bot/internal/gitfixture"
@@ -79,16 +80,18 @@ type actionRunResult struct {
 	summary string
 }
 
-// run runs the action for event with payload in repo.
-func (w *actionWorld) run(t *testing.T, event, repo string, payload []byte, extra ...string) actionRunResult {
+// command prepares the action for event with payload in repo, with the
+// runner's environment; outFile and sumFile are GITHUB_OUTPUT and
+// GITHUB_STEP_SUMMARY.
+func (w *actionWorld) command(t *testing.T, event, repo string, payload []byte, extra ...string) (cmd *exec.Cmd, outFile, sumFile string) {
 	t.Helper()
 	dir := t.TempDir()
 	eventPath := filepath.Join(dir, "event.json")
 	if err := os.WriteFile(eventPath, payload, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	outFile, sumFile := filepath.Join(dir, "output"), filepath.Join(dir, "summary.md")
-	cmd := exec.Command(actionBinary(t), "action")
+	outFile, sumFile = filepath.Join(dir, "output"), filepath.Join(dir, "summary.md")
+	cmd = exec.Command(actionBinary(t), "action")
 	cmd.Env = append([]string{
 		"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "TMPDIR=" + os.TempDir(),
 		"GITHUB_ACTIONS=true",
@@ -101,6 +104,13 @@ func (w *actionWorld) run(t *testing.T, event, repo string, payload []byte, extr
 		"WORKSPACE_BOT_COMMAND=auto",
 		"WORKSPACE_BOT_DATA_DIR=" + filepath.Join(w.dir, "data"),
 	}, extra...)
+	return cmd, outFile, sumFile
+}
+
+// run runs the action for event with payload in repo.
+func (w *actionWorld) run(t *testing.T, event, repo string, payload []byte, extra ...string) actionRunResult {
+	t.Helper()
+	cmd, outFile, sumFile := w.command(t, event, repo, payload, extra...)
 	var stdout, stderr strings.Builder
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
@@ -461,5 +471,56 @@ func TestActionValidateCommand(t *testing.T) {
 	r := w.run(t, "push", demo.WorkspaceRepo, []byte(`{}`), "WORKSPACE_BOT_COMMAND=validate")
 	if r.code != 0 || !strings.Contains(r.stdout, "demo-workspace: 3 siblings, valid; build order: greeting, banner, hello-cli") {
 		t.Errorf("validate:\n%s", r)
+	}
+}
+
+func TestActionCancelledLeavesNoPendingStatus(t *testing.T) {
+	w := newActionWorld(t)
+	rn, err := demo.OpenRename(w.srv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The integration test hangs, as a job cancelled mid-run would find it.
+	if _, err := w.srv.Commit(demo.WorkspaceRepo, "main", map[string]string{"tests/integration.sh": "sleep 60\n"}, "slow test"); err != nil {
+		t.Fatal(err)
+	}
+	payload, err := demo.PullRequestEvent(w.srv, "opened", demo.GreetingRepo, rn.Greeting)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd, outFile, _ := w.command(t, "pull_request", demo.GreetingRepo, payload)
+	var stdout strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stdout
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.HasPrefix(lastStatus(w.srv, demo.CLIRepo, rn.CLI).Description, "running") {
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("the run never started:\n%s", stdout.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// GitHub cancels a job with SIGINT first.
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	err = cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+		t.Fatalf("exit %v, want 1 (cancelled):\n%s", err, stdout.String())
+	}
+	for _, m := range []struct {
+		repo string
+		n    int
+	}{{demo.GreetingRepo, rn.Greeting}, {demo.CLIRepo, rn.CLI}} {
+		st := lastStatus(w.srv, m.repo, m.n)
+		if st.State != "error" || !strings.Contains(st.Description, "cancelled") {
+			t.Errorf("%s#%d status %+v, want error saying the workflow run was cancelled", m.repo, m.n, st)
+		}
+	}
+	if got := readOutputs(t, outFile)["result"]; got != "cancelled" {
+		t.Errorf("result output %q, want cancelled", got)
 	}
 }
