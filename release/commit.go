@@ -71,9 +71,20 @@ func WriteCommit(ctx context.Context, st *State, files map[string][]byte, messag
 	return strings.TrimSpace(string(out)), nil
 }
 
-// RemoteBranch returns the SHA of branch at url, "" when it does not exist.
-func RemoteBranch(ctx context.Context, dir, url, branch string) (string, error) {
-	out, err := run(ctx, dir, baseEnv(), nil, "ls-remote", "--heads", "--end-of-options", url, "refs/heads/"+branch)
+// remoteEnv carries an HTTP Authorization header value to git through
+// its environment, never through the URL or the command line.
+func remoteEnv(auth string) []string {
+	env := baseEnv()
+	if auth != "" {
+		env = append(env, "GIT_CONFIG_COUNT=1", "GIT_CONFIG_KEY_0=http.extraHeader", "GIT_CONFIG_VALUE_0=Authorization: "+auth)
+	}
+	return env
+}
+
+// RemoteBranch returns the SHA of branch at url, "" when it does not
+// exist; auth is an Authorization header value or "".
+func RemoteBranch(ctx context.Context, dir, url, auth, branch string) (string, error) {
+	out, err := run(ctx, dir, remoteEnv(auth), nil, "ls-remote", "--heads", "--end-of-options", url, "refs/heads/"+branch)
 	if err != nil {
 		return "", err
 	}
@@ -84,10 +95,10 @@ func RemoteBranch(ctx context.Context, dir, url, branch string) (string, error) 
 // Push force-pushes sha to branch at url: the release branch is always
 // the recomputed commit on the base tip. The user's git config applies
 // (credential helpers, ssh), prompts never do.
-func Push(ctx context.Context, dir, url, sha, branch string) error {
+func Push(ctx context.Context, dir, url, auth, sha, branch string) error {
 	if strings.HasPrefix(branch, "-") || strings.HasPrefix(url, "-") {
 		return inputErrorf("refusing to push %q to %q: looks like an option", branch, redact(url))
 	}
-	_, err := run(ctx, dir, baseEnv(), nil, "push", "--quiet", "--force", "--end-of-options", url, sha+":refs/heads/"+branch)
+	_, err := run(ctx, dir, remoteEnv(auth), nil, "push", "--quiet", "--force", "--end-of-options", url, sha+":refs/heads/"+branch)
 	return err
 }

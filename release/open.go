@@ -25,8 +25,7 @@ type GitHub interface {
 // Target is where one entry's release goes.
 type Target struct {
 	Entry *Entry
-	// PushURL is the sibling's repository; it may carry a token, so it is
-	// never printed.
+	// PushURL is the sibling's repository.
 	PushURL string
 	// Base is the branch the PR targets, the sibling's branch.
 	Base string
@@ -38,6 +37,9 @@ type OpenOptions struct {
 	// DryRun computes and looks up everything, and writes nothing: no
 	// commit, no push, no PR.
 	DryRun bool
+	// Authorization, when set, gives the HTTP Authorization header value
+	// for pushing to a repository URL ("" for none).
+	Authorization func(ctx context.Context, repoURL string) (string, error)
 }
 
 // Opened is what Open did for one sibling.
@@ -86,13 +88,19 @@ func Open(ctx context.Context, gh GitHub, p *Plan, targets []Target, opts OpenOp
 				return out, fmt.Errorf("%s: write the release commit: %w", e.Sibling, err)
 			}
 			o.SHA = sha
-			have, err := RemoteBranch(ctx, e.state.Dir, t.PushURL, branch)
+			auth := ""
+			if opts.Authorization != nil {
+				if auth, err = opts.Authorization(ctx, t.PushURL); err != nil {
+					return out, fmt.Errorf("%s: credentials to push to %s: %w", e.Sibling, redact(t.PushURL), err)
+				}
+			}
+			have, err := RemoteBranch(ctx, e.state.Dir, t.PushURL, auth, branch)
 			if err != nil {
 				return out, fmt.Errorf("%s: read %s of %s: %w", e.Sibling, branch, redact(t.PushURL), err)
 			}
 			o.Push = "unchanged"
 			if have != sha {
-				if err := Push(ctx, e.state.Dir, t.PushURL, sha, branch); err != nil {
+				if err := Push(ctx, e.state.Dir, t.PushURL, auth, sha, branch); err != nil {
 					return out, fmt.Errorf("%s: push %s to %s (check the token may push to %s): %w", e.Sibling, branch, redact(t.PushURL), e.Repo, err)
 				}
 				o.Push = "pushed"

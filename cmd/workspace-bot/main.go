@@ -34,6 +34,7 @@ var commands = []command{
 	{"changeset", "resolve and print the changeset of a pull request", runChangeset},
 	{"serve", "run the webhook service", runServe},
 	{"action", "the GitHub Action's entry point: test the event's changeset", runAction},
+	{"release", "plan coordinated releases, or open one release PR per sibling", runRelease},
 	{"demo", "the whole loop on this machine, offline, in under a minute", runDemo},
 	{"version", "print the version", runVersion},
 }

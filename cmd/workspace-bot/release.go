@@ -1,0 +1,293 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/provide-io/workspace-bot/changeset"
+	"github.com/provide-io/workspace-bot/ci"
+	"github.com/provide-io/workspace-bot/internal/gh"
+	"github.com/provide-io/workspace-bot/internal/ghclient"
+	"github.com/provide-io/workspace-bot/release"
+	"github.com/provide-io/workspace-bot/workspace"
+)
+
+// releaseOptions are the flags of "workspace-bot release plan|open".
+type releaseOptions struct {
+	Config  string
+	DataDir string
+	Local   bool
+	JSON    bool
+	DryRun  bool // open only
+	Branch  string
+	Date    string
+	GitHub  githubFlags
+}
+
+// Validate checks the flags that make sense without the config.
+func (o *releaseOptions) Validate() error {
+	if !o.Local && o.DataDir == "" {
+		return errors.New("--data-dir is empty: name a directory for mirrors and checkouts")
+	}
+	if _, err := time.Parse("2006-01-02", o.Date); err != nil {
+		return fmt.Errorf("--date %q: use YYYY-MM-DD", o.Date)
+	}
+	if o.Branch == "" || strings.HasPrefix(o.Branch, "-") || strings.ContainsAny(o.Branch, " ~^:?*[\\") || strings.Contains(o.Branch, "..") {
+		return fmt.Errorf("--branch %q: use a plain branch name such as %s", o.Branch, release.DefaultBranch)
+	}
+	return nil
+}
+
+func runRelease(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	const synopsis = "release plan|open [--config wrknv.toml] [--data-dir DIR] [--local] [--json] [--dry-run] [--branch B]"
+	if len(args) == 0 || (args[0] != "plan" && args[0] != "open") {
+		fs := newFlagSet("release", synopsis, stderr)
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
+			fs.SetOutput(stdout)
+			fmt.Fprintf(stdout, "usage: workspace-bot %s\n\n  plan  print what would be released, and why\n  open  push one release branch and open or update one PR per released sibling\n", synopsis)
+			return exitOK
+		}
+		fmt.Fprintf(stderr, "usage: workspace-bot %s\n", synopsis)
+		return exitUsage
+	}
+	sub := args[0]
+	fs := newFlagSet("release "+sub, strings.Replace(synopsis, "plan|open", sub, 1), stderr)
+	o := &releaseOptions{}
+	fs.StringVar(&o.Config, "config", envOr(workspace.DefaultFileName, "WORKSPACE_BOT_CONFIG"), "path to wrknv.toml")
+	fs.StringVar(&o.DataDir, "data-dir", defaultDataDir(), "where mirrors and checkouts live (env WORKSPACE_BOT_DATA_DIR)")
+	fs.BoolVar(&o.Local, "local", false, "read the checkouts on disk at each sibling's path (their HEAD commits) instead of each repo's branch tip")
+	fs.BoolVar(&o.JSON, "json", false, "print the plan (and for open, the PRs) as JSON on stdout")
+	fs.StringVar(&o.Date, "date", time.Now().UTC().Format("2006-01-02"), "date of the new CHANGELOG sections")
+	if sub == "open" {
+		fs.BoolVar(&o.DryRun, "dry-run", false, "show what would be pushed and opened; push, commit and open nothing")
+		fs.StringVar(&o.Branch, "branch", release.DefaultBranch, "release branch in every sibling's repository")
+	} else {
+		o.Branch = release.DefaultBranch
+	}
+	o.GitHub.register(fs)
+	if code, ok := parseFlags(fs, args[1:]); !ok {
+		return code
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "error: unexpected argument %q\n", fs.Arg(0))
+		return exitUsage
+	}
+	if err := o.Validate(); err != nil {
+		fmt.Fprintf(stderr, "error: %s\n", err)
+		return exitUsage
+	}
+	cfg, code := loadConfig(o.Config, stderr)
+	if cfg == nil {
+		return code
+	}
+	// Credentials are optional for plan (public siblings need none) and
+	// required for open; git gets them through its environment.
+	factory, err := o.GitHub.factory(sub == "open")
+	if err != nil {
+		fmt.Fprintf(stderr, "error: %s\n", err)
+		return exitUsage
+	}
+	var auth func(context.Context, string) (string, error)
+	if factory != nil {
+		auth = factory.GitAuthorization
+	}
+
+	states, cleanup, err := releaseStates(ctx, o, cfg, auth, stderr)
+	defer cleanup()
+	if err != nil {
+		fmt.Fprintf(stderr, "error: %s\n", err)
+		return releaseExit(err)
+	}
+	plan, err := release.NewPlan(cfg, states, o.Date)
+	if err != nil {
+		fmt.Fprintf(stderr, "error: %s\n", err)
+		return releaseExit(err)
+	}
+	if sub == "plan" {
+		if o.JSON {
+			return writeJSON(stdout, plan)
+		}
+		if err := plan.WriteTable(stdout); err != nil {
+			return exitInfra
+		}
+		return exitOK
+	}
+
+	var targets []release.Target
+	for _, e := range plan.Entries {
+		s := cfg.Sibling(e.Sibling)
+		targets = append(targets, release.Target{Entry: e, PushURL: cfg.RepoURL(s), Base: s.Branch})
+	}
+	if len(targets) == 0 {
+		if o.JSON {
+			return writeJSON(stdout, struct {
+				Plan  *release.Plan    `json:"plan"`
+				Pulls []release.Opened `json:"pull_requests"`
+			}{plan, []release.Opened{}})
+		}
+		plan.WriteTable(stdout) //nolint:errcheck // stdout
+		return exitOK
+	}
+	hub := &releaseHub{factory: factory, clients: map[string]*gh.Client{}}
+	opened, err := release.Open(ctx, hub, plan, targets, release.OpenOptions{Branch: o.Branch, DryRun: o.DryRun, Authorization: auth})
+	if err != nil {
+		fmt.Fprintf(stderr, "error: %s\n", err)
+		return releaseExit(err)
+	}
+	if o.JSON {
+		return writeJSON(stdout, struct {
+			Plan  *release.Plan    `json:"plan"`
+			Pulls []release.Opened `json:"pull_requests"`
+		}{plan, opened})
+	}
+	plan.WriteTable(stdout) //nolint:errcheck // stdout
+	fmt.Fprintln(stdout)
+	for _, x := range opened {
+		sha := ""
+		if x.SHA != "" {
+			sha = " (" + shortSHA(x.SHA) + ")"
+		}
+		pr := x.PR
+		if x.Number != 0 {
+			pr += fmt.Sprintf(" %s#%d %s", x.Repo, x.Number, x.URL)
+		} else {
+			pr += " a PR in " + x.Repo
+		}
+		fmt.Fprintf(stdout, "%s: %s %s%s: %s; %s\n", x.Sibling, x.Push, x.Branch, sha, strings.Join(x.Files, ", "), pr)
+	}
+	return exitOK
+}
+
+func writeJSON(w io.Writer, v any) int {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		return exitInfra
+	}
+	return exitOK
+}
+
+// releaseExit maps an error to the shared exit codes: bad input is a
+// usage error, anything else git or GitHub trouble.
+func releaseExit(err error) int {
+	var re *release.InputError
+	var ce *ci.InputError
+	if errors.As(err, &re) || errors.As(err, &ce) {
+		return exitUsage
+	}
+	return exitInfra
+}
+
+// releaseStates reads every sibling: from the checkouts on disk with
+// --local, or from each repo's branch tip, checked out through ci's
+// mirrors (which fetch tags) into a build root removed by cleanup.
+func releaseStates(ctx context.Context, o *releaseOptions, cfg *workspace.Config, auth func(context.Context, string) (string, error), stderr io.Writer) (map[string]*release.State, func(), error) {
+	cleanup := func() {}
+	dirs := map[string]string{}
+	if o.Local {
+		for _, s := range cfg.Siblings {
+			dirs[s.Name] = filepath.Join(cfg.Dir(), s.Path)
+		}
+	} else {
+		// Checkouts only: no setup, no tests.
+		c := *cfg
+		c.Workspace.CI.Setup, c.Workspace.CI.Test = nil, nil
+		c.Siblings = append([]workspace.Sibling(nil), cfg.Siblings...)
+		for i := range c.Siblings {
+			c.Siblings[i].Setup = nil
+		}
+		runner := &ci.Runner{DataDir: o.DataDir, Keep: true, Progress: progressPrinter(stderr), Authorization: auth}
+		res, err := runner.Run(ctx, ci.Request{Config: &c, Changeset: "release"})
+		if res != nil && res.BuildRoot != "" {
+			root := res.BuildRoot
+			cleanup = func() { os.RemoveAll(root) }
+		}
+		if err != nil {
+			return nil, cleanup, err
+		}
+		if res.Result != ci.Success {
+			return nil, cleanup, fmt.Errorf("checking out the siblings: %s %s", res.Result, res.Error)
+		}
+		// The workspace sits one level below the build root, named as
+		// ci names it; siblings at their paths from there.
+		wsDir := filepath.Join(res.BuildRoot, filepath.Base(cfg.Dir()))
+		if _, err := os.Stat(wsDir); err != nil {
+			wsDir = filepath.Join(res.BuildRoot, cfg.Workspace.Name)
+		}
+		for _, s := range cfg.Siblings {
+			dirs[s.Name] = filepath.Join(wsDir, s.Path)
+		}
+	}
+	states := map[string]*release.State{}
+	for _, s := range cfg.Siblings {
+		st, err := release.Read(ctx, s.Name, dirs[s.Name])
+		if err != nil {
+			return nil, cleanup, err
+		}
+		states[s.Name] = st
+	}
+	return states, cleanup, nil
+}
+
+// releaseHub is release.GitHub over one client per repository (an App
+// acts through each repository's installation).
+type releaseHub struct {
+	factory *ghclient.Factory
+	clients map[string]*gh.Client
+}
+
+func (h *releaseHub) client(ctx context.Context, repo string) (*gh.Client, error) {
+	if c := h.clients[repo]; c != nil {
+		return c, nil
+	}
+	c, err := h.factory.ForRepo(ctx, repo)
+	if err != nil {
+		return nil, err
+	}
+	h.clients[repo] = gh.New(c)
+	return h.clients[repo], nil
+}
+
+func (h *releaseHub) FindOpenPullRequest(ctx context.Context, repo, head string) (*changeset.PR, error) {
+	c, err := h.client(ctx, repo)
+	if err != nil {
+		return nil, err
+	}
+	return c.FindOpenPullRequest(ctx, repo, head)
+}
+
+func (h *releaseHub) CreatePullRequest(ctx context.Context, repo, head, base, title, body string) (*changeset.PR, error) {
+	c, err := h.client(ctx, repo)
+	if err != nil {
+		return nil, err
+	}
+	return c.CreatePullRequest(ctx, repo, head, base, title, body)
+}
+
+func (h *releaseHub) EditPullRequest(ctx context.Context, repo string, number int, title, body string) error {
+	c, err := h.client(ctx, repo)
+	if err != nil {
+		return err
+	}
+	return c.EditPullRequest(ctx, repo, number, title, body)
+}
+
+// factory builds the GitHub client factory from the flags and
+// environment; without credentials it is nil unless required.
+func (g *githubFlags) factory(required bool) (*ghclient.Factory, error) {
+	o, err := g.options("")
+	if err != nil {
+		if !required && o.Token == "" && o.AppID == 0 && len(o.AppPrivateKey) == 0 {
+			return nil, nil
+		}
+		return nil, err
+	}
+	return ghclient.New(o)
+}
