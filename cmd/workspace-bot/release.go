@@ -48,9 +48,7 @@ func (o *releaseOptions) Validate() error {
 func runRelease(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	const synopsis = "release plan|open [--config wrknv.toml] [--data-dir DIR] [--local] [--json] [--dry-run] [--branch B]"
 	if len(args) == 0 || (args[0] != "plan" && args[0] != "open") {
-		fs := newFlagSet("release", synopsis, stderr)
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
-			fs.SetOutput(stdout)
 			fmt.Fprintf(stdout, "usage: workspace-bot %s\n\n  plan  print what would be released, and why\n  open  push one release branch and open or update one PR per released sibling\n", synopsis)
 			return exitOK
 		}
