@@ -82,15 +82,3 @@ func lastLines(s string, n int) string {
 	}
 	return strings.Join(lines, "\n")
 }
-
-// AuthEnv is the environment that makes git send authorization (an HTTP
-// Authorization header value, such as ghclient's GitAuthorization) with
-// every request: no credential in a URL, on a command line or in a
-// repository's config. It is nil for "". It assumes no other
-// GIT_CONFIG_COUNT entries, as gitEnv guarantees.
-func AuthEnv(authorization string) []string {
-	if authorization == "" {
-		return nil
-	}
-	return []string{"GIT_CONFIG_COUNT=1", "GIT_CONFIG_KEY_0=http.extraHeader", "GIT_CONFIG_VALUE_0=Authorization: " + authorization}
-}

@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/provide-io/workspace-bot/internal/gitauth"
 	"github.com/provide-io/workspace-bot/workspace"
 )
 
@@ -113,7 +114,7 @@ func (m *mirror) fetch(ctx context.Context, auth, url string, extra ...string) e
 		args = append(args, "+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*")
 	}
 	args = append(args, extra...)
-	_, err := gitWithEnv(ctx, m.dir, AuthEnv(auth), args...)
+	_, err := gitWithEnv(ctx, m.dir, gitauth.Env(auth), args...)
 	return err
 }
 

@@ -6,6 +6,8 @@ import (
 	"os"
 	"sort"
 	"strings"
+
+	"github.com/provide-io/workspace-bot/internal/gitauth"
 )
 
 // WriteCommit writes a commit of files (see Plan.Changes) on top of the
@@ -74,11 +76,7 @@ func WriteCommit(ctx context.Context, st *State, files map[string][]byte, messag
 // remoteEnv carries an HTTP Authorization header value to git through
 // its environment, never through the URL or the command line.
 func remoteEnv(auth string) []string {
-	env := baseEnv()
-	if auth != "" {
-		env = append(env, "GIT_CONFIG_COUNT=1", "GIT_CONFIG_KEY_0=http.extraHeader", "GIT_CONFIG_VALUE_0=Authorization: "+auth)
-	}
-	return env
+	return append(baseEnv(), gitauth.Env(auth)...)
 }
 
 // RemoteBranch returns the SHA of branch at url, "" when it does not

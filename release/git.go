@@ -23,7 +23,8 @@ func baseEnv() []string {
 		k, _, _ := strings.Cut(kv, "=")
 		switch k {
 		case "GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY",
-			"GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_NAMESPACE", "GIT_CEILING_DIRECTORIES", "LC_ALL":
+			"GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_NAMESPACE", "GIT_CEILING_DIRECTORIES", "LC_ALL",
+			"GIT_CONFIG_COUNT", "GIT_CONFIG_PARAMETERS":
 			continue
 		}
 		env = append(env, kv)

@@ -1,0 +1,27 @@
+package gitauth
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"testing"
+)
+
+func TestGitSendsTheHeader(t *testing.T) {
+	if Env("") != nil {
+		t.Error("no authorization should add nothing")
+	}
+	got := make(chan string, 4)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got <- r.Header.Get("Authorization")
+		http.Error(w, "no", http.StatusNotFound)
+	}))
+	defer srv.Close()
+	cmd := exec.Command("git", "ls-remote", srv.URL+"/o/r.git")
+	cmd.Env = append(os.Environ(), append([]string{"GIT_TERMINAL_PROMPT=0", "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null"}, Env("Basic dGVzdA==")...)...)
+	cmd.Run() // the server refuses; only the request matters
+	if h := <-got; h != "Basic dGVzdA==" {
+		t.Errorf("git sent Authorization %q", h)
+	}
+}
