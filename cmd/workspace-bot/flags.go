@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/provide-io/workspace-bot/workspace"
 	"github.com/sirupsen/logrus"
 	"github.com/spf13/pflag"
 )
@@ -76,4 +77,22 @@ func newLogger(stderr io.Writer, format, level string) (*logrus.Logger, error) {
 	}
 	log.SetLevel(lv)
 	return log, nil
+}
+
+// parseAndLoad parses a command's flags, refuses positional arguments
+// (hint says what to use instead), validates the options and loads the
+// config named by *config. A nil config comes with the exit code.
+func parseAndLoad(fs *pflag.FlagSet, args []string, o interface{ Validate() error }, config *string, hint string, stderr io.Writer) (*workspace.Config, int) {
+	if code, ok := parseFlags(fs, args); !ok {
+		return nil, code
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "error: unexpected argument %q%s\n", fs.Arg(0), hint)
+		return nil, exitUsage
+	}
+	if err := o.Validate(); err != nil {
+		fmt.Fprintf(stderr, "error: %s\n", err)
+		return nil, exitUsage
+	}
+	return loadConfig(*config, stderr)
 }

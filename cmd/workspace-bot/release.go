@@ -70,18 +70,7 @@ func runRelease(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		o.Branch = release.DefaultBranch
 	}
 	o.GitHub.register(fs)
-	if code, ok := parseFlags(fs, args[1:]); !ok {
-		return code
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "error: unexpected argument %q\n", fs.Arg(0))
-		return exitUsage
-	}
-	if err := o.Validate(); err != nil {
-		fmt.Fprintf(stderr, "error: %s\n", err)
-		return exitUsage
-	}
-	cfg, code := loadConfig(o.Config, stderr)
+	cfg, code := parseAndLoad(fs, args[1:], o, &o.Config, "", stderr)
 	if cfg == nil {
 		return code
 	}

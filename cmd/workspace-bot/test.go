@@ -86,18 +86,7 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&o.Keep, "keep", false, "keep the build root after the run (its path is printed)")
 	fs.BoolVarP(&o.Verbose, "verbose", "v", false, "stream every step's output to stderr")
 	o.GitHub.register(fs)
-	if code, ok := parseFlags(fs, args); !ok {
-		return code
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "error: unexpected argument %q (refs are given with --ref SIBLING=REF)\n", fs.Arg(0))
-		return exitUsage
-	}
-	if err := o.Validate(); err != nil {
-		fmt.Fprintf(stderr, "error: %s\n", err)
-		return exitUsage
-	}
-	cfg, code := loadConfig(o.Config, stderr)
+	cfg, code := parseAndLoad(fs, args, o, &o.Config, " (refs are given with --ref SIBLING=REF)", stderr)
 	if cfg == nil {
 		return code
 	}
