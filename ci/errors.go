@@ -1,8 +1,6 @@
 package ci
 
 import (
-	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 )
@@ -18,25 +16,6 @@ type InputError struct {
 func (e *InputError) Error() string { return e.Msg }
 
 func inputErr(msg string) error { return &InputError{Msg: msg} }
-
-// Redact strips userinfo (such as a token) from a URL so it can be shown.
-// Values that are not URLs are returned unchanged.
-func Redact(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.Scheme == "" || u.Host == "" || u.User == nil {
-		return raw
-	}
-	u.User = nil
-	return u.String()
-}
-
-var userinfoRe = regexp.MustCompile(`([a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@`)
-
-// redactText strips userinfo from every URL inside free text, such as
-// git's stderr, which may echo the URL it was given.
-func redactText(s string) string {
-	return userinfoRe.ReplaceAllString(s, "$1")
-}
 
 // checkRef refuses refs git could read as something other than a name:
 // an option (a branch called --upload-pack=... must never reach git as

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"strings"
+
+	"github.com/provide-io/workspace-bot/internal/gitauth"
 )
 
 // gitEnv is the environment for every git command the runner itself runs:
@@ -48,11 +50,11 @@ type GitError struct {
 func (e *GitError) Error() string {
 	args := make([]string, len(e.Args))
 	for i, a := range e.Args {
-		args[i] = Redact(a)
+		args[i] = gitauth.Redact(a)
 	}
 	msg := fmt.Sprintf("git %s: %v", strings.Join(args, " "), e.Err)
 	if s := strings.TrimSpace(e.Stderr); s != "" {
-		msg += ": " + redactText(lastLines(s, 5))
+		msg += ": " + gitauth.RedactText(lastLines(s, 5))
 	}
 	return msg
 }

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/provide-io/workspace-bot/internal/gitauth"
 	"github.com/provide-io/workspace-bot/workspace"
 )
 
@@ -144,14 +145,14 @@ func (r *Runner) materialize(ctx context.Context, t target, mode string) (Siblin
 	if want == "" && isFullSHA(ref) {
 		want = ref
 	}
-	sr := SiblingResult{Name: t.name, Repo: Redact(t.url), Ref: ref}
+	sr := SiblingResult{Name: t.name, Repo: gitauth.Redact(t.url), Ref: ref}
 	if sr.Ref == "" {
 		sr.Ref = short(t.pin.SHA)
 	}
 
 	// Fetch, unless the mirror already holds the one commit wanted.
 	start := time.Now()
-	r.emit(Event{Kind: EventFetch, Sibling: t.name, Detail: Redact(t.url)})
+	r.emit(Event{Kind: EventFetch, Sibling: t.name, Detail: gitauth.Redact(t.url)})
 	skip := false
 	if want != "" && !merge && t.pin.URL == "" {
 		unlock, err := m.lock(ctx, false)
@@ -170,7 +171,7 @@ func (r *Runner) materialize(ctx context.Context, t target, mode string) (Siblin
 			if ctx.Err() != nil {
 				return sr, StepResult{}, ctx.Err()
 			}
-			return sr, StepResult{}, fmt.Errorf("sibling %s: fetch %s failed (check the URL and that the repository is reachable): %w", t.name, Redact(t.url), err)
+			return sr, StepResult{}, fmt.Errorf("sibling %s: fetch %s failed (check the URL and that the repository is reachable): %w", t.name, gitauth.Redact(t.url), err)
 		}
 	}
 	detail := ""
@@ -194,7 +195,7 @@ func (r *Runner) materialize(ctx context.Context, t target, mode string) (Siblin
 	case t.pin.SHA != "":
 		if !m.hasCommit(ctx, t.pin.SHA) {
 			return sr, StepResult{}, inputErr(fmt.Sprintf("sibling %s: commit %s not found in %s (check the SHA; list refs with: git ls-remote %s)",
-				t.name, t.pin.SHA, Redact(t.url), Redact(t.url)))
+				t.name, t.pin.SHA, gitauth.Redact(t.url), gitauth.Redact(t.url)))
 		}
 		head = t.pin.SHA
 	case forkRef != "":
@@ -203,7 +204,7 @@ func (r *Runner) materialize(ctx context.Context, t target, mode string) (Siblin
 			return sr, StepResult{}, err
 		}
 		if !ok {
-			return sr, StepResult{}, inputErr(fmt.Sprintf("sibling %s: ref %q not found in %s", t.name, ref, Redact(t.pin.URL)))
+			return sr, StepResult{}, inputErr(fmt.Sprintf("sibling %s: ref %q not found in %s", t.name, ref, gitauth.Redact(t.pin.URL)))
 		}
 		head = sha
 	default:
@@ -213,7 +214,7 @@ func (r *Runner) materialize(ctx context.Context, t target, mode string) (Siblin
 		}
 		if !ok {
 			return sr, StepResult{}, inputErr(fmt.Sprintf("sibling %s: ref %q not found in %s: no branch, tag or commit by that name (list them with: git ls-remote %s)",
-				t.name, ref, Redact(t.url), Redact(t.url)))
+				t.name, ref, gitauth.Redact(t.url), gitauth.Redact(t.url)))
 		}
 		head = sha
 	}
@@ -226,7 +227,7 @@ func (r *Runner) materialize(ctx context.Context, t target, mode string) (Siblin
 		}
 		if !ok {
 			return sr, StepResult{}, inputErr(fmt.Sprintf("sibling %s: base branch %q not found in %s (list branches with: git ls-remote --heads %s)",
-				t.name, t.pin.Base, Redact(t.url), Redact(t.url)))
+				t.name, t.pin.Base, gitauth.Redact(t.url), gitauth.Redact(t.url)))
 		}
 		base = sha
 		sr.BaseSHA = sha
@@ -240,7 +241,7 @@ func (r *Runner) materialize(ctx context.Context, t target, mode string) (Siblin
 	r.emit(Event{Kind: EventCheckout, Sibling: t.name, Command: step.Command})
 	start = time.Now()
 	log := &stepLog{}
-	fmt.Fprintf(log, "fetched %s in %s%s\n", Redact(t.url), fetchTime.Round(time.Millisecond), map[bool]string{true: " (commit already in the mirror)"}[skip])
+	fmt.Fprintf(log, "fetched %s in %s%s\n", gitauth.Redact(t.url), fetchTime.Round(time.Millisecond), map[bool]string{true: " (commit already in the mirror)"}[skip])
 	conflict, err := r.checkout(ctx, m, t.dir, head, base, sr.Ref, t.pin.Base)
 	step.DurationMS = time.Since(start).Milliseconds()
 	switch {
@@ -297,7 +298,7 @@ func (r *Runner) fetch(ctx context.Context, m *mirror, t target) (forkRef string
 	if src == "" {
 		src = "refs/heads/" + t.pin.Ref
 	}
-	sum := sha256.Sum256([]byte(Redact(t.pin.URL)))
+	sum := sha256.Sum256([]byte(gitauth.Redact(t.pin.URL)))
 	forkRef = "refs/forks/" + hex.EncodeToString(sum[:])[:12] + "/" + strings.TrimPrefix(src, "refs/")
 	if auth, err = r.authorization(ctx, t.pin.URL); err != nil {
 		return "", err
@@ -315,7 +316,7 @@ func (r *Runner) authorization(ctx context.Context, url string) (string, error) 
 	}
 	auth, err := r.Authorization(ctx, url)
 	if err != nil {
-		return "", fmt.Errorf("credentials to fetch %s: %w", Redact(url), err)
+		return "", fmt.Errorf("credentials to fetch %s: %w", gitauth.Redact(url), err)
 	}
 	return auth, nil
 }

@@ -23,7 +23,7 @@ import (
 // half-written mirror, nor lose objects to a gc while they read.
 type mirror struct {
 	dir string
-	url string // may carry credentials: never print it, print Redact(url)
+	url string // may carry credentials: never print it, print gitauth.Redact(url)
 }
 
 // mirrorFor names the mirror of url: readable, and unique per URL
@@ -33,7 +33,7 @@ func (r *Runner) mirrorFor(url string) *mirror {
 	if name == "" {
 		name = "repo"
 	}
-	sum := sha256.Sum256([]byte(Redact(url)))
+	sum := sha256.Sum256([]byte(gitauth.Redact(url)))
 	return &mirror{
 		dir: filepath.Join(r.DataDir, "mirrors", name+"-"+hex.EncodeToString(sum[:])[:12]+".git"),
 		url: url,
@@ -96,7 +96,7 @@ func (m *mirror) init(ctx context.Context) error {
 	for _, kv := range [][2]string{
 		{"gc.autoDetach", "false"},
 		{"core.logAllRefUpdates", "false"},
-		{"remote.origin.url", Redact(m.url)},
+		{"remote.origin.url", gitauth.Redact(m.url)},
 	} {
 		if _, err := git(ctx, m.dir, "config", kv[0], kv[1]); err != nil {
 			return err

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/provide-io/workspace-bot/internal/gitauth"
 	"github.com/provide-io/workspace-bot/workspace"
 )
 
@@ -247,7 +248,7 @@ func checkPins(cfg *workspace.Config, req Request) error {
 			}
 		}
 		if strings.HasPrefix(pin.URL, "-") {
-			return inputErr(fmt.Sprintf("sibling %s: URL %q starts with '-'; refusing it", name, Redact(pin.URL)))
+			return inputErr(fmt.Sprintf("sibling %s: URL %q starts with '-'; refusing it", name, gitauth.Redact(pin.URL)))
 		}
 	}
 	for _, s := range cfg.Siblings {
@@ -257,7 +258,7 @@ func checkPins(cfg *workspace.Config, req Request) error {
 			}
 		}
 		if strings.HasPrefix(cfg.RepoURL(&s), "-") {
-			return inputErr(fmt.Sprintf("sibling %s: repo %q starts with '-'; refusing it", s.Name, Redact(cfg.RepoURL(&s))))
+			return inputErr(fmt.Sprintf("sibling %s: repo %q starts with '-'; refusing it", s.Name, gitauth.Redact(cfg.RepoURL(&s))))
 		}
 	}
 	return nil
@@ -311,10 +312,10 @@ func localLayout(ctx context.Context, cfg *workspace.Config, res *Result) (layou
 	for _, s := range order {
 		dir := filepath.Join(wsDir, s.Path)
 		if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
-			return layout{}, inputErr(fmt.Sprintf("sibling %s: no checkout at %s (clone %s there, or run without --local to fetch it)", s.Name, dir, Redact(cfg.RepoURL(s))))
+			return layout{}, inputErr(fmt.Sprintf("sibling %s: no checkout at %s (clone %s there, or run without --local to fetch it)", s.Name, dir, gitauth.Redact(cfg.RepoURL(s))))
 		}
 		lay.dirs[s.Name] = dir
-		sr := SiblingResult{Name: s.Name, Repo: Redact(cfg.RepoURL(s))}
+		sr := SiblingResult{Name: s.Name, Repo: gitauth.Redact(cfg.RepoURL(s))}
 		// Only a repository of its own: git would otherwise report the
 		// enclosing workspace's HEAD.
 		if _, err := os.Stat(filepath.Join(dir, ".git")); err != nil {

@@ -95,7 +95,7 @@ func RemoteBranch(ctx context.Context, dir, url, auth, branch string) (string, e
 // (credential helpers, ssh), prompts never do.
 func Push(ctx context.Context, dir, url, auth, sha, branch string) error {
 	if strings.HasPrefix(branch, "-") || strings.HasPrefix(url, "-") {
-		return inputErrorf("refusing to push %q to %q: looks like an option", branch, redact(url))
+		return inputErrorf("refusing to push %q to %q: looks like an option", branch, gitauth.Redact(url))
 	}
 	_, err := run(ctx, dir, remoteEnv(auth), nil, "push", "--quiet", "--force", "--end-of-options", url, sha+":refs/heads/"+branch)
 	return err

@@ -7,6 +7,8 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+
+	"github.com/provide-io/workspace-bot/internal/gitauth"
 )
 
 // Identity is who release commits are by.
@@ -50,11 +52,11 @@ type gitError struct {
 func (e *gitError) Error() string {
 	args := make([]string, len(e.args))
 	for i, a := range e.args {
-		args[i] = redact(a)
+		args[i] = gitauth.Redact(a)
 	}
 	msg := fmt.Sprintf("git %s (in %s): %v", strings.Join(args, " "), e.dir, e.err)
 	if s := strings.TrimSpace(e.stderr); s != "" {
-		msg += ": " + redactText(s)
+		msg += ": " + gitauth.RedactText(s)
 	}
 	return msg
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/provide-io/workspace-bot/changeset"
+	"github.com/provide-io/workspace-bot/internal/gitauth"
 )
 
 // DefaultBranch is the release branch in every sibling's repository; a
@@ -91,17 +92,17 @@ func Open(ctx context.Context, gh GitHub, p *Plan, targets []Target, opts OpenOp
 			auth := ""
 			if opts.Authorization != nil {
 				if auth, err = opts.Authorization(ctx, t.PushURL); err != nil {
-					return out, fmt.Errorf("%s: credentials to push to %s: %w", e.Sibling, redact(t.PushURL), err)
+					return out, fmt.Errorf("%s: credentials to push to %s: %w", e.Sibling, gitauth.Redact(t.PushURL), err)
 				}
 			}
 			have, err := RemoteBranch(ctx, e.state.Dir, t.PushURL, auth, branch)
 			if err != nil {
-				return out, fmt.Errorf("%s: read %s of %s: %w", e.Sibling, branch, redact(t.PushURL), err)
+				return out, fmt.Errorf("%s: read %s of %s: %w", e.Sibling, branch, gitauth.Redact(t.PushURL), err)
 			}
 			o.Push = "unchanged"
 			if have != sha {
 				if err := Push(ctx, e.state.Dir, t.PushURL, auth, sha, branch); err != nil {
-					return out, fmt.Errorf("%s: push %s to %s (check the token may push to %s): %w", e.Sibling, branch, redact(t.PushURL), e.Repo, err)
+					return out, fmt.Errorf("%s: push %s to %s (check the token may push to %s): %w", e.Sibling, branch, gitauth.Redact(t.PushURL), e.Repo, err)
 				}
 				o.Push = "pushed"
 			}

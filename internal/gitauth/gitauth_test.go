@@ -25,3 +25,20 @@ func TestGitSendsTheHeader(t *testing.T) {
 		t.Errorf("git sent Authorization %q", h)
 	}
 }
+
+func TestRedact(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://x-access-token:ghs_abc@github.com/o/r.git": "https://github.com/o/r.git",
+		"https://github.com/o/r.git":                        "https://github.com/o/r.git",
+		"/srv/git/o/r.git":                                  "/srv/git/o/r.git",
+		"git@github.com:o/r.git":                            "git@github.com:o/r.git",
+	} {
+		if got := Redact(in); got != want {
+			t.Errorf("Redact(%q) = %q, want %q", in, got, want)
+		}
+	}
+	text := "fatal: unable to access 'https://user:s3cret@ghe.example/o/r.git/': 403"
+	if got := RedactText(text); got != "fatal: unable to access 'https://ghe.example/o/r.git/': 403" {
+		t.Errorf("RedactText = %q", got)
+	}
+}
