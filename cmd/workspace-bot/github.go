@@ -109,3 +109,16 @@ func (g *githubFlags) client(ctx context.Context, dataDir, repo string) (*gh.Cli
 	}
 	return gh.New(c), exitOK, nil
 }
+
+// factory builds the GitHub client factory from the flags and
+// environment; without credentials it is nil unless required.
+func (g *githubFlags) factory(required bool) (*ghclient.Factory, error) {
+	o, err := g.options("")
+	if err != nil {
+		if !required && o.Token == "" && o.AppID == 0 && len(o.AppPrivateKey) == 0 {
+			return nil, nil
+		}
+		return nil, err
+	}
+	return ghclient.New(o)
+}

@@ -265,16 +265,3 @@ func (h *releaseHub) EditPullRequest(ctx context.Context, repo string, number in
 	}
 	return c.EditPullRequest(ctx, repo, number, title, body)
 }
-
-// factory builds the GitHub client factory from the flags and
-// environment; without credentials it is nil unless required.
-func (g *githubFlags) factory(required bool) (*ghclient.Factory, error) {
-	o, err := g.options("")
-	if err != nil {
-		if !required && o.Token == "" && o.AppID == 0 && len(o.AppPrivateKey) == 0 {
-			return nil, nil
-		}
-		return nil, err
-	}
-	return ghclient.New(o)
-}

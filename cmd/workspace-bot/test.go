@@ -104,9 +104,22 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		req.Output = stderr
 	}
 	runner := &ci.Runner{DataDir: o.DataDir, Keep: o.Keep, Progress: progressPrinter(stderr)}
+	// With GitHub credentials, private siblings on that GitHub are fetched
+	// with them; without, git needs no credentials (public or ssh).
+	factory, err := o.GitHub.factory(false)
+	if err != nil {
+		fmt.Fprintf(stderr, "error: %s\n", err)
+		return exitUsage
+	}
+	if factory != nil {
+		runner.Authorization = factory.GitAuthorization
+	}
 	res, err := runner.Run(ctx, req)
 	if err != nil {
 		fmt.Fprintf(stderr, "error: %s\n", err)
+		if res != nil && !o.JSON {
+			res.Error = "" // said once, on stderr; the text report need not repeat it
+		}
 	}
 	if res != nil {
 		if o.JSON {
