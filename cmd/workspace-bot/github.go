@@ -43,7 +43,7 @@ func (g *githubFlags) register(fs *pflag.FlagSet) {
 // options turns the flags and environment into ghclient options, with
 // the HTTP cache under dataDir.
 func (g *githubFlags) options(dataDir string) (ghclient.Options, error) {
-	o := ghclient.Options{APIURL: g.APIURL, UserAgent: "workspace-bot/" + version}
+	o := ghclient.Options{APIURL: g.APIURL, UserAgent: "workspace-bot/" + buildVersion()}
 	if g.fs == nil || !g.fs.Changed("github-api-url") {
 		o.APIURL = envOr(g.APIURL, "WORKSPACE_BOT_GITHUB_API_URL", "GITHUB_API_URL")
 	}

@@ -82,7 +82,7 @@ func newService(ctx context.Context, o serviceOptions) (*service, error) {
 		o.GitHub.Logger = o.Log.WithField(fieldComponent, "github")
 	}
 	if o.GitHub.UserAgent == "" {
-		o.GitHub.UserAgent = "workspace-bot/" + version
+		o.GitHub.UserAgent = "workspace-bot/" + buildVersion()
 	}
 	f, err := ghclient.New(o.GitHub)
 	if err != nil {
@@ -147,7 +147,7 @@ func (s *service) Close() error { return s.Store.Close() }
 // newGitHubClient builds a token client through ghclient's middleware
 // stack, for commands that only read.
 func newGitHubClient(apiURL, token string, log logrus.FieldLogger) (*gh.Client, error) {
-	f, err := ghclient.New(ghclient.Options{APIURL: apiURL, Token: token, Logger: log, UserAgent: "workspace-bot/" + version})
+	f, err := ghclient.New(ghclient.Options{APIURL: apiURL, Token: token, Logger: log, UserAgent: "workspace-bot/" + buildVersion()})
 	if err != nil {
 		return nil, err
 	}
