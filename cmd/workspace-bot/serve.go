@@ -271,7 +271,7 @@ func serve(ctx context.Context, o *serveOptions, log *logrus.Logger) error {
 	pruned := make(chan struct{})
 	go func() {
 		defer close(pruned)
-		pruneDeliveries(pruneCtx, svc.Store, log)
+		pruneOld(pruneCtx, svc.Store, log)
 	}()
 	defer func() { stopPrune(); <-pruned }()
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute}
@@ -314,19 +314,31 @@ func serviceGitHub(f *ghclient.Factory) (bot.GitHub, bot.Checks, fileReader, err
 	return githubForBot{g}, nil, g, nil
 }
 
-// deliveryRetention is how long finished deliveries are kept, to answer a
-// redelivery as a duplicate. GitHub redelivers up to three days back.
-const deliveryRetention = 7 * 24 * time.Hour
+// How long the service keeps what it no longer needs: finished
+// deliveries only answer a redelivery as a duplicate (GitHub redelivers up
+// to three days back); finished runs keep their pages and logs for a month,
+// and the newest run of each changeset always stays.
+const (
+	deliveryRetention = 7 * 24 * time.Hour
+	runRetention      = 30 * 24 * time.Hour
+)
 
-// pruneDeliveries deletes old finished deliveries every hour until ctx ends.
-func pruneDeliveries(ctx context.Context, st *store.Store, log logrus.FieldLogger) {
+// pruneOld deletes old finished deliveries and runs every hour until ctx
+// ends.
+func pruneOld(ctx context.Context, st *store.Store, log logrus.FieldLogger) {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
 	for {
-		if n, err := st.PruneDeliveries(ctx, time.Now().Add(-deliveryRetention)); err != nil && ctx.Err() == nil {
+		now := time.Now()
+		if n, err := st.PruneDeliveries(ctx, now.Add(-deliveryRetention)); err != nil && ctx.Err() == nil {
 			log.WithError(err).Warn("pruning old deliveries failed")
 		} else if n > 0 {
 			log.WithField("deliveries", n).Info("pruned old deliveries")
+		}
+		if n, err := st.PruneRuns(ctx, now.Add(-runRetention)); err != nil && ctx.Err() == nil {
+			log.WithError(err).Warn("pruning old runs failed")
+		} else if n > 0 {
+			log.WithField("runs", n).Info("pruned old runs and their logs")
 		}
 		select {
 		case <-ctx.Done():

@@ -348,3 +348,17 @@ func (s *Store) RequeueInterrupted(ctx context.Context) (int, error) {
 	}
 	return int(total), nil
 }
+
+// PruneRuns deletes finished runs (and their logs) that finished before t,
+// keeping the newest run of every changeset: it answers `/workspace status`
+// and tells whether heads were already tested. It returns how many went.
+func (s *Store) PruneRuns(ctx context.Context, before time.Time) (int, error) {
+	res, err := s.w.ExecContext(ctx, `DELETE FROM runs
+WHERE state IN ('success', 'failure', 'error', 'cancelled') AND finished_at > 0 AND finished_at < ?
+AND id NOT IN (SELECT max(id) FROM runs GROUP BY key)`, toNanos(before))
+	if err != nil {
+		return 0, s.wrap("prune runs", err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}

@@ -269,3 +269,53 @@ func TestEnqueueRunCoalescingIsBounded(t *testing.T) {
 		t.Fatalf("NotBefore = %v, want the bound %v", r.NotBefore, limit)
 	}
 }
+
+func TestPruneRunsKeepsTheNewestOfEachChangeset(t *testing.T) {
+	s, _ := openTest(t)
+	clk := withClock(s)
+	ctx := context.Background()
+	finish := func(key string) int64 {
+		t.Helper()
+		id, _, err := s.EnqueueRun(ctx, Run{Key: key, RunID: key}, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r, err := s.ClaimRun(ctx, clk.now()); err != nil || r == nil || r.ID != id {
+			t.Fatalf("claim %s: %v %v", key, r, err)
+		}
+		if err := s.AppendLog(ctx, id, []byte("log of "+key)); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.FinishRun(ctx, id, RunSuccess, nil); err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	oldA := finish("o/a#1")
+	newA := finish("o/a#1")
+	onlyB := finish("o/b#2")
+	clk.advance(48 * time.Hour)
+	recentA := finish("o/a#1")
+	queued, _, err := s.EnqueueRun(ctx, Run{Key: "o/c#3", RunID: "c"}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	n, err := s.PruneRuns(ctx, clk.now().Add(-24*time.Hour))
+	if err != nil || n != 2 {
+		t.Fatalf("PruneRuns = %d, %v; want the two older runs of o/a#1", n, err)
+	}
+	for _, id := range []int64{oldA, newA} {
+		if _, err := s.GetRun(ctx, id); !errors.Is(err, ErrNotFound) {
+			t.Errorf("run %d should be gone: %v", id, err)
+		}
+		if log, _ := s.Log(ctx, id); len(log) != 0 {
+			t.Errorf("run %d's log outlived it: %q", id, log)
+		}
+	}
+	for _, id := range []int64{onlyB, recentA, queued} {
+		if _, err := s.GetRun(ctx, id); err != nil {
+			t.Errorf("run %d should stay: %v", id, err)
+		}
+	}
+}
