@@ -277,18 +277,7 @@ func TestActionFailingChangeset(t *testing.T) {
 
 func TestActionCommentFromTrustedUserRuns(t *testing.T) {
 	w := newActionWorld(t)
-	rn, err := demo.OpenRename(w.srv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := w.srv.AddComment(demo.GreetingRepo, rn.Greeting, "alice", "MEMBER", "Looks right.\n/workspace test\n")
-	if err != nil {
-		t.Fatal(err)
-	}
-	payload, err := demo.IssueCommentEvent(w.srv, demo.GreetingRepo, rn.Greeting, c, true)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rn, c, payload := w.renameComment(t, "alice", "MEMBER", "Looks right.\n/workspace test\n", true)
 	r := w.run(t, "issue_comment", demo.GreetingRepo, payload)
 	if r.code != 0 || r.outputs["result"] != "success" {
 		t.Fatalf("want exit 0 and success:\n%s", r)
@@ -308,18 +297,7 @@ func TestActionCommentFromTrustedUserRuns(t *testing.T) {
 
 func TestActionCommentFromUntrustedUserIsRefused(t *testing.T) {
 	w := newActionWorld(t)
-	rn, err := demo.OpenRename(w.srv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := w.srv.AddComment(demo.GreetingRepo, rn.Greeting, "mallory", "CONTRIBUTOR", "/workspace test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	payload, err := demo.IssueCommentEvent(w.srv, demo.GreetingRepo, rn.Greeting, c, true)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rn, c, payload := w.renameComment(t, "mallory", "CONTRIBUTOR", "/workspace test", true)
 	r := w.run(t, "issue_comment", demo.GreetingRepo, payload)
 	if r.code != 0 || r.outputs["result"] != "skipped" {
 		t.Fatalf("want exit 0 and skipped:\n%s", r)
@@ -343,18 +321,7 @@ func TestActionCommentFromUntrustedUserIsRefused(t *testing.T) {
 
 func TestActionCommentOnPlainIssueIsIgnored(t *testing.T) {
 	w := newActionWorld(t)
-	rn, err := demo.OpenRename(w.srv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := w.srv.AddComment(demo.GreetingRepo, rn.Greeting, "alice", "MEMBER", "/workspace test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	payload, err := demo.IssueCommentEvent(w.srv, demo.GreetingRepo, rn.Greeting, c, false)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rn, c, payload := w.renameComment(t, "alice", "MEMBER", "/workspace test", false)
 	r := w.run(t, "issue_comment", demo.GreetingRepo, payload)
 	if r.code != 0 || r.outputs["result"] != "skipped" {
 		t.Fatalf("want exit 0 and skipped:\n%s", r)
@@ -523,4 +490,23 @@ func TestActionCancelledLeavesNoPendingStatus(t *testing.T) {
 	if got := readOutputs(t, outFile)["result"]; got != "cancelled" {
 		t.Errorf("result output %q, want cancelled", got)
 	}
+}
+
+// renameComment opens the demo's rename pair and has user comment body on
+// greeting's PR; onPR false makes the payload a plain issue's.
+func (w *actionWorld) renameComment(t *testing.T, user, association, body string, onPR bool) (demo.Rename, githubtest.Comment, []byte) {
+	t.Helper()
+	rn, err := demo.OpenRename(w.srv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := w.srv.AddComment(demo.GreetingRepo, rn.Greeting, user, association, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload, err := demo.IssueCommentEvent(w.srv, demo.GreetingRepo, rn.Greeting, c, onPR)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rn, c, payload
 }

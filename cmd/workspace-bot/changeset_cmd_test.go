@@ -38,15 +38,7 @@ func emulatedWorkspace(t *testing.T, testCmd string) (*githubtest.Server, string
 		}
 		fmt.Fprintf(&b, "\n[[siblings]]\nname = %q\npath = \"../%s\"\nrepo = %q\nlayer = \"foundation\"\nsetup = [\"true\"]\n", n, n, srv.GitURL("o/"+n))
 	}
-	ws := filepath.Join(t.TempDir(), "ws")
-	if err := os.MkdirAll(ws, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	config := filepath.Join(ws, "wrknv.toml")
-	if err := os.WriteFile(config, []byte(b.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return srv, config
+	return srv, writeConfig(t, b.String())
 }
 
 func openPR(t *testing.T, srv *githubtest.Server, repo, branch, body string) int {
@@ -180,4 +172,19 @@ func TestChangesetCommandErrors(t *testing.T) {
 	if code != exitInfra || !strings.Contains(errs, "rejected the credentials") || strings.Contains(errs, "not-registered") {
 		t.Errorf("bad token from the environment: exit %d\n%s", code, errs)
 	}
+}
+
+// writeConfig writes text as wrknv.toml in a new workspace directory and
+// returns its path.
+func writeConfig(t *testing.T, text string) string {
+	t.Helper()
+	ws := filepath.Join(t.TempDir(), "ws")
+	if err := os.MkdirAll(ws, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	config := filepath.Join(ws, "wrknv.toml")
+	if err := os.WriteFile(config, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return config
 }

@@ -55,15 +55,7 @@ func releaseWorkspace(t *testing.T) (*githubtest.Server, string) {
 			b.WriteString("depends_on = [\"core\"]\n")
 		}
 	}
-	ws := filepath.Join(t.TempDir(), "ws")
-	if err := os.MkdirAll(ws, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	config := filepath.Join(ws, "wrknv.toml")
-	if err := os.WriteFile(config, []byte(b.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return srv, config
+	return srv, writeConfig(t, b.String())
 }
 
 func TestReleaseCommands(t *testing.T) {
