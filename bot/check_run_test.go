@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/provide-io/workspace-bot/internal/phony"
+	"github.com/provide-io/workspace-bot/internal/webhooktest"
 )
 
 // fakeChecks records check runs by head.
@@ -62,7 +63,7 @@ func TestAppModeReRunWithCheckRuns(t *testing.T) {
 		{"check_run", "check_run/rerequested.payload.json", "check_run.head_sha"},
 		{"check_suite", "check_suite/rerequested.payload.json", "check_suite.head_sha"},
 	} {
-		d, err := phony.Load("../../shared/fixtures/webhooks/" + f.file)
+		d, err := phony.Load(webhooktest.Path(f.file))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/provide-io/workspace-bot/changeset"
 	"github.com/provide-io/workspace-bot/ci"
 	"github.com/provide-io/workspace-bot/internal/store"
+	"github.com/provide-io/workspace-bot/internal/webhooktest"
 )
 
 func prEvent(action string, pr *changeset.PR, changes map[string]any) []byte {
@@ -260,7 +261,7 @@ func TestShutdownRequeuesRunningRun(t *testing.T) {
 func TestCheckRunFixturesDoNotFail(t *testing.T) {
 	h := newHarness(t, nil)
 	for _, f := range []string{"check_run/rerequested.payload.json", "check_suite/rerequested.payload.json"} {
-		data, err := os.ReadFile("../../shared/fixtures/webhooks/" + f)
+		data, err := os.ReadFile(webhooktest.Path(f))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/provide-io/workspace-bot/changeset"
 	"github.com/provide-io/workspace-bot/internal/store"
+	"github.com/provide-io/workspace-bot/internal/webhooktest"
 )
 
 const key3 = "acme/app#3,acme/core#1,acme/lib#2"
@@ -32,7 +33,7 @@ func TestCommentsIgnored(t *testing.T) {
 	h := newHarness(t, nil)
 	h.threeSiblings()
 	// The real fixture is a comment on a plain issue.
-	data, err := os.ReadFile("../../shared/fixtures/webhooks/issue_comment/created.payload.json")
+	data, err := os.ReadFile(webhooktest.Path("issue_comment/created.payload.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

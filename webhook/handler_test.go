@@ -21,12 +21,12 @@ import (
 
 	"github.com/provide-io/workspace-bot/internal/phony"
 	"github.com/provide-io/workspace-bot/internal/store"
+	"github.com/provide-io/workspace-bot/internal/webhooktest"
 )
 
-const (
-	testSecret = "test-webhook-secret"
-	fixtures   = "../../shared/fixtures/webhooks"
-)
+const testSecret = "test-webhook-secret"
+
+var fixtures = webhooktest.Dir
 
 type testServer struct {
 	URL      string

@@ -22,6 +22,7 @@ import (
 	"github.com/provide-io/workspace-bot/internal/githubtest"
 	"github.com/provide-io/workspace-bot/internal/phony"
 	"github.com/provide-io/workspace-bot/internal/store"
+	"github.com/provide-io/workspace-bot/internal/webhooktest"
 	"github.com/provide-io/workspace-bot/webhook"
 	"github.com/provide-io/workspace-bot/workspace"
 )
@@ -31,8 +32,9 @@ const (
 	botToken = "e2e-bot-token"
 	owner    = "acme"
 	ctxName  = "workspace/integration"
-	fixtures = "../../../shared/fixtures/webhooks/"
 )
+
+var fixtures = webhooktest.Dir + "/"
 
 var siblings = []string{"core", "lib", "app"}
 

@@ -11,9 +11,11 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/provide-io/workspace-bot/internal/webhooktest"
 )
 
-const fixtures = "../../../shared/fixtures/webhooks"
+var fixtures = webhooktest.Dir
 
 func TestSignMatchesGitHubExample(t *testing.T) {
 	// The example from GitHub's "Validating webhook deliveries" page.
