@@ -29,6 +29,16 @@ var (
 	binErr  error
 )
 
+// TestMain removes the binary actionBinary built, so a test run leaves
+// nothing behind in the temporary directory.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binPath != "" {
+		os.RemoveAll(filepath.Dir(binPath))
+	}
+	os.Exit(code)
+}
+
 // actionBinary builds workspace-bot once per test binary.
 func actionBinary(t *testing.T) string {
 	t.Helper()
