@@ -213,7 +213,16 @@ func (r *resolver) listError(repo string, err error) error {
 			Problem: "cannot list its open pull requests: the repository is missing or this token cannot read it",
 			Fix:     fmt.Sprintf("give the token read access to %s (a fine-grained token or App installation must include every sibling), or fix its repo in wrknv.toml", repo)}
 	}
-	return fmt.Errorf("listing open pull requests of %s: %w", repo, err)
+	return concerning(err, "listing open pull requests of "+repo, repo)
+}
+
+// concerning names what err is about, unless the GitHub client already
+// did (the real one does): a message must not say the same thing twice.
+func concerning(err error, what, name string) error {
+	if strings.Contains(err.Error(), name) {
+		return err
+	}
+	return fmt.Errorf("%s: %w", what, err)
 }
 
 func refOf(pr *PR) Ref { return Ref{Repo: pr.Repo, Number: pr.Number} }
@@ -255,7 +264,7 @@ func (r *resolver) get(ctx context.Context, ref Ref, via string) (*PR, error) {
 			Fix:     fmt.Sprintf("give the token read access to %s", ref.Repo)})
 		return nil, nil
 	case err != nil:
-		return nil, fmt.Errorf("reading %s: %w", ref, err)
+		return nil, concerning(err, "reading "+ref.String(), ref.Repo)
 	case pr == nil:
 		return nil, fmt.Errorf("reading %s: GitHub returned no pull request", ref)
 	}

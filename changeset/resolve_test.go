@@ -248,6 +248,14 @@ func TestResolveErrors(t *testing.T) {
 		}
 		wantIn(t, err, "o/b")
 	})
+	t.Run("an error that names its repository is not named again", func(t *testing.T) {
+		f := newFake(pr("a", 1, "f", ""))
+		f.listErr["o/b"] = errors.New("listing open pull requests of o/b: 502 Bad Gateway")
+		_, err := resolve(t, f, true, "o/a#1", Options{})
+		if n := strings.Count(err.Error(), "o/b"); n != 1 {
+			t.Errorf("err = %q names o/b %d times, want once", err, n)
+		}
+	})
 	t.Run("all problems at once", func(t *testing.T) {
 		b := pr("b", 2, "g", "")
 		b.State = "closed"

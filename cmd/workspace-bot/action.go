@@ -34,7 +34,7 @@ type actionRun struct {
 
 func runAction(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("action", "action\n\nThe GitHub Action's entry point. It reads the event from GITHUB_EVENT_NAME and\nGITHUB_EVENT_PATH and the action's inputs from WORKSPACE_BOT_GITHUB_TOKEN,\nWORKSPACE_BOT_CONFIG (a path, or owner/repo:path), WORKSPACE_BOT_COMMAND\n(auto, test or validate) and WORKSPACE_BOT_DATA_DIR.", stderr)
-	if code, ok := parseFlags(fs, args); !ok {
+	if code, ok := parseNoArgs(fs, args); !ok {
 		return code
 	}
 	env := action.ReadEnv(os.Getenv)
@@ -67,9 +67,9 @@ func runAction(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return a.changeset(ctx, env.EventName, payload)
 	case "pull_request_target":
 		// Running a PR's code with secrets at hand is what
-		// pull_request_target must never be used for.
-		a.gha.Notice("workspace-bot does not run on pull_request_target: use pull_request, which never hands secrets to fork code")
-		return a.skip("pull_request_target is not supported", nil)
+		// pull_request_target must never be used for: a workflow wired to
+		// it by mistake fails loudly rather than passing with nothing run.
+		return a.fail(exitUsage, "workspace-bot", errors.New("refusing pull_request_target: it runs with the base repository's secrets, and this action builds the PR's code; trigger the workflow on pull_request instead"))
 	}
 	return a.tips(ctx)
 }

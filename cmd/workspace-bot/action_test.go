@@ -373,6 +373,14 @@ func TestActionPushInWorkspaceBuildsTips(t *testing.T) {
 	}
 }
 
+func TestActionRefusesPullRequestTarget(t *testing.T) {
+	w := newActionWorld(t)
+	r := w.run(t, "pull_request_target", demo.CLIRepo, []byte(`{}`))
+	if r.code != exitUsage || r.outputs["result"] != "error" || !strings.Contains(r.stdout, "::error title=workspace-bot::refusing pull_request_target") {
+		t.Errorf("pull_request_target must fail with an error annotation and exit 2:\n%s", r)
+	}
+}
+
 func TestActionBadEnvironment(t *testing.T) {
 	w := newActionWorld(t)
 	r := w.run(t, "pull_request", demo.CLIRepo, []byte(`{}`), "WORKSPACE_BOT_COMMAND=deploy")

@@ -50,20 +50,65 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) == 0 {
+		usage(stderr)
+		return exitUsage
+	}
+	switch args[0] {
+	case "-h", "--help":
 		usage(stdout)
-		if len(args) == 0 {
-			return exitUsage
-		}
 		return exitOK
+	case "--version":
+		return runVersion(ctx, args[1:], stdout, stderr)
+	case "help":
+		return runHelp(ctx, args[1:], stdout, stderr)
 	}
-	for _, c := range commands {
-		if c.name == args[0] {
-			return c.run(ctx, args[1:], stdout, stderr)
+	if c := findCommand(args[0]); c != nil {
+		return c.run(ctx, args[1:], stdout, stderr)
+	}
+	fmt.Fprintf(stderr, "error: unknown command %q%s\n\n", args[0], commandSuggestion(args[0]))
+	usage(stderr)
+	return exitUsage
+}
+
+func findCommand(name string) *command {
+	for i := range commands {
+		if commands[i].name == name {
+			return &commands[i]
 		}
 	}
-	fmt.Fprintf(stderr, "workspace-bot: unknown command %q\n\n", args[0])
-	usage(stderr)
+	return nil
+}
+
+// commandSuggestion is " (did you mean test?)" for a small typo.
+func commandSuggestion(name string) string {
+	best, bestDist := "", 0
+	for _, c := range commands {
+		if d := editDistance(name, c.name); best == "" || d < bestDist {
+			best, bestDist = c.name, d
+		}
+	}
+	if bestDist > max(1, len(name)/3) {
+		return ""
+	}
+	return " (did you mean " + best + "?)"
+}
+
+// runHelp is "help" (the command list) and "help COMMAND" (its usage).
+func runHelp(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	switch len(args) {
+	case 0:
+		usage(stdout)
+		return exitOK
+	case 1:
+		if c := findCommand(args[0]); c != nil {
+			return c.run(ctx, []string{"--help"}, stdout, stderr)
+		}
+		fmt.Fprintf(stderr, "error: unknown command %q%s\n\n", args[0], commandSuggestion(args[0]))
+		usage(stderr)
+		return exitUsage
+	}
+	fmt.Fprintf(stderr, "error: help takes one command name, got %d words\n", len(args))
 	return exitUsage
 }
 
@@ -75,12 +120,12 @@ func usage(w io.Writer) {
 		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, `Run "workspace-bot <command> --help" for a command's flags.`)
+	fmt.Fprintln(w, `Run "workspace-bot help <command>" for a command's flags; "workspace-bot --version" prints the version.`)
 }
 
 func runVersion(_ context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("version", "version", stderr)
-	if code, ok := parseFlags(fs, args); !ok {
+	fs := newFlagSet("version", "version\n\nPrints the version: the one set at link time, the module version go install\nrecorded, or the commit a checkout build recorded.", stderr)
+	if code, ok := parseNoArgs(fs, args); !ok {
 		return code
 	}
 	fmt.Fprintf(stdout, "workspace-bot %s\n", buildVersion())

@@ -46,17 +46,28 @@ func (o *releaseOptions) Validate() error {
 }
 
 func runRelease(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	const synopsis = "release plan|open [--config wrknv.toml] [--data-dir DIR] [--local] [--json] [--dry-run] [--branch B]"
+	const (
+		synopsis = "release plan|open [flags]\n\n  plan  print what would be released, and why\n  open  push one release branch and open or update one PR per released sibling\n\nRun \"workspace-bot release plan --help\" or \"... open --help\" for their flags."
+		planSyn  = "release plan [--config wrknv.toml] [--data-dir DIR] [--local] [--json] [--date YYYY-MM-DD]"
+		openSyn  = "release open [--config wrknv.toml] [--data-dir DIR] [--local] [--json] [--date YYYY-MM-DD] [--dry-run] [--branch B]"
+	)
 	if len(args) == 0 || (args[0] != "plan" && args[0] != "open") {
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
-			fmt.Fprintf(stdout, "usage: workspace-bot %s\n\n  plan  print what would be released, and why\n  open  push one release branch and open or update one PR per released sibling\n", synopsis)
+			fmt.Fprintf(stdout, "usage: workspace-bot %s\n", synopsis)
 			return exitOK
+		}
+		if len(args) > 0 {
+			fmt.Fprintf(stderr, "error: unknown release command %q: use plan or open\n\n", args[0])
 		}
 		fmt.Fprintf(stderr, "usage: workspace-bot %s\n", synopsis)
 		return exitUsage
 	}
 	sub := args[0]
-	fs := newFlagSet("release "+sub, strings.Replace(synopsis, "plan|open", sub, 1), stderr)
+	syn := planSyn
+	if sub == "open" {
+		syn = openSyn
+	}
+	fs := newFlagSet("release "+sub, syn, stderr)
 	o := &releaseOptions{}
 	fs.StringVar(&o.Config, "config", envOr(workspace.DefaultFileName, "WORKSPACE_BOT_CONFIG"), "path to wrknv.toml")
 	fs.StringVar(&o.DataDir, "data-dir", defaultDataDir(), "where mirrors and checkouts live (env WORKSPACE_BOT_DATA_DIR)")
