@@ -22,7 +22,9 @@ type fixture struct {
 	srv      *httptest.Server
 	requests atomic.Int64
 	// auth, when set, is the Authorization header every request must carry.
-	auth    atomic.Pointer[string]
+	auth atomic.Pointer[string]
+	// hook, when set, sees every request before it is served.
+	hook    atomic.Pointer[func(*http.Request)]
 	wsDir   string
 	dataDir string
 }
@@ -37,6 +39,9 @@ func newFixture(t *testing.T) *fixture {
 	h := gitfixture.Handler(f.repos)
 	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f.requests.Add(1)
+		if hook := f.hook.Load(); hook != nil {
+			(*hook)(r)
+		}
 		if want := f.auth.Load(); want != nil && r.Header.Get("Authorization") != *want {
 			w.Header().Set("WWW-Authenticate", `Basic realm="git"`)
 			http.Error(w, "authentication required", http.StatusUnauthorized)

@@ -2,8 +2,6 @@ package ci
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -26,9 +24,11 @@ type target struct {
 }
 
 // materializeAll checks out every sibling (and the workspace, pinned or
-// copied) into the build root, in parallel. ok is false when a checkout
-// failed in a way that is the change's fault (a merge conflict); err is
-// bad input or infrastructure.
+// copied) into the build root, in parallel, recording each in res. ok is
+// false when a checkout failed in a way that is the change's fault (a
+// merge conflict); err is bad input or infrastructure, and then the
+// sibling it concerns has an error checkout step and every sibling not
+// checked out because of it a skipped one.
 func (r *Runner) materializeAll(ctx context.Context, req Request, lay layout, res *Result) (ok bool, err error) {
 	cfg := req.Config
 	mode := cfg.Workspace.CI.Checkout
@@ -38,16 +38,17 @@ func (r *Runner) materializeAll(ctx context.Context, req Request, lay layout, re
 	wsPin, wsPinned := req.Pins[cfg.Workspace.Name]
 	if wsPinned {
 		targets = append(targets, target{name: cfg.Workspace.Name, url: cfg.Workspace.Repo,
-			branch: workspace.DefaultBranch, dir: lay.wsDir, pin: wsPin})
+			branch: workspaceBranch(cfg), dir: lay.wsDir, pin: wsPin})
 	}
 	for _, s := range order {
-		branch := s.Branch
-		if branch == "" {
-			branch = workspace.DefaultBranch
-		}
-		targets = append(targets, target{name: s.Name, url: cfg.RepoURL(s), branch: branch,
+		targets = append(targets, target{name: s.Name, url: cfg.RepoURL(s), branch: s.Branch,
 			dir: lay.dirs[s.Name], pin: req.Pins[s.Name]})
 	}
+	start := time.Now()
+	var clock phaseClock
+	defer func() {
+		res.FetchMS, res.CheckoutMS = clock.millis(start)
+	}()
 
 	// A sibling nested inside the workspace checkout must wait for it.
 	nested := false
@@ -61,16 +62,17 @@ func (r *Runner) materializeAll(ctx context.Context, req Request, lay layout, re
 			return false, fmt.Errorf("copy the workspace %s into the build root: %w", cfg.Dir(), err)
 		}
 	} else if nested {
-		sr, step, err := r.materialize(ctx, targets[0], mode)
-		if err != nil {
-			return false, err
+		o := r.materialize(ctx, targets[0], mode, &clock)
+		outs := []outcome{o}
+		for _, t := range targets[1:] {
+			outs = append(outs, outcome{sr: blankSibling(t), step: blankCheckout(t)})
 		}
-		res.Siblings = append(res.Siblings, sr)
-		res.Steps = append(res.Steps, step)
+		if o.err != nil || o.step.Result != Success {
+			return false, record(targets, outs, res, o.err)
+		}
+		res.Siblings = append(res.Siblings, o.sr)
+		res.Steps = append(res.Steps, o.step)
 		targets = targets[1:]
-		if step.Result != Success {
-			return false, nil
-		}
 	}
 
 	par := r.Parallel
@@ -79,24 +81,25 @@ func (r *Runner) materializeAll(ctx context.Context, req Request, lay layout, re
 	}
 	matCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	sibs := make([]SiblingResult, len(targets))
-	steps := make([]StepResult, len(targets))
-	errs := make([]error, len(targets))
+	outs := make([]outcome, len(targets))
 	sem := make(chan struct{}, par)
 	var wg sync.WaitGroup
 	for i, t := range targets {
+		outs[i] = outcome{sr: blankSibling(t), step: blankCheckout(t)}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			select {
 			case sem <- struct{}{}:
 			case <-matCtx.Done():
-				errs[i] = matCtx.Err()
-				return
+				return // never started: stays skipped
 			}
 			defer func() { <-sem }()
-			sibs[i], steps[i], errs[i] = r.materialize(matCtx, t, mode)
-			if errs[i] != nil {
+			if matCtx.Err() != nil {
+				return
+			}
+			outs[i] = r.materialize(matCtx, t, mode, &clock)
+			if outs[i].err != nil {
 				cancel() // one failure dooms the run: stop the others early
 			}
 		}()
@@ -104,153 +107,220 @@ func (r *Runner) materializeAll(ctx context.Context, req Request, lay layout, re
 	wg.Wait()
 	// Report the real failure, not the cancellations it caused.
 	var first error
-	for _, e := range errs {
-		if e != nil && !errors.Is(e, context.Canceled) {
-			first = e
+	for _, o := range outs {
+		if o.err != nil && !errors.Is(o.err, context.Canceled) {
+			first = o.err
 			break
 		}
 	}
-	if first == nil {
-		for _, e := range errs {
-			if e != nil {
-				first = e
-				break
-			}
-		}
+	if first == nil && ctx.Err() != nil {
+		first = ctx.Err()
 	}
-	if first != nil {
-		return false, first
+	err = record(targets, outs, res, first)
+	if err != nil {
+		return false, err
 	}
 	ok = true
-	for i := range targets {
-		res.Siblings = append(res.Siblings, sibs[i])
-		res.Steps = append(res.Steps, steps[i])
-		if steps[i].Result != Success {
+	for _, o := range outs {
+		if o.step.Result != Success {
 			ok = false
 		}
 	}
 	return ok, nil
 }
 
+// outcome is one target's fetch and checkout.
+type outcome struct {
+	sr   SiblingResult
+	step StepResult
+	err  error
+}
+
+// blankSibling and blankCheckout stand for a target not (yet) reached.
+func blankSibling(t target) SiblingResult {
+	return SiblingResult{Name: t.name, Repo: gitauth.Redact(t.url), Ref: labelOf(t)}
+}
+
+func blankCheckout(t target) StepResult {
+	return StepResult{Name: "checkout", Sibling: t.name, Command: "git checkout " + labelOf(t), Result: Skipped}
+}
+
+func labelOf(t target) string {
+	switch {
+	case t.pin.Ref != "":
+		return t.pin.Ref
+	case t.pin.SHA != "":
+		return short(t.pin.SHA)
+	}
+	return t.branch
+}
+
+// record appends every target's sibling and checkout step to res. When
+// failed is set, the target whose error it is reads error and names it;
+// every other target that did not finish its checkout reads skipped, with
+// the reason, instead of an error of its own.
+func record(targets []target, outs []outcome, res *Result, failed error) error {
+	culprit := ""
+	for i, o := range outs {
+		if o.err != nil && o.err == failed && !errors.Is(failed, context.Canceled) && !errors.Is(failed, context.DeadlineExceeded) {
+			culprit = targets[i].name
+			break
+		}
+	}
+	for i, o := range outs {
+		switch {
+		case failed == nil:
+		case targets[i].name == culprit:
+			o.step.Result = Error
+			o.step.LogTail = gitauth.RedactText(failed.Error())
+			o.step.Log = o.step.LogTail + "\n"
+		case o.err != nil || o.step.Result == Skipped:
+			o.step.Result = Skipped
+			o.sr.Fetch = ""
+			why := "the run was cancelled"
+			if culprit != "" {
+				why = culprit + " failed"
+			}
+			o.step.LogTail = "not checked out: " + why
+			o.step.Log = o.step.LogTail + "\n"
+		}
+		res.Siblings = append(res.Siblings, o.sr)
+		res.Steps = append(res.Steps, o.step)
+	}
+	return failed
+}
+
+// phaseClock keeps the span of the fetches and of the checkouts of one
+// run, which overlap across siblings.
+type phaseClock struct {
+	mu                   sync.Mutex
+	fetchEnd             time.Time
+	checkoutStart, coEnd time.Time
+}
+
+func (c *phaseClock) fetched(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if t.After(c.fetchEnd) {
+		c.fetchEnd = t
+	}
+}
+
+func (c *phaseClock) checkedOut(from, to time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.checkoutStart.IsZero() || from.Before(c.checkoutStart) {
+		c.checkoutStart = from
+	}
+	if to.After(c.coEnd) {
+		c.coEnd = to
+	}
+}
+
+func (c *phaseClock) millis(start time.Time) (fetch, checkout int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.fetchEnd.IsZero() {
+		fetch = c.fetchEnd.Sub(start).Milliseconds()
+	}
+	if !c.coEnd.IsZero() {
+		checkout = c.coEnd.Sub(c.checkoutStart).Milliseconds()
+	}
+	return fetch, checkout
+}
+
+// workspaceBranch is the branch the workspace repository is built from
+// when it is pinned without a ref: "" is its default branch.
+func workspaceBranch(cfg *workspace.Config) string {
+	return ""
+}
+
 // materialize fetches one repository into its mirror as needed and checks
 // it out at its pin, merged onto the base in merge mode.
-func (r *Runner) materialize(ctx context.Context, t target, mode string) (SiblingResult, StepResult, error) {
+func (r *Runner) materialize(ctx context.Context, t target, mode string, clock *phaseClock) outcome {
 	m := r.mirrorFor(t.url)
-	ref := t.pin.Ref
-	if ref == "" && t.pin.SHA == "" {
-		ref = t.branch
+	w := wanted{ref: t.pin.Ref, sha: t.pin.SHA, base: t.pin.Base, merge: mode == workspace.CheckoutMerge && t.pin.Base != ""}
+	if w.ref == "" && w.sha == "" {
+		w.ref = t.branch
 	}
-	merge := mode == workspace.CheckoutMerge && t.pin.Base != ""
-	want := t.pin.SHA
-	if want == "" && isFullSHA(ref) {
-		want = ref
+	if w.sha == "" && isFullSHA(w.ref) {
+		w.sha = w.ref
 	}
-	sr := SiblingResult{Name: t.name, Repo: gitauth.Redact(t.url), Ref: ref}
-	if sr.Ref == "" {
-		sr.Ref = short(t.pin.SHA)
+	o := outcome{sr: blankSibling(t), step: blankCheckout(t)}
+	sr := &o.sr
+	fail := func(err error) outcome {
+		o.err = err
+		return o
 	}
 
-	// Fetch, unless the mirror already holds the one commit wanted.
 	start := time.Now()
 	r.emit(Event{Kind: EventFetch, Sibling: t.name, Detail: gitauth.Redact(t.url)})
-	skip := false
-	if want != "" && !merge && t.pin.URL == "" {
-		unlock, err := m.lock(ctx, false)
-		if err != nil {
-			return sr, StepResult{}, err
+	how, ref, forkRef, err := r.syncMirror(ctx, m, t, w)
+	fetchTime := time.Since(start)
+	sr.FetchMS = fetchTime.Milliseconds()
+	clock.fetched(time.Now())
+	if err != nil {
+		if ctx.Err() != nil {
+			r.emit(Event{Kind: EventFetch, Done: true, Sibling: t.name, Result: Skipped, Duration: fetchTime})
+			return fail(ctx.Err())
 		}
-		skip = m.hasCommit(ctx, want)
-		unlock()
+		r.emit(Event{Kind: EventFetch, Done: true, Sibling: t.name, Result: Error, Duration: fetchTime})
+		var ie *InputError
+		if errors.As(err, &ie) {
+			return fail(err)
+		}
+		return fail(fmt.Errorf("sibling %s: fetch %s failed (check the URL and that the repository is reachable): %w", t.name, gitauth.Redact(t.url), err))
 	}
-	forkRef := ""
-	if !skip {
-		var err error
-		forkRef, err = r.fetch(ctx, m, t)
-		if err != nil {
-			r.emit(Event{Kind: EventFetch, Done: true, Sibling: t.name, Result: Error, Duration: time.Since(start)})
-			if ctx.Err() != nil {
-				return sr, StepResult{}, ctx.Err()
-			}
-			return sr, StepResult{}, fmt.Errorf("sibling %s: fetch %s failed (check the URL and that the repository is reachable): %w", t.name, gitauth.Redact(t.url), err)
-		}
+	sr.Fetch = how
+	w.ref = ref
+	if t.pin.Ref == "" && t.pin.SHA == "" {
+		sr.Ref = ref
 	}
 	detail := ""
-	if skip {
-		detail = "commit already in the mirror"
+	if how != fetchedNow {
+		detail = how
 	}
-	fetchTime := time.Since(start)
 	r.emit(Event{Kind: EventFetch, Done: true, Sibling: t.name, Result: Success, Detail: detail, Duration: fetchTime})
 
 	unlock, err := m.lock(ctx, false)
 	if err != nil {
-		return sr, StepResult{}, err
+		return fail(err)
 	}
 	defer unlock()
 
-	// Resolve what to build.
-	var head string
-	switch {
-	case skip:
-		head = want // checked above, under the same kind of lock
-	case t.pin.SHA != "":
-		if !m.hasCommit(ctx, t.pin.SHA) {
-			return sr, StepResult{}, inputErr(fmt.Sprintf("sibling %s: commit %s not found in %s (check the SHA; list refs with: git ls-remote %s)",
-				t.name, t.pin.SHA, gitauth.Redact(t.url), gitauth.Redact(t.url)))
-		}
-		head = t.pin.SHA
-	case forkRef != "":
-		sha, ok, err := m.resolve(ctx, forkRef)
-		if err != nil {
-			return sr, StepResult{}, err
-		}
-		if !ok {
-			return sr, StepResult{}, inputErr(fmt.Sprintf("sibling %s: ref %q not found in %s", t.name, ref, gitauth.Redact(t.pin.URL)))
-		}
-		head = sha
-	default:
-		sha, ok, err := m.resolve(ctx, ref)
-		if err != nil {
-			return sr, StepResult{}, err
-		}
-		if !ok {
-			return sr, StepResult{}, inputErr(fmt.Sprintf("sibling %s: ref %q not found in %s: no branch, tag or commit by that name (list them with: git ls-remote %s)",
-				t.name, ref, gitauth.Redact(t.url), gitauth.Redact(t.url)))
-		}
-		head = sha
+	head, base, err := r.resolve(ctx, m, t, w, how, forkRef)
+	if err != nil {
+		return fail(err)
 	}
-	sr.SHA = head
-	var base string
-	if merge {
-		sha, ok, err := m.resolve(ctx, t.pin.Base)
-		if err != nil {
-			return sr, StepResult{}, err
-		}
-		if !ok {
-			return sr, StepResult{}, inputErr(fmt.Sprintf("sibling %s: base branch %q not found in %s (list branches with: git ls-remote --heads %s)",
-				t.name, t.pin.Base, gitauth.Redact(t.url), gitauth.Redact(t.url)))
-		}
-		base = sha
-		sr.BaseSHA = sha
-	}
+	sr.SHA, sr.BaseSHA = head, base
 
 	// Check out.
-	step := StepResult{Name: "checkout", Sibling: t.name, Command: "git checkout " + sr.Ref + " (" + short(head) + ")"}
-	if merge {
+	step := &o.step
+	step.Command = "git checkout " + sr.Ref + " (" + short(head) + ")"
+	if w.merge {
 		step.Command = fmt.Sprintf("git merge --no-ff %s (%s) onto %s (%s)", sr.Ref, short(head), t.pin.Base, short(base))
 	}
 	r.emit(Event{Kind: EventCheckout, Sibling: t.name, Command: step.Command})
 	start = time.Now()
 	log := &stepLog{}
-	fmt.Fprintf(log, "fetched %s in %s%s\n", gitauth.Redact(t.url), fetchTime.Round(time.Millisecond), map[bool]string{true: " (commit already in the mirror)"}[skip])
+	note := ""
+	if how != fetchedNow {
+		note = " (" + how + ")"
+	}
+	fmt.Fprintf(log, "fetched %s in %s%s\n", gitauth.Redact(t.url), fetchTime.Round(time.Millisecond), note)
 	conflict, err := r.checkout(ctx, m, t.dir, head, base, sr.Ref, t.pin.Base)
-	step.DurationMS = time.Since(start).Milliseconds()
+	d := time.Since(start)
+	clock.checkedOut(start, time.Now())
+	step.DurationMS = d.Milliseconds()
+	sr.CheckoutMS = step.DurationMS
 	switch {
 	case err != nil:
-		r.emit(Event{Kind: EventCheckout, Done: true, Sibling: t.name, Command: step.Command, Result: Error, Duration: time.Since(start)})
 		if ctx.Err() != nil {
-			return sr, step, ctx.Err()
+			r.emit(Event{Kind: EventCheckout, Done: true, Sibling: t.name, Command: step.Command, Result: Skipped, Duration: d})
+			return fail(ctx.Err())
 		}
-		return sr, step, fmt.Errorf("sibling %s: check out %s into %s: %w", t.name, short(head), t.dir, err)
+		r.emit(Event{Kind: EventCheckout, Done: true, Sibling: t.name, Command: step.Command, Result: Error, Duration: d})
+		return fail(fmt.Errorf("sibling %s: check out %s into %s: %w", t.name, short(head), t.dir, err))
 	case len(conflict) > 0:
 		step.Result = Failure
 		fmt.Fprintf(log, "merge conflict: %s (%s) does not merge cleanly onto %s (%s); conflicting files:\n  %s\n",
@@ -258,67 +328,62 @@ func (r *Runner) materialize(ctx context.Context, t target, mode string) (Siblin
 		fmt.Fprintf(log, "fix: merge or rebase %s onto %s and push\n", t.pin.Base, sr.Ref)
 	default:
 		step.Result = Success
-		if merge {
+		if w.merge {
 			fmt.Fprintf(log, "merged %s (%s) onto %s (%s)\n", sr.Ref, short(head), t.pin.Base, short(base))
 		} else {
 			fmt.Fprintf(log, "checked out %s at %s\n", sr.Ref, head)
 		}
 	}
 	step.Log, step.LogTail = log.Log(), log.Tail()
-	r.emit(Event{Kind: EventCheckout, Done: true, Sibling: t.name, Command: step.Command, Result: step.Result, Detail: short(head), Duration: time.Since(start)})
-	return sr, step, nil
+	r.emit(Event{Kind: EventCheckout, Done: true, Sibling: t.name, Command: step.Command, Result: step.Result, Detail: short(head), Duration: d})
+	return o
 }
 
-// fetch updates the mirror for t under its exclusive lock. For a pin from
-// a fork it also fetches the fork's ref and returns where it was stored.
-func (r *Runner) fetch(ctx context.Context, m *mirror, t target) (forkRef string, err error) {
-	unlock, err := m.lock(ctx, true)
+// resolve turns what t wants into commits of the mirror: the head to
+// build and, in merge mode, the base it is merged onto. The caller holds
+// the mirror's shared lock.
+func (r *Runner) resolve(ctx context.Context, m *mirror, t target, w wanted, how, forkRef string) (head, base string, err error) {
+	switch {
+	case how == fetchInMirror:
+		head = w.sha // checked under the same kind of lock
+	case w.sha != "":
+		if !m.hasCommit(ctx, w.sha) {
+			return "", "", inputErr(fmt.Sprintf("sibling %s: commit %s not found in %s (check the SHA; list refs with: git ls-remote %s)",
+				t.name, w.sha, gitauth.Redact(t.url), gitauth.Redact(t.url)))
+		}
+		head = w.sha
+	case forkRef != "":
+		sha, ok, err := m.resolve(ctx, forkRef)
+		if err != nil {
+			return "", "", err
+		}
+		if !ok {
+			return "", "", inputErr(fmt.Sprintf("sibling %s: ref %q not found in %s", t.name, w.ref, gitauth.Redact(t.pin.URL)))
+		}
+		head = sha
+	default:
+		sha, ok, err := m.resolve(ctx, w.ref)
+		if err != nil {
+			return "", "", err
+		}
+		if !ok {
+			return "", "", inputErr(fmt.Sprintf("sibling %s: ref %q not found in %s: no branch, tag or commit by that name (list them with: git ls-remote %s)",
+				t.name, w.ref, gitauth.Redact(t.url), gitauth.Redact(t.url)))
+		}
+		head = sha
+	}
+	if !w.merge {
+		return head, "", nil
+	}
+	sha, ok, err := m.resolve(ctx, t.pin.Base)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
-	defer unlock()
-	if err := m.init(ctx); err != nil {
-		return "", err
+	if !ok {
+		return "", "", inputErr(fmt.Sprintf("sibling %s: base branch %q not found in %s (list branches with: git ls-remote --heads %s)",
+			t.name, t.pin.Base, gitauth.Redact(t.url), gitauth.Redact(t.url)))
 	}
-	var extra []string
-	if t.pin.FetchRef != "" && t.pin.URL == "" {
-		extra = append(extra, "+"+t.pin.FetchRef+":"+t.pin.FetchRef)
-	}
-	auth, err := r.authorization(ctx, m.url)
-	if err != nil {
-		return "", err
-	}
-	if err := m.fetch(ctx, auth, m.url, extra...); err != nil {
-		return "", err
-	}
-	if t.pin.URL == "" {
-		return "", nil
-	}
-	src := t.pin.FetchRef
-	if src == "" {
-		src = "refs/heads/" + t.pin.Ref
-	}
-	sum := sha256.Sum256([]byte(gitauth.Redact(t.pin.URL)))
-	forkRef = "refs/forks/" + hex.EncodeToString(sum[:])[:12] + "/" + strings.TrimPrefix(src, "refs/")
-	if auth, err = r.authorization(ctx, t.pin.URL); err != nil {
-		return "", err
-	}
-	if err := m.fetch(ctx, auth, t.pin.URL, "+"+src+":"+forkRef); err != nil {
-		return "", err
-	}
-	return forkRef, nil
-}
-
-// authorization asks Runner.Authorization for url's credentials.
-func (r *Runner) authorization(ctx context.Context, url string) (string, error) {
-	if r.Authorization == nil {
-		return "", nil
-	}
-	auth, err := r.Authorization(ctx, url)
-	if err != nil {
-		return "", fmt.Errorf("credentials to fetch %s: %w", gitauth.Redact(url), err)
-	}
-	return auth, nil
+	return head, sha, nil
 }
 
 // checkout makes dir a clone of the mirror at head, or at base with head

@@ -168,3 +168,23 @@ func isHex(s string) bool {
 func isFullSHA(s string) bool {
 	return (len(s) == 40 || len(s) == 64) && isHex(s)
 }
+
+// refs reads the named refs (full names) that exist in the mirror, in one
+// git call; the caller holds a lock.
+func (m *mirror) refs(ctx context.Context, names []string) (map[string]string, error) {
+	out := map[string]string{}
+	if len(names) == 0 {
+		return out, nil
+	}
+	args := append([]string{"for-each-ref", "--format=%(objectname) %(refname)", "--"}, names...)
+	text, err := git(ctx, m.dir, args...)
+	if err != nil {
+		return nil, err
+	}
+	for _, line := range strings.Split(text, "\n") {
+		if sha, name, ok := strings.Cut(line, " "); ok {
+			out[name] = sha
+		}
+	}
+	return out, nil
+}

@@ -35,6 +35,9 @@ type Runner struct {
 	Keep bool
 	// Parallel bounds concurrent fetches and checkouts (0: DefaultParallel).
 	Parallel int
+	// Heartbeat is how often a step still running is reported (an
+	// EventHeartbeat, and a line in Request.Output); 0 means every 30 s.
+	Heartbeat time.Duration
 	// Authorization, when set, gives the HTTP Authorization header value
 	// for fetching a repository URL ("" for none). It reaches git through
 	// its environment, so no credential is written to a mirror's config
@@ -66,7 +69,12 @@ const (
 	EventFetch    = "fetch"
 	EventCheckout = "checkout"
 	EventStep     = "step"
+	// EventHeartbeat says a step is still running, Duration into it.
+	EventHeartbeat = "heartbeat"
 )
+
+// DefaultHeartbeat is Runner.Heartbeat's default.
+const DefaultHeartbeat = 30 * time.Second
 
 // Event is progress: something started (Done false) or ended (Done true).
 type Event struct {
@@ -78,7 +86,7 @@ type Event struct {
 	// Detail says more: what a checkout is at, or why a fetch was skipped.
 	Detail   string
 	Result   string        // when Done
-	Duration time.Duration // when Done
+	Duration time.Duration // when Done, and for a heartbeat
 }
 
 func (r *Runner) emit(e Event) {
@@ -108,10 +116,14 @@ func (r *Runner) Run(ctx context.Context, req Request) (*Result, error) {
 		Siblings:  []SiblingResult{},
 		Steps:     []StepResult{},
 	}
+	done := func() {
+		res.Duration = time.Since(res.Started)
+		res.DurationMS = res.Duration.Milliseconds()
+	}
 	fail := func(err error) (*Result, error) {
 		res.Result = Error
 		res.Error = err.Error()
-		res.Duration = time.Since(res.Started)
+		done()
 		return res, err
 	}
 	cfg := req.Config
@@ -131,14 +143,23 @@ func (r *Runner) Run(ctx context.Context, req Request) (*Result, error) {
 	}
 	runCtx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	// interrupted finishes a run cut short by the timeout or by ctx.
-	interrupted := func() (*Result, error) {
+	// interrupted finishes a run cut short by the timeout or by ctx,
+	// naming what it was doing.
+	interrupted := func(during string) (*Result, error) {
 		res.Result = Cancelled
 		res.Error = "cancelled"
 		if ctx.Err() == nil {
-			res.Error = fmt.Sprintf("timed out after %s (workspace.ci.timeout)", timeout)
+			res.TimedOut = true
+			res.Error = fmt.Sprintf("timed out after %s", shortDuration(timeout))
+			if during == "" {
+				during = runningStep(res)
+			}
+			if during != "" {
+				res.Error += " in " + during
+			}
+			res.Error += " (workspace.ci.timeout)"
 		}
-		res.Duration = time.Since(res.Started)
+		done()
 		return res, nil
 	}
 
@@ -148,10 +169,11 @@ func (r *Runner) Run(ctx context.Context, req Request) (*Result, error) {
 			return fail(err)
 		}
 	} else {
-		if r.DataDir == "" {
+		dataDir, err := filepath.Abs(r.DataDir)
+		if r.DataDir == "" || err != nil {
 			return fail(errors.New("ci: Runner.DataDir is not set"))
 		}
-		builds := filepath.Join(r.DataDir, "builds")
+		builds := filepath.Join(dataDir, "builds")
 		if err := os.MkdirAll(builds, 0o755); err != nil {
 			return fail(fmt.Errorf("create build directory %s: %w", builds, err))
 		}
@@ -169,28 +191,56 @@ func (r *Runner) Run(ctx context.Context, req Request) (*Result, error) {
 		}
 		ok, err := r.materializeAll(runCtx, req, lay, res)
 		if runCtx.Err() != nil {
-			return interrupted()
+			r.plan(req, stages, lay, res)
+			return interrupted("checkout")
 		}
 		if err != nil {
+			r.plan(req, stages, lay, res)
 			return fail(err)
 		}
 		if !ok {
 			// A checkout failed (a merge conflict): nothing can be built.
 			r.plan(req, stages, lay, res)
 			res.Result = Failure
-			res.Duration = time.Since(res.Started)
+			done()
 			return res, nil
 		}
 	}
 
 	phases := r.plan(req, stages, lay, res)
 	r.runPhases(runCtx, req, lay, phases, res)
-	res.Duration = time.Since(res.Started)
 	if runCtx.Err() != nil {
-		return interrupted()
+		return interrupted("")
 	}
 	res.Result = overall(res.Steps)
+	done()
 	return res, nil
+}
+
+// runningStep names the step a run was cut short in ("setup pyvider"),
+// or "".
+func runningStep(res *Result) string {
+	for _, s := range res.Steps {
+		if s.Result == Cancelled {
+			if s.Sibling == "" {
+				return s.Name + " workspace"
+			}
+			return s.Name + " " + s.Sibling
+		}
+	}
+	return ""
+}
+
+// shortDuration prints 30m rather than 30m0s.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 // overall is the run's result from its steps: success only when every

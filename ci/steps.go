@@ -142,7 +142,9 @@ func (r *Runner) runStep(ctx context.Context, st StepResult, dir string, env []s
 	}
 	r.emit(Event{Kind: EventStep, Name: st.Name, Sibling: st.Sibling, Command: st.Command})
 	start := time.Now()
+	stopBeat := r.beat(st, who, start, out)
 	err := runProc(ctx, dir, env, log, log, "sh", "-c", st.Command)
+	stopBeat()
 	d := time.Since(start)
 	var exit *exec.ExitError
 	switch {
@@ -176,4 +178,39 @@ func (r *Runner) runStep(ctx context.Context, st StepResult, dir string, env []s
 	}
 	r.emit(Event{Kind: EventStep, Done: true, Name: st.Name, Sibling: st.Sibling, Command: st.Command, Result: st.Result, Duration: d})
 	return st
+}
+
+// beat reports a long step every Runner.Heartbeat, to Progress and to out
+// (the run's log), until the returned stop is called; stop returns once
+// nothing more will be reported.
+func (r *Runner) beat(st StepResult, who string, start time.Time, out io.Writer) (stop func()) {
+	every := r.Heartbeat
+	if every <= 0 {
+		every = DefaultHeartbeat
+	}
+	quit, finished := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(finished)
+		tick := time.NewTicker(every)
+		defer tick.Stop()
+		for {
+			select {
+			case <-quit:
+				return
+			case now := <-tick.C:
+				elapsed := now.Sub(start).Round(time.Second)
+				if every < time.Second {
+					elapsed = now.Sub(start).Round(time.Millisecond)
+				}
+				r.emit(Event{Kind: EventHeartbeat, Name: st.Name, Sibling: st.Sibling, Command: st.Command, Duration: elapsed})
+				if out != nil {
+					fmt.Fprintf(out, "%s %s ... still running, %s\n", st.Name, who, elapsed)
+				}
+			}
+		}
+	}()
+	return func() {
+		close(quit)
+		<-finished
+	}
 }

@@ -40,6 +40,13 @@ type SiblingResult struct {
 	SHA  string `json:"sha"`
 	// BaseSHA is the base commit the head was merged onto (merge mode).
 	BaseSHA string `json:"base_sha,omitempty"`
+	// Fetch says how the mirror was brought up to date: "fetched", or
+	// why it was not ("commit already in the mirror", "tip unchanged");
+	// "" when the sibling was never reached (see its checkout step).
+	Fetch string `json:"fetch,omitempty"`
+	// FetchMS and CheckoutMS time this sibling's fetch and checkout.
+	FetchMS    int64 `json:"fetch_ms"`
+	CheckoutMS int64 `json:"checkout_ms"`
 }
 
 // StepResult is one command's outcome.
@@ -62,6 +69,16 @@ type Result struct {
 	Steps     []StepResult    `json:"steps"`
 	Started   time.Time       `json:"started"`
 	Duration  time.Duration   `json:"-"`
+	// DurationMS is the whole run, FetchMS the wall time from the first
+	// fetch to the last one done, CheckoutMS from the first checkout to
+	// the last (siblings are fetched and checked out side by side, so
+	// these overlap).
+	DurationMS int64 `json:"duration_ms"`
+	FetchMS    int64 `json:"fetch_ms"`
+	CheckoutMS int64 `json:"checkout_ms"`
+	// TimedOut is set when [workspace.ci].timeout ended the run (its
+	// Result is then cancelled, and Error says which step it was in).
+	TimedOut bool `json:"timed_out,omitempty"`
 	// Error explains an error result.
 	Error string `json:"error,omitempty"`
 	// BuildRoot is where the workspace was built, when Runner.Keep left it.

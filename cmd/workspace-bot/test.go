@@ -103,7 +103,7 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if o.Verbose {
 		req.Output = stderr
 	}
-	runner := &ci.Runner{DataDir: o.DataDir, Keep: o.Keep, Progress: progressPrinter(stderr)}
+	runner := &ci.Runner{DataDir: o.DataDir, Keep: o.Keep, Progress: newProgress(stderr, o.Verbose)}
 	// With GitHub credentials, private siblings on that GitHub are fetched
 	// with them; without, git needs no credentials (public or ssh).
 	factory, err := o.GitHub.factory(false)
@@ -153,9 +153,15 @@ func testExitCode(res *ci.Result, err error) int {
 	return exitInfra
 }
 
-// progressPrinter writes one line per finished fetch and checkout and per
-// started and finished step, so a long run shows where it is.
-func progressPrinter(w io.Writer) func(ci.Event) {
+// progressPrinter writes one line per finished fetch and checkout, per
+// started and finished step and per heartbeat of a long step, so a long
+// run shows where it is.
+func progressPrinter(w io.Writer) func(ci.Event) { return newProgress(w, false) }
+
+// newProgress is progressPrinter; with streamed, steps' output goes to w
+// already, between header and footer lines of its own, so a step's start
+// and end are not printed a second time.
+func newProgress(w io.Writer, streamed bool) func(ci.Event) {
 	return func(e ci.Event) {
 		who := e.Sibling
 		if who == "" {
@@ -174,6 +180,11 @@ func progressPrinter(w io.Writer) func(ci.Event) {
 			fmt.Fprintf(w, "fetch %s ...%s %s\n", who, note, secs)
 		case e.Kind == ci.EventCheckout && e.Done:
 			fmt.Fprintf(w, "checkout %s %s ... %s %s\n", who, e.Detail, resultWord(e.Result), secs)
+		case e.Kind == ci.EventHeartbeat:
+			if !streamed { // the stream has its own heartbeat lines
+				fmt.Fprintf(w, "%s %s ... still running, %s\n", e.Name, who, e.Duration)
+			}
+		case e.Kind == ci.EventStep && streamed:
 		case e.Kind == ci.EventStep && !e.Done:
 			fmt.Fprintf(w, "%s %s: %s\n", e.Name, who, e.Command)
 		case e.Kind == ci.EventStep:
@@ -192,9 +203,16 @@ func resultWord(r string) string {
 // printReport prints the result for a person: what was built, a table of
 // steps, and the log tail of the step that failed.
 func printReport(w io.Writer, cfg *workspace.Config, res *ci.Result) {
-	fmt.Fprintf(w, "%s: %s in %s (%s)\n", cfg.Workspace.Name, strings.ToUpper(res.Result), res.Duration.Round(time.Millisecond), res.Changeset)
-	if res.Error != "" {
-		fmt.Fprintf(w, "  %s\n", res.Error)
+	if res.TimedOut {
+		fmt.Fprintf(w, "%s: %s (%s)\n", cfg.Workspace.Name, res.Error, res.Changeset)
+	} else {
+		fmt.Fprintf(w, "%s: %s in %s (%s)\n", cfg.Workspace.Name, strings.ToUpper(res.Result), res.Duration.Round(time.Millisecond), res.Changeset)
+		if res.Error != "" {
+			fmt.Fprintf(w, "  %s\n", res.Error)
+		}
+	}
+	if res.FetchMS > 0 || res.CheckoutMS > 0 {
+		fmt.Fprintf(w, "  fetch %.1fs, checkout %.1fs\n", float64(res.FetchMS)/1000, float64(res.CheckoutMS)/1000)
 	}
 	if len(res.Siblings) > 0 {
 		fmt.Fprintln(w)
@@ -204,6 +222,9 @@ func printReport(w io.Writer, cfg *workspace.Config, res *ci.Result) {
 			sha := s.SHA
 			if len(sha) > 12 {
 				sha = sha[:12]
+			}
+			if sha == "" {
+				sha = "-"
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.Name, s.Ref, sha, s.Repo)
 		}

@@ -174,3 +174,47 @@ func TestTestCommandLocal(t *testing.T) {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
 	}
 }
+
+// -v streams each step between its own start and end lines; the progress
+// lines do not say the same again.
+func TestTestCommandVerboseSaysEachStepOnce(t *testing.T) {
+	config, _ := testCmdWorkspace(t, "echo the-test-ran")
+	code, out, errs := runTestCmd(t, "--config", config, "--data-dir", t.TempDir(), "-v")
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
+	}
+	for _, step := range []string{"setup alpha", "test workspace"} {
+		if n := strings.Count(errs, step); n != 2 {
+			t.Errorf("%q appears %d times, want 2 (start and end):\n%s", step, n, errs)
+		}
+	}
+	if !strings.Contains(errs, "the-test-ran") {
+		t.Errorf("-v did not stream the step's output:\n%s", errs)
+	}
+}
+
+// A sibling that cannot be fetched is named; the others never checked
+// out read skipped, with no SHA.
+func TestTestCommandNamesTheFailedFetch(t *testing.T) {
+	config, repos := testCmdWorkspace(t, "true")
+	os.RemoveAll(filepath.Join(repos, "o", "alpha.git"))
+	code, out, errs := runTestCmd(t, "--config", config, "--data-dir", t.TempDir())
+	if code != exitInfra {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
+	}
+	lines := map[string]string{}
+	for _, l := range strings.Split(out, "\n") {
+		if f := strings.Fields(l); len(f) >= 5 && strings.HasSuffix(f[3], "s") && (f[0] == "checkout" || f[0] == "setup" || f[0] == "test") {
+			lines[f[0]+" "+f[1]] = f[2]
+		}
+	}
+	if lines["checkout alpha"] != "error" || lines["setup alpha"] != "skipped" || lines["test -"] != "skipped" {
+		t.Errorf("steps %v in:\n%s", lines, out)
+	}
+	if r := lines["checkout beta"]; r != "skipped" && r != "success" {
+		t.Errorf("beta's checkout reads %q:\n%s", r, out)
+	}
+	if strings.Contains(errs, "beta ... error") {
+		t.Errorf("beta reported as an error of its own:\n%s", errs)
+	}
+}

@@ -1,0 +1,236 @@
+package ci
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/provide-io/workspace-bot/internal/gitfixture"
+)
+
+// A sibling whose fetch fails is named as the error; the siblings never
+// checked out because of it read skipped, not error with an empty SHA.
+func TestFetchFailureSkipsTheOthers(t *testing.T) {
+	f := newFixture(t)
+	f.repo("alpha", nil)
+	f.repo("gamma", nil)
+	cfg := f.config(sib{name: "alpha"}, sib{name: "beta"}, sib{name: "gamma"})
+	cfg.Workspace.CI.Test = []string{"true"}
+	r := f.runner()
+	// alpha is checked out before beta fails; gamma's server never
+	// answers, so gamma is still fetching when beta fails.
+	alphaDone := make(chan struct{})
+	hook := func(req *http.Request) {
+		switch {
+		case strings.Contains(req.URL.Path, "/beta.git"):
+			<-alphaDone
+		case strings.Contains(req.URL.Path, "/gamma.git"):
+			<-req.Context().Done()
+		}
+	}
+	f.hook.Store(&hook)
+	var mu sync.Mutex
+	var events []Event
+	r.Progress = func(e Event) {
+		mu.Lock()
+		defer mu.Unlock()
+		events = append(events, e)
+		if e.Kind == EventCheckout && e.Done && e.Sibling == "alpha" {
+			close(alphaDone)
+		}
+	}
+	res, err := r.Run(context.Background(), Request{Config: cfg})
+	if err == nil || !strings.Contains(err.Error(), "sibling beta") {
+		t.Fatalf("error %v, want one naming beta", err)
+	}
+	want := map[string]string{"alpha": Success, "beta": Error, "gamma": Skipped}
+	for name, result := range want {
+		co := stepsOf(res, "checkout", name)
+		if len(co) != 1 || co[0].Result != result {
+			t.Errorf("checkout %s: %+v, want %s", name, co, result)
+		}
+	}
+	if co := stepsOf(res, "checkout", "gamma"); len(co) == 1 && !strings.Contains(co[0].LogTail, "beta failed") {
+		t.Errorf("gamma's skip does not say why: %q", co[0].LogTail)
+	}
+	if co := stepsOf(res, "checkout", "beta"); len(co) == 1 && !strings.Contains(co[0].LogTail, f.url("beta")) {
+		t.Errorf("beta's error does not say what failed: %q", co[0].LogTail)
+	}
+	if tests := stepsOf(res, "test", ""); len(tests) != 1 || tests[0].Result != Skipped {
+		t.Errorf("test after a failed fetch: %+v", tests)
+	}
+	if sr := siblingResult(t, res, "gamma"); sr.SHA != "" || sr.Fetch != "" {
+		t.Errorf("gamma %+v: never reached, yet it has a SHA or a fetch", sr)
+	}
+	if sr := siblingResult(t, res, "alpha"); len(sr.SHA) != 40 || sr.Fetch != fetchedNow {
+		t.Errorf("alpha %+v", sr)
+	}
+	for _, e := range events {
+		if e.Sibling == "gamma" && e.Result == Error {
+			t.Errorf("gamma reported as an error: %+v", e)
+		}
+	}
+}
+
+// A run cut short by [workspace.ci].timeout says so and names the step it
+// was in; Ctrl-C reads cancelled.
+func TestTimeoutNamesTheStep(t *testing.T) {
+	cfg := localWorkspace(t, "alpha")
+	cfg.Workspace.CI.Timeout = 700 * time.Millisecond
+	cfg.Sibling("alpha").Setup = []string{"sleep 30"}
+	cfg.Workspace.CI.Test = []string{"true"}
+	res, err := (&Runner{DataDir: t.TempDir()}).Run(context.Background(), Request{Config: cfg, Local: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.TimedOut || res.Result != Cancelled || res.Error != "timed out after 700ms in setup alpha (workspace.ci.timeout)" {
+		t.Errorf("result %s timed out %v, error %q", res.Result, res.TimedOut, res.Error)
+	}
+	if shortDuration(30*time.Minute) != "30m" || shortDuration(2*time.Hour) != "2h" || shortDuration(90*time.Second) != "1m30s" {
+		t.Errorf("durations print as %s, %s, %s", shortDuration(30*time.Minute), shortDuration(2*time.Hour), shortDuration(90*time.Second))
+	}
+}
+
+// A long step is reported while it runs, to Progress and to the run's log.
+func TestHeartbeat(t *testing.T) {
+	cfg := localWorkspace(t, "alpha")
+	cfg.Sibling("alpha").Setup = []string{"sleep 0.5"}
+	cfg.Workspace.CI.Test = []string{"true"}
+	var mu sync.Mutex
+	var beats []Event
+	r := &Runner{DataDir: t.TempDir(), Heartbeat: 100 * time.Millisecond, Progress: func(e Event) {
+		if e.Kind == EventHeartbeat {
+			mu.Lock()
+			beats = append(beats, e)
+			mu.Unlock()
+		}
+	}}
+	var out bytes.Buffer
+	res, err := r.Run(context.Background(), Request{Config: cfg, Local: true, Output: &out})
+	if err != nil || res.Result != Success {
+		t.Fatalf("%v %+v", err, res)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(beats) < 2 || len(beats) > 6 {
+		t.Fatalf("%d heartbeats in a 0.5 s step at 0.1 s", len(beats))
+	}
+	if b := beats[0]; b.Sibling != "alpha" || b.Name != "setup" || b.Duration < 100*time.Millisecond {
+		t.Errorf("heartbeat %+v", b)
+	}
+	for _, b := range beats {
+		if b.Name == "test" {
+			t.Errorf("the quick test step had a heartbeat")
+		}
+	}
+	if !strings.Contains(out.String(), "setup alpha ... still running, ") {
+		t.Errorf("the run's log has no heartbeat:\n%s", out.String())
+	}
+}
+
+// A relative data dir still gives steps absolute paths, and the result
+// carries the run's timings.
+func TestRelativeDataDirAndTimings(t *testing.T) {
+	f := newFixture(t)
+	f.repo("alpha", nil)
+	cfg := f.config(sib{name: "alpha"})
+	cfg.Sibling("alpha").Setup = []string{`echo "$WORKSPACE_ROOT" > root.txt; pwd > pwd.txt`}
+	cfg.Workspace.CI.Test = []string{`case "$WORKSPACE_ROOT" in /*) cd "$WORKSPACE_ROOT/../alpha" && test -f root.txt;; *) echo "relative: $WORKSPACE_ROOT"; exit 1;; esac`}
+	base := filepath.Dir(f.dataDir)
+	// The process's working directory is shared: no t.Parallel here.
+	t.Chdir(base)
+	r := &Runner{DataDir: "data", Keep: true}
+	res, err := r.Run(context.Background(), Request{Config: cfg})
+	if err != nil || res.Result != Success {
+		t.Fatalf("%v %+v", err, res)
+	}
+	if !filepath.IsAbs(res.BuildRoot) {
+		t.Errorf("build root %q is relative", res.BuildRoot)
+	}
+	root := strings.TrimSpace(readFile(t, filepath.Join(res.BuildRoot, "alpha", "root.txt")))
+	if !filepath.IsAbs(root) || !strings.HasPrefix(root, base) {
+		t.Errorf("WORKSPACE_ROOT %q", root)
+	}
+	if res.DurationMS <= 0 || res.FetchMS <= 0 || res.CheckoutMS <= 0 {
+		t.Errorf("timings: total %d ms, fetch %d ms, checkout %d ms", res.DurationMS, res.FetchMS, res.CheckoutMS)
+	}
+	sr := siblingResult(t, res, "alpha")
+	if sr.FetchMS <= 0 || sr.CheckoutMS <= 0 || res.FetchMS > res.DurationMS {
+		t.Errorf("sibling timings %+v of a %d ms run", sr, res.DurationMS)
+	}
+	data, _ := json.Marshal(res)
+	for _, k := range []string{`"duration_ms":`, `"fetch_ms":`, `"checkout_ms":`, `"fetch":"fetched"`} {
+		if !bytes.Contains(data, []byte(k)) {
+			t.Errorf("JSON lacks %s: %s", k, data)
+		}
+	}
+}
+
+// Branch tips are compared with the server's first: an unchanged tip is
+// not fetched, a moved one is.
+func TestTipsFetchedOnlyWhenMoved(t *testing.T) {
+	f := newFixture(t)
+	f.repo("alpha", nil)
+	f.repo("beta", nil)
+	cfg := f.config(sib{name: "alpha"}, sib{name: "beta"})
+	r := f.runner()
+	run := func() *Result {
+		t.Helper()
+		res, err := r.Run(context.Background(), Request{Config: cfg})
+		if err != nil || res.Result != Success {
+			t.Fatalf("%v %+v", err, res)
+		}
+		return res
+	}
+	run()
+	before := f.requests.Load()
+	res := run()
+	for _, name := range []string{"alpha", "beta"} {
+		if sr := siblingResult(t, res, name); sr.Fetch != fetchTipSame {
+			t.Errorf("%s: fetch %q on an unchanged tip", name, sr.Fetch)
+		}
+	}
+	// One ls-remote per sibling: git's smart HTTP asks for info/refs, and
+	// with protocol v2 posts one ls-refs.
+	if n := f.requests.Load() - before; n > 4 {
+		t.Errorf("%d HTTP requests for two unchanged tips", n)
+	}
+	moved := f.commit("beta", "main", "", map[string]string{"new.txt": "x"})
+	res = run()
+	if sr := siblingResult(t, res, "beta"); sr.Fetch != fetchedNow || sr.SHA != moved {
+		t.Errorf("beta after a push: %+v, want fetched at %s", sr, moved)
+	}
+	if sr := siblingResult(t, res, "alpha"); sr.Fetch != fetchTipSame {
+		t.Errorf("alpha: %+v", sr)
+	}
+}
+
+// The workspace repository, pinned without a ref, is built from its
+// default branch, whatever it is called.
+func TestWorkspaceRepoDefaultBranch(t *testing.T) {
+	f := newFixture(t)
+	f.repo("alpha", nil)
+	wsRepo := f.bare("ws")
+	if err := gitfixture.InitBare(wsRepo, "trunk"); err != nil {
+		t.Fatal(err)
+	}
+	tip := f.commit("ws", "trunk", "", map[string]string{"wrknv.toml": "# from the repo\n"})
+	cfg := f.config(sib{name: "alpha"})
+	cfg.Workspace.Repo = f.url("ws")
+	cfg.Workspace.CI.Test = []string{"grep -q 'from the repo' wrknv.toml"}
+	for i := 0; i < 2; i++ { // a new mirror, then an existing one
+		res, err := f.runner().Run(context.Background(), Request{Config: cfg, Pins: map[string]Pin{"ws": {}}})
+		if err != nil || res.Result != Success {
+			t.Fatalf("run %d: %v %+v", i, err, res)
+		}
+		if sr := siblingResult(t, res, "ws"); sr.Ref != "trunk" || sr.SHA != tip {
+			t.Errorf("run %d: workspace built at %+v, want trunk at %s", i, sr, tip)
+		}
+	}
+}
