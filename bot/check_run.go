@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/provide-io/workspace-bot/changeset"
+	"github.com/provide-io/workspace-bot/internal/logging"
 )
 
 // checkEvent holds the few fields of check_run and check_suite payloads
@@ -85,7 +86,7 @@ func (b *Bot) rerequested(ctx context.Context, repo, sha string, prs []checkPR) 
 		}
 	}
 	if len(found) == 0 {
-		b.logger(ctx).WithField(FieldSHA, sha).Info("re-run requested for a commit no open PR has; ignored")
+		b.logger(ctx).WithField(logging.SHA, sha).Info("re-run requested for a commit no open PR has; ignored")
 		return nil
 	}
 	for _, pr := range found {

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/provide-io/workspace-bot/changeset"
+	"github.com/provide-io/workspace-bot/internal/logging"
 	"github.com/provide-io/workspace-bot/internal/store"
 	"github.com/provide-io/workspace-bot/workspace"
 )
@@ -43,8 +44,8 @@ func (b *Bot) trigger(ctx context.Context, t trigger) error {
 		}
 		return b.reportResolutionError(ctx, cfg, t.start, err)
 	}
-	log := b.logger(ctx).WithField(FieldChangeset, cs.Key)
-	ctx = withLogger(ctx, log)
+	log := b.logger(ctx).WithField(logging.Changeset, cs.Key)
+	ctx = logging.With(ctx, log)
 
 	forks, err := b.untrustedForks(ctx, cs, cfg.Trusted())
 	if err != nil {
@@ -56,11 +57,11 @@ func (b *Bot) trigger(ctx context.Context, t trigger) error {
 			if err := b.st.Approve(ctx, store.Approval{Key: cs.Key, SHAs: shas, By: t.approver}); err != nil {
 				return err
 			}
-			log.WithField(FieldUser, t.approver).Info("fork code approved for these heads")
+			log.WithField(logging.User, t.approver).Info("fork code approved for these heads")
 		} else if ok, err := b.st.Approved(ctx, cs.Key, shas); err != nil {
 			return err
 		} else if !ok {
-			log.WithField(FieldForks, len(forks)).Info("fork by an untrusted author: waiting for a trusted command")
+			log.WithField(logging.Forks, len(forks)).Info("fork by an untrusted author: waiting for a trusted command")
 			desc := fmt.Sprintf("waiting for a trusted %s test: %s is from a fork", cfg.CommandWord(), forks[0].Ref())
 			b.setState(ctx, cfg, cs, "pending", desc, 0)
 			return nil
@@ -90,7 +91,7 @@ func (b *Bot) trigger(ctx context.Context, t trigger) error {
 	if err != nil {
 		return err
 	}
-	log.WithFields(map[string]any{FieldRun: id, FieldCoalesced: coalesced}).Info("run queued")
+	log.WithFields(map[string]any{logging.Run: id, logging.Coalesced: coalesced}).Info("run queued")
 	if err := b.supersede(ctx, cfg, cs, id); err != nil {
 		return err
 	}
@@ -114,7 +115,7 @@ func (b *Bot) alreadyTested(ctx context.Context, cs *changeset.Changeset) (bool,
 	}
 	switch last.State {
 	case store.RunRunning, store.RunSuccess, store.RunFailure:
-		b.logger(ctx).WithField(FieldRun, last.ID).Info("these heads are already tested; not queued again")
+		b.logger(ctx).WithField(logging.Run, last.ID).Info("these heads are already tested; not queued again")
 		return true, nil
 	}
 	return false, nil
@@ -136,7 +137,7 @@ func (b *Bot) supersede(ctx context.Context, cfg *workspace.Config, cs *changese
 		}
 		b.cancelActive(r.ID, errSuperseded)
 		b.retireStaleHeads(ctx, cfg, &r, cs)
-		b.logger(ctx).WithFields(map[string]any{FieldRun: r.ID, FieldSupersededBy: newID}).Info("running run superseded")
+		b.logger(ctx).WithFields(map[string]any{logging.Run: r.ID, logging.SupersededBy: newID}).Info("running run superseded")
 	}
 	return nil
 }
@@ -209,7 +210,7 @@ func (b *Bot) memberClosed(ctx context.Context, pr *changeset.PR) error {
 				b.reportCancelled(ctx, cfg, &cs, r.ID, why, ref)
 			}
 		}
-		b.logger(ctx).WithField(FieldRun, r.ID).Info("run cancelled: a member closed")
+		b.logger(ctx).WithField(logging.Run, r.ID).Info("run cancelled: a member closed")
 	}
 	return nil
 }

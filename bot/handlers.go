@@ -28,6 +28,17 @@ func Handlers() []Handler {
 	}
 }
 
+// Events are the names of the events the bot acts on, read from the one
+// list of handlers: the webhook stores these deliveries and no others.
+func Events() []string {
+	hs := Handlers()
+	out := make([]string, len(hs))
+	for i, h := range hs {
+		out[i] = h.Event
+	}
+	return out
+}
+
 func handlerMap(hs []Handler) map[string]handlerFunc {
 	m := make(map[string]handlerFunc, len(hs))
 	for _, h := range hs {
@@ -35,9 +46,6 @@ func handlerMap(hs []Handler) map[string]handlerFunc {
 	}
 	return m
 }
-
-// Handles says whether the bot acts on an event at all.
-func (b *Bot) Handles(event string) bool { return b.handlers[event] != nil }
 
 // Dispatch handles one event synchronously.
 func (b *Bot) Dispatch(ctx context.Context, event string, payload []byte) error {

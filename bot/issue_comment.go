@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-github/v60/github"
 
 	"github.com/provide-io/workspace-bot/changeset"
+	"github.com/provide-io/workspace-bot/internal/logging"
 	"github.com/provide-io/workspace-bot/internal/store"
 	"github.com/provide-io/workspace-bot/workspace"
 )
@@ -53,7 +54,7 @@ func handleIssueComment(ctx context.Context, b *Bot, payload []byte) error {
 		return nil
 	}
 	ref := fmt.Sprintf("%s#%d", c.repo, c.number)
-	ctx = withLogger(ctx, b.logger(ctx).WithFields(map[string]any{FieldPR: ref, FieldUser: c.user}))
+	ctx = logging.With(ctx, b.logger(ctx).WithFields(map[string]any{logging.PR: ref, logging.User: c.user}))
 
 	ok, err := b.commenterTrusted(ctx, cfg, c)
 	if err != nil {
@@ -74,7 +75,7 @@ func handleIssueComment(ctx context.Context, b *Bot, payload []byte) error {
 	}
 	b.react(ctx, c, "+1")
 	for _, cmd := range cmds {
-		b.logger(ctx).WithField(FieldCommand, cmd.Verb).Info("command accepted")
+		b.logger(ctx).WithField(logging.Command, cmd.Verb).Info("command accepted")
 		if err := b.runCommand(ctx, cfg, c, cmd); err != nil {
 			return err
 		}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/provide-io/workspace-bot/changeset"
 	"github.com/provide-io/workspace-bot/internal/gh"
+	"github.com/provide-io/workspace-bot/internal/logging"
 )
 
 // handlePullRequest starts a run when a PR's code or links change, and
@@ -24,7 +25,7 @@ func handlePullRequest(ctx context.Context, b *Bot, payload []byte) error {
 		b.logger(ctx).Warn("pull_request payload without a pull request or repository; ignored")
 		return nil
 	}
-	ctx = withLogger(ctx, b.logger(ctx).WithFields(map[string]any{FieldAction: ev.GetAction(), FieldPR: pr.Ref()}))
+	ctx = logging.With(ctx, b.logger(ctx).WithFields(map[string]any{logging.Action: ev.GetAction(), logging.PR: pr.Ref()}))
 	switch ev.GetAction() {
 	case "opened", "reopened", "synchronize":
 		return b.trigger(ctx, trigger{start: pr, reason: "pull_request " + ev.GetAction() + " " + pr.Ref()})

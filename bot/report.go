@@ -9,6 +9,7 @@ import (
 
 	"github.com/provide-io/workspace-bot/changeset"
 	"github.com/provide-io/workspace-bot/ci"
+	"github.com/provide-io/workspace-bot/internal/logging"
 	"github.com/provide-io/workspace-bot/workspace"
 )
 
@@ -36,7 +37,7 @@ func (b *Bot) setMemberState(ctx context.Context, cfg *workspace.Config, pr *cha
 		})
 	}
 	if err != nil {
-		b.logger(ctx).WithError(err).WithFields(map[string]any{FieldPR: pr.Ref(), FieldState: state}).Warn("reporting a state failed")
+		b.logger(ctx).WithError(err).WithFields(map[string]any{logging.PR: pr.Ref(), logging.State: state}).Warn("reporting a state failed")
 	}
 }
 
@@ -130,7 +131,7 @@ func (b *Bot) postSummary(ctx context.Context, cs *changeset.Changeset, s Summar
 	}
 	for _, m := range cs.Members {
 		if err := b.upsertSummary(ctx, m.PR.Repo, m.PR.Number, body); err != nil {
-			b.logger(ctx).WithError(err).WithField(FieldPR, m.PR.Ref()).Warn("posting the summary failed")
+			b.logger(ctx).WithError(err).WithField(logging.PR, m.PR.Ref()).Warn("posting the summary failed")
 		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/provide-io/workspace-bot/changeset"
 	"github.com/provide-io/workspace-bot/ci"
+	"github.com/provide-io/workspace-bot/internal/logging"
 	"github.com/provide-io/workspace-bot/internal/store"
 	"github.com/provide-io/workspace-bot/workspace"
 )
@@ -25,8 +26,8 @@ const MaxRunAttempts = 5
 // reports nothing (the newer run will); every other end is reported on
 // every member.
 func (b *Bot) executeRun(r *store.Run) {
-	log := b.log.WithFields(map[string]any{FieldRun: r.ID, FieldChangeset: r.Key})
-	ctx, cancel := context.WithCancelCause(withLogger(b.jobCtx, log))
+	log := b.log.WithFields(map[string]any{logging.Run: r.ID, logging.Changeset: r.Key})
+	ctx, cancel := context.WithCancelCause(logging.With(b.jobCtx, log))
 	defer cancel(nil)
 	start := time.Now()
 
@@ -53,14 +54,14 @@ func (b *Bot) executeRun(r *store.Run) {
 	state := func() (state string) {
 		defer func() {
 			if p := recover(); p != nil {
-				log.WithField(FieldStack, string(debug.Stack())).Errorf("panic in run: %v", p)
+				log.WithField(logging.Stack, string(debug.Stack())).Errorf("panic in run: %v", p)
 				state = store.RunError
 				b.finish(r, panicCS, &ci.Result{Result: ci.Error, Changeset: r.Key, Error: fmt.Sprintf("the bot failed: %v", p)}, log)
 			}
 		}()
 		return b.build(ctx, r)
 	}()
-	log.WithFields(map[string]any{FieldState: state, FieldDuration: time.Since(start).Milliseconds()}).Info("run ended")
+	log.WithFields(map[string]any{logging.State: state, logging.Duration: time.Since(start).Milliseconds()}).Info("run ended")
 	if b.opt.OnRun != nil && state != "" {
 		b.opt.OnRun(state, time.Since(start))
 	}
@@ -158,7 +159,7 @@ func (b *Bot) finish(r *store.Run, cs *changeset.Changeset, res *ci.Result, log 
 	}
 	data, _ := json.Marshal(res)
 	// The run's own context may be cancelled; reporting still happens.
-	ctx, cancel := context.WithTimeout(withLogger(context.Background(), log), time.Minute)
+	ctx, cancel := context.WithTimeout(logging.With(context.Background(), log), time.Minute)
 	defer cancel()
 	if err := b.st.FinishRun(ctx, r.ID, state, data); err != nil {
 		log.WithError(err).Error("recording the run's result failed")

@@ -4,6 +4,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -33,7 +34,7 @@ func golden(t *testing.T, name, got string) {
 func testChangeset() *changeset.Changeset {
 	pr := func(repo string, n int, sha, base string, fork bool) *changeset.PR {
 		return &changeset.PR{Repo: repo, Number: n, HeadSHA: sha, BaseRef: base, Fork: fork,
-			URL: "https://github.example/" + repo + "/pull/" + itoa(n)}
+			URL: "https://github.example/" + repo + "/pull/" + strconv.Itoa(n)}
 	}
 	return &changeset.Changeset{
 		Key: "acme/app#3,acme/core#1,acme/lib#2",

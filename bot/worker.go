@@ -6,6 +6,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/provide-io/workspace-bot/internal/logging"
 	"github.com/provide-io/workspace-bot/internal/store"
 )
 
@@ -17,7 +18,7 @@ func (b *Bot) Start(ctx context.Context) error {
 		return fmt.Errorf("bot: requeue interrupted work: %w", err)
 	}
 	if n > 0 {
-		b.log.WithField(FieldRequeued, n).Info("resuming work a previous process left unfinished")
+		b.log.WithField(logging.Requeued, n).Info("resuming work a previous process left unfinished")
 	}
 	// Jobs get contexts of their own, not the caller's: a job outlives
 	// the call that started the bot and ends only through Stop.
@@ -55,7 +56,7 @@ func (b *Bot) Stop(grace time.Duration) {
 	select {
 	case <-done:
 	case <-time.After(grace):
-		b.log.WithField(FieldGrace, grace.String()).Warn("grace period over: cancelling the jobs under way")
+		b.log.WithField(logging.Grace, grace.String()).Warn("grace period over: cancelling the jobs under way")
 		b.stopJobs(errShutdown)
 		<-done
 	}
@@ -82,7 +83,7 @@ func (b *Bot) idle(d time.Duration) bool {
 
 func (b *Bot) deliveryLoop(worker int) {
 	defer b.loops.Done()
-	log := b.log.WithField(FieldWorker, fmt.Sprintf("delivery-%d", worker))
+	log := b.log.WithField(logging.Worker, fmt.Sprintf("delivery-%d", worker))
 	for b.claimCtx.Err() == nil {
 		d, err := b.st.ClaimDelivery(b.claimCtx)
 		if err != nil {
@@ -106,7 +107,7 @@ func (b *Bot) deliveryLoop(worker int) {
 
 func (b *Bot) runLoop(worker int) {
 	defer b.loops.Done()
-	log := b.log.WithField(FieldWorker, fmt.Sprintf("run-%d", worker))
+	log := b.log.WithField(logging.Worker, fmt.Sprintf("run-%d", worker))
 	for b.claimCtx.Err() == nil {
 		r, err := b.st.ClaimRun(b.claimCtx, time.Now())
 		if err != nil {
@@ -140,13 +141,13 @@ func (b *Bot) runLoop(worker int) {
 // handleDelivery runs one delivery's handler in a fresh context carrying
 // the delivery's logger, recovering a panic into a failed delivery.
 func (b *Bot) handleDelivery(d *store.Delivery) {
-	log := b.log.WithFields(map[string]any{FieldDelivery: d.ID, FieldEvent: d.Event})
-	ctx := withLogger(b.jobCtx, log)
+	log := b.log.WithFields(map[string]any{logging.Delivery: d.ID, logging.Event: d.Event})
+	ctx := logging.With(b.jobCtx, log)
 	start := time.Now()
 	err := func() (err error) {
 		defer func() {
 			if p := recover(); p != nil {
-				log.WithField(FieldStack, string(debug.Stack())).Errorf("panic handling the delivery: %v", p)
+				log.WithField(logging.Stack, string(debug.Stack())).Errorf("panic handling the delivery: %v", p)
 				err = fmt.Errorf("panic handling %s delivery %s: %v", d.Event, d.ID, p)
 			}
 		}()
@@ -157,7 +158,7 @@ func (b *Bot) handleDelivery(d *store.Delivery) {
 		outcome = "error"
 		log.WithError(err).Warn("delivery failed; it will be retried")
 	}
-	log.WithField(FieldDuration, time.Since(start).Milliseconds()).Debug("delivery handled")
+	log.WithField(logging.Duration, time.Since(start).Milliseconds()).Debug("delivery handled")
 	// Record the outcome even when the jobs were cancelled, so the store
 	// knows to retry it.
 	fctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -21,15 +21,6 @@ import (
 // MaxBody is the largest payload accepted, GitHub's own cap on deliveries.
 const MaxBody = 25 << 20
 
-// Log field keys.
-const (
-	FieldDelivery = "delivery"
-	FieldEvent    = "event"
-	FieldAction   = "action"
-	FieldStatus   = "status"
-	FieldRun      = "run"
-)
-
 // Store is what the HTTP layer needs from the database; *store.Store is
 // one.
 type Store interface {
@@ -45,14 +36,21 @@ type Options struct {
 	// Secret is the webhook secret shared with GitHub. Required.
 	Secret []byte
 	Store  Store
+	// Events are the events the bot acts on (bot.Events()); only these are
+	// stored. Any other event is acknowledged and dropped: nothing would
+	// ever read it. Required.
+	Events []string
 	// Notify, when set, is called after a delivery is stored, to wake the
 	// workers. It must not block.
 	Notify func()
 	Log    logrus.FieldLogger
-	// Registry receives the service's metrics and is what /metrics
-	// serves; nil makes a fresh one. Never the global registry, so tests
-	// and several handlers in one process do not collide.
+	// Registry is what /metrics serves; nil makes a fresh one. Never the
+	// global registry, so tests and several handlers in one process do
+	// not collide.
 	Registry *prometheus.Registry
+	// Metrics, built by the caller on Registry before the bot so both
+	// report to the same collectors; nil makes them on Registry.
+	Metrics *Metrics
 	// MaxBody overrides MaxBody, for tests.
 	MaxBody int64
 }
@@ -62,6 +60,7 @@ type Options struct {
 type Handler struct {
 	secret  []byte
 	st      Store
+	events  map[string]bool
 	notify  func()
 	log     logrus.FieldLogger
 	reg     *prometheus.Registry
@@ -82,9 +81,13 @@ func New(opts Options) (*Handler, error) {
 	if opts.Store == nil {
 		return nil, fmt.Errorf("webhook: no store: deliveries must be stored before they are acknowledged")
 	}
+	if len(opts.Events) == 0 {
+		return nil, fmt.Errorf("webhook: no events: pass the events the bot acts on (bot.Events())")
+	}
 	h := &Handler{
 		secret:  append([]byte(nil), opts.Secret...),
 		st:      opts.Store,
+		events:  eventSet(opts.Events),
 		notify:  opts.Notify,
 		log:     opts.Log,
 		reg:     opts.Registry,
@@ -104,11 +107,14 @@ func New(opts Options) (*Handler, error) {
 	if h.maxBody <= 0 {
 		h.maxBody = MaxBody
 	}
-	m, err := NewMetrics(h.reg, opts.Store.QueueDepth)
-	if err != nil {
-		return nil, err
+	h.metrics = opts.Metrics
+	if h.metrics == nil {
+		m, err := NewMetrics(h.reg, opts.Store.QueueDepth, opts.Events)
+		if err != nil {
+			return nil, err
+		}
+		h.metrics = m
 	}
-	h.metrics = m
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /webhook", h.serveWebhook)
@@ -118,6 +124,14 @@ func New(opts Options) (*Handler, error) {
 	mux.HandleFunc("GET /runs/{id}/log", h.serveRunLog)
 	h.mux = mux
 	return h, nil
+}
+
+func eventSet(events []string) map[string]bool {
+	m := make(map[string]bool, len(events))
+	for _, e := range events {
+		m[e] = true
+	}
+	return m
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }

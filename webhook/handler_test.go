@@ -19,6 +19,8 @@ import (
 	"github.com/sirupsen/logrus"
 	logtest "github.com/sirupsen/logrus/hooks/test"
 
+	"github.com/provide-io/workspace-bot/bot"
+	"github.com/provide-io/workspace-bot/internal/logging"
 	"github.com/provide-io/workspace-bot/internal/phony"
 	"github.com/provide-io/workspace-bot/internal/store"
 	"github.com/provide-io/workspace-bot/internal/webhooktest"
@@ -52,6 +54,7 @@ func newTestServer(t *testing.T, opts Options) *testServer {
 		opts.Secret = []byte(testSecret)
 	}
 	opts.Store = st
+	opts.Events = bot.Events()
 	opts.Notify = func() { n.Add(1) }
 	opts.Log = log
 	h, err := New(opts)
@@ -141,7 +144,7 @@ func TestEveryFixtureIsAccepted(t *testing.T) {
 				t.Fatalf("status %d (%s), want %d", code, msg, want)
 			}
 			d, err := ts.Store.GetDelivery(context.Background(), id)
-			if !handledEvents[event] {
+			if !ts.Handler.events[event] {
 				if err == nil {
 					t.Fatalf("%s delivery was stored", event)
 				}
@@ -221,7 +224,7 @@ func TestWebhookStatusCodes(t *testing.T) {
 	}
 	// A secret must never reach a log line; a delivery id must be on all.
 	for _, e := range ts.Logs.AllEntries() {
-		if _, ok := e.Data[FieldDelivery]; !ok {
+		if _, ok := e.Data[logging.Delivery]; !ok {
 			t.Errorf("log line without a delivery id: %q", e.Message)
 		}
 		line, _ := e.String()

@@ -12,20 +12,12 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/provide-io/workspace-bot/internal/logging"
 	"github.com/provide-io/workspace-bot/internal/store"
 )
 
 // storeTimeout bounds the wait for a delivery to be committed.
 const storeTimeout = 10 * time.Second
-
-// Events the bot acts on; these are stored. Any other event is
-// acknowledged and dropped: nothing would ever read it.
-var handledEvents = map[string]bool{
-	"pull_request":  true,
-	"issue_comment": true,
-	"check_run":     true,
-	"check_suite":   true,
-}
 
 // Delivery outcomes, the "outcome" label of the deliveries metric.
 const (
@@ -45,7 +37,7 @@ func (h *Handler) serveWebhook(w http.ResponseWriter, r *http.Request) {
 	// log carries them only in a bounded, printable form.
 	delivery := r.Header.Get("X-GitHub-Delivery")
 	event := r.Header.Get("X-GitHub-Event")
-	log := h.log.WithFields(logrus.Fields{FieldDelivery: logSafe(delivery), FieldEvent: logSafe(event)})
+	log := h.log.WithFields(logrus.Fields{logging.Delivery: logSafe(delivery), logging.Event: logSafe(event)})
 	reply := func(code int, outcome, msg string) {
 		h.metrics.delivery(event, outcome)
 		h.metrics.ack.Observe(time.Since(start).Seconds())
@@ -56,7 +48,7 @@ func (h *Handler) serveWebhook(w http.ResponseWriter, r *http.Request) {
 	}
 
 	if r.ContentLength > h.maxBody {
-		log.WithField("bytes", r.ContentLength).Warn("webhook refused: body too large")
+		log.WithField(logging.Bytes, r.ContentLength).Warn("webhook refused: body too large")
 		reply(http.StatusRequestEntityTooLarge, outcomeTooLarge, fmt.Sprintf("body over %d bytes", h.maxBody))
 		return
 	}
@@ -94,14 +86,14 @@ func (h *Handler) serveWebhook(w http.ResponseWriter, r *http.Request) {
 		reply(http.StatusBadRequest, outcomeMalformed, "payload is not a JSON object: "+err.Error())
 		return
 	}
-	log = log.WithField(FieldAction, logSafe(action))
+	log = log.WithField(logging.Action, logSafe(action))
 
 	switch {
 	case event == "ping":
 		log.Info("ping")
 		reply(http.StatusOK, outcomePing, "pong")
 		return
-	case !handledEvents[event]:
+	case !h.events[event]:
 		log.Debug("event ignored")
 		reply(http.StatusAccepted, outcomeIgnored, "ignored: workspace-bot does not act on "+event)
 		return
@@ -128,7 +120,7 @@ func (h *Handler) serveWebhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.notify()
-	log.WithField("duration_ms", time.Since(start).Milliseconds()).Debug("delivery queued")
+	log.WithField(logging.Duration, time.Since(start).Milliseconds()).Debug("delivery queued")
 	reply(http.StatusAccepted, outcomeQueued, "queued")
 }
 

@@ -16,6 +16,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/provide-io/workspace-bot/bot"
 	"github.com/provide-io/workspace-bot/internal/phony"
 	"github.com/provide-io/workspace-bot/internal/store"
 )
@@ -36,7 +37,7 @@ func BenchmarkIngest(b *testing.B) {
 	defer st.Close()
 	log := logrus.New()
 	log.SetOutput(io.Discard)
-	h, err := New(Options{Secret: []byte(testSecret), Store: st, Log: log})
+	h, err := New(Options{Secret: []byte(testSecret), Store: st, Events: bot.Events(), Log: log})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -27,12 +27,16 @@ type Metrics struct {
 	RunDuration prometheus.Histogram
 	// ack is how long a webhook request took to answer.
 	ack prometheus.Histogram
+	// events label deliveries by name; other names are "other".
+	events map[string]bool
 }
 
 // NewMetrics creates the collectors and registers them on reg, with a
-// queue depth gauge read from depth at each scrape.
-func NewMetrics(reg prometheus.Registerer, depth func(ctx context.Context) (int, error)) (*Metrics, error) {
+// queue depth gauge read from depth at each scrape; events are the event
+// names the bot acts on, the values of the event label.
+func NewMetrics(reg prometheus.Registerer, depth func(ctx context.Context) (int, error), events []string) (*Metrics, error) {
 	m := &Metrics{
+		events: eventSet(events),
 		Deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "workspace_bot_webhook_deliveries_total",
 			Help: "Webhook requests by event and outcome.",
@@ -81,8 +85,8 @@ func NewMetrics(reg prometheus.Registerer, depth func(ctx context.Context) (int,
 
 // eventLabel keeps the event label to a known set, so a flood of made-up
 // event names cannot grow the metric without bound.
-func eventLabel(event string) string {
-	if handledEvents[event] || event == "ping" {
+func (m *Metrics) eventLabel(event string) string {
+	if m.events[event] || event == "ping" {
 		return event
 	}
 	if event == "" {
@@ -95,7 +99,7 @@ func (m *Metrics) delivery(event, outcome string) {
 	if m == nil {
 		return
 	}
-	m.Deliveries.WithLabelValues(eventLabel(event), outcome).Inc()
+	m.Deliveries.WithLabelValues(m.eventLabel(event), outcome).Inc()
 }
 
 // DeliveryHandled counts a delivery the workers finished.
@@ -103,7 +107,7 @@ func (m *Metrics) DeliveryHandled(event, outcome string) {
 	if m == nil {
 		return
 	}
-	m.Handled.WithLabelValues(eventLabel(event), outcome).Inc()
+	m.Handled.WithLabelValues(m.eventLabel(event), outcome).Inc()
 }
 
 // RunFinished counts a finished run and observes its duration.

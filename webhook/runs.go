@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/provide-io/workspace-bot/ci"
+	"github.com/provide-io/workspace-bot/internal/logging"
 	"github.com/provide-io/workspace-bot/internal/store"
 )
 
@@ -99,7 +100,7 @@ func (h *Handler) runFromPath(w http.ResponseWriter, r *http.Request) (*store.Ru
 		return nil, false
 	}
 	if err != nil {
-		h.log.WithError(err).WithField(FieldRun, id).Error("run page: store")
+		h.log.WithError(err).WithField(logging.Run, id).Error("run page: store")
 		http.Error(w, "store unavailable", http.StatusServiceUnavailable)
 		return nil, false
 	}
@@ -133,7 +134,7 @@ func (h *Handler) serveRun(w http.ResponseWriter, r *http.Request) {
 	}
 	var buf bytes.Buffer
 	if err := runPage.Execute(&buf, data); err != nil {
-		h.log.WithError(err).WithField(FieldRun, run.ID).Error("run page: template")
+		h.log.WithError(err).WithField(logging.Run, run.ID).Error("run page: template")
 		http.Error(w, "could not render the run page", http.StatusInternalServerError)
 		return
 	}
@@ -150,7 +151,7 @@ func (h *Handler) serveRunLog(w http.ResponseWriter, r *http.Request) {
 	}
 	log, err := h.st.Log(r.Context(), run.ID)
 	if err != nil {
-		h.log.WithError(err).WithField(FieldRun, run.ID).Error("run log: store")
+		h.log.WithError(err).WithField(logging.Run, run.ID).Error("run log: store")
 		http.Error(w, "store unavailable", http.StatusServiceUnavailable)
 		return
 	}

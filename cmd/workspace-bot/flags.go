@@ -8,9 +8,10 @@ import (
 	"path/filepath"
 	"regexp"
 
-	"github.com/provide-io/workspace-bot/workspace"
 	"github.com/sirupsen/logrus"
 	"github.com/spf13/pflag"
+
+	"github.com/provide-io/workspace-bot/workspace"
 )
 
 // newFlagSet makes a FlagSet that reports errors instead of exiting. Its

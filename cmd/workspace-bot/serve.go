@@ -19,6 +19,7 @@ import (
 	"github.com/provide-io/workspace-bot/bot"
 	"github.com/provide-io/workspace-bot/internal/gh"
 	"github.com/provide-io/workspace-bot/internal/ghclient"
+	"github.com/provide-io/workspace-bot/internal/logging"
 	"github.com/provide-io/workspace-bot/internal/store"
 	"github.com/provide-io/workspace-bot/workspace"
 )
@@ -28,15 +29,6 @@ const (
 	defaultListen         = "127.0.0.1:8080"
 	defaultShutdownGrace  = 30 * time.Second
 	defaultServeLogFormat = "json"
-)
-
-// Log field keys of serve's own lines.
-const (
-	fieldComponent = "component"
-	fieldAddr      = "addr"
-	fieldPublicURL = "public_url"
-	fieldApp       = "app"
-	fieldWorkers   = "workers"
 )
 
 // serveOptions are serve's flags, each with a WORKSPACE_BOT_* variable.
@@ -277,7 +269,7 @@ func serve(ctx context.Context, o *serveOptions, log *logrus.Logger) error {
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	log.WithFields(logrus.Fields{fieldAddr: ln.Addr().String(), fieldPublicURL: o.PublicURL, fieldWorkers: o.Workers, fieldApp: svc.App}).Info("workspace-bot serving")
+	log.WithFields(logrus.Fields{logging.Addr: ln.Addr().String(), logging.PublicURL: o.PublicURL, logging.Workers: o.Workers, logging.App: svc.App}).Info("workspace-bot serving")
 
 	var serveErr error
 	select {
@@ -333,12 +325,12 @@ func pruneOld(ctx context.Context, st *store.Store, log logrus.FieldLogger) {
 		if n, err := st.PruneDeliveries(ctx, now.Add(-deliveryRetention)); err != nil && ctx.Err() == nil {
 			log.WithError(err).Warn("pruning old deliveries failed")
 		} else if n > 0 {
-			log.WithField("deliveries", n).Info("pruned old deliveries")
+			log.WithField(logging.Deliveries, n).Info("pruned old deliveries")
 		}
 		if n, err := st.PruneRuns(ctx, now.Add(-runRetention)); err != nil && ctx.Err() == nil {
 			log.WithError(err).Warn("pruning old runs failed")
 		} else if n > 0 {
-			log.WithField("runs", n).Info("pruned old runs and their logs")
+			log.WithField(logging.Runs, n).Info("pruned old runs and their logs")
 		}
 		select {
 		case <-ctx.Done():

@@ -21,6 +21,7 @@ import (
 	"github.com/provide-io/workspace-bot/ci"
 	"github.com/provide-io/workspace-bot/internal/gh"
 	"github.com/provide-io/workspace-bot/internal/ghclient"
+	"github.com/provide-io/workspace-bot/internal/logging"
 	"github.com/provide-io/workspace-bot/internal/store"
 	"github.com/provide-io/workspace-bot/webhook"
 	"github.com/provide-io/workspace-bot/workspace"
@@ -79,7 +80,7 @@ func newService(ctx context.Context, o serviceOptions) (*service, error) {
 		o.GitHub.Observer = ghMetrics
 	}
 	if o.GitHub.Logger == nil {
-		o.GitHub.Logger = o.Log.WithField(fieldComponent, "github")
+		o.GitHub.Logger = o.Log.WithField(logging.Component, "github")
 	}
 	if o.GitHub.UserAgent == "" {
 		o.GitHub.UserAgent = "workspace-bot/" + buildVersion()
@@ -126,7 +127,7 @@ func newService(ctx context.Context, o serviceOptions) (*service, error) {
 	}
 	s := &service{Store: st, Bot: b, Builder: builder, Config: cfgSrc, App: checks != nil}
 	if len(o.Secret) > 0 {
-		h, err := webhook.New(webhook.Options{Secret: o.Secret, Store: st, Notify: b.Notify, Log: o.Log})
+		h, err := webhook.New(webhook.Options{Secret: o.Secret, Store: st, Events: bot.Events(), Notify: b.Notify, Log: o.Log})
 		if err != nil {
 			st.Close()
 			return nil, usageError{err}

@@ -142,7 +142,7 @@ func (w *world) serve(o worldOptions) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := webhook.New(webhook.Options{Secret: []byte(secret), Store: st, Notify: b.Notify, Log: log})
+	h, err := webhook.New(webhook.Options{Secret: []byte(secret), Store: st, Events: bot.Events(), Notify: b.Notify, Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,58 @@
+// Package logging owns the field keys every log line spells the same way,
+// and the logger a context carries: work that outlives the request it came
+// from (a delivery handled by a worker, a run, each GitHub call made for
+// them) keeps the fields that say what it is for, the delivery and run ids
+// above all.
+package logging
+
+import (
+	"context"
+
+	"github.com/sirupsen/logrus"
+)
+
+// Field keys.
+const (
+	Delivery     = "delivery"
+	Event        = "event"
+	Action       = "action"
+	PR           = "pr"
+	Changeset    = "changeset"
+	Run          = "run"
+	State        = "state"
+	Status       = "status"
+	User         = "user"
+	Command      = "command"
+	Duration     = "duration_ms"
+	Worker       = "worker"
+	SHA          = "sha"
+	Forks        = "forks"
+	Coalesced    = "coalesced"
+	Stack        = "stack"
+	Requeued     = "requeued"
+	Grace        = "grace"
+	SupersededBy = "superseded_by"
+	Bytes        = "bytes"
+	Component    = "component"
+	Addr         = "addr"
+	PublicURL    = "public_url"
+	App          = "app"
+	Workers      = "workers"
+	Deliveries   = "deliveries"
+	Runs         = "runs"
+)
+
+type key struct{}
+
+// With returns ctx carrying log.
+func With(ctx context.Context, log logrus.FieldLogger) context.Context {
+	return context.WithValue(ctx, key{}, log)
+}
+
+// From returns the logger ctx carries, or fallback (which may be nil).
+func From(ctx context.Context, fallback logrus.FieldLogger) logrus.FieldLogger {
+	if l, ok := ctx.Value(key{}).(logrus.FieldLogger); ok {
+		return l
+	}
+	return fallback
+}
