@@ -84,7 +84,9 @@ type Options struct {
 	Builder Builder
 	Config  ConfigSource
 	Resolve Resolver
-	Log     logrus.FieldLogger
+	// Decode reads stored deliveries (gh.DecodeEvent); Handle needs none.
+	Decode Decoder
+	Log    logrus.FieldLogger
 	// Workers is how many runs build at once; deliveries are handled by as
 	// many workers again (at least two), so a push is read and cancels the
 	// run it supersedes while every run worker is busy.
@@ -116,11 +118,10 @@ const (
 // Bot is the service's orchestrator. Start it, Notify it when work lands,
 // Stop it to drain.
 type Bot struct {
-	opt      Options
-	gh       GitHub
-	st       Store
-	log      logrus.FieldLogger
-	handlers map[string]handlerFunc
+	opt Options
+	gh  GitHub
+	st  Store
+	log logrus.FieldLogger
 
 	wake chan struct{}
 
@@ -196,7 +197,6 @@ func New(opts Options) (*Bot, error) {
 		wake:   make(chan struct{}, 64),
 		active: map[int64]*activeRun{},
 	}
-	b.handlers = handlerMap(Handlers())
 	return b, nil
 }
 

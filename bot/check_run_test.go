@@ -5,9 +5,6 @@ import (
 	"fmt"
 	"sync"
 	"testing"
-
-	"github.com/provide-io/workspace-bot/internal/phony"
-	"github.com/provide-io/workspace-bot/internal/webhooktest"
 )
 
 // fakeChecks records check runs by head.
@@ -59,25 +56,16 @@ func TestAppModeReRunWithCheckRuns(t *testing.T) {
 	checks := &fakeChecks{runs: map[int64]*CheckRun{}, bySHA: map[string]int64{}}
 	h := newHarness(t, func(o *Options) { o.Checks = checks })
 	h.threeSiblings()
-	for _, f := range []struct{ event, file, shaPath string }{
-		{"check_run", "check_run/rerequested.payload.json", "check_run.head_sha"},
-		{"check_suite", "check_suite/rerequested.payload.json", "check_suite.head_sha"},
+	// check_run as GitHub sends it for forks, without the PR attached;
+	// check_suite with it.
+	for _, ev := range []*RerunEvent{
+		{Event: "check_run", Action: "rerequested", Repo: "acme/lib", HeadSHA: "l1"},
+		{Event: "check_suite", Action: "rerequested", Repo: "acme/lib", HeadSHA: "l1", PRs: []int{2}},
 	} {
-		d, err := phony.Load(webhooktest.Path(f.file))
-		if err != nil {
-			t.Fatal(err)
-		}
-		// The real payload, its odd timestamps included, pointed at the
-		// head of an open PR.
-		if err := phony.Set(d, "repository.full_name", "acme/lib"); err != nil {
-			t.Fatal(err)
-		}
-		if err := phony.Set(d, f.shaPath, "l1"); err != nil {
-			t.Fatal(err)
-		}
+		event := ev.Event
 		before := h.bld.callCount()
-		h.dispatch(f.event, phony.MustMarshal(d))
-		h.eventually(f.event+" re-run", func() bool {
+		h.handle(ev)
+		h.eventually(event+" re-run", func() bool {
 			for _, head := range [][2]string{{"acme/app", "a1"}, {"acme/core", "c1"}, {"acme/lib", "l1"}} {
 				if cr, _ := checks.get(head[0], head[1]); cr.Conclusion != "success" || cr.DetailsURL != fmt.Sprintf("https://bot.example/runs/%d", before+1) {
 					return false

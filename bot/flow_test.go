@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,42 +12,17 @@ import (
 	"github.com/provide-io/workspace-bot/changeset"
 	"github.com/provide-io/workspace-bot/ci"
 	"github.com/provide-io/workspace-bot/internal/store"
-	"github.com/provide-io/workspace-bot/internal/webhooktest"
 )
 
-func prEvent(action string, pr *changeset.PR, changes map[string]any) []byte {
-	head := map[string]any{"ref": pr.HeadRef, "sha": pr.HeadSHA, "repo": map[string]any{"full_name": pr.HeadRepo}}
-	if pr.HeadRepo == "" {
-		head["repo"] = map[string]any{"full_name": pr.Repo}
-	}
-	ev := map[string]any{
-		"action": action, "number": pr.Number,
-		"pull_request": map[string]any{
-			"number": pr.Number, "state": pr.State, "body": pr.Body, "head": head,
-			"base":               map[string]any{"ref": "main", "repo": map[string]any{"full_name": pr.Repo}},
-			"user":               map[string]any{"login": pr.Author},
-			"author_association": pr.AuthorAssociation,
-		},
-		"repository": map[string]any{"full_name": pr.Repo},
-	}
-	if changes != nil {
-		ev["changes"] = changes
-	}
-	b, _ := json.Marshal(ev)
-	return b
+func prEvent(action string, pr *changeset.PR, changes map[string]any) *PullRequestEvent {
+	cp := *pr
+	_, body := changes["body"]
+	return &PullRequestEvent{Action: action, PR: &cp, BodyChanged: body}
 }
 
-func commentEventJSON(repo string, n int, id int64, user, assoc, body string, onPR bool) []byte {
-	issue := map[string]any{"number": n, "state": "open"}
-	if onPR {
-		issue["pull_request"] = map[string]any{"url": "https://api.github.example/repos/" + repo + "/pulls/1"}
-	}
-	b, _ := json.Marshal(map[string]any{
-		"action": "created", "issue": issue,
-		"comment":    map[string]any{"id": id, "body": body, "user": map[string]any{"login": user}, "author_association": assoc},
-		"repository": map[string]any{"full_name": repo},
-	})
-	return b
+func commentEv(repo string, n int, id int64, user, assoc, body string, onPR bool) *CommentEvent {
+	return &CommentEvent{Action: "created", Repo: repo, Number: n, OnPR: onPR, IssueState: "open",
+		Comment: Comment{ID: id, Body: body, User: user, AuthorAssociation: assoc}}
 }
 
 var (
@@ -64,10 +38,10 @@ func (h *harness) threeSiblings() {
 	h.res.groups = [][]string{{"acme/app#3", "acme/core#1", "acme/lib#2"}}
 }
 
-func (h *harness) dispatch(event string, payload []byte) {
+func (h *harness) handle(ev Event) {
 	h.t.Helper()
-	if err := h.bot.Dispatch(context.Background(), event, payload); err != nil {
-		h.t.Fatalf("dispatch %s: %v", event, err)
+	if err := h.bot.Handle(context.Background(), ev); err != nil {
+		h.t.Fatalf("handle %s: %v", ev.Name(), err)
 	}
 }
 
@@ -79,7 +53,7 @@ func (h *harness) waitState(repo, sha, state string) {
 func TestChangesetPassesEverywhere(t *testing.T) {
 	h := newHarness(t, nil)
 	h.threeSiblings()
-	h.dispatch("pull_request", prEvent("opened", prLib, nil))
+	h.handle(prEvent("opened", prLib, nil))
 	for _, pr := range []*changeset.PR{prCore, prLib, prApp} {
 		h.waitState(pr.Repo, pr.HeadSHA, "success")
 		sts := h.gh.statuses[pr.Repo+"@"+pr.HeadSHA]
@@ -102,8 +76,8 @@ func TestChangesetPassesEverywhere(t *testing.T) {
 
 	// The same heads again (a redelivery, a title-only edit) do not
 	// build again; a push does, and the summary is edited, not added.
-	h.dispatch("pull_request", prEvent("synchronize", prCore, nil))
-	h.dispatch("pull_request", prEvent("edited", prCore, nil))
+	h.handle(prEvent("synchronize", prCore, nil))
+	h.handle(prEvent("edited", prCore, nil))
 	time.Sleep(150 * time.Millisecond)
 	if n := h.bld.callCount(); n != 1 {
 		t.Fatalf("builds after duplicate events = %d, want 1", n)
@@ -115,7 +89,7 @@ func TestChangesetPassesEverywhere(t *testing.T) {
 		f.Value = &ci.Result{Result: ci.Failure, Steps: []ci.StepResult{
 			{Name: "test", Command: "make check", Result: ci.Failure, LogTail: "boom: assertion failed"}}}
 	})
-	h.dispatch("pull_request", prEvent("synchronize", &pushed, nil))
+	h.handle(prEvent("synchronize", &pushed, nil))
 	h.waitState("acme/core", "c2", "failure")
 	h.waitState("acme/app", "a1", "failure")
 	for _, ref := range []string{"acme/core#1", "acme/lib#2", "acme/app#3"} {
@@ -141,7 +115,7 @@ func TestBurstCoalescesAndPushSupersedes(t *testing.T) {
 	h := newHarness(t, func(o *Options) { o.CoalesceWindow = 300 * time.Millisecond })
 	h.threeSiblings()
 	for _, pr := range []*changeset.PR{prCore, prLib, prApp} {
-		h.dispatch("pull_request", prEvent("synchronize", pr, nil))
+		h.handle(prEvent("synchronize", pr, nil))
 	}
 	h.waitState("acme/app", "a1", "success")
 	time.Sleep(100 * time.Millisecond)
@@ -155,13 +129,13 @@ func TestBurstCoalescesAndPushSupersedes(t *testing.T) {
 	p2 := *prLib
 	p2.HeadSHA = "l2"
 	h.gh.addPR(&p2)
-	h.dispatch("pull_request", prEvent("synchronize", &p2, nil))
+	h.handle(prEvent("synchronize", &p2, nil))
 	h.eventually("second build started", func() bool { return h.bld.callCount() == 2 })
 	first, _ := h.st.LatestRun(context.Background(), "acme/app#3,acme/core#1,acme/lib#2")
 	p3 := *prLib
 	p3.HeadSHA = "l3"
 	h.gh.addPR(&p3)
-	h.dispatch("pull_request", prEvent("synchronize", &p3, nil))
+	h.handle(prEvent("synchronize", &p3, nil))
 	h.eventually("third build started", func() bool { return h.bld.callCount() == 3 })
 	close(block)
 	h.waitState("acme/lib", "l3", "success")
@@ -186,7 +160,7 @@ func TestResolutionErrorReportedOnTriggeringPR(t *testing.T) {
 		&changeset.Error{Kind: changeset.KindNotInWorkspace, PR: changeset.Ref{Repo: "acme/zzz", Number: 9}, Via: "Depends-On in acme/app#3",
 			Problem: "repository acme/zzz is not in the workspace", Fix: "remove the Depends-On line or add the sibling to wrknv.toml"},
 		&changeset.Error{Kind: changeset.KindClosed, PR: changeset.Ref{Repo: "acme/core", Number: 1}, Problem: "closed"})
-	h.dispatch("pull_request", prEvent("opened", prApp, nil))
+	h.handle(prEvent("opened", prApp, nil))
 	st := h.gh.lastState("acme/app", "a1")
 	if st.State != "failure" || !strings.Contains(st.Description, "acme/zzz") || len(st.Description) > 140 {
 		t.Fatalf("status %+v", st)
@@ -201,7 +175,7 @@ func TestResolutionErrorReportedOnTriggeringPR(t *testing.T) {
 	// GitHub failing is no verdict on the changeset: the delivery is
 	// retried and nothing is reported.
 	h.res.Error = errors.New("GET /repos/acme/core/pulls: 502 Bad Gateway")
-	if err := h.bot.Dispatch(context.Background(), "pull_request", prEvent("synchronize", prApp, nil)); err == nil {
+	if err := h.bot.Handle(context.Background(), prEvent("synchronize", prApp, nil)); err == nil {
 		t.Fatal("a GitHub outage during resolution did not fail the delivery")
 	}
 	if n := len(h.gh.commentsOn("acme/app#3")); n != 1 {
@@ -215,12 +189,12 @@ func TestClosedMemberCancelsRun(t *testing.T) {
 	block := make(chan struct{})
 	defer close(block)
 	h.bld.set(func(f *fakeBuilder) { f.Block = block })
-	h.dispatch("pull_request", prEvent("opened", prCore, nil))
+	h.handle(prEvent("opened", prCore, nil))
 	h.eventually("build started", func() bool { return h.bld.callCount() == 1 })
 	closed := *prApp
 	closed.State = "closed"
 	h.gh.addPR(&closed)
-	h.dispatch("pull_request", prEvent("closed", &closed, nil))
+	h.handle(prEvent("closed", &closed, nil))
 	h.waitState("acme/core", "c1", "error")
 	if d := h.gh.lastState("acme/lib", "l1").Description; !strings.Contains(d, "acme/app#3 was closed") {
 		t.Errorf("description %q", d)
@@ -231,14 +205,14 @@ func TestPanicInRunIsReported(t *testing.T) {
 	h := newHarness(t, nil)
 	h.threeSiblings()
 	h.bld.set(func(f *fakeBuilder) { f.Panic = "nil map" })
-	h.dispatch("pull_request", prEvent("opened", prCore, nil))
+	h.handle(prEvent("opened", prCore, nil))
 	h.waitState("acme/lib", "l1", "error")
 	if d := h.gh.lastState("acme/lib", "l1").Description; !strings.Contains(d, "nil map") {
 		t.Errorf("description %q", d)
 	}
 	// The worker survived and builds the next run.
 	h.bld.set(func(f *fakeBuilder) { f.Panic = "" })
-	h.dispatch("issue_comment", commentEventJSON("acme/lib", 2, 7, "alice", "MEMBER", "/workspace test", true))
+	h.handle(commentEv("acme/lib", 2, 7, "alice", "MEMBER", "/workspace test", true))
 	h.waitState("acme/lib", "l1", "success")
 }
 
@@ -246,7 +220,7 @@ func TestShutdownRequeuesRunningRun(t *testing.T) {
 	h := newHarness(t, nil)
 	h.threeSiblings()
 	h.bld.set(func(f *fakeBuilder) { f.Block = make(chan struct{}) })
-	h.dispatch("pull_request", prEvent("opened", prCore, nil))
+	h.handle(prEvent("opened", prCore, nil))
 	h.eventually("build started", func() bool { return h.bld.callCount() == 1 })
 	h.bot.Stop(50 * time.Millisecond)
 	r, _ := h.st.LatestRun(context.Background(), "acme/app#3,acme/core#1,acme/lib#2")
@@ -258,16 +232,12 @@ func TestShutdownRequeuesRunningRun(t *testing.T) {
 	}
 }
 
-func TestCheckRunFixturesDoNotFail(t *testing.T) {
+func TestReRunWithoutAppIsIgnored(t *testing.T) {
 	h := newHarness(t, nil)
-	for _, f := range []string{"check_run/rerequested.payload.json", "check_suite/rerequested.payload.json"} {
-		data, err := os.ReadFile(webhooktest.Path(f))
-		if err != nil {
-			t.Fatal(err)
-		}
-		event := strings.SplitN(f, "/", 2)[0]
-		if err := h.bot.Dispatch(context.Background(), event, data); err != nil {
-			t.Fatalf("%s: %v", f, err)
+	h.threeSiblings()
+	for _, event := range []string{"check_run", "check_suite"} {
+		if err := h.bot.Handle(context.Background(), &RerunEvent{Event: event, Action: "rerequested", Repo: "acme/lib", HeadSHA: "l1"}); err != nil {
+			t.Fatalf("%s: %v", event, err)
 		}
 	}
 	if h.bld.callCount() != 0 {

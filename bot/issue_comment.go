@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/google/go-github/v60/github"
 
 	"github.com/provide-io/workspace-bot/changeset"
 	"github.com/provide-io/workspace-bot/internal/logging"
@@ -14,7 +13,7 @@ import (
 	"github.com/provide-io/workspace-bot/workspace"
 )
 
-// commentEvent is an issue_comment delivery converted at the boundary.
+// commentEvent is the comment the commands come from.
 type commentEvent struct {
 	repo        string
 	number      int
@@ -25,22 +24,19 @@ type commentEvent struct {
 }
 
 // handleIssueComment runs the commands of a new comment on an open PR.
-func handleIssueComment(ctx context.Context, b *Bot, payload []byte) error {
-	var ev github.IssueCommentEvent
-	if !decode(ctx, b, payload, &ev) {
-		return nil
-	}
-	// Comments on plain issues have no pull_request key.
-	if ev.GetAction() != "created" || !ev.GetIssue().IsPullRequest() || ev.GetIssue().GetState() != "open" {
+func handleIssueComment(ctx context.Context, b *Bot, e Event) error {
+	ev, ok := e.(*CommentEvent)
+	// Comments on plain issues are not about a changeset.
+	if !ok || ev.Action != "created" || !ev.OnPR || ev.IssueState != "open" {
 		return nil
 	}
 	c := commentEvent{
-		repo:        ev.GetRepo().GetFullName(),
-		number:      ev.GetIssue().GetNumber(),
-		commentID:   ev.GetComment().GetID(),
-		body:        ev.GetComment().GetBody(),
-		user:        ev.GetComment().GetUser().GetLogin(),
-		association: ev.GetComment().GetAuthorAssociation(),
+		repo:        ev.Repo,
+		number:      ev.Number,
+		commentID:   ev.Comment.ID,
+		body:        ev.Comment.Body,
+		user:        ev.Comment.User,
+		association: ev.Comment.AuthorAssociation,
 	}
 	if c.repo == "" || c.number == 0 || isBotLogin(c.user) {
 		return nil
@@ -56,11 +52,11 @@ func handleIssueComment(ctx context.Context, b *Bot, payload []byte) error {
 	ref := fmt.Sprintf("%s#%d", c.repo, c.number)
 	ctx = logging.With(ctx, b.logger(ctx).WithFields(map[string]any{logging.PR: ref, logging.User: c.user}))
 
-	ok, err := b.commenterTrusted(ctx, cfg, c)
+	trusted, err := b.commenterTrusted(ctx, cfg, c)
 	if err != nil {
 		return err
 	}
-	if !ok {
+	if !trusted {
 		return b.refuse(ctx, cfg, c)
 	}
 	var bad []Command

@@ -2,21 +2,19 @@ package bot
 
 import (
 	"context"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/provide-io/workspace-bot/changeset"
 	"github.com/provide-io/workspace-bot/internal/store"
-	"github.com/provide-io/workspace-bot/internal/webhooktest"
 )
 
 const key3 = "acme/app#3,acme/core#1,acme/lib#2"
 
 func (h *harness) comment(repo string, n int, id int64, user, assoc, body string) {
 	h.t.Helper()
-	h.dispatch("issue_comment", commentEventJSON(repo, n, id, user, assoc, body, true))
+	h.handle(commentEv(repo, n, id, user, assoc, body, true))
 }
 
 func (h *harness) replies(ref string) []string {
@@ -32,14 +30,15 @@ func (h *harness) replies(ref string) []string {
 func TestCommentsIgnored(t *testing.T) {
 	h := newHarness(t, nil)
 	h.threeSiblings()
-	// The real fixture is a comment on a plain issue.
-	data, err := os.ReadFile(webhooktest.Path("issue_comment/created.payload.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.dispatch("issue_comment", []byte(strings.Replace(string(data), "You are totally right!", "/workspace test\\n", 1)))
-	h.dispatch("issue_comment", commentEventJSON("acme/core", 1, 1, "ci[bot]", "NONE", "/workspace test", true))
-	h.dispatch("issue_comment", commentEventJSON("acme/core", 1, 2, "alice", "MEMBER", "/workspace test", false))
+	// An edit, a closed PR, a bot's own comment and a plain issue.
+	edited := commentEv("acme/core", 1, 4, "alice", "MEMBER", "/workspace test", true)
+	edited.Action = "edited"
+	h.handle(edited)
+	closed := commentEv("acme/core", 1, 5, "alice", "MEMBER", "/workspace test", true)
+	closed.IssueState = "closed"
+	h.handle(closed)
+	h.handle(commentEv("acme/core", 1, 1, "ci[bot]", "NONE", "/workspace test", true))
+	h.handle(commentEv("acme/core", 1, 2, "alice", "MEMBER", "/workspace test", false))
 	h.comment("acme/core", 1, 3, "alice", "MEMBER", "> /workspace test\nagreed")
 	time.Sleep(100 * time.Millisecond)
 	if h.bld.callCount() != 0 || len(h.gh.commentsOn("acme/core#1")) != 0 || len(h.gh.reactions) != 0 {
@@ -143,7 +142,7 @@ func TestForkApprovalIsForExactHeads(t *testing.T) {
 		Author: "eve", AuthorAssociation: "FIRST_TIME_CONTRIBUTOR", Fork: true, HeadRepo: "eve/lib",
 		HeadCloneURL: "https://github.example/eve/lib.git"}
 	h.gh.addPR(fork)
-	h.dispatch("pull_request", prEvent("opened", fork, nil))
+	h.handle(prEvent("opened", fork, nil))
 	st := h.gh.lastState("acme/lib", "f1")
 	if st.State != "pending" || !strings.Contains(st.Description, "waiting for a trusted /workspace test") {
 		t.Fatalf("fork status %+v", st)
@@ -168,7 +167,7 @@ func TestForkApprovalIsForExactHeads(t *testing.T) {
 	pushed := *fork
 	pushed.HeadSHA = "f2"
 	h.gh.addPR(&pushed)
-	h.dispatch("pull_request", prEvent("synchronize", &pushed, nil))
+	h.handle(prEvent("synchronize", &pushed, nil))
 	time.Sleep(150 * time.Millisecond)
 	if h.bld.callCount() != 1 || !strings.Contains(h.gh.lastState("acme/lib", "f2").Description, "waiting") {
 		t.Fatalf("a push after approval ran: builds %d, status %+v", h.bld.callCount(), h.gh.lastState("acme/lib", "f2"))

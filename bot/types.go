@@ -1,20 +1,29 @@
 package bot
 
-import "github.com/provide-io/workspace-bot/internal/gh"
+// Status is a commit status as the bot posts it.
+type Status struct {
+	State       string // pending, success, failure, error
+	Context     string
+	Description string // at most 140 characters, GitHub's limit
+	TargetURL   string
+}
 
-// The GitHub shapes the bot writes and reads are the client's own, so
-// *gh.Client is a GitHub and a Checks as it is.
-type (
-	// Status is a commit status.
-	Status = gh.Status
-	// Comment is an issue comment on a PR.
-	Comment = gh.Comment
-	// CheckRun is a check run as the bot writes it.
-	CheckRun = gh.CheckRun
-)
+// Comment is an issue comment on a PR.
+type Comment struct {
+	ID                int64
+	Body              string
+	User              string
+	AuthorAssociation string
+}
 
-// The real client must keep fitting the interfaces.
-var (
-	_ GitHub = (*gh.Client)(nil)
-	_ Checks = (*gh.Client)(nil)
-)
+// CheckRun is a check run as the bot writes it (GitHub App auth only).
+type CheckRun struct {
+	Name       string
+	Status     string // queued, in_progress, completed
+	Conclusion string // success, failure, neutral, cancelled, timed_out, action_required; sets Status to completed
+	Title      string
+	Summary    string
+	Text       string
+	DetailsURL string
+	ExternalID string
+}

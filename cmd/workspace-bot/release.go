@@ -11,10 +11,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/provide-io/workspace-bot/changeset"
 	"github.com/provide-io/workspace-bot/ci"
 	"github.com/provide-io/workspace-bot/internal/gh"
-	"github.com/provide-io/workspace-bot/internal/ghclient"
 	"github.com/provide-io/workspace-bot/release"
 	"github.com/provide-io/workspace-bot/workspace"
 )
@@ -133,8 +131,7 @@ func runRelease(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		plan.WriteTable(stdout) //nolint:errcheck // stdout
 		return exitOK
 	}
-	hub := &releaseHub{factory: factory, clients: map[string]*gh.Client{}}
-	opened, err := release.Open(ctx, hub, plan, targets, release.OpenOptions{Branch: o.Branch, DryRun: o.DryRun, Authorization: auth})
+	opened, err := release.Open(ctx, gh.Routed(factory.ForRepo), plan, targets, release.OpenOptions{Branch: o.Branch, DryRun: o.DryRun, Authorization: auth})
 	if err != nil {
 		fmt.Fprintf(stderr, "error: %s\n", err)
 		return releaseExit(err)
@@ -232,47 +229,4 @@ func releaseStates(ctx context.Context, o *releaseOptions, cfg *workspace.Config
 		states[s.Name] = st
 	}
 	return states, cleanup, nil
-}
-
-// releaseHub is release.GitHub over one client per repository (an App
-// acts through each repository's installation).
-type releaseHub struct {
-	factory *ghclient.Factory
-	clients map[string]*gh.Client
-}
-
-func (h *releaseHub) client(ctx context.Context, repo string) (*gh.Client, error) {
-	if c := h.clients[repo]; c != nil {
-		return c, nil
-	}
-	c, err := h.factory.ForRepo(ctx, repo)
-	if err != nil {
-		return nil, err
-	}
-	h.clients[repo] = gh.New(c)
-	return h.clients[repo], nil
-}
-
-func (h *releaseHub) FindOpenPullRequest(ctx context.Context, repo, head string) (*changeset.PR, error) {
-	c, err := h.client(ctx, repo)
-	if err != nil {
-		return nil, err
-	}
-	return c.FindOpenPullRequest(ctx, repo, head)
-}
-
-func (h *releaseHub) CreatePullRequest(ctx context.Context, repo, head, base, title, body string) (*changeset.PR, error) {
-	c, err := h.client(ctx, repo)
-	if err != nil {
-		return nil, err
-	}
-	return c.CreatePullRequest(ctx, repo, head, base, title, body)
-}
-
-func (h *releaseHub) EditPullRequest(ctx context.Context, repo string, number int, title, body string) error {
-	c, err := h.client(ctx, repo)
-	if err != nil {
-		return err
-	}
-	return c.EditPullRequest(ctx, repo, number, title, body)
 }

@@ -290,20 +290,15 @@ func serve(ctx context.Context, o *serveOptions, log *logrus.Logger) error {
 	return nil
 }
 
-// serviceGitHub builds what the bot calls on GitHub: the token's client,
-// or, for a GitHub App, one that acts through the installation on each
-// repository and reports with check runs.
+// serviceGitHub builds what the bot calls on GitHub: one client acting on
+// each repository through the token, or through the App's installation on
+// it; only an App reports with check runs.
 func serviceGitHub(f *ghclient.Factory) (bot.GitHub, bot.Checks, fileReader, error) {
+	g := gh.Routed(f.ForRepo)
 	if f.IsApp() {
-		a := &appGitHub{f: f}
-		return a, a, a, nil
+		return g, g, g, nil
 	}
-	c, err := f.Client()
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	g := gh.New(c)
-	return githubForBot{g}, nil, g, nil
+	return g, nil, g, nil
 }
 
 // How long the service keeps what it no longer needs: finished

@@ -115,7 +115,7 @@ func newService(ctx context.Context, o serviceOptions) (*service, error) {
 	// to; a nil *webhook.Metrics ignores them.
 	var metrics *webhook.Metrics
 	b, err := bot.New(bot.Options{
-		GitHub: api, Checks: checks, Store: st, Builder: builder, Config: cfgSrc, Resolve: botResolve,
+		GitHub: api, Checks: checks, Store: st, Builder: builder, Config: cfgSrc, Resolve: botResolve, Decode: gh.DecodeEvent,
 		Log: o.Log, Workers: o.Workers, CoalesceWindow: o.CoalesceWindow,
 		PublicURL: o.PublicURL, RunURL: o.RunURL, Poll: o.Poll,
 		OnDelivery: func(event, outcome string) { metrics.DeliveryHandled(event, outcome) },
@@ -254,25 +254,6 @@ func (w *workspaceBuilder) Results() []*ci.Result {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return append([]*ci.Result(nil), w.results...)
-}
-
-// githubForBot adapts the GitHub client to what the bot calls.
-type githubForBot struct{ *gh.Client }
-
-func (g githubForBot) SetStatus(ctx context.Context, repo, sha string, st bot.Status) error {
-	return g.Client.SetStatus(ctx, repo, sha, gh.Status{State: st.State, Context: st.Context, Description: st.Description, TargetURL: st.TargetURL})
-}
-
-func (g githubForBot) Comments(ctx context.Context, repo string, number int) ([]bot.Comment, error) {
-	cs, err := g.Client.Comments(ctx, repo, number)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]bot.Comment, len(cs))
-	for i, c := range cs {
-		out[i] = bot.Comment{ID: c.ID, Body: c.Body, User: c.User, AuthorAssociation: c.AuthorAssociation}
-	}
-	return out, nil
 }
 
 // dataDirOrTemp returns dir, or a new temporary directory (and a func

@@ -132,7 +132,7 @@ func (w *world) serve(o worldOptions) {
 	mux := http.NewServeMux()
 	hs := httptest.NewServer(mux)
 	b, err := bot.New(bot.Options{
-		GitHub: gh.New(c), Store: st, Builder: &ci.Runner{DataDir: dataDir},
+		GitHub: gh.New(c), Store: st, Builder: &ci.Runner{DataDir: dataDir}, Decode: gh.DecodeEvent,
 		Config: func(context.Context) (*workspace.Config, error) { return cfg, nil },
 		Resolve: func(ctx context.Context, api changeset.GitHub, cfg *workspace.Config, start changeset.Ref) (*changeset.Changeset, error) {
 			return changeset.Resolve(ctx, api, cfg, start, changeset.Options{})

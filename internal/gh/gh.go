@@ -1,10 +1,12 @@
 // Package gh adapts go-github to workspace-bot: it converts GitHub's types
-// to ours at the boundary and turns GitHub's answers into errors that name
-// the repository and the fix. Nothing outside this package and ghclient
-// imports go-github.
+// to ours at the boundary, in API answers and webhook payloads alike, and
+// turns GitHub's answers into errors that name the repository and the fix.
+// Nothing outside this package, ghclient and the test emulator imports
+// go-github.
 package gh
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -12,27 +14,48 @@ import (
 
 	"github.com/google/go-github/v60/github"
 
+	"github.com/provide-io/workspace-bot/bot"
 	"github.com/provide-io/workspace-bot/changeset"
 )
 
-// Client is the GitHub API as the bot uses it.
+// Client is the GitHub API as workspace-bot uses it. Every call names its
+// repository, and the call goes through the client for that repository:
+// a token's one client, or a GitHub App's installation on it (siblings may
+// sit in several organisations, each its own installation).
 type Client struct {
-	gh       *github.Client
+	forRepo  func(ctx context.Context, repo string) (*github.Client, error)
 	pageSize int // items per page of list calls; GitHub's maximum, 100
 }
 
-// New wraps a client built by ghclient.
-func New(c *github.Client) *Client { return &Client{gh: c, pageSize: 100} }
+// New wraps one client built by ghclient, used for every repository.
+func New(c *github.Client) *Client {
+	return Routed(func(context.Context, string) (*github.Client, error) { return c, nil })
+}
 
-var _ changeset.GitHub = (*Client)(nil)
+// Routed acts on each repository through the client forRepo returns for
+// it (ghclient.Factory.ForRepo).
+func Routed(forRepo func(ctx context.Context, repo string) (*github.Client, error)) *Client {
+	return &Client{forRepo: forRepo, pageSize: 100}
+}
 
-// splitRepo checks owner/name.
-func splitRepo(repo string) (owner, name string, err error) {
+// The client is what the bot and changeset resolution call on GitHub.
+var (
+	_ changeset.GitHub = (*Client)(nil)
+	_ bot.GitHub       = (*Client)(nil)
+	_ bot.Checks       = (*Client)(nil)
+)
+
+// on checks owner/name and returns the client acting on it.
+func (c *Client) on(ctx context.Context, repo string) (api *github.Client, owner, name string, err error) {
 	owner, name, ok := strings.Cut(repo, "/")
 	if !ok || owner == "" || name == "" || strings.Contains(name, "/") {
-		return "", "", fmt.Errorf("repository %q: use owner/name", repo)
+		return nil, "", "", fmt.Errorf("repository %q: use owner/name", repo)
 	}
-	return owner, name, nil
+	api, err = c.forRepo(ctx, repo)
+	if err != nil {
+		return nil, "", "", err
+	}
+	return api, owner, name, nil
 }
 
 // wrap explains a GitHub error about what (such as "o/r#12") in repo:

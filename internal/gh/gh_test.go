@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/provide-io/workspace-bot/bot"
 	"github.com/provide-io/workspace-bot/changeset"
 	"github.com/provide-io/workspace-bot/internal/ghclient"
 	"github.com/provide-io/workspace-bot/internal/githubtest"
@@ -97,7 +98,7 @@ func TestReportingCalls(t *testing.T) {
 	c := w.client(t, fullToken, "")
 
 	long := strings.Repeat("é", 200)
-	if err := c.SetStatus(ctx, "o/a", sha, Status{State: "pending", Context: "workspace/integration", Description: long, TargetURL: "http://x/runs/1"}); err != nil {
+	if err := c.SetStatus(ctx, "o/a", sha, bot.Status{State: "pending", Context: "workspace/integration", Description: long, TargetURL: "http://x/runs/1"}); err != nil {
 		t.Fatal(err)
 	}
 	sts := w.srv.Statuses("o/a", sha)
@@ -180,11 +181,11 @@ func TestCheckRunsAsApp(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := New(ic)
-	runID, err := c.CreateCheckRun(ctx, "o/a", sha, CheckRun{Name: "workspace/integration", Status: "in_progress", Title: "Running", Summary: "3 siblings", ExternalID: "run-1"})
+	runID, err := c.CreateCheckRun(ctx, "o/a", sha, bot.CheckRun{Name: "workspace/integration", Status: "in_progress", Title: "Running", Summary: "3 siblings", ExternalID: "run-1"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.UpdateCheckRun(ctx, "o/a", runID, CheckRun{Conclusion: "success", Title: "Passed", Summary: "all green", Text: "details"}); err != nil {
+	if err := c.UpdateCheckRun(ctx, "o/a", runID, bot.CheckRun{Conclusion: "success", Title: "Passed", Summary: "all green", Text: "details"}); err != nil {
 		t.Fatal(err)
 	}
 	runs := w.srv.CheckRuns("o/a", sha)

@@ -12,11 +12,11 @@ import (
 
 // PullRequest implements changeset.GitHub.
 func (c *Client) PullRequest(ctx context.Context, repo string, number int) (*changeset.PR, error) {
-	owner, name, err := splitRepo(repo)
+	api, owner, name, err := c.on(ctx, repo)
 	if err != nil {
 		return nil, err
 	}
-	p, _, err := c.gh.PullRequests.Get(ctx, owner, name, number)
+	p, _, err := api.PullRequests.Get(ctx, owner, name, number)
 	if err != nil {
 		return nil, wrap(err, fmt.Sprintf("reading %s#%d", repo, number), repo)
 	}
@@ -26,14 +26,14 @@ func (c *Client) PullRequest(ctx context.Context, repo string, number int) (*cha
 // OpenPullRequests implements changeset.GitHub: every page of the open PRs
 // whose base repository is repo.
 func (c *Client) OpenPullRequests(ctx context.Context, repo string) ([]*changeset.PR, error) {
-	owner, name, err := splitRepo(repo)
+	api, owner, name, err := c.on(ctx, repo)
 	if err != nil {
 		return nil, err
 	}
 	opts := &github.PullRequestListOptions{State: "open", ListOptions: github.ListOptions{PerPage: c.pageSize}}
 	var out []*changeset.PR
 	for {
-		page, resp, err := c.gh.PullRequests.List(ctx, owner, name, opts)
+		page, resp, err := api.PullRequests.List(ctx, owner, name, opts)
 		if err != nil {
 			return nil, wrap(err, "listing open pull requests of "+repo, repo)
 		}
@@ -51,11 +51,11 @@ func (c *Client) OpenPullRequests(ctx context.Context, repo string) ([]*changese
 
 // EditPullRequestBody replaces a PR's body.
 func (c *Client) EditPullRequestBody(ctx context.Context, repo string, number int, body string) error {
-	owner, name, err := splitRepo(repo)
+	api, owner, name, err := c.on(ctx, repo)
 	if err != nil {
 		return err
 	}
-	if _, _, err := c.gh.PullRequests.Edit(ctx, owner, name, number, &github.PullRequest{Body: github.String(body)}); err != nil {
+	if _, _, err := api.PullRequests.Edit(ctx, owner, name, number, &github.PullRequest{Body: github.String(body)}); err != nil {
 		return wrap(err, fmt.Sprintf("editing the body of %s#%d", repo, number), repo)
 	}
 	return nil

@@ -7,22 +7,16 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/go-github/v60/github"
-)
 
-// Status is a commit status.
-type Status struct {
-	State       string // pending, success, failure, error
-	Context     string
-	Description string // cut to 140 characters, GitHub's limit
-	TargetURL   string
-}
+	"github.com/provide-io/workspace-bot/bot"
+)
 
 // MaxDescription is GitHub's limit on a status description.
 const MaxDescription = 140
 
 // SetStatus sets a commit status on sha.
-func (c *Client) SetStatus(ctx context.Context, repo, sha string, st Status) error {
-	owner, name, err := splitRepo(repo)
+func (c *Client) SetStatus(ctx context.Context, repo, sha string, st bot.Status) error {
+	api, owner, name, err := c.on(ctx, repo)
 	if err != nil {
 		return err
 	}
@@ -34,7 +28,7 @@ func (c *Client) SetStatus(ctx context.Context, repo, sha string, st Status) err
 	if st.TargetURL != "" {
 		rs.TargetURL = github.String(st.TargetURL)
 	}
-	if _, _, err := c.gh.Repositories.CreateStatus(ctx, owner, name, sha, rs); err != nil {
+	if _, _, err := api.Repositories.CreateStatus(ctx, owner, name, sha, rs); err != nil {
 		return wrap(err, fmt.Sprintf("setting status %s on %s@%s", st.Context, repo, short(sha)), repo)
 	}
 	return nil
@@ -56,19 +50,7 @@ func short(sha string) string {
 	return sha
 }
 
-// CheckRun is a check run (GitHub App auth only).
-type CheckRun struct {
-	Name       string
-	Status     string // queued, in_progress, completed
-	Conclusion string // success, failure, neutral, cancelled, timed_out, action_required; sets Status to completed
-	Title      string
-	Summary    string
-	Text       string
-	DetailsURL string
-	ExternalID string
-}
-
-func (cr CheckRun) output() *github.CheckRunOutput {
+func checkRunOutput(cr bot.CheckRun) *github.CheckRunOutput {
 	if cr.Title == "" && cr.Summary == "" && cr.Text == "" {
 		return nil
 	}
@@ -87,8 +69,8 @@ func optional(s string) *string {
 }
 
 // CreateCheckRun creates a check run on sha and returns its id.
-func (c *Client) CreateCheckRun(ctx context.Context, repo, sha string, cr CheckRun) (int64, error) {
-	owner, name, err := splitRepo(repo)
+func (c *Client) CreateCheckRun(ctx context.Context, repo, sha string, cr bot.CheckRun) (int64, error) {
+	api, owner, name, err := c.on(ctx, repo)
 	if err != nil {
 		return 0, err
 	}
@@ -96,12 +78,12 @@ func (c *Client) CreateCheckRun(ctx context.Context, repo, sha string, cr CheckR
 		Name: cr.Name, HeadSHA: sha,
 		DetailsURL: optional(cr.DetailsURL), ExternalID: optional(cr.ExternalID),
 		Status: optional(cr.Status), Conclusion: optional(cr.Conclusion),
-		Output: cr.output(),
+		Output: checkRunOutput(cr),
 	}
 	if cr.Conclusion != "" {
 		opts.CompletedAt = &github.Timestamp{Time: time.Now()}
 	}
-	run, _, err := c.gh.Checks.CreateCheckRun(ctx, owner, name, opts)
+	run, _, err := api.Checks.CreateCheckRun(ctx, owner, name, opts)
 	if err != nil {
 		return 0, wrap(err, fmt.Sprintf("creating check run %s on %s@%s", cr.Name, repo, short(sha)), repo)
 	}
@@ -109,8 +91,8 @@ func (c *Client) CreateCheckRun(ctx context.Context, repo, sha string, cr CheckR
 }
 
 // UpdateCheckRun updates a check run; empty fields are left as they are.
-func (c *Client) UpdateCheckRun(ctx context.Context, repo string, id int64, cr CheckRun) error {
-	owner, name, err := splitRepo(repo)
+func (c *Client) UpdateCheckRun(ctx context.Context, repo string, id int64, cr bot.CheckRun) error {
+	api, owner, name, err := c.on(ctx, repo)
 	if err != nil {
 		return err
 	}
@@ -125,14 +107,14 @@ func (c *Client) UpdateCheckRun(ctx context.Context, repo string, id int64, cr C
 	if cr.Conclusion != "" {
 		body["completed_at"] = time.Now().UTC().Format(time.RFC3339)
 	}
-	if o := cr.output(); o != nil {
+	if o := checkRunOutput(cr); o != nil {
 		body["output"] = o
 	}
-	req, err := c.gh.NewRequest("PATCH", fmt.Sprintf("repos/%s/%s/check-runs/%d", owner, name, id), body)
+	req, err := api.NewRequest("PATCH", fmt.Sprintf("repos/%s/%s/check-runs/%d", owner, name, id), body)
 	if err != nil {
 		return fmt.Errorf("updating check run %d in %s: %w", id, repo, err)
 	}
-	if _, err := c.gh.Do(ctx, req, nil); err != nil {
+	if _, err := api.Do(ctx, req, nil); err != nil {
 		return wrap(err, fmt.Sprintf("updating check run %d in %s", id, repo), repo)
 	}
 	return nil

@@ -11,11 +11,11 @@ import (
 // (GitHub's collaborator-permission API; maintain and triage map to write
 // and read there). author_association alone is not reliable for trust.
 func (c *Client) Permission(ctx context.Context, repo, user string) (string, error) {
-	owner, name, err := splitRepo(repo)
+	api, owner, name, err := c.on(ctx, repo)
 	if err != nil {
 		return "", err
 	}
-	p, _, err := c.gh.Repositories.GetPermissionLevel(ctx, owner, name, user)
+	p, _, err := api.Repositories.GetPermissionLevel(ctx, owner, name, user)
 	if err != nil {
 		return "", wrap(err, fmt.Sprintf("reading %s's permission on %s", user, repo), repo)
 	}
@@ -24,7 +24,7 @@ func (c *Client) Permission(ctx context.Context, repo, user string) (string, err
 
 // FileContents returns a file's bytes at ref ("" for the default branch).
 func (c *Client) FileContents(ctx context.Context, repo, path, ref string) ([]byte, error) {
-	owner, name, err := splitRepo(repo)
+	api, owner, name, err := c.on(ctx, repo)
 	if err != nil {
 		return nil, err
 	}
@@ -36,7 +36,7 @@ func (c *Client) FileContents(ctx context.Context, repo, path, ref string) ([]by
 	if ref != "" {
 		opts = &github.RepositoryContentGetOptions{Ref: ref}
 	}
-	file, _, _, err := c.gh.Repositories.GetContents(ctx, owner, name, path, opts)
+	file, _, _, err := api.Repositories.GetContents(ctx, owner, name, path, opts)
 	if err != nil {
 		return nil, wrap(err, what, repo)
 	}
