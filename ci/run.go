@@ -208,7 +208,12 @@ func (r *Runner) Run(ctx context.Context, req Request) (*Result, error) {
 	}
 
 	phases := r.plan(req, stages, lay, res)
-	r.runPhases(runCtx, req, lay, phases, res)
+	sc, cleanup, err := newScratch(lay.root)
+	if err != nil {
+		return fail(fmt.Errorf("create the steps' home and temporary directories: %w", err))
+	}
+	defer cleanup()
+	r.runPhases(runCtx, req, lay, sc, phases, res)
 	if runCtx.Err() != nil {
 		return interrupted("")
 	}
@@ -345,6 +350,9 @@ func planLayout(cfg *workspace.Config, req Request, root string) (layout, error)
 		if err != nil || rel == "." || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) ||
 			filepath.IsAbs(s.Path) || dir == lay.wsDir {
 			return layout{}, inputErr(fmt.Sprintf("sibling %s: path %q would land outside the build root (use a path like \"../%s\" next to the workspace)", s.Name, s.Path, s.Name))
+		}
+		if d := filepath.Base(dir); filepath.Dir(dir) == root && (d == ".home" || d == ".tmp") {
+			return layout{}, inputErr(fmt.Sprintf("sibling %s: path %q lands on the build root's %s, which holds the steps' HOME and TMPDIR (use a path like \"../%s\")", s.Name, s.Path, d, s.Name))
 		}
 		lay.dirs[s.Name] = dir
 	}

@@ -6,9 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
-	"sort"
 	"sync"
 	"time"
 
@@ -70,8 +68,8 @@ type phaseDirs struct {
 
 // runPhases runs the planned steps until one does not succeed; the rest
 // stay skipped. Steps of one phase already running are let finish.
-func (r *Runner) runPhases(ctx context.Context, req Request, lay layout, phases []phaseDirs, res *Result) {
-	env := stepEnv(req, lay)
+func (r *Runner) runPhases(ctx context.Context, req Request, lay layout, sc scratch, phases []phaseDirs, res *Result) {
+	env := stepEnv(req, lay, sc)
 	var out io.Writer
 	if req.Output != nil {
 		out = &syncWriter{w: req.Output}
@@ -103,21 +101,6 @@ func (r *Runner) runPhases(ctx context.Context, req Request, lay layout, phases 
 			}
 		}
 	}
-}
-
-// stepEnv is the process environment plus the configured env (sorted, so
-// later keys do not depend on map order) and the two WORKSPACE_ variables.
-func stepEnv(req Request, lay layout) []string {
-	env := os.Environ()
-	keys := make([]string, 0, len(req.Config.Workspace.CI.Env))
-	for k := range req.Config.Workspace.CI.Env {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		env = append(env, k+"="+req.Config.Workspace.CI.Env[k])
-	}
-	return append(env, "WORKSPACE_ROOT="+lay.wsDir, "WORKSPACE_CHANGESET="+req.Changeset)
 }
 
 // runStep runs one command with sh -c. Output goes to out as it comes,

@@ -1,0 +1,74 @@
+package ci
+
+import (
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// stepPassed are the variables of the service's environment a step gets:
+// where programs are, the locale, the terminal, and how to reach the
+// network (proxies, certificates). Nothing else reaches a step: the
+// service's environment holds its tokens and webhook secret, and in the
+// Action the runner's files (GITHUB_ENV, GITHUB_OUTPUT, GITHUB_PATH, ...)
+// and its ACTIONS_* tokens, which a step could use to change the job.
+var stepPassed = map[string]bool{
+	"PATH": true, "LANG": true, "LANGUAGE": true, "TZ": true, "TERM": true,
+	"USER": true, "LOGNAME": true,
+	"HTTP_PROXY": true, "HTTPS_PROXY": true, "NO_PROXY": true, "ALL_PROXY": true,
+	"http_proxy": true, "https_proxy": true, "no_proxy": true, "all_proxy": true,
+	"SSL_CERT_FILE": true, "SSL_CERT_DIR": true,
+}
+
+// scratch is a run's own HOME and TMPDIR for its steps: fresh for every
+// run, so nothing a step leaves in ~ (caches, config, credentials) reaches
+// another run, and nothing of the service's home is needed.
+type scratch struct {
+	home, tmp string
+}
+
+// newScratch makes the run's scratch directories: in the build root, or
+// for --local in a temporary directory removed by cleanup.
+func newScratch(root string) (s scratch, cleanup func(), err error) {
+	cleanup = func() {}
+	dir := root
+	if dir == "" {
+		if dir, err = os.MkdirTemp("", "workspace-bot-steps-"); err != nil {
+			return s, cleanup, err
+		}
+		cleanup = func() { removeTree(dir) }
+	}
+	s = scratch{home: filepath.Join(dir, ".home"), tmp: filepath.Join(dir, ".tmp")}
+	for _, d := range []string{s.home, s.tmp} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			cleanup()
+			return s, func() {}, err
+		}
+	}
+	return s, cleanup, nil
+}
+
+// stepEnv is every step's environment: the passed variables of the
+// service's, HOME and TMPDIR in the run's scratch, the configured env
+// (sorted, so later keys do not depend on map order; it may override
+// anything above), then WORKSPACE_ROOT and WORKSPACE_CHANGESET.
+func stepEnv(req Request, lay layout, sc scratch) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		if stepPassed[k] || strings.HasPrefix(k, "LC_") {
+			env = append(env, kv)
+		}
+	}
+	env = append(env, "HOME="+sc.home, "TMPDIR="+sc.tmp)
+	keys := make([]string, 0, len(req.Config.Workspace.CI.Env))
+	for k := range req.Config.Workspace.CI.Env {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		env = append(env, k+"="+req.Config.Workspace.CI.Env[k])
+	}
+	return append(env, "WORKSPACE_ROOT="+lay.wsDir, "WORKSPACE_CHANGESET="+req.Changeset)
+}
