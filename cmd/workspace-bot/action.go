@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -16,9 +17,12 @@ import (
 	"github.com/provide-io/workspace-bot/changeset"
 	"github.com/provide-io/workspace-bot/ci"
 	"github.com/provide-io/workspace-bot/internal/action"
+	"github.com/provide-io/workspace-bot/internal/gh"
 	"github.com/provide-io/workspace-bot/internal/ghactions"
 	"github.com/provide-io/workspace-bot/internal/ghclient"
+	"github.com/provide-io/workspace-bot/internal/logging"
 	"github.com/provide-io/workspace-bot/internal/phony"
+	"github.com/provide-io/workspace-bot/internal/server"
 	"github.com/provide-io/workspace-bot/internal/store"
 	"github.com/provide-io/workspace-bot/workspace"
 )
@@ -53,7 +57,7 @@ func runAction(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return a.fail(exitUsage, "workspace-bot", err)
 	}
 	// The runner masks the token too, but a log line must not depend on it.
-	log.SetFormatter(&censor{inner: log.Formatter, secrets: []string{env.Token}})
+	log.SetFormatter(&logging.Censor{Inner: log.Formatter, Secrets: []string{env.Token}})
 	a.log = log
 	if env.Command == action.CommandValidate {
 		return a.validate(ctx)
@@ -103,18 +107,18 @@ func (a *actionRun) skip(why string, cs any) int {
 // configSource builds the config source, with a GitHub client only when
 // the config lives on GitHub.
 func (a *actionRun) configSource() (bot.ConfigSource, bool, error) {
-	var files fileReader
-	if _, _, remote := splitRemoteConfig(a.env.Config); remote {
+	var files server.FileReader
+	if _, _, remote := server.RemoteConfig(a.env.Config); remote {
 		if a.env.Token == "" {
 			return nil, false, errNoToken
 		}
-		c, err := newGitHubClient(a.env.APIURL, a.env.Token, nil)
+		f, err := ghclient.New(ghclient.Options{APIURL: a.env.APIURL, Token: a.env.Token, UserAgent: userAgent()})
 		if err != nil {
 			return nil, false, err
 		}
-		files = c
+		files = gh.Routed(f.ForRepo)
 	}
-	return newConfigSource(a.env.Config, files)
+	return server.ConfigSource(a.env.Config, files)
 }
 
 // gitAuthorization lets the runner fetch private siblings from the same
@@ -196,8 +200,8 @@ func (a *actionRun) changeset(ctx context.Context, event string, payload []byte)
 	defer os.RemoveAll(stateDir)
 
 	rec := &action.GitHub{}
-	svc, err := newService(ctx, serviceOptions{
-		GitHub: ghclient.Options{APIURL: a.env.APIURL, Token: a.env.Token}, Config: a.env.Config,
+	svc, err := server.New(ctx, server.Options{
+		GitHub: ghclient.Options{APIURL: a.env.APIURL, Token: a.env.Token, UserAgent: userAgent()}, Config: a.env.Config,
 		DataDir: dataDir, StorePath: store.Path(stateDir), KeepResults: true,
 		RunURL:  func(int64) string { return a.env.RunURL() },
 		Workers: 1, Poll: 100 * time.Millisecond, Log: a.log, Progress: a.progress(),
@@ -234,7 +238,7 @@ func (a *actionRun) changeset(ctx context.Context, event string, payload []byte)
 
 // cancelled reports the runs a cancelled job left unfinished as cancelled
 // on their members' heads, so no PR waits on a pending status forever.
-func (a *actionRun) cancelled(svc *service, gh bot.GitHub) int {
+func (a *actionRun) cancelled(svc *server.Server, gh bot.GitHub) int {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	const why = "cancelled: the workflow run was cancelled"
@@ -341,7 +345,7 @@ func testEvent(event string, payload []byte) (string, []byte, bool) {
 
 // report prints the finished runs' logs and writes the summary, outputs
 // and exit code.
-func (a *actionRun) report(ctx context.Context, svc *service, rec *action.GitHub) int {
+func (a *actionRun) report(ctx context.Context, svc *server.Server, rec *action.GitHub) int {
 	cfg, err := svc.Config(ctx)
 	if err != nil {
 		return a.fail(exitInfra, "workspace-bot", err)
@@ -466,7 +470,7 @@ func (a *actionRun) tips(ctx context.Context) int {
 	if err != nil {
 		return a.fail(exitUsage, "workspace-bot", err)
 	}
-	b := &workspaceBuilder{runner: &ci.Runner{DataDir: dataDir, Progress: a.progress(), Authorization: auth}, remoteConfig: remote}
+	b := &server.Builder{Runner: &ci.Runner{DataDir: dataDir, Progress: a.progress(), Authorization: auth}, RemoteConfig: remote}
 	res, err := b.Run(ctx, ci.Request{Config: cfg, Pins: map[string]ci.Pin{}, Changeset: "tips"})
 	if res == nil {
 		return a.fail(testExitCode(res, err), "workspace-bot", err)
@@ -489,4 +493,26 @@ func (a *actionRun) tips(ctx context.Context) int {
 	}
 	fmt.Fprintf(a.stdout, "%s: %s at the branch tips\n", label, res.Result)
 	return testExitCode(res, err)
+}
+
+var errNoToken = errors.New("no GitHub token: set WORKSPACE_BOT_GITHUB_TOKEN (the action's token input) or GITHUB_TOKEN")
+
+// dataDirOrTemp returns dir, or a new temporary directory (and a func
+// that removes it) when dir is empty.
+func dataDirOrTemp(dir, pattern string) (string, func(), error) {
+	if dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return "", nil, fmt.Errorf("create data directory %s: %w", dir, err)
+		}
+		abs, err := filepath.Abs(dir)
+		if err != nil {
+			return "", nil, err
+		}
+		return abs, func() {}, nil
+	}
+	d, err := os.MkdirTemp("", pattern)
+	if err != nil {
+		return "", nil, fmt.Errorf("create a temporary data directory: %w", err)
+	}
+	return d, func() { os.RemoveAll(d) }, nil
 }

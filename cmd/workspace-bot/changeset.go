@@ -127,9 +127,9 @@ func resolveChangeset(ctx context.Context, ghf *githubFlags, cfg *workspace.Conf
 		}
 		all = append(all, cs)
 	}
-	merged, err := mergeChangesets(all)
+	merged, err := changeset.Merge(all)
 	if err != nil {
-		fmt.Fprintf(stderr, "error: %s\n", err)
+		fmt.Fprintf(stderr, "error: --pr: %s\n", err)
 		return nil, exitUsage
 	}
 	return merged, exitOK
@@ -151,27 +151,4 @@ func reportResolveError(stderr io.Writer, start changeset.Ref, err error) int {
 	}
 	fmt.Fprintf(stderr, "error: resolving %s: %s\n", start, err)
 	return exitInfra
-}
-
-// mergeChangesets unites the changesets of several --pr refs.
-func mergeChangesets(all []*changeset.Changeset) (*changeset.Changeset, error) {
-	if len(all) == 1 {
-		return all[0], nil
-	}
-	bySibling := map[string]changeset.Member{}
-	out := &changeset.Changeset{}
-	for _, cs := range all {
-		for _, m := range cs.Members {
-			if prev, ok := bySibling[m.Sibling]; ok {
-				if prev.PR.Ref() != m.PR.Ref() {
-					return nil, fmt.Errorf("the --pr changesets pin sibling %s to both %s and %s; give PRs whose changesets agree", m.Sibling, prev.PR.Ref(), m.PR.Ref())
-				}
-				continue
-			}
-			bySibling[m.Sibling] = m
-			out.Members = append(out.Members, m)
-		}
-	}
-	out.Key, out.RunID = changeset.Identity(out.Members)
-	return out, nil
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/provide-io/workspace-bot/internal/ghclient"
 	"github.com/provide-io/workspace-bot/internal/githubtest"
 	"github.com/provide-io/workspace-bot/internal/phony"
+	"github.com/provide-io/workspace-bot/internal/server"
 )
 
 // demoTimeout bounds each wait for a result; the whole demo takes seconds.
@@ -50,7 +51,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 type demoRun struct {
 	out    io.Writer
 	srv    *githubtest.Server
-	svc    *service
+	svc    *server.Server
 	sender *phony.Sender
 	base   string // the service's root URL
 }
@@ -89,8 +90,8 @@ func (d *demoRun) run(ctx context.Context, keep bool, log *logrus.Logger) error 
 	}
 	d.base = "http://" + ln.Addr().String()
 	secret := []byte(randomHex(16))
-	svc, err := newService(ctx, serviceOptions{
-		GitHub: ghclient.Options{APIURL: srv.APIURL(), Token: token}, Config: demo.WorkspaceRepo + ":wrknv.toml",
+	svc, err := server.New(ctx, server.Options{
+		GitHub: ghclient.Options{APIURL: srv.APIURL(), Token: token, UserAgent: userAgent()}, Config: demo.WorkspaceRepo + ":wrknv.toml",
 		DataDir: dataDir, PublicURL: d.base, Secret: secret, Workers: 2,
 		CoalesceWindow: 500 * time.Millisecond, Poll: 200 * time.Millisecond, Log: log,
 	})

@@ -152,3 +152,6 @@ func buildVersion() string {
 	}
 	return version
 }
+
+// userAgent names this build in every GitHub request.
+func userAgent() string { return "workspace-bot/" + buildVersion() }

@@ -6,7 +6,7 @@ import (
 	"io"
 	"strings"
 
-	"github.com/provide-io/workspace-bot/changeset"
+	"github.com/provide-io/workspace-bot/bot"
 	"github.com/provide-io/workspace-bot/ci"
 	"github.com/provide-io/workspace-bot/workspace"
 )
@@ -22,12 +22,13 @@ func pinChangeset(ctx context.Context, o *testOptions, cfg *workspace.Config, re
 	if cs == nil {
 		return code, false
 	}
+	pins := bot.Pins(cfg, cs)
 	for _, m := range cs.Members {
 		if _, dup := req.Pins[m.Sibling]; dup {
 			fmt.Fprintf(stderr, "error: --ref pins %s, which the changeset pins to %s; drop one of them\n", m.Sibling, m.PR.Ref())
 			return exitUsage, false
 		}
-		req.Pins[m.Sibling] = prPin(cfg, m.PR)
+		req.Pins[m.Sibling] = pins[m.Sibling]
 	}
 	if req.Changeset == "tips" {
 		req.Changeset = cs.Key
@@ -39,20 +40,4 @@ func pinChangeset(ctx context.Context, o *testOptions, cfg *workspace.Config, re
 		fmt.Fprintf(stderr, "  %-20s %s @ %s (%s)\n", m.Sibling, m.PR.Ref(), shortSHA(m.PR.HeadSHA), strings.Join(m.Links, "; "))
 	}
 	return 0, true
-}
-
-// prPin checks a PR out at its pinned head. The head is fetched through
-// the base repository's refs/pull/N/head, which GitHub keeps for every PR,
-// fork or not: no fork URL is contacted, and a PR whose fork was deleted
-// still builds. In merge mode the head is merged onto the PR's base.
-func prPin(cfg *workspace.Config, pr *changeset.PR) ci.Pin {
-	p := ci.Pin{
-		Ref:      fmt.Sprintf("pull/%d/head", pr.Number),
-		SHA:      pr.HeadSHA,
-		FetchRef: fmt.Sprintf("refs/pull/%d/head", pr.Number),
-	}
-	if cfg.Workspace.CI.Checkout != workspace.CheckoutHead {
-		p.Base = pr.BaseRef
-	}
-	return p
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"net/url"
 	"os"
 	"strconv"
@@ -17,10 +16,9 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/provide-io/workspace-bot/bot"
-	"github.com/provide-io/workspace-bot/internal/gh"
 	"github.com/provide-io/workspace-bot/internal/ghclient"
 	"github.com/provide-io/workspace-bot/internal/logging"
-	"github.com/provide-io/workspace-bot/internal/store"
+	"github.com/provide-io/workspace-bot/internal/server"
 	"github.com/provide-io/workspace-bot/workspace"
 )
 
@@ -139,7 +137,7 @@ func (o *serveOptions) Validate() error {
 	if o.Config != "" && o.WorkspaceRepo != "" {
 		return errors.New("give --config (a local wrknv.toml) or --workspace-repo (read it from GitHub), not both")
 	}
-	if o.WorkspaceRepo != "" && !remoteConfigRe.MatchString(o.WorkspaceRepo+":"+workspace.DefaultFileName) {
+	if o.WorkspaceRepo != "" && !server.ValidRepo(o.WorkspaceRepo) {
 		return fmt.Errorf("--workspace-repo %q: use owner/repo", o.WorkspaceRepo)
 	}
 	if o.Workers < 1 || o.Workers > 64 {
@@ -179,7 +177,7 @@ func (o *serveOptions) Validate() error {
 	return nil
 }
 
-// configSpec is what newConfigSource reads: a local file or owner/repo:path.
+// configSpec is what the service reads its config from: a local file or owner/repo:path.
 func (o *serveOptions) configSpec() string {
 	if o.WorkspaceRepo != "" {
 		return o.WorkspaceRepo + ":" + workspace.DefaultFileName
@@ -217,10 +215,10 @@ func runServe(ctx context.Context, args []string, _, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "workspace-bot serve: %s\n", err)
 		return exitUsage
 	}
-	log.SetFormatter(&censor{inner: log.Formatter, secrets: o.secrets()})
+	log.SetFormatter(&logging.Censor{Inner: log.Formatter, Secrets: o.secrets()})
 	if err := serve(ctx, o, log); err != nil {
 		log.WithError(err).Error("workspace-bot serve stopped")
-		var ue usageError
+		var ue server.UsageError
 		if errors.As(err, &ue) {
 			return exitUsage
 		}
@@ -229,124 +227,23 @@ func runServe(ctx context.Context, args []string, _, stderr io.Writer) int {
 	return exitOK
 }
 
-// usageError is a start-up failure the operator fixes with flags or config.
-type usageError struct{ error }
-
-func (u usageError) Unwrap() error { return u.error }
-
-// serve runs the service until ctx ends, then shuts down in order: stop
-// accepting requests, stop claiming work, let running work finish within
-// the grace period (then cancel it; it is queued again), close the store.
+// serve runs the service until ctx ends.
 func serve(ctx context.Context, o *serveOptions, log *logrus.Logger) error {
 	if err := os.MkdirAll(o.DataDir, 0o755); err != nil {
 		return fmt.Errorf("create --data-dir %s: %w", o.DataDir, err)
 	}
-	svc, err := newService(ctx, serviceOptions{
+	srv, err := server.New(ctx, server.Options{
 		GitHub: o.gh, Config: o.configSpec(), DataDir: o.DataDir, PublicURL: o.PublicURL,
 		Secret: o.secret, Workers: o.Workers, CoalesceWindow: o.CoalesceWindow, Log: log,
 	})
 	if err != nil {
 		return err
 	}
-	defer svc.Close()
-	b, h := svc.Bot, svc.Handler
-
+	defer srv.Close()
 	ln, err := net.Listen("tcp", o.Listen)
 	if err != nil {
-		return usageError{fmt.Errorf("--listen %s: %w", o.Listen, err)}
+		return server.UsageError{Err: fmt.Errorf("--listen %s: %w", o.Listen, err)}
 	}
-	if err := b.Start(ctx); err != nil {
-		ln.Close()
-		return err
-	}
-	pruneCtx, stopPrune := context.WithCancel(context.Background())
-	pruned := make(chan struct{})
-	go func() {
-		defer close(pruned)
-		pruneOld(pruneCtx, svc.Store, log)
-	}()
-	defer func() { stopPrune(); <-pruned }()
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	log.WithFields(logrus.Fields{logging.Addr: ln.Addr().String(), logging.PublicURL: o.PublicURL, logging.Workers: o.Workers, logging.App: svc.App}).Info("workspace-bot serving")
-
-	var serveErr error
-	select {
-	case <-ctx.Done():
-		log.Info("shutting down: no new requests or work; running work has the grace period to finish")
-	case serveErr = <-served:
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		log.WithError(err).Warn("HTTP shutdown did not finish cleanly")
-	}
-	b.Stop(o.ShutdownGrace)
-	log.Info("stopped")
-	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
-		return serveErr
-	}
-	return nil
-}
-
-// serviceGitHub builds what the bot calls on GitHub: one client acting on
-// each repository through the token, or through the App's installation on
-// it; only an App reports with check runs.
-func serviceGitHub(f *ghclient.Factory) (bot.GitHub, bot.Checks, fileReader, error) {
-	g := gh.Routed(f.ForRepo)
-	if f.IsApp() {
-		return g, g, g, nil
-	}
-	return g, nil, g, nil
-}
-
-// How long the service keeps what it no longer needs: finished
-// deliveries only answer a redelivery as a duplicate (GitHub redelivers up
-// to three days back); finished runs keep their pages and logs for a month,
-// and the newest run of each changeset always stays.
-const (
-	deliveryRetention = 7 * 24 * time.Hour
-	runRetention      = 30 * 24 * time.Hour
-)
-
-// pruneOld deletes old finished deliveries and runs every hour until ctx
-// ends.
-func pruneOld(ctx context.Context, st *store.Store, log logrus.FieldLogger) {
-	t := time.NewTicker(time.Hour)
-	defer t.Stop()
-	for {
-		now := time.Now()
-		if n, err := st.PruneDeliveries(ctx, now.Add(-deliveryRetention)); err != nil && ctx.Err() == nil {
-			log.WithError(err).Warn("pruning old deliveries failed")
-		} else if n > 0 {
-			log.WithField(logging.Deliveries, n).Info("pruned old deliveries")
-		}
-		if n, err := st.PruneRuns(ctx, now.Add(-runRetention)); err != nil && ctx.Err() == nil {
-			log.WithError(err).Warn("pruning old runs failed")
-		} else if n > 0 {
-			log.WithField(logging.Runs, n).Info("pruned old runs and their logs")
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}
-
-// censor replaces known secret values in every formatted log line.
-type censor struct {
-	inner   logrus.Formatter
-	secrets []string
-}
-
-func (c *censor) Format(e *logrus.Entry) ([]byte, error) {
-	out, err := c.inner.Format(e)
-	for _, s := range c.secrets {
-		if len(s) >= 4 {
-			out = bytes.ReplaceAll(out, []byte(s), []byte("[redacted]"))
-		}
-	}
-	return out, err
+	log.WithFields(logrus.Fields{logging.Addr: ln.Addr().String(), logging.PublicURL: o.PublicURL, logging.Workers: o.Workers, logging.App: srv.App}).Info("workspace-bot serving")
+	return srv.Serve(ctx, ln, o.ShutdownGrace)
 }

@@ -4,8 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,16 +15,12 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/provide-io/workspace-bot/bot"
-	"github.com/provide-io/workspace-bot/changeset"
-	"github.com/provide-io/workspace-bot/ci"
-	"github.com/provide-io/workspace-bot/internal/gh"
 	"github.com/provide-io/workspace-bot/internal/ghclient"
 	"github.com/provide-io/workspace-bot/internal/githubtest"
 	"github.com/provide-io/workspace-bot/internal/phony"
+	"github.com/provide-io/workspace-bot/internal/server"
 	"github.com/provide-io/workspace-bot/internal/store"
 	"github.com/provide-io/workspace-bot/internal/webhooktest"
-	"github.com/provide-io/workspace-bot/webhook"
-	"github.com/provide-io/workspace-bot/workspace"
 )
 
 const (
@@ -100,27 +96,11 @@ func write(t *testing.T, path, content string) {
 	}
 }
 
-// serve wires the service in this process: webhook handler, bot workers,
-// store on a temp data dir, ci runner, and the GitHub client stack.
+// serve wires the service in this process as `workspace-bot serve` wires
+// it (internal/server), on a temp data dir and a loopback listener.
 func (w *world) serve(o worldOptions) {
 	t := w.t
 	dataDir := t.TempDir()
-	cfg, _, err := workspace.Load(w.cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.Open(context.Background(), store.Path(dataDir))
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := ghclient.New(ghclient.Options{APIURL: w.gh.APIURL(), Token: botToken, RetryBase: 10 * time.Millisecond, MaxWait: 2 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := f.Client()
-	if err != nil {
-		t.Fatal(err)
-	}
 	log := logrus.New()
 	log.SetLevel(logrus.WarnLevel)
 	if testing.Verbose() && os.Getenv("E2E_LOG") != "" {
@@ -129,32 +109,30 @@ func (w *world) serve(o worldOptions) {
 	if o.coalesce == 0 {
 		o.coalesce = 300 * time.Millisecond
 	}
-	mux := http.NewServeMux()
-	hs := httptest.NewServer(mux)
-	b, err := bot.New(bot.Options{
-		GitHub: gh.New(c), Store: st, Builder: &ci.Runner{DataDir: dataDir}, Decode: gh.DecodeEvent,
-		Config: func(context.Context) (*workspace.Config, error) { return cfg, nil },
-		Resolve: func(ctx context.Context, api changeset.GitHub, cfg *workspace.Config, start changeset.Ref) (*changeset.Changeset, error) {
-			return changeset.Resolve(ctx, api, cfg, start, changeset.Options{})
-		},
-		Log: log, Workers: 2, CoalesceWindow: o.coalesce, Poll: 50 * time.Millisecond, PublicURL: hs.URL,
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := "http://" + ln.Addr().String()
+	srv, err := server.New(context.Background(), server.Options{
+		GitHub: ghclient.Options{APIURL: w.gh.APIURL(), Token: botToken, RetryBase: 10 * time.Millisecond, MaxWait: 2 * time.Second},
+		Config: w.cfg, DataDir: dataDir, PublicURL: url, Secret: []byte(secret),
+		Workers: 2, CoalesceWindow: o.coalesce, Poll: 50 * time.Millisecond, Log: log,
 	})
 	if err != nil {
+		ln.Close()
 		t.Fatal(err)
 	}
-	h, err := webhook.New(webhook.Options{Secret: []byte(secret), Store: st, Events: bot.Events(), Notify: b.Notify, Log: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux.Handle("/", h)
-	if err := b.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	w.url, w.st, w.bot = hs.URL, st, b
+	ctx, stop := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ctx, ln, 2*time.Second) }()
+	w.url, w.st, w.bot = url, srv.Store, srv.Bot
 	t.Cleanup(func() {
-		hs.Close()
-		b.Stop(2 * time.Second)
-		st.Close()
+		stop()
+		if err := <-served; err != nil {
+			t.Error(err)
+		}
+		srv.Close()
 	})
 }
 

@@ -6,6 +6,7 @@
 package logging
 
 import (
+	"bytes"
 	"context"
 
 	"github.com/sirupsen/logrus"
@@ -55,4 +56,23 @@ func From(ctx context.Context, fallback logrus.FieldLogger) logrus.FieldLogger {
 		return l
 	}
 	return fallback
+}
+
+// Censor is a formatter that replaces known secret values in every line
+// it formats; values shorter than four characters are left alone, since
+// replacing them would garble every line.
+type Censor struct {
+	Inner   logrus.Formatter
+	Secrets []string
+}
+
+// Format implements logrus.Formatter.
+func (c *Censor) Format(e *logrus.Entry) ([]byte, error) {
+	out, err := c.Inner.Format(e)
+	for _, s := range c.Secrets {
+		if len(s) >= 4 {
+			out = bytes.ReplaceAll(out, []byte(s), []byte("[redacted]"))
+		}
+	}
+	return out, err
 }

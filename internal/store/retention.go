@@ -1,0 +1,24 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// How long the store keeps what the service no longer needs: finished
+// deliveries only answer a redelivery as a duplicate (GitHub redelivers up
+// to three days back); finished runs keep their pages and logs for a month,
+// and the newest run of each changeset always stays (PruneRuns).
+const (
+	DeliveryRetention = 7 * 24 * time.Hour
+	RunRetention      = 30 * 24 * time.Hour
+)
+
+// Prune deletes the finished deliveries and runs older than their
+// retention at now, and says how many of each went.
+func (s *Store) Prune(ctx context.Context, now time.Time) (deliveries, runs int, err error) {
+	deliveries, derr := s.PruneDeliveries(ctx, now.Add(-DeliveryRetention))
+	runs, rerr := s.PruneRuns(ctx, now.Add(-RunRetention))
+	return deliveries, runs, errors.Join(derr, rerr)
+}
