@@ -123,14 +123,10 @@ func newResolver(gh GitHub, cfg *workspace.Config, opts Options) *resolver {
 	}
 	for i := range cfg.Siblings {
 		s := &cfg.Siblings[i]
-		branch := s.Branch
-		if branch == "" {
-			branch = workspace.DefaultBranch
-		}
 		if fn := cfg.FullName(s); fn != "" {
-			r.repos[strings.ToLower(fn)] = &repoInfo{fullName: fn, sibling: s.Name, branch: branch}
+			r.repos[strings.ToLower(fn)] = &repoInfo{fullName: fn, sibling: s.Name, branch: s.Branch}
 		}
-		r.neverLink[strings.ToLower(branch)] = true
+		r.neverLink[strings.ToLower(s.Branch)] = true
 	}
 	if fn := cfg.WorkspaceFullName(); fn != "" {
 		if _, dup := r.repos[strings.ToLower(fn)]; !dup {

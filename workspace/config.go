@@ -12,16 +12,23 @@ import (
 	"time"
 )
 
-// Default values for optional keys.
+// Default values for optional keys. They are applied once, when a config
+// is read: every Config from Load or Parse carries them.
 const (
 	DefaultBranch   = "main"
 	DefaultCommand  = "/workspace"
 	DefaultContext  = "workspace/integration"
 	DefaultTimeout  = 30 * time.Minute
+	DefaultVenvPath = ".venv"
+	DefaultMaxLog   = 50 << 20 // bytes of log kept per run
 	CheckoutMerge   = "merge"
 	CheckoutHead    = "head"
 	DefaultFileName = "wrknv.toml"
 )
+
+// NothingToTest is the refusal of a workspace with no test command
+// anywhere: a build that tests nothing must not report success.
+const NothingToTest = "nothing to test: add [workspace.tasks].test or [workspace.ci].test"
 
 // DefaultLayers is the layer order used when [workspace.layers] is absent.
 var DefaultLayers = []string{"foundation", "framework", "tools"}
@@ -31,22 +38,42 @@ var DefaultTrusted = []string{"OWNER", "MEMBER", "COLLABORATOR"}
 
 // Config is a parsed and validated wrknv.toml.
 type Config struct {
-	// File is the path the config was read from ("" when parsed from memory).
+	// File is the path the config was read from, as the user gave it
+	// ("" when parsed from memory); messages name it.
 	File      string
 	Workspace Workspace
 	Siblings  []Sibling
+	// Wrknv lists the top-level keys that belong to wrknv itself (its
+	// task file shares wrknv.toml): "[tasks]", "[workenv]", "project_name".
+	// They are passed over, not read.
+	Wrknv []string
+
+	dir string // absolute directory of File, fixed when it was read
 }
 
 // Workspace is the [workspace] table.
 type Workspace struct {
 	Name        string
 	Description string
-	Repo        string
-	Python      Python
-	Layers      []string
-	CI          CI
-	Bot         Bot
-	Release     Release
+	// Version is the config's own version, as documented; nothing reads it.
+	Version string
+	Repo    string
+	// Branch is the workspace repository's branch; "" means its default
+	// branch, which ci resolves.
+	Branch string
+	Python Python
+	// Tools are checked before anything is cloned, sorted by name.
+	Tools []Tool
+	// Tasks are named commands; "test" is the workspace test unless
+	// [workspace.ci].test is set (see TestCommands).
+	Tasks map[string][]string
+	// Env is [workspace.env]; steps see StepEnv, which adds [workspace.ci].env.
+	Env     map[string]string
+	Hooks   Hooks
+	Layers  []string
+	CI      CI
+	Bot     Bot
+	Release Release
 }
 
 // Release is [workspace.release]: how coordinated releases are planned.
@@ -56,10 +83,26 @@ type Release struct {
 	Fixed [][]string
 }
 
-// Python is [workspace.python]; kept because the documented format has it.
+// Python is [workspace.python]: the interpreter for the shared venv of
+// the default setup, and where that venv lives.
 type Python struct {
-	Version  string `toml:"version"`
-	VenvPath string `toml:"venv_path"`
+	// Version selects the interpreter; the zero Constraint takes any.
+	Version Constraint
+	// VenvPath is relative to the workspace root; default ".venv".
+	VenvPath string
+}
+
+// Tool is one [workspace.tools] entry: a program that must be on PATH at
+// a version the constraint allows.
+type Tool struct {
+	Name    string
+	Version Constraint
+}
+
+// Hooks is [workspace.hooks]: commands run around the sibling setups.
+type Hooks struct {
+	PreInstall  []string
+	PostInstall []string
 }
 
 // CI is [workspace.ci]: how a workspace is set up and tested.
@@ -69,6 +112,19 @@ type CI struct {
 	Timeout  time.Duration
 	Checkout string
 	Env      map[string]string
+	Cache    Cache
+	// MaxLog caps the log kept for one run, in bytes; default 50 MiB.
+	MaxLog int64
+}
+
+// Cache is [workspace.ci].cache: paths kept between runs, keyed by a hash
+// of the files the Key globs match. Paths are relative to the workspace
+// root; Key globs are relative to the build root, the directory that
+// holds the workspace checkout and the siblings, so "*/pyproject.toml"
+// matches every sibling's.
+type Cache struct {
+	Paths []string
+	Key   []string
 }
 
 // Bot is [workspace.bot]: how the bot talks on pull requests.
@@ -81,14 +137,31 @@ type Bot struct {
 
 // Sibling is one [[siblings]] entry.
 type Sibling struct {
-	Name      string
-	Path      string
-	Repo      string
+	Name string
+	// Path is relative to the workspace root; default "../<name>".
+	Path string
+	// Repo is the git URL as written; "" when absent (see CloneURL).
+	Repo string
+	// Layer is "" when not given: the order then follows depends_on alone.
 	Layer     string
 	DependsOn []string
-	Branch    string
-	Setup     []string
+	// Branch defaults to "main".
+	Branch string
+	// Setup is the sibling's own setup. OwnSetup says the key was given:
+	// without it the default setup applies (see Plan); setup = [] gives
+	// OwnSetup with no commands, which turns setup off.
+	Setup    []string
+	OwnSetup bool
+	// Test is the sibling's own tests, run in its directory against the
+	// whole workspace once everything is set up.
+	Test []string
+	// Sparse lists cone-mode sparse checkout directories; empty means the
+	// whole tree.
+	Sparse []string
 }
+
+// HasOwnSetup reports whether the sibling's setup replaces the default.
+func (s *Sibling) HasOwnSetup() bool { return s.OwnSetup || len(s.Setup) > 0 }
 
 // FullName is the GitHub identity owner/name of a git URL or path, taken
 // from its last two path segments with ".git" stripped. It returns "" when
@@ -110,8 +183,8 @@ func FullName(repoURL string) string {
 	return owner + "/" + name
 }
 
-// Owner is the GitHub owner of the workspace: the owner of its repo, or of
-// the first sibling that has one.
+// Owner is the GitHub owner of the workspace: the owner of its repo, or,
+// when the workspace names none, of the first sibling that has one.
 func (c *Config) Owner() string {
 	if fn := FullName(c.Workspace.Repo); fn != "" {
 		return strings.SplitN(fn, "/", 2)[0]
@@ -124,16 +197,36 @@ func (c *Config) Owner() string {
 	return ""
 }
 
-// RepoURL is where a sibling is cloned from; a missing repo means
-// https://github.com/<workspace owner>/<name>.git.
+// RepoURL is where a sibling is cloned from: its repo, or, when it has
+// none, https://github.com/<workspace owner>/<name>.git. It is "" when
+// the owner is unknown too; CloneURL says why.
 func (c *Config) RepoURL(s *Sibling) string {
-	if s.Repo != "" {
-		return s.Repo
-	}
-	return fmt.Sprintf("https://github.com/%s/%s.git", c.Owner(), s.Name)
+	u, _ := c.CloneURL(s)
+	return u
 }
 
-// FullName is the sibling's GitHub owner/name.
+// CloneURL is RepoURL for callers that must clone: without a URL the
+// error names the sibling and how to give it one. Only --local, which
+// uses the checkouts on disk, builds such a sibling.
+func (c *Config) CloneURL(s *Sibling) (string, error) {
+	if s.Repo != "" {
+		return s.Repo, nil
+	}
+	if owner := c.Owner(); owner != "" {
+		return fmt.Sprintf("https://github.com/%s/%s.git", owner, s.Name), nil
+	}
+	return "", fmt.Errorf("sibling %s has no repo to clone (fix: add repo = \"https://github.com/<owner>/%s.git\" to its [[siblings]] entry in %s, or set repo under [workspace] so every sibling defaults to its owner; or use --local to build the checkouts at each path)", s.Name, s.Name, c.fileName())
+}
+
+func (c *Config) fileName() string {
+	if c.File == "" {
+		return DefaultFileName
+	}
+	return c.File
+}
+
+// FullName is the sibling's GitHub owner/name, or "" when it has no repo
+// and none can be derived.
 func (c *Config) FullName(s *Sibling) string {
 	return FullName(c.RepoURL(s))
 }
@@ -165,17 +258,29 @@ func (c *Config) SiblingByRepo(fullName string) *Sibling {
 	return nil
 }
 
-// Dir is the directory holding the config file: the workspace root when
-// the CLI runs in place.
+// Dir is the absolute directory holding the config file: the workspace
+// root when the CLI runs in place.
 func (c *Config) Dir() string {
-	if c.File == "" {
+	if c.dir != "" {
+		return c.dir
+	}
+	return absDir(c.File)
+}
+
+func absDir(file string) string {
+	if file == "" {
 		d, _ := os.Getwd()
 		return d
 	}
-	return filepath.Dir(c.File)
+	d, err := filepath.Abs(filepath.Dir(file))
+	if err != nil {
+		return filepath.Dir(file)
+	}
+	return d
 }
 
-// layerRank returns the position of a layer in the configured order.
+// layerRank returns the position of a layer in the configured order; a
+// sibling without a layer ranks after every layer.
 func (c *Config) layerRank(layer string) int {
 	for i, l := range c.Workspace.Layers {
 		if l == layer {

@@ -2,6 +2,7 @@ package workspace
 
 import (
 	"errors"
+	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -104,6 +105,48 @@ func TestDefaults(t *testing.T) {
 	}
 }
 
+func TestOurKeysAndDefaults(t *testing.T) {
+	text := base + `branch = "develop"
+
+[workspace.ci]
+max_log = "2MB"
+cache = { paths = [".venv"], key = ["*/pyproject.toml", "*/uv.lock"] }
+` + sib("a", "foundation") + `branch = "trunk"
+test = "pytest -q"
+sparse = ["src", "tests"]
+setup = []
+` + sib("b", "tools")
+	cfg, _, err := Parse("w.toml", []byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws := cfg.Workspace
+	if ws.Branch != "develop" || ws.CI.MaxLog != 2<<20 || !reflect.DeepEqual(ws.CI.Cache, Cache{Paths: []string{".venv"}, Key: []string{"*/pyproject.toml", "*/uv.lock"}}) {
+		t.Errorf("workspace = %+v", ws)
+	}
+	a, b := cfg.Sibling("a"), cfg.Sibling("b")
+	if a.Branch != "trunk" || !reflect.DeepEqual(a.Test, []string{"pytest -q"}) || !reflect.DeepEqual(a.Sparse, []string{"src", "tests"}) || !a.HasOwnSetup() || len(a.Setup) != 0 {
+		t.Errorf("a = %+v", a)
+	}
+	if b.Branch != DefaultBranch || b.HasOwnSetup() || b.Test != nil {
+		t.Errorf("b = %+v", b)
+	}
+
+	cfg, _, err = Parse("w.toml", []byte(base+sib("a", "foundation")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Workspace.Branch != "" || cfg.Workspace.CI.MaxLog != 50<<20 || cfg.Workspace.Python.VenvPath != ".venv" || !cfg.Workspace.Python.Version.IsZero() {
+		t.Errorf("defaults = %+v", cfg.Workspace)
+	}
+	for in, want := range map[string]int64{`"50MB"`: 50 << 20, `"1 GiB"`: 1 << 30, `"512kb"`: 512 << 10, `"100"`: 100, `4096`: 4096} {
+		cfg, _, err := Parse("w.toml", []byte(base+"[workspace.ci]\nmax_log = "+in+"\n"+sib("a", "foundation")))
+		if err != nil || cfg.Workspace.CI.MaxLog != want {
+			t.Errorf("max_log = %s: %v, %v; want %d", in, cfg, err, want)
+		}
+	}
+}
+
 func TestFullName(t *testing.T) {
 	for in, want := range map[string]string{
 		"https://github.com/provide-io/pyvider.git":   "provide-io/pyvider",
@@ -141,6 +184,19 @@ func TestValidationErrors(t *testing.T) {
 		{"bad timeout", base + "[workspace.ci]\ntimeout = \"soon\"\n" + sib("a", "foundation"), []string{"workspace.ci.timeout", "positive duration"}},
 		{"bad checkout", base + "[workspace.ci]\ncheckout = \"rebase\"\n" + sib("a", "foundation"), []string{`"rebase" is not a checkout mode`}},
 		{"no siblings", base, []string{"no [[siblings]]"}},
+		{"reserved env", base + "[workspace.env]\nWORKSPACE_ROOT = \"/\"\n" + sib("a", "foundation"), []string{"w.toml:6: workspace.env.WORKSPACE_ROOT: is set by workspace-bot"}},
+		{"bad env name", base + "[workspace.ci]\nenv = { \"A-B\" = \"1\" }\n" + sib("a", "foundation"), []string{"w.toml:6: workspace.ci.env.A-B:", "not an environment variable name"}},
+		{"env table value", base + "[workspace.env]\nA = [\"1\"]\n" + sib("a", "foundation"), []string{"w.toml:6: workspace.env.A: want a string, got an array"}},
+		{"venv outside", base + "[workspace.python]\nvenv_path = \"../../v\"\n" + sib("a", "foundation"), []string{"w.toml:6: workspace.python.venv_path", "outside the build root"}},
+		{"venv with quote", base + "[workspace.python]\nvenv_path = \"v\\\"; rm -rf /\"\n" + sib("a", "foundation"), []string{"w.toml:6: workspace.python.venv_path", "not a plain relative path"}},
+		{"cache path outside", base + "[workspace.ci]\ncache = { paths = [\"/tmp\"], key = [\"*/uv.lock\"] }\n" + sib("a", "foundation"), []string{"w.toml:6: workspace.ci.cache.paths", "is absolute"}},
+		{"cache key glob", base + "[workspace.ci.cache]\npaths = [\".venv\"]\nkey = [\"[\"]\n" + sib("a", "foundation"), []string{"w.toml:7: workspace.ci.cache.key", "not a relative file glob"}},
+		{"cache unknown key", base + "[workspace.ci.cache]\npath = [\".venv\"]\n" + sib("a", "foundation"), []string{"w.toml:6: workspace.ci.cache.path: unknown key (fix: did you mean paths?)"}},
+		{"max_log", base + "[workspace.ci]\nmax_log = \"lots\"\n" + sib("a", "foundation"), []string{"w.toml:6: workspace.ci.max_log", `"lots" is not a size`}},
+		{"sparse escape", base + sib("a", "foundation") + "sparse = [\"src\", \"../b\"]\n", []string{"w.toml:11: siblings[a].sparse", `"../b" is not a directory inside the sibling`}},
+		{"workspace branch", base + "branch = \"-x\"\n" + sib("a", "foundation"), []string{"w.toml:5: workspace.branch", "command-line option"}},
+		{"empty command", base + sib("a", "foundation") + "test = [\"pytest\", \" \"]\n", []string{"w.toml:11: siblings[a].test: empty command"}},
+		{"bad workspace repo", "[workspace]\nname = \"ws\"\nrepo = \"ws\"\n" + sib("a", "foundation"), []string{"w.toml:3: workspace.repo", "has no owner/name"}},
 		{"no name", "[[siblings]]\nname = \"a\"\nlayer = \"tools\"\nrepo = \"https://github.com/acme/a\"\n", []string{"workspace.name", "missing"}},
 	}
 	for _, c := range cases {
@@ -162,13 +218,113 @@ func TestValidationErrors(t *testing.T) {
 	}
 }
 
-func TestUnknownKeyIsAWarning(t *testing.T) {
-	_, warnings, err := Parse("w.toml", []byte(base+sib("a", "foundation")+"colour = \"blue\"\n"))
+func TestUnknownKeysAreErrors(t *testing.T) {
+	cases := []struct {
+		name, text, want string
+		line             int
+	}{
+		{"misspelled sibling key", base + sib("a", "foundation") + sib("b", "tools") + "depend_on = [\"a\"]\n",
+			`w.toml:17: siblings[b].depend_on: unknown key (fix: did you mean depends_on?)`, 17},
+		{"workspace key", base + "nmae = \"x\"\n" + sib("a", "foundation"),
+			`w.toml:5: workspace.nmae: unknown key (fix: did you mean name?)`, 5},
+		{"workspace table", base + "[workspace.pyhton]\nversion = \"3\"\n" + sib("a", "foundation"),
+			`w.toml:5: workspace.pyhton: unknown key (fix: did you mean python?)`, 5},
+		{"ci key", base + "[workspace.ci]\ntests = [\"x\"]\n" + sib("a", "foundation"),
+			`w.toml:6: workspace.ci.tests: unknown key (fix: did you mean test?)`, 6},
+		{"far from anything", base + sib("a", "foundation") + "colour = \"blue\"\n",
+			`w.toml:11: siblings[a].colour: unknown key (fix: remove it, or use one of name, path`, 11},
+		{"top level", base + "[workspaces]\nx = 1\n" + sib("a", "foundation"),
+			`w.toml:5: workspaces: unknown table (fix: did you mean [workspace]?)`, 5},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, _, err := Parse("w.toml", []byte(c.text))
+			var ve *ValidationError
+			if !errors.As(err, &ve) {
+				t.Fatalf("want a ValidationError, got %v", err)
+			}
+			if len(ve.Problems) != 1 || !strings.HasPrefix(ve.Problems[0].Error(), c.want) || ve.Problems[0].Line != c.line {
+				t.Errorf("got %q, want one problem starting %q", err, c.want)
+			}
+		})
+	}
+}
+
+func TestSingularSiblingsIsOneError(t *testing.T) {
+	text := base
+	for _, n := range []string{"a", "b", "c"} {
+		text += strings.Replace(sib(n, "foundation"), "[[siblings]]", "[[sibling]]", 1)
+	}
+	_, warnings, err := Parse("w.toml", []byte(text))
+	var ve *ValidationError
+	if !errors.As(err, &ve) {
+		t.Fatalf("want a ValidationError, got %v", err)
+	}
+	want := "w.toml:6: sibling: unknown table (fix: did you mean [[siblings]]?)"
+	if len(ve.Problems) != 1 || ve.Problems[0].Error() != want || len(warnings) != 0 {
+		t.Errorf("got %q and warnings %v, want only %q", err, warnings, want)
+	}
+}
+
+func TestWrongTypesAreLocated(t *testing.T) {
+	cases := []struct {
+		name, text, want string
+	}{
+		{"string for array", base + sib("a", "foundation") + sib("b", "tools") + "\n[[siblings]]\nname = \"c\"\nrepo = \"https://github.com/acme/c\"\n",
+			""},
+		{"depends_on string", base + sib("a", "foundation") + "\n[[siblings]]\nname = \"b\"\ndepends_on = \"a\"\nrepo = \"https://github.com/acme/b\"\n\n[[siblings]]\nname = \"c\"\n",
+			`w.toml:14: siblings[b].depends_on: want an array of sibling names, got a string (fix: write it as an array: depends_on = ["a"])`},
+		{"number for name", base + "\n[[siblings]]\nname = 7\n", `w.toml:7: siblings[0].name: want a string, got an integer (fix: write it in quotes: name = "...")`},
+		{"element of wrong type", base + sib("a", "foundation") + "\n[[siblings]]\nname = \"b\"\ndepends_on = [\n  \"a\",\n  3,\n]\n",
+			`w.toml:16: siblings[b].depends_on: want an array of sibling names, but element 2 is an integer (fix: write each element in quotes)`},
+		{"bool", base + "[workspace.bot]\nlink_by_branch = \"yes\"\n" + sib("a", "foundation"),
+			`w.toml:6: workspace.bot.link_by_branch: want true or false, got a string`},
+		{"setup table", base + sib("a", "foundation") + "setup = { run = \"x\" }\n",
+			`w.toml:11: siblings[a].setup: want a command or an array of commands, got a table`},
+		{"workspace not a table", "workspace = \"ws\"\n" + sib("a", "foundation"), `w.toml:1: workspace: want a table, got a string`},
+		{"siblings single table", base + "[siblings]\nname = \"a\"\n", `w.toml:5: siblings: is a single table ([siblings]); each sibling is an [[siblings]] entry`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, _, err := Parse("w.toml", []byte(c.text))
+			if c.want == "" {
+				if err != nil {
+					t.Fatalf("valid config refused: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.HasPrefix(err.Error(), c.want) {
+				t.Errorf("got %v\nwant %s", err, c.want)
+			}
+			if err != nil && strings.Contains(err.Error(), "toml:") && !strings.HasPrefix(err.Error(), "w.toml") {
+				t.Errorf("raw decoder text leaked: %v", err)
+			}
+		})
+	}
+}
+
+func TestLoadKeepsThePathAsTypedAndFindsDirectories(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	if err := os.MkdirAll("ws", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join("ws", "wrknv.toml"), []byte(base+sib("a", "foundation")+"depends_on = 1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := Load("ws")
+	if err == nil || !strings.HasPrefix(err.Error(), filepath.Join("ws", "wrknv.toml")+":11: ") {
+		t.Errorf("want the relative path as typed, got %v", err)
+	}
+	if err := os.WriteFile(filepath.Join("ws", "wrknv.toml"), []byte(base+sib("a", "foundation")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, _, err := Load("ws/")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(warnings) != 1 || !strings.Contains(warnings[0].Error(), "colour") || warnings[0].Line != 11 {
-		t.Errorf("warnings = %v", warnings)
+	if cfg.File != filepath.Join("ws", "wrknv.toml") || cfg.Dir() != filepath.Join(dir, "ws") {
+		t.Errorf("File = %q, Dir = %q", cfg.File, cfg.Dir())
 	}
 }
 

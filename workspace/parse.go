@@ -6,8 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
-	"time"
 
 	"github.com/BurntSushi/toml"
 )
@@ -54,49 +54,13 @@ func (e *ValidationError) Error() string {
 	return strings.Join(msgs, "\n")
 }
 
-type rawConfig struct {
-	Workspace rawWorkspace `toml:"workspace"`
-	Siblings  []rawSibling `toml:"siblings"`
-}
-
-type rawWorkspace struct {
-	Name        string   `toml:"name"`
-	Description string   `toml:"description"`
-	Repo        string   `toml:"repo"`
-	Python      Python   `toml:"python"`
-	Layers      []string `toml:"layers"`
-	CI          rawCI    `toml:"ci"`
-	Bot         rawBot   `toml:"bot"`
-	Release     Release  `toml:"release"`
-}
-
-type rawCI struct {
-	Setup    []string          `toml:"setup"`
-	Test     []string          `toml:"test"`
-	Timeout  string            `toml:"timeout"`
-	Checkout string            `toml:"checkout"`
-	Env      map[string]string `toml:"env"`
-}
-
-type rawBot struct {
-	Command      string   `toml:"command"`
-	Context      string   `toml:"context"`
-	Trusted      []string `toml:"trusted"`
-	LinkByBranch *bool    `toml:"link_by_branch"`
-}
-
-type rawSibling struct {
-	Name      string   `toml:"name"`
-	Path      string   `toml:"path"`
-	Repo      string   `toml:"repo"`
-	Layer     string   `toml:"layer"`
-	DependsOn []string `toml:"depends_on"`
-	Branch    string   `toml:"branch"`
-	Setup     []string `toml:"setup"`
-}
-
-// Load reads and validates a wrknv.toml file. Warnings do not make it fail.
+// Load reads and validates a wrknv.toml file; a directory means the
+// wrknv.toml in it. Messages name the file as given, so a relative path
+// stays relative. Warnings do not make it fail.
 func Load(file string) (*Config, []Warning, error) {
+	if fi, err := os.Stat(file); err == nil && fi.IsDir() {
+		file = filepath.Join(file, DefaultFileName)
+	}
 	data, err := os.ReadFile(file)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
@@ -107,46 +71,56 @@ func Load(file string) (*Config, []Warning, error) {
 		}
 		return nil, nil, fmt.Errorf("read %s: %w", file, err)
 	}
-	abs, err := filepath.Abs(file)
-	if err != nil {
-		abs = file
-	}
-	return Parse(abs, data)
+	return Parse(file, data)
 }
 
-// Parse decodes and validates config text; file names it in messages.
+// Parse decodes and validates config text; file names it in messages and
+// is where relative sibling paths start from.
 func Parse(file string, data []byte) (*Config, []Warning, error) {
-	var raw rawConfig
-	md, err := toml.Decode(string(data), &raw)
-	if err != nil {
+	var tree map[string]any
+	if _, err := toml.Decode(string(data), &tree); err != nil {
+		p := Problem{File: file, Message: "not valid TOML: " + err.Error(), Fix: "correct the syntax on that line"}
 		var pe toml.ParseError
 		if errors.As(err, &pe) {
-			return nil, nil, &ValidationError{Problems: []Problem{{
-				File: file, Line: pe.Position.Line, Message: "not valid TOML: " + pe.Message,
-				Fix: "correct the syntax on that line",
-			}}}
+			p.Line, p.Message = pe.Position.Line, "not valid TOML: "+pe.Message
 		}
-		return nil, nil, &ValidationError{Problems: []Problem{{
-			File: file, Message: err.Error(), Fix: "check the value types against the documented wrknv.toml format",
-		}}}
+		return nil, nil, &ValidationError{Problems: []Problem{p}}
 	}
-	lines := newLocator(data)
-	v := &validator{file: file, lines: lines}
-	for _, k := range md.Undecoded() {
-		v.warn(lines.key(k), k.String(), "unknown key, ignored", "remove it or check its spelling")
-	}
-	cfg := v.build(raw)
+	v := &validator{file: file, lines: scanLines(string(data))}
+	cfg := v.decode(tree)
+	v.check(cfg)
+	sortProblems(v.errs)
+	sortProblems(v.warnings)
 	if len(v.errs) > 0 {
 		return nil, v.warnings, &ValidationError{Problems: v.errs}
 	}
 	return cfg, v.warnings, nil
 }
 
+// sortProblems orders problems by line, those without one last, so a
+// user reads them top to bottom.
+func sortProblems(ps []Problem) {
+	sort.SliceStable(ps, func(i, j int) bool {
+		a, b := ps[i].Line, ps[j].Line
+		if (a == 0) != (b == 0) {
+			return b == 0
+		}
+		return a < b
+	})
+}
+
 type validator struct {
 	file     string
-	lines    *locator
+	lines    *lines
 	errs     []Problem
 	warnings []Warning
+
+	// What decode saw, for the checks and defaults that follow.
+	sawWorkspace    bool
+	sawSiblingsTypo bool // an unknown top-level key close to "siblings"
+	venvPathGiven   bool
+	linkByBranch    *bool
+	bad             map[string]bool // keys whose value had the wrong type
 }
 
 func (v *validator) fail(line int, key, msg, fix string) {
@@ -157,44 +131,56 @@ func (v *validator) warn(line int, key, msg, fix string) {
 	v.warnings = append(v.warnings, Problem{File: v.file, Line: line, Key: key, Message: msg, Fix: fix})
 }
 
-func (v *validator) build(raw rawConfig) *Config {
-	w := raw.Workspace
-	cfg := &Config{File: v.file, Workspace: Workspace{
-		Name: w.Name, Description: w.Description, Repo: w.Repo, Python: w.Python, Layers: w.Layers,
-		CI:      CI{Setup: w.CI.Setup, Test: w.CI.Test, Checkout: w.CI.Checkout, Env: w.CI.Env, Timeout: DefaultTimeout},
-		Bot:     Bot{Command: w.Bot.Command, Context: w.Bot.Context, Trusted: w.Bot.Trusted, LinkByBranch: true},
-		Release: w.Release,
-	}}
+func siblingLoc(i int, s *Sibling) loc {
+	key := fmt.Sprintf("siblings[%d]", i)
+	if s.Name != "" && validName(s.Name) {
+		key = fmt.Sprintf("siblings[%s]", s.Name)
+	}
+	return loc{path: []string{"siblings", "#" + strconv.Itoa(i)}, key: key}
+}
+
+// check validates what decode read and applies every default, once.
+func (v *validator) check(cfg *Config) {
 	ws := &cfg.Workspace
-	if ws.Name == "" {
-		v.fail(v.lines.table("workspace"), "workspace.name", "missing", `add name = "my-workspace" under [workspace]`)
+	wl := loc{path: []string{"workspace"}, key: "workspace"}
+	if ws.Name == "" && !v.bad["workspace.name"] && !v.bad["workspace"] {
+		fix := `add name = "my-workspace" under [workspace]`
+		if !v.sawWorkspace {
+			fix = `add a [workspace] table with name = "my-workspace"`
+		}
+		v.failAt(wl.child("name"), "missing", fix)
+	}
+	if ws.Repo != "" && FullName(ws.Repo) == "" {
+		v.failAt(wl.child("repo"), fmt.Sprintf("%q has no owner/name", ws.Repo),
+			`use a git URL ending in owner/name, such as "https://github.com/provide-io/provide-workspace.git"`)
+	}
+	if strings.HasPrefix(ws.Branch, "-") {
+		v.failAt(wl.child("branch"), fmt.Sprintf("%q looks like a command-line option", ws.Branch), "branch names may not start with '-'")
 	}
 	if len(ws.Layers) == 0 {
 		ws.Layers = DefaultLayers
 	}
-	if w.CI.Timeout != "" {
-		d, err := time.ParseDuration(w.CI.Timeout)
-		if err != nil || d <= 0 {
-			v.fail(v.lines.keyIn("workspace.ci", "timeout"), "workspace.ci.timeout",
-				fmt.Sprintf("%q is not a positive duration", w.CI.Timeout), `use a Go duration such as "30m" or "1h30m"`)
-		} else {
-			ws.CI.Timeout = d
-		}
+	v.checkPaths(cfg, wl)
+	if ws.CI.Timeout == 0 {
+		ws.CI.Timeout = DefaultTimeout
+	}
+	if ws.CI.MaxLog == 0 {
+		ws.CI.MaxLog = DefaultMaxLog
 	}
 	switch ws.CI.Checkout {
 	case "":
 		ws.CI.Checkout = CheckoutMerge
 	case CheckoutMerge, CheckoutHead:
 	default:
-		v.fail(v.lines.keyIn("workspace.ci", "checkout"), "workspace.ci.checkout",
-			fmt.Sprintf("%q is not a checkout mode", ws.CI.Checkout), `use "merge" (PR merged onto its base) or "head"`)
+		v.failAt(wl.child("ci").child("checkout"), fmt.Sprintf("%q is not a checkout mode", ws.CI.Checkout),
+			`use "merge" (PR merged onto its base) or "head"`)
 	}
 	if ws.Bot.Command == "" {
 		ws.Bot.Command = DefaultCommand
 	}
 	if !strings.HasPrefix(ws.Bot.Command, "/") || strings.ContainsAny(ws.Bot.Command, " \t\n") {
-		v.fail(v.lines.keyIn("workspace.bot", "command"), "workspace.bot.command",
-			fmt.Sprintf("%q is not a slash command", ws.Bot.Command), `use one word starting with "/", such as "/workspace"`)
+		v.failAt(wl.child("bot").child("command"), fmt.Sprintf("%q is not a slash command", ws.Bot.Command),
+			`use one word starting with "/", such as "/workspace"`)
 	}
 	if ws.Bot.Context == "" {
 		ws.Bot.Context = DefaultContext
@@ -202,102 +188,160 @@ func (v *validator) build(raw rawConfig) *Config {
 	if ws.Bot.Trusted == nil {
 		ws.Bot.Trusted = DefaultTrusted
 	}
-	if w.Bot.LinkByBranch != nil {
-		ws.Bot.LinkByBranch = *w.Bot.LinkByBranch
+	ws.Bot.LinkByBranch = true
+	if v.linkByBranch != nil {
+		ws.Bot.LinkByBranch = *v.linkByBranch
 	}
+	v.checkSiblings(cfg)
+	v.checkFixed(cfg)
+	if len(v.errs) == 0 {
+		if _, err := cfg.Order(); err != nil {
+			var ce *CycleError
+			l := loc{key: "depends_on"}
+			if errors.As(err, &ce) {
+				if i := indexOf(cfg, ce.Cycle[0]); i >= 0 {
+					l = siblingLoc(i, &cfg.Siblings[i]).child("depends_on")
+				}
+			}
+			v.failAt(l, err.Error(), "remove one of the dependencies in the cycle")
+		}
+	}
+}
 
-	if len(raw.Siblings) == 0 {
+// checkPaths checks the paths the workspace's steps use: the venv, the
+// cache paths and their key globs.
+func (v *validator) checkPaths(cfg *Config, wl loc) {
+	py := &cfg.Workspace.Python
+	if v.venvPathGiven {
+		vl := wl.child("python").child("venv_path")
+		switch {
+		case !safePath(py.VenvPath):
+			v.failAt(vl, fmt.Sprintf("%q is not a plain relative path", py.VenvPath), `use letters, digits, '.', '_', '-' and '/', such as ".venv"`)
+		case escapes(py.VenvPath) != "" && escapes(py.VenvPath) != "is the workspace checkout itself":
+			v.failAt(vl, fmt.Sprintf("%q %s", py.VenvPath, escapes(py.VenvPath)), `use a path inside the workspace, such as ".venv"`)
+		case filepath.Clean(py.VenvPath) == ".":
+			v.failAt(vl, "is the workspace checkout itself", `use a directory of its own, such as ".venv"`)
+		}
+	}
+	if py.VenvPath == "" {
+		py.VenvPath = DefaultVenvPath
+	}
+	cl := wl.child("ci").child("cache")
+	for i, p := range cfg.Workspace.CI.Cache.Paths {
+		if msg := escapes(p); msg != "" || p == "" {
+			if p == "" {
+				msg = "is empty"
+			}
+			v.failAt(cl.child("paths").elem(i), fmt.Sprintf("%q %s", p, msg), `use a path inside the build root, such as ".venv"`)
+		}
+	}
+	for i, g := range cfg.Workspace.CI.Cache.Key {
+		_, err := filepath.Match(g, "")
+		if err != nil || g == "" || filepath.IsAbs(g) || strings.HasPrefix(g, "-") || hasDotDot(g) {
+			v.failAt(cl.child("key").elem(i), fmt.Sprintf("%q is not a relative file glob", g), `use globs such as "*/pyproject.toml"`)
+		}
+	}
+}
+
+func hasDotDot(p string) bool {
+	for _, part := range strings.Split(filepath.ToSlash(p), "/") {
+		if part == ".." {
+			return true
+		}
+	}
+	return false
+}
+
+// safePath allows the characters a path may hold when it is written
+// into a shell command inside double quotes.
+func safePath(p string) bool {
+	if p == "" || strings.HasPrefix(p, "-") {
+		return false
+	}
+	for _, r := range p {
+		if !(r == '/' || r == '.' || r == '_' || r == '-' || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9')) {
+			return false
+		}
+	}
+	return true
+}
+
+func (v *validator) checkSiblings(cfg *Config) {
+	ws := &cfg.Workspace
+	if len(cfg.Siblings) == 0 && !v.sawSiblingsTypo {
 		v.fail(0, "siblings", "no [[siblings]] entries", "add one [[siblings]] table per repository of the workspace")
 	}
 	names := map[string]int{}
 	paths := map[string]string{}
-	for i, rs := range raw.Siblings {
-		s := Sibling{Name: rs.Name, Path: rs.Path, Repo: rs.Repo, Layer: rs.Layer,
-			DependsOn: rs.DependsOn, Branch: rs.Branch, Setup: rs.Setup}
-		key := fmt.Sprintf("siblings[%d]", i)
-		line := v.lines.sibling(i, "")
+	for i := range cfg.Siblings {
+		s := &cfg.Siblings[i]
+		sl := siblingLoc(i, s)
 		if s.Name == "" {
-			v.fail(line, key+".name", "missing", `add name = "<repository name>"`)
+			if !v.bad[sl.key+".name"] {
+				v.failAt(sl.child("name"), "missing", `add name = "<repository name>"`)
+			}
+			continue
 		} else {
-			key = fmt.Sprintf("siblings[%s]", s.Name)
 			if !validName(s.Name) {
-				v.fail(v.lines.sibling(i, "name"), key+".name", fmt.Sprintf("%q is not a valid name", s.Name),
+				v.failAt(sl.child("name"), fmt.Sprintf("%q is not a valid name", s.Name),
 					"use letters, digits, '.', '_' and '-', not starting with '-'")
 			}
 			if first, dup := names[s.Name]; dup {
-				v.fail(v.lines.sibling(i, "name"), key+".name",
-					fmt.Sprintf("duplicate sibling name (also at siblings[%d])", first), "give each sibling a unique name")
+				v.failAt(sl.child("name"), fmt.Sprintf("duplicate sibling name (also at siblings[%d])", first), "give each sibling a unique name")
+			} else {
+				names[s.Name] = i
 			}
-			names[s.Name] = i
 		}
 		if s.Path == "" {
 			s.Path = "../" + s.Name
 		}
 		if msg := escapes(s.Path); msg != "" {
-			v.fail(v.lines.sibling(i, "path"), key+".path", fmt.Sprintf("%q %s", s.Path, msg),
+			v.failAt(sl.child("path"), fmt.Sprintf("%q %s", s.Path, msg),
 				`use a relative path inside the workspace's parent, such as "../`+s.Name+`"`)
 		} else {
 			clean := filepath.Clean(s.Path)
 			if other, dup := paths[clean]; dup {
-				v.fail(v.lines.sibling(i, "path"), key+".path",
-					fmt.Sprintf("duplicate path %q (also used by %s)", s.Path, other), "give each sibling its own directory")
+				v.failAt(sl.child("path"), fmt.Sprintf("duplicate path %q (also used by %s)", s.Path, other), "give each sibling its own directory")
 			}
 			paths[clean] = s.Name
 		}
-		if s.Layer == "" {
-			v.fail(line, key+".layer", "missing", fmt.Sprintf("add layer = one of %s", strings.Join(ws.Layers, ", ")))
-		} else if cfg.layerRank(s.Layer) == len(ws.Layers) {
-			v.fail(v.lines.sibling(i, "layer"), key+".layer", fmt.Sprintf("unknown layer %q", s.Layer),
+		if s.Layer != "" && cfg.layerRank(s.Layer) == len(ws.Layers) {
+			v.failAt(sl.child("layer"), fmt.Sprintf("unknown layer %q", s.Layer),
 				fmt.Sprintf("use one of %s, or list it in [workspace] layers", strings.Join(ws.Layers, ", ")))
 		}
 		if s.Branch == "" {
 			s.Branch = DefaultBranch
 		} else if strings.HasPrefix(s.Branch, "-") {
-			v.fail(v.lines.sibling(i, "branch"), key+".branch", fmt.Sprintf("%q looks like a command-line option", s.Branch),
-				"branch names may not start with '-'")
+			v.failAt(sl.child("branch"), fmt.Sprintf("%q looks like a command-line option", s.Branch), "branch names may not start with '-'")
 		}
-		if s.Repo != "" && FullName(s.Repo) == "" {
-			v.fail(v.lines.sibling(i, "repo"), key+".repo", fmt.Sprintf("%q has no owner/name", s.Repo),
+		if s.Repo != "" && (FullName(s.Repo) == "" || strings.HasPrefix(s.Repo, "-")) {
+			v.failAt(sl.child("repo"), fmt.Sprintf("%q has no owner/name", s.Repo),
 				`use a git URL ending in owner/name, such as "https://github.com/provide-io/`+s.Name+`.git"`)
 		}
-		cfg.Siblings = append(cfg.Siblings, s)
-	}
-	if len(v.errs) == 0 && cfg.Owner() == "" {
-		v.fail(0, "siblings.repo", "no sibling has a repo, so the GitHub owner is unknown",
-			"set repo on [workspace] or on the siblings")
+		for j, p := range s.Sparse {
+			if !safePath(p) || hasDotDot(p) || strings.HasPrefix(p, "/") {
+				v.failAt(sl.child("sparse").elem(j), fmt.Sprintf("%q is not a directory inside the sibling", p),
+					`list directories relative to the sibling's root, such as "src"`)
+			}
+		}
 	}
 	for i := range cfg.Siblings {
 		s := &cfg.Siblings[i]
-		for _, d := range s.DependsOn {
+		dl := siblingLoc(i, s).child("depends_on")
+		for j, d := range s.DependsOn {
 			dep := cfg.Sibling(d)
 			switch {
 			case dep == nil:
-				v.fail(v.lines.sibling(i, "depends_on"), fmt.Sprintf("siblings[%s].depends_on", s.Name),
-					fmt.Sprintf("unknown sibling %q", d), "name a sibling defined in this file: "+suggest(cfg, d))
+				v.failAt(dl.elem(j), fmt.Sprintf("unknown sibling %q", d), "name a sibling defined in this file: "+suggest(cfg, d))
 			case d == s.Name:
-				v.fail(v.lines.sibling(i, "depends_on"), fmt.Sprintf("siblings[%s].depends_on", s.Name),
-					"a sibling cannot depend on itself", "remove "+d+" from its depends_on")
+				v.failAt(dl.elem(j), "a sibling cannot depend on itself", "remove "+d+" from its depends_on")
 			case s.Layer != "" && dep.Layer != "" && cfg.layerRank(dep.Layer) > cfg.layerRank(s.Layer):
-				v.warn(v.lines.sibling(i, "depends_on"), fmt.Sprintf("siblings[%s].depends_on", s.Name),
+				v.warnAt(dl.elem(j),
 					fmt.Sprintf("%s (%s) depends on %s, which is in a later layer (%s)", s.Name, s.Layer, d, dep.Layer),
 					"move one of them to another layer, or accept it: the build order still follows depends_on")
 			}
 		}
 	}
-	v.checkFixed(cfg)
-	if len(v.errs) == 0 {
-		if _, err := cfg.Order(); err != nil {
-			var ce *CycleError
-			line := 0
-			if errors.As(err, &ce) {
-				if i := indexOf(cfg, ce.Cycle[0]); i >= 0 {
-					line = v.lines.sibling(i, "depends_on")
-				}
-			}
-			v.fail(line, "depends_on", err.Error(), "remove one of the dependencies in the cycle")
-		}
-	}
-	return cfg
 }
 
 func indexOf(cfg *Config, name string) int {
@@ -315,6 +359,9 @@ func suggest(cfg *Config, name string) string {
 		names = append(names, s.Name)
 	}
 	sort.Strings(names)
+	if m := closest(name, names); m != "" {
+		return "did you mean " + m + "?"
+	}
 	for _, n := range names {
 		if strings.Contains(n, name) || strings.Contains(name, n) {
 			return "did you mean " + n + "?"
@@ -359,17 +406,18 @@ func escapes(p string) string {
 // checkFixed refuses release groups naming unknown siblings, or a sibling
 // in two groups (it could not follow both).
 func (v *validator) checkFixed(cfg *Config) {
-	line := v.lines.keyIn("workspace.release", "fixed")
+	fl := loc{path: []string{"workspace", "release", "fixed"}, key: "workspace.release.fixed"}
 	seen := map[string]int{}
 	for i, group := range cfg.Workspace.Release.Fixed {
-		for _, name := range group {
+		for j, name := range group {
+			at := v.lines.line(fl.elem(i).elem(j).path...)
 			if cfg.Sibling(name) == nil {
-				v.fail(line, "workspace.release.fixed", fmt.Sprintf("unknown sibling %q", name),
+				v.fail(at, fl.key, fmt.Sprintf("unknown sibling %q", name),
 					"name siblings defined in this file: "+suggest(cfg, name))
 				continue
 			}
-			if j, dup := seen[name]; dup && j != i {
-				v.fail(line, "workspace.release.fixed", fmt.Sprintf("%s is in two fixed groups", name),
+			if k, dup := seen[name]; dup && k != i {
+				v.fail(at, fl.key, fmt.Sprintf("%s is in two fixed groups", name),
 					"merge the groups or remove it from one")
 			}
 			seen[name] = i
