@@ -243,5 +243,8 @@ func (r *Runner) authorization(ctx context.Context, url string) (string, error) 
 	if err != nil {
 		return "", fmt.Errorf("credentials to fetch %s: %w", gitauth.Redact(url), err)
 	}
+	if auth != "" {
+		r.secretSet().add(auth) // a step that finds it must not print it
+	}
 	return auth, nil
 }

@@ -43,8 +43,22 @@ type Runner struct {
 	// its environment, so no credential is written to a mirror's config
 	// or shown on a command line.
 	Authorization func(ctx context.Context, repoURL string) (string, error)
+	// Secrets are values no build output may show (tokens, the webhook
+	// secret, private keys): they, their base64 and their URL-encoded
+	// forms are replaced by [redacted] in step logs, Request.Output and
+	// Result before anything is stored, streamed or returned. Credentials
+	// Authorization hands out are added on their own. Set before the
+	// first Run.
+	Secrets []string
+	// MaxLog caps a run's step output in Request.Output (0: the config's
+	// [workspace.ci].max_log, else DefaultMaxLog); MaxStepLog caps one
+	// step's (0: MaxLog). What is cut is replaced by a marker saying how
+	// many bytes, keeping the head and the tail.
+	MaxLog, MaxStepLog int64
 
 	progressMu sync.Mutex
+	secretsMu  sync.Mutex
+	secrets    *secrets
 }
 
 // Request is one run: which workspace, at which refs.
@@ -108,8 +122,14 @@ type layout struct {
 // Run builds and tests the workspace. A run that got as far as running
 // steps returns its Result and a nil error, whatever the steps did; bad
 // input returns an *InputError, and git, network or disk trouble another
-// error, each with a Result whose Error says the same.
+// error, each with a Result whose Error says the same. Nothing returned
+// shows a secret (see Runner.Secrets).
 func (r *Runner) Run(ctx context.Context, req Request) (*Result, error) {
+	res, err := r.run(ctx, req)
+	return r.secretSet().result(res, err)
+}
+
+func (r *Runner) run(ctx context.Context, req Request) (*Result, error) {
 	res := &Result{
 		Changeset: req.Changeset,
 		Started:   time.Now(),

@@ -1,7 +1,6 @@
 package ci
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -69,10 +68,10 @@ type phaseDirs struct {
 // runPhases runs the planned steps until one does not succeed; the rest
 // stay skipped. Steps of one phase already running are let finish.
 func (r *Runner) runPhases(ctx context.Context, req Request, lay layout, sc scratch, phases []phaseDirs, res *Result) {
-	env := stepEnv(req, lay, sc)
-	var out io.Writer
+	sx := &stepIO{env: stepEnv(req, lay, sc), needles: r.secretSet().list()}
 	if req.Output != nil {
-		out = &syncWriter{w: req.Output}
+		sx.out = &syncWriter{w: req.Output}
+		sx.budget, sx.limit = r.logLimits(req)
 	}
 	for _, ph := range phases {
 		if ctx.Err() != nil {
@@ -85,7 +84,7 @@ func (r *Runner) runPhases(ctx context.Context, req Request, lay layout, sc scra
 			go func() {
 				defer wg.Done()
 				for _, i := range l {
-					res.Steps[i] = r.runStep(ctx, res.Steps[i], ph.dirs[i], env, out, parallel)
+					res.Steps[i] = r.runStep(ctx, res.Steps[i], ph.dirs[i], sx, parallel)
 					if res.Steps[i].Result != Success {
 						return
 					}
@@ -103,30 +102,34 @@ func (r *Runner) runPhases(ctx context.Context, req Request, lay layout, sc scra
 	}
 }
 
-// runStep runs one command with sh -c. Output goes to out as it comes,
-// or, for steps running side by side, in one piece when the step ends so
-// logs do not interleave.
-func (r *Runner) runStep(ctx context.Context, st StepResult, dir string, env []string, out io.Writer, buffered bool) StepResult {
+// runStep runs one command with sh -c. Output goes to the run's output
+// as it comes, or, for steps running side by side, to a spool file copied
+// there in one piece when the step ends, so logs do not interleave.
+func (r *Runner) runStep(ctx context.Context, st StepResult, dir string, sx *stepIO, buffered bool) StepResult {
 	who := st.Sibling
 	if who == "" {
 		who = "workspace"
 	}
 	header := fmt.Sprintf("==> %s %s: %s\n", st.Name, who, st.Command)
-	log := &stepLog{}
-	var held bytes.Buffer
-	if out != nil {
-		if buffered {
-			held.WriteString(header)
-			log.live = &held
-		} else {
-			io.WriteString(out, header)
-			log.live = out
-		}
+	out := sx.out
+	stream, spool, err := sx.stream(buffered)
+	if err != nil {
+		st.Result = Error
+		st.Log = fmt.Sprintf("[could not spool the step's output: %v]\n", err)
+		st.LogTail = st.Log
+		return st
 	}
+	if spool != nil {
+		defer spool.Close()
+	}
+	if stream != nil {
+		io.WriteString(stream, sx.censorText(header))
+	}
+	log := newStepLog(sx.needles, stream, sx.limit, sx.budget)
 	r.emit(Event{Kind: EventStep, Name: st.Name, Sibling: st.Sibling, Command: st.Command})
 	start := time.Now()
 	stopBeat := r.beat(st, who, start, out)
-	err := runProc(ctx, dir, env, log, log, "sh", "-c", st.Command)
+	err = runProc(ctx, dir, sx.env, log, log, "sh", "-c", st.Command)
 	stopBeat()
 	d := time.Since(start)
 	var exit *exec.ExitError
@@ -148,15 +151,16 @@ func (r *Runner) runStep(ctx context.Context, st StepResult, dir string, env []s
 		log.note("[could not run the step in %s: %v]", dir, err)
 	}
 	st.DurationMS = d.Milliseconds()
+	log.finish()
 	st.Log = log.Log()
 	st.LogTail = log.Tail()
-	if out != nil {
+	if stream != nil {
 		footer := fmt.Sprintf("<== %s %s: %s in %s\n", st.Name, who, st.Result, d.Round(time.Millisecond))
-		if buffered {
-			held.WriteString(footer)
-			out.Write(held.Bytes())
-		} else {
-			io.WriteString(out, footer)
+		io.WriteString(stream, sx.censorText(footer))
+	}
+	if spool != nil {
+		if _, err := spool.Seek(0, io.SeekStart); err == nil {
+			io.Copy(out, spool)
 		}
 	}
 	r.emit(Event{Kind: EventStep, Done: true, Name: st.Name, Sibling: st.Sibling, Command: st.Command, Result: st.Result, Duration: d})

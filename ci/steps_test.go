@@ -296,10 +296,10 @@ func TestStepLogCapAndTail(t *testing.T) {
 	for i := 0; i < 200000; i++ {
 		l.Write([]byte("line " + strconv.Itoa(i) + "\n"))
 	}
-	if len(l.Log()) > MaxLog+tailKeep+200 {
-		t.Errorf("log %d bytes, cap %d", len(l.Log()), MaxLog)
+	if len(l.Log()) > MaxLogHeld+tailKeep+200 {
+		t.Errorf("log %d bytes, cap %d", len(l.Log()), MaxLogHeld)
 	}
-	if !strings.Contains(l.Log(), "truncated") || !strings.HasSuffix(l.Log(), "line 199999\n") {
+	if !strings.Contains(l.Log(), " bytes cut ...]") || !strings.HasSuffix(l.Log(), "line 199999\n") {
 		t.Error("a cut log must say so and keep its end")
 	}
 	tail := l.Tail()

@@ -1,0 +1,63 @@
+package ci
+
+import (
+	"io"
+	"os"
+)
+
+// stepIO is what every step of a run shares: its environment, where its
+// output goes, the run's log budget and what to censor.
+type stepIO struct {
+	env     []string
+	out     io.Writer  // the run's output (serialized); nil for none
+	budget  *logBudget // what the run may still write to out
+	limit   int64      // what one step may write to out
+	needles []string
+}
+
+// stream is where a step's output is copied as it comes: the run's
+// output, or for a step running beside others a spool file (unlinked, so
+// nothing but this process can reach it) that the caller copies to the
+// run's output and closes.
+func (sx *stepIO) stream(parallel bool) (io.Writer, *os.File, error) {
+	if sx.out == nil {
+		return nil, nil, nil
+	}
+	if !parallel {
+		return sx.out, nil, nil
+	}
+	f, err := os.CreateTemp("", "workspace-bot-step-*.log")
+	if err != nil {
+		return nil, nil, err
+	}
+	os.Remove(f.Name())
+	return f, f, nil
+}
+
+func (sx *stepIO) censorText(s string) string {
+	return (&secrets{needles: sx.needles}).text(s)
+}
+
+// logLimits are the run's budget for step output and one step's cap.
+func (r *Runner) logLimits(req Request) (*logBudget, int64) {
+	run := r.MaxLog
+	if run <= 0 {
+		run = DefaultMaxLog
+	}
+	step := r.MaxStepLog
+	if step <= 0 || step > run {
+		step = run
+	}
+	return &logBudget{left: run}, step
+}
+
+// secretSet is the Runner's censored values: Secrets, then every
+// credential Authorization handed out.
+func (r *Runner) secretSet() *secrets {
+	r.secretsMu.Lock()
+	defer r.secretsMu.Unlock()
+	if r.secrets == nil {
+		r.secrets = newSecrets(r.Secrets)
+	}
+	return r.secrets
+}
