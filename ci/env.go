@@ -3,7 +3,6 @@ package ci
 import (
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 )
 
@@ -51,8 +50,8 @@ func newScratch(root string) (s scratch, cleanup func(), err error) {
 
 // stepEnv is every step's environment: the passed variables of the
 // service's, HOME and TMPDIR in the run's scratch, the configured env
-// (sorted, so later keys do not depend on map order; it may override
-// anything above), then WORKSPACE_ROOT and WORKSPACE_CHANGESET.
+// ([workspace.env] and [workspace.ci].env; it may override anything
+// above), then WORKSPACE_ROOT and WORKSPACE_CHANGESET.
 func stepEnv(req Request, lay layout, sc scratch) []string {
 	var env []string
 	for _, kv := range os.Environ() {
@@ -62,13 +61,6 @@ func stepEnv(req Request, lay layout, sc scratch) []string {
 		}
 	}
 	env = append(env, "HOME="+sc.home, "TMPDIR="+sc.tmp)
-	keys := make([]string, 0, len(req.Config.Workspace.CI.Env))
-	for k := range req.Config.Workspace.CI.Env {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		env = append(env, k+"="+req.Config.Workspace.CI.Env[k])
-	}
+	env = append(env, req.Config.StepEnv()...)
 	return append(env, "WORKSPACE_ROOT="+lay.wsDir, "WORKSPACE_CHANGESET="+req.Changeset)
 }

@@ -5,6 +5,8 @@ import (
 	"io"
 	"strings"
 	"sync"
+
+	"github.com/provide-io/workspace-bot/workspace"
 )
 
 // Log limits. A run's output is capped as a whole (Runner.MaxLog) and per
@@ -14,7 +16,7 @@ import (
 // print hundreds of megabytes cost a few megabytes of memory; the tail
 // shown on PRs is smaller still.
 const (
-	DefaultMaxLog = 50 << 20 // per run, when neither the config nor Runner.MaxLog says
+	DefaultMaxLog = workspace.DefaultMaxLog // per run, when neither the config nor Runner.MaxLog says
 	MaxLogHeld    = 1 << 20
 	TailLines     = 50
 	TailBytes     = 4 << 10

@@ -50,9 +50,9 @@ type Runner struct {
 	// Authorization hands out are added on their own. Set before the
 	// first Run.
 	Secrets []string
-	// MaxLog caps a run's step output in Request.Output (0: the config's
-	// [workspace.ci].max_log, else DefaultMaxLog); MaxStepLog caps one
-	// step's (0: MaxLog). What is cut is replaced by a marker saying how
+	// MaxLog, when set, caps a run's step output in Request.Output over
+	// the config's [workspace.ci].max_log (DefaultMaxLog when neither
+	// says); MaxStepLog caps one step's (0: the run's cap). What is cut is replaced by a marker saying how
 	// many bytes, keeping the head and the tail.
 	MaxLog, MaxStepLog int64
 

@@ -42,6 +42,9 @@ func (sx *stepIO) censorText(s string) string {
 func (r *Runner) logLimits(req Request) (*logBudget, int64) {
 	run := r.MaxLog
 	if run <= 0 {
+		run = req.Config.Workspace.CI.MaxLog
+	}
+	if run <= 0 {
 		run = DefaultMaxLog
 	}
 	step := r.MaxStepLog
