@@ -51,15 +51,19 @@ func parseURLRef(s string) (Ref, error) {
 	return newRef(parts[0], parts[1], parts[3], s)
 }
 
+// newRef checks the parts of a reference. A clone URL's ".git" is
+// dropped from the name; what remains must be a name that reads back as
+// itself (GitHub refuses repository names ending in ".git").
 func newRef(owner, name, number, orig string) (Ref, error) {
-	if !onlyRe.MatchString(owner) || !onlyRe.MatchString(name) || name == "." || name == ".." {
+	repo := strings.TrimSuffix(name, ".git")
+	if !onlyRe.MatchString(owner) || !onlyRe.MatchString(repo) || repo == "." || repo == ".." || strings.HasSuffix(repo, ".git") {
 		return Ref{}, fmt.Errorf("%q: %q is not a GitHub owner/repository name", orig, owner+"/"+name)
 	}
 	n, err := strconv.Atoi(number)
 	if err != nil || n <= 0 {
 		return Ref{}, fmt.Errorf("%q: pull request number %q must be a positive number", orig, number)
 	}
-	return Ref{Repo: owner + "/" + strings.TrimSuffix(name, ".git"), Number: n}, nil
+	return Ref{Repo: owner + "/" + repo, Number: n}, nil
 }
 
 // Owner is the repository owner.

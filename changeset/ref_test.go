@@ -27,6 +27,11 @@ func TestParseRef(t *testing.T) {
 		{"https://github.com/o/r/issues/3", "", Ref{}, "not a pull request URL"},
 		{"https://github.com/o/r/pull/x", "", Ref{}, "positive number"},
 		{"-x#1", "o", Ref{"o/-x", 1}, ""},
+		{"o/r.git#2", "", Ref{"o/r", 2}, ""},
+		{"o/.git#2", "", Ref{}, "not a GitHub owner/repository name"},
+		{"o/..git#2", "", Ref{}, "not a GitHub owner/repository name"},
+		{"o/r.git.git#2", "", Ref{}, "not a GitHub owner/repository name"},
+		{"https://github.com/o/.git/pull/2", "", Ref{}, "not a GitHub owner/repository name"},
 	} {
 		got, err := ParseRef(tc.in, tc.owner)
 		if tc.err != "" {
@@ -39,4 +44,33 @@ func TestParseRef(t *testing.T) {
 			t.Errorf("ParseRef(%q, %q) = %v, %v; want %v", tc.in, tc.owner, got, err, tc.want)
 		}
 	}
+}
+
+// FuzzParseRef: any input either fails or gives a reference that reads
+// back as itself, so what Depends-On lines and commands write is read
+// again the same way.
+func FuzzParseRef(f *testing.F) {
+	for _, s := range []string{
+		"https://github.com/o/r/pull/12", "https://ghe.example.com/team/repo.js/pull/3/files?x#y", "o/r#7", "r#8",
+		"o/r.git#2", "o/..git#1", "https://h/o/r/pull/+5", "https://h/o%2Fx/r/pull/1", "o/r#00012", "\u00a0o/r#1\u00a0",
+		"o/r#99999999999999999999", "-x/-y#1",
+	} {
+		f.Add(s, "o")
+	}
+	f.Fuzz(func(t *testing.T, s, owner string) {
+		ref, err := ParseRef(s, owner)
+		if err != nil {
+			if err.Error() == "" {
+				t.Fatalf("ParseRef(%q): an empty error", s)
+			}
+			return
+		}
+		if ref.Number <= 0 || strings.Count(ref.Repo, "/") != 1 {
+			t.Fatalf("ParseRef(%q, %q) = %#v", s, owner, ref)
+		}
+		back, err := ParseRef(ref.String(), "")
+		if err != nil || back != ref {
+			t.Fatalf("ParseRef(%q, %q) = %v, which reads back as %v, %v", s, owner, ref, back, err)
+		}
+	})
 }
