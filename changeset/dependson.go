@@ -1,17 +1,30 @@
 package changeset
 
 import (
+	"errors"
+	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode"
+
+	"github.com/provide-io/workspace-bot/internal/mdlines"
 )
 
 // A Depends-On line is, case-insensitively, "Depends-On:" at the start of
 // a line (after optional whitespace and an optional list bullet) followed by
-// one or more references separated by spaces or commas. Lines inside fenced
-// code blocks, HTML comments (PR templates keep examples there) and quotes
-// ("> Depends-On: ...", someone else's words) are not read.
-var dependsRe = regexp.MustCompile(`(?i)^[ \t]*(?:[-*+][ \t]+)?depends-on[ \t]*:(.*)$`)
+// one or more references separated by commas or spaces (any Unicode space:
+// a no-break space or byte-order mark pasted from a web page counts like
+// any other). Only
+// lines that count are read (see internal/mdlines): lines inside fenced
+// code blocks and HTML comments (PR templates keep examples there) and
+// quotes ("> Depends-On: ...", someone else's words) are not, nor the part
+// of a line after "<!--".
+var dependsRe = regexp.MustCompile(`(?i)^` + space + `*(?:[-*+]` + space + `+)?depends-on` + space + `*:(.*)$`)
+
+// space is a space before or inside "Depends-On:": Unicode spaces and the
+// invisible characters pasting leaves, as separator says.
+const space = `[\t\p{Zs}\x{200b}\x{200c}\x{200d}\x{2060}\x{feff}]`
 
 // depToken is one word on a Depends-On line.
 type depToken struct {
@@ -22,65 +35,42 @@ type depToken struct {
 
 // bodyLine is one line of a body with its Depends-On reading, if any.
 type bodyLine struct {
-	text    string // without the line ending
-	eol     string // "\n", "\r\n" or "" for a last line without one
-	dep     bool
-	colon   int // index of the ':' in text, for rewriting
-	tokens  []depToken
-	content string // whole original line including eol
+	mdlines.Line
+	dep    bool
+	colon  int // index of the ':' in Text, for rewriting
+	tokens []depToken
+}
+
+// separator reports whether r separates the words of a Depends-On line:
+// commas, Unicode spaces, and the invisible characters that copying from
+// a web page leaves between words.
+func separator(r rune) bool {
+	switch r {
+	case ',', '\u200b', '\u200c', '\u200d', '\u2060', '\ufeff':
+		return true
+	}
+	return unicode.IsSpace(r)
 }
 
 // scanBody splits a body into lines and reads the Depends-On lines. With
 // loose set, r#N without a default owner yields an owner-less Ref (Repo is
 // just the name) so that SetDependsOn can still match it.
 func scanBody(body, defaultOwner string, loose bool) []bodyLine {
-	var lines []bodyLine
-	var fence string // the opening fence while inside a code block
-	inComment := false
-	for rest := body; rest != ""; {
-		var ln bodyLine
-		i := strings.IndexByte(rest, '\n')
-		if i < 0 {
-			ln.content, rest = rest, ""
-		} else {
-			ln.content, rest = rest[:i+1], rest[i+1:]
-		}
-		ln.text = strings.TrimSuffix(ln.content, "\n")
-		ln.eol = ln.content[len(ln.text):]
-		if strings.HasSuffix(ln.text, "\r") {
-			ln.text = strings.TrimSuffix(ln.text, "\r")
-			ln.eol = "\r" + ln.eol
-		}
-		lines = append(lines, ln)
-		trimmed := strings.TrimLeft(ln.text, " \t")
-		switch {
-		case fence != "":
-			if f := fenceOf(trimmed); f != "" && f[0] == fence[0] && len(f) >= len(fence) && strings.TrimSpace(trimmed[len(f):]) == "" {
-				fence = ""
-			}
-			continue
-		case inComment:
-			if strings.Contains(ln.text, "-->") {
-				inComment = false
-			}
-			continue
-		case fenceOf(trimmed) != "":
-			fence = fenceOf(trimmed)
-			continue
-		case strings.HasPrefix(trimmed, "<!--"):
-			inComment = !strings.Contains(trimmed[4:], "-->")
-			continue
-		case strings.HasPrefix(trimmed, ">"):
+	src := mdlines.Lines(body)
+	lines := make([]bodyLine, len(src))
+	for i, ln := range src {
+		lines[i].Line = ln
+		if !ln.Counts {
 			continue
 		}
-		m := dependsRe.FindStringSubmatchIndex(ln.text)
+		m := dependsRe.FindStringSubmatchIndex(ln.Visible)
 		if m == nil {
 			continue
 		}
-		last := &lines[len(lines)-1]
-		last.dep = true
-		last.colon = m[2] - 1
-		for _, word := range strings.FieldsFunc(ln.text[m[2]:m[3]], func(r rune) bool { return r == ',' || r == ' ' || r == '\t' }) {
+		bl := &lines[i]
+		bl.dep = true
+		bl.colon = m[2] - 1
+		for _, word := range strings.FieldsFunc(ln.Visible[m[2]:m[3]], separator) {
 			word = strings.TrimRight(word, ".;")
 			if word == "" {
 				continue
@@ -93,24 +83,10 @@ func scanBody(body, defaultOwner string, loose bool) []bodyLine {
 					}
 				}
 			}
-			last.tokens = append(last.tokens, depToken{text: word, ref: ref, err: err})
+			bl.tokens = append(bl.tokens, depToken{text: word, ref: ref, err: err})
 		}
 	}
 	return lines
-}
-
-// fenceOf returns the run of ``` or ~~~ that opens a code fence, or "".
-func fenceOf(s string) string {
-	for _, c := range []byte{'`', '~'} {
-		n := 0
-		for n < len(s) && s[n] == c {
-			n++
-		}
-		if n >= 3 {
-			return s[:n]
-		}
-	}
-	return ""
 }
 
 // ScanDependsOn returns the references on a body's Depends-On lines, in
@@ -155,106 +131,276 @@ func matches(got, want Ref) bool {
 	return strings.EqualFold(got.Repo, name)
 }
 
-// SetDependsOn rewrites a body so that its Depends-On lines name exactly
-// refs, keeping everything else byte for byte: a line whose references all
-// stay is left as written, a line losing some is rewritten with the rest,
-// a line losing all is removed, and new references are added as
-// "Depends-On: owner/repo#N" lines after the last Depends-On line, or at
-// the end of the body.
-func SetDependsOn(body string, refs []Ref) string {
-	lines := scanBody(body, "", true)
-	nl := "\n"
-	if strings.Contains(body, "\r\n") {
-		nl = "\r\n"
-	}
-	present := make([]bool, len(refs))
-	lastDep := -1
-	for i, ln := range lines {
-		if !ln.dep {
-			continue
-		}
-		lastDep = i
-		for _, t := range ln.tokens {
-			for j, r := range refs {
-				if t.err == nil && matches(t.ref, r) {
-					present[j] = true
-				}
-			}
-		}
-	}
-	var add []string
-	seen := map[string]bool{}
-	for j, r := range refs {
-		if !present[j] && !seen[r.key()] {
-			seen[r.key()] = true
-			add = append(add, "Depends-On: "+r.String())
-		}
-	}
-
-	var b strings.Builder
-	wroteEOL := true // whether the output so far ends a line
-	for i, ln := range lines {
-		if !ln.dep {
-			b.WriteString(ln.content)
-			wroteEOL = ln.eol != ""
-		} else if kept, changed := keptTokens(ln, refs); !changed {
-			b.WriteString(ln.content)
-			wroteEOL = ln.eol != ""
-		} else if len(kept) > 0 {
-			b.WriteString(ln.text[:ln.colon+1] + " " + strings.Join(kept, " ") + ln.eol)
-			wroteEOL = ln.eol != ""
-		}
-		if i == lastDep && len(add) > 0 {
-			if !wroteEOL {
-				b.WriteString(nl)
-			}
-			b.WriteString(strings.Join(add, nl))
-			if ln.eol != "" || i < len(lines)-1 {
-				b.WriteString(nl)
-				wroteEOL = true
-			} else {
-				wroteEOL = false
-			}
-		}
-	}
-	if lastDep < 0 && len(add) > 0 {
-		out := b.String()
-		if out != "" {
-			if !strings.HasSuffix(out, "\n") {
-				b.WriteString(nl)
-				out += nl
-			}
-			if !strings.HasSuffix(strings.TrimSuffix(strings.TrimSuffix(out, "\n"), "\r"), "\n") {
-				b.WriteString(nl) // a blank line before the block
-			}
-		}
-		b.WriteString(strings.Join(add, nl))
-	}
-	return b.String()
+// Edit is what AddDependsOn or RemoveDependsOn did.
+type Edit struct {
+	Body string // the new body; the old one when nothing changed
+	// Changed are the references added (link) or removed (unlink).
+	Changed []Ref
+	// Unchanged are the references that needed nothing: already linked
+	// (link) or not linked (unlink). A Depends-On line in a quote, an HTML
+	// comment or a code block does not link, so unlinking a reference
+	// named only there leaves it in Unchanged.
+	Unchanged []Ref
 }
 
-// keptTokens returns the words of a Depends-On line that stay, and whether
-// the line must change: it stays as written while every reference on it is
-// still wanted.
-func keptTokens(ln bodyLine, refs []Ref) ([]string, bool) {
-	var kept []string
-	changed := false
-	for _, t := range ln.tokens {
-		if t.err != nil {
-			continue // dropped only if the line is rewritten anyway
-		}
-		want := false
-		for _, r := range refs {
-			if matches(t.ref, r) {
-				want = true
-				break
-			}
-		}
-		if want {
-			kept = append(kept, t.text)
-		} else {
-			changed = true
+// ErrCannotEdit is wrapped by the errors of AddDependsOn and
+// RemoveDependsOn: the change cannot be made, and the body is left alone.
+var ErrCannotEdit = errors.New("cannot edit the Depends-On lines")
+
+// AddDependsOn adds a "Depends-On: owner/repo#N" line for each of refs
+// that the body does not link yet, where it counts and changing nothing
+// else:
+//   - after the last Depends-On line that ends outside any code block or
+//     HTML comment;
+//   - else at the end of the body, after a blank line, when the body ends
+//     outside any block;
+//   - else, when the body ends in an unclosed "<!--" or code fence, just
+//     before the line where that block opens. Closing the block instead
+//     would change how the author's text renders; everything after an
+//     unclosed opener is hidden, so that line is the last place a new line
+//     can count.
+//
+// RemoveDependsOn undoes exactly what AddDependsOn did: for any body and
+// any reference it does not link, link then unlink gives the body back byte
+// for byte. References read as ScanDependsOn(body, owner) reads them. An
+// invalid reference, or a result that would not read back as asked, is an
+// error wrapping ErrCannotEdit; the body is then unchanged.
+func AddDependsOn(body, owner string, refs []Ref) (Edit, error) {
+	for _, r := range refs {
+		if back, err := ParseRef(r.String(), ""); err != nil || back != r {
+			return Edit{Body: body}, fmt.Errorf("%w: %q is not a pull request reference", ErrCannotEdit, r.String())
 		}
 	}
-	return kept, changed
+	before, _ := ScanDependsOn(body, owner)
+	have := refKeys(before)
+	ed := Edit{Body: body}
+	for _, r := range refs {
+		switch {
+		case have[r.key()]:
+			ed.Unchanged = append(ed.Unchanged, r)
+		default:
+			have[r.key()] = true
+			ed.Changed = append(ed.Changed, r)
+		}
+	}
+	if len(ed.Changed) == 0 {
+		return ed, nil
+	}
+	ed.Body = addLines(body, scanBody(body, owner, false), ed.Changed)
+	return ed, checkEdit(ed.Body, owner, have, "link "+refList(ed.Changed))
+}
+
+// RemoveDependsOn removes refs from the body's Depends-On lines: a line
+// whose references all go is removed, a line keeping some is rewritten
+// with the rest, and everything else stays byte for byte. It reads and
+// fails as AddDependsOn does.
+func RemoveDependsOn(body, owner string, refs []Ref) (Edit, error) {
+	lines := scanBody(body, owner, false)
+	before, _ := ScanDependsOn(body, owner)
+	have := refKeys(before)
+	ed := Edit{Body: body}
+	var remove []Ref
+	for _, r := range refs {
+		if have[r.key()] {
+			delete(have, r.key())
+			remove = append(remove, r)
+			ed.Changed = append(ed.Changed, r)
+		} else {
+			ed.Unchanged = append(ed.Unchanged, r)
+		}
+	}
+	if len(remove) == 0 {
+		return ed, nil
+	}
+	drop := func(t depToken) bool {
+		for _, r := range remove {
+			if t.ref.key() == r.key() {
+				return true
+			}
+		}
+		return false
+	}
+	ed.Body = dropTokens(lines, drop)
+	return ed, checkEdit(ed.Body, owner, have, "unlink "+refList(ed.Changed))
+}
+
+// checkEdit makes sure an edited body links exactly want, so an edit never
+// silently fails to take effect.
+func checkEdit(body, owner string, want map[string]bool, what string) error {
+	after, _ := ScanDependsOn(body, owner)
+	got := refKeys(after)
+	if len(got) != len(want) {
+		return fmt.Errorf("%w: %s: the edited body links %s", ErrCannotEdit, what, refList(after))
+	}
+	for k := range want {
+		if !got[k] {
+			return fmt.Errorf("%w: %s: the edited body links %s", ErrCannotEdit, what, refList(after))
+		}
+	}
+	return nil
+}
+
+func refKeys(refs []Ref) map[string]bool {
+	m := make(map[string]bool, len(refs))
+	for _, r := range refs {
+		m[r.key()] = true
+	}
+	return m
+}
+
+func refList(refs []Ref) string {
+	if len(refs) == 0 {
+		return "nothing"
+	}
+	s := make([]string, len(refs))
+	for i, r := range refs {
+		s[i] = r.String()
+	}
+	return strings.Join(s, ", ")
+}
+
+// newline is the line ending added lines use: CRLF when the body has any
+// carriage return (a CR before an added LF would join it into one CRLF
+// ending), else LF.
+func newline(body string) string {
+	if strings.Contains(body, "\r") {
+		return "\r\n"
+	}
+	return "\n"
+}
+
+// addLines inserts "Depends-On: ref" lines where AddDependsOn says.
+func addLines(body string, lines []bodyLine, refs []Ref) string {
+	nl := newline(body)
+	add := make([]string, len(refs))
+	for i, r := range refs {
+		add[i] = "Depends-On: " + r.String()
+	}
+	block := strings.Join(add, nl)
+	lastDep := -1
+	for i, ln := range lines {
+		if ln.dep && !ln.Open {
+			lastDep = i
+		}
+	}
+	switch n := len(lines); {
+	case lastDep >= 0 && lines[lastDep].EOL == "":
+		return body + nl + block
+	case lastDep >= 0:
+		at := lines[lastDep].End()
+		return body[:at] + block + nl + body[at:]
+	case n == 0:
+		return block
+	case !lines[n-1].Open && lines[n-1].EOL == "":
+		return body + nl + nl + block
+	case !lines[n-1].Open:
+		return body + nl + block + nl
+	default:
+		// The body ends inside a block: go before the line that opens it,
+		// the last line that begins outside every block.
+		k := n - 1
+		for k > 0 && lines[k-1].Open {
+			k--
+		}
+		at := lines[k].Start
+		return body[:at] + block + nl + body[at:]
+	}
+}
+
+// dropTokens rewrites the Depends-On lines holding a token to drop. A line
+// left with no reference goes, unless it opens a comment, whose opening
+// stays so the comment hides what it hid. When the lines going end the
+// body, the blank line AddDependsOn put before them goes too, and the
+// line ending it added after the body's last line.
+func dropTokens(lines []bodyLine, drop func(depToken) bool) string {
+	out := make([]string, 0, len(lines))
+	kept := make([]int, 0, len(lines)) // index in lines of each out entry
+	for i, ln := range lines {
+		text := ln.Text + ln.EOL
+		if ln.dep && lineHas(ln, drop) {
+			var words []string
+			for _, t := range ln.tokens {
+				if t.err == nil && !drop(t) {
+					words = append(words, t.text)
+				}
+			}
+			tail := ln.Text[len(ln.Visible):]
+			switch {
+			case len(words) > 0 && tail != "":
+				text = ln.Text[:ln.colon+1] + " " + strings.Join(words, " ") + " " + tail + ln.EOL
+			case len(words) > 0:
+				text = ln.Text[:ln.colon+1] + " " + strings.Join(words, " ") + ln.EOL
+			case tail != "":
+				text = tail + ln.EOL
+			default:
+				continue
+			}
+		}
+		out = append(out, text)
+		kept = append(kept, i)
+	}
+	n := len(lines)
+	if n > 0 && (len(kept) == 0 || kept[len(kept)-1] != n-1) {
+		// The body's last lines went.
+		if j := len(out) - 1; j >= 0 && lines[kept[j]].Text == "" && kept[j] < n-1 && !lines[kept[j]].Open {
+			out, kept = out[:j], kept[:j]
+		}
+		if j := len(out) - 1; j >= 0 && lines[n-1].EOL == "" {
+			out[j] = strings.TrimSuffix(out[j], lines[kept[j]].EOL)
+		}
+	}
+	return strings.Join(out, "")
+}
+
+func lineHas(ln bodyLine, drop func(depToken) bool) bool {
+	for _, t := range ln.tokens {
+		if t.err == nil && drop(t) {
+			return true
+		}
+	}
+	return false
+}
+
+// SetDependsOn rewrites a body so that its Depends-On lines name exactly
+// refs, as RemoveDependsOn and AddDependsOn do. An owner-less r#N on a
+// line matches any of refs with the name r.
+//
+// Deprecated: use AddDependsOn and RemoveDependsOn, which read r#N with
+// the PR's owner and say what they did or could not do.
+func SetDependsOn(body string, refs []Ref) string {
+	want := func(got Ref) bool {
+		for _, r := range refs {
+			if matches(got, r) {
+				return true
+			}
+		}
+		return false
+	}
+	// Add first, after the Depends-On lines still there, so that replacing
+	// one reference by another keeps its place.
+	lines := scanBody(body, "", true)
+	var add []Ref
+	seen := map[string]bool{}
+	for _, r := range refs {
+		present := false
+		for _, ln := range lines {
+			for _, t := range ln.tokens {
+				present = present || (t.err == nil && matches(t.ref, r))
+			}
+		}
+		if !present && !seen[r.key()] {
+			seen[r.key()] = true
+			add = append(add, r)
+		}
+	}
+	if len(add) > 0 {
+		body = addLines(body, lines, add)
+		lines = scanBody(body, "", true)
+	}
+	for _, ln := range lines {
+		if ln.dep && lineHas(ln, func(t depToken) bool { return !want(t.ref) }) {
+			return dropTokens(lines, func(t depToken) bool { return !want(t.ref) })
+		}
+	}
+	return body
 }

@@ -61,7 +61,7 @@ func TestSetDependsOn(t *testing.T) {
 		{"append after text", "Hello\nworld", []Ref{{"o/a", 1}, {"o/b", 2}},
 			"Hello\nworld\n\nDepends-On: o/a#1\nDepends-On: o/b#2"},
 		{"append after text with blank", "Hello\n\n", []Ref{{"o/a", 1}},
-			"Hello\n\nDepends-On: o/a#1"},
+			"Hello\n\n\nDepends-On: o/a#1\n"},
 		{"keep existing, add after it", "Intro\nDepends-On: a#1\nOutro\n", []Ref{{"o/a", 1}, {"o/b", 2}},
 			"Intro\nDepends-On: a#1\nDepends-On: o/b#2\nOutro\n"},
 		{"add after last line without newline", "Intro\nDepends-On: https://github.com/o/a/pull/1", []Ref{{"o/a", 1}, {"o/b", 2}},
@@ -70,11 +70,15 @@ func TestSetDependsOn(t *testing.T) {
 			"Intro\r\nDepends-On: o/b#2\r\nOutro"},
 		{"rewrite a shared line", "depends-on: o/a#1, o/b#2 o/c#3\n", []Ref{{"o/a", 1}, {"o/c", 3}},
 			"depends-on: o/a#1 o/c#3\n"},
-		{"remove all", "Intro\n\nDepends-On: o/a#1\n", nil, "Intro\n\n"},
+		{"remove all", "Intro\n\nDepends-On: o/a#1\n", nil, "Intro\n"},
 		{"quoted and fenced lines untouched", "> Depends-On: o/a#1\n```\nDepends-On: o/a#1\n```\n", []Ref{{"o/b", 2}},
-			"> Depends-On: o/a#1\n```\nDepends-On: o/a#1\n```\n\nDepends-On: o/b#2"},
+			"> Depends-On: o/a#1\n```\nDepends-On: o/a#1\n```\n\nDepends-On: o/b#2\n"},
 		{"case of repo ignored", "Depends-On: O/A#1\n", []Ref{{"o/a", 1}}, "Depends-On: O/A#1\n"},
 		{"replace in place", "x\nDepends-On: o/a#1\ny\n", []Ref{{"o/b", 2}}, "x\nDepends-On: o/b#2\ny\n"},
+		{"unclosed comment", "Intro\n<!-- template", []Ref{{"o/a", 1}}, "Intro\nDepends-On: o/a#1\n<!-- template"},
+		{"unclosed fence", "Intro\n```\ncode", []Ref{{"o/a", 1}}, "Intro\nDepends-On: o/a#1\n```\ncode"},
+		{"no-break space after a ref", "Depends-On: o/a#1.\u00a0\nDepends-On: o/b#2", []Ref{{"o/b", 2}}, "Depends-On: o/b#2"},
+		{"stray CR between refs", "Depends-On: o/a#1\rDepends-On: o/b#2", []Ref{{"o/b", 2}}, "Depends-On: o/b#2"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := SetDependsOn(tc.body, tc.refs)
@@ -88,4 +92,54 @@ func TestSetDependsOn(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestScanDependsOnReadsOnlyLinesThatCount(t *testing.T) {
+	body := strings.Join([]string{
+		"Depends-On: o/a#1 <!-- o/hidden#1 -->",
+		"text <!-- opened mid-line",
+		"Depends-On: o/hidden#2",
+		"--> Depends-On: o/hidden#3",
+		"Depends-On: o/b#2\u00a0o/c#3.\u2003",
+		"Depends-On: o/d#4\rDepends-On: o/e#5\u200b",
+		"<!-- unclosed",
+		"Depends-On: o/hidden#4",
+	}, "\n")
+	refs, errs := ScanDependsOn(body, "o")
+	want := []Ref{{"o/a", 1}, {"o/b", 2}, {"o/c", 3}, {"o/d", 4}, {"o/e", 5}}
+	if !reflect.DeepEqual(refs, want) || len(errs) != 0 {
+		t.Errorf("ScanDependsOn = %v, %v; want %v and no errors", refs, errs, want)
+	}
+}
+
+// FuzzScanDependsOn: any body is read without a panic, and every reference
+// it yields reads back as itself.
+func FuzzScanDependsOn(f *testing.F) {
+	for _, s := range []string{
+		"Depends-On: https://github.com/o/a/pull/1, o/b#2 c#3.",
+		"- depends-on: o/x.git#1\u00a0o/y#2\r\n> Depends-On: o/q#1\n```\nDepends-On: o/f#1\n```",
+		"<!--\nDepends-On: o/c#1\n-->\nDepends-On: junk o/r#0 r#-1",
+		"Depends-On: o/a#1 <!-- o/b#2\nDepends-On: o/c#3\n-->",
+	} {
+		f.Add(s, "o")
+	}
+	f.Fuzz(func(t *testing.T, body, owner string) {
+		refs, errs := ScanDependsOn(body, owner)
+		seen := map[string]bool{}
+		for _, r := range refs {
+			back, err := ParseRef(r.String(), "")
+			if err != nil || back != r {
+				t.Fatalf("ScanDependsOn(%q, %q) gave %v, which reads back as %v, %v", body, owner, r, back, err)
+			}
+			if seen[r.key()] {
+				t.Fatalf("ScanDependsOn(%q) gave %v twice", body, r)
+			}
+			seen[r.key()] = true
+		}
+		for _, err := range errs {
+			if err == nil || err.Error() == "" {
+				t.Fatalf("ScanDependsOn(%q): an empty error", body)
+			}
+		}
+	})
 }
