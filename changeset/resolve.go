@@ -24,7 +24,25 @@ type Options struct {
 	MaxMembers int
 	// Parallel bounds the concurrent list calls. DefaultParallel when zero.
 	Parallel int
+	// Trusted says whether a PR's author is trusted. Links speak for whoever
+	// wrote them, so trust decides which links count (see Resolve). Nil
+	// trusts every author: right for a person resolving on their own
+	// laptop, never for the bot, which must set it. It is asked at most
+	// once per PR and resolution, for the members and for the PRs that
+	// link themselves to them; an error (a GitHub failure) fails the
+	// resolution.
+	//
+	// SPEC section 12: author_association is not always reliable, so the
+	// bot answers with its configured associations confirmed by the
+	// collaborator-permission API (write or more on pr.Repo), for forks and
+	// branches of the base repository alike: a read-only user may open a
+	// PR from someone else's branch, and the body, with its links, is
+	// theirs.
+	Trusted TrustFunc
 }
+
+// TrustFunc decides whether a PR's author is trusted.
+type TrustFunc func(ctx context.Context, pr *PR) (bool, error)
 
 // Link descriptions recorded in Member.Links.
 const (
@@ -67,6 +85,9 @@ type resolver struct {
 	via      map[string]string
 	order    []string
 	problems []error
+
+	trust    map[string]bool       // decided trust, by ref key
+	excluded map[string]*Exclusion // PRs left out, by ref key
 }
 
 // Resolve finds the changeset that start belongs to, as SPEC section 4
@@ -74,8 +95,27 @@ type resolver struct {
 // name when link_by_branch is set, transitively, bounded; then validates
 // it and pins every member to its head SHA.
 //
+// Links follow authorship (SPEC section 12): a PR's Depends-On lines and
+// branch name speak for its author. So the links that count are those of
+// the start and of members whose author is trusted (Options.Trusted):
+//   - their Depends-On lines bring in the PRs they name, trusted or not (a
+//     maintainer linked them on purpose; the bot then waits for an approval
+//     of the untrusted heads);
+//   - a PR whose own Depends-On names one of them, or that shares their
+//     branch name, joins only when its author is trusted. An untrusted one
+//     is left out and listed in Changeset.Excluded, so an outsider can
+//     neither join a maintainer's changeset nor break it with a bad line
+//     or a second PR for a sibling;
+//   - the links of an untrusted member that is not the start do not count:
+//     the PRs only they name are listed in Excluded too.
+//
+// An untrusted PR's own changeset (it is the start) includes what it
+// names. Problems are reported only for what the counting links bring
+// in, so they are always the fault of the start or a trusted author.
+//
 // Resolution failures are *Error values (several are joined); GitHub
-// failures (outages, rate limits) come back as other errors.
+// failures (outages, rate limits, a failing Trusted) come back as other
+// errors.
 func Resolve(ctx context.Context, gh GitHub, cfg *workspace.Config, start Ref, opts Options) (*Changeset, error) {
 	if opts.MaxMembers <= 0 {
 		opts.MaxMembers = DefaultMaxMembers
@@ -120,6 +160,8 @@ func newResolver(gh GitHub, cfg *workspace.Config, opts Options) *resolver {
 		depErrs:   map[string][]error{},
 		members:   map[string]*PR{},
 		via:       map[string]string{},
+		trust:     map[string]bool{},
+		excluded:  map[string]*Exclusion{},
 	}
 	for i := range cfg.Siblings {
 		s := &cfg.Siblings[i]
@@ -288,11 +330,40 @@ func (r *resolver) closure(ctx context.Context, start *PR) error {
 		if pr.State != "open" || pr.Merged {
 			continue // reported by validate; its links do not count
 		}
+		counts, err := r.linksCount(ctx, pr)
+		if err != nil {
+			return err
+		}
+		if !counts {
+			for _, d := range r.dependsOf(pr) {
+				if _, ok := r.members[d.key()]; !ok && r.repo(d.Repo) != nil {
+					r.exclude(d, LinkDependsOnIn(refOf(pr)), ExcludedUntrustedLink)
+				}
+			}
+			continue
+		}
 		type found struct {
 			pr  *PR
 			via string
 		}
 		var next []found
+		// joins adds q, linked to pr by q's own Depends-On or branch name,
+		// when its author is trusted.
+		joins := func(q *PR, via string) error {
+			if _, ok := r.members[refOf(q).key()]; ok {
+				return nil
+			}
+			ok, err := r.trusted(ctx, q)
+			if err != nil {
+				return err
+			}
+			if ok {
+				next = append(next, found{q, via})
+			} else {
+				r.exclude(refOf(q), via, ExcludedUntrustedAuthor)
+			}
+			return nil
+		}
 		for _, d := range r.dependsOf(pr) {
 			if _, ok := r.members[d.key()]; ok {
 				continue
@@ -311,12 +382,16 @@ func (r *resolver) closure(ctx context.Context, start *PR) error {
 			}
 		}
 		for _, q := range r.dependR[refOf(pr).key()] {
-			next = append(next, found{q, LinkDependsOn(refOf(pr))})
+			if err := joins(q, LinkDependsOn(refOf(pr))); err != nil {
+				return err
+			}
 		}
 		if r.cfg.Workspace.Bot.LinkByBranch {
 			for _, q := range r.openAll {
 				if r.sameBranch(pr, q) {
-					next = append(next, found{q, LinkSameBranch(refOf(pr))})
+					if err := joins(q, LinkSameBranch(refOf(pr))); err != nil {
+						return err
+					}
 				}
 			}
 		}
@@ -338,6 +413,7 @@ func (r *resolver) add(pr *PR, via string) error {
 	r.members[k] = pr
 	r.via[k] = via
 	r.order = append(r.order, k)
+	delete(r.excluded, k)
 	if len(r.members) > r.opts.MaxMembers {
 		start := r.members[r.order[0]]
 		return &Error{Kind: KindTooMany, PR: refOf(start), Via: LinkStart,
@@ -366,10 +442,12 @@ func (r *resolver) validate() {
 	for _, k := range keys {
 		pr := r.members[k]
 		ref, via := refOf(pr), r.via[k]
-		for _, err := range r.depErrs[k] {
-			r.problems = append(r.problems, &Error{Kind: KindBadRef, PR: ref, Via: via, Err: err,
-				Problem: "a Depends-On line names something that is not a pull request",
-				Fix:     "write each as https://github.com/owner/repo/pull/N, owner/repo#N or repo#N, separated by spaces or commas, or remove it"})
+		if r.counts(k) { // an untrusted member's lines are not read
+			for _, err := range r.depErrs[k] {
+				r.problems = append(r.problems, &Error{Kind: KindBadRef, PR: ref, Via: via, Err: err,
+					Problem: "a Depends-On line names something that is not a pull request",
+					Fix:     "write each as https://github.com/owner/repo/pull/N, owner/repo#N or repo#N, separated by spaces or commas, or remove it"})
+			}
 		}
 		info := r.repo(pr.Repo)
 		if info == nil {
@@ -444,6 +522,9 @@ func (r *resolver) changeset() *Changeset {
 	link(r.order[0], LinkStart)
 	for _, k := range keys {
 		pr := r.members[k]
+		if !r.counts(k) {
+			continue // its links did not count; those to it are recorded from the other side
+		}
 		for _, d := range r.dependsOf(pr) {
 			if _, ok := r.members[d.key()]; ok {
 				link(d.key(), LinkDependsOnIn(refOf(pr)))
@@ -452,7 +533,7 @@ func (r *resolver) changeset() *Changeset {
 		}
 		if r.cfg.Workspace.Bot.LinkByBranch {
 			for _, k2 := range keys {
-				if k2 != k && r.sameBranch(pr, r.members[k2]) {
+				if k2 != k && r.counts(k2) && r.sameBranch(pr, r.members[k2]) {
 					link(k, LinkSameBranch(refOf(r.members[k2])))
 				}
 			}
@@ -461,7 +542,7 @@ func (r *resolver) changeset() *Changeset {
 	cs := &Changeset{}
 	for _, k := range keys {
 		pr := r.members[k]
-		m := Member{PR: pr, Sibling: r.repo(pr.Repo).sibling}
+		m := Member{PR: pr, Sibling: r.repo(pr.Repo).sibling, Trusted: r.trust[k]}
 		for s := range links[k] {
 			m.Links = append(m.Links, s)
 		}
@@ -474,5 +555,57 @@ func (r *resolver) changeset() *Changeset {
 		cs.Members = append(cs.Members, m)
 	}
 	cs.Key, cs.RunID = Identity(cs.Members)
+	for _, e := range r.excluded {
+		sort.Strings(e.Links)
+		cs.Excluded = append(cs.Excluded, *e)
+	}
+	sort.Slice(cs.Excluded, func(i, j int) bool { return cs.Excluded[i].PR.less(cs.Excluded[j].PR) })
 	return cs
+}
+
+// trusted asks Options.Trusted about pr's author, once.
+func (r *resolver) trusted(ctx context.Context, pr *PR) (bool, error) {
+	k := refOf(pr).key()
+	if ok, done := r.trust[k]; done {
+		return ok, nil
+	}
+	ok := true
+	if r.opts.Trusted != nil {
+		var err error
+		if ok, err = r.opts.Trusted(ctx, pr); err != nil {
+			return false, fmt.Errorf("deciding whether the author of %s is trusted: %w", pr.Ref(), err)
+		}
+	}
+	r.trust[k] = ok
+	return ok, nil
+}
+
+// linksCount decides whether a member's links count: the start's always
+// do, others' when their author is trusted.
+func (r *resolver) linksCount(ctx context.Context, pr *PR) (bool, error) {
+	ok, err := r.trusted(ctx, pr)
+	return ok || refOf(pr).key() == r.order[0], err
+}
+
+// counts says whether the links of the member with key k counted.
+func (r *resolver) counts(k string) bool { return k == r.order[0] || r.trust[k] }
+
+// exclude records a PR left out, and the link that would have brought it
+// in. An untrusted author outweighs an untrusted link.
+func (r *resolver) exclude(ref Ref, via string, why ExclusionReason) {
+	k := ref.key()
+	e := r.excluded[k]
+	if e == nil {
+		e = &Exclusion{PR: ref, Reason: why}
+		r.excluded[k] = e
+	}
+	if why == ExcludedUntrustedAuthor {
+		e.Reason = why
+	}
+	for _, l := range e.Links {
+		if l == via {
+			return
+		}
+	}
+	e.Links = append(e.Links, via)
 }

@@ -63,8 +63,39 @@ type Member struct {
 	Sibling string
 	// Links says how the member was reached: "start", "Depends-On in o/r#N",
 	// "depends on o/r#N" (its own Depends-On names o/r#N),
-	// "same branch as o/r#N".
+	// "same branch as o/r#N". Only links that counted are listed (see
+	// Resolve).
 	Links []string
+	// Trusted is Options.Trusted's answer for the PR's author. A member
+	// that is not trusted is in the changeset because the start or a
+	// trusted member names it; its head needs an approval before it runs.
+	Trusted bool
+}
+
+// ExclusionReason says why a PR that links itself to a changeset is not in
+// it.
+type ExclusionReason string
+
+// Reasons for Exclusion.
+const (
+	// ExcludedUntrustedAuthor: its author is not trusted, and only its own
+	// Depends-On lines or branch name link it.
+	ExcludedUntrustedAuthor ExclusionReason = "author not trusted"
+	// ExcludedUntrustedLink: only the Depends-On lines of a member whose
+	// author is not trusted name it.
+	ExcludedUntrustedLink ExclusionReason = "named only by a PR whose author is not trusted"
+)
+
+// Exclusion is a PR left out of a changeset although it links itself to
+// it. A maintainer who wants it in adds it to a trusted member's
+// Depends-On lines (/workspace link).
+type Exclusion struct {
+	PR Ref
+	// Links are the links that did not count, as in Member.Links: "depends
+	// on o/r#N" (its own Depends-On names member o/r#N), "same branch as
+	// o/r#N", or "Depends-On in o/r#N" (an untrusted member names it).
+	Links  []string
+	Reason ExclusionReason
 }
 
 // Changeset is a resolved, validated set of PRs pinned to their head SHAs.
@@ -76,4 +107,8 @@ type Changeset struct {
 	// RunID is derived from the pinned head SHAs: the same SHAs give the
 	// same id.
 	RunID string
+	// Excluded are the PRs that link themselves to the changeset but are
+	// not in it, sorted by ref; they count in neither Key nor RunID. An
+	// outsider can open many, so show a bounded number.
+	Excluded []Exclusion
 }
