@@ -62,7 +62,7 @@ func (r *Runner) materializeAll(ctx context.Context, req Request, lay layout, re
 			return false, fmt.Errorf("copy the workspace %s into the build root: %w", cfg.Dir(), err)
 		}
 	} else if nested {
-		o := r.materialize(ctx, targets[0], mode, &clock)
+		o := r.materialize(ctx, lay, targets[0], mode, &clock)
 		outs := []outcome{o}
 		for _, t := range targets[1:] {
 			outs = append(outs, outcome{sr: blankSibling(t), step: blankCheckout(t)})
@@ -83,12 +83,24 @@ func (r *Runner) materializeAll(ctx context.Context, req Request, lay layout, re
 	defer cancel()
 	outs := make([]outcome, len(targets))
 	sem := make(chan struct{}, par)
+	held, done := containers(targets), make([]chan struct{}, len(targets))
+	for i := range done {
+		done[i] = make(chan struct{})
+	}
 	var wg sync.WaitGroup
 	for i, t := range targets {
 		outs[i] = outcome{sr: blankSibling(t), step: blankCheckout(t)}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer close(done[i])
+			for _, j := range held[i] {
+				select {
+				case <-done[j]:
+				case <-matCtx.Done():
+					return
+				}
+			}
 			select {
 			case sem <- struct{}{}:
 			case <-matCtx.Done():
@@ -98,7 +110,7 @@ func (r *Runner) materializeAll(ctx context.Context, req Request, lay layout, re
 			if matCtx.Err() != nil {
 				return
 			}
-			outs[i] = r.materialize(matCtx, t, mode, &clock)
+			outs[i] = r.materialize(matCtx, lay, t, mode, &clock)
 			if outs[i].err != nil {
 				cancel() // one failure dooms the run: stop the others early
 			}
@@ -237,7 +249,7 @@ func workspaceBranch(cfg *workspace.Config) string {
 
 // materialize fetches one repository into its mirror as needed and checks
 // it out at its pin, merged onto the base in merge mode.
-func (r *Runner) materialize(ctx context.Context, t target, mode string, clock *phaseClock) outcome {
+func (r *Runner) materialize(ctx context.Context, lay layout, t target, mode string, clock *phaseClock) outcome {
 	m := r.mirrorFor(t.url)
 	w := wanted{ref: t.pin.Ref, sha: t.pin.SHA, base: t.pin.Base, merge: mode == workspace.CheckoutMerge && t.pin.Base != ""}
 	if w.ref == "" && w.sha == "" {
@@ -299,6 +311,9 @@ func (r *Runner) materialize(ctx context.Context, t target, mode string, clock *
 	step.Command = "git checkout " + sr.Ref + " (" + short(head) + ")"
 	if w.merge {
 		step.Command = fmt.Sprintf("git merge --no-ff %s (%s) onto %s (%s)", sr.Ref, short(head), t.pin.Base, short(base))
+	}
+	if err := confine(lay, t.name, t.dir); err != nil {
+		return fail(err)
 	}
 	r.emit(Event{Kind: EventCheckout, Sibling: t.name, Command: step.Command})
 	start = time.Now()

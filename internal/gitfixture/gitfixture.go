@@ -23,6 +23,10 @@ const Delete = "\x00delete"
 // Executable, as a prefix of a file's content in Commit, makes it mode 0755.
 const Executable = "\x00x"
 
+// Symlink, as a prefix of a file's content in Commit, makes it a symbolic
+// link to the rest of the content.
+const Symlink = "\x00l"
+
 // env is the environment for every git call: no user or system config, a
 // fixed identity, so results do not depend on the machine.
 func env(extra ...string) []string {
@@ -69,7 +73,8 @@ func InitBare(dir, branch string) error {
 }
 
 // Commit adds a commit on branch in repo (bare or not) that writes files
-// (path to content; Delete removes, an Executable prefix sets mode 0755)
+// (path to content; Delete removes, an Executable prefix sets mode 0755,
+// a Symlink prefix makes a symbolic link)
 // on top of the branch tip, or of from when the branch does not exist yet
 // ("" for a root commit). It returns the new commit's SHA. No work tree is
 // touched: the commit is made with plumbing on a private index.
@@ -113,6 +118,9 @@ func Commit(repo, branch, from string, files map[string]string, message string) 
 		mode := "100644"
 		if strings.HasPrefix(content, Executable) {
 			mode, content = "100755", strings.TrimPrefix(content, Executable)
+		}
+		if strings.HasPrefix(content, Symlink) {
+			mode, content = "120000", strings.TrimPrefix(content, Symlink)
 		}
 		blob, err := gitIn(repo, nil, content, "hash-object", "-w", "--stdin")
 		if err != nil {
