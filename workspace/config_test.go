@@ -184,6 +184,8 @@ func TestValidationErrors(t *testing.T) {
 		{"bad timeout", base + "[workspace.ci]\ntimeout = \"soon\"\n" + sib("a", "foundation"), []string{"workspace.ci.timeout", "positive duration"}},
 		{"bad checkout", base + "[workspace.ci]\ncheckout = \"rebase\"\n" + sib("a", "foundation"), []string{`"rebase" is not a checkout mode`}},
 		{"no siblings", base, []string{"no [[siblings]]"}},
+		{"deep key", base + sib("a", "foundation") + "\n[" + strings.Repeat("x.", 70) + "y]\n", []string{"w.toml:12: a key of more than 64 dotted parts"}},
+		{"huge file", base + sib("a", "foundation") + "# " + strings.Repeat("x", MaxFileSize) + "\n", []string{"w.toml: is 10", "more than a wrknv.toml needs"}},
 		{"reserved env", base + "[workspace.env]\nWORKSPACE_ROOT = \"/\"\n" + sib("a", "foundation"), []string{"w.toml:6: workspace.env.WORKSPACE_ROOT: is set by workspace-bot"}},
 		{"bad env name", base + "[workspace.ci]\nenv = { \"A-B\" = \"1\" }\n" + sib("a", "foundation"), []string{"w.toml:6: workspace.ci.env.A-B:", "not an environment variable name"}},
 		{"env table value", base + "[workspace.env]\nA = [\"1\"]\n" + sib("a", "foundation"), []string{"w.toml:6: workspace.env.A: want a string, got an array"}},

@@ -1,10 +1,12 @@
 package workspace
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -77,6 +79,9 @@ func Load(file string) (*Config, []Warning, error) {
 // Parse decodes and validates config text; file names it in messages and
 // is where relative sibling paths start from.
 func Parse(file string, data []byte) (*Config, []Warning, error) {
+	if p := tooBig(file, data); p != nil {
+		return nil, nil, &ValidationError{Problems: []Problem{*p}}
+	}
 	var tree map[string]any
 	if _, err := toml.Decode(string(data), &tree); err != nil {
 		p := Problem{File: file, Message: "not valid TOML: " + err.Error(), Fix: "correct the syntax on that line"}
@@ -95,6 +100,27 @@ func Parse(file string, data []byte) (*Config, []Warning, error) {
 		return nil, v.warnings, &ValidationError{Problems: v.errs}
 	}
 	return cfg, v.warnings, nil
+}
+
+// MaxFileSize bounds a wrknv.toml; real ones are a few kilobytes.
+const MaxFileSize = 1 << 20
+
+// deepKeyRe finds a key of more than 64 dotted parts: the TOML decoder
+// takes time quadratic in a key's depth, so such a file is refused before
+// it is decoded.
+var deepKeyRe = regexp.MustCompile(`(?:(?:[A-Za-z0-9_-]+|"[^"\n]*"|'[^'\n]*')[ \t]*\.[ \t]*){64}`)
+
+// tooBig refuses a config too large or too deeply nested to be a real one.
+func tooBig(file string, data []byte) *Problem {
+	if len(data) > MaxFileSize {
+		return &Problem{File: file, Message: fmt.Sprintf("is %d bytes, more than a wrknv.toml needs (%d)", len(data), MaxFileSize),
+			Fix: "point --config at the workspace's wrknv.toml"}
+	}
+	if loc := deepKeyRe.FindIndex(data); loc != nil {
+		return &Problem{File: file, Line: 1 + bytes.Count(data[:loc[0]], []byte("\n")),
+			Message: "a key of more than 64 dotted parts", Fix: "nest tables a few levels deep at most"}
+	}
+	return nil
 }
 
 // sortProblems orders problems by line, those without one last, so a

@@ -53,9 +53,18 @@ type scanner struct {
 	cur  []string       // the current table's resolved path
 	aot  map[string]int // index of the last table of each [[array]]
 	out  map[string]int
+	// depth counts the arrays and inline tables the scan is inside. Below
+	// maxDepth nothing is recorded, so that a hostile nesting costs time
+	// linear in its size.
+	depth int
 }
 
+const maxDepth = 8
+
 func (s *scanner) record(path []string, line int) {
+	if s.depth > maxDepth {
+		return
+	}
 	k := pathKey(path)
 	if _, ok := s.out[k]; !ok {
 		s.out[k] = line
@@ -211,9 +220,12 @@ func (s *scanner) keyValue(table []string) {
 	if len(segs) == 0 {
 		return
 	}
-	path := append(append([]string(nil), table...), segs...)
-	for n := len(table) + 1; n <= len(path); n++ {
-		s.record(path[:n], line)
+	path := table
+	if s.depth <= maxDepth {
+		path = append(append([]string(nil), table...), segs...)
+		for n := len(table) + 1; n <= len(path); n++ {
+			s.record(path[:n], line)
+		}
 	}
 	s.blank()
 	if s.peek() != '=' {
@@ -247,6 +259,8 @@ func (s *scanner) value(path []string) {
 
 func (s *scanner) array(path []string) {
 	s.next() // [
+	s.depth++
+	defer func() { s.depth-- }()
 	for i := 0; ; i++ {
 		s.space()
 		if s.eof() {
@@ -256,8 +270,11 @@ func (s *scanner) array(path []string) {
 			s.next()
 			return
 		}
-		elem := append(append([]string(nil), path...), "#"+strconv.Itoa(i))
-		s.record(elem, s.line)
+		elem := path
+		if s.depth <= maxDepth {
+			elem = append(append([]string(nil), path...), "#"+strconv.Itoa(i))
+			s.record(elem, s.line)
+		}
 		start := s.pos
 		s.value(elem)
 		s.space()
@@ -271,6 +288,8 @@ func (s *scanner) array(path []string) {
 
 func (s *scanner) inlineTable(path []string) {
 	s.next() // {
+	s.depth++
+	defer func() { s.depth-- }()
 	for {
 		s.space()
 		if s.eof() {
