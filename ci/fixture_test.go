@@ -91,7 +91,7 @@ type sib struct {
 func (f *fixture) config(sibs ...sib) *workspace.Config {
 	f.t.Helper()
 	var b strings.Builder
-	fmt.Fprintf(&b, "[workspace]\nname = \"ws\"\n\n[workspace.ci]\ntimeout = \"2m\"\n")
+	fmt.Fprintf(&b, "[workspace]\nname = \"ws\"\n\n[workspace.ci]\ntimeout = \"2m\"\ntest = [\"true\"]\n")
 	for _, s := range sibs {
 		url := s.url
 		if url == "" {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -21,6 +20,8 @@ type target struct {
 	branch string
 	dir    string
 	pin    Pin
+	sparse []string // cone-mode directories; nil for the whole tree
+	spare  []string // paths below dir that a reused checkout keeps
 }
 
 // materializeAll checks out every sibling (and the workspace, pinned or
@@ -42,7 +43,10 @@ func (r *Runner) materializeAll(ctx context.Context, req Request, lay layout, re
 	}
 	for _, s := range order {
 		targets = append(targets, target{name: s.Name, url: cfg.RepoURL(s), branch: s.Branch,
-			dir: lay.dirs[s.Name], pin: req.Pins[s.Name]})
+			dir: lay.dirs[s.Name], pin: req.Pins[s.Name], sparse: s.Sparse})
+	}
+	for i := range targets {
+		targets[i].spare = lay.keep(targets[i].dir)
 	}
 	start := time.Now()
 	var clock phaseClock
@@ -323,7 +327,7 @@ func (r *Runner) materialize(ctx context.Context, lay layout, t target, mode str
 		note = " (" + how + ")"
 	}
 	fmt.Fprintf(log, "fetched %s in %s%s\n", gitauth.Redact(t.url), fetchTime.Round(time.Millisecond), note)
-	conflict, err := r.checkout(ctx, m, t.dir, head, base, sr.Ref, t.pin.Base)
+	conflict, err := r.checkout(ctx, m, t, head, base, sr.Ref)
 	d := time.Since(start)
 	clock.checkedOut(start, time.Now())
 	step.DurationMS = d.Milliseconds()
@@ -401,47 +405,15 @@ func (r *Runner) resolve(ctx context.Context, m *mirror, t target, w wanted, how
 	return head, sha, nil
 }
 
-// checkout makes dir a clone of the mirror at head, or at base with head
-// merged onto it. A local clone with --shared borrows the mirror's objects
-// through alternates instead of copying them, so it costs about what a
-// worktree does while leaving the mirror untouched by whatever the build's
-// steps do in the clone. conflict lists the files of a merge conflict.
-func (r *Runner) checkout(ctx context.Context, m *mirror, dir, head, base, headLabel, baseLabel string) (conflict []string, err error) {
-	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
-		return nil, err
-	}
-	if _, err := git(ctx, "", "clone", "--shared", "--no-checkout", "--quiet", "--template=", "--", m.dir, dir); err != nil {
-		return nil, err
-	}
-	first := head
-	if base != "" {
-		first = base
-	}
-	if _, err := git(ctx, dir, "-c", "advice.detachedHead=false", "checkout", "--quiet", "--detach", first); err != nil {
-		return nil, err
-	}
-	if base == "" {
-		return nil, nil
-	}
-	msg := fmt.Sprintf("Merge %s into %s", headLabel, baseLabel)
-	_, err = git(ctx, dir, "merge", "--no-ff", "--no-edit", "--quiet", "-m", msg, head)
-	if err == nil {
-		return nil, nil
-	}
-	if ctx.Err() != nil {
-		return nil, err
-	}
-	out, derr := git(ctx, dir, "diff", "--name-only", "--diff-filter=U")
-	if derr != nil || out == "" {
-		return nil, err
-	}
-	return strings.Split(out, "\n"), nil
-}
-
 // copyWorkspace copies the user's workspace directory into the build root,
 // so that nothing the steps do touches it. Git metadata, the virtualenv,
 // nested siblings (checked out on their own) and the data dir are left out.
+// In a reused root, whatever an earlier run left there goes first, but
+// for the kept cache paths and the nested siblings' checkouts.
 func (r *Runner) copyWorkspace(cfg *workspace.Config, lay layout) error {
+	if err := emptyBut(lay.wsDir, lay.keep(lay.wsDir)); err != nil {
+		return err
+	}
 	src, err := filepath.Abs(cfg.Dir())
 	if err != nil {
 		return err

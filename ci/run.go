@@ -24,8 +24,9 @@ const DefaultParallel = 8
 // Runner materializes workspaces and runs their steps. One Runner may run
 // many requests at once; they share its mirrors.
 type Runner struct {
-	// DataDir holds mirrors (DataDir/mirrors) and build roots
-	// (DataDir/builds, removed after each run unless Keep).
+	// DataDir holds mirrors (DataDir/mirrors), warm build roots
+	// (DataDir/roots), the cache (DataDir/cache) and temporary build
+	// roots (DataDir/builds, removed after each run unless Keep).
 	DataDir string
 	// Progress, when set, is told when fetches, checkouts and steps start
 	// and end. Calls are serialized, so it need not be safe for concurrent
@@ -38,6 +39,10 @@ type Runner struct {
 	// Heartbeat is how often a step still running is reported (an
 	// EventHeartbeat, and a line in Request.Output); 0 means every 30 s.
 	Heartbeat time.Duration
+	// Slots is how many warm build roots a workspace keeps, one per run
+	// that may go at once (0: DefaultSlots); a run finding every one in
+	// use builds in a temporary root.
+	Slots int
 	// Authorization, when set, gives the HTTP Authorization header value
 	// for fetching a repository URL ("" for none). It reaches git through
 	// its environment, so no credential is written to a mirror's config
@@ -76,6 +81,23 @@ type Request struct {
 	// Output, when set, receives the combined log as it is produced: a
 	// header per step, then its output.
 	Output io.Writer
+	// Task, when set, runs [workspace.tasks].<Task> in place of the tests
+	// (the siblings' own tests included).
+	Task string
+	// Trusted says every line of code the run builds comes from people
+	// trusted with the machine: the bot sets it when no member of the
+	// changeset is a fork by an untrusted author (an approved fork's run
+	// is still untrusted). A trusted run may reuse a warm build root and
+	// the cache, and save to the cache. An untrusted run gets a root of
+	// its own, saves nothing, and makes the next trusted run start from a
+	// new root and an empty cache. The zero value is the safe one.
+	Trusted bool
+	// Fresh makes a trusted run start from a new build root and restore
+	// nothing from the cache (it still saves).
+	Fresh bool
+	// CheckoutOnly materializes the workspace and runs nothing: no
+	// setup, no tests (release planning reads the checkouts).
+	CheckoutOnly bool
 }
 
 // Event kinds.
@@ -117,6 +139,43 @@ type layout struct {
 	root  string            // the build root; "" in local mode
 	wsDir string            // the workspace checkout: WORKSPACE_ROOT
 	dirs  map[string]string // sibling name to its absolute directory
+	cache []string          // absolute paths kept between runs
+}
+
+// keep lists what a reused checkout at dir keeps (relative to dir): the
+// cache paths and the checkouts of siblings nested in it.
+func (l layout) keep(dir string) []string {
+	var out []string
+	inside := func(p string) {
+		if rel, err := filepath.Rel(dir, p); err == nil && rel != "." && !strings.HasPrefix(rel, "..") {
+			out = append(out, rel)
+		}
+	}
+	for _, p := range l.cache {
+		inside(p)
+	}
+	for _, d := range l.dirs {
+		inside(d)
+	}
+	return out
+}
+
+// tidy removes from a reused root what this run's layout does not have:
+// the checkouts of siblings no longer in the config, and whatever else an
+// earlier run left at the top.
+func (l layout) tidy() error {
+	keep := []string{}
+	for _, p := range append([]string{l.wsDir}, l.cache...) {
+		if rel, err := filepath.Rel(l.root, p); err == nil {
+			keep = append(keep, rel)
+		}
+	}
+	for _, d := range l.dirs {
+		if rel, err := filepath.Rel(l.root, d); err == nil {
+			keep = append(keep, rel)
+		}
+	}
+	return emptyBut(l.root, keep)
 }
 
 // Run builds and tests the workspace. A run that got as far as running
@@ -150,11 +209,14 @@ func (r *Runner) run(ctx context.Context, req Request) (*Result, error) {
 	if cfg == nil {
 		return fail(inputErr("no workspace config"))
 	}
-	stages, err := cfg.Stages()
-	if err != nil {
+	if _, err := cfg.Stages(); err != nil {
 		return fail(&InputError{Msg: "wrknv.toml: " + err.Error()})
 	}
 	if err := checkPins(cfg, req); err != nil {
+		return fail(err)
+	}
+	py, err := preflight(ctx, req)
+	if err != nil {
 		return fail(err)
 	}
 	timeout := cfg.Workspace.CI.Timeout
@@ -182,64 +244,131 @@ func (r *Runner) run(ctx context.Context, req Request) (*Result, error) {
 		done()
 		return res, nil
 	}
+	// skipRest lists the steps that will not run, for the report.
+	skipRest := func(lay layout) {
+		if !req.CheckoutOnly {
+			planSteps(req, lay, py, false, res)
+		}
+	}
 
-	var lay layout
+	var (
+		lay     layout
+		br      *buildRoot
+		epoch   int64
+		dataDir string
+	)
 	if req.Local {
 		if lay, err = localLayout(runCtx, cfg, res); err != nil {
 			return fail(err)
 		}
 	} else {
-		dataDir, err := filepath.Abs(r.DataDir)
+		dataDir, err = filepath.Abs(r.DataDir)
 		if r.DataDir == "" || err != nil {
 			return fail(errors.New("ci: Runner.DataDir is not set"))
 		}
-		builds := filepath.Join(dataDir, "builds")
-		if err := os.MkdirAll(builds, 0o755); err != nil {
-			return fail(fmt.Errorf("create build directory %s: %w", builds, err))
-		}
-		root, err := os.MkdirTemp(builds, "run-")
-		if err != nil {
-			return fail(fmt.Errorf("create build root in %s: %w", builds, err))
-		}
-		if r.Keep {
-			res.BuildRoot = root
-		} else {
-			defer removeTree(root)
-		}
-		if lay, err = planLayout(cfg, req, root); err != nil {
+		if br, err = r.acquireRoot(dataDir, cfg, req); err != nil {
 			return fail(err)
 		}
+		complete := false
+		defer func() { br.finish(complete) }()
+		res.Root = br.how
+		if br.warm || r.Keep {
+			res.BuildRoot = br.dir
+		}
+		if epoch, err = readEpoch(filepath.Join(dataDir, "roots")); err != nil {
+			return fail(err)
+		}
+		if lay, err = planLayout(cfg, req, br.dir); err != nil {
+			return fail(err)
+		}
+		if br.how == RootReused {
+			if err := lay.tidy(); err != nil {
+				return fail(fmt.Errorf("tidy the reused build root %s: %w", br.dir, err))
+			}
+		}
+		r.note(req, "build root %s: %s%s", br.dir, br.how, map[bool]string{true: " (" + br.why + ")"}[br.why != ""])
 		ok, err := r.materializeAll(runCtx, req, lay, res)
 		if runCtx.Err() != nil {
-			r.plan(req, stages, lay, res)
+			skipRest(lay)
 			return interrupted("checkout")
 		}
 		if err != nil {
-			r.plan(req, stages, lay, res)
+			skipRest(lay)
 			return fail(err)
 		}
 		if !ok {
 			// A checkout failed (a merge conflict): nothing can be built.
-			r.plan(req, stages, lay, res)
+			skipRest(lay)
 			res.Result = Failure
 			done()
 			return res, nil
 		}
+		complete = true
+	}
+	if req.CheckoutOnly {
+		res.Result = overall(res.Steps)
+		done()
+		return res, nil
+	}
+	if py, err = needPython(runCtx, cfg, lay, py); err != nil {
+		return fail(err)
 	}
 
-	phases := r.plan(req, stages, lay, res)
-	sc, cleanup, err := newScratch(lay.root)
+	// The cache: only in a build root (--local uses the checkouts and
+	// their venv as they are).
+	var c *runCache
+	skipSetup := false
+	if paths := cachePaths(cfg); br != nil && len(paths) > 0 {
+		plan := cfg.Plan(facts(cfg, lay, py))
+		key, err := cacheKey(cfg, lay, py, plan, paths)
+		if err != nil {
+			return fail(err)
+		}
+		c = &runCache{paths: paths, key: key, dir: filepath.Join(dataDir, "cache", poolName(cfg), key)}
+		if skipSetup, err = c.restore(lay, br, epoch, req.Fresh); err != nil {
+			return fail(fmt.Errorf("restore the cache: %w", err))
+		}
+		res.Cache = c.state
+		r.note(req, "cache %s (key %s)", c.state, key[:12])
+	}
+
+	rp, err := planSteps(req, lay, py, skipSetup, res)
+	if err != nil {
+		return fail(err)
+	}
+	root := lay.root
+	if root != "" {
+		// A reused root's scratch is not reused: the steps' HOME and
+		// TMPDIR start empty in every run.
+		for _, d := range []string{".home", ".tmp"} {
+			removeTree(filepath.Join(root, d))
+		}
+	}
+	sc, cleanup, err := newScratch(root)
 	if err != nil {
 		return fail(fmt.Errorf("create the steps' home and temporary directories: %w", err))
 	}
 	defer cleanup()
-	r.runPhases(runCtx, req, lay, sc, phases, res)
+	r.runPhases(runCtx, req, lay, sc, rp, res, func() {
+		if c != nil && req.Trusted && runCtx.Err() == nil {
+			if err := c.save(lay, br, epoch); err != nil {
+				r.note(req, "cache not saved: %v", err)
+			}
+		}
+	})
 	if runCtx.Err() != nil {
 		return interrupted("")
 	}
 	res.Result = overall(res.Steps)
 	done()
 	return res, nil
+}
+
+// note writes a line of the runner's own to the run's log.
+func (r *Runner) note(req Request, format string, args ...any) {
+	if req.Output != nil {
+		fmt.Fprintf(req.Output, "--- "+format+"\n", args...)
+	}
 }
 
 // runningStep names the step a run was cut short in ("setup pyvider"),
@@ -364,6 +493,13 @@ func planLayout(cfg *workspace.Config, req Request, root string) (layout, error)
 		base = cfg.Workspace.Name
 	}
 	lay := layout{root: root, wsDir: filepath.Join(root, base), dirs: map[string]string{}}
+	for _, p := range cachePaths(cfg) {
+		dir := filepath.Join(lay.wsDir, p)
+		if rel, err := filepath.Rel(root, dir); err != nil || rel == "." || strings.HasPrefix(rel, "..") {
+			return layout{}, inputErr(fmt.Sprintf("[workspace.ci].cache path %q would land outside the build root (use a path inside the workspace or a sibling, such as \".venv\")", p))
+		}
+		lay.cache = append(lay.cache, dir)
+	}
 	for _, s := range cfg.Siblings {
 		dir := filepath.Join(lay.wsDir, s.Path)
 		rel, err := filepath.Rel(root, dir)

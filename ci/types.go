@@ -3,6 +3,7 @@
 package ci
 
 import (
+	"fmt"
 	"time"
 )
 
@@ -51,14 +52,36 @@ type SiblingResult struct {
 
 // StepResult is one command's outcome.
 type StepResult struct {
-	Name       string `json:"name"`    // checkout, setup, test
-	Sibling    string `json:"sibling"` // "" for workspace-level steps
+	// Name is checkout, setup, venv, pre_install, post_install, test, or
+	// a task's name.
+	Name    string `json:"name"`
+	Sibling string `json:"sibling"` // "" for workspace-level steps
+	// Index is the step's 1-based position among the steps of the same
+	// Name and Sibling: two "test" steps of one sibling are 1 and 2.
+	Index      int    `json:"index"`
 	Command    string `json:"command"`
 	Result     string `json:"result"`
 	DurationMS int64  `json:"duration_ms"`
 	LogTail    string `json:"log_tail"`
+	// Cached: the default setup's venv was already built for these
+	// inputs at this path, so the step did not run (its Result is success).
+	Cached bool `json:"cached,omitempty"`
 	// Log is the step's whole output (capped), for run pages.
 	Log string `json:"-"`
+}
+
+// Title names the step for people, told apart from every other step of
+// the run: "test", "test alpha", "test alpha #2", "setup workspace".
+func (s StepResult) Title() string {
+	who := s.Sibling
+	if who == "" {
+		who = "workspace"
+	}
+	t := s.Name + " " + who
+	if s.Index > 1 {
+		t += fmt.Sprintf(" #%d", s.Index)
+	}
+	return t
 }
 
 // Result is a whole run's outcome.
@@ -79,6 +102,14 @@ type Result struct {
 	// TimedOut is set when [workspace.ci].timeout ended the run (its
 	// Result is then cancelled, and Error says which step it was in).
 	TimedOut bool `json:"timed_out,omitempty"`
+	// Root says how the build root came to be: reused (a warm root, only
+	// what changed rewritten), new or fresh (see RootReused); "" with
+	// --local.
+	Root string `json:"root,omitempty"`
+	// Cache says how [workspace.ci].cache (or the default setup's venv)
+	// served the run: hit, restored or miss (see CacheHit); "" when
+	// nothing is cached.
+	Cache string `json:"cache,omitempty"`
 	// Error explains an error result.
 	Error string `json:"error,omitempty"`
 	// BuildRoot is where the workspace was built, when Runner.Keep left it.

@@ -192,14 +192,8 @@ func releaseStates(ctx context.Context, o *releaseOptions, cfg *workspace.Config
 		}
 	} else {
 		// Checkouts only: no setup, no tests.
-		c := *cfg
-		c.Workspace.CI.Setup, c.Workspace.CI.Test = nil, nil
-		c.Siblings = append([]workspace.Sibling(nil), cfg.Siblings...)
-		for i := range c.Siblings {
-			c.Siblings[i].Setup = nil
-		}
 		runner := &ci.Runner{DataDir: o.DataDir, Keep: true, Progress: progressPrinter(stderr), Authorization: auth}
-		res, err := runner.Run(ctx, ci.Request{Config: &c, Changeset: "release"})
+		res, err := runner.Run(ctx, ci.Request{Config: cfg.WithoutSteps(), Changeset: "release", CheckoutOnly: true})
 		if res != nil && res.BuildRoot != "" {
 			root := res.BuildRoot
 			cleanup = func() { os.RemoveAll(root) }

@@ -24,12 +24,17 @@ type testOptions struct {
 	JSON    bool
 	Keep    bool
 	Verbose bool
+	Task    string // --task: run [workspace.tasks].<Task> in place of the tests
+	Fresh   bool   // --fresh: a new build root, nothing restored from the cache
 	PRs     []string    // --pr: resolve these changesets through GitHub (pr.go)
 	GitHub  githubFlags // for --pr
 }
 
 // Validate checks the flags that make sense without the config.
 func (o *testOptions) Validate() error {
+	if o.Local && o.Fresh {
+		return errors.New("--fresh cannot be combined with --local: --local builds in the checkouts on disk, not in a build root")
+	}
 	if o.Local && len(o.Refs) > 0 {
 		return errors.New("--ref cannot be combined with --local: --local uses the checkouts on disk as they are")
 	}
@@ -48,7 +53,10 @@ func (o *testOptions) Validate() error {
 // request turns the options into a ci.Request for cfg. Every source of
 // pins (--ref now, a resolved --pr changeset later) adds to req.Pins here.
 func (o *testOptions) request(cfg *workspace.Config) (ci.Request, error) {
-	req := ci.Request{Config: cfg, Local: o.Local, Pins: map[string]ci.Pin{}}
+	// The developer's own refs: trusted, so the warm build root and the
+	// cache serve them. A --pr changeset may hold a fork's code, which
+	// gets a root of its own (see ci.Request.Trusted).
+	req := ci.Request{Config: cfg, Local: o.Local, Pins: map[string]ci.Pin{}, Task: o.Task, Fresh: o.Fresh, Trusted: len(o.PRs) == 0}
 	var labels []string
 	for _, r := range o.Refs {
 		name, ref, _ := strings.Cut(r, "=")
@@ -75,7 +83,7 @@ func (o *testOptions) request(cfg *workspace.Config) (ci.Request, error) {
 }
 
 func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("test", "test [--config wrknv.toml] [--data-dir DIR] [--ref SIBLING=REF]... [--pr REF]... [--local] [--json] [--keep] [-v]", stderr)
+	fs := newFlagSet("test", "test [--config wrknv.toml] [--data-dir DIR] [--ref SIBLING=REF]... [--pr REF]... [--local] [--task NAME] [--fresh] [--json] [--keep] [-v]", stderr)
 	o := &testOptions{}
 	fs.StringVar(&o.Config, "config", envOr(workspace.DefaultFileName, "WORKSPACE_BOT_CONFIG"), "path to wrknv.toml")
 	fs.StringVar(&o.DataDir, "data-dir", defaultDataDir(), "where mirrors and build roots live (env WORKSPACE_BOT_DATA_DIR)")
@@ -83,7 +91,9 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringArrayVar(&o.PRs, "pr", nil, "build the changeset of this pull request (o/r#N, r#N or its URL), resolved through GitHub; repeatable")
 	fs.BoolVar(&o.Local, "local", false, "use the checkouts already on disk at each sibling's path, in place")
 	fs.BoolVar(&o.JSON, "json", false, "print the result as JSON on stdout")
-	fs.BoolVar(&o.Keep, "keep", false, "keep the build root after the run (its path is printed)")
+	fs.StringVar(&o.Task, "task", "", "run [workspace.tasks].NAME (such as lint) in place of the tests")
+	fs.BoolVar(&o.Fresh, "fresh", false, "start from a new build root and restore nothing from the cache")
+	fs.BoolVar(&o.Keep, "keep", false, "keep a temporary build root after the run (its path is printed)")
 	fs.BoolVarP(&o.Verbose, "verbose", "v", false, "stream every step's output to stderr")
 	o.GitHub.register(fs)
 	cfg, code := parseAndLoad(fs, args, o, &o.Config, " (refs are given with --ref SIBLING=REF)", stderr)
@@ -212,7 +222,14 @@ func printReport(w io.Writer, cfg *workspace.Config, res *ci.Result) {
 		}
 	}
 	if res.FetchMS > 0 || res.CheckoutMS > 0 {
-		fmt.Fprintf(w, "  fetch %.1fs, checkout %.1fs\n", float64(res.FetchMS)/1000, float64(res.CheckoutMS)/1000)
+		line := fmt.Sprintf("  fetch %.1fs, checkout %.1fs", float64(res.FetchMS)/1000, float64(res.CheckoutMS)/1000)
+		if res.Root != "" {
+			line += "; build root " + res.Root
+		}
+		if res.Cache != "" {
+			line += ", cache " + res.Cache
+		}
+		fmt.Fprintln(w, line)
 	}
 	if len(res.Siblings) > 0 {
 		fmt.Fprintln(w)
@@ -231,6 +248,11 @@ func printReport(w io.Writer, cfg *workspace.Config, res *ci.Result) {
 		tw.Flush()
 	}
 	if len(res.Steps) > 0 {
+		// Two steps of one name and sibling are told apart by index.
+		many := map[string]int{}
+		for _, s := range res.Steps {
+			many[s.Name+"\x00"+s.Sibling]++
+		}
 		fmt.Fprintln(w)
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "STEP\tSIBLING\tRESULT\tTIME\tCOMMAND")
@@ -239,7 +261,15 @@ func printReport(w io.Writer, cfg *workspace.Config, res *ci.Result) {
 			if who == "" {
 				who = "-"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%.1fs\t%s\n", s.Name, who, s.Result, float64(s.DurationMS)/1000, oneLine(s.Command))
+			name := s.Name
+			if many[s.Name+"\x00"+s.Sibling] > 1 {
+				name = fmt.Sprintf("%s #%d", s.Name, s.Index)
+			}
+			result := s.Result
+			if s.Cached {
+				result = "cached"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%.1fs\t%s\n", name, who, result, float64(s.DurationMS)/1000, oneLine(s.Command))
 		}
 		tw.Flush()
 	}
@@ -247,17 +277,13 @@ func printReport(w io.Writer, cfg *workspace.Config, res *ci.Result) {
 		if s.Result == ci.Success || s.Result == ci.Skipped {
 			continue
 		}
-		who := s.Sibling
-		if who == "" {
-			who = "workspace"
-		}
-		fmt.Fprintf(w, "\n%s %s %s; last lines of its log:\n", s.Name, who, s.Result)
+		fmt.Fprintf(w, "\n%s %s; last lines of its log:\n", s.Title(), s.Result)
 		for _, l := range strings.Split(s.LogTail, "\n") {
 			fmt.Fprintf(w, "  | %s\n", l)
 		}
 	}
 	if res.BuildRoot != "" {
-		fmt.Fprintf(w, "\nbuild root kept at %s\n", res.BuildRoot)
+		fmt.Fprintf(w, "\nbuild root: %s\n", res.BuildRoot)
 	}
 }
 

@@ -1,0 +1,197 @@
+package ci
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/provide-io/workspace-bot/workspace"
+)
+
+// defaultSetup is the workspace.Step From of the default setup's steps.
+const defaultSetup = "default setup"
+
+// runPlan is a workspace.Plan laid onto one build: indexes into
+// Result.Steps, grouped as the plan groups them.
+type runPlan struct {
+	phases []runPhase
+	// venv is the shared venv's absolute path when the plan makes one.
+	venv string
+	// setupEnd is the index of the first phase after the setup (the
+	// tests); the cache is saved when everything before it succeeded.
+	setupEnd int
+}
+
+// runPhase is lanes run side by side, each lane's steps in order.
+type runPhase struct {
+	kind  string
+	lanes [][]int
+	dirs  map[int]string
+	// venv: its steps run with the shared venv active.
+	venv bool
+}
+
+// facts are what the plan needs to know of this build: which siblings
+// have a pyproject.toml, whether uv is on PATH, the interpreter.
+func facts(cfg *workspace.Config, lay layout, py interpreter) workspace.Facts {
+	f := workspace.Facts{Pyproject: map[string]bool{}, UV: workspace.Absent, Python: py.path}
+	for name, dir := range lay.dirs {
+		if _, err := os.Stat(filepath.Join(dir, "pyproject.toml")); err == nil {
+			f.Pyproject[name] = true
+		} else if _, err := os.Stat(dir); err == nil {
+			f.Pyproject[name] = false
+		}
+	}
+	if _, err := exec.LookPath("uv"); err == nil {
+		f.UV = workspace.Present
+	}
+	return f
+}
+
+// planSteps appends every step of the run to res.Steps, skipped until it
+// runs, and returns how they run. With cached, the default setup's steps
+// are not run: the venv they would build is already in place for these
+// very inputs (see cache.go), and they read success, marked Cached.
+func planSteps(req Request, lay layout, py interpreter, cached bool, res *Result) (runPlan, error) {
+	cfg := req.Config
+	f := facts(cfg, lay, py)
+	var p workspace.Plan
+	if req.Task != "" {
+		var err error
+		if p, err = cfg.TaskPlan(f, req.Task); err != nil {
+			return runPlan{}, inputErr(err.Error())
+		}
+	} else {
+		p = cfg.Plan(f)
+	}
+	rp := runPlan{setupEnd: len(p.Phases)}
+	if p.Venv != "" {
+		rp.venv = filepath.Join(lay.wsDir, p.Venv)
+	}
+	active := false
+	for pi, ph := range p.Phases {
+		rph := runPhase{kind: ph.Kind, dirs: map[int]string{}, venv: active}
+		if ph.Kind == workspace.PhaseVenv {
+			active = true
+		}
+		switch ph.Kind {
+		case workspace.PhaseSiblingTests, workspace.PhaseTests, workspace.PhaseTask:
+			if rp.setupEnd == len(p.Phases) {
+				rp.setupEnd = pi
+			}
+		}
+		// pip has no lock on the venv: default installs of one stage run
+		// one after another in a single lane; uv locks it, so they run
+		// side by side (see BenchmarkDefaultSetup).
+		var pipLane []int
+		for _, l := range ph.Lanes {
+			var lane []int
+			for _, st := range l {
+				sr := StepResult{Name: st.Name, Sibling: st.Sibling, Index: st.Index, Command: st.Command, Result: Skipped}
+				if cached && st.From == defaultSetup {
+					sr.Result, sr.Cached = Success, true
+					sr.LogTail = "[cached: the venv was built for the same pyproject.toml files, interpreter and setup at this path; not run]"
+					sr.Log = sr.LogTail + "\n"
+				}
+				res.Steps = append(res.Steps, sr)
+				i := len(res.Steps) - 1
+				rph.dirs[i] = lay.wsDir
+				if st.Sibling != "" {
+					rph.dirs[i] = lay.dirs[st.Sibling]
+				}
+				lane = append(lane, i)
+			}
+			if ph.Kind == workspace.PhaseStage && len(l) == 1 && l[0].From == defaultSetup && f.UV != workspace.Present {
+				pipLane = append(pipLane, lane...)
+				continue
+			}
+			rph.lanes = append(rph.lanes, lane)
+		}
+		if len(pipLane) > 0 {
+			rph.lanes = append(rph.lanes, pipLane)
+		}
+		rp.phases = append(rp.phases, rph)
+	}
+	return rp, nil
+}
+
+// withVenv is env with the venv active, as "source .venv/bin/activate"
+// would make it: VIRTUAL_ENV set, its bin first on PATH.
+func withVenv(env []string, venv string) []string {
+	out := make([]string, 0, len(env)+1)
+	path := ""
+	for _, kv := range env {
+		switch {
+		case strings.HasPrefix(kv, "PATH="):
+			path = strings.TrimPrefix(kv, "PATH=")
+		case strings.HasPrefix(kv, "VIRTUAL_ENV="):
+		default:
+			out = append(out, kv)
+		}
+	}
+	bin := filepath.Join(venv, "bin")
+	if path != "" {
+		bin += string(filepath.ListSeparator) + path
+	}
+	return append(out, "VIRTUAL_ENV="+venv, "PATH="+bin)
+}
+
+// runPhases runs the planned steps until one does not succeed; the rest
+// stay skipped. Steps of one phase already running are let finish.
+// setupDone is called once every setup phase succeeded, before the tests.
+func (r *Runner) runPhases(ctx context.Context, req Request, lay layout, sc scratch, rp runPlan, res *Result, setupDone func()) {
+	sx := &stepIO{env: stepEnv(req, lay, sc), needles: r.secretSet().list()}
+	if req.Output != nil {
+		sx.out = &syncWriter{w: req.Output}
+		sx.budget, sx.limit = r.logLimits(req)
+	}
+	venvIO := sx
+	if rp.venv != "" {
+		v := *sx
+		v.env = withVenv(sx.env, rp.venv)
+		venvIO = &v
+	}
+	for pi, ph := range rp.phases {
+		if ctx.Err() != nil {
+			return
+		}
+		if pi == rp.setupEnd && setupDone != nil {
+			setupDone()
+		}
+		psx := sx
+		if ph.venv {
+			psx = venvIO
+		}
+		parallel := len(ph.lanes) > 1
+		var wg sync.WaitGroup
+		for _, l := range ph.lanes {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for _, i := range l {
+					if res.Steps[i].Cached {
+						continue
+					}
+					res.Steps[i] = r.runStep(ctx, res.Steps[i], ph.dirs[i], psx, parallel)
+					if res.Steps[i].Result != Success {
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		for _, l := range ph.lanes {
+			for _, i := range l {
+				if res.Steps[i].Result != Success {
+					return
+				}
+			}
+		}
+	}
+	if rp.setupEnd == len(rp.phases) && setupDone != nil {
+		setupDone()
+	}
+}
