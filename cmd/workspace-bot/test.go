@@ -24,8 +24,8 @@ type testOptions struct {
 	JSON    bool
 	Keep    bool
 	Verbose bool
-	Task    string // --task: run [workspace.tasks].<Task> in place of the tests
-	Fresh   bool   // --fresh: a new build root, nothing restored from the cache
+	Task    string      // --task: run [workspace.tasks].<Task> in place of the tests
+	Fresh   bool        // --fresh: a new build root, nothing restored from the cache
 	PRs     []string    // --pr: resolve these changesets through GitHub (pr.go)
 	GitHub  githubFlags // for --pr
 }
