@@ -180,6 +180,7 @@ func TestValidationErrors(t *testing.T) {
 		{"absolute path", base + sib("a", "foundation") + "path = \"/etc\"\n", []string{"is absolute"}},
 		{"duplicate path", base + sib("a", "foundation") + "path = \"../x\"\n" + sib("b", "foundation") + "path = \"../x/\"\n", []string{"duplicate path"}},
 		{"unknown layer", base + sib("a", "middle"), []string{`unknown layer "middle"`, "foundation, framework, tools"}},
+		{"misspelled layer", base + sib("a", "fundation"), []string{`w.toml:9: siblings[a].layer: unknown layer "fundation" (fix: did you mean foundation? use one of`}},
 		{"option-like branch", base + sib("a", "foundation") + "branch = \"--upload-pack=x\"\n", []string{"looks like a command-line option"}},
 		{"bad timeout", base + "[workspace.ci]\ntimeout = \"soon\"\n" + sib("a", "foundation"), []string{"workspace.ci.timeout", "positive duration"}},
 		{"bad checkout", base + "[workspace.ci]\ncheckout = \"rebase\"\n" + sib("a", "foundation"), []string{`"rebase" is not a checkout mode`}},

@@ -27,14 +27,16 @@ var (
 // wrknvKeys are wrknv's own top-level keys: every provide.io repository's
 // wrknv.toml is also wrknv's task and tool file. They are passed over.
 // Taken from wrknv's configuration reference and its config schema
-// (provide-io/wrknv: docs/reference/configuration.md,
-// src/wrknv/config/core.py, src/wrknv/wenv/schema.py).
+// and the modules that read the file (provide-io/wrknv:
+// docs/reference/configuration.md, src/wrknv/config/core.py,
+// src/wrknv/wenv/schema.py, src/wrknv/tasks/registry.py).
 var wrknvKeys = []string{
 	"project_name", "version", "description",
 	"tools", "profiles", "workenv", "env", "tasks", "container", "package",
 	"registry", "gitignore", "security",
 	"install_dir", "cache_dir", "log_level", "telemetry_enabled", "auto_update",
-	"task_runner_prefix", "task_auto_detect", "environment", "scripts",
+	"task_runner_prefix", "task_auto_detect", "execution_mode", "environment", "scripts",
+	"export",
 }
 
 // loc is where a value is: its path for the line finder (array tables

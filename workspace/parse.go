@@ -306,17 +306,16 @@ func (v *validator) checkSiblings(cfg *Config) {
 			if !v.bad[sl.key+".name"] {
 				v.failAt(sl.child("name"), "missing", `add name = "<repository name>"`)
 			}
-			continue
+			continue // the rest of its checks and defaults need a name
+		}
+		if !validName(s.Name) {
+			v.failAt(sl.child("name"), fmt.Sprintf("%q is not a valid name", s.Name),
+				"use letters, digits, '.', '_' and '-', not starting with '-'")
+		}
+		if first, dup := names[s.Name]; dup {
+			v.failAt(sl.child("name"), fmt.Sprintf("duplicate sibling name (also at siblings[%d])", first), "give each sibling a unique name")
 		} else {
-			if !validName(s.Name) {
-				v.failAt(sl.child("name"), fmt.Sprintf("%q is not a valid name", s.Name),
-					"use letters, digits, '.', '_' and '-', not starting with '-'")
-			}
-			if first, dup := names[s.Name]; dup {
-				v.failAt(sl.child("name"), fmt.Sprintf("duplicate sibling name (also at siblings[%d])", first), "give each sibling a unique name")
-			} else {
-				names[s.Name] = i
-			}
+			names[s.Name] = i
 		}
 		if s.Path == "" {
 			s.Path = "../" + s.Name
@@ -332,8 +331,11 @@ func (v *validator) checkSiblings(cfg *Config) {
 			paths[clean] = s.Name
 		}
 		if s.Layer != "" && cfg.layerRank(s.Layer) == len(ws.Layers) {
-			v.failAt(sl.child("layer"), fmt.Sprintf("unknown layer %q", s.Layer),
-				fmt.Sprintf("use one of %s, or list it in [workspace] layers", strings.Join(ws.Layers, ", ")))
+			fix := fmt.Sprintf("use one of %s, or list it in [workspace] layers", strings.Join(ws.Layers, ", "))
+			if m := closest(s.Layer, ws.Layers); m != "" {
+				fix = "did you mean " + m + "? " + fix
+			}
+			v.failAt(sl.child("layer"), fmt.Sprintf("unknown layer %q", s.Layer), fix)
 		}
 		if s.Branch == "" {
 			s.Branch = DefaultBranch

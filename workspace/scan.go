@@ -37,7 +37,7 @@ func (l *lines) exact(path ...string) int {
 }
 
 func scanLines(text string) *lines {
-	s := &scanner{src: text, line: 1, aot: map[string]int{}, out: map[string]int{}}
+	s := &scanner{src: strings.TrimPrefix(text, "\ufeff"), line: 1, aot: map[string]int{}, out: map[string]int{}}
 	defer func() {
 		// The scanner is best effort; a confused scan keeps what it found.
 		_ = recover()
@@ -129,7 +129,9 @@ func (s *scanner) document() {
 			s.keyValue(s.cur)
 		}
 		if s.pos == start {
-			return // not understood: stop rather than loop
+			// Not understood (a key form this reader does not know):
+			// skip the line rather than stop or loop.
+			s.comment()
 		}
 	}
 }
