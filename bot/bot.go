@@ -1,7 +1,13 @@
 // Package bot turns GitHub events into changeset runs: it resolves the
-// changeset a PR belongs to, queues one run per changeset, builds it with
-// ci, and reports one combined result on every member PR. It also reads
-// comment commands and decides whose code may run.
+// changeset a PR belongs to, builds it with ci, and reports one combined
+// result on every member PR. It also reads comment commands and decides
+// whose code may run.
+//
+// The core is synchronous: Resolve makes a Plan, Build builds it into an
+// Outcome, Report reports the outcome on every member, and Handle turns one
+// event into those calls. Without more, Handle builds each plan at once, as
+// the Action does. The service wraps the same core in a Queue: plans are
+// stored, coalesced and superseded there, and its workers build them.
 package bot
 
 import (
@@ -10,7 +16,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
-	"time"
+	"sync/atomic"
 
 	"github.com/sirupsen/logrus"
 
@@ -39,22 +45,10 @@ type Checks interface {
 	UpdateCheckRun(ctx context.Context, repo string, id int64, cr CheckRun) error
 }
 
-// Store is the durable state the bot keeps.
-type Store interface {
-	ClaimDelivery(ctx context.Context) (*store.Delivery, error)
-	FinishDelivery(ctx context.Context, id string, handleErr error) error
-	EnqueueRun(ctx context.Context, r store.Run, window time.Duration) (int64, bool, error)
-	ClaimRun(ctx context.Context, now time.Time) (*store.Run, error)
-	NextRunDue(ctx context.Context) (time.Time, bool, error)
-	RunningRuns(ctx context.Context, key string) ([]store.Run, error)
-	RecentRuns(ctx context.Context, limit int) ([]store.Run, error)
-	FinishRun(ctx context.Context, id int64, state string, result []byte) error
-	CancelRun(ctx context.Context, id, supersededBy int64) (bool, error)
-	SetRunState(ctx context.Context, id int64, state string) error
-	GetRun(ctx context.Context, id int64) (*store.Run, error)
-	LatestRun(ctx context.Context, key string) (*store.Run, error)
-	AppendLog(ctx context.Context, runID int64, chunk []byte) error
-	RequeueInterrupted(ctx context.Context) (int, error)
+// Records are what the bot remembers between events: approvals of fork
+// heads, each PR's summary comment, and small marks (check run ids,
+// refusals already given). *store.Store is one.
+type Records interface {
 	Approve(ctx context.Context, a store.Approval) error
 	Approved(ctx context.Context, key, shas string) (bool, error)
 	CommentID(ctx context.Context, repo string, number int) (int64, bool, error)
@@ -68,120 +62,85 @@ type Builder interface {
 	Run(ctx context.Context, req ci.Request) (*ci.Result, error)
 }
 
-// ConfigSource returns the workspace config to use now. A source that reads
-// wrknv.toml from GitHub reads it again each call, so a change lands on
-// the next run.
-type ConfigSource func(ctx context.Context) (*workspace.Config, error)
+// ConfigFile is the workspace config one run uses, and the text it was
+// read from: a queued run stores the text, so it builds with the config
+// it was resolved with.
+type ConfigFile struct {
+	*workspace.Config
+	Name string // the file: a path, or owner/repo:path on GitHub
+	Text []byte
+	// Remote says the file came from GitHub: there is no workspace
+	// checkout on disk, so the workspace repository is built at its
+	// branch tip.
+	Remote bool
+}
+
+// ConfigSource returns the workspace config to use now. A source that
+// reads wrknv.toml from GitHub reads it again each call, so a change
+// lands on the next run.
+type ConfigSource func(ctx context.Context) (*ConfigFile, error)
 
 // Resolver resolves the changeset that start belongs to.
 type Resolver func(ctx context.Context, gh changeset.GitHub, cfg *workspace.Config, start changeset.Ref) (*changeset.Changeset, error)
 
 // Options configure a Bot.
 type Options struct {
-	GitHub  GitHub
-	Checks  Checks // set when running as a GitHub App: report with check runs
-	Store   Store
+	GitHub GitHub
+	Checks Checks // set when running as a GitHub App: report with check runs
+	// Records are required to handle events; Resolve alone needs none.
+	Records Records
 	Builder Builder
 	Config  ConfigSource
+	// Resolve defaults to changeset.Resolve with its default bounds.
 	Resolve Resolver
-	// Decode reads stored deliveries (gh.DecodeEvent); Handle needs none.
-	Decode Decoder
-	Log    logrus.FieldLogger
-	// Workers is how many runs build at once; deliveries are handled by as
-	// many workers again (at least two), so a push is read and cancels the
-	// run it supersedes while every run worker is busy.
-	Workers int
-	// CoalesceWindow is how long a queued run waits for more events of
-	// its changeset before it starts.
-	CoalesceWindow time.Duration
+	Log     logrus.FieldLogger
 	// PublicURL is where the service's run pages are reachable, for
 	// status target URLs: <PublicURL>/runs/<id>.
 	PublicURL string
 	// RunURL, when set, links a run instead of <PublicURL>/runs/<id>: the
 	// Action links the workflow run, where its logs are.
 	RunURL func(id int64) string
-	// Poll bounds how long an idle worker sleeps without a Notify.
-	Poll time.Duration
-	// OnDelivery and OnRun, when set, are told of each finished job, for
-	// metrics.
-	OnDelivery func(event, outcome string)
-	OnRun      func(state string, d time.Duration)
 }
 
-// Defaults.
-const (
-	DefaultCoalesceWindow = 2 * time.Second
-	DefaultWorkers        = 2
-	DefaultPoll           = time.Second
-)
-
-// Bot is the service's orchestrator. Start it, Notify it when work lands,
-// Stop it to drain.
+// Bot is the synchronous core. Its methods are safe for concurrent use.
 type Bot struct {
 	opt Options
 	gh  GitHub
-	st  Store
+	rec Records
 	log logrus.FieldLogger
+	// runs is what becomes of the plans events make: built at once, or
+	// queued by a Queue.
+	runs runner
 
-	wake chan struct{}
-
-	mu      sync.Mutex
-	active  map[int64]*activeRun // runs building in this process, by store id
-	stopped bool
-
-	// triggerMu makes resolve-then-enqueue one step: resolution reads
+	// triggerMu makes resolve-then-decide one step: resolution reads
 	// GitHub as it is now, so the later of two concurrent events always
-	// enqueues the newer heads.
+	// decides on the newer heads.
 	triggerMu sync.Mutex
 	// commentMu serialises summary comment updates, so two reports on one
 	// PR never both create a comment.
 	commentMu sync.Mutex
 	refuseMu  sync.Mutex
 	checkMu   sync.Mutex
-
-	claimCtx  context.Context // cancelled to stop claiming work
-	stopClaim context.CancelFunc
-	jobCtx    context.Context // cancelled when the grace period is over
-	stopJobs  context.CancelCauseFunc
-	loops     sync.WaitGroup
+	// noChecks is set once GitHub refused a check run: statuses instead.
+	noChecks atomic.Bool
 }
 
-// activeRun is a run building in this process.
-type activeRun struct {
-	key    string
-	runID  string
-	cancel context.CancelCauseFunc
-}
-
-// New checks opts and returns a Bot that is not started yet.
+// New checks opts and returns the core.
 func New(opts Options) (*Bot, error) {
 	var missing []string
 	if opts.GitHub == nil {
 		missing = append(missing, "GitHub")
 	}
-	if opts.Store == nil {
-		missing = append(missing, "Store")
-	}
-	if opts.Builder == nil {
-		missing = append(missing, "Builder")
-	}
 	if opts.Config == nil {
 		missing = append(missing, "Config")
-	}
-	if opts.Resolve == nil {
-		missing = append(missing, "Resolve")
 	}
 	if len(missing) > 0 {
 		return nil, fmt.Errorf("bot: options missing %s", strings.Join(missing, ", "))
 	}
-	if opts.Workers <= 0 {
-		opts.Workers = DefaultWorkers
-	}
-	if opts.CoalesceWindow < 0 {
-		return nil, fmt.Errorf("bot: coalesce window %s is negative", opts.CoalesceWindow)
-	}
-	if opts.Poll <= 0 {
-		opts.Poll = DefaultPoll
+	if opts.Resolve == nil {
+		opts.Resolve = func(ctx context.Context, gh changeset.GitHub, cfg *workspace.Config, start changeset.Ref) (*changeset.Changeset, error) {
+			return changeset.Resolve(ctx, gh, cfg, start, changeset.Options{})
+		}
 	}
 	if opts.Log == nil {
 		l := logrus.New()
@@ -189,38 +148,28 @@ func New(opts Options) (*Bot, error) {
 		opts.Log = l
 	}
 	opts.PublicURL = strings.TrimRight(opts.PublicURL, "/")
-	b := &Bot{
-		opt:    opts,
-		gh:     opts.GitHub,
-		st:     opts.Store,
-		log:    opts.Log,
-		wake:   make(chan struct{}, 64),
-		active: map[int64]*activeRun{},
-	}
+	b := &Bot{opt: opts, gh: opts.GitHub, rec: opts.Records, log: opts.Log}
+	b.runs = inline{b}
 	return b, nil
 }
 
-// Notify wakes idle workers: a delivery was stored.
-func (b *Bot) Notify() {
-	for i := 0; i < cap(b.wake); i++ {
-		select {
-		case b.wake <- struct{}{}:
-		default:
-			return
-		}
-	}
-}
-
-// Causes a run's context is cancelled with.
+// Causes a build's context is cancelled with.
 var (
 	errShutdown   = errors.New("the service is shutting down; the run is queued again")
 	errSuperseded = errors.New("superseded by a newer run of the same changeset")
 )
 
-// cancelledBy is a run cancelled on request.
-type cancelledBy struct{ who, why string }
+// Cancel is a build cancelled on request: cancel its context with it
+// (context.WithCancelCause), and Build reports the run cancelled, saying
+// by whom and why.
+type Cancel struct{ By, Why string }
 
-func (c *cancelledBy) Error() string { return "cancelled by " + c.who + ": " + c.why }
+func (c *Cancel) Error() string {
+	if c.By == "" {
+		return "cancelled: " + c.Why
+	}
+	return "cancelled by " + c.By + ": " + c.Why
+}
 
 func (b *Bot) runURL(id int64) string {
 	if b.opt.RunURL != nil {

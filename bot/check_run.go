@@ -11,34 +11,34 @@ import (
 
 // handleRerun re-runs the changeset when someone presses "Re-run" on the
 // bot's check run, or "Re-run all checks".
-func handleRerun(ctx context.Context, b *Bot, e Event) error {
+func handleRerun(ctx context.Context, h *handling, e Event) error {
 	ev, ok := e.(*RerunEvent)
 	if !ok || ev.Action != "rerequested" {
 		return nil
 	}
-	return b.rerequested(ctx, ev.Repo, ev.HeadSHA, ev.PRs)
+	return h.rerequested(ctx, ev.Repo, ev.HeadSHA, ev.PRs)
 }
 
-func (b *Bot) rerequested(ctx context.Context, repo, sha string, prs []int) error {
-	if b.opt.Checks == nil || repo == "" || sha == "" {
+func (h *handling) rerequested(ctx context.Context, repo, sha string, prs []int) error {
+	if h.opt.Checks == nil || repo == "" || sha == "" {
 		// Without an App the bot posts statuses, which have no re-run
 		// button: this check run is someone else's.
 		return nil
 	}
 	var found []*changeset.PR
 	for _, n := range prs {
-		pr, err := b.gh.PullRequest(ctx, repo, n)
+		pr, err := h.gh.PullRequest(ctx, repo, n)
 		if err != nil {
-			return fmt.Errorf("re-run of %s@%s: %w", repo, shortSHA(sha), err)
+			return fmt.Errorf("re-run of %s@%s: %w", repo, changeset.ShortSHA(sha), err)
 		}
 		found = append(found, pr)
 	}
 	if len(found) == 0 {
 		// GitHub leaves pull_requests empty for PRs from forks: find the
 		// open PR by its head SHA.
-		open, err := b.gh.OpenPullRequests(ctx, repo)
+		open, err := h.gh.OpenPullRequests(ctx, repo)
 		if err != nil {
-			return fmt.Errorf("re-run of %s@%s: %w", repo, shortSHA(sha), err)
+			return fmt.Errorf("re-run of %s@%s: %w", repo, changeset.ShortSHA(sha), err)
 		}
 		for _, pr := range open {
 			if strings.EqualFold(pr.HeadSHA, sha) {
@@ -47,11 +47,11 @@ func (b *Bot) rerequested(ctx context.Context, repo, sha string, prs []int) erro
 		}
 	}
 	if len(found) == 0 {
-		b.logger(ctx).WithField(logging.SHA, sha).Info("re-run requested for a commit no open PR has; ignored")
+		h.logger(ctx).WithField(logging.SHA, sha).Info("re-run requested for a commit no open PR has; ignored")
 		return nil
 	}
 	for _, pr := range found {
-		if err := b.trigger(ctx, trigger{start: pr, force: true, reason: "re-run requested on " + pr.Ref()}); err != nil {
+		if err := h.trigger(ctx, trigger{start: pr, force: true, reason: "re-run requested on " + pr.Ref()}); err != nil {
 			return err
 		}
 	}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+
+	"github.com/provide-io/workspace-bot/changeset"
 )
 
 // fakeChecks records check runs by head.
@@ -54,7 +56,7 @@ func (f *fakeChecks) get(repo, sha string) (CheckRun, int) {
 
 func TestAppModeReRunWithCheckRuns(t *testing.T) {
 	checks := &fakeChecks{runs: map[int64]*CheckRun{}, bySHA: map[string]int64{}}
-	h := newHarness(t, func(o *Options) { o.Checks = checks })
+	h := newHarness(t, func(s *setup) { s.Checks = checks })
 	h.threeSiblings()
 	// check_run as GitHub sends it for forks, without the PR attached;
 	// check_suite with it.
@@ -80,5 +82,20 @@ func TestAppModeReRunWithCheckRuns(t *testing.T) {
 	}
 	if len(h.gh.statuses) != 0 {
 		t.Fatalf("an App posted commit statuses: %v", h.gh.statuses)
+	}
+}
+
+// Credentials that may not create check runs (a personal token in the
+// Action) report with statuses instead.
+func TestChecksRefusedReportWithStatuses(t *testing.T) {
+	checks := &fakeChecks{runs: map[int64]*CheckRun{}, bySHA: map[string]int64{}, Error: fmt.Errorf("creating check run: %w", changeset.ErrForbidden)}
+	h := newHarness(t, func(s *setup) { s.Checks = checks })
+	h.threeSiblings()
+	h.handle(prEvent("opened", prCore, nil))
+	for _, pr := range []*changeset.PR{prCore, prLib, prApp} {
+		h.waitState(pr.Repo, pr.HeadSHA, "success")
+	}
+	if _, n := checks.get("acme/core", "c1"); n != 0 {
+		t.Errorf("%d check runs created", n)
 	}
 }

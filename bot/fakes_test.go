@@ -26,6 +26,9 @@ type fakeGitHub struct {
 	nextID    int64
 	// Error, when set, fails every call.
 	Error error
+	// delay is how long a status takes to post, as GitHub's answers take
+	// time: the window in which other work goes on.
+	delay time.Duration
 }
 
 func newFakeGitHub() *fakeGitHub {
@@ -82,6 +85,7 @@ func (f *fakeGitHub) EditPullRequestBody(_ context.Context, repo string, n int, 
 }
 
 func (f *fakeGitHub) SetStatus(_ context.Context, repo, sha string, st Status) error {
+	time.Sleep(f.delay)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.Error != nil {
@@ -288,43 +292,65 @@ type harness struct {
 	res *fakeResolver
 	st  *store.Store
 	bot *Bot
+	q   *Queue
 	cfg *workspace.Config
 }
 
-func newHarness(t *testing.T, mutate func(*Options)) *harness {
+// setup is what a test may change before the harness starts.
+type setup struct {
+	Options
+	Queue QueueOptions
+	Store *store.Store
+}
+
+func newHarness(t *testing.T, mutate func(*setup)) *harness {
 	t.Helper()
 	cfg, _, err := workspace.Parse("wrknv.toml", []byte(testConfig))
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "bot.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := &harness{t: t, gh: newFakeGitHub(), bld: &fakeBuilder{Value: &ci.Result{Result: ci.Success}}, st: st, cfg: cfg}
+	h := &harness{t: t, gh: newFakeGitHub(), bld: &fakeBuilder{Value: &ci.Result{Result: ci.Success}}, cfg: cfg}
 	h.res = &fakeResolver{gh: h.gh}
-	opts := Options{
-		GitHub: h.gh, Store: st, Builder: h.bld,
-		Config:         func(context.Context) (*workspace.Config, error) { return cfg, nil },
-		Resolve:        h.res.resolve,
-		CoalesceWindow: 50 * time.Millisecond, Poll: 20 * time.Millisecond,
-		PublicURL: "https://bot.example/",
+	file := &ConfigFile{Config: cfg, Name: "wrknv.toml", Text: []byte(testConfig)}
+	s := setup{
+		Options: Options{
+			GitHub: h.gh, Builder: h.bld,
+			Config:    func(context.Context) (*ConfigFile, error) { return file, nil },
+			Resolve:   h.res.resolve,
+			PublicURL: "https://bot.example/",
+		},
+		Queue: QueueOptions{CoalesceWindow: 50 * time.Millisecond, Poll: 20 * time.Millisecond},
 	}
 	if mutate != nil {
-		mutate(&opts)
+		mutate(&s)
 	}
-	h.bot, err = New(opts)
-	if err != nil {
+	if s.Store == nil {
+		if s.Store, err = store.Open(context.Background(), filepath.Join(t.TempDir(), "bot.db")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.st = s.Store
+	s.Records, s.Queue.Runs, s.Queue.Deliveries, s.Queue.Decode = h.st, h.st, h.st, noDecoder
+	if h.bot, err = New(s.Options); err != nil {
 		t.Fatal(err)
 	}
-	if err := h.bot.Start(context.Background()); err != nil {
+	if h.q, err = NewQueue(h.bot, s.Queue); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.q.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		h.bot.Stop(time.Second)
-		st.Close()
+		h.q.Stop(time.Second)
+		h.st.Close()
 	})
 	return h
+}
+
+// noDecoder: the tests hand the bot its events decoded (internal/gh
+// decodes payloads, and has tests of its own).
+func noDecoder(event string, _ []byte) (Event, error) {
+	return nil, fmt.Errorf("no %s deliveries in these tests", event)
 }
 
 // eventually polls cond for up to 5s.

@@ -2,10 +2,10 @@ package bot
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -40,7 +40,7 @@ func (h *harness) threeSiblings() {
 
 func (h *harness) handle(ev Event) {
 	h.t.Helper()
-	if err := h.bot.Handle(context.Background(), ev); err != nil {
+	if _, err := h.bot.Handle(context.Background(), ev); err != nil {
 		h.t.Fatalf("handle %s: %v", ev.Name(), err)
 	}
 }
@@ -112,7 +112,7 @@ func TestChangesetPassesEverywhere(t *testing.T) {
 }
 
 func TestBurstCoalescesAndPushSupersedes(t *testing.T) {
-	h := newHarness(t, func(o *Options) { o.CoalesceWindow = 300 * time.Millisecond })
+	h := newHarness(t, func(s *setup) { s.Queue.CoalesceWindow = 300 * time.Millisecond })
 	h.threeSiblings()
 	for _, pr := range []*changeset.PR{prCore, prLib, prApp} {
 		h.handle(prEvent("synchronize", pr, nil))
@@ -175,7 +175,7 @@ func TestResolutionErrorReportedOnTriggeringPR(t *testing.T) {
 	// GitHub failing is no verdict on the changeset: the delivery is
 	// retried and nothing is reported.
 	h.res.Error = errors.New("GET /repos/acme/core/pulls: 502 Bad Gateway")
-	if err := h.bot.Handle(context.Background(), prEvent("synchronize", prApp, nil)); err == nil {
+	if _, err := h.bot.Handle(context.Background(), prEvent("synchronize", prApp, nil)); err == nil {
 		t.Fatal("a GitHub outage during resolution did not fail the delivery")
 	}
 	if n := len(h.gh.commentsOn("acme/app#3")); n != 1 {
@@ -222,7 +222,7 @@ func TestShutdownRequeuesRunningRun(t *testing.T) {
 	h.bld.set(func(f *fakeBuilder) { f.Block = make(chan struct{}) })
 	h.handle(prEvent("opened", prCore, nil))
 	h.eventually("build started", func() bool { return h.bld.callCount() == 1 })
-	h.bot.Stop(50 * time.Millisecond)
+	h.q.Stop(50 * time.Millisecond)
 	r, _ := h.st.LatestRun(context.Background(), "acme/app#3,acme/core#1,acme/lib#2")
 	if r.State != store.RunQueued {
 		t.Fatalf("run after shutdown: %s, want queued", r.State)
@@ -236,7 +236,7 @@ func TestReRunWithoutAppIsIgnored(t *testing.T) {
 	h := newHarness(t, nil)
 	h.threeSiblings()
 	for _, event := range []string{"check_run", "check_suite"} {
-		if err := h.bot.Handle(context.Background(), &RerunEvent{Event: event, Action: "rerequested", Repo: "acme/lib", HeadSHA: "l1"}); err != nil {
+		if _, err := h.bot.Handle(context.Background(), &RerunEvent{Event: event, Action: "rerequested", Repo: "acme/lib", HeadSHA: "l1"}); err != nil {
 			t.Fatalf("%s: %v", event, err)
 		}
 	}
@@ -252,12 +252,12 @@ func TestRunInterruptedTooOftenIsReportedNotRetried(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	cs, _ := json.Marshal(&changeset.Changeset{Members: []changeset.Member{{PR: prCore, Sibling: "core"}}, Key: "acme/core#1", RunID: "r1"})
+	cs := &changeset.Changeset{Members: []changeset.Member{{PR: prCore, Sibling: "core"}}, Key: "acme/core#1", RunID: "r1"}
 	if _, _, err := st.EnqueueRun(ctx, store.Run{Key: "acme/core#1", RunID: "r1", Changeset: cs}, 0); err != nil {
 		t.Fatal(err)
 	}
 	// Each start that never finished, as when the run crashes the service.
-	for i := 0; i < MaxRunAttempts; i++ {
+	for i := 0; i < maxRunAttempts; i++ {
 		if r, err := st.ClaimRun(ctx, time.Now().Add(time.Second)); err != nil || r == nil {
 			t.Fatalf("claim %d: %v %v", i, r, err)
 		}
@@ -265,7 +265,7 @@ func TestRunInterruptedTooOftenIsReportedNotRetried(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	h := newHarness(t, func(o *Options) { o.Store = st })
+	h := newHarness(t, func(s *setup) { s.Store = st })
 	h.gh.addPR(prCore)
 	h.waitState("acme/core", "c1", "error")
 	if d := h.gh.lastState("acme/core", "c1").Description; !strings.Contains(d, "interrupted") {
@@ -273,5 +273,54 @@ func TestRunInterruptedTooOftenIsReportedNotRetried(t *testing.T) {
 	}
 	if n := h.bld.callCount(); n != 0 {
 		t.Errorf("the builder ran %d times; an interrupted-too-often run must not build again", n)
+	}
+}
+
+// Events about heads that are queued, building or built never cancel and
+// build them again, however their handling interleaves with the workers:
+// the decisions are one store transaction.
+func TestSameHeadsAreNeverCancelledAndBuiltAgain(t *testing.T) {
+	h := newHarness(t, func(s *setup) { s.Queue.CoalesceWindow = 0 })
+	h.threeSiblings()
+	h.gh.delay = 5 * time.Millisecond
+	block := make(chan struct{})
+	h.bld.set(func(f *fakeBuilder) { f.Block = block })
+	var wg sync.WaitGroup
+	errs := make(chan error, 100)
+	for i := 0; i < 10; i++ {
+		for _, pr := range []*changeset.PR{prCore, prLib, prApp} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, err := h.bot.Handle(context.Background(), prEvent("synchronize", pr, nil)); err != nil {
+					errs <- err
+				}
+			}()
+		}
+		time.Sleep(3 * time.Millisecond)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	h.eventually("the build started", func() bool { return h.bld.callCount() == 1 })
+	close(block)
+	h.waitState("acme/app", "a1", "success")
+	time.Sleep(100 * time.Millisecond)
+	if n := h.bld.callCount(); n != 1 {
+		t.Errorf("the same heads were built %d times", n)
+	}
+	runs, err := h.st.RecentRuns(context.Background(), 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range runs {
+		if r.State != store.RunSuccess {
+			t.Errorf("run %d of the same heads is %s (superseded by %d)", r.ID, r.State, r.Superseded)
+		}
+	}
+	if len(runs) != 1 {
+		t.Errorf("%d runs of one set of heads, want 1", len(runs))
 	}
 }

@@ -2,13 +2,15 @@ package bot
 
 import (
 	"context"
-	"fmt"
+	"errors"
+
+	"github.com/provide-io/workspace-bot/changeset"
 )
 
 // handlerFunc handles one event. An error makes the store retry the
 // delivery later, so handlers return errors only for what a retry can fix
 // (GitHub or the store unreachable); bad input is logged and dropped.
-type handlerFunc func(ctx context.Context, b *Bot, ev Event) error
+type handlerFunc func(ctx context.Context, h *handling, ev Event) error
 
 // handler binds an event name to its handler.
 type handler struct {
@@ -35,31 +37,35 @@ func Events() []string {
 	return out
 }
 
-// Handle handles one event synchronously.
-func (b *Bot) Handle(ctx context.Context, ev Event) error {
-	for _, h := range handlers {
-		if h.event == ev.Name() {
-			return h.handle(ctx, b, ev)
+// handling is one event being handled: the core, and what it did so far.
+type handling struct {
+	*Bot
+	did Handled
+}
+
+// Handle handles one event synchronously and says what it did.
+func (b *Bot) Handle(ctx context.Context, ev Event) (*Handled, error) {
+	if b.rec == nil {
+		return nil, errors.New("bot: handling events needs Options.Records")
+	}
+	h := &handling{Bot: b}
+	for _, x := range handlers {
+		if x.event == ev.Name() {
+			err := x.handle(ctx, h, ev)
+			return &h.did, err
 		}
 	}
 	b.logger(ctx).Debug("event not handled; ignored")
-	return nil
+	return &h.did, nil
 }
 
-// Dispatch decodes a stored delivery and handles it. A payload that does
-// not decode is dropped with a warning, since retrying it cannot help.
-func (b *Bot) Dispatch(ctx context.Context, event string, payload []byte) error {
-	if b.opt.Decode == nil {
-		return fmt.Errorf("bot: no decoder for %s deliveries (set Options.Decode)", event)
+// Test builds the changeset of the PR ref as a push to it would: the
+// Action's "test" command, whatever the event's action was.
+func (b *Bot) Test(ctx context.Context, ref changeset.Ref, reason string) (*Handled, error) {
+	if b.rec == nil {
+		return nil, errors.New("bot: handling events needs Options.Records")
 	}
-	ev, err := b.opt.Decode(event, payload)
-	if err != nil {
-		b.logger(ctx).WithError(fmt.Errorf("decode payload: %w", err)).Warn("payload dropped")
-		return nil
-	}
-	if ev == nil {
-		b.logger(ctx).Debug("event not handled; ignored")
-		return nil
-	}
-	return b.Handle(ctx, ev)
+	h := &handling{Bot: b}
+	err := h.trigger(ctx, trigger{start: &changeset.PR{Repo: ref.Repo, Number: ref.Number}, reason: reason})
+	return &h.did, err
 }

@@ -9,7 +9,6 @@ import (
 	"github.com/provide-io/workspace-bot/changeset"
 	"github.com/provide-io/workspace-bot/internal/logging"
 	"github.com/provide-io/workspace-bot/internal/store"
-	"github.com/provide-io/workspace-bot/workspace"
 )
 
 // commentEvent is the comment the commands come from.
@@ -23,7 +22,7 @@ type commentEvent struct {
 }
 
 // handleIssueComment runs the commands of a new comment on an open PR.
-func handleIssueComment(ctx context.Context, b *Bot, e Event) error {
+func handleIssueComment(ctx context.Context, h *handling, e Event) error {
 	ev, ok := e.(*CommentEvent)
 	// Comments on plain issues are not about a changeset.
 	if !ok || ev.Action != "created" || !ev.OnPR || ev.IssueState != "open" {
@@ -40,23 +39,23 @@ func handleIssueComment(ctx context.Context, b *Bot, e Event) error {
 	if c.repo == "" || c.number == 0 || isBotLogin(c.user) {
 		return nil
 	}
-	cfg, err := b.opt.Config(ctx)
+	cfg, err := h.config(ctx)
 	if err != nil {
-		return fmt.Errorf("read the workspace config: %w", err)
+		return err
 	}
 	cmds := ParseCommands(c.body, cfg.CommandWord())
 	if len(cmds) == 0 {
 		return nil
 	}
 	ref := fmt.Sprintf("%s#%d", c.repo, c.number)
-	ctx = logging.With(ctx, b.logger(ctx).WithFields(map[string]any{logging.PR: ref, logging.User: c.user}))
+	ctx = logging.With(ctx, h.logger(ctx).WithFields(map[string]any{logging.PR: ref, logging.User: c.user}))
 
-	trusted, err := b.commenterTrusted(ctx, cfg, c)
+	trusted, err := h.commenterTrusted(ctx, cfg, c)
 	if err != nil {
 		return err
 	}
 	if !trusted {
-		return b.refuse(ctx, cfg, c)
+		return h.refuse(ctx, cfg, c)
 	}
 	var bad []Command
 	for _, cmd := range cmds {
@@ -65,13 +64,13 @@ func handleIssueComment(ctx context.Context, b *Bot, e Event) error {
 		}
 	}
 	if len(bad) > 0 {
-		b.react(ctx, c, "confused")
-		return b.reply(ctx, c, fmt.Sprintf("@%s I did not understand `%s` (%s).\n\n%s", c.user, strings.TrimSpace(bad[0].Line), bad[0].Err, HelpText(cfg.CommandWord())))
+		h.react(ctx, c, "confused")
+		return h.reply(ctx, c, fmt.Sprintf("@%s I did not understand `%s` (%s).\n\n%s", c.user, strings.TrimSpace(bad[0].Line), bad[0].Err, HelpText(cfg.CommandWord())))
 	}
-	b.react(ctx, c, "+1")
+	h.react(ctx, c, "+1")
 	for _, cmd := range cmds {
-		b.logger(ctx).WithField(logging.Command, cmd.Verb).Info("command accepted")
-		if err := b.runCommand(ctx, cfg, c, cmd); err != nil {
+		h.logger(ctx).WithField(logging.Command, cmd.Verb).Info("command accepted")
+		if err := h.runCommand(ctx, cfg, c, cmd); err != nil {
 			return err
 		}
 	}
@@ -81,11 +80,11 @@ func handleIssueComment(ctx context.Context, b *Bot, e Event) error {
 // commenterTrusted says whether the author may run commands: an
 // author_association in the trusted list, or, since the association is not
 // reliable (private org members show as CONTRIBUTOR), push access.
-func (b *Bot) commenterTrusted(ctx context.Context, cfg *workspace.Config, c commentEvent) (bool, error) {
+func (h *handling) commenterTrusted(ctx context.Context, cfg *ConfigFile, c commentEvent) (bool, error) {
 	if associationTrusted(c.association, cfg.Trusted()) {
 		return true, nil
 	}
-	ok, err := b.confirmWrite(ctx, c.repo, c.user)
+	ok, err := h.confirmWrite(ctx, c.repo, c.user)
 	if errors.Is(err, changeset.ErrNotFound) || errors.Is(err, changeset.ErrForbidden) {
 		return false, nil
 	}
@@ -94,97 +93,98 @@ func (b *Bot) commenterTrusted(ctx context.Context, cfg *workspace.Config, c com
 
 // refuse answers an untrusted author once per PR, however many commands
 // they write.
-func (b *Bot) refuse(ctx context.Context, cfg *workspace.Config, c commentEvent) error {
+func (h *handling) refuse(ctx context.Context, cfg *ConfigFile, c commentEvent) error {
 	key := fmt.Sprintf("refused:%s#%d:%s", c.repo, c.number, strings.ToLower(c.user))
 	// Two comments handled at once must not both find no refusal yet.
-	b.refuseMu.Lock()
-	defer b.refuseMu.Unlock()
-	if _, done, err := b.st.Meta(ctx, key); err != nil || done {
+	h.refuseMu.Lock()
+	defer h.refuseMu.Unlock()
+	if _, done, err := h.rec.Meta(ctx, key); err != nil || done {
 		return err
 	}
-	b.logger(ctx).Info("command from an untrusted author refused")
+	h.logger(ctx).Info("command from an untrusted author refused")
 	msg := fmt.Sprintf("@%s thanks for the interest! Only members and collaborators of this project (author association %s) can run `%s` commands, so I have not acted on this. A maintainer can comment `%s test` to run the workspace tests.",
 		c.user, strings.Join(cfg.Trusted(), ", "), cfg.CommandWord(), cfg.CommandWord())
-	if err := b.reply(ctx, c, msg); err != nil {
+	if err := h.reply(ctx, c, msg); err != nil {
 		return err
 	}
-	return b.st.SetMeta(ctx, key, "1")
+	return h.rec.SetMeta(ctx, key, "1")
 }
 
-func (b *Bot) react(ctx context.Context, c commentEvent, content string) {
-	if err := b.gh.React(ctx, c.repo, c.commentID, content); err != nil {
-		b.logger(ctx).WithError(err).Warn("reacting to the comment failed")
+func (h *handling) react(ctx context.Context, c commentEvent, content string) {
+	if err := h.gh.React(ctx, c.repo, c.commentID, content); err != nil {
+		h.logger(ctx).WithError(err).Warn("reacting to the comment failed")
 	}
 }
 
-func (b *Bot) reply(ctx context.Context, c commentEvent, body string) error {
-	if _, err := b.gh.CreateComment(ctx, c.repo, c.number, body); err != nil {
+func (h *handling) reply(ctx context.Context, c commentEvent, body string) error {
+	if _, err := h.gh.CreateComment(ctx, c.repo, c.number, body); err != nil {
 		return fmt.Errorf("reply on %s#%d: %w", c.repo, c.number, err)
 	}
+	h.did.Replies = append(h.did.Replies, body)
 	return nil
 }
 
-func (b *Bot) runCommand(ctx context.Context, cfg *workspace.Config, c commentEvent, cmd Command) error {
+func (h *handling) runCommand(ctx context.Context, cfg *ConfigFile, c commentEvent, cmd Command) error {
 	switch cmd.Verb {
 	case VerbHelp:
-		return b.reply(ctx, c, HelpText(cfg.CommandWord()))
+		return h.reply(ctx, c, HelpText(cfg.CommandWord()))
 	case VerbTest, VerbRetest:
-		return b.commandTest(ctx, cfg, c)
+		return h.commandTest(ctx, cfg, c)
 	case VerbStatus:
-		return b.commandStatus(ctx, cfg, c)
+		return h.commandStatus(ctx, cfg, c)
 	case VerbCancel:
-		return b.commandCancel(ctx, cfg, c)
+		return h.commandCancel(ctx, cfg, c)
 	case VerbLink, VerbUnlink:
-		return b.commandLink(ctx, cfg, c, cmd)
+		return h.commandLink(ctx, cfg, c, cmd)
 	}
 	return nil
 }
 
 // commandTest runs the changeset now. For fork code it approves the heads
 // resolved now, and only after GitHub confirms the commenter can push.
-func (b *Bot) commandTest(ctx context.Context, cfg *workspace.Config, c commentEvent) error {
-	pr, err := b.gh.PullRequest(ctx, c.repo, c.number)
+func (h *handling) commandTest(ctx context.Context, cfg *ConfigFile, c commentEvent) error {
+	pr, err := h.gh.PullRequest(ctx, c.repo, c.number)
 	if err != nil {
 		return fmt.Errorf("read %s#%d: %w", c.repo, c.number, err)
 	}
 	t := trigger{start: pr, force: true, reason: fmt.Sprintf("%s test by @%s on %s", cfg.CommandWord(), c.user, pr.Ref())}
-	ok, err := b.confirmWrite(ctx, c.repo, c.user)
+	ok, err := h.confirmWrite(ctx, c.repo, c.user)
 	if err != nil && !errors.Is(err, changeset.ErrNotFound) && !errors.Is(err, changeset.ErrForbidden) {
 		return err
 	}
 	if ok {
 		t.approver = c.user
 	}
-	return b.trigger(ctx, t)
+	return h.trigger(ctx, t)
 }
 
 // resolveFor resolves the changeset of the commented PR, answering the
 // comment when it cannot be resolved.
-func (b *Bot) resolveFor(ctx context.Context, cfg *workspace.Config, c commentEvent) (*changeset.Changeset, error) {
-	cs, err := b.opt.Resolve(ctx, b.gh, cfg, changeset.Ref{Repo: c.repo, Number: c.number})
+func (h *handling) resolveFor(ctx context.Context, cfg *ConfigFile, c commentEvent) (*changeset.Changeset, error) {
+	cs, err := h.opt.Resolve(ctx, h.gh, cfg.Config, changeset.Ref{Repo: c.repo, Number: c.number})
 	if err != nil {
 		if retryable(err) {
 			return nil, err
 		}
-		return nil, b.reply(ctx, c, fmt.Sprintf("The changeset of this PR cannot be resolved: %s", err))
+		return nil, h.reply(ctx, c, fmt.Sprintf("The changeset of this PR cannot be resolved: %s", err))
 	}
 	return cs, nil
 }
 
-func (b *Bot) commandStatus(ctx context.Context, cfg *workspace.Config, c commentEvent) error {
-	cs, err := b.resolveFor(ctx, cfg, c)
+func (h *handling) commandStatus(ctx context.Context, cfg *ConfigFile, c commentEvent) error {
+	cs, err := h.resolveFor(ctx, cfg, c)
 	if cs == nil {
 		return err
 	}
-	r, err := b.st.LatestRun(ctx, cs.Key)
+	r, err := h.runs.latest(ctx, cs.Key)
 	if errors.Is(err, store.ErrNotFound) {
-		return b.reply(ctx, c, fmt.Sprintf("No run yet for the changeset %s. Comment `%s test` to start one.", cs.Key, cfg.CommandWord()))
+		return h.reply(ctx, c, fmt.Sprintf("No run yet for the changeset %s. Comment `%s test` to start one.", cs.Key, cfg.CommandWord()))
 	}
 	if err != nil {
 		return err
 	}
 	msg := fmt.Sprintf("Latest run of %s: **%s**", cs.Key, r.State)
-	if u := b.runURL(r.ID); u != "" {
+	if u := h.runURL(r.ID); u != "" {
 		msg += fmt.Sprintf(" ([run %d](%s))", r.ID, u)
 	} else {
 		msg += fmt.Sprintf(" (run %d)", r.ID)
@@ -195,51 +195,29 @@ func (b *Bot) commandStatus(ctx context.Context, cfg *workspace.Config, c commen
 	if r.RunID != cs.RunID {
 		msg += fmt.Sprintf(".\n\nThe heads changed since; comment `%s test` to test the current ones.", cfg.CommandWord())
 	}
-	return b.reply(ctx, c, msg)
+	return h.reply(ctx, c, msg)
 }
 
-func (b *Bot) commandCancel(ctx context.Context, cfg *workspace.Config, c commentEvent) error {
-	cs, err := b.resolveFor(ctx, cfg, c)
+func (h *handling) commandCancel(ctx context.Context, cfg *ConfigFile, c commentEvent) error {
+	cs, err := h.resolveFor(ctx, cfg, c)
 	if cs == nil {
 		return err
 	}
 	why := "comment on " + fmt.Sprintf("%s#%d", c.repo, c.number)
-	n := 0
-	r, err := b.st.LatestRun(ctx, cs.Key)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return err
-	}
-	running, err := b.st.RunningRuns(ctx, cs.Key)
+	n, err := h.runs.cancel(ctx, NewPlan(cfg, cs), &Cancel{By: "@" + c.user, Why: why})
 	if err != nil {
 		return err
 	}
-	live := running
-	if r != nil && r.State == store.RunQueued {
-		live = append(live, *r)
-	}
-	for _, lr := range live {
-		ok, err := b.st.CancelRun(ctx, lr.ID, 0)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			continue
-		}
-		n++
-		if !b.cancelActive(lr.ID, &cancelledBy{who: "@" + c.user, why: why}) {
-			b.reportCancelled(ctx, cfg, cs, lr.ID, "by @"+c.user, "")
-		}
-	}
 	if n == 0 {
-		return b.reply(ctx, c, fmt.Sprintf("Nothing to cancel: no run of %s is queued or running.", cs.Key))
+		return h.reply(ctx, c, fmt.Sprintf("Nothing to cancel: no run of %s is queued or running.", cs.Key))
 	}
 	return nil
 }
 
 // commandLink edits the PR body's Depends-On lines, the one place links
 // live, then resolves the changeset again.
-func (b *Bot) commandLink(ctx context.Context, cfg *workspace.Config, c commentEvent, cmd Command) error {
-	pr, err := b.gh.PullRequest(ctx, c.repo, c.number)
+func (h *handling) commandLink(ctx context.Context, cfg *ConfigFile, c commentEvent, cmd Command) error {
+	pr, err := h.gh.PullRequest(ctx, c.repo, c.number)
 	if err != nil {
 		return fmt.Errorf("read %s#%d: %w", c.repo, c.number, err)
 	}
@@ -248,7 +226,7 @@ func (b *Bot) commandLink(ctx context.Context, cfg *workspace.Config, c commentE
 	for _, a := range cmd.Args {
 		r, err := changeset.ParseRef(a, owner)
 		if err != nil {
-			return b.reply(ctx, c, fmt.Sprintf("`%s` is not a PR reference (%s).\n\n%s", a, err, HelpText(cfg.CommandWord())))
+			return h.reply(ctx, c, fmt.Sprintf("`%s` is not a PR reference (%s).\n\n%s", a, err, HelpText(cfg.CommandWord())))
 		}
 		refs = append(refs, r)
 	}
@@ -256,12 +234,12 @@ func (b *Bot) commandLink(ctx context.Context, cfg *workspace.Config, c commentE
 	next := editRefs(current, refs, cmd.Verb == VerbLink, pr.Ref())
 	body := changeset.SetDependsOn(pr.Body, next)
 	if body != pr.Body {
-		if err := b.gh.EditPullRequestBody(ctx, pr.Repo, pr.Number, body); err != nil {
+		if err := h.gh.EditPullRequestBody(ctx, pr.Repo, pr.Number, body); err != nil {
 			return fmt.Errorf("edit the body of %s: %w", pr.Ref(), err)
 		}
 		pr.Body = body
 	}
-	return b.trigger(ctx, trigger{start: pr, reason: fmt.Sprintf("%s %s by @%s on %s", cfg.CommandWord(), cmd.Verb, c.user, pr.Ref())})
+	return h.trigger(ctx, trigger{start: pr, reason: fmt.Sprintf("%s %s by @%s on %s", cfg.CommandWord(), cmd.Verb, c.user, pr.Ref())})
 }
 
 // editRefs adds or removes refs, keeping order and dropping self-links.

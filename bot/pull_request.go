@@ -8,28 +8,28 @@ import (
 
 // handlePullRequest starts a run when a PR's code or links change, and
 // cancels runs when a member closes.
-func handlePullRequest(ctx context.Context, b *Bot, e Event) error {
+func handlePullRequest(ctx context.Context, h *handling, e Event) error {
 	ev, ok := e.(*PullRequestEvent)
 	if !ok {
 		return nil
 	}
 	pr := ev.PR
 	if pr == nil || pr.Repo == "" || pr.Number == 0 {
-		b.logger(ctx).Warn("pull_request payload without a pull request or repository; ignored")
+		h.logger(ctx).Warn("pull_request payload without a pull request or repository; ignored")
 		return nil
 	}
-	ctx = logging.With(ctx, b.logger(ctx).WithFields(map[string]any{logging.Action: ev.Action, logging.PR: pr.Ref()}))
+	ctx = logging.With(ctx, h.logger(ctx).WithFields(map[string]any{logging.Action: ev.Action, logging.PR: pr.Ref()}))
 	switch ev.Action {
 	case "opened", "reopened", "synchronize":
-		return b.trigger(ctx, trigger{start: pr, reason: "pull_request " + ev.Action + " " + pr.Ref()})
+		return h.trigger(ctx, trigger{start: pr, reason: "pull_request " + ev.Action + " " + pr.Ref()})
 	case "edited":
 		// Only the body holds links; a title edit changes nothing.
 		if !ev.BodyChanged {
 			return nil
 		}
-		return b.trigger(ctx, trigger{start: pr, reason: "pull_request edited " + pr.Ref()})
+		return h.trigger(ctx, trigger{start: pr, reason: "pull_request edited " + pr.Ref()})
 	case "closed":
-		return b.memberClosed(ctx, pr)
+		return h.runs.closed(ctx, pr)
 	}
 	return nil
 }

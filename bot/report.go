@@ -16,22 +16,64 @@ import (
 // maxDescription is GitHub's limit for a commit status description.
 const maxDescription = 140
 
+// Report reports an outcome on every member of the plan: the final state
+// of each head, and the summary comment. A stopped build reports nothing.
+func (b *Bot) Report(ctx context.Context, p *Plan, o *Outcome) {
+	if o.Stopped != nil {
+		return
+	}
+	res := o.Result
+	desc := describeResult(res, p.Changeset)
+	if res.Result == ci.Cancelled && res.Error != "" {
+		desc = res.Error
+	}
+	b.setState(ctx, p, statusState(res.Result), desc)
+	b.postSummary(ctx, p.Changeset, b.summary(p, o))
+}
+
+// SummaryText is the summary comment Report posts for an outcome.
+func (b *Bot) SummaryText(p *Plan, o *Outcome) (string, error) {
+	return RenderSummary(b.summary(p, o))
+}
+
+func (b *Bot) summary(p *Plan, o *Outcome) Summary {
+	res := o.Result
+	headline := map[string]string{ci.Success: "passed", ci.Failure: "failed", ci.Error: "could not finish", ci.Cancelled: "cancelled"}[res.Result]
+	if headline == "" {
+		headline = res.Result
+	}
+	s := Summary{
+		Context: p.Config.StatusContext(), Command: p.Config.CommandWord(), State: res.Result,
+		Headline: headline, RunURL: b.runURL(p.Run), Key: p.Changeset.Key,
+		Members: summaryMembers(p.Changeset), Steps: res.Steps, Failed: res.FirstFailure(),
+	}
+	if res.Result != ci.Success && res.Error != "" {
+		s.Problem = res.Error
+	}
+	return s
+}
+
 // setState reports state on every member's head. Reporting is best effort
 // per member: one failing PR must not keep the others uninformed.
-func (b *Bot) setState(ctx context.Context, cfg *workspace.Config, cs *changeset.Changeset, state, desc string, runID int64) {
-	for _, m := range cs.Members {
-		b.setMemberState(ctx, cfg, m.PR, state, desc, runID)
+func (b *Bot) setState(ctx context.Context, p *Plan, state, desc string) {
+	for _, m := range p.Changeset.Members {
+		b.setMemberState(ctx, p.Config.Config, m.PR, state, desc, p.Run)
 	}
 }
 
-// setMemberState posts a commit status, or a check run when running as a
-// GitHub App.
+// setMemberState posts a check run when the bot has Checks, or a commit
+// status. Credentials that may not create check runs (a personal token
+// in the Action) report with statuses from the first refusal on.
 func (b *Bot) setMemberState(ctx context.Context, cfg *workspace.Config, pr *changeset.PR, state, desc string, runID int64) {
 	desc = truncate(desc, maxDescription)
-	var err error
-	if b.opt.Checks != nil {
+	err := changeset.ErrForbidden
+	if b.opt.Checks != nil && !b.noChecks.Load() {
 		err = b.setCheck(ctx, cfg, pr, state, desc, runID)
-	} else {
+		if errors.Is(err, changeset.ErrForbidden) && !b.noChecks.Swap(true) {
+			b.logger(ctx).WithError(err).Info("these credentials may not create check runs: reporting with commit statuses")
+		}
+	}
+	if errors.Is(err, changeset.ErrForbidden) {
 		err = b.gh.SetStatus(ctx, pr.Repo, pr.HeadSHA, Status{
 			State: state, Context: cfg.StatusContext(), Description: desc, TargetURL: b.runURL(runID),
 		})
@@ -68,21 +110,21 @@ func (b *Bot) setCheck(ctx context.Context, cfg *workspace.Config, pr *changeset
 	// only one may create the check run.
 	b.checkMu.Lock()
 	defer b.checkMu.Unlock()
-	if v, ok, err := b.st.Meta(ctx, key); err == nil && ok {
+	if v, ok, err := b.rec.Meta(ctx, key); err == nil && ok {
 		var id int64
 		var done bool
 		if _, err := fmt.Sscanf(v, "%d %t", &id, &done); err == nil && !done {
 			if err := b.opt.Checks.UpdateCheckRun(ctx, pr.Repo, id, cr); err != nil {
 				return err
 			}
-			return b.st.SetMeta(ctx, key, fmt.Sprintf("%d %t", id, cr.Status == "completed"))
+			return b.rec.SetMeta(ctx, key, fmt.Sprintf("%d %t", id, cr.Status == "completed"))
 		}
 	}
 	id, err := b.opt.Checks.CreateCheckRun(ctx, pr.Repo, pr.HeadSHA, cr)
 	if err != nil {
 		return err
 	}
-	return b.st.SetMeta(ctx, key, fmt.Sprintf("%d %t", id, cr.Status == "completed"))
+	return b.rec.SetMeta(ctx, key, fmt.Sprintf("%d %t", id, cr.Status == "completed"))
 }
 
 // statusState maps a run result to a commit status state.
@@ -143,7 +185,7 @@ func (b *Bot) upsertSummary(ctx context.Context, repo string, number int, body s
 	b.commentMu.Lock()
 	defer b.commentMu.Unlock()
 	ref := fmt.Sprintf("%s#%d", repo, number)
-	if id, ok, err := b.st.CommentID(ctx, repo, number); err == nil && ok {
+	if id, ok, err := b.rec.CommentID(ctx, repo, number); err == nil && ok {
 		err := b.gh.EditComment(ctx, repo, id, body)
 		if err == nil {
 			return nil
@@ -165,39 +207,52 @@ func (b *Bot) upsertSummary(ctx context.Context, repo string, number int, body s
 				}
 				return fmt.Errorf("edit the summary comment on %s: %w", ref, err)
 			}
-			return b.st.SetCommentID(ctx, repo, number, c.ID)
+			return b.rec.SetCommentID(ctx, repo, number, c.ID)
 		}
 	}
 	id, err := b.gh.CreateComment(ctx, repo, number, body)
 	if err != nil {
 		return fmt.Errorf("comment the summary on %s: %w", ref, err)
 	}
-	return b.st.SetCommentID(ctx, repo, number, id)
+	return b.rec.SetCommentID(ctx, repo, number, id)
+}
+
+// Unresolved is a changeset that could not be resolved, as reported on
+// the PR that asked for it.
+type Unresolved struct {
+	PR *changeset.PR
+	// Description is the failure status posted on the PR's head, and
+	// Summary the summary comment explaining the problem and the fix.
+	Description string
+	Summary     string
 }
 
 // reportResolutionError explains on the triggering PR why its changeset
 // cannot be built: an error status and the summary comment with the fix.
-func (b *Bot) reportResolutionError(ctx context.Context, cfg *workspace.Config, start *changeset.PR, rerr error) error {
+func (b *Bot) reportResolutionError(ctx context.Context, cfg *workspace.Config, start *changeset.PR, rerr error) (*Unresolved, error) {
 	b.logger(ctx).WithError(rerr).Info("changeset cannot be resolved; reported on the PR")
 	if start.HeadSHA == "" {
 		pr, err := b.gh.PullRequest(ctx, start.Repo, start.Number)
 		if err != nil {
-			return fmt.Errorf("report on %s: %w", start.Ref(), err)
+			return nil, fmt.Errorf("report on %s: %w", start.Ref(), err)
 		}
 		start = pr
 	}
 	problem, fix := explainResolution(rerr, cfg.CommandWord())
-	b.setMemberState(ctx, cfg, start, "failure", "changeset error: "+firstLine(problem), 0)
+	u := &Unresolved{PR: start, Description: truncate("changeset error: "+firstLine(problem), maxDescription)}
+	b.setMemberState(ctx, cfg, start, "failure", u.Description, 0)
 	cs := &changeset.Changeset{Key: start.Ref(), Members: []changeset.Member{{PR: start}}}
 	if s := cfg.SiblingByRepo(start.Repo); s != nil {
 		cs.Members[0].Sibling = s.Name
 	}
-	b.postSummary(ctx, cs, Summary{
+	s := Summary{
 		Context: cfg.StatusContext(), Command: cfg.CommandWord(), State: ci.Error,
 		Headline: "the changeset could not be resolved", Key: cs.Key,
 		Members: summaryMembers(cs), Problem: problem, Fix: fix,
-	})
-	return nil
+	}
+	b.postSummary(ctx, cs, s)
+	u.Summary, _ = RenderSummary(s)
+	return u, nil
 }
 
 // explainResolution turns a resolution failure into the problem (one line

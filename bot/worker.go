@@ -12,29 +12,29 @@ import (
 
 // Start puts back the work a previous process left half done and starts
 // the workers. It returns at once; Stop drains them.
-func (b *Bot) Start(ctx context.Context) error {
-	n, err := b.st.RequeueInterrupted(ctx)
+func (q *Queue) Start(ctx context.Context) error {
+	n, err := q.opt.Runs.RequeueInterrupted(ctx)
 	if err != nil {
 		return fmt.Errorf("bot: requeue interrupted work: %w", err)
 	}
 	if n > 0 {
-		b.log.WithField(logging.Requeued, n).Info("resuming work a previous process left unfinished")
+		q.log.WithField(logging.Requeued, n).Info("resuming work a previous process left unfinished")
 	}
 	// Jobs get contexts of their own, not the caller's: a job outlives
 	// the call that started the bot and ends only through Stop.
-	b.claimCtx, b.stopClaim = context.WithCancel(context.Background())
-	b.jobCtx, b.stopJobs = context.WithCancelCause(context.Background())
-	dw := b.opt.Workers
+	q.claimCtx, q.stopClaim = context.WithCancel(context.Background())
+	q.jobCtx, q.stopJobs = context.WithCancelCause(context.Background())
+	dw := q.opt.Workers
 	if dw < 2 {
 		dw = 2
 	}
 	for i := 0; i < dw; i++ {
-		b.loops.Add(1)
-		go b.deliveryLoop(i)
+		q.loops.Add(1)
+		go q.deliveryLoop(i)
 	}
-	for i := 0; i < b.opt.Workers; i++ {
-		b.loops.Add(1)
-		go b.runLoop(i)
+	for i := 0; i < q.opt.Workers; i++ {
+		q.loops.Add(1)
+		go q.runLoop(i)
 	}
 	return nil
 }
@@ -42,86 +42,86 @@ func (b *Bot) Start(ctx context.Context) error {
 // Stop stops claiming work, lets the jobs under way finish within grace,
 // then cancels what is left: a cancelled run goes back to the queue for the
 // next start. It returns once every goroutine the bot started has ended.
-func (b *Bot) Stop(grace time.Duration) {
-	if b.stopClaim == nil {
+func (q *Queue) Stop(grace time.Duration) {
+	if q.stopClaim == nil {
 		return
 	}
-	b.mu.Lock()
-	b.stopped = true
-	b.mu.Unlock()
-	b.stopClaim()
+	q.mu.Lock()
+	q.stopped = true
+	q.mu.Unlock()
+	q.stopClaim()
 	// Jobs run on the loops' goroutines: the loops end when their jobs do.
 	done := make(chan struct{})
-	go func() { b.loops.Wait(); close(done) }()
+	go func() { q.loops.Wait(); close(done) }()
 	select {
 	case <-done:
 	case <-time.After(grace):
-		b.log.WithField(logging.Grace, grace.String()).Warn("grace period over: cancelling the jobs under way")
-		b.stopJobs(errShutdown)
+		q.log.WithField(logging.Grace, grace.String()).Warn("grace period over: cancelling the jobs under way")
+		q.stopJobs(errShutdown)
 		<-done
 	}
-	b.stopJobs(errShutdown)
+	q.stopJobs(errShutdown)
 }
 
 // idle waits for a Notify, the poll interval, d when shorter, or the end
 // of claiming.
-func (b *Bot) idle(d time.Duration) bool {
-	if d <= 0 || d > b.opt.Poll {
-		d = b.opt.Poll
+func (q *Queue) idle(d time.Duration) bool {
+	if d <= 0 || d > q.opt.Poll {
+		d = q.opt.Poll
 	}
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
-	case <-b.claimCtx.Done():
+	case <-q.claimCtx.Done():
 		return false
-	case <-b.wake:
+	case <-q.wake:
 		return true
 	case <-t.C:
 		return true
 	}
 }
 
-func (b *Bot) deliveryLoop(worker int) {
-	defer b.loops.Done()
-	log := b.log.WithField(logging.Worker, fmt.Sprintf("delivery-%d", worker))
-	for b.claimCtx.Err() == nil {
-		d, err := b.st.ClaimDelivery(b.claimCtx)
+func (q *Queue) deliveryLoop(worker int) {
+	defer q.loops.Done()
+	log := q.log.WithField(logging.Worker, fmt.Sprintf("delivery-%d", worker))
+	for q.claimCtx.Err() == nil {
+		d, err := q.opt.Deliveries.ClaimDelivery(q.claimCtx)
 		if err != nil {
-			if b.claimCtx.Err() == nil {
+			if q.claimCtx.Err() == nil {
 				log.WithError(err).Error("claiming a delivery failed")
 			}
-			if !b.idle(0) {
+			if !q.idle(0) {
 				return
 			}
 			continue
 		}
 		if d == nil {
-			if !b.idle(0) {
+			if !q.idle(0) {
 				return
 			}
 			continue
 		}
-		b.handleDelivery(d)
+		q.handleDelivery(d)
 	}
 }
 
-func (b *Bot) runLoop(worker int) {
-	defer b.loops.Done()
-	log := b.log.WithField(logging.Worker, fmt.Sprintf("run-%d", worker))
-	for b.claimCtx.Err() == nil {
-		r, err := b.st.ClaimRun(b.claimCtx, time.Now())
+func (q *Queue) runLoop(worker int) {
+	defer q.loops.Done()
+	log := q.log.WithField(logging.Worker, fmt.Sprintf("run-%d", worker))
+	for q.claimCtx.Err() == nil {
+		r, err := q.opt.Runs.ClaimRun(q.claimCtx, time.Now())
 		if err != nil {
-			if b.claimCtx.Err() == nil {
+			if q.claimCtx.Err() == nil {
 				log.WithError(err).Error("claiming a run failed")
 			}
-			if !b.idle(0) {
+			if !q.idle(0) {
 				return
 			}
 			continue
 		}
 		if r == nil {
 			var wait time.Duration
-			if due, ok, err := b.st.NextRunDue(b.claimCtx); err == nil && ok {
+			if due, ok, err := q.opt.Runs.NextRunDue(q.claimCtx); err == nil && ok {
 				wait = time.Until(due)
 				if wait <= 0 {
 					// Due but blocked by a running run of its key:
@@ -129,20 +129,20 @@ func (b *Bot) runLoop(worker int) {
 					wait = 100 * time.Millisecond
 				}
 			}
-			if !b.idle(wait) {
+			if !q.idle(wait) {
 				return
 			}
 			continue
 		}
-		b.executeRun(r)
+		q.execute(r)
 	}
 }
 
 // handleDelivery runs one delivery's handler in a fresh context carrying
 // the delivery's logger, recovering a panic into a failed delivery.
-func (b *Bot) handleDelivery(d *store.Delivery) {
-	log := b.log.WithFields(map[string]any{logging.Delivery: d.ID, logging.Event: d.Event})
-	ctx := logging.With(b.jobCtx, log)
+func (q *Queue) handleDelivery(d *store.Delivery) {
+	log := q.log.WithFields(map[string]any{logging.Delivery: d.ID, logging.Event: d.Event})
+	ctx := logging.With(q.jobCtx, log)
 	start := time.Now()
 	err := func() (err error) {
 		defer func() {
@@ -151,7 +151,7 @@ func (b *Bot) handleDelivery(d *store.Delivery) {
 				err = fmt.Errorf("panic handling %s delivery %s: %v", d.Event, d.ID, p)
 			}
 		}()
-		return b.Dispatch(ctx, d.Event, d.Payload)
+		return q.dispatch(ctx, d.Event, d.Payload)
 	}()
 	outcome := "done"
 	if err != nil {
@@ -163,10 +163,26 @@ func (b *Bot) handleDelivery(d *store.Delivery) {
 	// knows to retry it.
 	fctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if ferr := b.st.FinishDelivery(fctx, d.ID, err); ferr != nil {
+	if ferr := q.opt.Deliveries.FinishDelivery(fctx, d.ID, err); ferr != nil {
 		log.WithError(ferr).Error("recording the delivery's outcome failed")
 	}
-	if b.opt.OnDelivery != nil {
-		b.opt.OnDelivery(d.Event, outcome)
+	if q.opt.OnDelivery != nil {
+		q.opt.OnDelivery(d.Event, outcome)
 	}
+}
+
+// dispatch decodes a stored delivery and handles it. A payload that does
+// not decode is dropped with a warning, since retrying it cannot help.
+func (q *Queue) dispatch(ctx context.Context, event string, payload []byte) error {
+	ev, err := q.opt.Decode(event, payload)
+	if err != nil {
+		q.b.logger(ctx).WithError(fmt.Errorf("decode payload: %w", err)).Warn("payload dropped")
+		return nil
+	}
+	if ev == nil {
+		q.b.logger(ctx).Debug("event not handled; ignored")
+		return nil
+	}
+	_, err = q.b.Handle(ctx, ev)
+	return err
 }

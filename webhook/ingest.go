@@ -12,6 +12,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/provide-io/workspace-bot/internal/delivery"
 	"github.com/provide-io/workspace-bot/internal/logging"
 	"github.com/provide-io/workspace-bot/internal/store"
 )
@@ -35,9 +36,9 @@ func (h *Handler) serveWebhook(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	// Header values are unverified until the signature is checked, so the
 	// log carries them only in a bounded, printable form.
-	delivery := r.Header.Get("X-GitHub-Delivery")
+	deliveryID := r.Header.Get("X-GitHub-Delivery")
 	event := r.Header.Get("X-GitHub-Event")
-	log := h.log.WithFields(logrus.Fields{logging.Delivery: logSafe(delivery), logging.Event: logSafe(event)})
+	log := h.log.WithFields(logrus.Fields{logging.Delivery: logSafe(deliveryID), logging.Event: logSafe(event)})
 	reply := func(code int, outcome, msg string) {
 		h.metrics.delivery(event, outcome)
 		h.metrics.ack.Observe(time.Since(start).Seconds())
@@ -64,12 +65,12 @@ func (h *Handler) serveWebhook(w http.ResponseWriter, r *http.Request) {
 		reply(http.StatusBadRequest, outcomeMalformed, "could not read the body")
 		return
 	}
-	if err := verify(h.secret, r.Header.Get("X-Hub-Signature-256"), body); err != nil {
+	if err := delivery.Verify(h.secret, r.Header.Get("X-Hub-Signature-256"), body); err != nil {
 		log.WithError(err).Warn("webhook refused: bad signature")
 		reply(http.StatusUnauthorized, outcomeBadSig, err.Error())
 		return
 	}
-	if msg := checkHeaders(event, delivery); msg != "" {
+	if msg := checkHeaders(event, deliveryID); msg != "" {
 		log.Warn("webhook refused: " + msg)
 		reply(http.StatusBadRequest, outcomeMalformed, msg)
 		return
@@ -105,7 +106,7 @@ func (h *Handler) serveWebhook(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), storeTimeout)
 	defer cancel()
 	inserted, err := h.st.AddDelivery(ctx, store.Delivery{
-		ID: delivery, Event: event, Action: action, Payload: payload, ReceivedAt: start,
+		ID: deliveryID, Event: event, Action: action, Payload: payload, ReceivedAt: start,
 	})
 	if err != nil {
 		// 503, never a 2xx: GitHub then lists the delivery as failed and

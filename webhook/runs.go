@@ -4,13 +4,13 @@ import (
 	"bytes"
 	"context"
 	_ "embed"
-	"encoding/json"
 	"errors"
 	"html/template"
 	"net/http"
 	"strconv"
 	"time"
 
+	"github.com/provide-io/workspace-bot/changeset"
 	"github.com/provide-io/workspace-bot/ci"
 	"github.com/provide-io/workspace-bot/internal/logging"
 	"github.com/provide-io/workspace-bot/internal/store"
@@ -21,7 +21,7 @@ var runPageText string
 
 var runPage = template.Must(template.New("run").Funcs(template.FuncMap{
 	"ms":    func(ms int64) string { return (time.Duration(ms) * time.Millisecond).String() },
-	"short": shortSHA,
+	"short": changeset.ShortSHA,
 	"when": func(t time.Time) string {
 		if t.IsZero() {
 			return "-"
@@ -30,60 +30,12 @@ var runPage = template.Must(template.New("run").Funcs(template.FuncMap{
 	},
 }).Parse(runPageText))
 
-// changesetView is what a run page reads from a run's changeset JSON. It
-// accepts the bot's encoding of changeset.Changeset ({"Members": [{"PR":
-// {"Repo", "Number", "HeadSHA", "BaseRef", "URL", "Title"}, "Sibling"}]})
-// as well as a flat {"members": [{"repo", "number", "sha", "base", "url",
-// "sibling"}]}, so the page needs no import of the bot.
-type changesetView struct {
-	Key     string       `json:"key"`
-	Members []memberView `json:"members"`
-}
-
-type memberView struct {
-	Repo    string    `json:"repo"`
-	Number  int       `json:"number"`
-	SHA     string    `json:"sha"`
-	Base    string    `json:"base"`
-	URL     string    `json:"url"`
-	Sibling string    `json:"sibling"`
-	Title   string    `json:"title"`
-	Links   []string  `json:"links"`
-	PR      *prFields `json:"pr"`
-}
-
-type prFields struct {
-	Repo    string
-	Number  int
-	HeadSHA string
-	BaseRef string
-	URL     string
-	Title   string
-}
-
-func decodeChangeset(b []byte) (changesetView, error) {
-	var cs changesetView
-	if len(b) == 0 {
-		return cs, nil
-	}
-	if err := json.Unmarshal(b, &cs); err != nil {
-		return cs, err
-	}
-	for i := range cs.Members {
-		m := &cs.Members[i]
-		if p := m.PR; p != nil {
-			m.Repo, m.Number, m.SHA, m.Base, m.URL, m.Title = p.Repo, p.Number, p.HeadSHA, p.BaseRef, p.URL, p.Title
-		}
-	}
-	return cs, nil
-}
-
 type runPageData struct {
-	Run       *store.Run
-	Changeset changesetView
-	Result    *ci.Result
-	Failed    *ci.StepResult // the first failing step, whose log tail is shown
-	Notes     []string       // what could not be shown, and why
+	Run     *store.Run
+	Members []changeset.Member
+	Result  *ci.Result
+	Failed  *ci.StepResult // the first failing step, whose log tail is shown
+	Notes   []string       // what could not be shown, and why
 }
 
 func (h *Handler) runFromPath(w http.ResponseWriter, r *http.Request) (*store.Run, bool) {
@@ -112,25 +64,15 @@ func (h *Handler) serveRun(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	data := runPageData{Run: run}
-	cs, err := decodeChangeset(run.Changeset)
-	if err != nil {
-		data.Notes = append(data.Notes, "the changeset record could not be read: "+err.Error())
+	data := runPageData{Run: run, Result: run.Result}
+	if run.Changeset != nil {
+		data.Members = run.Changeset.Members
 	}
-	data.Changeset = cs
-	if len(run.Result) > 0 {
-		var res ci.Result
-		if err := json.Unmarshal(run.Result, &res); err != nil {
-			data.Notes = append(data.Notes, "the result record could not be read: "+err.Error())
-		} else {
-			data.Result = &res
-			for i := range res.Steps {
-				if s := &res.Steps[i]; s.Result == ci.Failure || s.Result == ci.Error {
-					data.Failed = s
-					break
-				}
-			}
-		}
+	if run.RecordError != nil {
+		data.Notes = append(data.Notes, run.RecordError.Error())
+	}
+	if run.Result != nil {
+		data.Failed = run.Result.FirstFailure()
 	}
 	var buf bytes.Buffer
 	if err := runPage.Execute(&buf, data); err != nil {
@@ -160,11 +102,4 @@ func (h *Handler) serveRunLog(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Write(log)
-}
-
-func shortSHA(s string) string {
-	if len(s) > 12 {
-		return s[:12]
-	}
-	return s
 }

@@ -1,42 +1,40 @@
 package webhook
 
 import (
-	"encoding/json"
-	"reflect"
+	"context"
+	"net/http"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/provide-io/workspace-bot/changeset"
+	"github.com/provide-io/workspace-bot/internal/store"
 )
 
-// The bot stores a run's changeset as changeset.Changeset encoded with
-// encoding/json; the run page must read every member from it.
+// The bot stores a run's changeset as changeset.Changeset; the run page
+// shows every member of it.
 func TestRunPageReadsTheBotsChangeset(t *testing.T) {
-	cs := changeset.Changeset{
+	ts := newTestServer(t, Options{})
+	cs := &changeset.Changeset{
 		Key: "o/a#1,o/b#2",
 		Members: []changeset.Member{
 			{Sibling: "a", PR: &changeset.PR{Repo: "o/a", Number: 1, HeadSHA: "aaaa", BaseRef: "main", URL: "https://x/o/a/pull/1", Title: "A"}},
 			{Sibling: "b", PR: &changeset.PR{Repo: "o/b", Number: 2, HeadSHA: "bbbb", BaseRef: "dev"}},
 		},
 	}
-	b, err := json.Marshal(cs)
-	if err != nil {
+	if _, _, err := ts.Store.EnqueueRun(context.Background(), store.Run{Key: cs.Key, Changeset: cs}, time.Hour); err != nil {
 		t.Fatal(err)
 	}
-	v, err := decodeChangeset(b)
-	if err != nil {
-		t.Fatal(err)
+	code, _, page := get(t, ts.URL+"/runs/1")
+	if code != http.StatusOK {
+		t.Fatalf("status %d", code)
 	}
-	want := []memberView{
-		{Repo: "o/a", Number: 1, SHA: "aaaa", Base: "main", URL: "https://x/o/a/pull/1", Sibling: "a", Title: "A"},
-		{Repo: "o/b", Number: 2, SHA: "bbbb", Base: "dev", Sibling: "b"},
-	}
-	if v.Key != cs.Key || len(v.Members) != len(want) {
-		t.Fatalf("decoded %+v", v)
-	}
-	for i, m := range v.Members {
-		m.PR, m.Links = nil, nil
-		if !reflect.DeepEqual(m, want[i]) {
-			t.Errorf("member %d = %+v, want %+v", i, m, want[i])
+	for _, want := range []string{
+		"<td>a</td><td><a href=\"https://x/o/a/pull/1\">o/a#1</a> A</td><td><code>aaaa</code></td><td>main</td>",
+		"<td>b</td><td>o/b#2</td><td><code>bbbb</code></td><td>dev</td>",
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("run page lacks %q:\n%s", want, page)
 		}
 	}
 }

@@ -2,13 +2,14 @@ package webhook
 
 import (
 	"context"
-	"encoding/json"
+	"database/sql"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/provide-io/workspace-bot/changeset"
 	"github.com/provide-io/workspace-bot/ci"
 	"github.com/provide-io/workspace-bot/internal/store"
 )
@@ -30,10 +31,10 @@ func TestRunPage(t *testing.T) {
 	// The changeset as the bot stores it: changeset.Changeset encoded
 	// with encoding/json (no tags, so Go field names).
 	const key = "emu/foundation#4,emu/tools#9"
-	csJSON := []byte(`{"Members":[
-{"PR":{"Repo":"emu/foundation","Number":4,"State":"open","HeadSHA":"1111111111111111111111111111111111111111","BaseRef":"main","URL":"https://github.example/emu/foundation/pull/4","Title":"Add <b>things</b>"},"Sibling":"provide-foundation","Links":["start"]},
-{"PR":{"Repo":"emu/tools","Number":9,"State":"open","HeadSHA":"2222222222222222222222222222222222222222","BaseRef":"main"},"Sibling":"provide-tools","Links":["Depends-On in emu/foundation#4"]}],
-"Key":"` + key + `","RunID":"r-abc"}`)
+	cs := &changeset.Changeset{Key: key, RunID: "r-abc", Members: []changeset.Member{
+		{PR: &changeset.PR{Repo: "emu/foundation", Number: 4, State: "open", HeadSHA: "1111111111111111111111111111111111111111", BaseRef: "main", URL: "https://github.example/emu/foundation/pull/4", Title: "Add <b>things</b>"}, Sibling: "provide-foundation", Links: []string{"start"}},
+		{PR: &changeset.PR{Repo: "emu/tools", Number: 9, State: "open", HeadSHA: "2222222222222222222222222222222222222222", BaseRef: "main"}, Sibling: "provide-tools", Links: []string{"Depends-On in emu/foundation#4"}},
+	}}
 	res := ci.Result{
 		Result: ci.Failure, Changeset: key, Started: time.Now(),
 		Steps: []ci.StepResult{
@@ -41,8 +42,7 @@ func TestRunPage(t *testing.T) {
 			{Name: "test", Command: "pytest tests/integration", Result: ci.Failure, DurationMS: 64000, LogTail: "E   assert 1 == 2\n<script>alert(1)</script>"},
 		},
 	}
-	resJSON, _ := json.Marshal(res)
-	id, _, err := ts.Store.EnqueueRun(ctx, store.Run{Key: key, RunID: "r-abc", Trigger: "pull_request synchronize", Changeset: csJSON}, 0)
+	id, _, err := ts.Store.EnqueueRun(ctx, store.Run{Key: key, RunID: "r-abc", Trigger: "pull_request synchronize", Changeset: cs}, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +52,7 @@ func TestRunPage(t *testing.T) {
 	if err := ts.Store.AppendLog(ctx, id, []byte("$ pytest\n<b>not html</b>\n")); err != nil {
 		t.Fatal(err)
 	}
-	if err := ts.Store.FinishRun(ctx, id, store.RunFailure, resJSON); err != nil {
+	if err := ts.Store.FinishRun(ctx, id, store.RunFailure, &res); err != nil {
 		t.Fatal(err)
 	}
 
@@ -102,18 +102,26 @@ func TestRunPage(t *testing.T) {
 	}
 }
 
-func TestRunPageQueuedAndFlatChangeset(t *testing.T) {
-	// A queued run has no result yet; the flat member encoding reads too,
-	// and an unreadable result is said, not a 500.
+func TestRunPageQueuedAndUnreadableRecords(t *testing.T) {
+	// A queued run has no result yet; records that cannot be read (written
+	// by another version) are said, not a 500.
 	ts := newTestServer(t, Options{})
 	ctx := context.Background()
-	flat := `{"members":[{"repo":"o/a","number":3,"sha":"abcdef0123456789","base":"main","sibling":"a"}]}`
-	if _, _, err := ts.Store.EnqueueRun(ctx, store.Run{Key: "o/a#3", Changeset: []byte(flat)}, time.Hour); err != nil {
+	cs := &changeset.Changeset{Key: "o/a#3", Members: []changeset.Member{{Sibling: "a", PR: &changeset.PR{Repo: "o/a", Number: 3, HeadSHA: "abcdef0123456789", BaseRef: "main"}}}}
+	if _, _, err := ts.Store.EnqueueRun(ctx, store.Run{Key: "o/a#3", Changeset: cs}, time.Hour); err != nil {
 		t.Fatal(err)
 	}
-	id2, _, _ := ts.Store.EnqueueRun(ctx, store.Run{Key: "o/b#1", Changeset: []byte(`{`)}, 0)
+	id2, _, _ := ts.Store.EnqueueRun(ctx, store.Run{Key: "o/b#1"}, 0)
 	ts.Store.ClaimRun(ctx, time.Now().Add(time.Second))
-	if err := ts.Store.FinishRun(ctx, id2, store.RunError, []byte(`not json`)); err != nil {
+	if err := ts.Store.FinishRun(ctx, id2, store.RunError, nil); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", ts.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec("UPDATE runs SET changeset = '{', result = 'not json' WHERE id = ?", id2); err != nil {
 		t.Fatal(err)
 	}
 

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/provide-io/workspace-bot/changeset"
 	"github.com/provide-io/workspace-bot/internal/demo"
 	"github.com/provide-io/workspace-bot/internal/gitfixture"
 	"github.com/provide-io/workspace-bot/internal/githubtest"
@@ -223,7 +224,7 @@ func TestActionPassingChangeset(t *testing.T) {
 	if r.outputs["result"] != "success" {
 		t.Errorf("result output %q", r.outputs["result"])
 	}
-	var cs changesetJSON
+	var cs changeset.Output
 	if err := json.Unmarshal([]byte(r.outputs["changeset"]), &cs); err != nil {
 		t.Fatalf("changeset output %q: %v", r.outputs["changeset"], err)
 	}

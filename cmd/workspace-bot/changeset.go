@@ -9,32 +9,11 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/provide-io/workspace-bot/bot"
 	"github.com/provide-io/workspace-bot/changeset"
 	"github.com/provide-io/workspace-bot/internal/ghclient"
 	"github.com/provide-io/workspace-bot/workspace"
 )
-
-// changesetJSON is what "changeset --json" prints.
-type changesetJSON struct {
-	Key     string       `json:"key"`
-	RunID   string       `json:"run_id"`
-	Members []memberJSON `json:"members"`
-}
-
-type memberJSON struct {
-	Sibling  string   `json:"sibling"`
-	Ref      string   `json:"ref"`
-	Repo     string   `json:"repo"`
-	Number   int      `json:"number"`
-	Title    string   `json:"title"`
-	URL      string   `json:"url"`
-	HeadRef  string   `json:"head_ref"`
-	HeadSHA  string   `json:"head_sha"`
-	HeadRepo string   `json:"head_repo"`
-	BaseRef  string   `json:"base_ref"`
-	Fork     bool     `json:"fork"`
-	Links    []string `json:"links"`
-}
 
 func runChangeset(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("changeset", "changeset REF [--config wrknv.toml] [--json] [--github-api-url URL] [--github-token T]\n\nREF is https://github.com/o/r/pull/N, o/r#N or r#N", stderr)
@@ -55,26 +34,19 @@ func runChangeset(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if cfg == nil {
 		return code
 	}
-	cs, code := resolveChangeset(ctx, &ghf, cfg, *dataDir, []string{fs.Arg(0)}, stderr)
-	if cs == nil {
+	plan, code := resolvePlan(ctx, &ghf, cfg, *dataDir, []string{fs.Arg(0)}, stderr)
+	if plan == nil {
 		return code
 	}
 	if *asJSON {
-		out := changesetJSON{Key: cs.Key, RunID: cs.RunID, Members: []memberJSON{}}
-		for _, m := range cs.Members {
-			p := m.PR
-			out.Members = append(out.Members, memberJSON{Sibling: m.Sibling, Ref: p.Ref(), Repo: p.Repo, Number: p.Number,
-				Title: p.Title, URL: p.URL, HeadRef: p.HeadRef, HeadSHA: p.HeadSHA, HeadRepo: p.HeadRepo,
-				BaseRef: p.BaseRef, Fork: p.Fork, Links: m.Links})
-		}
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		if err := enc.Encode(out); err != nil {
+		if err := enc.Encode(plan.Changeset.Output()); err != nil {
 			return exitInfra
 		}
 		return exitOK
 	}
-	printChangeset(stdout, cfg, cs)
+	printChangeset(stdout, cfg, plan.Changeset)
 	return exitOK
 }
 
@@ -88,23 +60,17 @@ func printChangeset(w io.Writer, cfg *workspace.Config, cs *changeset.Changeset)
 		if p.Fork {
 			head = p.HeadRepo + ":" + p.HeadRef
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", m.Sibling, p.Ref(), shortSHA(p.HeadSHA), p.BaseRef, head, strings.Join(m.Links, "; "))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", m.Sibling, p.Ref(), changeset.ShortSHA(p.HeadSHA), p.BaseRef, head, strings.Join(m.Links, "; "))
 	}
 	tw.Flush()
 }
 
-func shortSHA(s string) string {
-	if len(s) > 12 {
-		return s[:12]
-	}
-	return s
-}
-
-// resolveChangeset resolves the changeset of each ref and merges them
-// (they must not pin one sibling to two PRs). It prints errors and returns
-// nil with the exit code on failure: 2 for a resolution or usage error,
-// 3 when GitHub could not be reached or answered with an error.
-func resolveChangeset(ctx context.Context, ghf *githubFlags, cfg *workspace.Config, dataDir string, refs []string, stderr io.Writer) (*changeset.Changeset, int) {
+// resolvePlan resolves the changeset of each ref through the bot's core
+// and merges them into one plan (they must not pin one sibling to two
+// PRs). It prints errors and returns nil with the exit code on failure: 2
+// for a resolution or usage error, 3 when GitHub could not be reached or
+// answered with an error.
+func resolvePlan(ctx context.Context, ghf *githubFlags, cfg *workspace.Config, dataDir string, refs []string, stderr io.Writer) (*bot.Plan, int) {
 	var starts []changeset.Ref
 	for _, s := range refs {
 		ref, err := changeset.ParseRef(s, cfg.Owner())
@@ -119,20 +85,22 @@ func resolveChangeset(ctx context.Context, ghf *githubFlags, cfg *workspace.Conf
 		fmt.Fprintf(stderr, "error: %s\n", err)
 		return nil, code
 	}
-	var all []*changeset.Changeset
-	for _, start := range starts {
-		cs, err := changeset.Resolve(ctx, client, cfg, start, changeset.Options{})
-		if err != nil {
-			return nil, reportResolveError(stderr, start, err)
-		}
-		all = append(all, cs)
-	}
-	merged, err := changeset.Merge(all)
+	file := &bot.ConfigFile{Config: cfg, Name: cfg.File}
+	b, err := bot.New(bot.Options{GitHub: client, Config: func(context.Context) (*bot.ConfigFile, error) { return file, nil }})
 	if err != nil {
+		fmt.Fprintf(stderr, "error: %s\n", err)
+		return nil, exitInfra
+	}
+	plan, err := b.Resolve(ctx, starts...)
+	var re *bot.ResolveError
+	switch {
+	case errors.As(err, &re):
+		return nil, reportResolveError(stderr, re.Start, re.Err)
+	case err != nil:
 		fmt.Fprintf(stderr, "error: --pr: %s\n", err)
 		return nil, exitUsage
 	}
-	return merged, exitOK
+	return plan, exitOK
 }
 
 func reportResolveError(stderr io.Writer, start changeset.Ref, err error) int {

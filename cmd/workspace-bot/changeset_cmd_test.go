@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/provide-io/workspace-bot/changeset"
 	"github.com/provide-io/workspace-bot/internal/ghclient"
 	"github.com/provide-io/workspace-bot/internal/githubtest"
 )
@@ -76,7 +77,7 @@ func TestChangesetAndTestPRCommands(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("changeset exit %d: %s", code, errs)
 	}
-	var cs changesetJSON
+	var cs changeset.Output
 	if err := json.Unmarshal([]byte(out), &cs); err != nil {
 		t.Fatalf("changeset --json: %v\n%s", err, out)
 	}
@@ -87,7 +88,7 @@ func TestChangesetAndTestPRCommands(t *testing.T) {
 	}
 
 	code, out, _ = runCmd(t, append([]string{"changeset", fmt.Sprintf("s2#%d", b)}, gh...)...)
-	if code != exitOK || !strings.Contains(out, wantKey) || !strings.Contains(out, fmt.Sprintf("Depends-On in o/s2#%d", b)) || !strings.Contains(out, shortSHA(srv.PR("o/s1", a).HeadSHA)) {
+	if code != exitOK || !strings.Contains(out, wantKey) || !strings.Contains(out, fmt.Sprintf("Depends-On in o/s2#%d", b)) || !strings.Contains(out, changeset.ShortSHA(srv.PR("o/s1", a).HeadSHA)) {
 		t.Errorf("changeset text (exit %d):\n%s", code, out)
 	}
 

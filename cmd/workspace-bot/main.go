@@ -11,14 +11,16 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"syscall"
+
+	"github.com/provide-io/workspace-bot/internal/exitcode"
 )
 
 // Exit codes, the same for every subcommand.
 const (
-	exitOK     = 0
-	exitFailed = 1 // tests failed
-	exitUsage  = 2 // usage or config error
-	exitInfra  = 3 // git, GitHub, disk
+	exitOK     = exitcode.OK
+	exitFailed = exitcode.Failed
+	exitUsage  = exitcode.Usage
+	exitInfra  = exitcode.Infra
 )
 
 // command is one subcommand. run gets the arguments after its name.

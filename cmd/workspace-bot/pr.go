@@ -6,29 +6,30 @@ import (
 	"io"
 	"strings"
 
-	"github.com/provide-io/workspace-bot/bot"
+	"github.com/provide-io/workspace-bot/changeset"
 	"github.com/provide-io/workspace-bot/ci"
 	"github.com/provide-io/workspace-bot/workspace"
 )
 
-// pinChangeset resolves the --pr changesets and pins each member's sibling
-// to its PR head. It returns false with the exit code when it cannot.
+// pinChangeset resolves the --pr changesets through the bot's core and
+// pins each member's sibling as the bot would. It returns false with the
+// exit code when it cannot.
 func pinChangeset(ctx context.Context, o *testOptions, cfg *workspace.Config, req *ci.Request, stderr io.Writer) (int, bool) {
 	if o.Local {
 		fmt.Fprintln(stderr, "error: --pr cannot be combined with --local: --local uses the checkouts on disk as they are")
 		return exitUsage, false
 	}
-	cs, code := resolveChangeset(ctx, &o.GitHub, cfg, o.DataDir, o.PRs, stderr)
-	if cs == nil {
+	plan, code := resolvePlan(ctx, &o.GitHub, cfg, o.DataDir, o.PRs, stderr)
+	if plan == nil {
 		return code, false
 	}
-	pins := bot.Pins(cfg, cs)
+	cs := plan.Changeset
 	for _, m := range cs.Members {
 		if _, dup := req.Pins[m.Sibling]; dup {
 			fmt.Fprintf(stderr, "error: --ref pins %s, which the changeset pins to %s; drop one of them\n", m.Sibling, m.PR.Ref())
 			return exitUsage, false
 		}
-		req.Pins[m.Sibling] = pins[m.Sibling]
+		req.Pins[m.Sibling] = plan.Pins[m.Sibling]
 	}
 	if req.Changeset == "tips" {
 		req.Changeset = cs.Key
@@ -37,7 +38,7 @@ func pinChangeset(ctx context.Context, o *testOptions, cfg *workspace.Config, re
 	}
 	fmt.Fprintf(stderr, "changeset %s (run id %s):\n", cs.Key, cs.RunID)
 	for _, m := range cs.Members {
-		fmt.Fprintf(stderr, "  %-20s %s @ %s (%s)\n", m.Sibling, m.PR.Ref(), shortSHA(m.PR.HeadSHA), strings.Join(m.Links, "; "))
+		fmt.Fprintf(stderr, "  %-20s %s @ %s (%s)\n", m.Sibling, m.PR.Ref(), changeset.ShortSHA(m.PR.HeadSHA), strings.Join(m.Links, "; "))
 	}
 	return 0, true
 }

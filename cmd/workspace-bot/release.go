@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/provide-io/workspace-bot/changeset"
 	"github.com/provide-io/workspace-bot/ci"
 	"github.com/provide-io/workspace-bot/internal/gh"
 	"github.com/provide-io/workspace-bot/release"
@@ -147,7 +148,7 @@ func runRelease(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	for _, x := range opened {
 		sha := ""
 		if x.SHA != "" {
-			sha = " (" + shortSHA(x.SHA) + ")"
+			sha = " (" + changeset.ShortSHA(x.SHA) + ")"
 		}
 		pr := x.PR
 		if x.Number != 0 {

@@ -233,8 +233,8 @@ func serve(ctx context.Context, o *serveOptions, log *logrus.Logger) error {
 		return fmt.Errorf("create --data-dir %s: %w", o.DataDir, err)
 	}
 	srv, err := server.New(ctx, server.Options{
-		GitHub: o.gh, Config: o.configSpec(), DataDir: o.DataDir, PublicURL: o.PublicURL,
-		Secret: o.secret, Workers: o.Workers, CoalesceWindow: o.CoalesceWindow, Log: log,
+		BotOptions: server.BotOptions{GitHub: o.gh, Config: o.configSpec(), DataDir: o.DataDir, PublicURL: o.PublicURL, Log: log},
+		Secret:     o.secret, Workers: o.Workers, CoalesceWindow: o.CoalesceWindow,
 	})
 	if err != nil {
 		return err

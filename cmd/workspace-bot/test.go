@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/provide-io/workspace-bot/ci"
+	"github.com/provide-io/workspace-bot/internal/exitcode"
 	"github.com/provide-io/workspace-bot/workspace"
 )
 
@@ -142,25 +143,7 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			printReport(stdout, cfg, res)
 		}
 	}
-	return testExitCode(res, err)
-}
-
-// testExitCode maps a run to the exit codes every subcommand shares.
-func testExitCode(res *ci.Result, err error) int {
-	var ie *ci.InputError
-	switch {
-	case errors.As(err, &ie):
-		return exitUsage
-	case err != nil || res == nil:
-		return exitInfra
-	}
-	switch res.Result {
-	case ci.Success:
-		return exitOK
-	case ci.Failure, ci.Cancelled:
-		return exitFailed
-	}
-	return exitInfra
+	return exitcode.Of(res, err)
 }
 
 // progressPrinter writes one line per finished fetch and checkout, per

@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/provide-io/workspace-bot/bot"
+	"github.com/provide-io/workspace-bot/changeset"
 	"github.com/provide-io/workspace-bot/ci"
-	"github.com/provide-io/workspace-bot/internal/ghactions"
 )
 
 // Results the action reports in its "result" output: ci's four, and
@@ -20,20 +20,20 @@ const Skipped = "skipped"
 // inside stop-commands markers (the log is the code under test's output),
 // and turns the step that failed, or a run that could not finish, into an
 // error annotation titled context.
-func Groups(r *ghactions.Runner, context string, res *ci.Result) {
+func Groups(w *Workflow, context string, res *ci.Result) {
 	for _, s := range res.Steps {
 		log := s.Log
 		if log == "" {
 			log = s.LogTail
 		}
-		r.Group(stepTitle(s), log)
+		w.Group(stepTitle(s), log)
 	}
 	if f := res.FirstFailure(); f != nil {
 		msg := stepTitle(*f)
 		if tail := lastLines(f.LogTail, 20); tail != "" {
 			msg += "\n" + tail
 		}
-		r.Error(context+": "+f.Result, msg)
+		w.Error(context+": "+f.Result, msg)
 		return
 	}
 	if res.Result != ci.Success {
@@ -41,7 +41,7 @@ func Groups(r *ghactions.Runner, context string, res *ci.Result) {
 		if msg == "" {
 			msg = "the run ended " + res.Result
 		}
-		r.Error(context+": "+res.Result, msg)
+		w.Error(context+": "+res.Result, msg)
 	}
 }
 
@@ -94,7 +94,7 @@ func TipsSummary(context, command, runURL string, res *ci.Result) (string, error
 	if len(res.Siblings) > 0 {
 		b.WriteString("\n| sibling | ref | commit |\n|---|---|---|\n")
 		for _, sib := range res.Siblings {
-			fmt.Fprintf(&b, "| %s | %s | `%s` |\n", sib.Name, orDash(sib.Ref), short(sib.SHA))
+			fmt.Fprintf(&b, "| %s | %s | `%s` |\n", sib.Name, orDash(sib.Ref), changeset.ShortSHA(sib.SHA))
 		}
 	}
 	return b.String(), nil
@@ -124,13 +124,6 @@ func orDash(s string) string {
 	return s
 }
 
-func short(sha string) string {
-	if len(sha) > 12 {
-		return sha[:12]
-	}
-	return sha
-}
-
 // Outputs writes the step's outputs: changeset as compact JSON, and result.
 func Outputs(env Env, changeset any, result string) error {
 	data, err := json.Marshal(changeset)
@@ -140,8 +133,8 @@ func Outputs(env Env, changeset any, result string) error {
 	if env.OutputFile == "" {
 		return nil
 	}
-	if err := ghactions.SetOutput(env.OutputFile, "changeset", string(data)); err != nil {
+	if err := SetOutput(env.OutputFile, "changeset", string(data)); err != nil {
 		return err
 	}
-	return ghactions.SetOutput(env.OutputFile, "result", result)
+	return SetOutput(env.OutputFile, "result", result)
 }

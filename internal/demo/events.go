@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"github.com/provide-io/workspace-bot/internal/githubtest"
-	"github.com/provide-io/workspace-bot/internal/phony"
+	"github.com/provide-io/workspace-bot/internal/jsondoc"
 )
 
 // Payloads GitHub itself sent (octokit/webhooks examples, MIT licence in
@@ -23,7 +23,7 @@ var (
 // PullRequestEvent is a pull_request delivery with action (opened,
 // synchronize, ...) for repo#number as srv holds it now.
 func PullRequestEvent(srv *githubtest.Server, action, repo string, number int) ([]byte, error) {
-	d, err := phony.Decode(pullRequestPayload)
+	d, err := jsondoc.Decode(pullRequestPayload)
 	if err != nil {
 		return nil, err
 	}
@@ -60,18 +60,18 @@ func PullRequestEvent(srv *githubtest.Server, action, repo string, number int) (
 	}
 	set = append(set, repoFields(srv, repo)...)
 	for _, s := range set {
-		if err := phony.Set(d, s.path, s.value); err != nil {
+		if err := jsondoc.Set(d, s.path, s.value); err != nil {
 			return nil, err
 		}
 	}
-	return phony.Marshal(d)
+	return jsondoc.Marshal(d)
 }
 
 // IssueCommentEvent is an issue_comment "created" delivery for comment c
 // on repo#number. onPR false makes it a comment on a plain issue, which
 // has no issue.pull_request key.
 func IssueCommentEvent(srv *githubtest.Server, repo string, number int, c githubtest.Comment, onPR bool) ([]byte, error) {
-	d, err := phony.Decode(issueCommentPayload)
+	d, err := jsondoc.Decode(issueCommentPayload)
 	if err != nil {
 		return nil, err
 	}
@@ -100,18 +100,18 @@ func IssueCommentEvent(srv *githubtest.Server, repo string, number int, c github
 			"url":      fmt.Sprintf("%s/repos/%s/pulls/%d", srv.URL()+"/api/v3", repo, number),
 			"html_url": fmt.Sprintf("%s/pull/%d", web, number),
 		}})
-	} else if _, err := phony.Get(d, "issue.pull_request"); err == nil {
-		if err := phony.Delete(d, "issue.pull_request"); err != nil {
+	} else if _, err := jsondoc.Get(d, "issue.pull_request"); err == nil {
+		if err := jsondoc.Delete(d, "issue.pull_request"); err != nil {
 			return nil, err
 		}
 	}
 	set = append(set, repoFields(srv, repo)...)
 	for _, s := range set {
-		if err := phony.Set(d, s.path, s.value); err != nil {
+		if err := jsondoc.Set(d, s.path, s.value); err != nil {
 			return nil, err
 		}
 	}
-	return phony.Marshal(d)
+	return jsondoc.Marshal(d)
 }
 
 func repoFields(srv *githubtest.Server, repo string) []struct {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/provide-io/workspace-bot/bot"
 	"github.com/provide-io/workspace-bot/internal/githubtest"
 )
 
@@ -33,7 +34,7 @@ func Final(state string) bool { return state != "" && state != "pending" }
 // SummaryComment is the bot's summary comment on the PR.
 func SummaryComment(srv *githubtest.Server, repo string, number int) (githubtest.Comment, bool) {
 	for _, c := range srv.Comments(repo, number) {
-		if strings.HasPrefix(c.Body, "<!-- workspace-bot:summary -->") {
+		if strings.HasPrefix(c.Body, bot.SummaryMarker) {
 			return c, true
 		}
 	}
@@ -77,7 +78,7 @@ func Icon(state string) string {
 // PrintComment prints a comment body indented under a bar, dropping the
 // marker line nobody reads.
 func PrintComment(w io.Writer, indent, body string) {
-	body = strings.TrimPrefix(body, "<!-- workspace-bot:summary -->\n")
+	body = strings.TrimPrefix(body, bot.SummaryMarker+"\n")
 	for _, line := range strings.Split(strings.TrimRight(body, "\n"), "\n") {
 		fmt.Fprintf(w, "%s│ %s\n", indent, line)
 	}

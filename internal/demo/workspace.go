@@ -15,6 +15,14 @@ const (
 	CLIRepo       = Owner + "/hello-cli"
 )
 
+// Repositories are the demo's repositories and what each holds.
+var Repositories = []struct{ Repo, About string }{
+	{WorkspaceRepo, "wrknv.toml and the integration test, tests/integration.sh"},
+	{GreetingRepo, "foundation: greet NAME prints \"Hello, NAME!\""},
+	{BannerRepo, "framework, uses greeting: frames a line in *** ***"},
+	{CLIRepo, "tools, uses both: the test expects \"*** Hello, world! ***\""},
+}
+
 // RenameBranch is the branch both halves of the cross-repository rename
 // are pushed to.
 const RenameBranch = "rename-greet"

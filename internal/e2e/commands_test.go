@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"os"
 	"strconv"
 	"strings"
@@ -181,5 +182,6 @@ func (w *world) lastResult() string {
 	if len(rs) == 0 {
 		return ""
 	}
-	return string(rs[len(rs)-1].Result)
+	b, _ := json.Marshal(rs[len(rs)-1].Result)
+	return string(b)
 }

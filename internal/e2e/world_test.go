@@ -115,9 +115,11 @@ func (w *world) serve(o worldOptions) {
 	}
 	url := "http://" + ln.Addr().String()
 	srv, err := server.New(context.Background(), server.Options{
-		GitHub: ghclient.Options{APIURL: w.gh.APIURL(), Token: botToken, RetryBase: 10 * time.Millisecond, MaxWait: 2 * time.Second},
-		Config: w.cfg, DataDir: dataDir, PublicURL: url, Secret: []byte(secret),
-		Workers: 2, CoalesceWindow: o.coalesce, Poll: 50 * time.Millisecond, Log: log,
+		BotOptions: server.BotOptions{
+			GitHub: ghclient.Options{APIURL: w.gh.APIURL(), Token: botToken, RetryBase: 10 * time.Millisecond, MaxWait: 2 * time.Second},
+			Config: w.cfg, DataDir: dataDir, PublicURL: url, Log: log,
+		},
+		Secret: []byte(secret), Workers: 2, CoalesceWindow: o.coalesce, Poll: 50 * time.Millisecond,
 	})
 	if err != nil {
 		ln.Close()

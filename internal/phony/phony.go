@@ -1,37 +1,59 @@
-// Package phony sends webhook deliveries the way GitHub does: signed with
-// the shared secret, with the event and delivery headers. Tests use it to
-// replay real payloads, and the demo uses it as its webhook sender.
+// Package phony sends webhook deliveries the way GitHub does, for tests:
+// signed with the shared secret, with the event and delivery headers, and
+// replays real payloads edited by path. It is a test helper; nothing in the
+// binary imports it.
 package phony
 
 import (
-	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"net/http"
+	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/provide-io/workspace-bot/internal/delivery"
+	"github.com/provide-io/workspace-bot/internal/jsondoc"
 )
 
-// Sign returns the X-Hub-Signature-256 value for body: "sha256=" and the
-// hex HMAC-SHA256 of body under secret.
-func Sign(secret, body []byte) string {
-	mac := hmac.New(sha256.New, secret)
-	mac.Write(body)
-	return "sha256=" + hex.EncodeToString(mac.Sum(nil))
+// The wire form of a delivery and the payload editing are the binary's
+// own (internal/delivery, internal/jsondoc); tests reach them here.
+var (
+	Sign       = delivery.Sign
+	DeliveryID = delivery.NewID
+	Request    = delivery.NewRequest
+	Decode     = jsondoc.Decode
+	Marshal    = jsondoc.Marshal
+	Get        = jsondoc.Get
+	GetString  = jsondoc.GetString
+	Set        = jsondoc.Set
+	Delete     = jsondoc.Delete
+)
+
+// Doc is a decoded JSON payload.
+type Doc = jsondoc.Doc
+
+// Load reads and decodes a JSON payload file.
+func Load(path string) (Doc, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("phony: read payload: %w", err)
+	}
+	d, err := Decode(b)
+	if err != nil {
+		return nil, fmt.Errorf("phony: %s: %w", path, err)
+	}
+	return d, nil
 }
 
-// DeliveryID returns a random id shaped like GitHub's (a UUID).
-func DeliveryID() string {
-	var b [16]byte
-	rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+// MustMarshal is Marshal for tests, where a payload that cannot be encoded
+// is a bug in the test.
+func MustMarshal(d Doc) []byte {
+	b, err := Marshal(d)
+	if err != nil {
+		panic(err)
+	}
+	return b
 }
 
 // EventOf returns the event name of a fixture from its directory, as the
@@ -49,21 +71,6 @@ type Sender struct {
 }
 
 var defaultClient = &http.Client{Timeout: 30 * time.Second}
-
-// Request builds the signed request GitHub would send.
-func Request(ctx context.Context, url, event, deliveryID string, body, secret []byte) (*http.Request, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
-	if err != nil {
-		return nil, fmt.Errorf("phony: webhook request to %s: %w", url, err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "GitHub-Hookshot/phony")
-	req.Header.Set("X-GitHub-Event", event)
-	req.Header.Set("X-GitHub-Delivery", deliveryID)
-	req.Header.Set("X-GitHub-Hook-ID", "1")
-	req.Header.Set("X-Hub-Signature-256", Sign(secret, body))
-	return req, nil
-}
 
 // Send posts body as event with deliveryID ("" makes one up). The caller
 // closes the response body.

@@ -42,7 +42,7 @@ func ConfigSource(spec string, files FileReader) (src bot.ConfigSource, remote b
 		spec = workspace.DefaultFileName
 	}
 	if repo, path, ok := RemoteConfig(spec); ok {
-		return func(ctx context.Context) (*workspace.Config, error) {
+		return func(ctx context.Context) (*bot.ConfigFile, error) {
 			data, err := files.FileContents(ctx, repo, path, "")
 			if err != nil {
 				return nil, fmt.Errorf("read the workspace config %s: %w", spec, err)
@@ -54,12 +54,18 @@ func ConfigSource(spec string, files FileReader) (src bot.ConfigSource, remote b
 			if cfg.Workspace.Repo == "" {
 				return nil, fmt.Errorf("workspace config %s: [workspace] repo is not set; set it so the workspace repository can be checked out", spec)
 			}
-			return cfg, nil
+			return &bot.ConfigFile{Config: cfg, Name: spec, Text: data, Remote: true}, nil
 		}, true, nil
 	}
 	cfg, _, err := workspace.Load(spec)
 	if err != nil {
 		return nil, false, err
 	}
-	return func(context.Context) (*workspace.Config, error) { return cfg, nil }, false, nil
+	// The text as Load read it, for runs to keep.
+	data, err := os.ReadFile(cfg.File)
+	if err != nil {
+		return nil, false, fmt.Errorf("read the workspace config: %w", err)
+	}
+	file := &bot.ConfigFile{Config: cfg, Name: cfg.File, Text: data}
+	return func(context.Context) (*bot.ConfigFile, error) { return file, nil }, false, nil
 }

@@ -17,18 +17,17 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/provide-io/workspace-bot/bot"
-	"github.com/provide-io/workspace-bot/changeset"
 	"github.com/provide-io/workspace-bot/ci"
 	"github.com/provide-io/workspace-bot/internal/gh"
 	"github.com/provide-io/workspace-bot/internal/ghclient"
 	"github.com/provide-io/workspace-bot/internal/logging"
 	"github.com/provide-io/workspace-bot/internal/store"
 	"github.com/provide-io/workspace-bot/webhook"
-	"github.com/provide-io/workspace-bot/workspace"
 )
 
-// Options configure the service.
-type Options struct {
+// BotOptions configure the core, as the Action runs it alone and the
+// service runs it inside its queue.
+type BotOptions struct {
 	GitHub ghclient.Options
 	// Config is a local path to wrknv.toml, or owner/repo:path to read it
 	// from GitHub for every run.
@@ -41,30 +40,32 @@ type Options struct {
 	// RunURL, when set, links runs elsewhere (the Action's workflow run).
 	PublicURL string
 	RunURL    func(id int64) string
+	// Checks reports with check runs when the credentials may create
+	// them, else with statuses; a GitHub App always does.
+	Checks bool
+	Log    *logrus.Logger
+	// Progress is told of each fetch, checkout and step of every run.
+	Progress func(ci.Event)
+}
+
+// Options configure the service.
+type Options struct {
+	BotOptions
 	// Secret, when set, builds the webhook handler too, with the metrics
 	// of the bot and the GitHub client on its /metrics.
 	Secret         []byte
 	Workers        int
 	CoalesceWindow time.Duration
 	Poll           time.Duration
-	Log            *logrus.Logger
-	// Progress is told of each fetch, checkout and step of every run.
-	Progress func(ci.Event)
-	// KeepResults keeps every run's whole result in memory, for the
-	// Action's log groups.
-	KeepResults bool
-	// WrapGitHub, when set, wraps what the bot calls on GitHub.
-	WrapGitHub func(bot.GitHub) bot.GitHub
 }
 
 // Server is the wired service; Close releases what it holds.
 type Server struct {
 	Store   *store.Store
 	Bot     *bot.Bot
+	Queue   *bot.Queue
 	Handler http.Handler // nil without a secret
-	Builder *Builder
-	Config  bot.ConfigSource
-	App     bool // reporting with check runs as a GitHub App
+	App     bool         // reporting with check runs as a GitHub App
 	log     *logrus.Logger
 }
 
@@ -75,9 +76,14 @@ type UsageError struct{ Err error }
 func (u UsageError) Error() string { return u.Err.Error() }
 func (u UsageError) Unwrap() error { return u.Err }
 
-// New opens the store and builds the bot, and the webhook handler with
-// the metrics when a secret is given. Nothing is started.
-func New(ctx context.Context, o Options) (*Server, error) {
+// NewBot opens the store and builds the core: the GitHub client stack,
+// the config source, the build runner. Close the store when done.
+func NewBot(ctx context.Context, o BotOptions) (*bot.Bot, *store.Store, error) {
+	b, st, _, err := newBot(ctx, o, nil)
+	return b, st, err
+}
+
+func newBot(ctx context.Context, o BotOptions, observer ghclient.Observer) (*bot.Bot, *store.Store, bool, error) {
 	if o.Log == nil {
 		o.Log = logrus.New()
 		o.Log.SetLevel(logrus.WarnLevel)
@@ -85,28 +91,61 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	if o.GitHub.Logger == nil {
 		o.GitHub.Logger = o.Log.WithField(logging.Component, "github")
 	}
-	ghMetrics := ghclient.NewMetrics()
-	if o.GitHub.Observer == nil && len(o.Secret) > 0 {
-		o.GitHub.Observer = ghMetrics
+	if o.GitHub.Observer == nil {
+		o.GitHub.Observer = observer
 	}
 	f, err := ghclient.New(o.GitHub)
 	if err != nil {
-		return nil, UsageError{Err: err}
+		return nil, nil, false, UsageError{Err: err}
 	}
-	api, checks := GitHub(f)
-	cfgSrc, remote, err := ConfigSource(o.Config, api)
+	api, app := GitHub(f)
+	cfgSrc, _, err := ConfigSource(o.Config, api)
 	if err != nil {
-		return nil, UsageError{Err: err}
+		return nil, nil, false, UsageError{Err: err}
 	}
 	if o.StorePath == "" {
 		o.StorePath = store.Path(o.DataDir)
 	}
 	st, err := store.Open(ctx, o.StorePath)
 	if err != nil {
+		return nil, nil, false, err
+	}
+	opts := bot.Options{
+		GitHub: api, Records: st, Config: cfgSrc, Log: o.Log, PublicURL: o.PublicURL, RunURL: o.RunURL,
+		// Siblings on the same GitHub are fetched with the service's own
+		// credentials, so private repositories build too.
+		Builder: &ci.Runner{DataDir: o.DataDir, Progress: o.Progress, Authorization: f.GitAuthorization},
+	}
+	if app || o.Checks {
+		opts.Checks = api
+	}
+	b, err := bot.New(opts)
+	if err != nil {
+		st.Close()
+		return nil, nil, false, err
+	}
+	return b, st, app, nil
+}
+
+// New opens the store and builds the bot and its queue, and the webhook
+// handler with the metrics when a secret is given. Nothing is started.
+func New(ctx context.Context, o Options) (*Server, error) {
+	ghMetrics := ghclient.NewMetrics()
+	var observer ghclient.Observer
+	if len(o.Secret) > 0 {
+		observer = ghMetrics
+	}
+	b, st, app, err := newBot(ctx, o.BotOptions, observer)
+	if err != nil {
 		return nil, err
 	}
-	s := &Server{Store: st, Config: cfgSrc, App: checks, log: o.Log}
-	// The metrics come first: the bot and the webhook handler both
+	log := o.Log
+	if log == nil {
+		log = logrus.New()
+		log.SetLevel(logrus.WarnLevel)
+	}
+	s := &Server{Store: st, Bot: b, App: app, log: log}
+	// The metrics come first: the queue and the webhook handler both
 	// report to them, and /metrics serves them with the GitHub client's.
 	var metrics *webhook.Metrics
 	reg := prometheus.NewRegistry()
@@ -119,30 +158,18 @@ func New(ctx context.Context, o Options) (*Server, error) {
 			return nil, err
 		}
 	}
-	var botGitHub bot.GitHub = api
-	if o.WrapGitHub != nil {
-		botGitHub = o.WrapGitHub(api)
-	}
-	// Siblings on the same GitHub are fetched with the service's own
-	// credentials, so private repositories build too.
-	runner := &ci.Runner{DataDir: o.DataDir, Progress: o.Progress, Authorization: f.GitAuthorization}
-	s.Builder = &Builder{Runner: runner, RemoteConfig: remote, Keep: o.KeepResults}
-	opts := bot.Options{
-		GitHub: botGitHub, Store: st, Builder: s.Builder, Config: cfgSrc, Resolve: Resolve, Decode: gh.DecodeEvent,
-		Log: o.Log, Workers: o.Workers, CoalesceWindow: o.CoalesceWindow,
-		PublicURL: o.PublicURL, RunURL: o.RunURL, Poll: o.Poll,
+	s.Queue, err = bot.NewQueue(b, bot.QueueOptions{
+		Deliveries: st, Runs: st, Decode: gh.DecodeEvent,
+		Workers: o.Workers, CoalesceWindow: o.CoalesceWindow, Poll: o.Poll,
 		OnDelivery: metrics.DeliveryHandled, OnRun: metrics.RunFinished,
-	}
-	if checks {
-		opts.Checks = api
-	}
-	if s.Bot, err = bot.New(opts); err != nil {
+	})
+	if err != nil {
 		st.Close()
 		return nil, err
 	}
 	if len(o.Secret) > 0 {
-		h, err := webhook.New(webhook.Options{Secret: o.Secret, Store: st, Events: bot.Events(), Notify: s.Bot.Notify,
-			Log: o.Log, Registry: reg, Metrics: metrics})
+		h, err := webhook.New(webhook.Options{Secret: o.Secret, Store: st, Events: bot.Events(), Notify: s.Queue.Notify,
+			Log: log, Registry: reg, Metrics: metrics})
 		if err != nil {
 			st.Close()
 			return nil, UsageError{Err: err}
@@ -159,12 +186,6 @@ func GitHub(f *ghclient.Factory) (api *gh.Client, checks bool) {
 	return gh.Routed(f.ForRepo), f.IsApp()
 }
 
-// Resolve is the bot's resolver: changeset.Resolve with its default
-// bounds.
-func Resolve(ctx context.Context, api changeset.GitHub, cfg *workspace.Config, start changeset.Ref) (*changeset.Changeset, error) {
-	return changeset.Resolve(ctx, api, cfg, start, changeset.Options{})
-}
-
 // Close closes the store; stop the bot first.
 func (s *Server) Close() error { return s.Store.Close() }
 
@@ -177,7 +198,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duration
 		ln.Close()
 		return UsageError{Err: errors.New("server: no webhook secret, so there is no handler to serve")}
 	}
-	if err := s.Bot.Start(ctx); err != nil {
+	if err := s.Queue.Start(ctx); err != nil {
 		ln.Close()
 		return err
 	}
@@ -203,7 +224,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duration
 	if err := srv.Shutdown(sctx); err != nil {
 		s.log.WithError(err).Warn("HTTP shutdown did not finish cleanly")
 	}
-	s.Bot.Stop(grace)
+	s.Queue.Stop(grace)
 	s.log.Info("stopped")
 	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
 		return fmt.Errorf("serve HTTP: %w", serveErr)

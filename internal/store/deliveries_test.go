@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/provide-io/workspace-bot/changeset"
 )
 
 func TestAddDeliveryDedupes(t *testing.T) {
@@ -230,7 +232,7 @@ func TestRequeueAfterCrash(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	runID, _, err := s.EnqueueRun(ctx, Run{Key: "o/r#1", Changeset: []byte(`{"members":[]}`)}, 0)
+	runID, _, err := s.EnqueueRun(ctx, Run{Key: "o/r#1", Changeset: &changeset.Changeset{Key: "o/r#1"}}, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -273,7 +275,7 @@ func TestRequeueAfterCrash(t *testing.T) {
 		t.Fatalf("b is %s, want done", b.State)
 	}
 	r, err := s.ClaimRun(ctx, time.Now())
-	if err != nil || r == nil || r.ID != runID || r.Attempts != 2 || string(r.Changeset) != `{"members":[]}` {
+	if err != nil || r == nil || r.ID != runID || r.Attempts != 2 || r.Changeset == nil || r.Changeset.Key != "o/r#1" {
 		t.Fatalf("after restart claimed run %+v %v, want run %d on attempt 2", r, err, runID)
 	}
 }

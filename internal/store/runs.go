@@ -3,9 +3,14 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"time"
+
+	"github.com/provide-io/workspace-bot/changeset"
+	"github.com/provide-io/workspace-bot/ci"
 )
 
 // Run states. Queued and running are live; the rest are final.
@@ -25,14 +30,24 @@ type Run struct {
 	RunID   string // hash over the pinned SHAs
 	State   string
 	Trigger string // what asked for it, for people: "pull_request synchronize o/r#3"
-	// Changeset and Result are JSON documents owned by the bot and ci.
-	Changeset  []byte
-	Result     []byte
-	NotBefore  time.Time // not claimed before this
-	CreatedAt  time.Time
-	StartedAt  time.Time
-	FinishedAt time.Time
-	Attempts   int
+	// Changeset is what the run builds; Result is how it ended, nil until
+	// then. The store encodes them, and decodes them once, when it reads
+	// the run.
+	Changeset *changeset.Changeset
+	Result    *ci.Result
+	// Config is the text of the workspace config the run was resolved
+	// with, read from ConfigName: the run builds with that config even
+	// when the file has changed since.
+	Config       []byte
+	ConfigName   string
+	ConfigRemote bool // read from GitHub, not from a file on disk
+	// RecordError says the stored changeset or result could not be read.
+	RecordError error
+	NotBefore   time.Time // not claimed before this
+	CreatedAt   time.Time
+	StartedAt   time.Time
+	FinishedAt  time.Time
+	Attempts    int
 	// Superseded is the id of the run that replaced this one, when it was
 	// cancelled for a newer push.
 	Superseded int64
@@ -51,17 +66,40 @@ func finalRunState(s string) bool {
 
 func validRunState(s string) bool { return s == RunQueued || s == RunRunning || finalRunState(s) }
 
-const runColumns = `id, key, run_id, state, trigger, changeset, result, not_before, created_at, started_at, finished_at, attempts, superseded`
+const runColumns = `id, key, run_id, state, trigger, changeset, result, config, config_name, config_remote, not_before, created_at, started_at, finished_at, attempts, superseded`
 
 func scanRun(row interface{ Scan(...any) error }) (*Run, error) {
 	var r Run
+	var cs, res []byte
 	var nb, ca, sa, fa int64
-	if err := row.Scan(&r.ID, &r.Key, &r.RunID, &r.State, &r.Trigger, &r.Changeset, &r.Result,
+	if err := row.Scan(&r.ID, &r.Key, &r.RunID, &r.State, &r.Trigger, &cs, &res, &r.Config, &r.ConfigName, &r.ConfigRemote,
 		&nb, &ca, &sa, &fa, &r.Attempts, &r.Superseded); err != nil {
 		return nil, err
 	}
 	r.NotBefore, r.CreatedAt, r.StartedAt, r.FinishedAt = fromNanos(nb), fromNanos(ca), fromNanos(sa), fromNanos(fa)
+	if len(cs) > 0 {
+		r.Changeset = new(changeset.Changeset)
+		if err := json.Unmarshal(cs, r.Changeset); err != nil {
+			r.Changeset = nil
+			r.RecordError = fmt.Errorf("run %d: the changeset record could not be read: %w", r.ID, err)
+		}
+	}
+	if len(res) > 0 {
+		r.Result = new(ci.Result)
+		if err := json.Unmarshal(res, r.Result); err != nil {
+			r.Result = nil
+			r.RecordError = errors.Join(r.RecordError, fmt.Errorf("run %d: the result record could not be read: %w", r.ID, err))
+		}
+	}
 	return &r, nil
+}
+
+// encode is a record as the store keeps it: JSON, or NULL for none.
+func encode[T any](v *T) ([]byte, error) {
+	if v == nil {
+		return nil, nil
+	}
+	return json.Marshal(v)
 }
 
 func scanRuns(rows *sql.Rows) ([]Run, error) {
@@ -81,52 +119,190 @@ func scanRuns(rows *sql.Rows) ([]Run, error) {
 // pushed back by later events of its changeset.
 const MaxCoalesce = 5
 
+// held is the not_before of a queued run that must not be claimed yet:
+// the trigger that queued it has reports to post first (Release).
+const held = math.MaxInt64
+
 // EnqueueRun queues r to start no earlier than window from now. If a run
 // with the same Key is still queued, that run takes r's RunID, Trigger and
 // Changeset and its start moves to now+window instead, and its id comes
 // back with coalesced true: a burst of events for one changeset becomes one
 // run. r.NotBefore, when later than now+window, is kept.
 func (s *Store) EnqueueRun(ctx context.Context, r Run, window time.Duration) (id int64, coalesced bool, err error) {
+	err = s.runTx(ctx, "enqueue run "+r.Key, func(tx *sql.Tx) error {
+		q, err := s.enqueue(ctx, tx, r, window, false)
+		id, coalesced = q.ID, q.Coalesced
+		return err
+	})
+	return id, coalesced, err
+}
+
+// Triggered is what a trigger decided, in one transaction.
+type Triggered struct {
+	// Tested is the run that tested these heads already, or tests them
+	// now: nothing was queued.
+	Tested *Run
+	// ID is the queued run, new or Coalesced into; it is held (never
+	// claimed) until Release.
+	ID        int64
+	Coalesced bool
+	// Replaced is the queued run as it was before it took the newer
+	// heads, when Coalesced.
+	Replaced *Run
+	// Superseded are the runs of the key cancelled because they build
+	// other heads: running ones when a newer push arrives, a queued one
+	// when the running run builds these very heads.
+	Superseded []Run
+	// Due is when the queued run may start, once released.
+	Due time.Time
+}
+
+// Trigger makes a trigger's decisions about r in one transaction: skip
+// heads that are tested already (unless force) or being tested now;
+// otherwise coalesce into the key's queued run or queue a new one, held
+// until Release, and cancel the running runs of the key that build other
+// heads. Nothing between the decisions can change what they decided on:
+// the same heads are never cancelled and built again.
+func (s *Store) Trigger(ctx context.Context, r Run, force bool, window time.Duration) (Triggered, error) {
+	var t Triggered
+	err := s.runTx(ctx, "trigger a run of "+r.Key, func(tx *sql.Tx) error {
+		t = Triggered{}
+		live, err := queryRuns(ctx, tx, `SELECT `+runColumns+` FROM runs WHERE key = ? AND state IN ('queued', 'running') ORDER BY id`, r.Key)
+		if err != nil {
+			return err
+		}
+		for i := range live {
+			if lr := &live[i]; lr.State == RunRunning && lr.RunID == r.RunID {
+				t.Tested = lr
+			}
+		}
+		if t.Tested == nil && !force {
+			last, err := scanRun(tx.QueryRowContext(ctx, `SELECT `+runColumns+` FROM runs WHERE key = ? ORDER BY id DESC LIMIT 1`, r.Key))
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+			if last != nil && last.RunID == r.RunID && (last.State == RunSuccess || last.State == RunFailure) {
+				t.Tested = last
+			}
+		}
+		if t.Tested != nil {
+			// A queued run of other heads is moot once these heads are
+			// tested or being tested.
+			for _, lr := range live {
+				if lr.State == RunQueued {
+					if err := cancel(ctx, tx, lr.ID, t.Tested.ID, s.now()); err != nil {
+						return err
+					}
+					t.Superseded = append(t.Superseded, lr)
+				}
+			}
+			return nil
+		}
+		q, err := s.enqueue(ctx, tx, r, window, true)
+		if err != nil {
+			return err
+		}
+		t.ID, t.Coalesced, t.Replaced, t.Due = q.ID, q.Coalesced, q.Replaced, q.Due
+		for _, lr := range live {
+			if lr.State == RunRunning && lr.RunID != r.RunID {
+				if err := cancel(ctx, tx, lr.ID, t.ID, s.now()); err != nil {
+					return err
+				}
+				t.Superseded = append(t.Superseded, lr)
+			}
+		}
+		return nil
+	})
+	return t, err
+}
+
+// Release lets a queued run held by Trigger start at due.
+func (s *Store) Release(ctx context.Context, id int64, due time.Time) error {
+	_, err := s.w.ExecContext(ctx, `UPDATE runs SET not_before = ? WHERE id = ? AND state = 'queued' AND not_before = ?`, toNanos(due), id, int64(held))
+	return s.wrap(fmt.Sprintf("release run %d", id), err)
+}
+
+// queued is what enqueue did.
+type queued struct {
+	ID        int64
+	Coalesced bool
+	Replaced  *Run
+	Due       time.Time
+}
+
+// enqueue queues r in tx, or coalesces it into the key's queued run; with
+// hold, the run is not claimable until Release.
+func (s *Store) enqueue(ctx context.Context, tx *sql.Tx, r Run, window time.Duration, hold bool) (queued, error) {
+	var q queued
 	if r.Key == "" {
-		return 0, false, fmt.Errorf("store: enqueue run: empty changeset key")
+		return q, fmt.Errorf("empty changeset key")
+	}
+	cs, err := encode(r.Changeset)
+	if err != nil {
+		return q, fmt.Errorf("encode the changeset: %w", err)
 	}
 	now := s.now()
 	nb := now.Add(window)
 	if r.NotBefore.After(nb) {
 		nb = r.NotBefore
 	}
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return 0, false, s.wrap("enqueue run "+r.Key, err)
-	}
-	defer tx.Rollback()
-	var created int64
-	err = tx.QueryRowContext(ctx, `SELECT id, created_at FROM runs WHERE key = ? AND state = 'queued' ORDER BY id DESC LIMIT 1`, r.Key).Scan(&id, &created)
+	prev, err := scanRun(tx.QueryRowContext(ctx, `SELECT `+runColumns+` FROM runs WHERE key = ? AND state = 'queued' ORDER BY id DESC LIMIT 1`, r.Key))
 	switch {
 	case err == nil:
 		// A steady stream of events must not postpone a run forever: a
 		// queued run waits at most MaxCoalesce windows from its first event.
-		if limit := fromNanos(created).Add(MaxCoalesce * window); nb.After(limit) && !r.NotBefore.After(limit) {
+		if limit := prev.CreatedAt.Add(MaxCoalesce * window); nb.After(limit) && !r.NotBefore.After(limit) {
 			nb = limit
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE runs SET run_id = ?, trigger = ?, changeset = ?, not_before = ? WHERE id = ?`,
-			r.RunID, r.Trigger, r.Changeset, toNanos(nb), id)
-		coalesced = true
+		q = queued{ID: prev.ID, Coalesced: true, Replaced: prev, Due: nb}
+		_, err = tx.ExecContext(ctx, `UPDATE runs SET run_id = ?, trigger = ?, changeset = ?, config = ?, config_name = ?, config_remote = ?, not_before = ? WHERE id = ?`,
+			r.RunID, r.Trigger, cs, r.Config, r.ConfigName, r.ConfigRemote, notBefore(nb, hold), prev.ID)
 	case errors.Is(err, sql.ErrNoRows):
 		var res sql.Result
-		res, err = tx.ExecContext(ctx, `INSERT INTO runs (key, run_id, state, trigger, changeset, not_before, created_at)
-VALUES (?, ?, 'queued', ?, ?, ?, ?)`, r.Key, r.RunID, r.Trigger, r.Changeset, toNanos(nb), toNanos(now))
+		res, err = tx.ExecContext(ctx, `INSERT INTO runs (key, run_id, state, trigger, changeset, config, config_name, config_remote, not_before, created_at)
+VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?)`, r.Key, r.RunID, r.Trigger, cs, r.Config, r.ConfigName, r.ConfigRemote, notBefore(nb, hold), toNanos(now))
 		if err == nil {
-			id, err = res.LastInsertId()
+			q.ID, err = res.LastInsertId()
 		}
+		q.Due = nb
 	}
-	if err == nil {
-		err = tx.Commit()
+	return q, err
+}
+
+func notBefore(t time.Time, hold bool) int64 {
+	if hold {
+		return held
 	}
+	return toNanos(t)
+}
+
+func cancel(ctx context.Context, tx *sql.Tx, id, supersededBy int64, now time.Time) error {
+	_, err := tx.ExecContext(ctx, `UPDATE runs SET state = 'cancelled', finished_at = ?, superseded = ? WHERE id = ? AND state IN ('queued', 'running')`,
+		toNanos(now), supersededBy, id)
+	return err
+}
+
+// runTx runs fn in a write transaction, naming op in its error.
+func (s *Store) runTx(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
+	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
-		return 0, false, s.wrap("enqueue run "+r.Key, err)
+		return s.wrap(op, err)
 	}
-	return id, coalesced, nil
+	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		return s.wrap(op, err)
+	}
+	return s.wrap(op, tx.Commit())
+}
+
+func queryRuns(ctx context.Context, q interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}, query string, args ...any) ([]Run, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	return scanRuns(rows)
 }
 
 // ClaimRun marks running and returns the oldest queued run that is due at
@@ -165,26 +341,37 @@ func (s *Store) NextRunDue(ctx context.Context) (t time.Time, ok bool, err error
 
 // RunningRuns returns the running runs of key, oldest first.
 func (s *Store) RunningRuns(ctx context.Context, key string) ([]Run, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+runColumns+` FROM runs WHERE key = ? AND state = 'running' ORDER BY id`, key)
-	if err != nil {
-		return nil, s.wrap("running runs of "+key, err)
-	}
-	runs, err := scanRuns(rows)
+	runs, err := queryRuns(ctx, s.r, `SELECT `+runColumns+` FROM runs WHERE key = ? AND state = 'running' ORDER BY id`, key)
 	return runs, s.wrap("running runs of "+key, err)
+}
+
+// LiveRuns returns the queued and running runs, oldest first: of key, or
+// of every key when key is "".
+func (s *Store) LiveRuns(ctx context.Context, key string) ([]Run, error) {
+	q, args := `SELECT `+runColumns+` FROM runs WHERE state IN ('queued', 'running')`, []any{}
+	if key != "" {
+		q, args = q+` AND key = ?`, append(args, key)
+	}
+	runs, err := queryRuns(ctx, s.r, q+` ORDER BY id`, args...)
+	return runs, s.wrap("live runs of "+key, err)
 }
 
 // FinishRun records a run's final state and its result JSON. A run that
 // was cancelled while it ran stays cancelled (its result is kept); a run
 // already finished otherwise is an error, since it would report twice.
-func (s *Store) FinishRun(ctx context.Context, id int64, state string, result []byte) error {
+func (s *Store) FinishRun(ctx context.Context, id int64, state string, result *ci.Result) error {
 	if !finalRunState(state) {
 		return fmt.Errorf("store: finish run %d: %q is not a final state (use success, failure, error or cancelled)", id, state)
+	}
+	data, err := encode(result)
+	if err != nil {
+		return fmt.Errorf("store: finish run %d: encode the result: %w", id, err)
 	}
 	res, err := s.w.ExecContext(ctx, `UPDATE runs
 SET state = CASE WHEN state = 'cancelled' THEN state ELSE ? END,
     result = ?,
     finished_at = CASE WHEN finished_at = 0 THEN ? ELSE finished_at END
-WHERE id = ? AND state IN ('queued', 'running', 'cancelled')`, state, result, toNanos(s.now()), id)
+WHERE id = ? AND state IN ('queued', 'running', 'cancelled')`, state, data, toNanos(s.now()), id)
 	if err != nil {
 		return s.wrap(fmt.Sprintf("finish run %d", id), err)
 	}
@@ -228,10 +415,14 @@ func (s *Store) SetRunState(ctx context.Context, id int64, state string) error {
 	return nil
 }
 
-// SetRunChangeset replaces a run's run id and changeset JSON, for a bot
-// that resolves the changeset again when the run starts.
-func (s *Store) SetRunChangeset(ctx context.Context, id int64, runID string, changeset []byte) error {
-	res, err := s.w.ExecContext(ctx, `UPDATE runs SET run_id = ?, changeset = ? WHERE id = ?`, runID, changeset, id)
+// SetRunChangeset replaces a run's run id and changeset, for a bot that
+// resolves the changeset again when the run starts.
+func (s *Store) SetRunChangeset(ctx context.Context, id int64, runID string, cs *changeset.Changeset) error {
+	data, err := encode(cs)
+	if err != nil {
+		return fmt.Errorf("store: set run %d changeset: %w", id, err)
+	}
+	res, err := s.w.ExecContext(ctx, `UPDATE runs SET run_id = ?, changeset = ? WHERE id = ?`, runID, data, id)
 	if err != nil {
 		return s.wrap(fmt.Sprintf("set run %d changeset", id), err)
 	}
@@ -333,6 +524,9 @@ func (s *Store) RequeueInterrupted(ctx context.Context) (int, error) {
 		args []any
 	}{
 		{`UPDATE runs SET state = 'queued', started_at = 0, not_before = ? WHERE state = 'running'`, []any{now}},
+		// A trigger that queued a run and stopped before its reports
+		// were out held it; nothing else will release it.
+		{`UPDATE runs SET not_before = ? WHERE state = 'queued' AND not_before = ?`, []any{now, int64(held)}},
 		{`UPDATE deliveries SET state = 'failed', error = 'interrupted on every attempt' WHERE state = 'processing' AND attempts >= ?`, []any{s.maxDeliveryAttempts}},
 		{`UPDATE deliveries SET state = 'pending', not_before = 0 WHERE state = 'processing'`, nil},
 	} {

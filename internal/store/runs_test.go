@@ -1,11 +1,13 @@
 package store
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/provide-io/workspace-bot/changeset"
+	"github.com/provide-io/workspace-bot/ci"
 )
 
 func TestEnqueueRunCoalescesWithinWindow(t *testing.T) {
@@ -14,7 +16,7 @@ func TestEnqueueRunCoalescesWithinWindow(t *testing.T) {
 	ctx := context.Background()
 	const window = 5 * time.Second
 
-	id1, co, err := s.EnqueueRun(ctx, Run{Key: "o/a#1,o/b#2", RunID: "r1", Trigger: "opened", Changeset: []byte(`{"v":1}`)}, window)
+	id1, co, err := s.EnqueueRun(ctx, Run{Key: "o/a#1,o/b#2", RunID: "r1", Trigger: "opened", Changeset: &changeset.Changeset{Key: "v1"}}, window)
 	if err != nil || co {
 		t.Fatalf("first EnqueueRun: coalesced=%v err=%v", co, err)
 	}
@@ -23,7 +25,7 @@ func TestEnqueueRunCoalescesWithinWindow(t *testing.T) {
 		t.Fatal("run claimed before its window closed")
 	}
 	clk.advance(3 * time.Second)
-	id2, co, err := s.EnqueueRun(ctx, Run{Key: "o/a#1,o/b#2", RunID: "r2", Trigger: "synchronize", Changeset: []byte(`{"v":2}`)}, window)
+	id2, co, err := s.EnqueueRun(ctx, Run{Key: "o/a#1,o/b#2", RunID: "r2", Trigger: "synchronize", Changeset: &changeset.Changeset{Key: "v2"}}, window)
 	if err != nil || !co || id2 != id1 {
 		t.Fatalf("second EnqueueRun = %d coalesced=%v err=%v, want %d coalesced", id2, co, err, id1)
 	}
@@ -35,7 +37,7 @@ func TestEnqueueRunCoalescesWithinWindow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.RunID != "r2" || r.Trigger != "synchronize" || !bytes.Equal(r.Changeset, []byte(`{"v":2}`)) || r.State != RunQueued {
+	if r.RunID != "r2" || r.Trigger != "synchronize" || r.Changeset == nil || r.Changeset.Key != "v2" || r.State != RunQueued {
 		t.Fatalf("coalesced run = %+v, want the newest changeset", r)
 	}
 	if want := clk.now().Add(window); !r.NotBefore.Equal(want) {
@@ -97,7 +99,7 @@ func TestClaimRunOrderAndSameKeyExclusion(t *testing.T) {
 	if err != nil || len(running) != 1 || running[0].ID != a1 {
 		t.Fatalf("RunningRuns(A) = %v %v", running, err)
 	}
-	if err := s.FinishRun(ctx, a1, RunSuccess, []byte(`{"result":"success"}`)); err != nil {
+	if err := s.FinishRun(ctx, a1, RunSuccess, &ci.Result{Result: "success"}); err != nil {
 		t.Fatal(err)
 	}
 	if r, _ := s.ClaimRun(ctx, later); r == nil || r.ID != a2 {
@@ -116,11 +118,11 @@ func TestFinishAndCancelRun(t *testing.T) {
 	if err := s.FinishRun(ctx, id, RunRunning, nil); err == nil {
 		t.Fatal("FinishRun with a live state succeeded")
 	}
-	if err := s.FinishRun(ctx, id, RunFailure, []byte(`{"result":"failure"}`)); err != nil {
+	if err := s.FinishRun(ctx, id, RunFailure, &ci.Result{Result: "failure"}); err != nil {
 		t.Fatal(err)
 	}
 	r, _ := s.GetRun(ctx, id)
-	if r.State != RunFailure || string(r.Result) != `{"result":"failure"}` || r.FinishedAt.IsZero() || !r.Final() {
+	if r.State != RunFailure || r.Result == nil || r.Result.Result != "failure" || r.FinishedAt.IsZero() || !r.Final() {
 		t.Fatalf("finished run = %+v", r)
 	}
 	if err := s.FinishRun(ctx, id, RunSuccess, nil); err == nil {
@@ -140,11 +142,11 @@ func TestFinishAndCancelRun(t *testing.T) {
 	if ok, err := s.CancelRun(ctx, old, newer); err != nil || !ok {
 		t.Fatalf("CancelRun = %v %v", ok, err)
 	}
-	if err := s.FinishRun(ctx, old, RunSuccess, []byte(`{"result":"success"}`)); err != nil {
+	if err := s.FinishRun(ctx, old, RunSuccess, &ci.Result{Result: "success"}); err != nil {
 		t.Fatal(err)
 	}
 	r, _ = s.GetRun(ctx, old)
-	if r.State != RunCancelled || r.Superseded != newer || string(r.Result) != `{"result":"success"}` {
+	if r.State != RunCancelled || r.Superseded != newer || r.Result == nil || r.Result.Result != "success" {
 		t.Fatalf("superseded run = %+v", r)
 	}
 	// The newer run may start now that the old one is no longer running.
@@ -167,11 +169,11 @@ func TestFinishAndCancelRun(t *testing.T) {
 	if err := s.SetRunState(ctx, 999, RunQueued); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("SetRunState(999): %v", err)
 	}
-	if err := s.SetRunChangeset(ctx, newer, "rid", []byte(`{"members":[]}`)); err != nil {
+	if err := s.SetRunChangeset(ctx, newer, "rid", &changeset.Changeset{Key: "members"}); err != nil {
 		t.Fatal(err)
 	}
 	r, _ = s.GetRun(ctx, newer)
-	if r.State != RunQueued || r.RunID != "rid" || string(r.Changeset) != `{"members":[]}` {
+	if r.State != RunQueued || r.RunID != "rid" || r.Changeset == nil || r.Changeset.Key != "members" {
 		t.Fatalf("after SetRunState/SetRunChangeset: %+v", r)
 	}
 }

@@ -71,6 +71,12 @@ CREATE TABLE meta (
 	value TEXT NOT NULL
 );
 `,
+	// A run keeps the config it was resolved with.
+	`
+ALTER TABLE runs ADD COLUMN config BLOB;
+ALTER TABLE runs ADD COLUMN config_name TEXT NOT NULL DEFAULT '';
+ALTER TABLE runs ADD COLUMN config_remote INTEGER NOT NULL DEFAULT 0;
+`,
 }
 
 // SchemaVersion is the user_version this build brings a database to.

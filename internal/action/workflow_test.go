@@ -1,4 +1,4 @@
-package ghactions
+package action
 
 import (
 	"bytes"
@@ -11,7 +11,7 @@ import (
 
 func TestGroupStopsCommandsInUntrustedOutput(t *testing.T) {
 	var out bytes.Buffer
-	r := &Runner{Out: &out}
+	r := &Workflow{Out: &out}
 	r.Group("test pyvider", "ok\n::set-output name=result::success\n::add-mask::x")
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
 	if lines[0] != "::group::test pyvider" || lines[len(lines)-1] != "::endgroup::" {
@@ -25,7 +25,7 @@ func TestGroupStopsCommandsInUntrustedOutput(t *testing.T) {
 		t.Errorf("commands not resumed with the same token: %q", lines[len(lines)-2])
 	}
 	var again bytes.Buffer
-	(&Runner{Out: &again}).Group("t", "x")
+	(&Workflow{Out: &again}).Group("t", "x")
 	if strings.Contains(again.String(), m[1]) {
 		t.Error("stop-commands token reused; untrusted output could guess it")
 	}
@@ -33,7 +33,7 @@ func TestGroupStopsCommandsInUntrustedOutput(t *testing.T) {
 
 func TestEscapingAndMask(t *testing.T) {
 	var out bytes.Buffer
-	r := &Runner{Out: &out}
+	r := &Workflow{Out: &out}
 	r.Error("step: test, a", "line1\nline2 100%")
 	r.Mask("s3cret\nsecond")
 	r.Mask("  ")

@@ -1,10 +1,13 @@
-package phony
+// Package jsondoc edits a JSON document by dotted path ("pull_request.head.sha")
+// and leaves every other byte of meaning as it was: the demo rewrites
+// GitHub's own payloads with it to name the emulator's repositories, and
+// tests make edge cases as mutated copies of real payloads.
+package jsondoc
 
 import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 )
@@ -12,19 +15,6 @@ import (
 // Doc is a decoded JSON payload. Numbers stay json.Number so ids survive a
 // round trip digit for digit.
 type Doc = map[string]any
-
-// Load reads and decodes a JSON payload file.
-func Load(path string) (Doc, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("phony: read payload: %w", err)
-	}
-	d, err := Decode(b)
-	if err != nil {
-		return nil, fmt.Errorf("phony: %s: %w", path, err)
-	}
-	return d, nil
-}
 
 // Decode decodes a JSON object.
 func Decode(b []byte) (Doc, error) {
@@ -46,19 +36,9 @@ func Marshal(d Doc) ([]byte, error) {
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false) // GitHub does not escape <, > and & either
 	if err := enc.Encode(d); err != nil {
-		return nil, fmt.Errorf("phony: encode payload: %w", err)
+		return nil, fmt.Errorf("jsondoc: encode: %w", err)
 	}
 	return bytes.TrimRight(buf.Bytes(), "\n"), nil
-}
-
-// MustMarshal is Marshal for tests, where a payload that cannot be encoded
-// is a bug in the test.
-func MustMarshal(d Doc) []byte {
-	b, err := Marshal(d)
-	if err != nil {
-		panic(err)
-	}
-	return b
 }
 
 // Get returns the value at a dotted path such as "pull_request.head.sha"
@@ -70,17 +50,17 @@ func Get(d Doc, path string) (any, error) {
 		case map[string]any:
 			v, ok := c[key]
 			if !ok {
-				return nil, fmt.Errorf("phony: %s: no key %q", path, key)
+				return nil, fmt.Errorf("jsondoc: %s: no key %q", path, key)
 			}
 			cur = v
 		case []any:
 			i, err := strconv.Atoi(key)
 			if err != nil || i < 0 || i >= len(c) {
-				return nil, fmt.Errorf("phony: %s: %q is not an index of a %d-element array", path, key, len(c))
+				return nil, fmt.Errorf("jsondoc: %s: %q is not an index of a %d-element array", path, key, len(c))
 			}
 			cur = c[i]
 		default:
-			return nil, fmt.Errorf("phony: %s: %q is inside a %T, not an object or array", path, key, cur)
+			return nil, fmt.Errorf("jsondoc: %s: %q is inside a %T, not an object or array", path, key, cur)
 		}
 	}
 	return cur, nil
@@ -94,7 +74,7 @@ func GetString(d Doc, path string) (string, error) {
 	}
 	s, ok := v.(string)
 	if !ok {
-		return "", fmt.Errorf("phony: %s is a %T, not a string", path, v)
+		return "", fmt.Errorf("jsondoc: %s is a %T, not a string", path, v)
 	}
 	return s, nil
 }
@@ -121,7 +101,7 @@ func set(d Doc, path string, value any, del bool) error {
 			if last {
 				if del {
 					if _, ok := c[key]; !ok {
-						return fmt.Errorf("phony: delete %s: no key %q", path, key)
+						return fmt.Errorf("jsondoc: delete %s: no key %q", path, key)
 					}
 					delete(c, key)
 				} else {
@@ -132,7 +112,7 @@ func set(d Doc, path string, value any, del bool) error {
 			next, ok := c[key]
 			if !ok || next == nil {
 				if del {
-					return fmt.Errorf("phony: delete %s: no key %q", path, key)
+					return fmt.Errorf("jsondoc: delete %s: no key %q", path, key)
 				}
 				next = map[string]any{}
 				c[key] = next
@@ -141,18 +121,18 @@ func set(d Doc, path string, value any, del bool) error {
 		case []any:
 			n, err := strconv.Atoi(key)
 			if err != nil || n < 0 || n >= len(c) {
-				return fmt.Errorf("phony: set %s: %q is not an index of a %d-element array", path, key, len(c))
+				return fmt.Errorf("jsondoc: set %s: %q is not an index of a %d-element array", path, key, len(c))
 			}
 			if last {
 				if del {
-					return fmt.Errorf("phony: delete %s: cannot delete an array element", path)
+					return fmt.Errorf("jsondoc: delete %s: cannot delete an array element", path)
 				}
 				c[n] = value
 				return nil
 			}
 			cur = c[n]
 		default:
-			return fmt.Errorf("phony: set %s: %q is inside a %T, not an object or array", path, key, cur)
+			return fmt.Errorf("jsondoc: set %s: %q is inside a %T, not an object or array", path, key, cur)
 		}
 	}
 	return nil

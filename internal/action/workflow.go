@@ -1,7 +1,4 @@
-// Package ghactions speaks to the GitHub Actions runner: workflow commands
-// on stdout, outputs and the step summary through the files the runner
-// names in GITHUB_OUTPUT and GITHUB_STEP_SUMMARY.
-package ghactions
+package action
 
 import (
 	"crypto/rand"
@@ -13,8 +10,10 @@ import (
 	"sync"
 )
 
-// Runner writes workflow commands to Out (the step's stdout).
-type Runner struct {
+// Workflow speaks to the GitHub Actions runner: workflow commands on Out
+// (the step's stdout); outputs and the step summary go through the files
+// the runner names in GITHUB_OUTPUT and GITHUB_STEP_SUMMARY.
+type Workflow struct {
 	Out io.Writer
 	mu  sync.Mutex
 }
@@ -33,50 +32,50 @@ func escapeProperty(s string) string {
 	return strings.ReplaceAll(s, ",", "%2C")
 }
 
-func (r *Runner) command(name, props, msg string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
+func (w *Workflow) command(name, props, msg string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	if props != "" {
 		props = " " + props
 	}
-	fmt.Fprintf(r.Out, "::%s%s::%s\n", name, props, escapeData(msg))
+	fmt.Fprintf(w.Out, "::%s%s::%s\n", name, props, escapeData(msg))
 }
 
 // Mask tells the runner to hide value in every later log line.
-func (r *Runner) Mask(value string) {
+func (w *Workflow) Mask(value string) {
 	if strings.TrimSpace(value) == "" {
 		return
 	}
 	for _, line := range strings.Split(value, "\n") {
 		if line != "" {
-			r.command("add-mask", "", line)
+			w.command("add-mask", "", line)
 		}
 	}
 }
 
 // Error adds an error annotation with a title.
-func (r *Runner) Error(title, msg string) {
-	r.command("error", "title="+escapeProperty(title), msg)
+func (w *Workflow) Error(title, msg string) {
+	w.command("error", "title="+escapeProperty(title), msg)
 }
 
 // Notice adds a notice annotation.
-func (r *Runner) Notice(msg string) { r.command("notice", "", msg) }
+func (w *Workflow) Notice(msg string) { w.command("notice", "", msg) }
 
 // Group prints a collapsible group whose body is untrusted text: it is
 // wrapped in stop-commands markers with a random token, so output of the
 // code under test cannot issue workflow commands (set outputs, unmask).
-func (r *Runner) Group(title, body string) {
+func (w *Workflow) Group(title, body string) {
 	token := randomToken()
-	r.command("group", "", title)
-	r.mu.Lock()
-	fmt.Fprintf(r.Out, "::stop-commands::%s\n", token)
-	io.WriteString(r.Out, body)
+	w.command("group", "", title)
+	w.mu.Lock()
+	fmt.Fprintf(w.Out, "::stop-commands::%s\n", token)
+	io.WriteString(w.Out, body)
 	if body != "" && !strings.HasSuffix(body, "\n") {
-		io.WriteString(r.Out, "\n")
+		io.WriteString(w.Out, "\n")
 	}
-	fmt.Fprintf(r.Out, "::%s::\n", token)
-	r.mu.Unlock()
-	r.command("endgroup", "", "")
+	fmt.Fprintf(w.Out, "::%s::\n", token)
+	w.mu.Unlock()
+	w.command("endgroup", "", "")
 }
 
 func randomToken() string {

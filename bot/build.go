@@ -1,0 +1,75 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"runtime/debug"
+
+	"github.com/provide-io/workspace-bot/ci"
+	"github.com/provide-io/workspace-bot/internal/logging"
+	"github.com/provide-io/workspace-bot/internal/store"
+)
+
+// Outcome is how a build ended.
+type Outcome struct {
+	// Result is what to report; nil when Stopped.
+	Result *ci.Result
+	// Stopped says the build was stopped with nothing to report: the
+	// service is shutting down (the run goes back to the queue), or
+	// newer heads superseded it (their run reports).
+	Stopped error
+}
+
+// State is the run state the outcome records.
+func (o *Outcome) State() string {
+	if o.Stopped != nil {
+		return store.RunCancelled
+	}
+	switch o.Result.Result {
+	case ci.Success, ci.Failure, ci.Error, ci.Cancelled:
+		return o.Result.Result
+	}
+	return store.RunError
+}
+
+// Build marks the plan's members running, builds and tests the plan, and
+// says how it ended; out receives the build's log as it is written. A
+// build that panics ends in an error, reported like any other.
+func (b *Bot) Build(ctx context.Context, p *Plan, out io.Writer) (o *Outcome) {
+	defer func() {
+		if r := recover(); r != nil {
+			b.logger(ctx).WithField(logging.Stack, string(debug.Stack())).Errorf("panic in run: %v", r)
+			o = &Outcome{Result: &ci.Result{Result: ci.Error, Changeset: p.Changeset.Key, Error: fmt.Sprintf("the bot failed: %v", r)}}
+		}
+	}()
+	if b.opt.Builder == nil {
+		return &Outcome{Result: &ci.Result{Result: ci.Error, Changeset: p.Changeset.Key, Error: "the bot has no builder"}}
+	}
+	// A run superseded or cancelled before it started must not post
+	// "running" over the state its canceller just reported.
+	if ctx.Err() == nil {
+		b.setState(ctx, p, "pending", "running: "+describeMembers(p.Changeset))
+	}
+	res, err := b.opt.Builder.Run(ctx, ci.Request{Config: p.Config.Config, Pins: p.Pins, Changeset: p.Changeset.Key, Output: out})
+	cause := context.Cause(ctx)
+	if cause == errShutdown || cause == errSuperseded {
+		return &Outcome{Stopped: cause}
+	}
+	if res == nil {
+		res = &ci.Result{Result: ci.Error, Changeset: p.Changeset.Key}
+	}
+	if err != nil && res.Result != ci.Cancelled {
+		res.Result = ci.Error
+		if res.Error == "" {
+			res.Error = err.Error()
+		}
+	}
+	var c *Cancel
+	if errors.As(cause, &c) {
+		res.Result = ci.Cancelled
+		res.Error = c.Error()
+	}
+	return &Outcome{Result: res}
+}

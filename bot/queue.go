@@ -1,0 +1,427 @@
+package bot
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/provide-io/workspace-bot/changeset"
+	"github.com/provide-io/workspace-bot/ci"
+	"github.com/provide-io/workspace-bot/internal/logging"
+	"github.com/provide-io/workspace-bot/internal/store"
+	"github.com/provide-io/workspace-bot/workspace"
+)
+
+// Deliveries are the stored webhook deliveries the queue's workers handle.
+type Deliveries interface {
+	ClaimDelivery(ctx context.Context) (*store.Delivery, error)
+	FinishDelivery(ctx context.Context, id string, handleErr error) error
+}
+
+// Runs are the stored runs: what triggers decide, and what the workers
+// claim, build and finish.
+type Runs interface {
+	Trigger(ctx context.Context, r store.Run, force bool, window time.Duration) (store.Triggered, error)
+	Release(ctx context.Context, id int64, due time.Time) error
+	ClaimRun(ctx context.Context, now time.Time) (*store.Run, error)
+	NextRunDue(ctx context.Context) (time.Time, bool, error)
+	LiveRuns(ctx context.Context, key string) ([]store.Run, error)
+	LatestRun(ctx context.Context, key string) (*store.Run, error)
+	FinishRun(ctx context.Context, id int64, state string, result *ci.Result) error
+	CancelRun(ctx context.Context, id, supersededBy int64) (bool, error)
+	SetRunState(ctx context.Context, id int64, state string) error
+	AppendLog(ctx context.Context, runID int64, chunk []byte) error
+	RequeueInterrupted(ctx context.Context) (int, error)
+}
+
+// QueueOptions configure a Queue.
+type QueueOptions struct {
+	Deliveries Deliveries
+	Runs       Runs
+	// Decode reads stored deliveries (gh.DecodeEvent).
+	Decode Decoder
+	// Workers is how many runs build at once; deliveries are handled by as
+	// many workers again (at least two), so a push is read and cancels the
+	// run it supersedes while every run worker is busy.
+	Workers int
+	// CoalesceWindow is how long a queued run waits for more events of
+	// its changeset before it starts.
+	CoalesceWindow time.Duration
+	// Poll bounds how long an idle worker sleeps without a Notify.
+	Poll time.Duration
+	// OnDelivery and OnRun, when set, are told of each finished job, for
+	// metrics.
+	OnDelivery func(event, outcome string)
+	OnRun      func(state string, d time.Duration)
+}
+
+// Defaults.
+const (
+	DefaultCoalesceWindow = 2 * time.Second
+	DefaultWorkers        = 2
+	DefaultPoll           = time.Second
+)
+
+// maxRunAttempts is how many times a run is started before an
+// interrupted one is reported as an error instead of queued again.
+const maxRunAttempts = 5
+
+// Queue is the service's shell around the core: events' plans are stored,
+// coalesced and superseded in one store transaction each, and workers
+// build them. Start it, Notify it when a delivery lands, Stop it to drain.
+type Queue struct {
+	b   *Bot
+	opt QueueOptions
+	log logrus.FieldLogger
+
+	wake chan struct{}
+
+	mu      sync.Mutex
+	active  map[int64]context.CancelCauseFunc // runs building in this process, by store id
+	stopped bool
+
+	claimCtx  context.Context // cancelled to stop claiming work
+	stopClaim context.CancelFunc
+	jobCtx    context.Context // cancelled when the grace period is over
+	stopJobs  context.CancelCauseFunc
+	loops     sync.WaitGroup
+}
+
+// NewQueue wraps b: from now on b's events queue their plans instead of
+// building them at once.
+func NewQueue(b *Bot, opts QueueOptions) (*Queue, error) {
+	var missing []string
+	if opts.Deliveries == nil {
+		missing = append(missing, "Deliveries")
+	}
+	if opts.Runs == nil {
+		missing = append(missing, "Runs")
+	}
+	if opts.Decode == nil {
+		missing = append(missing, "Decode")
+	}
+	if b.rec == nil {
+		missing = append(missing, "the bot's Records")
+	}
+	if b.opt.Builder == nil {
+		missing = append(missing, "the bot's Builder")
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("bot: queue options missing %s", strings.Join(missing, ", "))
+	}
+	if opts.Workers <= 0 {
+		opts.Workers = DefaultWorkers
+	}
+	if opts.CoalesceWindow < 0 {
+		return nil, fmt.Errorf("bot: coalesce window %s is negative", opts.CoalesceWindow)
+	}
+	if opts.Poll <= 0 {
+		opts.Poll = DefaultPoll
+	}
+	q := &Queue{b: b, opt: opts, log: b.log, wake: make(chan struct{}, 64), active: map[int64]context.CancelCauseFunc{}}
+	b.runs = q
+	return q, nil
+}
+
+// Notify wakes idle workers: a delivery was stored.
+func (q *Queue) Notify() {
+	for i := 0; i < cap(q.wake); i++ {
+		select {
+		case q.wake <- struct{}{}:
+		default:
+			return
+		}
+	}
+}
+
+// submit records the trigger's decisions in one transaction, then tells
+// GitHub: runs it superseded, the queued state, heads a coalesced run no
+// longer builds. Only then is the run released to the workers, so no
+// "queued" lands on top of a result that came first.
+func (q *Queue) submit(ctx context.Context, p *Plan, force bool) (*Ran, error) {
+	log := q.b.logger(ctx)
+	window := q.opt.CoalesceWindow
+	if force {
+		window = 0
+	}
+	t, err := q.opt.Runs.Trigger(ctx, store.Run{
+		Key: p.Changeset.Key, RunID: p.Changeset.RunID, Trigger: p.Reason,
+		Changeset: p.Changeset, Config: p.Config.Text, ConfigName: p.Config.Name, ConfigRemote: p.Config.Remote,
+	}, force, window)
+	if err != nil {
+		return nil, err
+	}
+	for i := range t.Superseded {
+		r := &t.Superseded[i]
+		q.cancelActive(r.ID, errSuperseded)
+		q.b.retireStaleHeads(ctx, p.Config.Config, r, p.Changeset)
+		log.WithFields(map[string]any{logging.Run: r.ID, logging.SupersededBy: t.ID}).Info("run superseded")
+	}
+	if t.Tested != nil {
+		log.WithField(logging.Run, t.Tested.ID).Info("these heads are tested already, or being tested; not queued again")
+		return nil, nil
+	}
+	q.b.setState(ctx, p, "pending", "queued: "+describeMembers(p.Changeset))
+	if t.Replaced != nil {
+		q.b.retireStaleHeads(ctx, p.Config.Config, t.Replaced, p.Changeset)
+	}
+	if err := q.opt.Runs.Release(ctx, t.ID, t.Due); err != nil {
+		return nil, err
+	}
+	p.Run = t.ID
+	log.WithFields(map[string]any{logging.Run: t.ID, logging.Coalesced: t.Coalesced}).Info("run queued")
+	q.Notify()
+	return &Ran{Plan: p}, nil
+}
+
+// cancel cancels the live runs of p's changeset: one building here stops
+// and reports itself; the others are reported here.
+func (q *Queue) cancel(ctx context.Context, p *Plan, by *Cancel) (int, error) {
+	live, err := q.opt.Runs.LiveRuns(ctx, p.Changeset.Key)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, r := range live {
+		ok, err := q.opt.Runs.CancelRun(ctx, r.ID, 0)
+		if err != nil {
+			return n, err
+		}
+		if !ok {
+			continue
+		}
+		n++
+		if !q.cancelActive(r.ID, by) {
+			rp := *p
+			rp.Run = r.ID
+			q.b.reportCancelled(ctx, &rp, "by "+by.By, "")
+		}
+	}
+	return n, nil
+}
+
+func (q *Queue) latest(ctx context.Context, key string) (*store.Run, error) {
+	return q.opt.Runs.LatestRun(ctx, key)
+}
+
+// closed cancels the live runs whose changeset holds pr: they test a set
+// that no longer exists. The other members get an error status saying the
+// changeset changed, so nobody reads a stale pending as progress.
+func (q *Queue) closed(ctx context.Context, pr *changeset.PR) error {
+	live, err := q.opt.Runs.LiveRuns(ctx, "")
+	if err != nil {
+		return err
+	}
+	ref := pr.Ref()
+	for _, r := range live {
+		if !keyHas(r.Key, ref) {
+			continue
+		}
+		if ok, err := q.opt.Runs.CancelRun(ctx, r.ID, 0); err != nil || !ok {
+			if err != nil {
+				return err
+			}
+			continue
+		}
+		why := ref + " was closed"
+		if pr.Merged {
+			why = ref + " was merged"
+		}
+		if !q.cancelActive(r.ID, &Cancel{By: pr.Author, Why: why}) {
+			// Not building here: nobody else will report it.
+			if p, err := q.plan(ctx, &r); err == nil {
+				q.b.reportCancelled(ctx, p, why, ref)
+			}
+		}
+		q.b.logger(ctx).WithField(logging.Run, r.ID).Info("run cancelled: a member closed")
+	}
+	return nil
+}
+
+// plan is the plan a stored run builds: its changeset, with the config it
+// was resolved with (the current one for a run stored before runs kept
+// theirs).
+func (q *Queue) plan(ctx context.Context, r *store.Run) (*Plan, error) {
+	if r.Changeset == nil || len(r.Changeset.Members) == 0 {
+		err := r.RecordError
+		if err == nil {
+			err = fmt.Errorf("run %d has no changeset", r.ID)
+		}
+		return nil, err
+	}
+	var cfg *ConfigFile
+	if len(r.Config) > 0 {
+		c, _, err := workspace.Parse(r.ConfigName, r.Config)
+		if err != nil {
+			return nil, fmt.Errorf("run %d: its workspace config: %w", r.ID, err)
+		}
+		cfg = &ConfigFile{Config: c, Name: r.ConfigName, Text: r.Config, Remote: r.ConfigRemote}
+	} else {
+		c, err := q.b.config(ctx)
+		if err != nil {
+			return nil, err
+		}
+		cfg = c
+	}
+	p := NewPlan(cfg, r.Changeset)
+	p.Run, p.Reason = r.ID, r.Trigger
+	return p, nil
+}
+
+// cancelActive cancels a run building in this process.
+func (q *Queue) cancelActive(id int64, cause error) bool {
+	q.mu.Lock()
+	cancel := q.active[id]
+	q.mu.Unlock()
+	if cancel == nil {
+		return false
+	}
+	cancel(cause)
+	return true
+}
+
+// execute builds a claimed run and reports it. A run cancelled because
+// the service stops goes back to the queue; one superseded by a newer run
+// reports nothing (the newer run will); every other end is reported on
+// every member.
+func (q *Queue) execute(r *store.Run) {
+	log := q.log.WithFields(map[string]any{logging.Run: r.ID, logging.Changeset: r.Key})
+	ctx, cancel := context.WithCancelCause(logging.With(q.jobCtx, log))
+	defer cancel(nil)
+	start := time.Now()
+
+	q.mu.Lock()
+	stopping := q.stopped
+	if !stopping {
+		q.active[r.ID] = cancel
+	}
+	q.mu.Unlock()
+	if stopping {
+		q.requeue(r.ID, log)
+		return
+	}
+	defer func() {
+		q.mu.Lock()
+		delete(q.active, r.ID)
+		q.mu.Unlock()
+	}()
+
+	state := q.build(ctx, r)
+	log.WithFields(map[string]any{logging.State: state, logging.Duration: time.Since(start).Milliseconds()}).Info("run ended")
+	if q.opt.OnRun != nil && state != "" {
+		q.opt.OnRun(state, time.Since(start))
+	}
+}
+
+// build runs r and returns its final state, or "" when it was put back.
+func (q *Queue) build(ctx context.Context, r *store.Run) string {
+	log := q.b.logger(ctx)
+	p, err := q.plan(ctx, r)
+	if err != nil {
+		if context.Cause(ctx) == errShutdown {
+			q.requeue(r.ID, log)
+			return ""
+		}
+		res := &ci.Result{Result: ci.Error, Changeset: r.Key, Error: fmt.Sprintf("run %d cannot start: %s", r.ID, err)}
+		// Reported with the current config, when there is a changeset to
+		// report on.
+		p = nil
+		if cfg, cerr := q.b.config(ctx); cerr == nil && r.Changeset != nil {
+			p = NewPlan(cfg, r.Changeset)
+			p.Run = r.ID
+		}
+		return q.finish(r.ID, p, &Outcome{Result: res}, log)
+	}
+	if r.Attempts > maxRunAttempts {
+		// A run that kills the service (or is cut short by every restart)
+		// must not loop forever: report it and let a person re-run it.
+		res := &ci.Result{Result: ci.Error, Changeset: r.Key, Error: fmt.Sprintf(
+			"the run was interrupted %d times before it could finish; comment %s test to try again",
+			r.Attempts-1, workspace.DefaultCommand)}
+		return q.finish(r.ID, p, &Outcome{Result: res}, log)
+	}
+	// The changeset may have been coalesced with an event resolved after
+	// the approval: fork code runs only for approved heads.
+	if err := q.b.decideTrust(ctx, p, ""); err != nil {
+		res := &ci.Result{Result: ci.Error, Changeset: r.Key, Error: "checking trust failed: " + err.Error()}
+		return q.finish(r.ID, p, &Outcome{Result: res}, log)
+	}
+	if !p.Runnable() {
+		log.Info("heads not approved: the run waits for a trusted command")
+		q.b.setState(ctx, p, "pending", waitingDescription(p))
+		q.finishQuiet(r.ID, store.RunCancelled, log)
+		return store.RunCancelled
+	}
+	o := q.b.Build(ctx, p, &logWriter{ctx: ctx, st: q.opt.Runs, id: r.ID})
+	switch o.Stopped {
+	case errShutdown:
+		q.requeue(r.ID, log)
+		return ""
+	case errSuperseded:
+		q.finishQuiet(r.ID, store.RunCancelled, log)
+		return store.RunCancelled
+	}
+	return q.finish(r.ID, p, o, log)
+}
+
+// finish records the outcome and reports it on every member.
+func (q *Queue) finish(id int64, p *Plan, o *Outcome, log logrus.FieldLogger) string {
+	state := o.State()
+	// The run's own context may be cancelled; reporting still happens.
+	ctx, cancel := context.WithTimeout(logging.With(context.Background(), log), time.Minute)
+	defer cancel()
+	if err := q.opt.Runs.FinishRun(ctx, id, state, o.Result); err != nil {
+		log.WithError(err).Error("recording the run's result failed")
+	}
+	if p != nil {
+		q.b.Report(ctx, p, o)
+	}
+	return state
+}
+
+// finishQuiet records a final state without reporting it.
+func (q *Queue) finishQuiet(id int64, state string, log logrus.FieldLogger) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := q.opt.Runs.FinishRun(ctx, id, state, nil); err != nil {
+		log.WithError(err).Warn("recording the run's end failed")
+	}
+}
+
+// requeue puts a run back in the queue for the next start.
+func (q *Queue) requeue(id int64, log logrus.FieldLogger) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := q.opt.Runs.SetRunState(ctx, id, store.RunQueued); err != nil {
+		log.WithError(err).Warn("putting the run back in the queue failed; the next start requeues it")
+		return
+	}
+	log.Info("run put back in the queue")
+}
+
+// logWriter streams a run's output into the store, where the run page
+// reads it while the run goes on.
+type logWriter struct {
+	ctx context.Context
+	st  Runs
+	id  int64
+}
+
+func (w *logWriter) Write(p []byte) (int, error) {
+	chunk := append([]byte(nil), p...)
+	ctx := w.ctx
+	if ctx.Err() != nil {
+		// The tail of a cancelled run still belongs in its log.
+		c, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		ctx = c
+	}
+	if err := w.st.AppendLog(ctx, w.id, chunk); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}

@@ -1,0 +1,207 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/provide-io/workspace-bot/changeset"
+	"github.com/provide-io/workspace-bot/internal/logging"
+	"github.com/provide-io/workspace-bot/internal/store"
+	"github.com/provide-io/workspace-bot/workspace"
+)
+
+// Handled is what handling one event did, for a caller that reports it
+// (the Action): the plans built (or queued), the plans waiting for a
+// trusted approval, the changesets that could not be resolved, and the
+// replies posted.
+type Handled struct {
+	Runs       []Ran
+	Waiting    []Waiting
+	Unresolved []Unresolved
+	Replies    []string
+}
+
+// Ran is a plan that was built, or queued to be.
+type Ran struct {
+	Plan *Plan
+	// Outcome is how the build ended; nil when the plan was queued.
+	Outcome *Outcome
+}
+
+// Waiting is a plan whose fork code waits for a trusted approval, and the
+// state posted on its members saying so.
+type Waiting struct {
+	Plan        *Plan
+	Description string
+}
+
+// runner is what becomes of the plans events make: inline builds each at
+// once (the Action, where the job is the queue); a Queue stores them for
+// its workers (the service).
+type runner interface {
+	// submit builds or queues p; force builds heads tested already. It
+	// returns nil when nothing was built or queued.
+	submit(ctx context.Context, p *Plan, force bool) (*Ran, error)
+	// cancel cancels the queued and running runs of the plan's changeset
+	// and reports them cancelled; it says how many there were.
+	cancel(ctx context.Context, p *Plan, by *Cancel) (int, error)
+	// latest is the newest run of key, or an error wrapping
+	// store.ErrNotFound.
+	latest(ctx context.Context, key string) (*store.Run, error)
+	// closed cancels the live runs whose changeset holds pr.
+	closed(ctx context.Context, pr *changeset.PR) error
+}
+
+// trigger is a reason to test the changeset a PR belongs to.
+type trigger struct {
+	start  *changeset.PR
+	reason string // for people: "pull_request synchronize o/r#3"
+	// force runs even when the same heads were already tested.
+	force bool
+	// approver, when set, is a trusted login whose command approves the
+	// exact heads resolved now for untrusted forks.
+	approver string
+}
+
+// trigger resolves the changeset start belongs to and builds or queues a
+// run of it. A changeset that cannot be resolved is reported on start's
+// PR; fork code waits for a trusted approval.
+func (h *handling) trigger(ctx context.Context, t trigger) error {
+	cfg, err := h.config(ctx)
+	if err != nil {
+		return err
+	}
+	if t.start.State != "" && t.start.State != "open" {
+		return nil
+	}
+	h.triggerMu.Lock()
+	defer h.triggerMu.Unlock()
+	p, err := h.resolve(ctx, cfg, changeset.Ref{Repo: t.start.Repo, Number: t.start.Number})
+	var re *ResolveError
+	if errors.As(err, &re) {
+		err = re.Err
+	}
+	if err != nil {
+		if retryable(err) {
+			return fmt.Errorf("resolve the changeset of %s: %w", t.start.Ref(), err)
+		}
+		u, err := h.reportResolutionError(ctx, cfg.Config, t.start, err)
+		if u != nil {
+			h.did.Unresolved = append(h.did.Unresolved, *u)
+		}
+		return err
+	}
+	p.Reason = t.reason
+	log := h.logger(ctx).WithField(logging.Changeset, p.Changeset.Key)
+	ctx = logging.With(ctx, log)
+	if err := h.decideTrust(ctx, p, t.approver); err != nil {
+		return err
+	}
+	if len(p.Forks) > 0 && t.approver != "" {
+		log.WithField(logging.User, t.approver).Info("fork code approved for these heads")
+	}
+	if !p.Runnable() {
+		log.WithField(logging.Forks, len(p.Forks)).Info("fork by an untrusted author: waiting for a trusted command")
+		desc := waitingDescription(p)
+		h.setState(ctx, p, "pending", desc)
+		h.did.Waiting = append(h.did.Waiting, Waiting{Plan: p, Description: desc})
+		return nil
+	}
+	ran, err := h.runs.submit(ctx, p, t.force)
+	if ran != nil {
+		h.did.Runs = append(h.did.Runs, *ran)
+	}
+	return err
+}
+
+// inline builds each plan at once, in the caller's goroutine.
+type inline struct{ b *Bot }
+
+func (i inline) submit(ctx context.Context, p *Plan, _ bool) (*Ran, error) {
+	i.b.setState(ctx, p, "pending", "queued: "+describeMembers(p.Changeset))
+	o := i.b.Build(ctx, p, io.Discard)
+	rctx, cancel := reportContext(ctx)
+	defer cancel()
+	i.b.Report(rctx, p, o)
+	return &Ran{Plan: p, Outcome: o}, nil
+}
+
+// Nothing is queued or running beside the build in progress.
+func (inline) cancel(context.Context, *Plan, *Cancel) (int, error) { return 0, nil }
+
+func (inline) latest(_ context.Context, key string) (*store.Run, error) {
+	return nil, fmt.Errorf("runs of %s: %w", key, store.ErrNotFound)
+}
+
+func (inline) closed(context.Context, *changeset.PR) error { return nil }
+
+// reportContext is the context a build's report goes out with: the
+// build's own may be cancelled, and the report is still owed. A cancelled
+// one gets a few seconds, as a cancelled job has before it is killed.
+func reportContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	d := time.Minute
+	if ctx.Err() != nil {
+		d = 5 * time.Second
+	}
+	return context.WithTimeout(context.WithoutCancel(ctx), d)
+}
+
+// retireStaleHeads gives a final state to the heads an older run of the
+// changeset was going to test and the newer one no longer does (a member
+// was pushed to), so no old commit shows a check that never finishes.
+func (b *Bot) retireStaleHeads(ctx context.Context, cfg *workspace.Config, old *store.Run, cs *changeset.Changeset) {
+	if old.Changeset == nil {
+		return
+	}
+	now := map[string]string{}
+	for _, m := range cs.Members {
+		now[m.PR.Ref()] = m.PR.HeadSHA
+	}
+	for _, m := range old.Changeset.Members {
+		sha, ok := now[m.PR.Ref()]
+		if !ok || sha == m.PR.HeadSHA {
+			continue
+		}
+		desc := fmt.Sprintf("cancelled: superseded by a newer push to %s (%s)", m.PR.Ref(), changeset.ShortSHA(sha))
+		b.setMemberState(ctx, cfg, m.PR, "error", desc, old.ID)
+	}
+}
+
+// reportCancelled sets an error status on every member except skip (the
+// closed PR, whose status nobody reads).
+func (b *Bot) reportCancelled(ctx context.Context, p *Plan, why, skip string) {
+	desc := fmt.Sprintf("cancelled: %s; comment %s test to run again", why, p.Config.CommandWord())
+	for _, m := range p.Changeset.Members {
+		if m.PR.Ref() == skip {
+			continue
+		}
+		b.setMemberState(ctx, p.Config.Config, m.PR, "error", desc, p.Run)
+	}
+}
+
+func keyHas(key, ref string) bool {
+	for _, k := range strings.Split(key, ",") {
+		if strings.EqualFold(k, ref) {
+			return true
+		}
+	}
+	return false
+}
+
+// retryable says whether a resolution error is GitHub or the network
+// failing rather than the changeset being wrong: such errors retry the
+// delivery instead of being reported on the PR.
+func retryable(err error) bool {
+	var ce *changeset.Error
+	if errors.As(err, &ce) {
+		return false
+	}
+	if errors.Is(err, changeset.ErrNotFound) || errors.Is(err, changeset.ErrForbidden) {
+		return false
+	}
+	return true
+}

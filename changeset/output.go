@@ -1,0 +1,41 @@
+package changeset
+
+// Output is a changeset as the CLI's --json and the Action's changeset
+// output print it, for machines to read.
+type Output struct {
+	Key     string         `json:"key"`
+	RunID   string         `json:"run_id"`
+	Members []MemberOutput `json:"members"`
+}
+
+// MemberOutput is one member PR in Output.
+type MemberOutput struct {
+	Sibling  string   `json:"sibling"`
+	Ref      string   `json:"ref"`
+	Repo     string   `json:"repo"`
+	Number   int      `json:"number"`
+	Title    string   `json:"title"`
+	URL      string   `json:"url"`
+	HeadRef  string   `json:"head_ref"`
+	HeadSHA  string   `json:"head_sha"`
+	HeadRepo string   `json:"head_repo"`
+	BaseRef  string   `json:"base_ref"`
+	Fork     bool     `json:"fork"`
+	Links    []string `json:"links"`
+}
+
+// Output is cs as machines read it; a nil changeset has no members.
+func (cs *Changeset) Output() Output {
+	out := Output{Members: []MemberOutput{}}
+	if cs == nil {
+		return out
+	}
+	out.Key, out.RunID = cs.Key, cs.RunID
+	for _, m := range cs.Members {
+		p := m.PR
+		out.Members = append(out.Members, MemberOutput{Sibling: m.Sibling, Ref: p.Ref(), Repo: p.Repo, Number: p.Number,
+			Title: p.Title, URL: p.URL, HeadRef: p.HeadRef, HeadSHA: p.HeadSHA, HeadRepo: p.HeadRepo,
+			BaseRef: p.BaseRef, Fork: p.Fork, Links: m.Links})
+	}
+	return out
+}
