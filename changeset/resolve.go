@@ -436,6 +436,14 @@ func (r *resolver) sameBranch(a, b *PR) bool {
 }
 
 // validate reports every member that cannot be built, all at once.
+//
+// Each problem is the start's or a trusted author's to fix, because only
+// their links bring members in: a missing, closed, merged, outside or
+// wrongly based PR was named by one of them, or is the start; two PRs for
+// a sibling or too many members were linked by them; and the Depends-On
+// words checked are those of members whose links count (an untrusted
+// member's lines are not read). The one exception is a sibling the token
+// cannot list, which is the token's.
 func (r *resolver) validate() {
 	keys := r.sortedKeys()
 	bySibling := map[string][]*PR{}
