@@ -77,6 +77,9 @@ func reuseClone(ctx context.Context, m *mirror, t target, rev string) error {
 	if fi, err := os.Lstat(gd); err != nil || !fi.IsDir() {
 		return fmt.Errorf("%s is not a clone's git directory", gd)
 	}
+	if _, err := os.Stat(filepath.Join(gd, "info", "sparse-checkout")); err == nil && len(t.sparse) == 0 {
+		return fmt.Errorf("%s was a sparse checkout: clone it whole", t.dir)
+	}
 	cfg := "[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = false\n\tlogallrefupdates = false\n" +
 		"[remote \"origin\"]\n\turl = " + m.dir + "\n\tfetch = +refs/heads/*:refs/remotes/origin/*\n"
 	files := map[string]string{

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/provide-io/workspace-bot/workspace"
 )
@@ -95,7 +96,7 @@ func (r *Runner) acquireRoot(dataDir string, cfg *workspace.Config, req Request)
 		if err != nil {
 			return nil, err
 		}
-		if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		if !tryLock(lock) {
 			lock.Close()
 			continue
 		}
@@ -221,4 +222,18 @@ func bumpEpoch(rootsDir string) error {
 		return err
 	}
 	return os.Rename(tmp, filepath.Join(rootsDir, "epoch"))
+}
+
+// tryLock takes an exclusive lock on f if it is free, or frees up within
+// a few milliseconds: a process forked elsewhere in this program holds a
+// copy of a just-closed lock until it execs, and a run should not move to
+// another root (and its cold venv) for that.
+func tryLock(f *os.File) bool {
+	for i := 0; i < 5; i++ {
+		if syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) == nil {
+			return true
+		}
+		time.Sleep(time.Duration(i+1) * 2 * time.Millisecond)
+	}
+	return false
 }
