@@ -25,10 +25,13 @@ import (
 
 // pyPackage is one generated package.
 type pyPackage struct {
-	name  string   // distribution, module and sibling name
+	name  string   // distribution and sibling name
 	layer string   // foundation, framework, tools
 	deps  []string // other packages it imports and declares
 }
+
+// module is the package's import name.
+func module(name string) string { return strings.ReplaceAll(name, "-", "_") }
 
 // pyPackages: pyframework and pyplugin build in one stage, side by side.
 var pyPackages = []pyPackage{
@@ -60,11 +63,11 @@ def get_requires_for_build_wheel(config_settings=None):
 
 
 def build_editable(wheel_directory, config_settings=None, metadata_directory=None):
-    dist = NAME + "-" + VERSION
+    dist = NAME.replace("-", "_") + "-" + VERSION
     meta = "Metadata-Version: 2.1\nName: %%s\nVersion: %%s\n" %% (NAME, VERSION)
     meta += "".join("Requires-Dist: %%s\n" %% d for d in DEPS)
     files = {
-        NAME + ".pth": os.path.abspath("src") + "\n",
+        NAME.replace("-", "_") + ".pth": os.path.abspath("src") + "\n",
         dist + ".dist-info/METADATA": meta,
         dist + ".dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: pybackend\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
     }
@@ -97,9 +100,10 @@ func pyFiles(p pyPackage, version, word string) map[string]string {
 	depList := "[" + strings.Join(deps, ", ") + "]"
 	var imports, parts strings.Builder
 	for _, d := range p.deps {
-		fmt.Fprintf(&imports, "import %s\n", d)
-		fmt.Fprintf(&parts, " + \"(\" + %s.chain() + \")\"", d)
+		fmt.Fprintf(&imports, "import %s\n", module(d))
+		fmt.Fprintf(&parts, " + \"(\" + %s.chain() + \")\"", module(d))
 	}
+	mod := module(p.name)
 	files := map[string]string{
 		"pyproject.toml": fmt.Sprintf(`[build-system]
 requires = []
@@ -112,10 +116,10 @@ version = %q
 dependencies = %s
 `, p.name, version, depList),
 		"_build/pybackend.py": fmt.Sprintf(backendPy, p.name, version, depList),
-		"src/" + p.name + "/__init__.py": fmt.Sprintf("%s\nWORD = %q\n\n\ndef chain():\n    return %q + \":\" + WORD%s\n",
+		"src/" + mod + "/__init__.py": fmt.Sprintf("%s\nWORD = %q\n\n\ndef chain():\n    return %q + \":\" + WORD%s\n",
 			imports.String(), word, p.name, parts.String()),
 		"tests/__init__.py": "",
-		"tests/test_" + p.name + ".py": fmt.Sprintf(`import os
+		"tests/test_" + mod + ".py": fmt.Sprintf(`import os
 import unittest
 
 import %[1]s
@@ -130,7 +134,7 @@ class Test(unittest.TestCase):
         # sibling it imports installed there.
         import sys
         self.assertTrue(sys.prefix.startswith(os.environ["VIRTUAL_ENV"]), sys.prefix)
-`, p.name),
+`, mod),
 		// Kept out of a sparse checkout of src and tests.
 		"docs/site/index.html": "<html>" + strings.Repeat("built docs ", 200) + "</html>\n",
 	}
