@@ -6,6 +6,16 @@ type Output struct {
 	Key     string         `json:"key"`
 	RunID   string         `json:"run_id"`
 	Members []MemberOutput `json:"members"`
+	// Excluded are the PRs that link themselves to the changeset but are
+	// not in it (see Changeset.Excluded).
+	Excluded []ExclusionOutput `json:"excluded,omitempty"`
+}
+
+// ExclusionOutput is one PR left out, in Output.
+type ExclusionOutput struct {
+	Ref    string   `json:"ref"`
+	Links  []string `json:"links"`
+	Reason string   `json:"reason"`
 }
 
 // MemberOutput is one member PR in Output.
@@ -36,6 +46,9 @@ func (cs *Changeset) Output() Output {
 		out.Members = append(out.Members, MemberOutput{Sibling: m.Sibling, Ref: p.Ref(), Repo: p.Repo, Number: p.Number,
 			Title: p.Title, URL: p.URL, HeadRef: p.HeadRef, HeadSHA: p.HeadSHA, HeadRepo: p.HeadRepo,
 			BaseRef: p.BaseRef, Fork: p.Fork, Links: m.Links})
+	}
+	for _, e := range cs.Excluded {
+		out.Excluded = append(out.Excluded, ExclusionOutput{Ref: e.PR.String(), Links: e.Links, Reason: string(e.Reason)})
 	}
 	return out
 }

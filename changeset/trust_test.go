@@ -2,6 +2,7 @@ package changeset
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
@@ -93,6 +94,10 @@ func TestUntrustedReverseLinkDoesNotJoin(t *testing.T) {
 		}
 		if got := trustedOf(cs); !got["o/a#1"] || !got["o/b#2"] {
 			t.Errorf("from %s: trusted %v", start, got)
+		}
+		js, err := json.Marshal(cs.Output())
+		if want := `"excluded":[{"ref":"o/c#3","links":["depends on o/a#1"],"reason":"author not trusted"}]`; err != nil || !strings.Contains(string(js), want) {
+			t.Errorf("from %s: --json output %s lacks %s", start, js, want)
 		}
 	}
 	// The outsider's own changeset holds what it names, and says whose
