@@ -4,7 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"github.com/google/go-github/v60/github"
+	"github.com/google/go-github/v88/github"
 
 	"github.com/provide-io/workspace-bot/bot"
 )

@@ -12,7 +12,7 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/google/go-github/v60/github"
+	"github.com/google/go-github/v88/github"
 
 	"github.com/provide-io/workspace-bot/bot"
 	"github.com/provide-io/workspace-bot/changeset"

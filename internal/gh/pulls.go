@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/google/go-github/v60/github"
+	"github.com/google/go-github/v88/github"
 
 	"github.com/provide-io/workspace-bot/changeset"
 )

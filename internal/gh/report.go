@@ -6,7 +6,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/google/go-github/v60/github"
+	"github.com/google/go-github/v88/github"
 
 	"github.com/provide-io/workspace-bot/bot"
 )
@@ -28,7 +28,7 @@ func (c *Client) SetStatus(ctx context.Context, repo, sha string, st bot.Status)
 	if st.TargetURL != "" {
 		rs.TargetURL = github.String(st.TargetURL)
 	}
-	if _, _, err := api.Repositories.CreateStatus(ctx, owner, name, sha, rs); err != nil {
+	if _, _, err := api.Repositories.CreateStatus(ctx, owner, name, sha, *rs); err != nil {
 		return wrap(err, fmt.Sprintf("setting status %s on %s@%s", st.Context, repo, short(sha)), repo)
 	}
 	return nil
@@ -110,11 +110,11 @@ func (c *Client) UpdateCheckRun(ctx context.Context, repo string, id int64, cr b
 	if o := checkRunOutput(cr); o != nil {
 		body["output"] = o
 	}
-	req, err := api.NewRequest("PATCH", fmt.Sprintf("repos/%s/%s/check-runs/%d", owner, name, id), body)
+	req, err := api.NewRequest(ctx, "PATCH", fmt.Sprintf("repos/%s/%s/check-runs/%d", owner, name, id), body)
 	if err != nil {
 		return fmt.Errorf("updating check run %d in %s: %w", id, repo, err)
 	}
-	if _, err := api.Do(ctx, req, nil); err != nil {
+	if _, err := api.Do(req, nil); err != nil {
 		return wrap(err, fmt.Sprintf("updating check run %d in %s", id, repo), repo)
 	}
 	return nil

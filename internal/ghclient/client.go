@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/bradleyfalzon/ghinstallation/v2"
-	"github.com/google/go-github/v60/github"
+	"github.com/google/go-github/v88/github"
 	"golang.org/x/oauth2"
 )
 
@@ -72,15 +72,16 @@ func (f *Factory) client(rt http.RoundTripper) *github.Client {
 	if f.now != nil {
 		r.now = f.now
 	}
-	c := github.NewClient(&http.Client{Transport: r})
-	// Set directly: WithEnterpriseURLs would append api/v3/ to any host
-	// that does not start with "api.", breaking emulators and proxies.
-	base, _ := url.Parse(f.opts.APIURL) // validated in New
-	c.BaseURL = base
-	up := *base
-	c.UploadURL = &up
+	// WithURLs as given: WithEnterpriseURLs would append api/v3/ to any
+	// host that does not start with "api.", breaking emulators and proxies.
+	opts := []github.ClientOptionsFunc{github.WithHTTPClient(&http.Client{Transport: r}), github.WithURLs(&f.opts.APIURL, &f.opts.APIURL)}
 	if f.opts.UserAgent != "" {
-		c.UserAgent = f.opts.UserAgent
+		opts = append(opts, github.WithUserAgent(f.opts.UserAgent))
+	}
+	c, err := github.NewClient(opts...)
+	if err != nil {
+		// The URL was checked by Options.Validate.
+		panic(fmt.Sprintf("ghclient: %v", err))
 	}
 	return c
 }
@@ -160,7 +161,7 @@ func (f *Factory) InstallationForRepo(ctx context.Context, repo string) (int64, 
 	if err != nil {
 		return 0, err
 	}
-	inst, _, err := app.Apps.FindRepositoryInstallation(ctx, owner, name)
+	inst, _, err := app.Apps.GetRepositoryInstallation(ctx, owner, name)
 	if err != nil {
 		return 0, fmt.Errorf("GitHub App %d is not installed on %s or cannot see it (install the App on that repository): %w", f.opts.AppID, repo, err)
 	}

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/bradleyfalzon/ghinstallation/v2"
-	"github.com/google/go-github/v60/github"
+	"github.com/google/go-github/v88/github"
 )
 
 func TestTokenScoping(t *testing.T) {
@@ -90,20 +90,18 @@ func TestGitHubAppInstallationTokens(t *testing.T) {
 
 	atr := ghinstallation.NewAppsTransportFromPrivateKey(http.DefaultTransport, 7, key)
 	atr.BaseURL = strings.TrimSuffix(s.APIURL(), "/")
-	appClient := github.NewClient(&http.Client{Transport: atr})
-	appClient.BaseURL = mustURL(t, s.APIURL())
-	inst := must[*github.Installation](t)(appClient.Apps.FindRepositoryInstallation(ctx, "acme", "app"))
+	appClient := clientWith(t, s, &http.Client{Transport: atr})
+	inst := must[*github.Installation](t)(appClient.Apps.GetRepositoryInstallation(ctx, "acme", "app"))
 	if inst.GetID() != 42 || inst.GetAccount().GetLogin() != "acme" {
 		t.Errorf("installation = %d %s", inst.GetID(), inst.GetAccount().GetLogin())
 	}
-	if _, _, err := appClient.Apps.FindRepositoryInstallation(ctx, "other", "x"); !isStatus(err, 404) {
+	if _, _, err := appClient.Apps.GetRepositoryInstallation(ctx, "other", "x"); !isStatus(err, 404) {
 		t.Errorf("repo without installation: %v, want 404", err)
 	}
 
 	itr := ghinstallation.NewFromAppsTransport(atr, 42)
 	itr.BaseURL = atr.BaseURL
-	gh := github.NewClient(&http.Client{Transport: itr})
-	gh.BaseURL = mustURL(t, s.APIURL())
+	gh := clientWith(t, s, &http.Client{Transport: itr})
 	sha := s.PR("acme/app", openPR(t, s)).HeadSHA
 	run := must[*github.CheckRun](t)(gh.Checks.CreateCheckRun(ctx, "acme", "app", github.CreateCheckRunOptions{Name: "workspace/integration", HeadSHA: sha}))
 	if run.GetApp().GetID() != 7 || run.GetApp().GetSlug() != "workspace-bot" {
@@ -122,8 +120,7 @@ func TestGitHubAppInstallationTokens(t *testing.T) {
 	other, _ := rsa.GenerateKey(rand.Reader, 2048)
 	bad := ghinstallation.NewAppsTransportFromPrivateKey(http.DefaultTransport, 7, other)
 	bad.BaseURL = atr.BaseURL
-	badClient := github.NewClient(&http.Client{Transport: bad})
-	badClient.BaseURL = mustURL(t, s.APIURL())
+	badClient := clientWith(t, s, &http.Client{Transport: bad})
 	if _, _, err := badClient.Apps.CreateInstallationToken(ctx, 42, nil); !isStatus(err, 401) {
 		t.Errorf("JWT with the wrong key: %v, want 401", err)
 	}

@@ -3,7 +3,7 @@ package githubtest
 import (
 	"testing"
 
-	"github.com/google/go-github/v60/github"
+	"github.com/google/go-github/v88/github"
 )
 
 func openPR(t *testing.T, s *Server) int {

@@ -4,11 +4,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"sync"
 	"testing"
 
-	"github.com/google/go-github/v60/github"
+	"github.com/google/go-github/v88/github"
 )
 
 func start(t testing.TB) *Server {
@@ -28,11 +27,18 @@ func start(t testing.TB) *Server {
 // client is the real go-github client pointed at the emulator.
 func client(t testing.TB, s *Server, token string) *github.Client {
 	t.Helper()
-	c := github.NewClient(&http.Client{})
+	opts := []github.ClientOptionsFunc{}
 	if token != "" {
-		c = c.WithAuthToken(token)
+		opts = append(opts, github.WithAuthToken(token))
 	}
-	c, err := c.WithEnterpriseURLs(s.APIURL(), s.APIURL())
+	return clientWith(t, s, &http.Client{}, opts...)
+}
+
+// clientWith is the real go-github client over hc pointed at the emulator.
+func clientWith(t testing.TB, s *Server, hc *http.Client, opts ...github.ClientOptionsFunc) *github.Client {
+	t.Helper()
+	api := s.APIURL()
+	c, err := github.NewClient(append([]github.ClientOptionsFunc{github.WithHTTPClient(hc), github.WithURLs(&api, &api)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,15 +66,6 @@ func must[T any](t testing.TB) func(v T, resp *github.Response, err error) T {
 		}
 		return v
 	}
-}
-
-func mustURL(t testing.TB, raw string) *url.URL {
-	t.Helper()
-	u, err := url.Parse(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return u
 }
 
 // syncWriter serialises writes from the server's goroutines.

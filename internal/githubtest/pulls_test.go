@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/google/go-github/v60/github"
+	"github.com/google/go-github/v88/github"
 	"github.com/provide-io/workspace-bot/internal/gitfixture"
 )
 

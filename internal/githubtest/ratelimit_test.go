@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-github/v60/github"
+	"github.com/google/go-github/v88/github"
 )
 
 func TestETagAndRateLimitCost(t *testing.T) {
@@ -163,7 +163,7 @@ func TestConcurrentUse(t *testing.T) {
 				if _, _, err := gh.Issues.CreateComment(t.Context(), "acme", "app", n, &github.IssueComment{Body: github.String("c")}); err != nil {
 					errs <- err
 				}
-				if _, _, err := gh.Repositories.CreateStatus(t.Context(), "acme", "app", sha, &github.RepoStatus{State: github.String("success")}); err != nil {
+				if _, _, err := gh.Repositories.CreateStatus(t.Context(), "acme", "app", sha, github.RepoStatus{State: github.String("success")}); err != nil {
 					errs <- err
 				}
 				if _, _, err := gh.PullRequests.List(t.Context(), "acme", "app", nil); err != nil {

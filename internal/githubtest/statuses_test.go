@@ -3,7 +3,7 @@ package githubtest
 import (
 	"testing"
 
-	"github.com/google/go-github/v60/github"
+	"github.com/google/go-github/v88/github"
 )
 
 func TestStatusesAndCombinedState(t *testing.T) {
@@ -19,7 +19,7 @@ func TestStatusesAndCombinedState(t *testing.T) {
 
 	post := func(state, context string) *github.RepoStatus {
 		t.Helper()
-		return must[*github.RepoStatus](t)(gh.Repositories.CreateStatus(ctx, "acme", "app", sha, &github.RepoStatus{
+		return must[*github.RepoStatus](t)(gh.Repositories.CreateStatus(ctx, "acme", "app", sha, github.RepoStatus{
 			State: github.String(state), Context: github.String(context),
 			Description: github.String(state + " desc"), TargetURL: github.String("http://ci.example/" + context),
 		}))
@@ -54,10 +54,10 @@ func TestStatusesAndCombinedState(t *testing.T) {
 		t.Errorf("Statuses = %+v", got)
 	}
 
-	if _, _, err := gh.Repositories.CreateStatus(ctx, "acme", "app", sha, &github.RepoStatus{State: github.String("green")}); !isStatus(err, 422) {
+	if _, _, err := gh.Repositories.CreateStatus(ctx, "acme", "app", sha, github.RepoStatus{State: github.String("green")}); !isStatus(err, 422) {
 		t.Errorf("bad state: %v, want 422", err)
 	}
-	if _, _, err := gh.Repositories.CreateStatus(ctx, "acme", "app", "0123456789abcdef0123456789abcdef01234567", &github.RepoStatus{State: github.String("success")}); !isStatus(err, 422) {
+	if _, _, err := gh.Repositories.CreateStatus(ctx, "acme", "app", "0123456789abcdef0123456789abcdef01234567", github.RepoStatus{State: github.String("success")}); !isStatus(err, 422) {
 		t.Errorf("unknown sha: %v, want 422", err)
 	}
 }
