@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
+
+	"github.com/provide-io/workspace-bot/internal/logging"
 )
 
 // Log field keys.
@@ -64,6 +66,12 @@ func (t observe) RoundTrip(req *http.Request) (*http.Response, error) {
 		t.observer.ObserveCall(c)
 	}
 	if t.log != nil {
+		// The call is made for a delivery or a run: its logger carries
+		// their ids, so each call says what it was for.
+		log := t.log
+		if l := logging.From(req.Context(), nil); l != nil {
+			log = l.WithField(logging.Component, "github")
+		}
 		f := logrus.Fields{
 			LogMethod:   c.Method,
 			LogPath:     c.Path,
@@ -75,7 +83,7 @@ func (t observe) RoundTrip(req *http.Request) (*http.Response, error) {
 			f[LogRemaining] = c.RateRemaining
 			f[LogResource] = c.RateResource
 		}
-		e := t.log.WithFields(f)
+		e := log.WithFields(f)
 		if err != nil {
 			// Transport errors carry the URL and the cause, never headers.
 			e = e.WithError(err)

@@ -11,6 +11,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sirupsen/logrus"
+
+	"github.com/provide-io/workspace-bot/internal/logging"
 )
 
 func TestLogsAndMetricsEveryCall(t *testing.T) {
@@ -117,4 +119,28 @@ func metricValue(t *testing.T, reg *prometheus.Registry, name, label, value stri
 	}
 	t.Fatalf("metric %s{%s=%q} not found", name, label, value)
 	return 0
+}
+
+// A call made for a delivery or a run logs with the logger its context
+// carries, so the line names them.
+func TestCallLogsCarryTheContextsFields(t *testing.T) {
+	var version atomic.Int32
+	version.Store(1)
+	s := newAPIServer(t, etagHandler(&version))
+	var buf bytes.Buffer
+	log := logrus.New()
+	log.SetOutput(&buf)
+	log.SetLevel(logrus.DebugLevel)
+	log.SetFormatter(&logrus.JSONFormatter{})
+	f, _, _ := newTestFactory(t, s, "good", func(o *Options) { o.Logger = log })
+	c, _ := f.Client()
+	ctx := logging.With(context.Background(), log.WithFields(logrus.Fields{logging.Delivery: "d-1", logging.Run: 7}))
+	if _, _, err := c.PullRequests.Get(ctx, "o", "r", 1); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"delivery":"d-1"`, `"run":7`, `"component":"github"`, `"gh_path":"/api/v3/repos/o/r/pulls/1"`} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("log line %s lacks %s", buf.String(), want)
+		}
+	}
 }
