@@ -12,17 +12,17 @@ import (
 
 // Verbs a comment may use after the command word.
 const (
-	VerbTest   = "test"
-	VerbRetest = "retest"
-	VerbStatus = "status"
-	VerbCancel = "cancel"
-	VerbLink   = "link"
-	VerbUnlink = "unlink"
-	VerbHelp   = "help"
+	verbTest   = "test"
+	verbRetest = "retest"
+	verbStatus = "status"
+	verbCancel = "cancel"
+	verbLink   = "link"
+	verbUnlink = "unlink"
+	verbHelp   = "help"
 )
 
-// Command is one command line read from a comment.
-type Command struct {
+// command is one command line read from a comment.
+type command struct {
 	Verb string
 	Args []string // positional arguments (refs for link and unlink)
 	Line string   // the line as written, for replies
@@ -31,63 +31,63 @@ type Command struct {
 	Err error
 }
 
-// ErrUsage marks a command line that cannot be understood.
-var ErrUsage = errors.New("not a command this bot knows")
+// errUsage marks a command line that cannot be understood.
+var errUsage = errors.New("not a command this bot knows")
 
-// ParseCommands reads every line of body that starts with word (such as
+// parseCommands reads every line of body that starts with word (such as
 // "/workspace"). Quoted lines ("> /workspace test") do not start with the
 // word and are ignored, so quoting a command never runs it again. A word
 // followed by other letters ("/workspaces") is not a command.
-func ParseCommands(body, word string) []Command {
+func parseCommands(body, word string) []command {
 	if word == "" {
 		return nil
 	}
 	re := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(word) + `(?:[ \t]+(.*?))?[ \t]*\r?$`)
-	var out []Command
+	var out []command
 	for _, m := range re.FindAllStringSubmatch(body, -1) {
 		out = append(out, parseLine(strings.TrimRight(m[0], "\r"), m[1]))
 	}
 	return out
 }
 
-func parseLine(line, rest string) Command {
+func parseLine(line, rest string) command {
 	fields := strings.Fields(rest)
 	if len(fields) == 0 {
-		return Command{Verb: VerbHelp, Line: line}
+		return command{Verb: verbHelp, Line: line}
 	}
-	c := Command{Verb: strings.ToLower(fields[0]), Line: line}
+	c := command{Verb: strings.ToLower(fields[0]), Line: line}
 	fs := pflag.NewFlagSet(c.Verb, pflag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
 	switch c.Verb {
-	case VerbTest, VerbRetest, VerbStatus, VerbCancel, VerbHelp, VerbLink, VerbUnlink:
+	case verbTest, verbRetest, verbStatus, verbCancel, verbHelp, verbLink, verbUnlink:
 	default:
-		c.Err = fmt.Errorf("%q: %w", c.Verb, ErrUsage)
+		c.Err = fmt.Errorf("%q: %w", c.Verb, errUsage)
 		return c
 	}
 	if err := fs.Parse(fields[1:]); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
-			return Command{Verb: VerbHelp, Line: line}
+			return command{Verb: verbHelp, Line: line}
 		}
-		c.Err = fmt.Errorf("%s: %v: %w", c.Verb, err, ErrUsage)
+		c.Err = fmt.Errorf("%s: %v: %w", c.Verb, err, errUsage)
 		return c
 	}
 	c.Args = fs.Args()
 	switch c.Verb {
-	case VerbLink, VerbUnlink:
+	case verbLink, verbUnlink:
 		if len(c.Args) == 0 {
-			c.Err = fmt.Errorf("%s needs at least one PR reference: %w", c.Verb, ErrUsage)
+			c.Err = fmt.Errorf("%s needs at least one PR reference: %w", c.Verb, errUsage)
 		}
 	default:
 		if len(c.Args) > 0 {
-			c.Err = fmt.Errorf("%s takes no arguments, got %q: %w", c.Verb, strings.Join(c.Args, " "), ErrUsage)
+			c.Err = fmt.Errorf("%s takes no arguments, got %q: %w", c.Verb, strings.Join(c.Args, " "), errUsage)
 		}
 	}
 	return c
 }
 
-// HelpText is the reply to "help", an unknown verb or a bad argument.
-func HelpText(word string) string {
+// helpText is the reply to "help", an unknown verb or a bad argument.
+func helpText(word string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Commands (one per line, at the start of a line, in a new comment on an open pull request):\n\n")
 	fmt.Fprintf(&b, "| command | what it does |\n|---|---|\n")

@@ -37,7 +37,7 @@ func TestParseCommands(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			got := ParseCommands(tc.body, "/workspace")
+			got := parseCommands(tc.body, "/workspace")
 			if len(got) != len(tc.want) {
 				t.Fatalf("got %d commands %+v, want %d", len(got), got, len(tc.want))
 			}
@@ -49,8 +49,8 @@ func TestParseCommands(t *testing.T) {
 				if (g.Err != nil) != w.bad {
 					t.Errorf("command %d error = %v, want bad=%v", i, g.Err, w.bad)
 				}
-				if g.Err != nil && !errors.Is(g.Err, ErrUsage) {
-					t.Errorf("command %d error %v does not wrap ErrUsage", i, g.Err)
+				if g.Err != nil && !errors.Is(g.Err, errUsage) {
+					t.Errorf("command %d error %v does not wrap errUsage", i, g.Err)
 				}
 			}
 		})
@@ -58,18 +58,18 @@ func TestParseCommands(t *testing.T) {
 }
 
 func TestParseCommandsOtherWord(t *testing.T) {
-	got := ParseCommands("/ws test\n/workspace test", "/ws")
+	got := parseCommands("/ws test\n/workspace test", "/ws")
 	if len(got) != 1 || got[0].Verb != "test" {
 		t.Fatalf("got %+v, want one test command for /ws", got)
 	}
-	if ParseCommands("/workspace test", "") != nil {
+	if parseCommands("/workspace test", "") != nil {
 		t.Fatal("an empty command word must match nothing")
 	}
 }
 
 func TestHelpTextNamesEveryVerb(t *testing.T) {
-	h := HelpText("/workspace")
-	for _, v := range []string{VerbTest, VerbRetest, VerbStatus, VerbCancel, VerbLink, VerbUnlink, VerbHelp} {
+	h := helpText("/workspace")
+	for _, v := range []string{verbTest, verbRetest, verbStatus, verbCancel, verbLink, verbUnlink, verbHelp} {
 		if !strings.Contains(h, "`/workspace "+v) {
 			t.Errorf("help does not mention %s:\n%s", v, h)
 		}

@@ -43,7 +43,7 @@ func handleIssueComment(ctx context.Context, h *handling, e Event) error {
 	if err != nil {
 		return err
 	}
-	cmds := ParseCommands(c.body, cfg.CommandWord())
+	cmds := parseCommands(c.body, cfg.CommandWord())
 	if len(cmds) == 0 {
 		return nil
 	}
@@ -57,7 +57,7 @@ func handleIssueComment(ctx context.Context, h *handling, e Event) error {
 	if !trusted {
 		return h.refuse(ctx, cfg, c)
 	}
-	var bad []Command
+	var bad []command
 	for _, cmd := range cmds {
 		if cmd.Err != nil {
 			bad = append(bad, cmd)
@@ -65,7 +65,7 @@ func handleIssueComment(ctx context.Context, h *handling, e Event) error {
 	}
 	if len(bad) > 0 {
 		h.react(ctx, c, "confused")
-		return h.reply(ctx, c, fmt.Sprintf("@%s I did not understand `%s` (%s).\n\n%s", c.user, strings.TrimSpace(bad[0].Line), bad[0].Err, HelpText(cfg.CommandWord())))
+		return h.reply(ctx, c, fmt.Sprintf("@%s I did not understand `%s` (%s).\n\n%s", c.user, strings.TrimSpace(bad[0].Line), bad[0].Err, helpText(cfg.CommandWord())))
 	}
 	h.react(ctx, c, "+1")
 	for _, cmd := range cmds {
@@ -124,17 +124,17 @@ func (h *handling) reply(ctx context.Context, c commentEvent, body string) error
 	return nil
 }
 
-func (h *handling) runCommand(ctx context.Context, cfg *ConfigFile, c commentEvent, cmd Command) error {
+func (h *handling) runCommand(ctx context.Context, cfg *ConfigFile, c commentEvent, cmd command) error {
 	switch cmd.Verb {
-	case VerbHelp:
-		return h.reply(ctx, c, HelpText(cfg.CommandWord()))
-	case VerbTest, VerbRetest:
+	case verbHelp:
+		return h.reply(ctx, c, helpText(cfg.CommandWord()))
+	case verbTest, verbRetest:
 		return h.commandTest(ctx, cfg, c)
-	case VerbStatus:
+	case verbStatus:
 		return h.commandStatus(ctx, cfg, c)
-	case VerbCancel:
+	case verbCancel:
 		return h.commandCancel(ctx, cfg, c)
-	case VerbLink, VerbUnlink:
+	case verbLink, verbUnlink:
 		return h.commandLink(ctx, cfg, c, cmd)
 	}
 	return nil
@@ -216,7 +216,7 @@ func (h *handling) commandCancel(ctx context.Context, cfg *ConfigFile, c comment
 
 // commandLink edits the PR body's Depends-On lines, the one place links
 // live, then resolves the changeset again.
-func (h *handling) commandLink(ctx context.Context, cfg *ConfigFile, c commentEvent, cmd Command) error {
+func (h *handling) commandLink(ctx context.Context, cfg *ConfigFile, c commentEvent, cmd command) error {
 	pr, err := h.gh.PullRequest(ctx, c.repo, c.number)
 	if err != nil {
 		return fmt.Errorf("read %s#%d: %w", c.repo, c.number, err)
@@ -226,12 +226,12 @@ func (h *handling) commandLink(ctx context.Context, cfg *ConfigFile, c commentEv
 	for _, a := range cmd.Args {
 		r, err := changeset.ParseRef(a, owner)
 		if err != nil {
-			return h.reply(ctx, c, fmt.Sprintf("`%s` is not a PR reference (%s).\n\n%s", a, err, HelpText(cfg.CommandWord())))
+			return h.reply(ctx, c, fmt.Sprintf("`%s` is not a PR reference (%s).\n\n%s", a, err, helpText(cfg.CommandWord())))
 		}
 		refs = append(refs, r)
 	}
 	current := changeset.ParseDependsOn(pr.Body, owner)
-	next := editRefs(current, refs, cmd.Verb == VerbLink, pr.Ref())
+	next := editRefs(current, refs, cmd.Verb == verbLink, pr.Ref())
 	body := changeset.SetDependsOn(pr.Body, next)
 	if body != pr.Body {
 		if err := h.gh.EditPullRequestBody(ctx, pr.Repo, pr.Number, body); err != nil {
