@@ -7,6 +7,7 @@ import (
 
 	"github.com/provide-io/workspace-bot/changeset"
 	"github.com/provide-io/workspace-bot/internal/logging"
+	"github.com/provide-io/workspace-bot/internal/text"
 )
 
 // handleRerun re-runs the changeset when someone presses "Re-run" on the
@@ -29,7 +30,7 @@ func (h *handling) rerequested(ctx context.Context, repo, sha string, prs []int)
 	for _, n := range prs {
 		pr, err := h.gh.PullRequest(ctx, repo, n)
 		if err != nil {
-			return fmt.Errorf("re-run of %s@%s: %w", repo, changeset.ShortSHA(sha), err)
+			return fmt.Errorf("re-run of %s@%s: %w", repo, text.ShortSHA(sha), err)
 		}
 		found = append(found, pr)
 	}
@@ -38,7 +39,7 @@ func (h *handling) rerequested(ctx context.Context, repo, sha string, prs []int)
 		// open PR by its head SHA.
 		open, err := h.gh.OpenPullRequests(ctx, repo)
 		if err != nil {
-			return fmt.Errorf("re-run of %s@%s: %w", repo, changeset.ShortSHA(sha), err)
+			return fmt.Errorf("re-run of %s@%s: %w", repo, text.ShortSHA(sha), err)
 		}
 		for _, pr := range open {
 			if strings.EqualFold(pr.HeadSHA, sha) {

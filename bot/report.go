@@ -5,11 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/provide-io/workspace-bot/changeset"
 	"github.com/provide-io/workspace-bot/ci"
 	"github.com/provide-io/workspace-bot/internal/logging"
+	"github.com/provide-io/workspace-bot/internal/text"
 	"github.com/provide-io/workspace-bot/workspace"
 )
 
@@ -65,7 +65,7 @@ func (b *Bot) setState(ctx context.Context, p *Plan, state, desc string) {
 // status. Credentials that may not create check runs (a personal token
 // in the Action) report with statuses from the first refusal on.
 func (b *Bot) setMemberState(ctx context.Context, cfg *workspace.Config, pr *changeset.PR, state, desc string, runID int64) {
-	desc = truncate(desc, maxDescription)
+	desc = text.Truncate(desc, maxDescription)
 	err := changeset.ErrForbidden
 	if b.opt.Checks != nil && !b.noChecks.Load() {
 		err = b.setCheck(ctx, cfg, pr, state, desc, runID)
@@ -239,7 +239,7 @@ func (b *Bot) reportResolutionError(ctx context.Context, cfg *workspace.Config, 
 		start = pr
 	}
 	problem, fix := explainResolution(rerr, cfg.CommandWord())
-	u := &Unresolved{PR: start, Description: truncate("changeset error: "+firstLine(problem), maxDescription)}
+	u := &Unresolved{PR: start, Description: text.Truncate("changeset error: "+text.FirstLine(problem), maxDescription)}
 	b.setMemberState(ctx, cfg, start, "failure", u.Description, 0)
 	cs := &changeset.Changeset{Key: start.Ref(), Members: []changeset.Member{{PR: start}}}
 	if s := cfg.SiblingByRepo(start.Repo); s != nil {
@@ -296,24 +296,4 @@ func flatten(err error) []error {
 		return out
 	}
 	return []error{err}
-}
-
-func firstLine(s string) string {
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		return s[:i]
-	}
-	return s
-}
-
-// truncate cuts s to at most n bytes on a rune boundary, marking the cut.
-func truncate(s string, n int) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) <= n {
-		return s
-	}
-	cut := n - len("…")
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
 }

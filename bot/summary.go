@@ -10,6 +10,7 @@ import (
 
 	"github.com/provide-io/workspace-bot/changeset"
 	"github.com/provide-io/workspace-bot/ci"
+	"github.com/provide-io/workspace-bot/internal/text"
 )
 
 // SummaryMarker finds the bot's summary comment on a PR, so it is edited in
@@ -20,7 +21,7 @@ const SummaryMarker = "<!-- workspace-bot:summary -->"
 var summaryTemplateText string
 
 var summaryTemplate = template.Must(template.New("summary").Funcs(template.FuncMap{
-	"short": shortSHA,
+	"short": text.ShortSHA,
 	"icon":  resultIcon,
 	"duration": func(ms int64) string {
 		return (time.Duration(ms) * time.Millisecond).Round(10 * time.Millisecond).String()
@@ -82,13 +83,6 @@ func summaryMembers(cs *changeset.Changeset) []SummaryMember {
 		})
 	}
 	return out
-}
-
-func shortSHA(sha string) string {
-	if len(sha) > 12 {
-		return sha[:12]
-	}
-	return sha
 }
 
 func resultIcon(result string) string {

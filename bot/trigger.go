@@ -11,6 +11,7 @@ import (
 	"github.com/provide-io/workspace-bot/changeset"
 	"github.com/provide-io/workspace-bot/internal/logging"
 	"github.com/provide-io/workspace-bot/internal/store"
+	"github.com/provide-io/workspace-bot/internal/text"
 	"github.com/provide-io/workspace-bot/workspace"
 )
 
@@ -166,7 +167,7 @@ func (b *Bot) retireStaleHeads(ctx context.Context, cfg *workspace.Config, old *
 		if !ok || sha == m.PR.HeadSHA {
 			continue
 		}
-		desc := fmt.Sprintf("cancelled: superseded by a newer push to %s (%s)", m.PR.Ref(), changeset.ShortSHA(sha))
+		desc := fmt.Sprintf("cancelled: superseded by a newer push to %s (%s)", m.PR.Ref(), text.ShortSHA(sha))
 		b.setMemberState(ctx, cfg, m.PR, "error", desc, old.ID)
 	}
 }

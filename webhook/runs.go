@@ -14,6 +14,7 @@ import (
 	"github.com/provide-io/workspace-bot/ci"
 	"github.com/provide-io/workspace-bot/internal/logging"
 	"github.com/provide-io/workspace-bot/internal/store"
+	"github.com/provide-io/workspace-bot/internal/text"
 )
 
 //go:embed run.html.tmpl
@@ -21,7 +22,7 @@ var runPageText string
 
 var runPage = template.Must(template.New("run").Funcs(template.FuncMap{
 	"ms":    func(ms int64) string { return (time.Duration(ms) * time.Millisecond).String() },
-	"short": changeset.ShortSHA,
+	"short": text.ShortSHA,
 	"when": func(t time.Time) string {
 		if t.IsZero() {
 			return "-"

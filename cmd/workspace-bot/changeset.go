@@ -12,6 +12,7 @@ import (
 	"github.com/provide-io/workspace-bot/bot"
 	"github.com/provide-io/workspace-bot/changeset"
 	"github.com/provide-io/workspace-bot/internal/ghclient"
+	"github.com/provide-io/workspace-bot/internal/text"
 	"github.com/provide-io/workspace-bot/workspace"
 )
 
@@ -60,7 +61,7 @@ func printChangeset(w io.Writer, cfg *workspace.Config, cs *changeset.Changeset)
 		if p.Fork {
 			head = p.HeadRepo + ":" + p.HeadRef
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", m.Sibling, p.Ref(), changeset.ShortSHA(p.HeadSHA), p.BaseRef, head, strings.Join(m.Links, "; "))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", m.Sibling, p.Ref(), text.ShortSHA(p.HeadSHA), p.BaseRef, head, strings.Join(m.Links, "; "))
 	}
 	tw.Flush()
 }

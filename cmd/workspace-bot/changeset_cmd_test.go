@@ -14,6 +14,7 @@ import (
 	"github.com/provide-io/workspace-bot/changeset"
 	"github.com/provide-io/workspace-bot/internal/ghclient"
 	"github.com/provide-io/workspace-bot/internal/githubtest"
+	"github.com/provide-io/workspace-bot/internal/text"
 )
 
 const cmdToken = "cli-test-token"
@@ -88,7 +89,7 @@ func TestChangesetAndTestPRCommands(t *testing.T) {
 	}
 
 	code, out, _ = runCmd(t, append([]string{"changeset", fmt.Sprintf("s2#%d", b)}, gh...)...)
-	if code != exitOK || !strings.Contains(out, wantKey) || !strings.Contains(out, fmt.Sprintf("Depends-On in o/s2#%d", b)) || !strings.Contains(out, changeset.ShortSHA(srv.PR("o/s1", a).HeadSHA)) {
+	if code != exitOK || !strings.Contains(out, wantKey) || !strings.Contains(out, fmt.Sprintf("Depends-On in o/s2#%d", b)) || !strings.Contains(out, text.ShortSHA(srv.PR("o/s1", a).HeadSHA)) {
 		t.Errorf("changeset text (exit %d):\n%s", code, out)
 	}
 

@@ -6,8 +6,8 @@ import (
 	"io"
 	"strings"
 
-	"github.com/provide-io/workspace-bot/changeset"
 	"github.com/provide-io/workspace-bot/ci"
+	"github.com/provide-io/workspace-bot/internal/text"
 	"github.com/provide-io/workspace-bot/workspace"
 )
 
@@ -38,7 +38,7 @@ func pinChangeset(ctx context.Context, o *testOptions, cfg *workspace.Config, re
 	}
 	fmt.Fprintf(stderr, "changeset %s (run id %s):\n", cs.Key, cs.RunID)
 	for _, m := range cs.Members {
-		fmt.Fprintf(stderr, "  %-20s %s @ %s (%s)\n", m.Sibling, m.PR.Ref(), changeset.ShortSHA(m.PR.HeadSHA), strings.Join(m.Links, "; "))
+		fmt.Fprintf(stderr, "  %-20s %s @ %s (%s)\n", m.Sibling, m.PR.Ref(), text.ShortSHA(m.PR.HeadSHA), strings.Join(m.Links, "; "))
 	}
 	return 0, true
 }

@@ -11,9 +11,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/provide-io/workspace-bot/changeset"
 	"github.com/provide-io/workspace-bot/ci"
 	"github.com/provide-io/workspace-bot/internal/gh"
+	"github.com/provide-io/workspace-bot/internal/text"
 	"github.com/provide-io/workspace-bot/release"
 	"github.com/provide-io/workspace-bot/workspace"
 )
@@ -148,7 +148,7 @@ func runRelease(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	for _, x := range opened {
 		sha := ""
 		if x.SHA != "" {
-			sha = " (" + changeset.ShortSHA(x.SHA) + ")"
+			sha = " (" + text.ShortSHA(x.SHA) + ")"
 		}
 		pr := x.PR
 		if x.Number != 0 {

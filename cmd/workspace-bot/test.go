@@ -13,6 +13,7 @@ import (
 
 	"github.com/provide-io/workspace-bot/ci"
 	"github.com/provide-io/workspace-bot/internal/exitcode"
+	"github.com/provide-io/workspace-bot/internal/text"
 	"github.com/provide-io/workspace-bot/workspace"
 )
 
@@ -219,10 +220,7 @@ func printReport(w io.Writer, cfg *workspace.Config, res *ci.Result) {
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "SIBLING\tREF\tSHA\tREPO")
 		for _, s := range res.Siblings {
-			sha := s.SHA
-			if len(sha) > 12 {
-				sha = sha[:12]
-			}
+			sha := text.ShortSHA(s.SHA)
 			if sha == "" {
 				sha = "-"
 			}

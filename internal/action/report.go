@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/provide-io/workspace-bot/bot"
-	"github.com/provide-io/workspace-bot/changeset"
 	"github.com/provide-io/workspace-bot/ci"
+	"github.com/provide-io/workspace-bot/internal/text"
 )
 
 // Results the action reports in its "result" output: ci's four, and
@@ -94,7 +94,7 @@ func TipsSummary(context, command, runURL string, res *ci.Result) (string, error
 	if len(res.Siblings) > 0 {
 		b.WriteString("\n| sibling | ref | commit |\n|---|---|---|\n")
 		for _, sib := range res.Siblings {
-			fmt.Fprintf(&b, "| %s | %s | `%s` |\n", sib.Name, orDash(sib.Ref), changeset.ShortSHA(sib.SHA))
+			fmt.Fprintf(&b, "| %s | %s | `%s` |\n", sib.Name, orDash(sib.Ref), text.ShortSHA(sib.SHA))
 		}
 	}
 	return b.String(), nil

@@ -21,6 +21,7 @@ import (
 	"github.com/provide-io/workspace-bot/internal/logging"
 	"github.com/provide-io/workspace-bot/internal/server"
 	"github.com/provide-io/workspace-bot/internal/store"
+	"github.com/provide-io/workspace-bot/internal/text"
 	"github.com/provide-io/workspace-bot/workspace"
 )
 
@@ -319,8 +320,7 @@ func (a *run) nothingBuilt(label string, h *bot.Handled) int {
 	if n := len(h.Waiting); n > 0 {
 		why = h.Waiting[n-1].Description
 	} else if n := len(h.Replies); n > 0 {
-		line, _, _ := strings.Cut(strings.TrimSpace(h.Replies[n-1]), "\n")
-		why = "answered on the pull request: " + line
+		why = "answered on the pull request: " + text.FirstLine(strings.TrimSpace(h.Replies[n-1]))
 	}
 	return a.skip(why)
 }

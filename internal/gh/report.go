@@ -4,11 +4,11 @@ import (
 	"context"
 	"fmt"
 	"time"
-	"unicode/utf8"
 
 	"github.com/google/go-github/v88/github"
 
 	"github.com/provide-io/workspace-bot/bot"
+	"github.com/provide-io/workspace-bot/internal/text"
 )
 
 // MaxDescription is GitHub's limit on a status description.
@@ -23,31 +23,15 @@ func (c *Client) SetStatus(ctx context.Context, repo, sha string, st bot.Status)
 	rs := &github.RepoStatus{
 		State:       github.String(st.State),
 		Context:     github.String(st.Context),
-		Description: github.String(truncate(st.Description, MaxDescription)),
+		Description: github.String(text.Truncate(st.Description, MaxDescription)),
 	}
 	if st.TargetURL != "" {
 		rs.TargetURL = github.String(st.TargetURL)
 	}
 	if _, _, err := api.Repositories.CreateStatus(ctx, owner, name, sha, *rs); err != nil {
-		return wrap(err, fmt.Sprintf("setting status %s on %s@%s", st.Context, repo, short(sha)), repo)
+		return wrap(err, fmt.Sprintf("setting status %s on %s@%s", st.Context, repo, text.ShortSHA(sha)), repo)
 	}
 	return nil
-}
-
-// truncate cuts s to at most n characters, marking the cut with "…".
-func truncate(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	r := []rune(s)
-	return string(r[:n-1]) + "…"
-}
-
-func short(sha string) string {
-	if len(sha) > 12 {
-		return sha[:12]
-	}
-	return sha
 }
 
 func checkRunOutput(cr bot.CheckRun) *github.CheckRunOutput {
@@ -85,7 +69,7 @@ func (c *Client) CreateCheckRun(ctx context.Context, repo, sha string, cr bot.Ch
 	}
 	run, _, err := api.Checks.CreateCheckRun(ctx, owner, name, opts)
 	if err != nil {
-		return 0, wrap(err, fmt.Sprintf("creating check run %s on %s@%s", cr.Name, repo, short(sha)), repo)
+		return 0, wrap(err, fmt.Sprintf("creating check run %s on %s@%s", cr.Name, repo, text.ShortSHA(sha)), repo)
 	}
 	return run.GetID(), nil
 }
