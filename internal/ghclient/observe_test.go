@@ -15,15 +15,22 @@ import (
 	"github.com/provide-io/workspace-bot/internal/logging"
 )
 
-func TestLogsAndMetricsEveryCall(t *testing.T) {
+// loggedAPIServer is an API server with ETags, and a debug logger writing
+// JSON lines to buf.
+func loggedAPIServer(t *testing.T) (*apiServer, *logrus.Logger, *bytes.Buffer) {
 	var version atomic.Int32
 	version.Store(1)
 	s := newAPIServer(t, etagHandler(&version))
-	var buf bytes.Buffer
+	buf := new(bytes.Buffer)
 	log := logrus.New()
-	log.SetOutput(&buf)
+	log.SetOutput(buf)
 	log.SetLevel(logrus.DebugLevel)
 	log.SetFormatter(&logrus.JSONFormatter{})
+	return s, log, buf
+}
+
+func TestLogsAndMetricsEveryCall(t *testing.T) {
+	s, log, buf := loggedAPIServer(t)
 	m := NewMetrics()
 	reg := prometheus.NewRegistry()
 	if err := m.Register(reg); err != nil {
@@ -124,14 +131,7 @@ func metricValue(t *testing.T, reg *prometheus.Registry, name, label, value stri
 // A call made for a delivery or a run logs with the logger its context
 // carries, so the line names them.
 func TestCallLogsCarryTheContextsFields(t *testing.T) {
-	var version atomic.Int32
-	version.Store(1)
-	s := newAPIServer(t, etagHandler(&version))
-	var buf bytes.Buffer
-	log := logrus.New()
-	log.SetOutput(&buf)
-	log.SetLevel(logrus.DebugLevel)
-	log.SetFormatter(&logrus.JSONFormatter{})
+	s, log, buf := loggedAPIServer(t)
 	f, _, _ := newTestFactory(t, s, "good", func(o *Options) { o.Logger = log })
 	c, _ := f.Client()
 	ctx := logging.With(context.Background(), log.WithFields(logrus.Fields{logging.Delivery: "d-1", logging.Run: 7}))
