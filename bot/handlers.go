@@ -41,6 +41,20 @@ func Events() []string {
 type handling struct {
 	*Bot
 	did Handled
+	cfg *ConfigFile
+}
+
+// config reads the workspace config once for the event: its commands and
+// the runs it makes see the same config.
+func (h *handling) config(ctx context.Context) (*ConfigFile, error) {
+	if h.cfg == nil {
+		cfg, err := h.Bot.config(ctx)
+		if err != nil {
+			return nil, err
+		}
+		h.cfg = cfg
+	}
+	return h.cfg, nil
 }
 
 // Handle handles one event synchronously and says what it did.
