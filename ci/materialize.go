@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/provide-io/workspace-bot/internal/gitauth"
+	"github.com/provide-io/workspace-bot/internal/text"
 	"github.com/provide-io/workspace-bot/workspace"
 )
 
@@ -166,7 +167,7 @@ func labelOf(t target) string {
 	case t.pin.Ref != "":
 		return t.pin.Ref
 	case t.pin.SHA != "":
-		return short(t.pin.SHA)
+		return text.ShortSHA(t.pin.SHA)
 	}
 	return t.branch
 }
@@ -312,9 +313,9 @@ func (r *Runner) materialize(ctx context.Context, lay layout, t target, mode str
 
 	// Check out.
 	step := &o.step
-	step.Command = "git checkout " + sr.Ref + " (" + short(head) + ")"
+	step.Command = "git checkout " + sr.Ref + " (" + text.ShortSHA(head) + ")"
 	if w.merge {
-		step.Command = fmt.Sprintf("git merge --no-ff %s (%s) onto %s (%s)", sr.Ref, short(head), t.pin.Base, short(base))
+		step.Command = fmt.Sprintf("git merge --no-ff %s (%s) onto %s (%s)", sr.Ref, text.ShortSHA(head), t.pin.Base, text.ShortSHA(base))
 	}
 	if err := confine(lay, t.name, t.dir); err != nil {
 		return fail(err)
@@ -339,22 +340,22 @@ func (r *Runner) materialize(ctx context.Context, lay layout, t target, mode str
 			return fail(ctx.Err())
 		}
 		r.emit(Event{Kind: EventCheckout, Done: true, Sibling: t.name, Command: step.Command, Result: Error, Duration: d})
-		return fail(fmt.Errorf("sibling %s: check out %s into %s: %w", t.name, short(head), t.dir, err))
+		return fail(fmt.Errorf("sibling %s: check out %s into %s: %w", t.name, text.ShortSHA(head), t.dir, err))
 	case len(conflict) > 0:
 		step.Result = Failure
 		fmt.Fprintf(log, "merge conflict: %s (%s) does not merge cleanly onto %s (%s); conflicting files:\n  %s\n",
-			sr.Ref, short(head), t.pin.Base, short(base), strings.Join(conflict, "\n  "))
+			sr.Ref, text.ShortSHA(head), t.pin.Base, text.ShortSHA(base), strings.Join(conflict, "\n  "))
 		fmt.Fprintf(log, "fix: merge or rebase %s onto %s and push\n", t.pin.Base, sr.Ref)
 	default:
 		step.Result = Success
 		if w.merge {
-			fmt.Fprintf(log, "merged %s (%s) onto %s (%s)\n", sr.Ref, short(head), t.pin.Base, short(base))
+			fmt.Fprintf(log, "merged %s (%s) onto %s (%s)\n", sr.Ref, text.ShortSHA(head), t.pin.Base, text.ShortSHA(base))
 		} else {
 			fmt.Fprintf(log, "checked out %s at %s\n", sr.Ref, head)
 		}
 	}
 	step.Log, step.LogTail = log.Log(), log.Tail()
-	r.emit(Event{Kind: EventCheckout, Done: true, Sibling: t.name, Command: step.Command, Result: step.Result, Detail: short(head), Duration: d})
+	r.emit(Event{Kind: EventCheckout, Done: true, Sibling: t.name, Command: step.Command, Result: step.Result, Detail: text.ShortSHA(head), Duration: d})
 	return o
 }
 
@@ -433,11 +434,4 @@ func (r *Runner) copyWorkspace(cfg *workspace.Config, lay layout) error {
 	}
 	skip[lay.root] = true
 	return copyTree(src, lay.wsDir, func(p string) bool { return skip[p] })
-}
-
-func short(sha string) string {
-	if len(sha) > 12 {
-		return sha[:12]
-	}
-	return sha
 }
