@@ -1,0 +1,368 @@
+package sandbox
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"unsafe"
+)
+
+// initArg0 is the argv[0] the binary is re-executed with to be a
+// sandbox's init. Any binary that links this package can be one.
+const initArg0 = "workspace-bot-sandbox-init"
+
+func init() {
+	if len(os.Args) == 2 && os.Args[0] == initArg0 {
+		// Straight to the exit call: os.Exit would first run exit hooks,
+		// and under the race detector those sleep a second.
+		syscall.Exit(initMain(os.Args[1]))
+	}
+}
+
+// initMain is PID 1 of a new sandbox: fd 3 is where it reports how the
+// command ended ("exit N", "signal N") or why it could not run it
+// ("setup ...").
+func initMain(arg string) int {
+	// Capabilities and no_new_privs belong to a thread, and the command
+	// is forked from this one.
+	runtime.LockOSThread()
+	status := os.NewFile(3, "status")
+	setupFailed := func(err error) int {
+		fmt.Fprintf(status, "setup %v", err)
+		return 125
+	}
+	var s initSpec
+	if err := json.Unmarshal([]byte(arg), &s); err != nil {
+		return setupFailed(err)
+	}
+	sealInherited()
+	if err := s.mount(); err != nil {
+		return setupFailed(err)
+	}
+	if s.Probe {
+		fmt.Fprint(status, "exit 0")
+		return 0
+	}
+	if err := dropPrivileges(); err != nil {
+		return setupFailed(err)
+	}
+	sys := &syscall.SysProcAttr{}
+	if s.User != nil {
+		sys.Credential = credential(s.User)
+	}
+	pid, err := syscall.ForkExec(s.Path, s.Args, &syscall.ProcAttr{Dir: s.Dir, Env: os.Environ(), Files: []uintptr{0, 1, 2}, Sys: sys})
+	if err != nil {
+		return setupFailed(fmt.Errorf("start %s in %s: %w", s.Path, s.Dir, err))
+	}
+	for {
+		var ws syscall.WaitStatus
+		wpid, err := syscall.Wait4(-1, &ws, 0, nil)
+		if errors.Is(err, syscall.EINTR) {
+			continue
+		}
+		if err != nil {
+			return setupFailed(fmt.Errorf("wait: %w", err))
+		}
+		if wpid != pid {
+			continue // an orphan, reaped
+		}
+		if ws.Signaled() {
+			fmt.Fprintf(status, "signal %d", int(ws.Signal()))
+			return 128 + int(ws.Signal())
+		}
+		fmt.Fprintf(status, "exit %d", ws.ExitStatus())
+		return ws.ExitStatus()
+	}
+}
+
+// Mount flags kept across a remount, from statfs's ST_* to MS_*.
+var keptFlags = [][2]uintptr{
+	{2, syscall.MS_NOSUID}, {4, syscall.MS_NODEV}, {8, syscall.MS_NOEXEC},
+	{1024, syscall.MS_NOATIME}, {2048, syscall.MS_NODIRATIME}, {4096, syscall.MS_RELATIME},
+}
+
+func kept(path string) (uintptr, error) {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(path, &st); err != nil {
+		return 0, err
+	}
+	var flags uintptr
+	for _, f := range keptFlags {
+		if uintptr(st.Flags)&f[0] != 0 {
+			flags |= f[1]
+		}
+	}
+	return flags, nil
+}
+
+// remount sets path's mount read-only or read-write, keeping its other
+// flags (dropping nosuid or nodev by omission would be a change).
+func remount(path string, readOnly bool) error {
+	flags, err := kept(path)
+	if err != nil {
+		return err
+	}
+	flags |= syscall.MS_REMOUNT | syscall.MS_BIND
+	if readOnly {
+		flags |= syscall.MS_RDONLY
+	}
+	if err := syscall.Mount("", path, "", flags, ""); err != nil {
+		return fmt.Errorf("remount %s: %w", path, err)
+	}
+	return nil
+}
+
+func under(path, dir string) bool {
+	return path == dir || strings.HasPrefix(path, dir+"/")
+}
+
+// mountPoints lists this namespace's mount points.
+func mountPoints() ([]string, error) {
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) > 4 {
+			out = append(out, unescapeOctal(f[4]))
+		}
+	}
+	return out, nil
+}
+
+// unescapeOctal undoes mountinfo's \040-style escapes.
+func unescapeOctal(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+4 <= len(s) {
+			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
+				b.WriteByte(byte(n))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// devices are bound from the host's /dev into the sandbox's.
+var devices = []string{"null", "zero", "full", "random", "urandom", "tty"}
+
+func fdPath(fd int) string { return "/proc/self/fd/" + strconv.Itoa(fd) }
+
+// mount builds the sandbox's view of the file system (see the package
+// doc). Every source is opened before anything covers it.
+func (s *initSpec) mount() error {
+	if err := syscall.Mount("", "/", "", syscall.MS_REC|syscall.MS_PRIVATE, ""); err != nil {
+		return fmt.Errorf("make mounts private: %w", err)
+	}
+	type op struct {
+		path string
+		kind byte // 't' fresh tmpfs, 'h' hidden, 'w' writable, 'r' read-only
+		fd   int
+	}
+	ops := []op{{path: "/tmp", kind: 't'}}
+	for _, p := range s.Hidden {
+		ops = append(ops, op{path: p, kind: 'h'})
+	}
+	for kind, list := range map[byte][]string{'w': s.Writable, 'r': s.ReadOnly} {
+		for _, p := range list {
+			fd, err := syscall.Open(p, oPath|syscall.O_CLOEXEC, 0)
+			if err != nil {
+				return fmt.Errorf("open %s: %w", p, err)
+			}
+			ops = append(ops, op{path: p, kind: kind, fd: fd})
+		}
+	}
+	rank := map[byte]int{'t': 0, 'h': 1, 'w': 2, 'r': 3}
+	sort.SliceStable(ops, func(i, j int) bool {
+		di, dj := strings.Count(ops[i].path, "/"), strings.Count(ops[j].path, "/")
+		if di != dj {
+			return di < dj
+		}
+		return rank[ops[i].kind] < rank[ops[j].kind]
+	})
+	devFDs := map[string]int{}
+	for _, d := range devices {
+		if fd, err := syscall.Open("/dev/"+d, oPath|syscall.O_CLOEXEC, 0); err == nil {
+			devFDs[d] = fd
+		}
+	}
+
+	// Everything read-only, as the command will see it outside the paths
+	// bound below. /proc and /dev are replaced whole.
+	points, err := mountPoints()
+	if err != nil {
+		return err
+	}
+	for _, mp := range points {
+		if under(mp, "/proc") || under(mp, "/dev") {
+			continue
+		}
+		if err := remount(mp, true); err != nil && !errors.Is(err, syscall.ENOENT) {
+			return err
+		}
+	}
+
+	// A /proc of this namespace only, with what can change the kernel
+	// read-only.
+	if err := syscall.Mount("proc", "/proc", "proc", syscall.MS_NOSUID|syscall.MS_NODEV|syscall.MS_NOEXEC, ""); err != nil {
+		return fmt.Errorf("mount /proc: %w", err)
+	}
+	for _, p := range []string{"/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus", "/proc/fs"} {
+		if _, err := os.Lstat(p); err != nil {
+			continue
+		}
+		if err := syscall.Mount(p, p, "", syscall.MS_BIND|syscall.MS_REC, ""); err != nil {
+			return fmt.Errorf("bind %s: %w", p, err)
+		}
+		if err := remount(p, true); err != nil {
+			return err
+		}
+	}
+	if err := mountDev(devFDs); err != nil {
+		return err
+	}
+
+	var sealed []string
+	for _, o := range ops {
+		switch o.kind {
+		case 't':
+			if err := syscall.Mount("tmpfs", o.path, "tmpfs", syscall.MS_NOSUID|syscall.MS_NODEV, "mode=1777"); err != nil {
+				return fmt.Errorf("mount a private %s: %w", o.path, err)
+			}
+		case 'h':
+			if fi, err := os.Lstat(o.path); err == nil && !fi.IsDir() {
+				// A file (a key, a config): an empty one in its place.
+				if err := syscall.Mount("/dev/null", o.path, "", syscall.MS_BIND, ""); err != nil {
+					return fmt.Errorf("hide %s: %w", o.path, err)
+				}
+				continue
+			}
+			if err := os.MkdirAll(o.path, 0o755); err != nil {
+				if errors.Is(err, syscall.EROFS) {
+					continue // not there, and nothing can put it there
+				}
+				return fmt.Errorf("hide %s: %w", o.path, err)
+			}
+			if err := syscall.Mount("tmpfs", o.path, "tmpfs", syscall.MS_NOSUID|syscall.MS_NODEV|syscall.MS_NOEXEC, "mode=0755,size=1m"); err != nil {
+				return fmt.Errorf("hide %s: %w", o.path, err)
+			}
+			sealed = append(sealed, o.path)
+		case 'w', 'r':
+			if err := os.MkdirAll(o.path, 0o755); err != nil {
+				return fmt.Errorf("bind %s: %w", o.path, err)
+			}
+			if err := syscall.Mount(fdPath(o.fd), o.path, "", syscall.MS_BIND|syscall.MS_REC, ""); err != nil {
+				return fmt.Errorf("bind %s: %w", o.path, err)
+			}
+			if err := remount(o.path, o.kind == 'r'); err != nil {
+				return err
+			}
+			syscall.Close(o.fd)
+		}
+	}
+	for _, p := range sealed {
+		if err := syscall.Mount("", p, "", syscall.MS_REMOUNT|syscall.MS_RDONLY|syscall.MS_NOSUID|syscall.MS_NODEV|syscall.MS_NOEXEC, ""); err != nil {
+			return fmt.Errorf("seal %s: %w", p, err)
+		}
+	}
+	return nil
+}
+
+// mountDev makes a /dev with only the harmless devices, a private shm
+// and, when the kernel allows, a private devpts.
+func mountDev(fds map[string]int) error {
+	if err := syscall.Mount("tmpfs", "/dev", "tmpfs", syscall.MS_NOSUID|syscall.MS_NOEXEC, "mode=0755,size=64k"); err != nil {
+		return fmt.Errorf("mount /dev: %w", err)
+	}
+	for name, fd := range fds {
+		p := "/dev/" + name
+		f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY, 0o666)
+		if err != nil {
+			return err
+		}
+		f.Close()
+		if err := syscall.Mount(fdPath(fd), p, "", syscall.MS_BIND, ""); err != nil {
+			return fmt.Errorf("bind %s: %w", p, err)
+		}
+		syscall.Close(fd)
+	}
+	for link, to := range map[string]string{"fd": "/proc/self/fd", "stdin": "/proc/self/fd/0",
+		"stdout": "/proc/self/fd/1", "stderr": "/proc/self/fd/2", "ptmx": "pts/ptmx"} {
+		if err := os.Symlink(to, filepath.Join("/dev", link)); err != nil {
+			return err
+		}
+	}
+	if err := os.Mkdir("/dev/shm", 0o1777); err != nil {
+		return err
+	}
+	if err := syscall.Mount("tmpfs", "/dev/shm", "tmpfs", syscall.MS_NOSUID|syscall.MS_NODEV, "mode=1777"); err != nil {
+		return fmt.Errorf("mount /dev/shm: %w", err)
+	}
+	if err := os.Mkdir("/dev/pts", 0o755); err != nil {
+		return err
+	}
+	// Without it only programs that want a terminal fail; not worth
+	// failing the step.
+	syscall.Mount("devpts", "/dev/pts", "devpts", syscall.MS_NOSUID|syscall.MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620")
+	if err := syscall.Mount("", "/dev", "", syscall.MS_REMOUNT|syscall.MS_RDONLY|syscall.MS_NOSUID|syscall.MS_NOEXEC, ""); err != nil {
+		return fmt.Errorf("seal /dev: %w", err)
+	}
+	return nil
+}
+
+// Linux prctl and capability constants the syscall package lacks.
+const (
+	oPath              = 0o10000000 // open a path without opening the file
+	prCapBSetDrop      = 24
+	prSetNoNewPrivs    = 38
+	prCapAmbient       = 47
+	prCapAmbientClear  = 4
+	capabilityVersion3 = 0x20080522
+)
+
+// dropPrivileges leaves the command no capability, even as root: none
+// in the bounding set (so exec grants none), none inheritable or ambient,
+// and no_new_privs, so no setuid program can bring any back. Without
+// CAP_SYS_ADMIN it cannot undo a mount, nor with anything else reach the
+// service or the kernel.
+func dropPrivileges() error {
+	for c := uintptr(0); c < 64; c++ {
+		if _, _, e := syscall.RawSyscall(syscall.SYS_PRCTL, prCapBSetDrop, c, 0); e == syscall.EINVAL {
+			break
+		} else if e != 0 {
+			return fmt.Errorf("drop capability %d: %w", c, e)
+		}
+	}
+	syscall.RawSyscall6(syscall.SYS_PRCTL, prCapAmbient, prCapAmbientClear, 0, 0, 0, 0)
+	hdr := struct {
+		version uint32
+		pid     int32
+	}{version: capabilityVersion3}
+	var data [2]struct{ effective, permitted, inheritable uint32 }
+	if _, _, e := syscall.RawSyscall(syscall.SYS_CAPGET, uintptr(unsafe.Pointer(&hdr)), uintptr(unsafe.Pointer(&data[0])), 0); e != 0 {
+		return fmt.Errorf("capget: %w", e)
+	}
+	data[0].inheritable, data[1].inheritable = 0, 0
+	if _, _, e := syscall.RawSyscall(syscall.SYS_CAPSET, uintptr(unsafe.Pointer(&hdr)), uintptr(unsafe.Pointer(&data[0])), 0); e != 0 {
+		return fmt.Errorf("capset: %w", e)
+	}
+	if _, _, e := syscall.RawSyscall6(syscall.SYS_PRCTL, prSetNoNewPrivs, 1, 0, 0, 0, 0); e != 0 {
+		return fmt.Errorf("no_new_privs: %w", e)
+	}
+	return nil
+}
