@@ -4,6 +4,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/provide-io/workspace-bot/internal/sandbox"
 )
 
 // stepPassed are the variables of the service's environment a step gets:
@@ -52,13 +54,16 @@ func newScratch(root string) (s scratch, cleanup func(), err error) {
 // service's, HOME and TMPDIR in the run's scratch, the configured env
 // ([workspace.env] and [workspace.ci].env; it may override anything
 // above), then WORKSPACE_ROOT and WORKSPACE_CHANGESET.
-func stepEnv(req Request, lay layout, sc scratch) []string {
+func stepEnv(req Request, lay layout, sc scratch, user *sandbox.User) []string {
 	var env []string
 	for _, kv := range os.Environ() {
 		k, _, _ := strings.Cut(kv, "=")
 		if stepPassed[k] || strings.HasPrefix(k, "LC_") {
 			env = append(env, kv)
 		}
+	}
+	if user != nil {
+		env = append(env, "USER="+user.Name, "LOGNAME="+user.Name)
 	}
 	env = append(env, "HOME="+sc.home, "TMPDIR="+sc.tmp)
 	env = append(env, req.Config.StepEnv()...)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/provide-io/workspace-bot/internal/sandbox"
 	"github.com/provide-io/workspace-bot/workspace"
 )
 
@@ -142,8 +143,8 @@ func withVenv(env []string, venv string) []string {
 // runPhases runs the planned steps until one does not succeed; the rest
 // stay skipped. Steps of one phase already running are let finish.
 // setupDone is called once every setup phase succeeded, before the tests.
-func (r *Runner) runPhases(ctx context.Context, req Request, lay layout, sc scratch, rp runPlan, res *Result, setupDone func()) {
-	sx := &stepIO{env: stepEnv(req, lay, sc), needles: r.secretSet().list()}
+func (r *Runner) runPhases(ctx context.Context, req Request, lay layout, sc scratch, box sandbox.Spec, rp runPlan, res *Result, setupDone func()) {
+	sx := &stepIO{env: stepEnv(req, lay, sc, box.User), box: box, needles: r.secretSet().list()}
 	if req.Output != nil {
 		sx.out = &syncWriter{w: req.Output}
 		sx.budget, sx.limit = r.logLimits(req)

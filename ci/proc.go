@@ -2,38 +2,41 @@ package ci
 
 import (
 	"context"
+	"errors"
 	"io"
 	"os"
-	"os/exec"
+	"path/filepath"
+	"strings"
 	"sync"
-	"syscall"
 	"time"
+
+	"github.com/provide-io/workspace-bot/internal/sandbox"
 )
 
-// straggleWait is how long output is still read after a command's process
-// group was killed, for a process that left the group (setsid) yet holds
-// the pipe; after it the pipe is closed under it.
+// straggleWait is how long output is still read after an unsandboxed
+// command's process group was killed, for a process that left the group
+// (setsid) yet holds the pipe; after it the pipe is closed under it. A
+// sandboxed command has no stragglers: its namespace dies with it.
 const straggleWait = 2 * time.Second
 
-// runProc runs name with args in dir in a process group of its own,
-// copying its stdout and stderr to the given writers (the same writer for
-// both gets one pipe, so the output interleaves as it was written). When
-// ctx ends, the whole group is killed, so a command's children die with
-// it; when the command exits on its own, whatever it left running in the
-// background is killed too, so a step cannot outlive itself or hold the run
-// open. A nil error means exit 0.
-func runProc(ctx context.Context, dir string, env []string, stdout, stderr io.Writer, name string, args ...string) error {
+// runProc runs s (its Stdout and Stderr aside) and copies its output to
+// the given writers (the same writer for both gets one pipe, so the
+// output interleaves as it was written). When ctx ends, everything the
+// command started is killed; when it exits on its own, whatever it left
+// running is killed too, so a step cannot outlive itself or hold the run
+// open. A nil error means exit 0; an exit is a *sandbox.ExitError.
+func runProc(ctx context.Context, s sandbox.Spec, stdout, stderr io.Writer) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	cmd := exec.Command(name, args...)
-	cmd.Dir = dir
-	cmd.Env = env
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	path, err := lookPath(s.Path, s.Env)
+	if err != nil {
+		return err
+	}
+	s.Path = path
 
-	// Our own pipes rather than exec's: exec waits for every holder of its
-	// pipes to exit before Wait returns, which a backgrounded child would
-	// stretch to forever.
+	// Our own pipes: the command's descendants may hold them after it
+	// exits, and nothing here may wait on them for ever.
 	var readers []*os.File
 	var copying sync.WaitGroup
 	pipe := func(w io.Writer) (*os.File, error) {
@@ -71,8 +74,8 @@ func runProc(ctx context.Context, dir string, env []string, stdout, stderr io.Wr
 			return err
 		}
 	}
-	cmd.Stdout, cmd.Stderr = outW, errW
-	err = cmd.Start()
+	s.Stdout, s.Stderr = outW, errW
+	p, err := sandbox.Start(s)
 	outW.Close()
 	if errW != outW {
 		errW.Close()
@@ -83,15 +86,14 @@ func runProc(ctx context.Context, dir string, env []string, stdout, stderr io.Wr
 	}
 
 	waited := make(chan error, 1)
-	go func() { waited <- cmd.Wait() }()
-	pgid := cmd.Process.Pid
+	go func() { waited <- p.Wait() }()
 	select {
 	case err = <-waited:
 	case <-ctx.Done():
-		killGroup(pgid)
+		p.Kill()
 		err = <-waited
 	}
-	killGroup(pgid)
+	p.Kill()
 	drained := make(chan struct{})
 	go func() { copying.Wait(); close(drained) }()
 	select {
@@ -105,8 +107,25 @@ func runProc(ctx context.Context, dir string, env []string, stdout, stderr io.Wr
 	return err
 }
 
-// killGroup kills every process in the group. ESRCH (the group is gone)
-// is the usual case after a clean exit and needs no report.
-func killGroup(pgid int) {
-	_ = syscall.Kill(-pgid, syscall.SIGKILL)
+// lookPath finds name on the PATH of env, the one the command gets.
+func lookPath(name string, env []string) (string, error) {
+	if strings.Contains(name, "/") {
+		return name, nil
+	}
+	path := ""
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+			path = v
+		}
+	}
+	for _, dir := range filepath.SplitList(path) {
+		if dir == "" {
+			dir = "."
+		}
+		p := filepath.Join(dir, name)
+		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
+			return p, nil
+		}
+	}
+	return "", errors.New(name + " not found on the steps' PATH " + path)
 }

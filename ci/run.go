@@ -60,6 +60,16 @@ type Runner struct {
 	// says); MaxStepLog caps one step's (0: the run's cap). What is cut is replaced by a marker saying how
 	// many bytes, keeping the head and the tail.
 	MaxLog, MaxStepLog int64
+	// Sandbox says whether setup and test steps run in a sandbox
+	// (SandboxAuto: when this machine can make one, else with a warning).
+	Sandbox SandboxMode
+	// BuildUser, when set, is the unprivileged user (name or uid) setup
+	// and test steps run as; the build root is handed to it. Needs root.
+	BuildUser string
+	// Hide lists more paths no step may read (the service's config, its
+	// App private key, a token file); the data dir is always hidden.
+	// Only a sandbox can hide them.
+	Hide []string
 
 	progressMu sync.Mutex
 	secretsMu  sync.Mutex
@@ -98,6 +108,10 @@ type Request struct {
 	// CheckoutOnly materializes the workspace and runs nothing: no
 	// setup, no tests (release planning reads the checkouts).
 	CheckoutOnly bool
+	// RequireSandbox fails the run, before anything is checked out, when
+	// its steps cannot be sandboxed (code from a fork, unless the service
+	// was told to allow unsandboxed builds).
+	RequireSandbox bool
 }
 
 // Event kinds.
@@ -216,6 +230,10 @@ func (r *Runner) run(ctx context.Context, req Request) (*Result, error) {
 		return fail(err)
 	}
 	py, err := preflight(ctx, req)
+	if err != nil {
+		return fail(err)
+	}
+	iso, err := r.isolation(req, res)
 	if err != nil {
 		return fail(err)
 	}
@@ -349,7 +367,11 @@ func (r *Runner) run(ctx context.Context, req Request) (*Result, error) {
 		return fail(fmt.Errorf("create the steps' home and temporary directories: %w", err))
 	}
 	defer cleanup()
-	r.runPhases(runCtx, req, lay, sc, rp, res, func() {
+	box, err := r.spec(req, lay, sc, iso)
+	if err != nil {
+		return fail(err)
+	}
+	r.runPhases(runCtx, req, lay, sc, box, rp, res, func() {
 		if c != nil && req.Trusted && runCtx.Err() == nil {
 			if err := c.save(lay, br, epoch); err != nil {
 				r.note(req, "cache not saved: %v", err)

@@ -3,15 +3,18 @@ package ci
 import (
 	"io"
 	"os"
+
+	"github.com/provide-io/workspace-bot/internal/sandbox"
 )
 
 // stepIO is what every step of a run shares: its environment, where its
 // output goes, the run's log budget and what to censor.
 type stepIO struct {
 	env     []string
-	out     io.Writer  // the run's output (serialized); nil for none
-	budget  *logBudget // what the run may still write to out
-	limit   int64      // what one step may write to out
+	box     sandbox.Spec // the run's sandbox (or process group), without the command
+	out     io.Writer    // the run's output (serialized); nil for none
+	budget  *logBudget   // what the run may still write to out
+	limit   int64        // what one step may write to out
 	needles []string
 }
 
@@ -63,4 +66,11 @@ func (r *Runner) secretSet() *secrets {
 		r.secrets = newSecrets(r.Secrets)
 	}
 	return r.secrets
+}
+
+// command is the step's command line in dir, run the run's way.
+func (sx *stepIO) command(dir, name string, args ...string) sandbox.Spec {
+	s := sx.box
+	s.Path, s.Args, s.Env, s.Dir = name, append([]string{name}, args...), sx.env, dir
+	return s
 }

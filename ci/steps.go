@@ -5,8 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os/exec"
 	"time"
+
+	"github.com/provide-io/workspace-bot/internal/sandbox"
 )
 
 // runStep runs one command with sh -c. Output goes to the run's output
@@ -36,10 +37,10 @@ func (r *Runner) runStep(ctx context.Context, st StepResult, dir string, sx *ste
 	r.emit(Event{Kind: EventStep, Name: st.Name, Sibling: st.Sibling, Command: st.Command})
 	start := time.Now()
 	stopBeat := r.beat(st, who, start, out)
-	err = runProc(ctx, dir, sx.env, log, log, "sh", "-c", st.Command)
+	err = runProc(ctx, sx.command(dir, "sh", "-c", st.Command), log, log)
 	stopBeat()
 	d := time.Since(start)
-	var exit *exec.ExitError
+	var exit *sandbox.ExitError
 	switch {
 	case ctx.Err() != nil:
 		st.Result = Cancelled
@@ -48,11 +49,7 @@ func (r *Runner) runStep(ctx context.Context, st StepResult, dir string, sx *ste
 		st.Result = Success
 	case errors.As(err, &exit):
 		st.Result = Failure
-		if code := exit.ExitCode(); code >= 0 {
-			log.note("[exit status %d]", code)
-		} else {
-			log.note("[%s]", exit.String())
-		}
+		log.note("[%s]", exit)
 	default:
 		st.Result = Error
 		log.note("[could not run the step in %s: %v]", dir, err)

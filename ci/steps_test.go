@@ -3,11 +3,11 @@ package ci
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -125,17 +125,18 @@ func TestStagesRunInOrderAndInParallel(t *testing.T) {
 		f.repo(n, nil)
 	}
 	cfg := f.config(sib{name: "a"}, sib{name: "b", deps: []string{"a"}}, sib{name: "c", deps: []string{"a"}}, sib{name: "d", deps: []string{"b", "c"}})
-	order := filepath.Join(t.TempDir(), "order")
-	cfg.Workspace.CI.Env = map[string]string{"ORDER": order}
+	// Steps can write only in the build root: the order is kept there.
 	for i := range cfg.Siblings {
-		cfg.Siblings[i].Setup = []string{`n=$(basename "$PWD"); echo start-$n >> "$ORDER"; sleep 0.3; echo end-$n >> "$ORDER"`}
+		cfg.Siblings[i].Setup = []string{`n=$(basename "$PWD"); o="$WORKSPACE_ROOT/../order"; echo start-$n >> "$o"; sleep 0.3; echo end-$n >> "$o"`}
 	}
 	var out strings.Builder
-	res, err := f.runner().Run(context.Background(), Request{Config: cfg, Output: &syncWriter{w: &out}})
+	r := f.runner()
+	r.Keep = true
+	res, err := r.Run(context.Background(), Request{Config: cfg, Output: &syncWriter{w: &out}})
 	if err != nil || res.Result != Success {
 		t.Fatalf("%v %+v", err, res)
 	}
-	lines := strings.Fields(readFile(t, order))
+	lines := strings.Fields(readFile(t, filepath.Join(res.BuildRoot, "order")))
 	pos := map[string]int{}
 	for i, l := range lines {
 		pos[l] = i
@@ -157,59 +158,74 @@ func TestStagesRunInOrderAndInParallel(t *testing.T) {
 	}
 }
 
-func TestTimeoutKillsTheProcessGroup(t *testing.T) {
-	cfg := localWorkspace(t, "alpha")
-	pids := filepath.Join(t.TempDir(), "pids")
-	cfg.Workspace.CI.Timeout = time.Second
-	cfg.Workspace.CI.Env = map[string]string{"PIDS": pids}
-	cfg.Workspace.CI.Test = []string{
-		`sleep 300 & echo $! >> "$PIDS"; sh -c 'sleep 300 & echo $! >> "$PIDS"; wait' & echo $! >> "$PIDS"; wait`,
-		"echo never",
-	}
-	start := time.Now()
-	res, err := (&Runner{DataDir: t.TempDir()}).Run(context.Background(), Request{Config: cfg, Local: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if took := time.Since(start); took > 10*time.Second {
-		t.Errorf("run took %s after a 1s timeout", took)
-	}
-	if res.Result != Cancelled || !strings.Contains(res.Error, "timed out") {
-		t.Errorf("result %s %q, want cancelled after a time out", res.Result, res.Error)
-	}
-	tests := stepsOf(res, "test", "")
-	if tests[0].Result != Cancelled || tests[1].Result != Skipped {
-		t.Errorf("steps %+v", tests)
-	}
-	ids := strings.Fields(readFile(t, pids))
-	if len(ids) != 3 {
-		t.Fatalf("pids %v", ids)
-	}
-	for _, s := range ids {
-		pid, _ := strconv.Atoi(s)
-		if alive(pid) {
-			t.Errorf("child %d survived the timeout", pid)
+// TestTimeoutKillsEverything: a timed-out step's children and
+// grandchildren die with it, sandboxed or in a process group.
+func TestTimeoutKillsEverything(t *testing.T) {
+	for _, mode := range []SandboxMode{SandboxAuto, SandboxOff} {
+		cfg := localWorkspace(t, "alpha")
+		cfg.Workspace.CI.Timeout = time.Second
+		sleep := fmt.Sprintf("sleep 300.%d", 31+len(mode))
+		cfg.Workspace.CI.Test = []string{
+			sleep + `1 & sh -c '` + sleep + `2 & wait' & touch "$WORKSPACE_ROOT/started"; wait`,
+			"echo never",
+		}
+		start := time.Now()
+		res, err := (&Runner{DataDir: t.TempDir(), Sandbox: mode}).Run(context.Background(), Request{Config: cfg, Local: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if took := time.Since(start); took > 10*time.Second {
+			t.Errorf("%q: run took %s after a 1s timeout", mode, took)
+		}
+		if res.Result != Cancelled || !strings.Contains(res.Error, "timed out") {
+			t.Errorf("%q: result %s %q, want cancelled after a time out", mode, res.Result, res.Error)
+		}
+		tests := stepsOf(res, "test", "")
+		if tests[0].Result != Cancelled || tests[1].Result != Skipped {
+			t.Errorf("%q: steps %+v", mode, tests)
+		}
+		if _, err := os.Stat(filepath.Join(cfg.Dir(), "started")); err != nil {
+			t.Fatalf("%q: the step never started its children", mode)
+		}
+		if left := stillRunning(sleep); len(left) > 0 {
+			t.Errorf("%q: children survived the timeout: %v", mode, left)
 		}
 	}
 }
 
-// alive says whether pid runs (a zombie waiting for its reaper does not).
-func alive(pid int) bool {
-	deadline := time.Now().Add(2 * time.Second)
-	for time.Now().Before(deadline) {
-		if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
-			return false
+// stillRunning lists the processes on this machine whose command line
+// contains s, waiting up to two seconds for them to go (a zombie waiting
+// for its reaper does not count).
+func stillRunning(s string) []int {
+	var pids []int
+	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		pids = pids[:0]
+		entries, _ := os.ReadDir("/proc")
+		for _, e := range entries {
+			pid, err := strconv.Atoi(e.Name())
+			if err != nil || !alive(pid) {
+				continue
+			}
+			cmd, _ := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+			if strings.Contains(strings.ReplaceAll(string(cmd), "\x00", " "), s) {
+				pids = append(pids, pid)
+			}
 		}
-		stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-		if err != nil {
-			return false
+		if len(pids) == 0 {
+			return nil
 		}
-		if f := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:])); len(f) > 0 && f[0] == "Z" {
-			return false
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
-	return true
+	return pids
+}
+
+// alive says whether pid runs now and is not a zombie.
+func alive(pid int) bool {
+	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	f := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+	return len(f) > 0 && f[0] != "Z"
 }
 
 func TestCancelKillsTheRunningStep(t *testing.T) {

@@ -112,6 +112,9 @@ type Result struct {
 	Cache string `json:"cache,omitempty"`
 	// Error explains an error result.
 	Error string `json:"error,omitempty"`
+	// Warnings are one-line notes for whoever runs the build, such as
+	// steps that ran without a sandbox.
+	Warnings []string `json:"warnings,omitempty"`
 	// BuildRoot is where the workspace was built, when Runner.Keep left it.
 	BuildRoot string `json:"build_root,omitempty"`
 }
