@@ -53,20 +53,25 @@ type Options struct {
 	Metrics *Metrics
 	// MaxBody overrides MaxBody, for tests.
 	MaxBody int64
+	// MaxInFlight bounds the bytes of request bodies held at once across
+	// all requests (0: DefaultMaxInFlight); a request that would pass it
+	// is answered 503.
+	MaxInFlight int64
 }
 
 // Handler serves POST /webhook, GET /healthz, GET /metrics, GET /runs/{id}
 // and GET /runs/{id}/log.
 type Handler struct {
-	secret  []byte
-	st      Store
-	events  map[string]bool
-	notify  func()
-	log     logrus.FieldLogger
-	reg     *prometheus.Registry
-	metrics *Metrics
-	maxBody int64
-	mux     *http.ServeMux
+	secret   []byte
+	st       Store
+	events   map[string]bool
+	notify   func()
+	log      logrus.FieldLogger
+	reg      *prometheus.Registry
+	metrics  *Metrics
+	maxBody  int64
+	inFlight *budget
+	mux      *http.ServeMux
 }
 
 // ErrNoSecret is returned by New without a webhook secret.
@@ -85,13 +90,14 @@ func New(opts Options) (*Handler, error) {
 		return nil, fmt.Errorf("webhook: no events: pass the events the bot acts on (bot.Events())")
 	}
 	h := &Handler{
-		secret:  append([]byte(nil), opts.Secret...),
-		st:      opts.Store,
-		events:  eventSet(opts.Events),
-		notify:  opts.Notify,
-		log:     opts.Log,
-		reg:     opts.Registry,
-		maxBody: opts.MaxBody,
+		secret:   append([]byte(nil), opts.Secret...),
+		st:       opts.Store,
+		events:   eventSet(opts.Events),
+		notify:   opts.Notify,
+		log:      opts.Log,
+		reg:      opts.Registry,
+		maxBody:  opts.MaxBody,
+		inFlight: &budget{limit: opts.MaxInFlight},
 	}
 	if h.notify == nil {
 		h.notify = func() {}
@@ -106,6 +112,16 @@ func New(opts Options) (*Handler, error) {
 	}
 	if h.maxBody <= 0 {
 		h.maxBody = MaxBody
+	}
+	if h.inFlight.limit <= 0 {
+		h.inFlight.limit = DefaultMaxInFlight
+	}
+	inFlight := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "workspace_bot_webhook_body_bytes_in_flight",
+		Help: "Bytes of webhook request bodies held in memory now, across all requests.",
+	}, func() float64 { return float64(h.inFlight.used.Load()) })
+	if err := h.reg.Register(inFlight); err != nil {
+		return nil, fmt.Errorf("webhook: register metrics: %w", err)
 	}
 	h.metrics = opts.Metrics
 	if h.metrics == nil {

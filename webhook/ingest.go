@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"mime"
 	"net/http"
 	"net/url"
@@ -30,6 +29,7 @@ const (
 	outcomeMalformed = "malformed"
 	outcomeTooLarge  = "too_large"
 	outcomeStoreErr  = "store_error"
+	outcomeBusy      = "busy"
 )
 
 func (h *Handler) serveWebhook(w http.ResponseWriter, r *http.Request) {
@@ -53,16 +53,25 @@ func (h *Handler) serveWebhook(w http.ResponseWriter, r *http.Request) {
 		reply(http.StatusRequestEntityTooLarge, outcomeTooLarge, fmt.Sprintf("body over %d bytes", h.maxBody))
 		return
 	}
-	body, err := readBody(http.MaxBytesReader(w, r.Body, h.maxBody), r.ContentLength)
+	body, held, err := readBody(http.MaxBytesReader(w, r.Body, h.maxBody), r.ContentLength, h.maxBody, h.inFlight)
+	defer h.inFlight.give(held)
 	if err != nil {
 		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
+		switch {
+		case errors.As(err, &tooLarge):
 			log.Warn("webhook refused: body too large")
 			reply(http.StatusRequestEntityTooLarge, outcomeTooLarge, fmt.Sprintf("body over %d bytes", h.maxBody))
-			return
+		case errors.Is(err, errBusy):
+			// 503, never a 2xx: GitHub lists the delivery as failed and
+			// it can be redelivered.
+			log.WithField(logging.Bytes, r.ContentLength).Warn("webhook refused: the bytes of bodies in flight are at their bound")
+			w.Header().Set("Retry-After", "5")
+			w.Header().Set("Connection", "close")
+			reply(http.StatusServiceUnavailable, outcomeBusy, "too many request bytes in flight; redeliver it later")
+		default:
+			log.WithError(err).Warn("webhook refused: reading the body failed")
+			reply(http.StatusBadRequest, outcomeMalformed, "could not read the body")
 		}
-		log.WithError(err).Warn("webhook refused: reading the body failed")
-		reply(http.StatusBadRequest, outcomeMalformed, "could not read the body")
 		return
 	}
 	if err := delivery.Verify(h.secret, r.Header.Get("X-Hub-Signature-256"), body); err != nil {
@@ -184,17 +193,4 @@ func jsonPayload(contentType string, body []byte) ([]byte, error) {
 		body = []byte(p)
 	}
 	return body, nil
-}
-
-// readBody reads a request body, in one allocation when its length is
-// announced.
-func readBody(r io.Reader, length int64) ([]byte, error) {
-	if length <= 0 {
-		return io.ReadAll(r)
-	}
-	buf := make([]byte, length)
-	if _, err := io.ReadFull(r, buf); err != nil {
-		return nil, err
-	}
-	return buf, nil
 }

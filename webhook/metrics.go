@@ -16,7 +16,7 @@ import (
 type Metrics struct {
 	// Deliveries counts webhook requests by event and outcome (queued,
 	// duplicate, ignored, ping, bad_signature, malformed, too_large,
-	// store_error).
+	// busy, store_error).
 	Deliveries *prometheus.CounterVec
 	// Handled counts stored deliveries the workers finished, by event and
 	// outcome.

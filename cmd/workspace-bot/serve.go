@@ -19,6 +19,7 @@ import (
 	"github.com/provide-io/workspace-bot/internal/ghclient"
 	"github.com/provide-io/workspace-bot/internal/logging"
 	"github.com/provide-io/workspace-bot/internal/server"
+	"github.com/provide-io/workspace-bot/webhook"
 	"github.com/provide-io/workspace-bot/workspace"
 )
 
@@ -44,10 +45,12 @@ type serveOptions struct {
 	LogLevel          string
 	CoalesceWindow    time.Duration
 	ShutdownGrace     time.Duration
+	MaxInFlight       string
 
 	// Filled by Validate.
-	secret []byte
-	gh     ghclient.Options
+	secret      []byte
+	gh          ghclient.Options
+	maxInFlight int64
 }
 
 const serveSynopsis = `serve [flags]
@@ -80,6 +83,7 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	fs.StringVar(&o.LogLevel, "log-level", env("LOG_LEVEL", "info"), "debug, info, warn or error (env WORKSPACE_BOT_LOG_LEVEL)")
 	fs.DurationVar(&o.CoalesceWindow, "coalesce-window", envDuration(env("COALESCE_WINDOW", ""), bot.DefaultCoalesceWindow), "how long a queued run waits for more events of its changeset (env WORKSPACE_BOT_COALESCE_WINDOW)")
 	fs.DurationVar(&o.ShutdownGrace, "shutdown-grace", envDuration(env("SHUTDOWN_GRACE", ""), defaultShutdownGrace), "on SIGTERM, how long running work may finish before it is cancelled and queued again (env WORKSPACE_BOT_SHUTDOWN_GRACE)")
+	fs.StringVar(&o.MaxInFlight, "max-in-flight", env("MAX_IN_FLIGHT", "64MB"), "bytes of webhook bodies held in memory at once, across all requests; past it a delivery gets 503 and GitHub can redeliver it (env WORKSPACE_BOT_MAX_IN_FLIGHT)")
 	if code, ok := parseFlags(fs, args); !ok {
 		return nil, code, false
 	}
@@ -149,6 +153,13 @@ func (o *serveOptions) Validate() error {
 	if o.ShutdownGrace < 0 {
 		return fmt.Errorf("--shutdown-grace %s must not be negative", o.ShutdownGrace)
 	}
+	n, err := workspace.ParseSize(o.MaxInFlight)
+	// A body is read into a buffer that doubles, and both are counted
+	// while it grows: twice the largest delivery always fits.
+	if err != nil || n < 2*webhook.MaxBody {
+		return fmt.Errorf("--max-in-flight %q: use a size of at least %dMB, such as 64MB, so a delivery of GitHub's largest size fits", o.MaxInFlight, 2*webhook.MaxBody>>20)
+	}
+	o.maxInFlight = n
 	if o.DataDir == "" {
 		return errors.New("--data-dir is empty: name a directory for the database and git mirrors")
 	}
@@ -234,7 +245,7 @@ func serve(ctx context.Context, o *serveOptions, log *logrus.Logger) error {
 	}
 	srv, err := server.New(ctx, server.Options{
 		BotOptions: server.BotOptions{GitHub: o.gh, Config: o.configSpec(), DataDir: o.DataDir, PublicURL: o.PublicURL, Log: log},
-		Secret:     o.secret, Workers: o.Workers, CoalesceWindow: o.CoalesceWindow,
+		Secret:     o.secret, Workers: o.Workers, CoalesceWindow: o.CoalesceWindow, MaxInFlight: o.maxInFlight,
 	})
 	if err != nil {
 		return err
@@ -244,6 +255,8 @@ func serve(ctx context.Context, o *serveOptions, log *logrus.Logger) error {
 	if err != nil {
 		return server.UsageError{Err: fmt.Errorf("--listen %s: %w", o.Listen, err)}
 	}
-	log.WithFields(logrus.Fields{logging.Addr: ln.Addr().String(), logging.PublicURL: o.PublicURL, logging.Workers: o.Workers, logging.App: srv.App}).Info("workspace-bot serving")
+	limit := server.LimitMemory(o.maxInFlight, os.Getenv)
+	log.WithFields(logrus.Fields{logging.Addr: ln.Addr().String(), logging.PublicURL: o.PublicURL, logging.Workers: o.Workers, logging.App: srv.App,
+		logging.InFlight: o.maxInFlight, logging.MemoryLimit: limit}).Info("workspace-bot serving")
 	return srv.Serve(ctx, ln, o.ShutdownGrace)
 }

@@ -25,7 +25,7 @@ func TestServeOptions(t *testing.T) {
 	}{
 		{name: "defaults", env: map[string]string{"WORKSPACE_BOT_WEBHOOK_SECRET": "s3cret"}, check: func(t *testing.T, o *serveOptions) {
 			if o.Listen != "127.0.0.1:8080" || o.Workers != 2 || o.CoalesceWindow != 2*time.Second || o.LogFormat != "json" ||
-				o.PublicURL != "http://127.0.0.1:8080" || string(o.secret) != "s3cret" || o.gh.Token != "tok-9f8e7d" || o.ShutdownGrace != 30*time.Second {
+				o.PublicURL != "http://127.0.0.1:8080" || string(o.secret) != "s3cret" || o.gh.Token != "tok-9f8e7d" || o.ShutdownGrace != 30*time.Second || o.maxInFlight != 64<<20 {
 				t.Errorf("options %+v", o)
 			}
 		}},
@@ -54,6 +54,13 @@ func TestServeOptions(t *testing.T) {
 		{name: "bad listen", args: []string{"--webhook-secret", "a", "--listen", "8080"}, wantErr: "host:port"},
 		{name: "bad workers", args: []string{"--webhook-secret", "a", "--workers", "0"}, wantErr: "--workers"},
 		{name: "bad public url", args: []string{"--webhook-secret", "a", "--public-url", "bot.example"}, wantErr: "--public-url"},
+		{name: "bad max in flight", args: []string{"--webhook-secret", "a", "--max-in-flight", "1MB"}, wantErr: "--max-in-flight \"1MB\": use a size of at least 50MB"},
+		{name: "max in flight from env", env: map[string]string{"WORKSPACE_BOT_WEBHOOK_SECRET": "a", "WORKSPACE_BOT_MAX_IN_FLIGHT": "128MB"},
+			check: func(t *testing.T, o *serveOptions) {
+				if o.maxInFlight != 128<<20 {
+					t.Errorf("max in flight %d, want 128 MiB", o.maxInFlight)
+				}
+			}},
 		{name: "bad log format", args: []string{"--webhook-secret", "a", "--log-format", "xml"}, wantErr: "json or text"},
 		{name: "no github credentials", args: []string{"--webhook-secret", "a", "--github-token", ""}, env: map[string]string{"GITHUB_TOKEN": ""}, wantErr: "no credentials"},
 	} {

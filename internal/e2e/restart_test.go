@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -40,18 +39,6 @@ func freeAddr(t *testing.T) string {
 	}
 	defer ln.Close()
 	return ln.Addr().String()
-}
-
-// buildBot builds the workspace-bot binary into a temp dir.
-func buildBot(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "workspace-bot")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/workspace-bot")
-	build.Dir = "../.."
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	return bin
 }
 
 // startServe starts `workspace-bot serve` as a process, with extra flags

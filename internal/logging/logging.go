@@ -41,6 +41,8 @@ const (
 	Workers      = "workers"
 	Deliveries   = "deliveries"
 	Runs         = "runs"
+	MemoryLimit  = "memory_limit_bytes"
+	InFlight     = "max_in_flight_bytes"
 )
 
 type key struct{}

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -57,7 +58,23 @@ type Options struct {
 	Workers        int
 	CoalesceWindow time.Duration
 	Poll           time.Duration
+	// MaxInFlight bounds the bytes of webhook bodies held at once
+	// (0: webhook.DefaultMaxInFlight).
+	MaxInFlight int64
+	// ReadHeaderTimeout and ReadTimeout bound how long a client may take
+	// to send its headers, and its whole request (0: the defaults).
+	ReadHeaderTimeout, ReadTimeout time.Duration
 }
+
+// Defaults of the HTTP server's timeouts. GitHub itself gives up on a
+// delivery after 10 seconds; a client slower than these is holding a
+// connection, not delivering.
+const (
+	DefaultReadHeaderTimeout = 10 * time.Second
+	DefaultReadTimeout       = 30 * time.Second
+	idleTimeout              = 2 * time.Minute
+	maxHeaderBytes           = 64 << 10
+)
 
 // Server is the wired service; Close releases what it holds.
 type Server struct {
@@ -67,6 +84,7 @@ type Server struct {
 	Handler http.Handler // nil without a secret
 	App     bool         // reporting with check runs as a GitHub App
 	log     *logrus.Logger
+	opt     Options
 }
 
 // UsageError is a start-up failure the operator fixes with flags or
@@ -144,7 +162,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		log = logrus.New()
 		log.SetLevel(logrus.WarnLevel)
 	}
-	s := &Server{Store: st, Bot: b, App: app, log: log}
+	s := &Server{Store: st, Bot: b, App: app, log: log, opt: o}
 	// The metrics come first: the queue and the webhook handler both
 	// report to them, and /metrics serves them with the GitHub client's.
 	var metrics *webhook.Metrics
@@ -169,7 +187,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	}
 	if len(o.Secret) > 0 {
 		h, err := webhook.New(webhook.Options{Secret: o.Secret, Store: st, Events: bot.Events(), Notify: s.Queue.Notify,
-			Log: log, Registry: reg, Metrics: metrics})
+			Log: log, Registry: reg, Metrics: metrics, MaxInFlight: o.MaxInFlight})
 		if err != nil {
 			st.Close()
 			return nil, UsageError{Err: err}
@@ -209,7 +227,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duration
 		s.prune(pruneCtx, time.Hour)
 	}()
 	defer func() { stopPrune(); <-pruned }()
-	srv := &http.Server{Handler: s.Handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute}
+	srv := s.httpServer()
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 
@@ -232,6 +250,26 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duration
 	return nil
 }
 
+// httpServer is the HTTP server with its timeouts. No WriteTimeout: a
+// run's log may take a while to stream to a slow reader, and the handler
+// bounds its own memory.
+func (s *Server) httpServer() *http.Server {
+	srv := &http.Server{
+		Handler:           s.Handler,
+		ReadHeaderTimeout: s.opt.ReadHeaderTimeout,
+		ReadTimeout:       s.opt.ReadTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+	}
+	if srv.ReadHeaderTimeout <= 0 {
+		srv.ReadHeaderTimeout = DefaultReadHeaderTimeout
+	}
+	if srv.ReadTimeout <= 0 {
+		srv.ReadTimeout = DefaultReadTimeout
+	}
+	return srv
+}
+
 // prune deletes old finished deliveries and runs every interval until ctx
 // ends.
 func (s *Server) prune(ctx context.Context, every time.Duration) {
@@ -251,4 +289,26 @@ func (s *Server) prune(ctx context.Context, every time.Duration) {
 		case <-t.C:
 		}
 	}
+}
+
+// MemoryHeadroom is what the service needs beside the webhook bodies it
+// holds: its store, caches and goroutines, measured at about 20 MiB idle.
+const MemoryHeadroom = 32 << 20
+
+// LimitMemory sets the Go runtime's soft memory limit to maxInFlight
+// (0: webhook.DefaultMaxInFlight) plus MemoryHeadroom, unless GOMEMLIMIT
+// already sets one, and returns the limit in force. Without it the
+// collector lets the heap reach twice what is live, so bodies that are
+// bounded to 64 MiB could still take the process near 200 MiB; builds
+// run in processes of their own and are not counted.
+func LimitMemory(maxInFlight int64, getenv func(string) string) int64 {
+	if getenv("GOMEMLIMIT") != "" {
+		return debug.SetMemoryLimit(-1)
+	}
+	if maxInFlight <= 0 {
+		maxInFlight = webhook.DefaultMaxInFlight
+	}
+	limit := maxInFlight + MemoryHeadroom
+	debug.SetMemoryLimit(limit)
+	return limit
 }

@@ -1,0 +1,48 @@
+package e2e
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+)
+
+// The workspace-bot binary is built once per test binary and removed
+// after the run.
+var (
+	binOnce sync.Once
+	binDir  string
+	binPath string
+	binErr  error
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
+
+// buildBot returns the workspace-bot binary, building it on first use.
+func buildBot(t *testing.T) string {
+	t.Helper()
+	binOnce.Do(func() {
+		binDir, binErr = os.MkdirTemp("", "workspace-bot-e2e-*")
+		if binErr != nil {
+			return
+		}
+		binPath = filepath.Join(binDir, "workspace-bot")
+		build := exec.Command("go", "build", "-o", binPath, "./cmd/workspace-bot")
+		build.Dir = "../.."
+		if out, err := build.CombinedOutput(); err != nil {
+			binErr = errors.New(err.Error() + "\n" + string(out))
+		}
+	})
+	if binErr != nil {
+		t.Fatalf("build workspace-bot: %v", binErr)
+	}
+	return binPath
+}
