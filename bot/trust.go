@@ -70,12 +70,3 @@ func (b *Bot) untrustedForks(ctx context.Context, cs *changeset.Changeset, trust
 	}
 	return out, nil
 }
-
-// shaSet is the exact set of head SHAs an approval covers.
-func shaSet(cs *changeset.Changeset) []string {
-	out := make([]string, 0, len(cs.Members))
-	for _, m := range cs.Members {
-		out = append(out, m.PR.HeadSHA)
-	}
-	return out
-}
