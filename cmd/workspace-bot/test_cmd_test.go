@@ -218,3 +218,50 @@ func TestTestCommandNamesTheFailedFetch(t *testing.T) {
 		t.Errorf("beta reported as an error of its own:\n%s", errs)
 	}
 }
+
+// A workspace with no test command anywhere is refused before anything
+// is cloned: exit 2, and the fix.
+func TestTestCommandNothingToTest(t *testing.T) {
+	config, _ := testCmdWorkspace(t, "true")
+	text, _ := os.ReadFile(config)
+	os.WriteFile(config, []byte(strings.Replace(string(text), `test = ["true"]`, "", 1)), 0o644)
+	code, out, errs := runTestCmd(t, "--config", config, "--data-dir", t.TempDir())
+	if code != exitUsage || !strings.Contains(errs, "nothing to test: add [workspace.tasks].test or [workspace.ci].test") {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
+	}
+}
+
+// --task runs a task in place of the tests; --fresh starts a new root;
+// a relative --data-dir gives the steps absolute paths.
+func TestTestCommandTaskFreshAndRelativeDataDir(t *testing.T) {
+	config, _ := testCmdWorkspace(t, "false")
+	text, _ := os.ReadFile(config)
+	os.WriteFile(config, []byte(string(text)+"\n[workspace.tasks]\nlint = \"case $WORKSPACE_ROOT in /*) echo linted;; *) exit 9;; esac\"\n"), 0o644)
+	t.Chdir(t.TempDir())
+	code, out, errs := runTestCmd(t, "--config", config, "--data-dir", "data", "--task", "lint", "--json")
+	if code != exitOK || !strings.Contains(out, `"name": "lint"`) || strings.Contains(out, `"name": "test"`) {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
+	}
+	var res struct {
+		Root      string `json:"root"`
+		BuildRoot string `json:"build_root"`
+	}
+	json.Unmarshal([]byte(out), &res)
+	if res.Root != "new" || !filepath.IsAbs(res.BuildRoot) {
+		t.Errorf("first run: root %q at %q", res.Root, res.BuildRoot)
+	}
+	code, out, _ = runTestCmd(t, "--config", config, "--data-dir", "data", "--task", "lint", "--json")
+	json.Unmarshal([]byte(out), &res)
+	if code != exitOK || res.Root != "reused" {
+		t.Errorf("second run: exit %d root %q", code, res.Root)
+	}
+	code, out, _ = runTestCmd(t, "--config", config, "--data-dir", "data", "--task", "lint", "--fresh", "--json")
+	json.Unmarshal([]byte(out), &res)
+	if code != exitOK || res.Root != "new" {
+		t.Errorf("--fresh: exit %d root %q", code, res.Root)
+	}
+	code, _, errs = runTestCmd(t, "--config", config, "--data-dir", "data", "--task", "lnit")
+	if code != exitUsage || !strings.Contains(errs, "did you mean lint?") {
+		t.Errorf("unknown task: exit %d\n%s", code, errs)
+	}
+}
