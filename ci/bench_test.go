@@ -100,7 +100,7 @@ func BenchmarkMaterialize(b *testing.B) {
 	defer srv.Close()
 	cfg := &workspace.Config{File: filepath.Join(ws, "wrknv.toml"), Workspace: workspace.Workspace{
 		Name: "ws", Layers: workspace.DefaultLayers,
-		CI: workspace.CI{Timeout: 10 * time.Minute, Checkout: workspace.CheckoutMerge},
+		CI: workspace.CI{Timeout: 10 * time.Minute, Checkout: workspace.CheckoutMerge, Test: []string{"true"}},
 	}}
 	for i := 0; i < benchSiblings; i++ {
 		n := fmt.Sprintf("sib%02d", i)
