@@ -206,6 +206,10 @@ func (r *Runner) fetch(ctx context.Context, m *mirror, t target, auth string) (f
 		return "", err
 	}
 	defer unlock()
+	filter := ""
+	if wantsPartial(m, t) {
+		filter = partialFilter
+	}
 	if err := m.init(ctx); err != nil {
 		return "", err
 	}
@@ -213,7 +217,7 @@ func (r *Runner) fetch(ctx context.Context, m *mirror, t target, auth string) (f
 	if t.pin.FetchRef != "" && t.pin.URL == "" {
 		extra = append(extra, "+"+t.pin.FetchRef+":"+t.pin.FetchRef)
 	}
-	if err := m.fetch(ctx, auth, m.url, extra...); err != nil {
+	if err := m.fetch(ctx, auth, m.url, filter, extra...); err != nil {
 		return "", err
 	}
 	if t.pin.URL == "" {
@@ -228,7 +232,7 @@ func (r *Runner) fetch(ctx context.Context, m *mirror, t target, auth string) (f
 	if auth, err = r.authorization(ctx, t.pin.URL); err != nil {
 		return "", err
 	}
-	if err := m.fetch(ctx, auth, t.pin.URL, "+"+src+":"+forkRef); err != nil {
+	if err := m.fetch(ctx, auth, t.pin.URL, "", "+"+src+":"+forkRef); err != nil {
 		return "", err
 	}
 	return forkRef, nil

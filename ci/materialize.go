@@ -299,7 +299,10 @@ func (r *Runner) materialize(ctx context.Context, lay layout, t target, mode str
 	}
 	r.emit(Event{Kind: EventFetch, Done: true, Sibling: t.name, Result: Success, Detail: detail, Duration: fetchTime})
 
-	unlock, err := m.lock(ctx, false)
+	// A partial mirror gets the blobs this checkout needs first, which
+	// writes to it: the exclusive lock then.
+	partial := m.isPartial()
+	unlock, err := m.lock(ctx, partial)
 	if err != nil {
 		return fail(err)
 	}
@@ -308,6 +311,21 @@ func (r *Runner) materialize(ctx context.Context, lay layout, t target, mode str
 	head, base, err := r.resolve(ctx, m, t, w, how, forkRef)
 	if err != nil {
 		return fail(err)
+	}
+	if partial {
+		commits, sparse := []string{head}, t.sparse
+		if base != "" {
+			// git merge writes an index of the whole tree, and refuses
+			// entries whose blobs it lacks, sparse or not.
+			commits, sparse = append(commits, base), nil
+		}
+		auth, err := r.authorization(ctx, m.url)
+		if err == nil {
+			err = m.backfill(ctx, auth, sparse, commits...)
+		}
+		if err != nil {
+			return fail(fmt.Errorf("sibling %s: fetch the files to check out from %s: %w", t.name, gitauth.Redact(t.url), err))
+		}
 	}
 	sr.SHA, sr.BaseSHA = head, base
 

@@ -108,8 +108,12 @@ func (m *mirror) init(ctx context.Context) error {
 // fetch brings every branch and tag up to date, pruning deleted ones, plus
 // any extra refspecs. git's negotiation sends only objects the mirror
 // lacks. The caller holds the exclusive lock.
-func (m *mirror) fetch(ctx context.Context, auth, url string, extra ...string) error {
-	args := []string{"fetch", "--quiet", "--prune", "--no-write-fetch-head", "--end-of-options", url}
+func (m *mirror) fetch(ctx context.Context, auth, url, filter string, extra ...string) error {
+	args := []string{"fetch", "--quiet", "--prune", "--no-write-fetch-head"}
+	if filter != "" {
+		args = append(args, "--filter="+filter)
+	}
+	args = append(args, "--end-of-options", url)
 	if url == m.url {
 		args = append(args, "+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*")
 	}

@@ -260,3 +260,44 @@ func TestIndexTaskAndEnv(t *testing.T) {
 		t.Errorf("--task lint ran %s", got)
 	}
 }
+
+// A sparse sibling's mirror is partial when the server allows filters:
+// commits and trees only, and the blobs a checkout needs fetched before
+// it. Reuse, a moved tip and a merge all work on it.
+func TestPartialMirror(t *testing.T) {
+	t.Parallel()
+	f, cfg := warmWorkspace(t)
+	if _, err := gitfixture.Git(f.bare("alpha"), "config", "uploadpack.allowFilter", "true"); err != nil {
+		t.Fatal(err)
+	}
+	f.commit("alpha", "main", "", map[string]string{"docs/big.html": strings.Repeat("built docs\n", 2000)})
+	cfg.Sibling("alpha").Sparse = []string{"src"}
+	cfg.Workspace.CI.Test = []string{"test -f ../alpha/src/a.py && test -f ../alpha/deps.txt && ! test -e ../alpha/docs"}
+	r := f.runner()
+	runOK(t, r, Request{Config: cfg, Trusted: true})
+	m := r.mirrorFor(f.url("alpha"))
+	if !m.isPartial() {
+		t.Fatal("the sparse sibling's mirror is not partial")
+	}
+	missing, _ := gitfixture.Git(m.dir, "rev-list", "--objects", "--all", "--missing=print")
+	if !strings.Contains(missing, "?") {
+		t.Error("the partial mirror holds every blob")
+	}
+	if beta := r.mirrorFor(f.url("beta")); beta.isPartial() {
+		t.Error("a sibling checked out whole got a partial mirror")
+	}
+
+	f.commit("alpha", "main", "", map[string]string{"src/a.py": "a = 2\n", "docs/big.html": "changed\n"})
+	cfg.Workspace.CI.Test = []string{`grep -q "a = 2" ../alpha/src/a.py`}
+	if res := runOK(t, r, Request{Config: cfg, Trusted: true}); res.Root != RootReused {
+		t.Errorf("root %q", res.Root)
+	}
+
+	feature := f.commit("alpha", "feature", "main", map[string]string{"src/b.py": "b = 1\n", "docs/other.html": "x\n"})
+	f.commit("alpha", "main", "", map[string]string{"src/c.py": "c = 1\n"})
+	cfg.Workspace.CI.Test = []string{"test -f ../alpha/src/b.py && test -f ../alpha/src/c.py"}
+	res := runOK(t, r, Request{Config: cfg, Trusted: true, Pins: map[string]Pin{"alpha": {Ref: "feature", SHA: feature, Base: "main"}}})
+	if sr := siblingResult(t, res, "alpha"); sr.BaseSHA == "" {
+		t.Errorf("not merged: %+v", sr)
+	}
+}
