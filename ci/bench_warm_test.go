@@ -131,7 +131,7 @@ func BenchmarkWarmRerun(b *testing.B) {
 	os.MkdirAll(ws, 0o755)
 	var imports []string
 	var toml strings.Builder
-	fmt.Fprintf(&toml, "[workspace]\nname = \"bench\"\n\n[workspace.env]\nPIP_NO_INDEX = \"1\"\nPIP_DISABLE_PIP_VERSION_CHECK = \"1\"\n\n")
+	fmt.Fprintf(&toml, "[workspace]\nname = \"bench\"\n\n[workspace.env]\nPIP_NO_INDEX = \"1\"\nUV_OFFLINE = \"1\"\nPIP_DISABLE_PIP_VERSION_CHECK = \"1\"\n\n")
 	for i := 0; i < warmSiblings; i++ {
 		imports = append(imports, warmPackage(i).name)
 	}

@@ -112,11 +112,13 @@ class Docs(unittest.TestCase):
 	}
 
 	// The test task: the docs' "pytest tests/" needs pytest; unittest is
-	// what every Python has. Offline, pip must not look for an index.
+	// what every Python has. Offline, pip and uv must not look for an
+	// index.
 	cfg := verbatim
 	cfg.Workspace.Tools = nil
 	cfg.Workspace.Tasks["test"] = []string{"python -m unittest discover -s tests -t ."}
 	cfg.Workspace.Env["PIP_NO_INDEX"] = "1"
+	cfg.Workspace.Env["UV_OFFLINE"] = "1"
 	res := runOK(t, f.runner(), Request{Config: cfg, Trusted: true})
 	want := "venv workspace, pre_install workspace, setup provide-foundation, setup provide-testkit, setup pyvider-cty, " +
 		"setup pyvider, setup flavorpack, post_install workspace, test workspace"

@@ -210,6 +210,7 @@ WS_GREETING = "hello from [workspace.env]"
 # Offline: pip must never ask an index (a sibling installed out of
 # order would send it there).
 PIP_NO_INDEX = "1"
+UV_OFFLINE = "1"
 PIP_DISABLE_PIP_VERSION_CHECK = "1"
 
 [workspace.hooks]
