@@ -14,10 +14,11 @@ func runAction(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if code, ok := parseNoArgs(fs, args); !ok {
 		return code
 	}
-	env := action.ReadEnv(os.Getenv)
-	// The code under test inherits this process's environment: it must
-	// not find the token there.
-	for _, k := range action.TokenVars {
+	env := action.ReadEnv(getenv)
+	// main took the credentials out of the process (secretenv); this
+	// clears Go's copy too, for a child started without its own
+	// environment.
+	for _, k := range append(action.TokenVars, credentials.Vars...) {
 		os.Unsetenv(k)
 	}
 	return action.Run(ctx, action.Options{

@@ -157,7 +157,7 @@ func editDistance(a, b string) int {
 // envOr returns the first non-empty environment variable, or def.
 func envOr(def string, keys ...string) string {
 	for _, k := range keys {
-		if v := os.Getenv(k); v != "" {
+		if v := getenv(k); v != "" {
 			return v
 		}
 	}

@@ -20,11 +20,13 @@ import (
 // are never flag defaults, so --help cannot print one: the environment is
 // read after parsing.
 type githubFlags struct {
-	APIURL string
-	Token  string
-	AppID  string
-	AppKey string // a PEM file, or the PEM itself
-	fs     *pflag.FlagSet
+	APIURL    string
+	Token     string
+	TokenFile string
+	AppID     string
+	AppKey    string // a PEM file, or the PEM itself
+	fs        *pflag.FlagSet
+	warned    bool
 }
 
 // tuneGitHub, when set by tests, adjusts every client's options (shorter
@@ -35,7 +37,9 @@ func (g *githubFlags) register(fs *pflag.FlagSet) {
 	g.fs = fs
 	fs.StringVar(&g.APIURL, "github-api-url", ghclient.DefaultAPIURL,
 		"GitHub REST API root; https://ghe.example/api/v3/ for GitHub Enterprise (env GITHUB_API_URL)")
-	fs.StringVar(&g.Token, "github-token", "", "GitHub token (env WORKSPACE_BOT_GITHUB_TOKEN or GITHUB_TOKEN); it needs read access to every sibling")
+	fs.StringVar(&g.Token, "github-token", "", "GitHub token (env WORKSPACE_BOT_GITHUB_TOKEN or GITHUB_TOKEN); it needs read access to every sibling. "+
+		"On the command line every user of the machine can read it: prefer --github-token-file or the variable")
+	fs.StringVar(&g.TokenFile, "github-token-file", "", "read the GitHub token from this file (env WORKSPACE_BOT_GITHUB_TOKEN_FILE)")
 	fs.StringVar(&g.AppID, "app-id", "", "GitHub App id, instead of a token (env WORKSPACE_BOT_APP_ID)")
 	fs.StringVar(&g.AppKey, "app-private-key", "", "GitHub App private key: a .pem file (env WORKSPACE_BOT_APP_PRIVATE_KEY)")
 }
@@ -56,7 +60,7 @@ func (g *githubFlags) options(dataDir string) (ghclient.Options, error) {
 	}
 	key := g.AppKey
 	if key == "" {
-		key = os.Getenv("WORKSPACE_BOT_APP_PRIVATE_KEY")
+		key = getenv("WORKSPACE_BOT_APP_PRIVATE_KEY")
 	}
 	if appID != "" || key != "" {
 		id, err := strconv.ParseInt(appID, 10, 64)
@@ -74,10 +78,11 @@ func (g *githubFlags) options(dataDir string) (ghclient.Options, error) {
 			o.AppPrivateKey = data
 		}
 	} else {
-		o.Token = strings.TrimSpace(g.Token)
-		if o.Token == "" {
-			o.Token = strings.TrimSpace(envOr("", "WORKSPACE_BOT_GITHUB_TOKEN", "GITHUB_TOKEN"))
+		tok, err := g.token()
+		if err != nil {
+			return o, err
 		}
+		o.Token = tok
 	}
 	if lv := envOr("", "WORKSPACE_BOT_LOG_LEVEL"); lv != "" {
 		if log, err := newLogger(os.Stderr, "text", lv); err == nil && log.IsLevelEnabled(logrus.DebugLevel) {
@@ -88,6 +93,37 @@ func (g *githubFlags) options(dataDir string) (ghclient.Options, error) {
 		tuneGitHub(&o)
 	}
 	return o, o.Validate()
+}
+
+// token is the token from --github-token, --github-token-file or the
+// environment, in that order; the flag and the file together are an
+// error. A token typed on the command line is warned about once.
+func (g *githubFlags) token() (string, error) {
+	file := g.TokenFile
+	if file == "" {
+		file = os.Getenv("WORKSPACE_BOT_GITHUB_TOKEN_FILE")
+	}
+	switch {
+	case g.Token != "" && g.TokenFile != "":
+		return "", errors.New("give the GitHub token once: --github-token or --github-token-file, not both")
+	case g.Token != "":
+		if g.fs != nil && g.fs.Changed("github-token") && !g.warned {
+			g.warned = true
+			fmt.Fprintln(os.Stderr, "warning: --github-token on the command line can be read by every user of this machine (ps, /proc/PID/cmdline); use --github-token-file FILE or the WORKSPACE_BOT_GITHUB_TOKEN variable instead")
+		}
+		return strings.TrimSpace(g.Token), nil
+	case file != "":
+		data, err := os.ReadFile(file)
+		if err != nil {
+			return "", fmt.Errorf("--github-token-file: cannot read %s: %w", file, errors.Unwrap(err))
+		}
+		tok := strings.TrimSpace(string(data))
+		if tok == "" {
+			return "", fmt.Errorf("--github-token-file %s is empty: put the token in it", file)
+		}
+		return tok, nil
+	}
+	return strings.TrimSpace(envOr("", "WORKSPACE_BOT_GITHUB_TOKEN", "GITHUB_TOKEN")), nil
 }
 
 // client builds the GitHub client acting on repo: the token's, or the

@@ -21,6 +21,14 @@ func TestGitHubFlags(t *testing.T) {
 	if err := os.WriteFile(keyFile, pemKey, 0o600); err != nil {
 		t.Fatal(err)
 	}
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(tokenFile, []byte("from-file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	emptyFile := filepath.Join(t.TempDir(), "empty")
+	if err := os.WriteFile(emptyFile, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name    string
 		env     map[string]string
@@ -36,13 +44,18 @@ func TestGitHubFlags(t *testing.T) {
 		{name: "api url flag", args: []string{"--github-token", "t", "--github-api-url", "http://127.0.0.1:1"}, token: "t", apiURL: "http://127.0.0.1:1/"},
 		{name: "app from file", args: []string{"--app-id", "12", "--app-private-key", keyFile}, appID: 12, apiURL: "https://api.github.com/"},
 		{name: "app from env PEM", env: map[string]string{"WORKSPACE_BOT_APP_ID": "13", "WORKSPACE_BOT_APP_PRIVATE_KEY": string(pemKey), "GITHUB_TOKEN": "ignored"}, appID: 13, apiURL: "https://api.github.com/"},
+		{name: "token file before env", env: map[string]string{"GITHUB_TOKEN": "env"}, args: []string{"--github-token-file", tokenFile}, token: "from-file", apiURL: "https://api.github.com/"},
+		{name: "token file from env", env: map[string]string{"WORKSPACE_BOT_GITHUB_TOKEN_FILE": tokenFile}, token: "from-file", apiURL: "https://api.github.com/"},
+		{name: "token and token file", args: []string{"--github-token", "a", "--github-token-file", tokenFile}, wantErr: "not both"},
+		{name: "missing token file", args: []string{"--github-token-file", tokenFile + ".missing"}, wantErr: "cannot read " + tokenFile + ".missing"},
+		{name: "empty token file", args: []string{"--github-token-file", emptyFile}, wantErr: "is empty"},
 		{name: "no credentials", wantErr: "no credentials"},
 		{name: "bad app id", args: []string{"--app-id", "twelve", "--app-private-key", keyFile}, wantErr: "numeric id"},
 		{name: "missing key file", args: []string{"--app-id", "12", "--app-private-key", "/nonexistent/app.pem"}, wantErr: "cannot read /nonexistent/app.pem"},
 		{name: "credentials in url", args: []string{"--github-token", "t", "--github-api-url", "https://u:secret@ghe.example/api/v3"}, wantErr: "credentials in the URL"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			for _, k := range []string{"GITHUB_TOKEN", "WORKSPACE_BOT_GITHUB_TOKEN", "GITHUB_API_URL", "WORKSPACE_BOT_GITHUB_API_URL", "WORKSPACE_BOT_APP_ID", "WORKSPACE_BOT_APP_PRIVATE_KEY"} {
+			for _, k := range []string{"GITHUB_TOKEN", "WORKSPACE_BOT_GITHUB_TOKEN", "GITHUB_API_URL", "WORKSPACE_BOT_GITHUB_API_URL", "WORKSPACE_BOT_APP_ID", "WORKSPACE_BOT_APP_PRIVATE_KEY", "WORKSPACE_BOT_GITHUB_TOKEN_FILE"} {
 				t.Setenv(k, tc.env[k])
 			}
 			var g githubFlags

@@ -13,6 +13,7 @@ import (
 	"syscall"
 
 	"github.com/provide-io/workspace-bot/internal/exitcode"
+	"github.com/provide-io/workspace-bot/internal/secretenv"
 )
 
 // Exit codes, the same for every subcommand.
@@ -45,6 +46,14 @@ var commands = []command{
 var version = "dev"
 
 func main() {
+	if len(os.Args) > 1 && (os.Args[1] == "serve" || os.Args[1] == "action") {
+		s, err := secretenv.Protect(credentials, os.Args)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "workspace-bot %s: %s\n", os.Args[1], err)
+			os.Exit(exitInfra)
+		}
+		secrets = s
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()

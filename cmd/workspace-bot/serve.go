@@ -198,7 +198,7 @@ func (o *serveOptions) configSpec() string {
 
 // secrets are the values the logs must never show.
 func (o *serveOptions) secrets() []string {
-	out := []string{string(o.secret), o.gh.Token}
+	out := append([]string{string(o.secret), o.gh.Token}, secrets.Values()...)
 	for _, line := range strings.Split(string(o.gh.AppPrivateKey), "\n") {
 		if len(strings.TrimSpace(line)) > 16 && !strings.HasPrefix(line, "-----") {
 			out = append(out, strings.TrimSpace(line))
@@ -208,7 +208,7 @@ func (o *serveOptions) secrets() []string {
 }
 
 func runServe(ctx context.Context, args []string, _, stderr io.Writer) int {
-	o, code, ok := parseServeFlags(args, os.Getenv, stderr)
+	o, code, ok := parseServeFlags(args, getenv, stderr)
 	if !ok {
 		return code
 	}
@@ -216,9 +216,11 @@ func runServe(ctx context.Context, args []string, _, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "workspace-bot serve: %s\n", err)
 		return exitUsage
 	}
-	// The code under test inherits this environment: it must find no
-	// credential there.
-	for _, k := range []string{"WORKSPACE_BOT_WEBHOOK_SECRET", "WORKSPACE_BOT_GITHUB_TOKEN", "GITHUB_TOKEN", "WORKSPACE_BOT_APP_PRIVATE_KEY"} {
+	// main took the credentials out of the process (secretenv); when
+	// serve runs inside another program, Go's copy of its environment
+	// still has them, and a child started without its own environment
+	// would inherit them.
+	for _, k := range credentials.Vars {
 		os.Unsetenv(k)
 	}
 	log, err := newLogger(stderr, o.LogFormat, o.LogLevel)
@@ -227,6 +229,11 @@ func runServe(ctx context.Context, args []string, _, stderr io.Writer) int {
 		return exitUsage
 	}
 	log.SetFormatter(&logging.Censor{Inner: log.Formatter, Secrets: o.secrets()})
+	if secrets != nil {
+		for _, w := range secrets.Warnings {
+			log.Warn(w)
+		}
+	}
 	if err := serve(ctx, o, log); err != nil {
 		log.WithError(err).Error("workspace-bot serve stopped")
 		var ue server.UsageError
