@@ -3,17 +3,16 @@ package ci
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/provide-io/workspace-bot/internal/sandbox"
+	"github.com/provide-io/workspace-bot/internal/sandboxtest"
 )
 
 // needSandbox skips what only a sandbox can guarantee, where this
@@ -39,7 +38,11 @@ func TestHelperProcess(t *testing.T) {
 			os.Exit(1)
 		}
 		fmt.Print(stepsOf(res, "test", "")[0].Log)
-	case "unprivileged":
+	case "denied":
+		if err := sandboxtest.DenyNamespaces(); err != nil {
+			fmt.Println("cannot deny namespaces:", err)
+			os.Exit(1)
+		}
 		withoutASandbox(t)
 	}
 }
@@ -182,59 +185,24 @@ func TestBuildUserRunsSteps(t *testing.T) {
 	}
 }
 
-// TestWithoutASandbox: where steps cannot be sandboxed (here shown as an
-// unprivileged user: as root, the test runs itself as nobody), a run
-// warns, once, and still runs its steps; a run that requires a sandbox is
-// refused before anything is checked out.
+// TestWithoutASandbox: where steps cannot be sandboxed (shown here by
+// denying namespaces to a copy of this test, as Docker's seccomp profile
+// does to a container), a run warns, once, and still runs its steps; a
+// run that requires a sandbox is refused before anything is fetched.
 func TestWithoutASandbox(t *testing.T) {
-	if os.Getuid() != 0 {
+	if SandboxAvailable() != nil {
 		withoutASandbox(t)
 		return
 	}
-	nobody, err := sandbox.LookupUser("nobody")
-	if err != nil {
-		t.Skip("running as root and there is no user nobody to drop to:", err)
-	}
-	dir, err := os.MkdirTemp("", "ci-unprivileged-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(dir)
-	os.Chmod(dir, 0o777)
-	exe, _ := os.Executable()
-	bin := filepath.Join(dir, "ci.test")
-	if err := copyExecutable(exe, bin); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "-test.run=^TestHelperProcess$")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "CI_TEST_HELPER=unprivileged", "TMPDIR="+dir, "HOME="+dir)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobody.UID, Gid: nobody.GID}}
-	out, err := cmd.CombinedOutput()
+	out, err := helperCmd(t, "denied").CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "fallback checked") {
-		t.Fatalf("the unprivileged run failed: %v\n%s", err, out)
+		t.Fatalf("the run without namespaces failed: %v\n%s", err, out)
 	}
-}
-
-func copyExecutable(from, to string) error {
-	in, err := os.Open(from)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(to, os.O_CREATE|os.O_WRONLY, 0o755)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		return err
-	}
-	return out.Close()
 }
 
 func withoutASandbox(t *testing.T) {
 	if err := SandboxAvailable(); err == nil {
-		t.Skip("this machine sandboxes steps even for this user (CAP_SYS_ADMIN)")
+		t.Fatal("steps can be sandboxed where namespaces are denied")
 	}
 	cfg := localWorkspace(t, "alpha")
 	cfg.Workspace.CI.Test = []string{"echo ran"}

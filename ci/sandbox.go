@@ -47,6 +47,9 @@ type isolation struct {
 func (r *Runner) isolation(req Request, res *Result) (isolation, error) {
 	var iso isolation
 	if r.BuildUser != "" {
+		if os.Geteuid() != 0 {
+			return iso, inputErr(fmt.Sprintf("build user %q: switching users needs the service to run as root (fix: run as root, or leave the build user unset: unprivileged, steps run as the service's user)", r.BuildUser))
+		}
 		u, err := sandbox.LookupUser(r.BuildUser)
 		if err != nil {
 			return iso, inputErr(err.Error() + " (fix: name an existing unprivileged user, or leave the build user unset)")

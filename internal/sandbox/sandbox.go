@@ -59,8 +59,22 @@ type Spec struct {
 	// ReadOnly paths inside hidden ones are bound back, read-only.
 	ReadOnly []string
 
-	probe bool // set up the sandbox, run nothing
+	probe bool   // set up the sandbox, run nothing
+	mode  nsMode // how, for the probe; else what Available found
 }
+
+// How sandboxes are made here, as Available found.
+type nsMode int
+
+const (
+	nsNone nsMode = iota
+	// nsHost: namespaces owned by the host's user namespace, for a
+	// service running as root (or with CAP_SYS_ADMIN).
+	nsHost
+	// nsUser: a user namespace of the sandbox's own first, which an
+	// unprivileged service may create where the kernel allows it.
+	nsUser
+)
 
 // User is an account to run commands as.
 type User struct {

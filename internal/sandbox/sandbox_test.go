@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/provide-io/workspace-bot/internal/sandboxtest"
 )
 
 // needSandbox skips what can only be shown with namespaces; the fallback
@@ -149,8 +151,14 @@ func TestHelperProcess(t *testing.T) {
 		fmt.Println("started")
 		p.Wait()
 		os.Exit(0)
-	case "unprivileged":
+	case "denied":
+		if err := sandboxtest.DenyNamespaces(); err != nil {
+			fmt.Println("cannot deny namespaces:", err)
+			os.Exit(1)
+		}
 		withoutNamespaces(t)
+	case "unprivileged":
+		unprivileged(t)
 	}
 }
 
@@ -381,33 +389,87 @@ func TestDescriptorsNotInherited(t *testing.T) {
 	}
 }
 
-// TestWithoutNamespaces: where namespaces cannot be made (here, as an
-// unprivileged user: as root, the test runs itself as nobody), Available
-// says so, an isolated command is refused with a SetupError, and a
-// command still runs in a process group that Kill ends.
+// TestWithoutNamespaces: where namespaces cannot be made (shown here by
+// denying them to a copy of this test, as Docker's seccomp profile does
+// to a container), Available says why, an isolated command is refused
+// with a SetupError, and a command still runs in a process group.
 func TestWithoutNamespaces(t *testing.T) {
-	if os.Getuid() != 0 {
+	if Available() != nil {
 		withoutNamespaces(t)
+		return
+	}
+	out, err := helper(t, "denied", nil).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "namespaces checked") {
+		t.Fatalf("the run without namespaces failed: %v\n%s", err, out)
+	}
+}
+
+// TestUnprivilegedSandbox: a service that is not root gets the same
+// sandbox through a user namespace of its own, where the kernel allows
+// unprivileged ones (as root, the test runs a copy of itself as nobody).
+func TestUnprivilegedSandbox(t *testing.T) {
+	if os.Getuid() != 0 {
+		needSandbox(t)
+		unprivileged(t)
 		return
 	}
 	nobody, err := LookupUser("nobody")
 	if err != nil {
 		t.Skip("running as root and there is no user nobody to drop to:", err)
 	}
-	cmd := helper(t, "unprivileged", &syscall.Credential{Uid: nobody.UID, Gid: nobody.GID})
-	out, err := cmd.CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "namespaces checked") {
+	out, err := helper(t, "unprivileged", &syscall.Credential{Uid: nobody.UID, Gid: nobody.GID}).CombinedOutput()
+	if why, ok := strings.CutPrefix(string(out), "skip: "); ok {
+		t.Skip("this kernel refuses unprivileged user namespaces:", why)
+	}
+	if err != nil || !strings.Contains(string(out), "unprivileged checked") {
 		t.Fatalf("the unprivileged run failed: %v\n%s", err, out)
 	}
+}
+
+func unprivileged(t *testing.T) {
+	if err := Available(); err != nil {
+		fmt.Println("skip:", err)
+		return
+	}
+	if found != nsUser && os.Getuid() != 0 {
+		t.Fatalf("unprivileged, yet the sandbox is made as %d", found)
+	}
+	dir := t.TempDir()
+	hidden := filepath.Join(dir, "data")
+	build := filepath.Join(hidden, "build")
+	os.MkdirAll(build, 0o755)
+	os.WriteFile(filepath.Join(hidden, "secret"), []byte("data dir content\n"), 0o644)
+	out, err := run(t, Spec{Isolate: true, Dir: build, Writable: []string{build}, Hidden: []string{hidden},
+		Env: []string{"PATH=/usr/bin:/bin", "SERVICE=" + strconv.Itoa(os.Getpid()), "HIDDEN=" + hidden}}, `
+		test -e /proc/$SERVICE && echo "service visible"
+		echo "processes $(ls /proc | grep -c '^[0-9]')"
+		cat "$HIDDEN/secret"
+		echo ok > built && echo "wrote build"
+		touch /usr/planted && echo "wrote /usr"
+		grep -E '^CapEff' /proc/self/status
+		setsid sleep 314.25 &
+		true`)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	for _, bad := range []string{"service visible", "data dir content", "wrote /usr"} {
+		if strings.Contains(out, bad) {
+			t.Errorf("unprivileged sandbox: %q:\n%s", bad, out)
+		}
+	}
+	if !strings.Contains(out, "wrote build") || !strings.Contains(out, "CapEff:\t0000000000000000") {
+		t.Errorf("unprivileged sandbox:\n%s", out)
+	}
+	if !gone("sleep 314.25") {
+		t.Errorf("a daemon outlived its unprivileged sandbox")
+	}
+	fmt.Println("unprivileged checked")
 }
 
 func withoutNamespaces(t *testing.T) {
 	err := Available()
 	if err == nil {
-		if os.Getuid() != 0 {
-			t.Skip("namespaces are available even without root here (CAP_SYS_ADMIN)")
-		}
-		t.Fatal("Available says yes as an unprivileged user")
+		t.Fatal("Available says yes where namespaces are denied")
 	}
 	if !strings.Contains(err.Error(), "namespaces are not available") {
 		t.Errorf("Available: %v", err)

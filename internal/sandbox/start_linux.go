@@ -36,6 +36,26 @@ func Start(s Spec) (*Process, error) {
 	path, argv := s.Path, s.Args
 	var status *os.File
 	if s.Isolate {
+		mode := s.mode
+		if mode == nsNone {
+			if err := Available(); err != nil {
+				return nil, &SetupError{Msg: err.Error()}
+			}
+			mode = found
+		}
+		if mode == nsUser && s.User != nil {
+			return nil, &SetupError{Msg: "a build user needs the service to run as root; unprivileged, steps run as the service's own user"}
+		}
+		if mode == nsUser {
+			// The service's uid and gid become root inside: the init
+			// keeps its capabilities across exec, over its own namespaces
+			// only, and the command (stripped of them) is the service's
+			// user to everything outside.
+			attr.Cloneflags |= syscall.CLONE_NEWUSER
+			attr.UidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Geteuid(), Size: 1}}
+			attr.GidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getegid(), Size: 1}}
+			attr.GidMappingsEnableSetgroups = false
+		}
 		spec, err := initSpecOf(s)
 		if err != nil {
 			return nil, err
@@ -48,7 +68,7 @@ func Start(s Spec) (*Process, error) {
 		status = r
 		files = append(files, w)
 		path, argv = "/proc/self/exe", []string{initArg0, spec}
-		attr.Cloneflags = syscall.CLONE_NEWPID | syscall.CLONE_NEWNS | syscall.CLONE_NEWIPC
+		attr.Cloneflags |= syscall.CLONE_NEWPID | syscall.CLONE_NEWNS | syscall.CLONE_NEWIPC
 	} else if s.User != nil {
 		attr.Credential = credential(s.User)
 	}
@@ -179,6 +199,7 @@ func initSpecOf(s Spec) (string, error) {
 var (
 	probeOnce  sync.Once
 	probeError error
+	found      nsMode
 )
 
 // sealInherited marks every descriptor this process inherited close-on-
@@ -198,7 +219,8 @@ func sealInherited() {
 }
 
 // Available makes one sandbox that runs nothing, once, and says why
-// sandboxes cannot be made here, or nil.
+// sandboxes cannot be made here, or nil. It tries the host's namespaces
+// first (root), then a user namespace of the sandbox's own (unprivileged).
 func Available() error {
 	probeOnce.Do(func() {
 		devnull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
@@ -207,17 +229,24 @@ func Available() error {
 			return
 		}
 		defer devnull.Close()
-		p, err := Start(Spec{Isolate: true, probe: true, Dir: "/", Stdout: devnull, Stderr: devnull})
-		if err == nil {
-			err = p.Wait()
-		}
-		if err != nil {
+		var why []string
+		for _, m := range []nsMode{nsHost, nsUser} {
+			p, err := Start(Spec{Isolate: true, probe: true, mode: m, Dir: "/", Stdout: devnull, Stderr: devnull})
+			if err == nil {
+				err = p.Wait()
+			}
+			if err == nil {
+				found = m
+				return
+			}
 			var se *SetupError
 			if errors.As(err, &se) {
 				err = errors.New(se.Msg)
 			}
-			probeError = fmt.Errorf("PID and mount namespaces are not available here (%v); run the service as root or with CAP_SYS_ADMIN on Linux", err)
+			why = append(why, map[nsMode]string{nsHost: "as this user: ", nsUser: "in a user namespace: "}[m]+err.Error())
 		}
+		probeError = fmt.Errorf("PID and mount namespaces are not available here (%s); run as root, or allow unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1, or on Ubuntu kernel.apparmor_restrict_unprivileged_userns=0)",
+			strings.Join(why, "; "))
 	})
 	return probeError
 }
