@@ -247,9 +247,10 @@ func (c *phaseClock) millis(start time.Time) (fetch, checkout int64) {
 }
 
 // workspaceBranch is the branch the workspace repository is built from
-// when it is pinned without a ref: "" is its default branch.
+// when it is pinned without a ref: [workspace].branch, or "" for the
+// repository's default branch (asked with git ls-remote --symref).
 func workspaceBranch(cfg *workspace.Config) string {
-	return ""
+	return cfg.Workspace.Branch
 }
 
 // materialize fetches one repository into its mirror as needed and checks

@@ -234,3 +234,25 @@ func TestWorkspaceRepoDefaultBranch(t *testing.T) {
 		}
 	}
 }
+
+// [workspace].branch, when set, is what the pinned workspace repository
+// is built from.
+func TestWorkspaceRepoBranch(t *testing.T) {
+	f := newFixture(t)
+	f.repo("alpha", nil)
+	if err := gitfixture.InitBare(f.bare("ws"), "main"); err != nil {
+		t.Fatal(err)
+	}
+	f.commit("ws", "main", "", map[string]string{"wrknv.toml": "# main\n"})
+	tip := f.commit("ws", "release", "main", map[string]string{"wrknv.toml": "# release\n"})
+	cfg := f.config(sib{name: "alpha"})
+	cfg.Workspace.Repo, cfg.Workspace.Branch = f.url("ws"), "release"
+	cfg.Workspace.CI.Test = []string{"grep -q release wrknv.toml"}
+	res, err := f.runner().Run(context.Background(), Request{Config: cfg, Pins: map[string]Pin{"ws": {}}})
+	if err != nil || res.Result != Success {
+		t.Fatalf("%v %+v", err, res)
+	}
+	if sr := siblingResult(t, res, "ws"); sr.Ref != "release" || sr.SHA != tip {
+		t.Errorf("workspace built at %+v, want release at %s", sr, tip)
+	}
+}

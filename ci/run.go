@@ -548,7 +548,11 @@ func localLayout(ctx context.Context, cfg *workspace.Config, res *Result) (layou
 	for _, s := range order {
 		dir := filepath.Join(wsDir, s.Path)
 		if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
-			return layout{}, inputErr(fmt.Sprintf("sibling %s: no checkout at %s (clone %s there, or run without --local to fetch it)", s.Name, dir, gitauth.Redact(cfg.RepoURL(s))))
+			from := "it"
+			if u := cfg.RepoURL(s); u != "" {
+				from = gitauth.Redact(u)
+			}
+			return layout{}, inputErr(fmt.Sprintf("sibling %s: no checkout at %s (clone %s there, or run without --local to fetch it)", s.Name, dir, from))
 		}
 		lay.dirs[s.Name] = dir
 		sr := SiblingResult{Name: s.Name, Repo: gitauth.Redact(cfg.RepoURL(s))}
