@@ -301,3 +301,16 @@ func TestPartialMirror(t *testing.T) {
 		t.Errorf("not merged: %+v", sr)
 	}
 }
+
+// A sibling without a repo builds from the checkout on disk with --local.
+func TestLocalWithoutRepo(t *testing.T) {
+	cfg := localWorkspace(t, "alpha")
+	cfg.Workspace.Repo, cfg.Siblings[0].Repo = "", ""
+	res, err := (&Runner{DataDir: t.TempDir()}).Run(context.Background(), Request{Config: cfg, Local: true})
+	if err != nil || res.Result != Success {
+		t.Fatalf("%v %+v", err, res)
+	}
+	if _, err = (&Runner{DataDir: t.TempDir()}).Run(context.Background(), Request{Config: cfg}); err == nil || !strings.Contains(err.Error(), "sibling alpha has no repo") {
+		t.Errorf("without --local: %v", err)
+	}
+}
