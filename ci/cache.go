@@ -61,6 +61,19 @@ type runCache struct {
 	state string
 }
 
+// openCache is the run's cache, or nil when it caches nothing.
+func openCache(cfg *workspace.Config, lay layout, py interpreter, dataDir string) (*runCache, error) {
+	paths := cachePaths(cfg)
+	if len(paths) == 0 {
+		return nil, nil
+	}
+	key, err := cacheKey(cfg, lay, py, cfg.Plan(facts(cfg, lay, py)), paths)
+	if err != nil {
+		return nil, err
+	}
+	return &runCache{paths: paths, key: key, dir: filepath.Join(dataDir, "cache", poolName(cfg), key)}, nil
+}
+
 // cacheMeta is stored with an entry.
 type cacheMeta struct {
 	Key   string    `json:"key"`

@@ -304,7 +304,11 @@ func (r *Runner) run(ctx context.Context, req Request) (*Result, error) {
 				return fail(fmt.Errorf("tidy the reused build root %s: %w", br.dir, err))
 			}
 		}
-		r.note(req, "build root %s: %s%s", br.dir, br.how, map[bool]string{true: " (" + br.why + ")"}[br.why != ""])
+		if br.why != "" {
+			r.note(req, "build root %s: %s (%s)", br.dir, br.how, br.why)
+		} else {
+			r.note(req, "build root %s: %s", br.dir, br.how)
+		}
 		ok, err := r.materializeAll(runCtx, req, lay, res)
 		if runCtx.Err() != nil {
 			skipRest(lay)
@@ -336,18 +340,17 @@ func (r *Runner) run(ctx context.Context, req Request) (*Result, error) {
 	// their venv as they are).
 	var c *runCache
 	skipSetup := false
-	if paths := cachePaths(cfg); br != nil && len(paths) > 0 {
-		plan := cfg.Plan(facts(cfg, lay, py))
-		key, err := cacheKey(cfg, lay, py, plan, paths)
-		if err != nil {
+	if br != nil {
+		if c, err = openCache(cfg, lay, py, dataDir); err != nil {
 			return fail(err)
 		}
-		c = &runCache{paths: paths, key: key, dir: filepath.Join(dataDir, "cache", poolName(cfg), key)}
+	}
+	if c != nil {
 		if skipSetup, err = c.restore(lay, br, epoch, req.Fresh); err != nil {
 			return fail(fmt.Errorf("restore the cache: %w", err))
 		}
 		res.Cache = c.state
-		r.note(req, "cache %s (key %s)", c.state, key[:12])
+		r.note(req, "cache %s (key %s)", c.state, c.key[:12])
 	}
 
 	rp, err := planSteps(req, lay, py, skipSetup, res)
