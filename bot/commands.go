@@ -4,10 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
 	"strings"
 
 	"github.com/spf13/pflag"
+
+	"github.com/provide-io/workspace-bot/internal/mdlines"
 )
 
 // Verbs a comment may use after the command word.
@@ -34,18 +35,28 @@ type command struct {
 // errUsage marks a command line that cannot be understood.
 var errUsage = errors.New("not a command this bot knows")
 
-// parseCommands reads every line of body that starts with word (such as
-// "/workspace"). Quoted lines ("> /workspace test") do not start with the
-// word and are ignored, so quoting a command never runs it again. A word
-// followed by other letters ("/workspaces") is not a command.
+// parseCommands reads the commands of a comment: the lines that count
+// (mdlines: outside code fences and HTML comments, not quoted) and start
+// with word (such as "/workspace") at their first column. A command shown
+// in a code block, kept in a comment or quoted from someone else never
+// runs, and quoting a command never runs it again. An indented line is
+// not a command either (four spaces make a code block). A word followed
+// by other letters ("/workspaces") is not a command.
 func parseCommands(body, word string) []command {
 	if word == "" {
 		return nil
 	}
-	re := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(word) + `(?:[ \t]+(.*?))?[ \t]*\r?$`)
 	var out []command
-	for _, m := range re.FindAllStringSubmatch(body, -1) {
-		out = append(out, parseLine(strings.TrimRight(m[0], "\r"), m[1]))
+	for _, ln := range mdlines.Counting(body) {
+		line := strings.TrimRight(ln.Visible, " \t")
+		rest, ok := strings.CutPrefix(line, word)
+		if !ok {
+			continue
+		}
+		if rest != "" && rest[0] != ' ' && rest[0] != '\t' {
+			continue
+		}
+		out = append(out, parseLine(line, rest))
 	}
 	return out
 }

@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/provide-io/workspace-bot/internal/mdlines"
 )
 
 func TestParseCommands(t *testing.T) {
@@ -34,6 +36,18 @@ func TestParseCommands(t *testing.T) {
 		{"extra argument", "/workspace cancel now", []want{{verb: "cancel", args: []string{"now"}, bad: true}}},
 		{"link needs refs", "/workspace link", []want{{verb: "link", bad: true}}},
 		{"unlink", "/workspace unlink https://github.com/o/r/pull/3", []want{{verb: "unlink", args: []string{"https://github.com/o/r/pull/3"}}}},
+		// Issue 12, finding 2: commands shown in code or hidden in a
+		// comment were accepted.
+		{"fenced block ignored", "try this:\n```\n/workspace test\n```\n", nil},
+		{"tilde fence ignored", "~~~sh\n/workspace cancel\n~~~", nil},
+		{"unclosed fence runs to the end", "```\n/workspace test", nil},
+		{"HTML comment ignored", "<!--\n/workspace cancel\n-->", nil},
+		{"comment opened mid-line", "note <!-- hidden\n/workspace cancel\n--> done", nil},
+		{"after the fence closes", "```\nx\n```\n/workspace status", []want{{verb: "status"}}},
+		{"comment after the command", "/workspace test <!-- why -->", []want{{verb: "test"}}},
+		{"after the comment closes", "<!-- a -->\n/workspace status", []want{{verb: "status"}}},
+		{"quoted fence", "> ```\n/workspace status", []want{{verb: "status"}}},
+		{"lone CR ends a line", "hi\r/workspace status\r", []want{{verb: "status"}}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -89,4 +103,45 @@ func TestTrustHelpers(t *testing.T) {
 			t.Errorf("canWrite(%q) = %v", perm, !want)
 		}
 	}
+}
+
+// FuzzParseCommands: the parser never panics, and a command is only ever
+// read from a line that counts (mdlines), at its first column.
+func FuzzParseCommands(f *testing.F) {
+	for _, s := range []string{
+		"/workspace test", "/workspace link o/a#1 b#2\r\n/workspace status", "> /workspace test",
+		"```\n/workspace test\n```", "<!--\n/workspace cancel\n-->", "/workspace test <!-- x", "~~~\n/workspace test",
+		"/workspace", "/workspace test --help", "/workspace link --x=y o/r#1", "/workspace\t\u00a0test", "a\r/workspace retest\r",
+		"<!-- a --> /workspace test", "    /workspace test", "/workspace unlink -- -x",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		counting := map[string]bool{}
+		for _, ln := range mdlines.Counting(body) {
+			counting[strings.TrimRight(ln.Visible, " \t")] = true
+		}
+		for _, c := range parseCommands(body, "/workspace") {
+			if !counting[c.Line] {
+				t.Fatalf("command %q read from a line that does not count in %q", c.Line, body)
+			}
+			if !strings.HasPrefix(c.Line, "/workspace") {
+				t.Fatalf("command line %q does not start with the command word", c.Line)
+			}
+			if c.Err == nil && helpVerb(c.Verb) == "" {
+				t.Fatalf("unknown verb %q accepted from %q", c.Verb, c.Line)
+			}
+			if c.Err != nil && !errors.Is(c.Err, errUsage) {
+				t.Fatalf("error %v does not wrap errUsage", c.Err)
+			}
+		}
+	})
+}
+
+func helpVerb(v string) string {
+	switch v {
+	case verbTest, verbRetest, verbStatus, verbCancel, verbLink, verbUnlink, verbHelp:
+		return v
+	}
+	return ""
 }

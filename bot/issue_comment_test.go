@@ -40,6 +40,9 @@ func TestCommentsIgnored(t *testing.T) {
 	h.handle(commentEv("acme/core", 1, 1, "ci[bot]", "NONE", "/workspace test", true))
 	h.handle(commentEv("acme/core", 1, 2, "alice", "MEMBER", "/workspace test", false))
 	h.comment("acme/core", 1, 3, "alice", "MEMBER", "> /workspace test\nagreed")
+	// Issue 12, finding 2: a command in a code block or an HTML comment.
+	h.comment("acme/core", 1, 6, "alice", "MEMBER", "like this:\n```\n/workspace test\n```")
+	h.comment("acme/core", 1, 7, "alice", "MEMBER", "<!--\n/workspace cancel\n-->")
 	time.Sleep(100 * time.Millisecond)
 	if h.bld.callCount() != 0 || len(h.gh.commentsOn("acme/core#1")) != 0 || len(h.gh.reactions) != 0 {
 		t.Fatalf("ignored comments acted on: builds %d, comments %v, reactions %v", h.bld.callCount(), h.gh.commentsOn("acme/core#1"), h.gh.reactions)
