@@ -59,6 +59,7 @@ func (s *Server) apiRoutes() []route {
 	var rs []route
 	add := func(m, p string, h func(c *call) (int, any)) *route { return s.addRoute(&rs, m, p, h) }
 	add("GET", "/rate_limit", s.getRateLimit).free = true
+	add("GET", "/user", s.getUser)
 	add("GET", "/repos/{owner}/{repo}", s.getRepo)
 	add("GET", "/repos/{owner}/{repo}/pulls", s.listPulls)
 	add("GET", "/repos/{owner}/{repo}/pulls/{number}", s.getPull)

@@ -116,6 +116,20 @@ func TestGitHubAppInstallationTokens(t *testing.T) {
 		t.Errorf("repo outside the installation: %v, want 404", err)
 	}
 
+	// The App's bot has no /user; its login is the App's slug + "[bot]".
+	if _, _, err := gh.Users.Get(ctx, ""); !isStatus(err, 403) {
+		t.Errorf("GET /user with an installation token: %v, want 403", err)
+	}
+	if app := must[*github.App](t)(appClient.Apps.Get(ctx, "")); app.GetSlug()+"[bot]" != c.GetUser().GetLogin() {
+		t.Errorf("GET /app slug %q, comments by %q", app.GetSlug(), c.GetUser().GetLogin())
+	}
+	if u := must[*github.User](t)(client(t, s, "pat").Users.Get(ctx, "")); u.GetLogin() != "alice" {
+		t.Errorf("GET /user with alice's token: %q", u.GetLogin())
+	}
+	if _, _, err := client(t, s, "").Users.Get(ctx, ""); !isStatus(err, 401) {
+		t.Errorf("GET /user without credentials: %v, want 401", err)
+	}
+
 	// A JWT signed by another key is refused.
 	other, _ := rsa.GenerateKey(rand.Reader, 2048)
 	bad := ghinstallation.NewAppsTransportFromPrivateKey(http.DefaultTransport, 7, other)
