@@ -100,6 +100,12 @@ type Options struct {
 	// RunURL, when set, links a run instead of <PublicURL>/runs/<id>: the
 	// Action links the workflow run, where its logs are.
 	RunURL func(id int64) string
+	// Self looks up the login the bot acts as (gh.Self), once: its own
+	// comments are never read as commands, and its own PRs (release
+	// trains) are trusted. A token-mode bot is a plain user with write
+	// permission, so the "[bot]" suffix alone does not tell its comments
+	// apart. "" means GitHub does not say; nil looks nothing up.
+	Self func(ctx context.Context) (string, error)
 }
 
 // Bot is the synchronous core. Its methods are safe for concurrent use.
@@ -123,6 +129,10 @@ type Bot struct {
 	checkMu   sync.Mutex
 	// noChecks is set once GitHub refused a check run: statuses instead.
 	noChecks atomic.Bool
+
+	selfMu   sync.Mutex
+	self     string
+	selfDone bool
 }
 
 // New checks opts and returns the core.

@@ -318,6 +318,7 @@ func newHarness(t *testing.T, mutate func(*setup)) *harness {
 			Config:    func(context.Context) (*ConfigFile, error) { return file, nil },
 			Resolve:   h.res.resolve,
 			PublicURL: "https://bot.example/",
+			Self:      func(context.Context) (string, error) { return "workspace-bot", nil },
 		},
 		Queue: QueueOptions{CoalesceWindow: 50 * time.Millisecond, Poll: 20 * time.Millisecond},
 	}

@@ -36,8 +36,14 @@ func handleIssueComment(ctx context.Context, h *handling, e Event) error {
 		user:        ev.Comment.User,
 		association: ev.Comment.AuthorAssociation,
 	}
-	if c.repo == "" || c.number == 0 || isBotLogin(c.user) {
+	if c.repo == "" || c.number == 0 {
 		return nil
+	}
+	// The bot's own comments quote commands (help) and test output (the
+	// summary's log tail): reading them would let code under test command
+	// the bot.
+	if self, err := h.isSelf(ctx, c.user); err != nil || self {
+		return err
 	}
 	cfg, err := h.config(ctx)
 	if err != nil {

@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -40,12 +41,34 @@ func TestCommentsIgnored(t *testing.T) {
 	h.handle(commentEv("acme/core", 1, 1, "ci[bot]", "NONE", "/workspace test", true))
 	h.handle(commentEv("acme/core", 1, 2, "alice", "MEMBER", "/workspace test", false))
 	h.comment("acme/core", 1, 3, "alice", "MEMBER", "> /workspace test\nagreed")
-	// Issue 12, finding 2: a command in a code block or an HTML comment.
+	// Issue 12, finding 2: a command in a code block or an HTML comment,
+	// and the bot's own comment (a token-mode bot is a plain user who can
+	// push) carrying a command printed by code under test.
+	h.gh.perms["workspace-bot"] = "write"
+	h.comment("acme/core", 1, 8, "workspace-bot", "MEMBER", "log tail:\n/workspace link acme/app#3")
+	h.comment("acme/core", 1, 9, "Workspace-Bot", "COLLABORATOR", "/workspace test")
 	h.comment("acme/core", 1, 6, "alice", "MEMBER", "like this:\n```\n/workspace test\n```")
 	h.comment("acme/core", 1, 7, "alice", "MEMBER", "<!--\n/workspace cancel\n-->")
 	time.Sleep(100 * time.Millisecond)
 	if h.bld.callCount() != 0 || len(h.gh.commentsOn("acme/core#1")) != 0 || len(h.gh.reactions) != 0 {
 		t.Fatalf("ignored comments acted on: builds %d, comments %v, reactions %v", h.bld.callCount(), h.gh.commentsOn("acme/core#1"), h.gh.reactions)
+	}
+}
+
+// Without the bot's own login a comment cannot be told apart from the
+// bot's: it is not read, and the delivery is retried.
+func TestOwnLoginUnknownDefersComments(t *testing.T) {
+	fail := errors.New("GitHub is down")
+	h := newHarness(t, func(s *setup) {
+		s.Self = func(context.Context) (string, error) { return "", fail }
+	})
+	h.threeSiblings()
+	_, err := h.bot.Handle(context.Background(), commentEv("acme/core", 1, 3, "alice", "MEMBER", "/workspace test", true))
+	if !errors.Is(err, fail) {
+		t.Fatalf("handling with no login: %v, want %v", err, fail)
+	}
+	if h.bld.callCount() != 0 || len(h.gh.reactions) != 0 {
+		t.Fatal("a comment was acted on before the bot knew its own login")
 	}
 }
 

@@ -14,6 +14,31 @@ func isBotLogin(login string) bool {
 	return strings.HasSuffix(strings.ToLower(login), "[bot]")
 }
 
+// login is the bot's own login, looked up once; a failed look-up is
+// tried again next time.
+func (b *Bot) login(ctx context.Context) (string, error) {
+	b.selfMu.Lock()
+	defer b.selfMu.Unlock()
+	if b.selfDone || b.opt.Self == nil {
+		return b.self, nil
+	}
+	l, err := b.opt.Self(ctx)
+	if err != nil {
+		return "", fmt.Errorf("looking up the bot's own login: %w", err)
+	}
+	b.self, b.selfDone = l, true
+	return l, nil
+}
+
+// isSelf says whether login is the bot itself, or another bot or app.
+func (b *Bot) isSelf(ctx context.Context, login string) (bool, error) {
+	if isBotLogin(login) {
+		return true, nil
+	}
+	self, err := b.login(ctx)
+	return self != "" && strings.EqualFold(self, login), err
+}
+
 // associationTrusted says whether an author_association is in the
 // configured trusted list (compared case-insensitively).
 func associationTrusted(association string, trusted []string) bool {

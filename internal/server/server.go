@@ -130,6 +130,7 @@ func newBot(ctx context.Context, o BotOptions, observer ghclient.Observer) (*bot
 	}
 	opts := bot.Options{
 		GitHub: api, Records: st, Config: cfgSrc, Log: o.Log, PublicURL: o.PublicURL, RunURL: o.RunURL,
+		Self: gh.Self(f),
 		// Siblings on the same GitHub are fetched with the service's own
 		// credentials, so private repositories build too.
 		Builder: &ci.Runner{DataDir: o.DataDir, Progress: o.Progress, Authorization: f.GitAuthorization},
