@@ -310,6 +310,8 @@ func newHarness(t *testing.T, mutate func(*setup)) *harness {
 		t.Fatal(err)
 	}
 	h := &harness{t: t, gh: newFakeGitHub(), bld: &fakeBuilder{Value: &ci.Result{Result: ci.Success}}, cfg: cfg}
+	// alice, the maintainer of these tests, can push.
+	h.gh.perms["alice"] = "write"
 	h.res = &fakeResolver{gh: h.gh}
 	file := &ConfigFile{Config: cfg, Name: "wrknv.toml", Text: []byte(testConfig)}
 	s := setup{

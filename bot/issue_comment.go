@@ -8,6 +8,7 @@ import (
 
 	"github.com/provide-io/workspace-bot/changeset"
 	"github.com/provide-io/workspace-bot/internal/logging"
+	"github.com/provide-io/workspace-bot/internal/mdescape"
 	"github.com/provide-io/workspace-bot/internal/store"
 )
 
@@ -19,6 +20,8 @@ type commentEvent struct {
 	body        string
 	user        string
 	association string
+	// canWrite: the permission API says the commenter can push.
+	canWrite bool
 }
 
 // handleIssueComment runs the commands of a new comment on an open PR.
@@ -56,11 +59,15 @@ func handleIssueComment(ctx context.Context, h *handling, e Event) error {
 	ref := fmt.Sprintf("%s#%d", c.repo, c.number)
 	ctx = logging.With(ctx, h.logger(ctx).WithFields(map[string]any{logging.PR: ref, logging.User: c.user}))
 
-	trusted, err := h.commenterTrusted(ctx, cfg, c)
+	perm, err := h.permission(ctx, c.repo, c.user)
 	if err != nil {
 		return err
 	}
-	if !trusted {
+	c.canWrite = canWrite(perm)
+	// author_association is what the payload says, and not reliable
+	// (private org members show as CONTRIBUTOR): push access from the
+	// permission API counts too.
+	if !associationTrusted(c.association, cfg.Trusted()) && !c.canWrite {
 		return h.refuse(ctx, cfg, c)
 	}
 	var bad []command
@@ -71,10 +78,30 @@ func handleIssueComment(ctx context.Context, h *handling, e Event) error {
 	}
 	if len(bad) > 0 {
 		h.react(ctx, c, "confused")
-		return h.reply(ctx, c, fmt.Sprintf("@%s I did not understand `%s` (%s).\n\n%s", c.user, strings.TrimSpace(bad[0].Line), bad[0].Err, helpText(cfg.CommandWord())))
+		return h.reply(ctx, c, fmt.Sprintf("@%s I did not understand %s (%s).\n\n%s", c.user, mdescape.Code(strings.TrimSpace(bad[0].Line)), mdescape.Text(bad[0].Err.Error()), helpText(cfg.CommandWord())))
 	}
-	h.react(ctx, c, "+1")
+	// A command that builds, cancels or edits a PR body is a write
+	// action: the association alone never grants one.
+	var run, denied []command
 	for _, cmd := range cmds {
+		if writes(cmd.Verb) && !c.canWrite {
+			denied = append(denied, cmd)
+		} else {
+			run = append(run, cmd)
+		}
+	}
+	if len(run) > 0 {
+		h.react(ctx, c, "+1")
+	} else {
+		h.react(ctx, c, "-1")
+	}
+	if len(denied) > 0 {
+		h.logger(ctx).WithField(logging.Command, denied[0].Verb).Info("write command from a user without write permission refused")
+		if err := h.reply(ctx, c, deniedText(cfg, c, perm, denied)); err != nil {
+			return err
+		}
+	}
+	for _, cmd := range run {
 		h.logger(ctx).WithField(logging.Command, cmd.Verb).Info("command accepted")
 		if err := h.runCommand(ctx, cfg, c, cmd); err != nil {
 			return err
@@ -83,18 +110,45 @@ func handleIssueComment(ctx context.Context, h *handling, e Event) error {
 	return nil
 }
 
-// commenterTrusted says whether the author may run commands: an
-// author_association in the trusted list, or, since the association is not
-// reliable (private org members show as CONTRIBUTOR), push access.
-func (h *handling) commenterTrusted(ctx context.Context, cfg *ConfigFile, c commentEvent) (bool, error) {
-	if associationTrusted(c.association, cfg.Trusted()) {
-		return true, nil
+// writes says whether a verb is a write action: it runs code, stops a
+// run or edits a PR body.
+func writes(verb string) bool {
+	switch verb {
+	case verbTest, verbRetest, verbCancel, verbLink, verbUnlink:
+		return true
 	}
-	ok, err := h.confirmWrite(ctx, c.repo, c.user)
+	return false
+}
+
+// permission is user's permission on repo from the collaborator
+// permission API; "none" when GitHub says they are not a collaborator.
+func (h *handling) permission(ctx context.Context, repo, user string) (string, error) {
+	perm, err := h.gh.Permission(ctx, repo, user)
 	if errors.Is(err, changeset.ErrNotFound) || errors.Is(err, changeset.ErrForbidden) {
-		return false, nil
+		return "none", nil
 	}
-	return ok, err
+	if err != nil {
+		return "", fmt.Errorf("permission of %s on %s: %w", user, repo, err)
+	}
+	if perm == "" {
+		perm = "none"
+	}
+	return perm, nil
+}
+
+// deniedText answers write commands from a user who may not push.
+func deniedText(cfg *ConfigFile, c commentEvent, perm string, denied []command) string {
+	verbs := make([]string, 0, len(denied))
+	for _, d := range denied {
+		verbs = append(verbs, mdescape.Code(cfg.CommandWord()+" "+d.Verb))
+	}
+	need, it := "needs", "it"
+	if len(denied) > 1 {
+		need, it = "need", "them"
+	}
+	return fmt.Sprintf("@%s %s %s write permission on %s, and GitHub says yours is %s, so I have not acted on %s. %s and %s need none.",
+		c.user, strings.Join(verbs, ", "), need, mdescape.Text(c.repo), mdescape.Text(perm), it,
+		mdescape.Code(cfg.CommandWord()+" status"), mdescape.Code(cfg.CommandWord()+" help"))
 }
 
 // refuse answers an untrusted author once per PR, however many commands
@@ -153,14 +207,8 @@ func (h *handling) commandTest(ctx context.Context, cfg *ConfigFile, c commentEv
 	if err != nil {
 		return fmt.Errorf("read %s#%d: %w", c.repo, c.number, err)
 	}
-	t := trigger{start: pr, force: true, reason: fmt.Sprintf("%s test by @%s on %s", cfg.CommandWord(), c.user, pr.Ref())}
-	ok, err := h.confirmWrite(ctx, c.repo, c.user)
-	if err != nil && !errors.Is(err, changeset.ErrNotFound) && !errors.Is(err, changeset.ErrForbidden) {
-		return err
-	}
-	if ok {
-		t.approver = c.user
-	}
+	// Only a commenter who can push gets here (writes).
+	t := trigger{start: pr, force: true, approver: c.user, reason: fmt.Sprintf("%s test by @%s on %s", cfg.CommandWord(), c.user, pr.Ref())}
 	return h.trigger(ctx, t)
 }
 

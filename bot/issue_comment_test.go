@@ -199,3 +199,47 @@ func TestForkApprovalIsForExactHeads(t *testing.T) {
 		t.Fatalf("a push after approval ran: builds %d, status %+v", h.bld.callCount(), h.gh.lastState("acme/lib", "f2"))
 	}
 }
+
+// Issue 12, finding 4: author_association alone never grants a write
+// action. A COLLABORATOR whom GitHub gives read permission may ask for
+// status and help, but may not build, cancel, link or unlink.
+func TestWriteCommandsNeedWritePermission(t *testing.T) {
+	h := newHarness(t, nil)
+	h.threeSiblings()
+	h.gh.perms["rita"] = "read"
+	withLink := *prApp
+	withLink.Body = "Depends-On: acme/core#1\n"
+	h.gh.addPR(&withLink)
+	before, _ := h.gh.PullRequest(context.Background(), "acme/app", 3)
+	h.comment("acme/app", 3, 50, "rita", "COLLABORATOR", "/workspace link acme/lib#2")
+	h.comment("acme/app", 3, 51, "rita", "COLLABORATOR", "/workspace unlink acme/core#1")
+	h.comment("acme/app", 3, 52, "rita", "COLLABORATOR", "/workspace test\n/workspace retest\n/workspace cancel")
+	h.comment("acme/app", 3, 53, "rita", "COLLABORATOR", "/workspace status")
+	time.Sleep(100 * time.Millisecond)
+	after, _ := h.gh.PullRequest(context.Background(), "acme/app", 3)
+	if after.Body != before.Body {
+		t.Errorf("a read-only collaborator edited the body: %q", after.Body)
+	}
+	if h.bld.callCount() != 0 {
+		t.Error("a read-only collaborator started a build")
+	}
+	rs := h.replies("acme/app#3")
+	if len(rs) != 4 {
+		t.Fatalf("replies %q, want three refusals and a status", rs)
+	}
+	for i, verbs := range [][]string{{"link"}, {"unlink"}, {"test", "retest", "cancel"}} {
+		for _, v := range verbs {
+			if !strings.Contains(rs[i], "`/workspace "+v+"`") || !strings.Contains(rs[i], "yours is read") {
+				t.Errorf("reply %d %q does not refuse %s for want of write permission", i, rs[i], v)
+			}
+		}
+	}
+	if !strings.Contains(rs[3], "No run yet") {
+		t.Errorf("status reply %q", rs[3])
+	}
+	for id, want := range map[int64]string{50: "-1", 52: "-1", 53: "+1"} {
+		if got := h.gh.reactions[id]; len(got) != 1 || got[0] != want {
+			t.Errorf("reaction to comment %d: %v, want %s", id, got, want)
+		}
+	}
+}

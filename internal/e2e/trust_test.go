@@ -49,3 +49,32 @@ func TestOwnCommentsAreNeverCommands(t *testing.T) {
 		t.Errorf("%d comments after the bot's own two, want %d: it answered itself", n, before+2)
 	}
 }
+
+// Issue 12, finding 4: a COLLABORATOR whom GitHub gives read permission
+// rewrote another author's PR body through /workspace link. The
+// association alone never grants a write action.
+func TestReadOnlyCollaboratorCannotEditOthersPRs(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, worldOptions{})
+	lib := w.openPR("acme/lib", "lib-change", "", map[string]string{"README": "lib\n"})
+	core := w.openPR("acme/core", "core-change", "Depends-On: acme/lib#"+itoa(lib)+"\n", map[string]string{"README": "core\n"})
+	w.gh.SetPermission("acme/core", "rita", "read")
+	body := w.gh.PR("acme/core", core).Body
+	for _, cmd := range []string{"/workspace link acme/app#1", "/workspace unlink acme/lib#" + itoa(lib), "/workspace test", "/workspace cancel"} {
+		p, _ := w.comment("acme/core", core, "rita", "COLLABORATOR", cmd)
+		w.send("issue_comment", p)
+	}
+	w.waitFor(10*time.Second, "four answers", func() bool { return len(w.replies("acme/core", core)) >= 4 })
+	time.Sleep(300 * time.Millisecond)
+	if got := w.gh.PR("acme/core", core).Body; got != body {
+		t.Errorf("rita (read) edited alice's PR body:\n%q\nwas\n%q", got, body)
+	}
+	for _, r := range w.replies("acme/core", core) {
+		if !strings.Contains(r, "@rita") || !strings.Contains(r, "write permission on acme/core") || !strings.Contains(r, "yours is read") {
+			t.Errorf("reply %q does not say why", r)
+		}
+	}
+	if runs := w.runs(); len(runs) != 0 {
+		t.Errorf("rita (read) started runs: %s", describeRuns(runs))
+	}
+}
