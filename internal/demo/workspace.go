@@ -55,6 +55,9 @@ func Create(srv *githubtest.Server) error {
 		if _, err := srv.Commit(r.repo, "main", r.files, "initial commit"); err != nil {
 			return err
 		}
+		// alice, a member of the organisation, can push: her PRs are
+		// trusted and her commands run.
+		srv.SetPermission(r.repo, "alice", "write")
 	}
 	return nil
 }
