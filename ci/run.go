@@ -525,6 +525,13 @@ func planLayout(cfg *workspace.Config, req Request, root string) (layout, error)
 		}
 		lay.cache = append(lay.cache, dir)
 	}
+	// A cache path holds what the steps build, never a checkout: kept
+	// over one, it would keep the old commit's files.
+	for i, c := range lay.cache {
+		if holds(c, lay.wsDir) {
+			return layout{}, inputErr(fmt.Sprintf("[workspace.ci].cache path %q is the workspace root or holds it (fix: cache a directory the steps build, such as \".venv\")", cachePaths(cfg)[i]))
+		}
+	}
 	for _, s := range cfg.Siblings {
 		dir := filepath.Join(lay.wsDir, s.Path)
 		rel, err := filepath.Rel(root, dir)
@@ -535,9 +542,19 @@ func planLayout(cfg *workspace.Config, req Request, root string) (layout, error)
 		if d := filepath.Base(dir); filepath.Dir(dir) == root && (d == ".home" || d == ".tmp") {
 			return layout{}, inputErr(fmt.Sprintf("sibling %s: path %q lands on the build root's %s, which holds the steps' HOME and TMPDIR (use a path like \"../%s\")", s.Name, s.Path, d, s.Name))
 		}
+		for i, c := range lay.cache {
+			if holds(c, dir) {
+				return layout{}, inputErr(fmt.Sprintf("[workspace.ci].cache path %q is sibling %s's checkout or holds it (fix: cache a directory the steps build, such as \".venv\")", cachePaths(cfg)[i], s.Name))
+			}
+		}
 		lay.dirs[s.Name] = dir
 	}
 	return lay, nil
+}
+
+// holds says whether the directory c is d or an ancestor of it.
+func holds(c, d string) bool {
+	return c == d || strings.HasPrefix(d, c+string(filepath.Separator))
 }
 
 // localLayout uses the checkouts on disk next to the config.

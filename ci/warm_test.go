@@ -314,3 +314,17 @@ func TestLocalWithoutRepo(t *testing.T) {
 		t.Errorf("without --local: %v", err)
 	}
 }
+
+// A cache path may not hold a checkout: kept over it, the old commit's
+// files would stay.
+func TestCachePathHoldingACheckout(t *testing.T) {
+	f, cfg := warmWorkspace(t)
+	for _, p := range []string{".", "..", "../alpha", "../../escape"} {
+		cfg.Workspace.CI.Cache.Paths = []string{p}
+		_, err := f.runner().Run(context.Background(), Request{Config: cfg, Trusted: true})
+		var ie *InputError
+		if !errors.As(err, &ie) || !strings.Contains(err.Error(), "[workspace.ci].cache path") {
+			t.Errorf("cache path %q: %v", p, err)
+		}
+	}
+}
