@@ -106,6 +106,10 @@ type Options struct {
 	// permission, so the "[bot]" suffix alone does not tell its comments
 	// apart. "" means GitHub does not say; nil looks nothing up.
 	Self func(ctx context.Context) (string, error)
+	// AllowUnsandboxed builds untrusted forks' code even where its steps
+	// cannot be sandboxed; without it such a build fails before anything
+	// is checked out.
+	AllowUnsandboxed bool
 }
 
 // Bot is the synchronous core. Its methods are safe for concurrent use.

@@ -52,7 +52,9 @@ func (b *Bot) Build(ctx context.Context, p *Plan, out io.Writer) (o *Outcome) {
 	if ctx.Err() == nil {
 		b.setState(ctx, p, "pending", "running: "+describeMembers(p.Changeset))
 	}
-	res, err := b.opt.Builder.Run(ctx, ci.Request{Config: p.Config.Config, Pins: p.Pins, Changeset: p.Changeset.Key, Output: out})
+	req := ci.Request{Config: p.Config.Config, Pins: p.Pins, Changeset: p.Changeset.Key, Output: out,
+		RequireSandbox: len(p.Forks) > 0 && !b.opt.AllowUnsandboxed}
+	res, err := b.opt.Builder.Run(ctx, req)
 	cause := context.Cause(ctx)
 	if cause == errShutdown || cause == errSuperseded {
 		return &Outcome{Stopped: cause}
@@ -65,6 +67,10 @@ func (b *Bot) Build(ctx context.Context, p *Plan, out io.Writer) (o *Outcome) {
 		if res.Error == "" {
 			res.Error = err.Error()
 		}
+	}
+	if req.RequireSandbox && res.Result == ci.Error && ci.SandboxAvailable() != nil {
+		res.Error += " (fix: run the service where it can make namespaces, as root or with CAP_SYS_ADMIN, " +
+			"or let it build forks without a sandbox: serve --allow-unsandboxed)"
 	}
 	var c *Cancel
 	if errors.As(cause, &c) {

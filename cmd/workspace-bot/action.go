@@ -23,6 +23,6 @@ func runAction(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	return action.Run(ctx, action.Options{
 		Env: env, Stdout: stdout, Stderr: stderr, LogLevel: envOr("warn", "WORKSPACE_BOT_LOG_LEVEL"),
-		UserAgent: userAgent(), Progress: func(e ci.Event) { progressPrinter(stdout)(e) },
+		UserAgent: userAgent(), Secrets: secrets.Values(), Progress: func(e ci.Event) { progressPrinter(stdout)(e) },
 	})
 }

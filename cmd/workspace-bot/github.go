@@ -95,14 +95,31 @@ func (g *githubFlags) options(dataDir string) (ghclient.Options, error) {
 	return o, o.Validate()
 }
 
+// tokenFile is the file the token is read from, if any.
+func (g *githubFlags) tokenFile() string {
+	if g.TokenFile != "" {
+		return g.TokenFile
+	}
+	return os.Getenv("WORKSPACE_BOT_GITHUB_TOKEN_FILE")
+}
+
+// appKeyPath is the App private key's file, when it is given as one.
+func (g *githubFlags) appKeyPath() string {
+	key := g.AppKey
+	if key == "" {
+		key = getenv("WORKSPACE_BOT_APP_PRIVATE_KEY")
+	}
+	if key == "" || strings.HasPrefix(strings.TrimSpace(key), "-----BEGIN") {
+		return ""
+	}
+	return key
+}
+
 // token is the token from --github-token, --github-token-file or the
 // environment, in that order; the flag and the file together are an
 // error. A token typed on the command line is warned about once.
 func (g *githubFlags) token() (string, error) {
-	file := g.TokenFile
-	if file == "" {
-		file = os.Getenv("WORKSPACE_BOT_GITHUB_TOKEN_FILE")
-	}
+	file := g.tokenFile()
 	switch {
 	case g.Token != "" && g.TokenFile != "":
 		return "", errors.New("give the GitHub token once: --github-token or --github-token-file, not both")

@@ -16,6 +16,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/provide-io/workspace-bot/bot"
+	"github.com/provide-io/workspace-bot/ci"
 	"github.com/provide-io/workspace-bot/internal/ghclient"
 	"github.com/provide-io/workspace-bot/internal/logging"
 	"github.com/provide-io/workspace-bot/internal/server"
@@ -46,6 +47,8 @@ type serveOptions struct {
 	CoalesceWindow    time.Duration
 	ShutdownGrace     time.Duration
 	MaxInFlight       string
+	BuildUser         string
+	AllowUnsandboxed  bool
 
 	// Filled by Validate.
 	secret      []byte
@@ -84,6 +87,8 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	fs.DurationVar(&o.CoalesceWindow, "coalesce-window", envDuration(env("COALESCE_WINDOW", ""), bot.DefaultCoalesceWindow), "how long a queued run waits for more events of its changeset (env WORKSPACE_BOT_COALESCE_WINDOW)")
 	fs.DurationVar(&o.ShutdownGrace, "shutdown-grace", envDuration(env("SHUTDOWN_GRACE", ""), defaultShutdownGrace), "on SIGTERM, how long running work may finish before it is cancelled and queued again (env WORKSPACE_BOT_SHUTDOWN_GRACE)")
 	fs.StringVar(&o.MaxInFlight, "max-in-flight", env("MAX_IN_FLIGHT", "64MB"), "bytes of webhook bodies held in memory at once, across all requests; past it a delivery gets 503 and GitHub can redeliver it (env WORKSPACE_BOT_MAX_IN_FLIGHT)")
+	fs.StringVar(&o.BuildUser, "build-user", env("BUILD_USER", ""), "run setup and test steps as this unprivileged user (serve must run as root) (env WORKSPACE_BOT_BUILD_USER)")
+	fs.BoolVar(&o.AllowUnsandboxed, "allow-unsandboxed", envBool(env("ALLOW_UNSANDBOXED", "")), "build untrusted forks' PRs even where steps cannot be sandboxed (env WORKSPACE_BOT_ALLOW_UNSANDBOXED)")
 	if code, ok := parseFlags(fs, args); !ok {
 		return nil, code, false
 	}
@@ -107,6 +112,11 @@ func envInt(s string, def int) int {
 		return n
 	}
 	return def
+}
+
+func envBool(s string) bool {
+	b, _ := strconv.ParseBool(s)
+	return b
 }
 
 func envDuration(s string, def time.Duration) time.Duration {
@@ -160,6 +170,9 @@ func (o *serveOptions) Validate() error {
 		return fmt.Errorf("--max-in-flight %q: use a size of at least %dMB, such as 64MB, so a delivery of GitHub's largest size fits", o.MaxInFlight, 2*webhook.MaxBody>>20)
 	}
 	o.maxInFlight = n
+	if err := checkBuildUser(o.BuildUser); err != nil {
+		return err
+	}
 	if o.DataDir == "" {
 		return errors.New("--data-dir is empty: name a directory for the database and git mirrors")
 	}
@@ -194,6 +207,20 @@ func (o *serveOptions) configSpec() string {
 		return o.WorkspaceRepo + ":" + workspace.DefaultFileName
 	}
 	return o.Config
+}
+
+// hidden are the files holding credentials, which no build step may read.
+func (o *serveOptions) hidden() []string {
+	var out []string
+	for _, f := range []string{o.WebhookSecretFile, o.GitHub.tokenFile()} {
+		if f != "" {
+			out = append(out, f)
+		}
+	}
+	if key := o.GitHub.appKeyPath(); key != "" {
+		out = append(out, key)
+	}
+	return out
 }
 
 // secrets are the values the logs must never show.
@@ -251,8 +278,9 @@ func serve(ctx context.Context, o *serveOptions, log *logrus.Logger) error {
 		return fmt.Errorf("create --data-dir %s: %w", o.DataDir, err)
 	}
 	srv, err := server.New(ctx, server.Options{
-		BotOptions: server.BotOptions{GitHub: o.gh, Config: o.configSpec(), DataDir: o.DataDir, PublicURL: o.PublicURL, Log: log},
-		Secret:     o.secret, Workers: o.Workers, CoalesceWindow: o.CoalesceWindow, MaxInFlight: o.maxInFlight,
+		BotOptions: server.BotOptions{GitHub: o.gh, Config: o.configSpec(), DataDir: o.DataDir, PublicURL: o.PublicURL, Log: log,
+			Secrets: o.secrets(), BuildUser: o.BuildUser, Hide: o.hidden(), AllowUnsandboxed: o.AllowUnsandboxed},
+		Secret: o.secret, Workers: o.Workers, CoalesceWindow: o.CoalesceWindow, MaxInFlight: o.maxInFlight,
 	})
 	if err != nil {
 		return err
@@ -262,8 +290,21 @@ func serve(ctx context.Context, o *serveOptions, log *logrus.Logger) error {
 	if err != nil {
 		return server.UsageError{Err: fmt.Errorf("--listen %s: %w", o.Listen, err)}
 	}
+	logSandbox(log, ci.SandboxAvailable(), o.AllowUnsandboxed)
 	limit := server.LimitMemory(o.maxInFlight, os.Getenv)
 	log.WithFields(logrus.Fields{logging.Addr: ln.Addr().String(), logging.PublicURL: o.PublicURL, logging.Workers: o.Workers, logging.App: srv.App,
 		logging.InFlight: o.maxInFlight, logging.MemoryLimit: limit}).Info("workspace-bot serving")
 	return srv.Serve(ctx, ln, o.ShutdownGrace)
+}
+
+// logSandbox says in one line at start-up how build steps will run.
+func logSandbox(log logrus.FieldLogger, unavailable error, allowUnsandboxed bool) {
+	switch {
+	case unavailable == nil:
+		log.Info("build steps run in a sandbox: PID and mount namespaces, a fresh /proc, the data dir hidden")
+	case allowUnsandboxed:
+		log.WithError(unavailable).Warn("build steps run without a sandbox, untrusted forks' included (--allow-unsandboxed): they can see this service's processes and files")
+	default:
+		log.WithError(unavailable).Warn("build steps run without a sandbox; builds of untrusted forks' PRs are refused (they fail with an error) unless serve is given --allow-unsandboxed")
+	}
 }

@@ -2,12 +2,16 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sirupsen/logrus"
+	logtest "github.com/sirupsen/logrus/hooks/test"
 )
 
 func TestServeOptions(t *testing.T) {
@@ -59,6 +63,14 @@ func TestServeOptions(t *testing.T) {
 			check: func(t *testing.T, o *serveOptions) {
 				if o.maxInFlight != 128<<20 {
 					t.Errorf("max in flight %d, want 128 MiB", o.maxInFlight)
+				}
+			}},
+		{name: "unknown build user", args: []string{"--webhook-secret", "a", "--build-user", "no-such-user-7c1"}, wantErr: `--build-user "no-such-user-7c1": no such user`},
+		{name: "root as build user", args: []string{"--webhook-secret", "a", "--build-user", "root"}, wantErr: "is root"},
+		{name: "build user and unsandboxed from env", env: map[string]string{"WORKSPACE_BOT_WEBHOOK_SECRET": "a", "WORKSPACE_BOT_BUILD_USER": "nobody", "WORKSPACE_BOT_ALLOW_UNSANDBOXED": "true"},
+			check: func(t *testing.T, o *serveOptions) {
+				if o.BuildUser != "nobody" || !o.AllowUnsandboxed {
+					t.Errorf("build user %q, allow unsandboxed %v", o.BuildUser, o.AllowUnsandboxed)
 				}
 			}},
 		{name: "bad log format", args: []string{"--webhook-secret", "a", "--log-format", "xml"}, wantErr: "json or text"},
@@ -116,5 +128,30 @@ func TestServeRefusesToStartWithoutSecret(t *testing.T) {
 	code := run(t.Context(), []string{"serve", "--github-token", "t", "--data-dir", t.TempDir()}, io.Discard, &stderr)
 	if code != exitUsage || !strings.Contains(stderr.String(), "no webhook secret") {
 		t.Fatalf("code %d, stderr %s", code, stderr.String())
+	}
+}
+
+func TestServeSaysHowStepsRun(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		unavailable error
+		allow       bool
+		level       logrus.Level
+		want        string
+	}{
+		{"sandbox", nil, false, logrus.InfoLevel, "build steps run in a sandbox"},
+		{"none, forks refused", errors.New("no namespaces here"), false, logrus.WarnLevel, "builds of untrusted forks' PRs are refused (they fail with an error) unless serve is given --allow-unsandboxed"},
+		{"none, allowed", errors.New("no namespaces here"), true, logrus.WarnLevel, "untrusted forks' included (--allow-unsandboxed)"},
+	} {
+		log, hook := logtest.NewNullLogger()
+		logSandbox(log, tc.unavailable, tc.allow)
+		if len(hook.Entries) != 1 {
+			t.Fatalf("%s: %d lines, want one", tc.name, len(hook.Entries))
+		}
+		e := hook.Entries[0]
+		line, _ := e.String()
+		if e.Level != tc.level || !strings.Contains(e.Message, tc.want) || (tc.unavailable != nil && !strings.Contains(line, "no namespaces here")) {
+			t.Errorf("%s: %s", tc.name, line)
+		}
 	}
 }

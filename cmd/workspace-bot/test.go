@@ -30,6 +30,8 @@ type testOptions struct {
 	Fresh   bool        // --fresh: a new build root, nothing restored from the cache
 	PRs     []string    // --pr: resolve these changesets through GitHub (pr.go)
 	GitHub  githubFlags // for --pr
+	// BuildUser runs setup and test steps as this user (--build-user).
+	BuildUser string
 }
 
 // Validate checks the flags that make sense without the config.
@@ -97,6 +99,7 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&o.Fresh, "fresh", false, "start from a new build root and restore nothing from the cache")
 	fs.BoolVar(&o.Keep, "keep", false, "keep a temporary build root after the run (its path is printed)")
 	fs.BoolVarP(&o.Verbose, "verbose", "v", false, "stream every step's output to stderr")
+	fs.StringVar(&o.BuildUser, "build-user", envOr("", "WORKSPACE_BOT_BUILD_USER"), "run setup and test steps as this unprivileged user (needs root) (env WORKSPACE_BOT_BUILD_USER)")
 	o.GitHub.register(fs)
 	cfg, code := parseAndLoad(fs, args, o, &o.Config, " (refs are given with --ref SIBLING=REF)", stderr)
 	if cfg == nil {
@@ -115,7 +118,11 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if o.Verbose {
 		req.Output = stderr
 	}
-	runner := &ci.Runner{DataDir: o.DataDir, Keep: o.Keep, Progress: newProgress(stderr, o.Verbose)}
+	if err := checkBuildUser(o.BuildUser); err != nil {
+		fmt.Fprintf(stderr, "error: %s\n", err)
+		return exitUsage
+	}
+	runner := &ci.Runner{DataDir: o.DataDir, Keep: o.Keep, Progress: newProgress(stderr, o.Verbose), BuildUser: o.BuildUser}
 	// With GitHub credentials, private siblings on that GitHub are fetched
 	// with them; without, git needs no credentials (public or ssh).
 	factory, err := o.GitHub.factory(false)
@@ -174,6 +181,8 @@ func newProgress(w io.Writer, streamed bool) func(ci.Event) {
 			fmt.Fprintf(w, "fetch %s ...%s %s\n", who, note, secs)
 		case e.Kind == ci.EventCheckout && e.Done:
 			fmt.Fprintf(w, "checkout %s %s ... %s %s\n", who, e.Detail, resultWord(e.Result), secs)
+		case e.Kind == ci.EventWarning:
+			fmt.Fprintf(w, "warning: %s\n", e.Detail)
 		case e.Kind == ci.EventHeartbeat:
 			if !streamed { // the stream has its own heartbeat lines
 				fmt.Fprintf(w, "%s %s ... still running, %s\n", e.Name, who, e.Duration)

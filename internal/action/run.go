@@ -35,6 +35,9 @@ type Options struct {
 	UserAgent string
 	// Progress, when set, prints each fetch, checkout and step as it ends.
 	Progress func(ci.Event)
+	// Secrets are credentials besides the token (the runner's own
+	// tokens), censored out of build output and logs.
+	Secrets []string
 }
 
 // run is one invocation of `workspace-bot action`.
@@ -43,6 +46,9 @@ type run struct {
 	wf  *Workflow
 	log *logrus.Logger
 }
+
+// secrets are every credential the step holds.
+func (o Options) secrets() []string { return append([]string{o.Env.Token}, o.Secrets...) }
 
 // errNoToken is a config on GitHub with no token to read it.
 var errNoToken = errors.New("no GitHub token: set WORKSPACE_BOT_GITHUB_TOKEN (the action's token input) or GITHUB_TOKEN")
@@ -70,7 +76,7 @@ func Run(ctx context.Context, o Options) int {
 	a.log.SetOutput(o.Stderr)
 	a.log.SetLevel(lv)
 	// The runner masks the token too, but a log line must not depend on it.
-	a.log.SetFormatter(&logging.Censor{Inner: &logrus.TextFormatter{FullTimestamp: true}, Secrets: []string{o.Env.Token}})
+	a.log.SetFormatter(&logging.Censor{Inner: &logrus.TextFormatter{FullTimestamp: true}, Secrets: o.secrets()})
 	if o.Env.Command == CommandValidate {
 		return a.validate(ctx)
 	}
@@ -205,6 +211,11 @@ func (a *run) changeset(ctx context.Context, event string, payload []byte) int {
 		GitHub: ghclient.Options{APIURL: a.Env.APIURL, Token: a.Env.Token, UserAgent: a.UserAgent},
 		Config: a.Env.Config, DataDir: dataDir, StorePath: store.Path(stateDir),
 		RunURL: func(int64) string { return a.Env.RunURL() }, Checks: true, Log: a.log, Progress: a.progress(),
+		Secrets: a.secrets(),
+		// A fork's pull_request workflow gets no secrets from GitHub and
+		// runs on a machine thrown away after the job: a build there needs
+		// no sandbox to be allowed (see the README's Security section).
+		AllowUnsandboxed: true,
 	})
 	if err != nil {
 		return a.fail(configExit(err), "workspace-bot", err)
@@ -355,7 +366,7 @@ func (a *run) tips(ctx context.Context) int {
 	if err != nil {
 		return a.fail(exitcode.Usage, "workspace-bot", err)
 	}
-	runner := &ci.Runner{DataDir: dataDir, Progress: a.progress(), Authorization: f.GitAuthorization}
+	runner := &ci.Runner{DataDir: dataDir, Progress: a.progress(), Authorization: f.GitAuthorization, Secrets: a.secrets()}
 	plan := bot.NewPlan(cfg, &changeset.Changeset{Key: "tips"})
 	res, err := runner.Run(ctx, ci.Request{Config: cfg.Config, Pins: plan.Pins, Changeset: "tips"})
 	if res == nil {

@@ -50,6 +50,10 @@ func (w *world) startServe(bin, addr, dataDir string, logs *syncBuffer, extra ..
 		"--log-format", "text", "--shutdown-grace", "1s"}
 	cmd := exec.Command(bin, append(args, extra...)...)
 	cmd.Env = append(os.Environ(), "WORKSPACE_BOT_WEBHOOK_SECRET="+secret, "GITHUB_TOKEN="+botToken, "WORKSPACE_BOT_GITHUB_TOKEN=")
+	cmd.Env = append(cmd.Env, w.serveEnv...)
+	if w.serveAs != nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: w.serveAs}
+	}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		w.t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -44,6 +45,10 @@ type world struct {
 	url    string // the service's base URL
 	st     *store.Store
 	bot    *bot.Bot
+	// serveAs, when set, runs startServe's process as this user, with
+	// serveEnv added to its environment.
+	serveAs  *syscall.Credential
+	serveEnv []string
 }
 
 type worldOptions struct {

@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"syscall"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -69,6 +71,12 @@ func reexec(argv, env []string, h handover) error {
 // closes it.
 func receive(fdText string) (*Secrets, error) {
 	os.Unsetenv(fdVar)
+	// Executed as /proc/self/exe, the process is named "exe" in ps, top
+	// and pkill: give it its own name back.
+	if len(os.Args) > 0 {
+		name := append([]byte(filepath.Base(os.Args[0])), 0)
+		unix.Prctl(unix.PR_SET_NAME, uintptr(unsafe.Pointer(&name[0])), 0, 0, 0)
+	}
 	n, err := strconv.Atoi(fdText)
 	if err != nil || n < 3 {
 		return nil, fmt.Errorf("secretenv: %s=%q: workspace-bot sets this for itself; unset it", fdVar, fdText)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"syscall"
@@ -132,6 +133,10 @@ func TestReexecLeavesNothingInProc(t *testing.T) {
 	}
 	if len(seen.Warnings) != 1 || !strings.Contains(seen.Warnings[0], "--github-token-file") {
 		t.Errorf("warnings %q", seen.Warnings)
+	}
+	comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", cmd.Process.Pid))
+	if want := filepath.Base(os.Args[0]); strings.TrimSpace(string(comm)) != want[:min(len(want), 15)] {
+		t.Errorf("the re-executed process is named %q, not %q", comm, want)
 	}
 	if seen.Dumpable != 0 {
 		t.Errorf("PR_GET_DUMPABLE = %d, want 0", seen.Dumpable)

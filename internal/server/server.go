@@ -47,6 +47,16 @@ type BotOptions struct {
 	Log    *logrus.Logger
 	// Progress is told of each fetch, checkout and step of every run.
 	Progress func(ci.Event)
+	// Secrets are every credential the process holds, censored out of
+	// build output (ci.Runner.Secrets).
+	Secrets []string
+	// BuildUser runs setup and test steps as this unprivileged user;
+	// Hide are more paths no step may read (key and secret files).
+	BuildUser string
+	Hide      []string
+	// AllowUnsandboxed builds untrusted forks' code where no sandbox can
+	// be made (bot.Options.AllowUnsandboxed).
+	AllowUnsandboxed bool
 }
 
 // Options configure the service.
@@ -133,7 +143,9 @@ func newBot(ctx context.Context, o BotOptions, observer ghclient.Observer) (*bot
 		Self: gh.Self(f),
 		// Siblings on the same GitHub are fetched with the service's own
 		// credentials, so private repositories build too.
-		Builder: &ci.Runner{DataDir: o.DataDir, Progress: o.Progress, Authorization: f.GitAuthorization},
+		Builder: &ci.Runner{DataDir: o.DataDir, Progress: o.Progress, Authorization: f.GitAuthorization,
+			Secrets: o.Secrets, BuildUser: o.BuildUser, Hide: o.Hide},
+		AllowUnsandboxed: o.AllowUnsandboxed,
 	}
 	if app || o.Checks {
 		opts.Checks = api
