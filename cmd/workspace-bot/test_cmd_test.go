@@ -265,3 +265,14 @@ func TestTestCommandTaskFreshAndRelativeDataDir(t *testing.T) {
 		t.Errorf("unknown task: exit %d\n%s", code, errs)
 	}
 }
+
+// A run cut short by its timeout says so, with the step it was in.
+func TestTestCommandTimeoutHeadline(t *testing.T) {
+	config, _ := testCmdWorkspace(t, "sleep 30")
+	text, _ := os.ReadFile(config)
+	os.WriteFile(config, []byte(strings.Replace(string(text), `timeout = "1m"`, `timeout = "2s"`, 1)), 0o644)
+	code, out, errs := runTestCmd(t, "--config", config, "--data-dir", t.TempDir())
+	if code != exitFailed || !strings.HasPrefix(out, "ws: timed out after 2s in test workspace") || strings.Contains(out, "CANCELLED") {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
+	}
+}
