@@ -161,12 +161,9 @@ func (c *runCache) restore(lay layout, br *buildRoot, epoch int64, fresh bool) (
 		c.state, br.key = CacheHit, c.key
 		return true, nil
 	}
-	for _, p := range c.paths {
-		if err := removeTree(filepath.Join(lay.wsDir, p)); err != nil {
-			return false, err
-		}
+	if err := c.clear(lay); err != nil {
+		return false, err
 	}
-	c.state = CacheMiss
 	meta, ok := readMeta(c.dir)
 	if fresh || !ok || meta.Epoch != epoch || meta.Key != c.key {
 		return false, nil
@@ -190,6 +187,18 @@ func (c *runCache) restore(lay layout, br *buildRoot, epoch int64, fresh bool) (
 	}
 	c.state = CacheRestored
 	return false, nil
+}
+
+// clear removes the cache paths from the build root: the setup builds
+// them from nothing.
+func (c *runCache) clear(lay layout) error {
+	c.state = CacheMiss
+	for _, p := range c.paths {
+		if err := removeTree(filepath.Join(lay.wsDir, p)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // save stores the paths after a successful setup, replacing the entry

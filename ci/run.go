@@ -347,7 +347,11 @@ func (r *Runner) run(ctx context.Context, req Request) (*Result, error) {
 	}
 	if c != nil {
 		if skipSetup, err = c.restore(lay, br, epoch, req.Fresh); err != nil {
-			return fail(fmt.Errorf("restore the cache: %w", err))
+			// An entry replaced while it was copied, say: build it anew.
+			r.note(req, "cache not restored: %v", err)
+			if err := c.clear(lay); err != nil {
+				return fail(fmt.Errorf("clear the cache paths: %w", err))
+			}
 		}
 		res.Cache = c.state
 		r.note(req, "cache %s (key %s)", c.state, c.key[:12])
