@@ -356,7 +356,16 @@ func (q *Queue) build(ctx context.Context, r *store.Run) string {
 		q.finishQuiet(r.ID, store.RunCancelled, log)
 		return store.RunCancelled
 	}
-	o := q.b.Build(ctx, p, &logWriter{ctx: ctx, st: q.opt.Runs, id: r.ID})
+	// A log that cannot be stored (a full disk) stops the build: its
+	// result could not be shown.
+	bctx, stopBuild := context.WithCancelCause(ctx)
+	defer stopBuild(nil)
+	lw := &logWriter{ctx: bctx, st: q.opt.Runs, id: r.ID, fail: stopBuild}
+	o := q.b.Build(bctx, p, lw)
+	if err := lw.failed(); err != nil && o.Stopped == nil {
+		o.Result.Result = ci.Error
+		o.Result.Error = "the run's log could not be stored, so the run was stopped: " + err.Error()
+	}
 	switch o.Stopped {
 	case errShutdown:
 		q.requeue(r.ID, log)
@@ -404,15 +413,22 @@ func (q *Queue) requeue(id int64, log logrus.FieldLogger) {
 }
 
 // logWriter streams a run's output into the store, where the run page
-// reads it while the run goes on.
+// reads it while the run goes on. The first write the store refuses
+// stops the build (fail) and is kept for its result.
 type logWriter struct {
-	ctx context.Context
-	st  Runs
-	id  int64
+	ctx  context.Context
+	st   Runs
+	id   int64
+	fail context.CancelCauseFunc
+
+	mu  sync.Mutex
+	err error
 }
 
 func (w *logWriter) Write(p []byte) (int, error) {
-	chunk := append([]byte(nil), p...)
+	if err := w.failed(); err != nil {
+		return 0, err
+	}
 	ctx := w.ctx
 	if ctx.Err() != nil {
 		// The tail of a cancelled run still belongs in its log.
@@ -420,8 +436,20 @@ func (w *logWriter) Write(p []byte) (int, error) {
 		defer cancel()
 		ctx = c
 	}
-	if err := w.st.AppendLog(ctx, w.id, chunk); err != nil {
+	if err := w.st.AppendLog(ctx, w.id, p); err != nil {
+		w.mu.Lock()
+		if w.err == nil {
+			w.err = err
+		}
+		w.mu.Unlock()
+		w.fail(err)
 		return 0, err
 	}
 	return len(p), nil
+}
+
+func (w *logWriter) failed() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.err
 }

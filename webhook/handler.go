@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"time"
 
@@ -28,7 +29,7 @@ type Store interface {
 	Ping(ctx context.Context) error
 	QueueDepth(ctx context.Context) (int, error)
 	GetRun(ctx context.Context, id int64) (*store.Run, error)
-	Log(ctx context.Context, runID int64) ([]byte, error)
+	OpenLog(ctx context.Context, runID int64) (io.ReadCloser, error)
 }
 
 // Options configure a Handler.

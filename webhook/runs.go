@@ -6,6 +6,7 @@ import (
 	_ "embed"
 	"errors"
 	"html/template"
+	"io"
 	"net/http"
 	"strconv"
 	"time"
@@ -92,15 +93,19 @@ func (h *Handler) serveRunLog(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	log, err := h.st.Log(r.Context(), run.ID)
+	log, err := h.st.OpenLog(r.Context(), run.ID)
 	if err != nil {
 		h.log.WithError(err).WithField(logging.Run, run.ID).Error("run log: store")
 		http.Error(w, "store unavailable", http.StatusServiceUnavailable)
 		return
 	}
+	defer log.Close()
 	// text/plain with nosniff: build output is untrusted and must never be
-	// rendered as a page.
+	// rendered as a page. The log is copied from disk a buffer at a time,
+	// whatever its size and however many read it at once.
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.Write(log)
+	if _, err := io.Copy(w, log); err != nil && r.Context().Err() == nil {
+		h.log.WithError(err).WithField(logging.Run, run.ID).Warn("run log: copy cut short")
+	}
 }

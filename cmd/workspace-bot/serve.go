@@ -49,11 +49,13 @@ type serveOptions struct {
 	MaxInFlight       string
 	BuildUser         string
 	AllowUnsandboxed  bool
+	DiskReserve       string
 
 	// Filled by Validate.
 	secret      []byte
 	gh          ghclient.Options
 	maxInFlight int64
+	diskReserve int64
 }
 
 const serveSynopsis = `serve [flags]
@@ -89,6 +91,7 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	fs.StringVar(&o.MaxInFlight, "max-in-flight", env("MAX_IN_FLIGHT", "64MB"), "bytes of webhook bodies held in memory at once, across all requests; past it a delivery gets 503 and GitHub can redeliver it (env WORKSPACE_BOT_MAX_IN_FLIGHT)")
 	fs.StringVar(&o.BuildUser, "build-user", env("BUILD_USER", ""), "run setup and test steps as this unprivileged user (serve must run as root) (env WORKSPACE_BOT_BUILD_USER)")
 	fs.BoolVar(&o.AllowUnsandboxed, "allow-unsandboxed", envBool(env("ALLOW_UNSANDBOXED", "")), "build untrusted forks' PRs even where steps cannot be sandboxed (env WORKSPACE_BOT_ALLOW_UNSANDBOXED)")
+	fs.StringVar(&o.DiskReserve, "disk-reserve", env("DISK_RESERVE", "64MB"), "free space on the data dir's disk that run logs never take, kept for webhook deliveries; a run whose log reaches it fails (env WORKSPACE_BOT_DISK_RESERVE)")
 	if code, ok := parseFlags(fs, args); !ok {
 		return nil, code, false
 	}
@@ -170,6 +173,9 @@ func (o *serveOptions) Validate() error {
 		return fmt.Errorf("--max-in-flight %q: use a size of at least %dMB, such as 64MB, so a delivery of GitHub's largest size fits", o.MaxInFlight, 2*webhook.MaxBody>>20)
 	}
 	o.maxInFlight = n
+	if o.diskReserve, err = workspace.ParseSize(o.DiskReserve); err != nil {
+		return fmt.Errorf("--disk-reserve %q: use a size such as 64MB", o.DiskReserve)
+	}
 	if err := checkBuildUser(o.BuildUser); err != nil {
 		return err
 	}
@@ -279,7 +285,7 @@ func serve(ctx context.Context, o *serveOptions, log *logrus.Logger) error {
 	}
 	srv, err := server.New(ctx, server.Options{
 		BotOptions: server.BotOptions{GitHub: o.gh, Config: o.configSpec(), DataDir: o.DataDir, PublicURL: o.PublicURL, Log: log,
-			Secrets: o.secrets(), BuildUser: o.BuildUser, Hide: o.hidden(), AllowUnsandboxed: o.AllowUnsandboxed},
+			Secrets: o.secrets(), BuildUser: o.BuildUser, Hide: o.hidden(), AllowUnsandboxed: o.AllowUnsandboxed, DiskReserve: o.diskReserve},
 		Secret: o.secret, Workers: o.Workers, CoalesceWindow: o.CoalesceWindow, MaxInFlight: o.maxInFlight,
 	})
 	if err != nil {

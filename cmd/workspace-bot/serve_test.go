@@ -29,7 +29,7 @@ func TestServeOptions(t *testing.T) {
 	}{
 		{name: "defaults", env: map[string]string{"WORKSPACE_BOT_WEBHOOK_SECRET": "s3cret"}, check: func(t *testing.T, o *serveOptions) {
 			if o.Listen != "127.0.0.1:8080" || o.Workers != 2 || o.CoalesceWindow != 2*time.Second || o.LogFormat != "json" ||
-				o.PublicURL != "http://127.0.0.1:8080" || string(o.secret) != "s3cret" || o.gh.Token != "tok-9f8e7d" || o.ShutdownGrace != 30*time.Second || o.maxInFlight != 64<<20 {
+				o.PublicURL != "http://127.0.0.1:8080" || string(o.secret) != "s3cret" || o.gh.Token != "tok-9f8e7d" || o.ShutdownGrace != 30*time.Second || o.maxInFlight != 64<<20 || o.diskReserve != 64<<20 {
 				t.Errorf("options %+v", o)
 			}
 		}},
@@ -65,6 +65,7 @@ func TestServeOptions(t *testing.T) {
 					t.Errorf("max in flight %d, want 128 MiB", o.maxInFlight)
 				}
 			}},
+		{name: "bad disk reserve", args: []string{"--webhook-secret", "a", "--disk-reserve", "lots"}, wantErr: `--disk-reserve "lots": use a size such as 64MB`},
 		{name: "unknown build user", args: []string{"--webhook-secret", "a", "--build-user", "no-such-user-7c1"}, wantErr: `--build-user "no-such-user-7c1": no such user`},
 		{name: "root as build user", args: []string{"--webhook-secret", "a", "--build-user", "root"}, wantErr: "is root"},
 		{name: "build user and unsandboxed from env", env: map[string]string{"WORKSPACE_BOT_WEBHOOK_SECRET": "a", "WORKSPACE_BOT_BUILD_USER": "nobody", "WORKSPACE_BOT_ALLOW_UNSANDBOXED": "true"},

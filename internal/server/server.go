@@ -57,6 +57,9 @@ type BotOptions struct {
 	// AllowUnsandboxed builds untrusted forks' code where no sandbox can
 	// be made (bot.Options.AllowUnsandboxed).
 	AllowUnsandboxed bool
+	// DiskReserve is the free space run logs never take, kept for
+	// webhook deliveries (0: store.DefaultLogReserve).
+	DiskReserve int64
 }
 
 // Options configure the service.
@@ -137,6 +140,9 @@ func newBot(ctx context.Context, o BotOptions, observer ghclient.Observer) (*bot
 	st, err := store.Open(ctx, o.StorePath)
 	if err != nil {
 		return nil, nil, false, err
+	}
+	if o.DiskReserve > 0 {
+		st.SetLogReserve(o.DiskReserve)
 	}
 	opts := bot.Options{
 		GitHub: api, Records: st, Config: cfgSrc, Log: o.Log, PublicURL: o.PublicURL, RunURL: o.RunURL,

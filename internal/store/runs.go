@@ -547,12 +547,26 @@ func (s *Store) RequeueInterrupted(ctx context.Context) (int, error) {
 // keeping the newest run of every changeset: it answers `/workspace status`
 // and tells whether heads were already tested. It returns how many went.
 func (s *Store) PruneRuns(ctx context.Context, before time.Time) (int, error) {
-	res, err := s.w.ExecContext(ctx, `DELETE FROM runs
+	rows, err := s.w.QueryContext(ctx, `DELETE FROM runs
 WHERE state IN ('success', 'failure', 'error', 'cancelled') AND finished_at > 0 AND finished_at < ?
-AND id NOT IN (SELECT max(id) FROM runs GROUP BY key)`, toNanos(before))
+AND id NOT IN (SELECT max(id) FROM runs GROUP BY key)
+RETURNING id`, toNanos(before))
 	if err != nil {
 		return 0, s.wrap("prune runs", err)
 	}
-	n, _ := res.RowsAffected()
-	return int(n), nil
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return 0, s.wrap("prune runs", err)
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, s.wrap("prune runs", err)
+	}
+	s.removeLogs(ids)
+	return len(ids), nil
 }

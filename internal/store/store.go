@@ -62,6 +62,8 @@ type Store struct {
 	// failed; retryDelay(attempts) spaces them out.
 	maxDeliveryAttempts int
 	retryDelay          func(attempts int) time.Duration
+
+	logs logState
 }
 
 // DefaultMaxDeliveryAttempts is how often a delivery is handled before it
@@ -150,6 +152,7 @@ func open(ctx context.Context, path string, adjust func(*Store)) (*Store, error)
 		now:                 time.Now,
 		maxDeliveryAttempts: DefaultMaxDeliveryAttempts,
 		retryDelay:          func(n int) time.Duration { return time.Duration(n*n) * 5 * time.Second },
+		logs:                logState{reserve: DefaultLogReserve, free: statfsFree},
 	}
 	if s.insDelivery, err = w.PrepareContext(ctx, sqlInsertDelivery); err != nil {
 		w.Close()
