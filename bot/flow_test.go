@@ -73,6 +73,9 @@ func TestChangesetPassesEverywhere(t *testing.T) {
 	if req.Changeset != "acme/app#3,acme/core#1,acme/lib#2" || req.Pins["core"].SHA != "c1" || req.Pins["lib"].FetchRef != "refs/pull/2/head" || req.Pins["app"].Base != "main" {
 		t.Errorf("request pins %+v", req.Pins)
 	}
+	if !req.Trusted {
+		t.Error("a changeset of trusted authors' PRs was built as untrusted: it never gets a warm root or the cache")
+	}
 
 	// The same heads again (a redelivery, a title-only edit) do not
 	// build again; a push does, and the summary is edited, not added.

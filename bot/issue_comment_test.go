@@ -190,6 +190,9 @@ func TestForkApprovalIsForExactHeads(t *testing.T) {
 	if p := h.bld.calls[0].Pins["lib"]; p.URL != "" || p.FetchRef != "refs/pull/2/head" || p.SHA != "f1" {
 		t.Errorf("fork pin %+v", p)
 	}
+	if h.bld.calls[0].Trusted {
+		t.Error("an approved fork's run was built as trusted: it could reuse a warm root and write the cache")
+	}
 	pushed := *fork
 	pushed.HeadSHA = "f2"
 	h.gh.addPR(&pushed)

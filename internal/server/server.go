@@ -54,6 +54,9 @@ type BotOptions struct {
 	// Hide are more paths no step may read (key and secret files).
 	BuildUser string
 	Hide      []string
+	// Slots is how many warm build roots are kept, one per run that may
+	// build at once (ci.Runner.Slots); the service uses its worker count.
+	Slots int
 	// AllowUnsandboxed builds untrusted forks' code where no sandbox can
 	// be made (bot.Options.AllowUnsandboxed).
 	AllowUnsandboxed bool
@@ -150,7 +153,7 @@ func newBot(ctx context.Context, o BotOptions, observer ghclient.Observer) (*bot
 		// Siblings on the same GitHub are fetched with the service's own
 		// credentials, so private repositories build too.
 		Builder: &ci.Runner{DataDir: o.DataDir, Progress: o.Progress, Authorization: f.GitAuthorization,
-			Secrets: o.Secrets, BuildUser: o.BuildUser, Hide: o.Hide},
+			Secrets: o.Secrets, BuildUser: o.BuildUser, Hide: o.Hide, Slots: o.Slots},
 		AllowUnsandboxed: o.AllowUnsandboxed,
 	}
 	if app || o.Checks {
@@ -171,6 +174,9 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	var observer ghclient.Observer
 	if len(o.Secret) > 0 {
 		observer = ghMetrics
+	}
+	if o.Slots == 0 {
+		o.Slots = o.Workers
 	}
 	b, st, app, err := newBot(ctx, o.BotOptions, observer)
 	if err != nil {
