@@ -29,6 +29,7 @@ type Store interface {
 	Ping(ctx context.Context) error
 	QueueDepth(ctx context.Context) (int, error)
 	GetRun(ctx context.Context, id int64) (*store.Run, error)
+	RecentRuns(ctx context.Context, limit int) ([]store.Run, error)
 	OpenLog(ctx context.Context, runID int64) (io.ReadCloser, error)
 }
 
@@ -60,8 +61,8 @@ type Options struct {
 	MaxInFlight int64
 }
 
-// Handler serves POST /webhook, GET /healthz, GET /metrics, GET /runs/{id}
-// and GET /runs/{id}/log.
+// Handler serves POST /webhook, GET /healthz, GET /metrics, GET / and
+// GET /runs (the newest runs), GET /runs/{id} and GET /runs/{id}/log.
 type Handler struct {
 	secret   []byte
 	st       Store
@@ -137,6 +138,8 @@ func New(opts Options) (*Handler, error) {
 	mux.HandleFunc("POST /webhook", h.serveWebhook)
 	mux.HandleFunc("GET /healthz", h.serveHealth)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(h.reg, promhttp.HandlerOpts{ErrorLog: errorLog{h.log}}))
+	mux.HandleFunc("GET /{$}", h.serveRuns)
+	mux.HandleFunc("GET /runs", h.serveRuns)
 	mux.HandleFunc("GET /runs/{id}", h.serveRun)
 	mux.HandleFunc("GET /runs/{id}/log", h.serveRunLog)
 	h.mux = mux

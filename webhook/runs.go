@@ -3,42 +3,20 @@ package webhook
 import (
 	"bytes"
 	"context"
-	_ "embed"
 	"errors"
-	"html/template"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
 	"time"
 
-	"github.com/provide-io/workspace-bot/changeset"
 	"github.com/provide-io/workspace-bot/ci"
 	"github.com/provide-io/workspace-bot/internal/logging"
 	"github.com/provide-io/workspace-bot/internal/store"
-	"github.com/provide-io/workspace-bot/internal/text"
 )
 
-//go:embed run.html.tmpl
-var runPageText string
-
-var runPage = template.Must(template.New("run").Funcs(template.FuncMap{
-	"ms":    func(ms int64) string { return (time.Duration(ms) * time.Millisecond).String() },
-	"short": text.ShortSHA,
-	"when": func(t time.Time) string {
-		if t.IsZero() {
-			return "-"
-		}
-		return t.UTC().Format("2006-01-02 15:04:05 UTC")
-	},
-}).Parse(runPageText))
-
-type runPageData struct {
-	Run     *store.Run
-	Members []changeset.Member
-	Result  *ci.Result
-	Failed  *ci.StepResult // the first failing step, whose log tail is shown
-	Notes   []string       // what could not be shown, and why
-}
+// RunListSize is how many of the newest runs GET /runs lists.
+const RunListSize = 100
 
 func (h *Handler) runFromPath(w http.ResponseWriter, r *http.Request) (*store.Run, bool) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
@@ -61,31 +39,55 @@ func (h *Handler) runFromPath(w http.ResponseWriter, r *http.Request) (*store.Ru
 	return run, true
 }
 
+// page renders one of pages' templates with its headers. Everything from
+// outside (titles, branch names, commands, logs) is escaped by
+// html/template, and the CSP forbids what escaping would have missed.
+func (h *Handler) page(w http.ResponseWriter, name string, data any) {
+	var buf bytes.Buffer
+	if err := pages.ExecuteTemplate(&buf, name, data); err != nil {
+		h.log.WithError(err).Error("page " + name + ": template")
+		http.Error(w, "could not render the page", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Content-Security-Policy", pageCSP)
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	w.Write(buf.Bytes())
+}
+
 func (h *Handler) serveRun(w http.ResponseWriter, r *http.Request) {
 	run, ok := h.runFromPath(w, r)
 	if !ok {
 		return
 	}
-	data := runPageData{Run: run, Result: run.Result}
-	if run.Changeset != nil {
-		data.Members = run.Changeset.Members
-	}
-	if run.RecordError != nil {
-		data.Notes = append(data.Notes, run.RecordError.Error())
-	}
-	if run.Result != nil {
-		data.Failed = run.Result.FirstFailure()
-	}
-	var buf bytes.Buffer
-	if err := runPage.Execute(&buf, data); err != nil {
-		h.log.WithError(err).WithField(logging.Run, run.ID).Error("run page: template")
-		http.Error(w, "could not render the run page", http.StatusInternalServerError)
+	h.page(w, "run", newRunView(run, time.Now()))
+}
+
+// runList is the data of GET /runs.
+type runList struct {
+	Runs    []runView
+	Live    bool
+	Refresh int
+}
+
+func (h *Handler) serveRuns(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+	defer cancel()
+	runs, err := h.st.RecentRuns(ctx, RunListSize)
+	if err != nil {
+		h.log.WithError(err).Error("run list: store")
+		http.Error(w, "store unavailable", http.StatusServiceUnavailable)
 		return
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
-	w.Write(buf.Bytes())
+	now := time.Now()
+	data := runList{Refresh: 2 * liveRefresh}
+	for i := range runs {
+		v := newRunView(&runs[i], now)
+		data.Live = data.Live || v.Live
+		data.Runs = append(data.Runs, v)
+	}
+	h.page(w, "runs", data)
 }
 
 func (h *Handler) serveRunLog(w http.ResponseWriter, r *http.Request) {
@@ -105,7 +107,29 @@ func (h *Handler) serveRunLog(w http.ResponseWriter, r *http.Request) {
 	// whatever its size and however many read it at once.
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
+	if run.Result != nil {
+		writeCheckouts(w, run.Result)
+	}
 	if _, err := io.Copy(w, log); err != nil && r.Context().Err() == nil {
 		h.log.WithError(err).WithField(logging.Run, run.ID).Warn("run log: copy cut short")
+	}
+}
+
+// writeCheckouts writes the checkout steps, which come first in a run and
+// which the runner reports in its result rather than in the streamed log,
+// in the log's own form: a header, the output, a footer.
+func writeCheckouts(w io.Writer, res *ci.Result) {
+	for _, s := range res.Steps {
+		if s.Name != "checkout" || s.Result == ci.Skipped {
+			continue
+		}
+		fmt.Fprintf(w, "==> checkout %s: %s\n", s.Sibling, s.Command)
+		if s.LogTail != "" {
+			io.WriteString(w, s.LogTail)
+			if s.LogTail[len(s.LogTail)-1] != '\n' {
+				io.WriteString(w, "\n")
+			}
+		}
+		fmt.Fprintf(w, "<== checkout %s: %s in %s\n", s.Sibling, s.Result, time.Duration(s.DurationMS)*time.Millisecond)
 	}
 }

@@ -36,10 +36,11 @@ func TestRunPage(t *testing.T) {
 		{PR: &changeset.PR{Repo: "emu/tools", Number: 9, State: "open", HeadSHA: "2222222222222222222222222222222222222222", BaseRef: "main"}, Sibling: "provide-tools", Links: []string{"Depends-On in emu/foundation#4"}},
 	}}
 	res := ci.Result{
-		Result: ci.Failure, Changeset: key, Started: time.Now(),
+		Result: ci.Failure, Changeset: key, Started: time.Now(), DurationMS: 65700,
 		Steps: []ci.StepResult{
 			{Name: "setup", Sibling: "provide-foundation", Command: "uv pip install -e .", Result: ci.Success, DurationMS: 1500},
-			{Name: "test", Command: "pytest tests/integration", Result: ci.Failure, DurationMS: 64000, LogTail: "E   assert 1 == 2\n<script>alert(1)</script>"},
+			{Name: "checkout", Sibling: "provide-foundation", Command: "git merge --no-ff feature (1111111) onto main", Result: ci.Success, DurationMS: 120, LogTail: "fetched in 80ms\nmerged"},
+			{Name: "test", Command: "pytest tests/integration", Result: ci.Failure, DurationMS: 64000, LogTail: "E   assert 1 == 2\n<script>alert(1)</script>\n[exit status 1]\n"},
 		},
 	}
 	id, _, err := ts.Store.EnqueueRun(ctx, store.Run{Key: key, RunID: "r-abc", Trigger: "pull_request synchronize", Changeset: cs}, 0)
@@ -60,20 +61,36 @@ func TestRunPage(t *testing.T) {
 	if code != http.StatusOK || !strings.HasPrefix(hdr.Get("Content-Type"), "text/html") {
 		t.Fatalf("run page: %d %s", code, hdr.Get("Content-Type"))
 	}
+	// The top says the result, where it failed and how, how long it
+	// took, and shows the failing log tail, before anything else.
+	top := page[:strings.Index(page, "<h2>Members")]
 	for _, want := range []string{
-		"Run 1: <span class=\"failure\">failure</span>",
-		"emu/foundation#4", "emu/tools#9", "provide-foundation", "111111111111<", // short SHA
-		`href="https://github.example/emu/foundation/pull/4"`,
+		`<h1>Run 1 <span class="badge failure">failure</span></h1>`,
+		`<b>2 PRs</b>: <a href="https://github.example/emu/foundation/pull/4">emu/foundation#4</a>, emu/tools#9`,
+		"took <b>1m6s</b>", "finished just now",
+		"<b>Failed at the workspace test</b>: <code>pytest tests/integration</code>, <b>exit status 1</b>, after 1m4s",
+		"<div class=\"tail\"><pre>E   assert 1 == 2\n&lt;script&gt;alert(1)&lt;/script&gt;\n[exit status 1]\n</pre></div>",
+		`<a href="1/log">Full log</a>`,
+	} {
+		if !strings.Contains(top, want) {
+			t.Errorf("the top of the run page lacks %q:\n%s", want, top)
+		}
+	}
+	for _, want := range []string{
+		"provide-foundation", "111111111111<", // short SHA
 		"Add &lt;b&gt;things&lt;/b&gt;",
-		"pytest tests/integration", "1m4s", "1.5s",
-		"Log tail of test",
-		"E   assert 1 == 2\n&lt;script&gt;alert(1)&lt;/script&gt;",
-		`href="1/log"`,
+		"uv pip install -e .", "1.5s",
 		"pull_request synchronize",
 	} {
 		if !strings.Contains(page, want) {
 			t.Errorf("run page lacks %q", want)
 		}
+	}
+	if strings.Contains(page, "http-equiv=\"refresh\"") {
+		t.Error("a finished run's page reloads itself")
+	}
+	if csp := hdr.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") || strings.Contains(csp, "script-src") {
+		t.Errorf("CSP %q", csp)
 	}
 	if strings.Contains(page, "<script>") {
 		t.Error("log tail was not escaped")
@@ -83,8 +100,11 @@ func TestRunPage(t *testing.T) {
 	if code != http.StatusOK || hdr.Get("Content-Type") != "text/plain; charset=utf-8" || hdr.Get("X-Content-Type-Options") != "nosniff" {
 		t.Fatalf("log: %d %v", code, hdr)
 	}
-	if log != "$ pytest\n<b>not html</b>\n" {
-		t.Fatalf("log %q", log)
+	// The checkout steps come first, from the result, then the log.
+	want := "==> checkout provide-foundation: git merge --no-ff feature (1111111) onto main\nfetched in 80ms\nmerged\n" +
+		"<== checkout provide-foundation: success in 120ms\n$ pytest\n<b>not html</b>\n"
+	if log != want {
+		t.Fatalf("log %q, want %q", log, want)
 	}
 
 	for _, c := range []struct {
