@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -21,10 +23,32 @@ import (
 // the sandbox binds read-only). Every iteration runs the same request
 // with the sandbox off and on, in alternating order, so the ratio
 // compares like with like.
+//
+// Two kinds of steps: "git" steps do next to nothing (a shell, git, ls),
+// so the sandbox's cost is all there is to see; "python" steps each start
+// an interpreter and import what a test runner does, the least a pip or
+// pytest step costs.
 func BenchmarkSandbox(b *testing.B) {
 	if err := SandboxAvailable(); err != nil {
 		b.Skip("no sandbox on this machine:", err)
 	}
+	b.Run("git", func(b *testing.B) {
+		benchSandbox(b, "git rev-parse HEAD > /dev/null && ls -R src > /dev/null",
+			`for d in ../sib*; do git -C "$d" log --oneline -1 > /dev/null || exit 1; done`)
+	})
+	b.Run("python", func(b *testing.B) {
+		// The interpreter itself, not a version manager's shim (pyenv's
+		// takes a lock that parallel steps queue on, outside a sandbox).
+		out, err := exec.Command("python3", "-c", "import sys; print(sys.executable)").Output()
+		if err != nil {
+			b.Skip("no python3 on PATH")
+		}
+		py := strings.TrimSpace(string(out))
+		benchSandbox(b, py+" -c 'import unittest, json, subprocess'", py+" -c 'import unittest, json, subprocess, sqlite3'")
+	})
+}
+
+func benchSandbox(b *testing.B, setup, test string) {
 	tmp := b.TempDir()
 	remote := filepath.Join(tmp, "remote")
 	ws := filepath.Join(tmp, "ws")
@@ -39,13 +63,12 @@ func BenchmarkSandbox(b *testing.B) {
 	defer srv.Close()
 	cfg := &workspace.Config{File: filepath.Join(ws, "wrknv.toml"), Workspace: workspace.Workspace{
 		Name: "ws", Layers: workspace.DefaultLayers,
-		CI: workspace.CI{Timeout: 10 * time.Minute, Checkout: workspace.CheckoutMerge,
-			Test: []string{`for d in ../sib*; do git -C "$d" log --oneline -1 > /dev/null || exit 1; done`}},
+		CI: workspace.CI{Timeout: 10 * time.Minute, Checkout: workspace.CheckoutMerge, Test: []string{test}},
 	}}
 	for i := 0; i < benchSiblings; i++ {
 		n := fmt.Sprintf("sib%02d", i)
 		cfg.Siblings = append(cfg.Siblings, workspace.Sibling{Name: n, Path: "../" + n, Repo: srv.URL + "/o/" + n + ".git",
-			Layer: "foundation", Setup: []string{"git rev-parse HEAD > /dev/null && ls -R src > /dev/null"}})
+			Layer: "foundation", Setup: []string{setup}})
 	}
 	os.WriteFile(cfg.File, []byte("# benchmark\n"), 0o644)
 

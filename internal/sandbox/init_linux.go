@@ -159,9 +159,8 @@ func unescapeOctal(s string) string {
 }
 
 // readOnlyTree makes every mount read-only: in one call where the kernel
-// has mount_setattr (5.12), else mount by mount. Each mount call takes a
-// lock all namespaces share, so one call instead of dozens is what keeps
-// parallel steps from queueing on each other.
+// has mount_setattr (5.12), which also covers mounts a path cannot name,
+// else mount by mount.
 func readOnlyTree() error {
 	attr := struct{ set, clr, propagation, userns uint64 }{set: mountAttrRdonly}
 	root := []byte("/\x00")
