@@ -34,7 +34,8 @@ func openToNobody(t *testing.T, path string) {
 }
 
 // TestForkBuildsNeedASandbox runs the real serve where no sandbox can be
-// made (as an unprivileged user) and has a trusted maintainer approve a
+// made (as an unprivileged user, where the kernel refuses it user
+// namespaces) and has a trusted maintainer approve a
 // fork's PR: the build is refused with an error, before any of the
 // fork's code is checked out, and a start-up line said so. A PR from
 // the repository itself still builds, unsandboxed, and with
@@ -73,8 +74,12 @@ func TestForkBuildsNeedASandbox(t *testing.T) {
 	addr := freeAddr(t)
 	first := w.startServe(bin, addr, dataDir, logs)
 	w.waitFor(5*time.Second, "the start-up line about the sandbox", func() bool {
-		return strings.Contains(logs.String(), "builds of untrusted forks' PRs are refused")
+		return strings.Contains(logs.String(), "builds of untrusted forks' PRs are refused") ||
+			strings.Contains(logs.String(), "build steps run in a sandbox")
 	})
+	if strings.Contains(logs.String(), "build steps run in a sandbox") {
+		t.Skip("this kernel lets an unprivileged user make a sandbox (user namespaces), so serve has one and the refusal cannot be provoked")
+	}
 
 	w.send("pull_request", w.prPayload("opened", "acme/core", own))
 	if st := w.waitState("acme/core", w.head("acme/core", own), "success"); st.State != "success" {
