@@ -11,19 +11,20 @@ import (
 
 	"github.com/provide-io/workspace-bot/bot"
 	"github.com/provide-io/workspace-bot/changeset"
+	"github.com/provide-io/workspace-bot/internal/cli"
 	"github.com/provide-io/workspace-bot/internal/ghclient"
 	"github.com/provide-io/workspace-bot/internal/text"
 	"github.com/provide-io/workspace-bot/workspace"
 )
 
 func runChangeset(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("changeset", "changeset REF [--config wrknv.toml] [--json] [--github-api-url URL] [--github-token T]\n\nREF is https://github.com/o/r/pull/N, o/r#N or r#N", stderr)
+	fs := cli.NewFlagSet("changeset", "changeset REF [--config wrknv.toml] [--json] [--github-api-url URL] [--github-token T]\n\nREF is https://github.com/o/r/pull/N, o/r#N or r#N", stderr)
 	config := fs.String("config", envOr(workspace.DefaultFileName, "WORKSPACE_BOT_CONFIG"), "path to wrknv.toml")
 	dataDir := fs.String("data-dir", defaultDataDir(), "where the GitHub HTTP cache lives (env WORKSPACE_BOT_DATA_DIR)")
 	asJSON := fs.Bool("json", false, "print the changeset as JSON on stdout")
 	var ghf githubFlags
 	ghf.register(fs)
-	if code, ok := parseFlags(fs, args); !ok {
+	if code, ok := cli.Parse(fs, args); !ok {
 		return code
 	}
 	if fs.NArg() != 1 {

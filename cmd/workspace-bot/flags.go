@@ -1,158 +1,16 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"regexp"
 
-	"github.com/sirupsen/logrus"
 	"github.com/spf13/pflag"
 
+	"github.com/provide-io/workspace-bot/internal/cli"
 	"github.com/provide-io/workspace-bot/workspace"
 )
-
-// newFlagSet makes a FlagSet that reports errors instead of exiting. Its
-// usage goes to stderr: the synopsis, then the flags, if it has any.
-func newFlagSet(name, synopsis string, stderr io.Writer) *pflag.FlagSet {
-	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: workspace-bot %s\n", synopsis)
-		if fs.HasAvailableFlags() {
-			fmt.Fprintf(stderr, "\nflags:\n")
-			printFlags(stderr, fs)
-		}
-	}
-	fs.SortFlags = false
-	return fs
-}
-
-// printFlags lists the flags one per line: name, value placeholder, what it
-// does and a non-empty default. pflag's own listing shows booleans as
-// --json[=true|false], which nobody types.
-func printFlags(w io.Writer, fs *pflag.FlagSet) {
-	type row struct{ name, usage string }
-	var rows []row
-	width := 0
-	fs.VisitAll(func(f *pflag.Flag) {
-		if f.Hidden {
-			return
-		}
-		name := "    --" + f.Name
-		if f.Shorthand != "" {
-			name = "-" + f.Shorthand + ", --" + f.Name
-		}
-		placeholder, usage := pflag.UnquoteUsage(f)
-		switch placeholder {
-		case "stringArray", "strings":
-			placeholder = "string"
-		case "int":
-			placeholder = "n"
-		}
-		if f.Value.Type() != "bool" && placeholder != "" {
-			name += " " + placeholder
-		}
-		switch f.Value.Type() {
-		case "bool", "stringArray":
-		default:
-			if f.DefValue != "" && f.DefValue != "0" && f.DefValue != "0s" {
-				usage += fmt.Sprintf(" (default %s)", f.DefValue)
-			}
-		}
-		rows = append(rows, row{name, usage})
-		width = max(width, len(name))
-	})
-	for _, r := range rows {
-		fmt.Fprintf(w, "  %-*s  %s\n", width, r.name, r.usage)
-	}
-}
-
-// parseFlags parses args; ok is false with the exit code when the command
-// should stop: help was asked for (0), or the flags are wrong (2, after
-// naming the problem, a likely fix and the usage on stderr).
-func parseFlags(fs *pflag.FlagSet, args []string) (code int, ok bool) {
-	err := fs.Parse(args)
-	if err == nil {
-		return 0, true
-	}
-	if errors.Is(err, pflag.ErrHelp) {
-		return exitOK, false
-	}
-	w := fs.Output()
-	fmt.Fprintf(w, "error: %s%s\n\n", err, flagSuggestion(fs, err))
-	fs.Usage()
-	return exitUsage, false
-}
-
-// parseNoArgs parses args for a command that takes no positional
-// arguments, refusing any: a stray word must not be silently ignored.
-func parseNoArgs(fs *pflag.FlagSet, args []string) (code int, ok bool) {
-	if code, ok := parseFlags(fs, args); !ok {
-		return code, false
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(fs.Output(), "error: unexpected argument %q: workspace-bot %s takes no arguments\n\n", fs.Arg(0), fs.Name())
-		fs.Usage()
-		return exitUsage, false
-	}
-	return 0, true
-}
-
-// unknownFlagRe picks the flag out of pflag's "unknown flag: --jsn".
-var unknownFlagRe = regexp.MustCompile(`^unknown flag: --([^=\s]+)`)
-
-// flagSuggestion is " (did you mean --json?)" when an unknown flag is a
-// small typo away from a known one, else "".
-func flagSuggestion(fs *pflag.FlagSet, err error) string {
-	m := unknownFlagRe.FindStringSubmatch(err.Error())
-	if m == nil {
-		return ""
-	}
-	best, bestDist := "", 0
-	fs.VisitAll(func(f *pflag.Flag) {
-		if f.Hidden {
-			return
-		}
-		d := editDistance(m[1], f.Name)
-		if best == "" || d < bestDist {
-			best, bestDist = f.Name, d
-		}
-	})
-	if best == "" || bestDist > max(1, len(m[1])/3) {
-		return ""
-	}
-	return " (did you mean --" + best + "?)"
-}
-
-// editDistance counts the insertions, deletions, substitutions and swaps
-// of two neighbours that turn a into b (optimal string alignment): the
-// typos people make, "jsno" for "json" among them, each cost one.
-func editDistance(a, b string) int {
-	d := make([][]int, len(a)+1)
-	for i := range d {
-		d[i] = make([]int, len(b)+1)
-		d[i][0] = i
-	}
-	for j := range d[0] {
-		d[0][j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
-			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
-				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
-			}
-		}
-	}
-	return d[len(a)][len(b)]
-}
 
 // envOr returns the first non-empty environment variable, or def.
 func envOr(def string, keys ...string) string {
@@ -174,34 +32,11 @@ func defaultDataDir() string {
 	return filepath.Join(os.TempDir(), "workspace-bot")
 }
 
-// newLogger logs to stderr: text for a terminal, JSON for a service.
-func newLogger(stderr io.Writer, format, level string) (*logrus.Logger, error) {
-	log := logrus.New()
-	log.SetOutput(stderr)
-	switch format {
-	case "", "text":
-		log.SetFormatter(&logrus.TextFormatter{DisableTimestamp: false, FullTimestamp: true})
-	case "json":
-		log.SetFormatter(&logrus.JSONFormatter{})
-	default:
-		return nil, fmt.Errorf("--log-format %q: use json or text", format)
-	}
-	if level == "" {
-		level = "info"
-	}
-	lv, err := logrus.ParseLevel(level)
-	if err != nil {
-		return nil, fmt.Errorf("--log-level %q: use debug, info, warn or error", level)
-	}
-	log.SetLevel(lv)
-	return log, nil
-}
-
 // parseAndLoad parses a command's flags, refuses positional arguments
 // (hint says what to use instead), validates the options and loads the
 // config named by *config. A nil config comes with the exit code.
 func parseAndLoad(fs *pflag.FlagSet, args []string, o interface{ Validate() error }, config *string, hint string, stderr io.Writer) (*workspace.Config, int) {
-	if code, ok := parseFlags(fs, args); !ok {
+	if code, ok := cli.Parse(fs, args); !ok {
 		return nil, code
 	}
 	if fs.NArg() > 0 {

@@ -104,14 +104,3 @@ func TestHelpAndVersion(t *testing.T) {
 		t.Errorf("release open --help lacks its flags:\n%s", errs)
 	}
 }
-
-func TestEditDistanceCountsSwapsOnce(t *testing.T) {
-	for _, c := range []struct {
-		a, b string
-		want int
-	}{{"json", "json", 0}, {"jsno", "json", 1}, {"jsn", "json", 1}, {"tset", "test", 1}, {"", "ab", 2}, {"kitten", "sitting", 3}} {
-		if got := editDistance(c.a, c.b); got != c.want {
-			t.Errorf("editDistance(%q, %q) = %d, want %d", c.a, c.b, got, c.want)
-		}
-	}
-}

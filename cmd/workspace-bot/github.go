@@ -12,6 +12,7 @@ import (
 	"github.com/sirupsen/logrus"
 	"github.com/spf13/pflag"
 
+	"github.com/provide-io/workspace-bot/internal/cli"
 	"github.com/provide-io/workspace-bot/internal/gh"
 	"github.com/provide-io/workspace-bot/internal/ghclient"
 )
@@ -85,7 +86,7 @@ func (g *githubFlags) options(dataDir string) (ghclient.Options, error) {
 		o.Token = tok
 	}
 	if lv := envOr("", "WORKSPACE_BOT_LOG_LEVEL"); lv != "" {
-		if log, err := newLogger(os.Stderr, "text", lv); err == nil && log.IsLevelEnabled(logrus.DebugLevel) {
+		if log, err := cli.NewLogger(os.Stderr, "text", lv); err == nil && log.IsLevelEnabled(logrus.DebugLevel) {
 			o.Logger = log
 		}
 	}

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/provide-io/workspace-bot/internal/cli"
 )
 
 func TestGitHubFlags(t *testing.T) {
@@ -59,7 +61,7 @@ func TestGitHubFlags(t *testing.T) {
 				t.Setenv(k, tc.env[k])
 			}
 			var g githubFlags
-			fs := newFlagSet("x", "x", os.Stderr)
+			fs := cli.NewFlagSet("x", "x", os.Stderr)
 			g.register(fs)
 			if err := fs.Parse(tc.args); err != nil {
 				t.Fatal(err)

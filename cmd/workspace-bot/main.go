@@ -12,6 +12,7 @@ import (
 	"runtime/debug"
 	"syscall"
 
+	"github.com/provide-io/workspace-bot/internal/cli"
 	"github.com/provide-io/workspace-bot/internal/exitcode"
 	"github.com/provide-io/workspace-bot/internal/secretenv"
 )
@@ -93,16 +94,11 @@ func findCommand(name string) *command {
 
 // commandSuggestion is " (did you mean test?)" for a small typo.
 func commandSuggestion(name string) string {
-	best, bestDist := "", 0
-	for _, c := range commands {
-		if d := editDistance(name, c.name); best == "" || d < bestDist {
-			best, bestDist = c.name, d
-		}
+	names := make([]string, len(commands))
+	for i, c := range commands {
+		names[i] = c.name
 	}
-	if bestDist > max(1, len(name)/3) {
-		return ""
-	}
-	return " (did you mean " + best + "?)"
+	return cli.Suggest(name, names)
 }
 
 // runHelp is "help" (the command list) and "help COMMAND" (its usage).
@@ -135,8 +131,8 @@ func usage(w io.Writer) {
 }
 
 func runVersion(_ context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("version", "version\n\nPrints the version: the one set at link time, the module version go install\nrecorded, or the commit a checkout build recorded.", stderr)
-	if code, ok := parseNoArgs(fs, args); !ok {
+	fs := cli.NewFlagSet("version", "version\n\nPrints the version: the one set at link time, the module version go install\nrecorded, or the commit a checkout build recorded.", stderr)
+	if code, ok := cli.ParseNoArgs(fs, args); !ok {
 		return code
 	}
 	fmt.Fprintf(stdout, "workspace-bot %s\n", buildVersion())

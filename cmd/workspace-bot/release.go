@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/provide-io/workspace-bot/ci"
+	"github.com/provide-io/workspace-bot/internal/cli"
 	"github.com/provide-io/workspace-bot/internal/gh"
 	"github.com/provide-io/workspace-bot/internal/text"
 	"github.com/provide-io/workspace-bot/release"
@@ -66,7 +67,7 @@ func runRelease(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if sub == "open" {
 		syn = openSyn
 	}
-	fs := newFlagSet("release "+sub, syn, stderr)
+	fs := cli.NewFlagSet("release "+sub, syn, stderr)
 	o := &releaseOptions{}
 	fs.StringVar(&o.Config, "config", envOr(workspace.DefaultFileName, "WORKSPACE_BOT_CONFIG"), "path to wrknv.toml")
 	fs.StringVar(&o.DataDir, "data-dir", defaultDataDir(), "where mirrors and checkouts live (env WORKSPACE_BOT_DATA_DIR)")
@@ -193,7 +194,7 @@ func releaseStates(ctx context.Context, o *releaseOptions, cfg *workspace.Config
 		}
 	} else {
 		// Checkouts only: no setup, no tests.
-		runner := &ci.Runner{DataDir: o.DataDir, Keep: true, Progress: progressPrinter(stderr), Authorization: auth}
+		runner := &ci.Runner{DataDir: o.DataDir, Keep: true, Progress: ci.NewProgress(stderr, false), Authorization: auth}
 		res, err := runner.Run(ctx, ci.Request{Config: cfg.WithoutSteps(), Changeset: "release", CheckoutOnly: true})
 		if res != nil && res.BuildRoot != "" {
 			root := res.BuildRoot

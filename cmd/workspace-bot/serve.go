@@ -17,6 +17,7 @@ import (
 
 	"github.com/provide-io/workspace-bot/bot"
 	"github.com/provide-io/workspace-bot/ci"
+	"github.com/provide-io/workspace-bot/internal/cli"
 	"github.com/provide-io/workspace-bot/internal/ghclient"
 	"github.com/provide-io/workspace-bot/internal/logging"
 	"github.com/provide-io/workspace-bot/internal/server"
@@ -74,7 +75,7 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 		return def
 	}
 	o := &serveOptions{}
-	fs := newFlagSet("serve", serveSynopsis, stderr)
+	fs := cli.NewFlagSet("serve", serveSynopsis, stderr)
 	fs.StringVar(&o.Listen, "listen", env("LISTEN", defaultListen), "address to serve on; use :8080 to listen on every interface (env WORKSPACE_BOT_LISTEN)")
 	fs.StringVar(&o.WebhookSecret, "webhook-secret", "", "the webhook secret configured on GitHub; required (env WORKSPACE_BOT_WEBHOOK_SECRET)")
 	fs.StringVar(&o.WebhookSecretFile, "webhook-secret-file", "", "read the webhook secret from this file instead (env WORKSPACE_BOT_WEBHOOK_SECRET_FILE)")
@@ -92,7 +93,7 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	fs.StringVar(&o.BuildUser, "build-user", env("BUILD_USER", ""), "run setup and test steps as this unprivileged user (serve must run as root) (env WORKSPACE_BOT_BUILD_USER)")
 	fs.BoolVar(&o.AllowUnsandboxed, "allow-unsandboxed", envBool(env("ALLOW_UNSANDBOXED", "")), "build untrusted forks' PRs even where steps cannot be sandboxed (env WORKSPACE_BOT_ALLOW_UNSANDBOXED)")
 	fs.StringVar(&o.DiskReserve, "disk-reserve", env("DISK_RESERVE", "64MB"), "free space on the data dir's disk that run logs never take, kept for webhook deliveries; a run whose log reaches it fails (env WORKSPACE_BOT_DISK_RESERVE)")
-	if code, ok := parseFlags(fs, args); !ok {
+	if code, ok := cli.Parse(fs, args); !ok {
 		return nil, code, false
 	}
 	if fs.NArg() > 0 {
@@ -256,7 +257,7 @@ func runServe(ctx context.Context, args []string, _, stderr io.Writer) int {
 	for _, k := range credentials.Vars {
 		os.Unsetenv(k)
 	}
-	log, err := newLogger(stderr, o.LogFormat, o.LogLevel)
+	log, err := cli.NewLogger(stderr, o.LogFormat, o.LogLevel)
 	if err != nil {
 		fmt.Fprintf(stderr, "workspace-bot serve: %s\n", err)
 		return exitUsage

@@ -8,12 +8,10 @@ import (
 	"io"
 	"sort"
 	"strings"
-	"text/tabwriter"
-	"time"
 
 	"github.com/provide-io/workspace-bot/ci"
+	"github.com/provide-io/workspace-bot/internal/cli"
 	"github.com/provide-io/workspace-bot/internal/exitcode"
-	"github.com/provide-io/workspace-bot/internal/text"
 	"github.com/provide-io/workspace-bot/workspace"
 )
 
@@ -87,7 +85,7 @@ func (o *testOptions) request(cfg *workspace.Config) (ci.Request, error) {
 }
 
 func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("test", "test [--config wrknv.toml] [--data-dir DIR] [--ref SIBLING=REF]... [--pr REF]... [--local] [--task NAME] [--fresh] [--json] [--keep] [-v]", stderr)
+	fs := cli.NewFlagSet("test", "test [--config wrknv.toml] [--data-dir DIR] [--ref SIBLING=REF]... [--pr REF]... [--local] [--task NAME] [--fresh] [--json] [--keep] [-v]", stderr)
 	o := &testOptions{}
 	fs.StringVar(&o.Config, "config", envOr(workspace.DefaultFileName, "WORKSPACE_BOT_CONFIG"), "path to wrknv.toml")
 	fs.StringVar(&o.DataDir, "data-dir", defaultDataDir(), "where mirrors and build roots live (env WORKSPACE_BOT_DATA_DIR)")
@@ -122,7 +120,7 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "error: %s\n", err)
 		return exitUsage
 	}
-	runner := &ci.Runner{DataDir: o.DataDir, Keep: o.Keep, Progress: newProgress(stderr, o.Verbose), BuildUser: o.BuildUser}
+	runner := &ci.Runner{DataDir: o.DataDir, Keep: o.Keep, Progress: ci.NewProgress(stderr, o.Verbose), BuildUser: o.BuildUser}
 	// With GitHub credentials, private siblings on that GitHub are fetched
 	// with them; without, git needs no credentials (public or ssh).
 	factory, err := o.GitHub.factory(false)
@@ -148,139 +146,8 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 				return exitInfra
 			}
 		} else {
-			printReport(stdout, cfg, res)
+			ci.WriteReport(stdout, cfg.Workspace.Name, res)
 		}
 	}
 	return exitcode.Of(res, err)
-}
-
-// progressPrinter writes one line per finished fetch and checkout, per
-// started and finished step and per heartbeat of a long step, so a long
-// run shows where it is.
-func progressPrinter(w io.Writer) func(ci.Event) { return newProgress(w, false) }
-
-// newProgress is progressPrinter; with streamed, steps' output goes to w
-// already, between header and footer lines of its own, so a step's start
-// and end are not printed a second time.
-func newProgress(w io.Writer, streamed bool) func(ci.Event) {
-	return func(e ci.Event) {
-		who := e.Sibling
-		if who == "" {
-			who = "workspace"
-		}
-		secs := fmt.Sprintf("%.1fs", e.Duration.Seconds())
-		switch {
-		case e.Kind == ci.EventFetch && e.Done:
-			note := ""
-			if e.Detail != "" {
-				note = " (" + e.Detail + ")"
-			}
-			if e.Result != ci.Success {
-				note = " " + e.Result
-			}
-			fmt.Fprintf(w, "fetch %s ...%s %s\n", who, note, secs)
-		case e.Kind == ci.EventCheckout && e.Done:
-			fmt.Fprintf(w, "checkout %s %s ... %s %s\n", who, e.Detail, resultWord(e.Result), secs)
-		case e.Kind == ci.EventWarning:
-			fmt.Fprintf(w, "warning: %s\n", e.Detail)
-		case e.Kind == ci.EventHeartbeat:
-			if !streamed { // the stream has its own heartbeat lines
-				fmt.Fprintf(w, "%s %s ... still running, %s\n", e.Name, who, e.Duration)
-			}
-		case e.Kind == ci.EventStep && streamed:
-		case e.Kind == ci.EventStep && !e.Done:
-			fmt.Fprintf(w, "%s %s: %s\n", e.Name, who, e.Command)
-		case e.Kind == ci.EventStep:
-			fmt.Fprintf(w, "%s %s ... %s %s\n", e.Name, who, resultWord(e.Result), secs)
-		}
-	}
-}
-
-func resultWord(r string) string {
-	if r == ci.Success {
-		return "ok"
-	}
-	return r
-}
-
-// printReport prints the result for a person: what was built, a table of
-// steps, and the log tail of the step that failed.
-func printReport(w io.Writer, cfg *workspace.Config, res *ci.Result) {
-	if res.TimedOut {
-		fmt.Fprintf(w, "%s: %s (%s)\n", cfg.Workspace.Name, res.Error, res.Changeset)
-	} else {
-		fmt.Fprintf(w, "%s: %s in %s (%s)\n", cfg.Workspace.Name, strings.ToUpper(res.Result), res.Duration.Round(time.Millisecond), res.Changeset)
-		if res.Error != "" {
-			fmt.Fprintf(w, "  %s\n", res.Error)
-		}
-	}
-	if res.FetchMS > 0 || res.CheckoutMS > 0 {
-		line := fmt.Sprintf("  fetch %.1fs, checkout %.1fs", float64(res.FetchMS)/1000, float64(res.CheckoutMS)/1000)
-		if res.Root != "" {
-			line += "; build root " + res.Root
-		}
-		if res.Cache != "" {
-			line += ", cache " + res.Cache
-		}
-		fmt.Fprintln(w, line)
-	}
-	if len(res.Siblings) > 0 {
-		fmt.Fprintln(w)
-		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "SIBLING\tREF\tSHA\tREPO")
-		for _, s := range res.Siblings {
-			sha := text.ShortSHA(s.SHA)
-			if sha == "" {
-				sha = "-"
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.Name, s.Ref, sha, s.Repo)
-		}
-		tw.Flush()
-	}
-	if len(res.Steps) > 0 {
-		// Two steps of one name and sibling are told apart by index.
-		many := map[string]int{}
-		for _, s := range res.Steps {
-			many[s.Name+"\x00"+s.Sibling]++
-		}
-		fmt.Fprintln(w)
-		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "STEP\tSIBLING\tRESULT\tTIME\tCOMMAND")
-		for _, s := range res.Steps {
-			who := s.Sibling
-			if who == "" {
-				who = "-"
-			}
-			name := s.Name
-			if many[s.Name+"\x00"+s.Sibling] > 1 {
-				name = fmt.Sprintf("%s #%d", s.Name, s.Index)
-			}
-			result := s.Result
-			if s.Cached {
-				result = "cached"
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%.1fs\t%s\n", name, who, result, float64(s.DurationMS)/1000, oneLine(s.Command))
-		}
-		tw.Flush()
-	}
-	for _, s := range res.Steps {
-		if s.Result == ci.Success || s.Result == ci.Skipped {
-			continue
-		}
-		fmt.Fprintf(w, "\n%s %s; last lines of its log:\n", s.Title(), s.Result)
-		for _, l := range strings.Split(s.LogTail, "\n") {
-			fmt.Fprintf(w, "  | %s\n", l)
-		}
-	}
-	if res.BuildRoot != "" {
-		fmt.Fprintf(w, "\nbuild root: %s\n", res.BuildRoot)
-	}
-}
-
-func oneLine(s string) string {
-	s = strings.ReplaceAll(s, "\n", "; ")
-	if len(s) > 60 {
-		s = s[:57] + "..."
-	}
-	return s
 }

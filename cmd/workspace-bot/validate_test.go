@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/provide-io/workspace-bot/workspace"
 )
 
 const validateConfig = `[workspace]
@@ -89,7 +91,7 @@ func TestValidateArguments(t *testing.T) {
 func TestValidateJSON(t *testing.T) {
 	config := writeConfig(t, validateConfig)
 	code, out, errs := runCmd(t, "validate", "--json", "--config", config)
-	var rep validateReport
+	var rep workspace.Report
 	if err := json.Unmarshal([]byte(out), &rep); err != nil || code != exitOK {
 		t.Fatalf("exit %d, %v:\n%s%s", code, err, out, errs)
 	}
@@ -103,7 +105,7 @@ func TestValidateJSON(t *testing.T) {
 
 	broken := writeConfig(t, strings.Replace(validateConfig, `depends_on = ["a", "c"]`, `depends_on = "a"`, 1))
 	code, out, _ = runCmd(t, "validate", "--json", broken)
-	rep = validateReport{}
+	rep = workspace.Report{}
 	if err := json.Unmarshal([]byte(out), &rep); err != nil || code != exitUsage {
 		t.Fatalf("exit %d, %v:\n%s", code, err, out)
 	}
