@@ -77,6 +77,19 @@ ALTER TABLE runs ADD COLUMN config BLOB;
 ALTER TABLE runs ADD COLUMN config_name TEXT NOT NULL DEFAULT '';
 ALTER TABLE runs ADD COLUMN config_remote INTEGER NOT NULL DEFAULT 0;
 `,
+	// Each head a PR had, when the bot first saw it and who approved it:
+	// an approval covers only heads seen before the approving comment.
+	`
+CREATE TABLE heads (
+	pr          TEXT NOT NULL,
+	sha         TEXT NOT NULL,
+	first_seen  INTEGER NOT NULL,
+	approved_by TEXT NOT NULL DEFAULT '',
+	approved_at INTEGER NOT NULL DEFAULT 0,
+	PRIMARY KEY (pr, sha)
+);
+CREATE INDEX heads_first_seen ON heads (first_seen);
+`,
 }
 
 // SchemaVersion is the user_version this build brings a database to.
