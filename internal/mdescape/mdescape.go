@@ -14,6 +14,7 @@
 package mdescape
 
 import (
+	"fmt"
 	"html"
 	"strings"
 	"unicode"
@@ -25,17 +26,18 @@ const zwj = "\u200d"
 
 // Text is s as running text on one line: line breaks and other control
 // characters become spaces, every character that could start Markdown
-// inline syntax (emphasis, code, links, images, HTML, entities,
-// strikethrough, table pipes) is backslash-escaped, a line-start marker
-// (heading, list, quote, setext underline, ordered list) is escaped, and
-// "@" cannot start a mention.
+// inline syntax (emphasis, code, links and images, HTML, entities, which
+// could spell "@", strikethrough, table pipes) is backslash-escaped, a
+// line-start marker (heading, list, quote, setext underline, ordered
+// list) is escaped, and "@" cannot start a mention. Parentheses and "!"
+// need nothing once "[" is escaped.
 func Text(s string) string {
 	s = oneLine(s)
 	var b strings.Builder
 	b.Grow(len(s) + len(s)/8)
 	for i, r := range s {
 		switch {
-		case strings.ContainsRune("\\`*_[]<>!&|~()", r):
+		case strings.ContainsRune("\\`*_[]<>&|~", r):
 			b.WriteByte('\\')
 			b.WriteRune(r)
 		case r == '@':
@@ -143,3 +145,27 @@ func oneLine(s string) string {
 	}
 	return b.String()
 }
+
+// URL is a link destination that cannot end the link early or break a
+// table: spaces, parentheses, angle brackets, pipes, backslashes and
+// control characters are percent-encoded. Only http and https links are
+// kept; anything else becomes "#".
+func URL(u string) string {
+	if !strings.HasPrefix(u, "https://") && !strings.HasPrefix(u, "http://") {
+		return "#"
+	}
+	var b strings.Builder
+	for _, c := range []byte(u) {
+		if c <= ' ' || c >= 0x7f || strings.IndexByte("()<>|\\`\"'[]", c) >= 0 {
+			fmt.Fprintf(&b, "%%%02X", c)
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+// Plain is s for a plain-text field GitHub shows as written (a commit
+// status description, a check run title): one line, no control
+// characters, valid UTF-8.
+func Plain(s string) string { return oneLine(s) }
