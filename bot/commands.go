@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/provide-io/workspace-bot/internal/mdescape"
 	"github.com/provide-io/workspace-bot/internal/mdlines"
 )
 
@@ -100,14 +101,15 @@ func parseLine(line, rest string) command {
 // helpText is the reply to "help", an unknown verb or a bad argument.
 func helpText(word string) string {
 	var b strings.Builder
+	c := func(s string) string { return mdescape.Cell(mdescape.Code(word + " " + s)) }
 	fmt.Fprintf(&b, "Commands (one per line, at the start of a line, in a new comment on an open pull request):\n\n")
-	fmt.Fprintf(&b, "| command | what it does |\n|---|---|\n")
-	fmt.Fprintf(&b, "| `%s test` | build and test this PR's changeset now |\n", word)
-	fmt.Fprintf(&b, "| `%s retest` | the same as test |\n", word)
-	fmt.Fprintf(&b, "| `%s status` | show the state of the latest run |\n", word)
-	fmt.Fprintf(&b, "| `%s cancel` | cancel the queued or running run |\n", word)
-	fmt.Fprintf(&b, "| `%s link <ref>...` | add `Depends-On:` lines for other PRs (`owner/repo#N`, `repo#N` or a PR URL) |\n", word)
-	fmt.Fprintf(&b, "| `%s unlink <ref>...` | remove those `Depends-On:` lines |\n", word)
-	fmt.Fprintf(&b, "| `%s help` | show this help |\n", word)
+	fmt.Fprintf(&b, "| command | what it does | who may run it |\n|---|---|---|\n")
+	fmt.Fprintf(&b, "| %s | build and test this PR's changeset now; approves the heads of authors who are not trusted that the bot had seen by the comment's time | write permission |\n", c("test"))
+	fmt.Fprintf(&b, "| %s | the same as test | write permission |\n", c("retest"))
+	fmt.Fprintf(&b, "| %s | show the state of the latest run | a trusted association or write permission |\n", c("status"))
+	fmt.Fprintf(&b, "| %s | cancel the queued or running run | write permission |\n", c("cancel"))
+	fmt.Fprintf(&b, "| %s | add `Depends-On:` lines for other PRs (`owner/repo#N`, `repo#N` or a PR URL) | write permission |\n", c("link <ref>..."))
+	fmt.Fprintf(&b, "| %s | remove those `Depends-On:` lines | write permission |\n", c("unlink <ref>..."))
+	fmt.Fprintf(&b, "| %s | show this help | a trusted association or write permission |\n", c("help"))
 	return b.String()
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/provide-io/workspace-bot/changeset"
 	"github.com/provide-io/workspace-bot/ci"
+	"github.com/provide-io/workspace-bot/internal/mdescape"
 	"github.com/provide-io/workspace-bot/internal/text"
 )
 
@@ -20,15 +21,24 @@ const SummaryMarker = "<!-- workspace-bot:summary -->"
 //go:embed summary.md.tmpl
 var summaryTemplateText string
 
+// Everything from outside (branch names, commands, step names, logins,
+// log lines, problems) is escaped for where it lands (mdescape): text,
+// a code span, a table cell, HTML, a fenced block.
 var summaryTemplate = template.Must(template.New("summary").Funcs(template.FuncMap{
 	"short": text.ShortSHA,
 	"icon":  resultIcon,
 	"duration": func(ms int64) string {
 		return (time.Duration(ms) * time.Millisecond).Round(10 * time.Millisecond).String()
 	},
-	"fence": fence,
-	"lines": func(s string) []string { return strings.Split(strings.TrimSpace(s), "\n") },
-	"dash":  func(s string) string { return orDash(s) },
+	"text":     mdescape.Text,
+	"code":     mdescape.Code,
+	"cell":     func(s string) string { return mdescape.Cell(mdescape.Text(s)) },
+	"codecell": func(s string) string { return mdescape.Cell(mdescape.Code(s)) },
+	"html":     mdescape.HTML,
+	"fence":    mdescape.Fence,
+	"url":      mdescape.URL,
+	"lines":    func(s string) []string { return strings.Split(strings.TrimSpace(s), "\n") },
+	"dash":     orDash,
 }).Parse(summaryTemplateText))
 
 // Summary is what the summary comment shows.
@@ -46,9 +56,39 @@ type Summary struct {
 	// Failed is the first step that did not pass, with its log tail.
 	Failed *ci.StepResult
 	// Problem explains a run that could not start (a resolution error, an
-	// infrastructure error) and Fix says what to do about it.
+	// infrastructure error) and Fix says what to do about it; both are
+	// plain text.
 	Problem string
 	Fix     string
+	// Excluded are PRs that link themselves to the changeset and are left
+	// out (changeset.Changeset.Excluded), at most maxExcluded of them;
+	// MoreExcluded counts the rest.
+	Excluded     []SummaryExclusion
+	MoreExcluded int
+}
+
+// SummaryExclusion is one PR left out of the changeset.
+type SummaryExclusion struct {
+	Ref    string
+	Reason string
+}
+
+// maxExcluded bounds the PRs left out that a summary lists: anyone can
+// open many PRs that link themselves to a changeset.
+const maxExcluded = 10
+
+func summaryExcluded(cs *changeset.Changeset) ([]SummaryExclusion, int) {
+	if cs == nil {
+		return nil, 0
+	}
+	var out []SummaryExclusion
+	for i, e := range cs.Excluded {
+		if i == maxExcluded {
+			return out, len(cs.Excluded) - maxExcluded
+		}
+		out = append(out, SummaryExclusion{Ref: e.PR.String(), Reason: string(e.Reason)})
+	}
+	return out, 0
 }
 
 // SummaryMember is one member PR row.
@@ -100,25 +140,6 @@ func resultIcon(result string) string {
 	default:
 		return "⏳"
 	}
-}
-
-// fence wraps text in a code fence longer than any backtick run inside it,
-// so test output cannot close the block and inject markdown.
-func fence(text string) string {
-	n := 3
-	run := 0
-	for _, r := range text {
-		if r == '`' {
-			run++
-			if run >= n {
-				n = run + 1
-			}
-		} else {
-			run = 0
-		}
-	}
-	f := strings.Repeat("`", n)
-	return f + "\n" + strings.TrimRight(text, "\n") + "\n" + f
 }
 
 func orDash(s string) string {

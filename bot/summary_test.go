@@ -70,7 +70,7 @@ func TestSummaryGolden(t *testing.T) {
 			Headline: "could not resolve the changeset", Key: "acme/app#3",
 			Members: summaryMembers(&changeset.Changeset{Members: cs.Members[:1]}),
 			Problem: "acme/zzz#9 (Depends-On in acme/app#3): repository acme/zzz is not in the workspace",
-			Fix:     "edit the Depends-On lines of the PR body, then comment `/workspace test`",
+			Fix:     "edit the Depends-On lines of the PR body, then comment /workspace test",
 		},
 	}
 	for name, s := range cases {
@@ -87,9 +87,82 @@ func TestSummaryGolden(t *testing.T) {
 	}
 }
 
-func TestFenceOutrunsBackticks(t *testing.T) {
-	got := fence("a ```` b")
-	if !strings.HasPrefix(got, "`````\n") || !strings.HasSuffix(got, "\n`````") {
-		t.Fatalf("fence = %q", got)
+// Issue 12, finding 6: a valid branch name that closes a code span,
+// mentions a team and adds a table cell, and the config's own "|| exit
+// 1", all rendered as the characters they are.
+func TestSummaryEscapesWhatComesFromOutside(t *testing.T) {
+	const branch = "a`@provide-io/security-team`|b"
+	cs := testChangeset()
+	cs.Members[0].PR.BaseRef = branch
+	cs.Members[0].Sibling = "app|x"
+	for i := 0; i < 12; i++ {
+		cs.Excluded = append(cs.Excluded, changeset.Exclusion{PR: changeset.Ref{Repo: "mallory/@evil", Number: 10 + i}, Reason: changeset.ExcludedUntrustedAuthor})
 	}
+	steps := []ci.StepResult{
+		{Name: "checkout", Sibling: "app", Command: "git checkout " + branch, Result: ci.Success, DurationMS: 100},
+		{Name: "test", Command: "pytest -q || exit 1", Result: ci.Failure, DurationMS: 2000,
+			LogTail: "/workspace link acme/core#1\n@provide-io/security-team ``` </details> <b>x</b>\n"},
+	}
+	excluded, more := summaryExcluded(cs)
+	s := Summary{
+		Context: "workspace/integration", Command: "/workspace", State: ci.Failure,
+		Headline: "failed at test: pytest -q || exit 1", RunURL: "https://bot.example/runs/9", Key: cs.Key,
+		Members: summaryMembers(cs), Steps: steps, Failed: (&ci.Result{Steps: steps}).FirstFailure(),
+		Problem: "branch " + branch + " <!-- is odd\n# not a heading", Fix: "rename " + branch,
+		Excluded: excluded, MoreExcluded: more,
+	}
+	got, err := RenderSummary(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "summary_hostile", got)
+	inFence := false
+	for _, line := range strings.Split(got, "\n") {
+		if strings.HasPrefix(line, "```") {
+			inFence = !inFence
+			continue
+		}
+		if !inFence && (strings.Contains(withoutCode(line), "@provide-io") || strings.Contains(withoutCode(line), "@evil")) {
+			t.Errorf("a live mention: %q", line)
+		}
+	}
+	for _, line := range strings.Split(got, "\n") {
+		if !strings.HasPrefix(line, "| ") {
+			continue
+		}
+		cells := 0
+		for i := 0; i < len(line); i++ {
+			if line[i] == '|' && (i == 0 || line[i-1] != '\\') {
+				cells++
+			}
+		}
+		if cells != 5 {
+			t.Errorf("a table row with %d cells, want 4: %q", cells-1, line)
+		}
+	}
+}
+
+// withoutCode drops the inline code spans of a line, where mentions are
+// not live.
+func withoutCode(line string) string {
+	var out strings.Builder
+	for i := 0; i < len(line); {
+		if line[i] != '`' {
+			out.WriteByte(line[i])
+			i++
+			continue
+		}
+		n := 0
+		for i+n < len(line) && line[i+n] == '`' {
+			n++
+		}
+		delim := strings.Repeat("`", n)
+		end := strings.Index(line[i+n:], delim)
+		if end < 0 {
+			out.WriteString(line[i:])
+			break
+		}
+		i += n + end + n
+	}
+	return out.String()
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/provide-io/workspace-bot/bot"
 	"github.com/provide-io/workspace-bot/ci"
+	"github.com/provide-io/workspace-bot/internal/mdescape"
 	"github.com/provide-io/workspace-bot/internal/text"
 )
 
@@ -94,7 +95,8 @@ func TipsSummary(context, command, runURL string, res *ci.Result) (string, error
 	if len(res.Siblings) > 0 {
 		b.WriteString("\n| sibling | ref | commit |\n|---|---|---|\n")
 		for _, sib := range res.Siblings {
-			fmt.Fprintf(&b, "| %s | %s | `%s` |\n", sib.Name, orDash(sib.Ref), text.ShortSHA(sib.SHA))
+			fmt.Fprintf(&b, "| %s | %s | %s |\n", mdescape.Cell(mdescape.Text(sib.Name)), orDash(mdescape.Cell(mdescape.Text(sib.Ref))),
+				mdescape.Cell(mdescape.Code(text.ShortSHA(sib.SHA))))
 		}
 	}
 	return b.String(), nil
