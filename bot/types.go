@@ -1,5 +1,7 @@
 package bot
 
+import "time"
+
 // Status is a commit status as the bot posts it.
 type Status struct {
 	State       string // pending, success, failure, error
@@ -14,6 +16,9 @@ type Comment struct {
 	Body              string
 	User              string
 	AuthorAssociation string
+	// CreatedAt is when GitHub says the comment was made: an approval
+	// covers only heads the bot had seen by then.
+	CreatedAt time.Time
 }
 
 // CheckRun is a check run as the bot writes it (GitHub App auth only).

@@ -4,6 +4,7 @@ import (
 	_ "embed"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/provide-io/workspace-bot/internal/githubtest"
 	"github.com/provide-io/workspace-bot/internal/jsondoc"
@@ -89,6 +90,8 @@ func IssueCommentEvent(srv *githubtest.Server, repo string, number int, c github
 		{"comment.user.login", c.User},
 		{"comment.user.type", "User"},
 		{"comment.author_association", c.AuthorAssociation},
+		{"comment.created_at", c.CreatedAt.UTC().Format(time.RFC3339)},
+		{"comment.updated_at", c.UpdatedAt.UTC().Format(time.RFC3339)},
 		{"comment.html_url", fmt.Sprintf("%s/issues/%d#issuecomment-%d", web, number, c.ID)},
 		{"sender.login", c.User},
 	}

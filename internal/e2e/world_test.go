@@ -72,6 +72,8 @@ func newWorld(t *testing.T, o worldOptions) *world {
 			t.Fatal(err)
 		}
 		w.push(repo, "main", map[string]string{"check.sh": "echo " + s + " ok\n", "README": s + "\n"})
+		// alice, a member who opens the PRs, can push.
+		srv.SetPermission(repo, "alice", "write")
 	}
 	w.cfgDir = filepath.Join(t.TempDir(), "ws")
 	if err := os.MkdirAll(w.cfgDir, 0o755); err != nil {
@@ -220,6 +222,7 @@ func (w *world) comment(repo string, n int, user, assoc, body string) ([]byte, i
 		"repository.full_name": repo, "issue.number": n, "issue.state": "open",
 		"issue.pull_request": map[string]any{"url": fmt.Sprintf("%srepos/%s/pulls/%d", w.gh.APIURL(), repo, n)},
 		"comment.id":         c.ID, "comment.body": body, "comment.user.login": user, "comment.author_association": assoc,
+		"comment.created_at": c.CreatedAt.UTC().Format(time.RFC3339),
 	} {
 		if err := phony.Set(d, path, v); err != nil {
 			w.t.Fatal(err)

@@ -23,7 +23,8 @@ func (c *Client) Comments(ctx context.Context, repo string, number int) ([]bot.C
 			return nil, wrap(err, fmt.Sprintf("listing comments of %s#%d", repo, number), repo)
 		}
 		for _, cm := range page {
-			out = append(out, bot.Comment{ID: cm.GetID(), Body: cm.GetBody(), User: cm.GetUser().GetLogin(), AuthorAssociation: cm.GetAuthorAssociation()})
+			out = append(out, bot.Comment{ID: cm.GetID(), Body: cm.GetBody(), User: cm.GetUser().GetLogin(),
+				AuthorAssociation: cm.GetAuthorAssociation(), CreatedAt: cm.GetCreatedAt().Time})
 		}
 		if resp == nil || resp.NextPage == 0 {
 			return out, nil

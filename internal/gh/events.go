@@ -3,6 +3,7 @@ package gh
 import (
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/google/go-github/v88/github"
 
@@ -45,6 +46,7 @@ type issueCommentPayload struct {
 		Body              string   `json:"body"`
 		User              userJSON `json:"user"`
 		AuthorAssociation string   `json:"author_association"`
+		CreatedAt         string   `json:"created_at"`
 	} `json:"comment"`
 	Repository repoJSON `json:"repository"`
 }
@@ -89,7 +91,8 @@ func DecodeEvent(event string, payload []byte) (bot.Event, error) {
 		return &bot.CommentEvent{
 			Action: p.Action, Repo: p.Repository.FullName, Number: p.Issue.Number,
 			OnPR: p.Issue.PullRequest != nil, IssueState: p.Issue.State,
-			Comment: bot.Comment{ID: p.Comment.ID, Body: p.Comment.Body, User: p.Comment.User.Login, AuthorAssociation: p.Comment.AuthorAssociation},
+			Comment: bot.Comment{ID: p.Comment.ID, Body: p.Comment.Body, User: p.Comment.User.Login,
+				AuthorAssociation: p.Comment.AuthorAssociation, CreatedAt: timestamp(p.Comment.CreatedAt)},
 		}, nil
 	case "check_run", "check_suite":
 		var p checkPayload
@@ -115,6 +118,17 @@ func DecodeEvent(event string, payload []byte) (bot.Event, error) {
 		return ev, nil
 	}
 	return nil, nil
+}
+
+// timestamp reads one of GitHub's times; one it cannot read is the zero
+// time, which approves nothing (an approval needs to know when its
+// comment was made).
+func timestamp(s string) time.Time {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}
+	}
+	return t
 }
 
 func decode(event string, payload []byte, v any) error {

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/provide-io/workspace-bot/bot"
 	"github.com/provide-io/workspace-bot/internal/webhooktest"
@@ -53,7 +54,8 @@ func TestDecodeEvents(t *testing.T) {
 	}
 	// The fixture is a comment on a plain issue.
 	c := decodeFixture(t, "issue_comment/created.payload.json").(*bot.CommentEvent)
-	if c.Action != "created" || c.OnPR || c.Repo != "Codertocat/Hello-World" || c.Comment.ID == 0 || c.Comment.User != "Codertocat" {
+	if c.Action != "created" || c.OnPR || c.Repo != "Codertocat/Hello-World" || c.Comment.ID == 0 || c.Comment.User != "Codertocat" ||
+		!c.Comment.CreatedAt.Equal(time.Date(2019, 5, 15, 15, 20, 21, 0, time.UTC)) {
 		t.Errorf("issue_comment %+v", c)
 	}
 	cr := decodeFixture(t, "check_run/rerequested.payload.json").(*bot.RerunEvent)
