@@ -17,6 +17,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/sirupsen/logrus"
 
@@ -45,12 +46,13 @@ type Checks interface {
 	UpdateCheckRun(ctx context.Context, repo string, id int64, cr CheckRun) error
 }
 
-// Records are what the bot remembers between events: approvals of fork
-// heads, each PR's summary comment, and small marks (check run ids,
-// refusals already given). *store.Store is one.
+// Records are what the bot remembers between events: when it first saw
+// each head and who approved running it, each PR's summary comment, and
+// small marks (check run ids, refusals already given). *store.Store is
+// one.
 type Records interface {
-	Approve(ctx context.Context, a store.Approval) error
-	Approved(ctx context.Context, key, shas string) (bool, error)
+	SeeHeads(ctx context.Context, at time.Time, heads ...store.HeadKey) (map[store.HeadKey]store.Head, error)
+	ApproveHeads(ctx context.Context, by string, at time.Time, heads ...store.HeadKey) error
 	CommentID(ctx context.Context, repo string, number int) (int64, bool, error)
 	SetCommentID(ctx context.Context, repo string, number int, id int64) error
 	Meta(ctx context.Context, key string) (string, bool, error)
@@ -80,8 +82,9 @@ type ConfigFile struct {
 // lands on the next run.
 type ConfigSource func(ctx context.Context) (*ConfigFile, error)
 
-// Resolver resolves the changeset that start belongs to.
-type Resolver func(ctx context.Context, gh changeset.GitHub, cfg *workspace.Config, start changeset.Ref) (*changeset.Changeset, error)
+// Resolver resolves the changeset that start belongs to; opts carry the
+// bot's answer to whose links count (changeset.Options.Trusted).
+type Resolver func(ctx context.Context, gh changeset.GitHub, cfg *workspace.Config, start changeset.Ref, opts changeset.Options) (*changeset.Changeset, error)
 
 // Options configure a Bot.
 type Options struct {
@@ -152,9 +155,7 @@ func New(opts Options) (*Bot, error) {
 		return nil, fmt.Errorf("bot: options missing %s", strings.Join(missing, ", "))
 	}
 	if opts.Resolve == nil {
-		opts.Resolve = func(ctx context.Context, gh changeset.GitHub, cfg *workspace.Config, start changeset.Ref) (*changeset.Changeset, error) {
-			return changeset.Resolve(ctx, gh, cfg, start, changeset.Options{})
-		}
+		opts.Resolve = changeset.Resolve
 	}
 	if opts.Log == nil {
 		l := logrus.New()

@@ -53,9 +53,10 @@ func (b *Bot) Build(ctx context.Context, p *Plan, out io.Writer) (o *Outcome) {
 		b.setState(ctx, p, "pending", "running: "+describeMembers(p.Changeset))
 	}
 	// Only a run of trusted code may reuse a warm root and the cache: an
-	// approved fork still runs code nobody on the project wrote.
+	// approved PR by an author who is not trusted still runs code nobody
+	// on the project wrote.
 	req := ci.Request{Config: p.Config.Config, Pins: p.Pins, Changeset: p.Changeset.Key, Output: out,
-		Trusted: len(p.Forks) == 0, RequireSandbox: len(p.Forks) > 0 && !b.opt.AllowUnsandboxed}
+		Trusted: len(p.Untrusted) == 0, RequireSandbox: len(p.Untrusted) > 0 && !b.opt.AllowUnsandboxed}
 	res, err := b.opt.Builder.Run(ctx, req)
 	cause := context.Cause(ctx)
 	if cause == errShutdown || cause == errSuperseded {

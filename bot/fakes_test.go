@@ -218,7 +218,9 @@ type fakeResolver struct {
 	Error  error
 }
 
-func (r *fakeResolver) resolve(ctx context.Context, _ changeset.GitHub, cfg *workspace.Config, start changeset.Ref) (*changeset.Changeset, error) {
+// resolve asks opts.Trusted about every member, as changeset.Resolve
+// does, and marks the start.
+func (r *fakeResolver) resolve(ctx context.Context, _ changeset.GitHub, cfg *workspace.Config, start changeset.Ref, opts changeset.Options) (*changeset.Changeset, error) {
 	if r.Error != nil {
 		return nil, r.Error
 	}
@@ -248,7 +250,16 @@ func (r *fakeResolver) resolve(ctx context.Context, _ changeset.GitHub, cfg *wor
 		if sib != nil {
 			name = sib.Name
 		}
-		cs.Members = append(cs.Members, changeset.Member{PR: pr, Sibling: name})
+		m := changeset.Member{PR: pr, Sibling: name, Trusted: true}
+		if opts.Trusted != nil {
+			if m.Trusted, err = opts.Trusted(ctx, pr); err != nil {
+				return nil, err
+			}
+		}
+		if ref == start.String() {
+			m.Links = []string{changeset.LinkStart}
+		}
+		cs.Members = append(cs.Members, m)
 		shas = append(shas, pr.HeadSHA)
 	}
 	cs.Key = strings.Join(group, ",")

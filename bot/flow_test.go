@@ -22,7 +22,7 @@ func prEvent(action string, pr *changeset.PR, changes map[string]any) *PullReque
 
 func commentEv(repo string, n int, id int64, user, assoc, body string, onPR bool) *CommentEvent {
 	return &CommentEvent{Action: "created", Repo: repo, Number: n, OnPR: onPR, IssueState: "open",
-		Comment: Comment{ID: id, Body: body, User: user, AuthorAssociation: assoc}}
+		Comment: Comment{ID: id, Body: body, User: user, AuthorAssociation: assoc, CreatedAt: time.Now()}}
 }
 
 var (

@@ -42,6 +42,11 @@ type handling struct {
 	*Bot
 	did Handled
 	cfg *ConfigFile
+	// perms are the permission API's answers for this event.
+	perms perms
+	// approvals are what became of the untrusted heads of the plans an
+	// approving command made, for its reply.
+	approvals []headApproval
 }
 
 // config reads the workspace config once for the event: its commands and

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/provide-io/workspace-bot/changeset"
 	"github.com/provide-io/workspace-bot/internal/logging"
@@ -22,6 +23,8 @@ type commentEvent struct {
 	association string
 	// canWrite: the permission API says the commenter can push.
 	canWrite bool
+	// at is when GitHub says the comment was made.
+	at time.Time
 }
 
 // handleIssueComment runs the commands of a new comment on an open PR.
@@ -38,6 +41,7 @@ func handleIssueComment(ctx context.Context, h *handling, e Event) error {
 		body:        ev.Comment.Body,
 		user:        ev.Comment.User,
 		association: ev.Comment.AuthorAssociation,
+		at:          ev.Comment.CreatedAt,
 	}
 	if c.repo == "" || c.number == 0 {
 		return nil
@@ -78,7 +82,7 @@ func handleIssueComment(ctx context.Context, h *handling, e Event) error {
 	}
 	if len(bad) > 0 {
 		h.react(ctx, c, "confused")
-		return h.reply(ctx, c, fmt.Sprintf("@%s I did not understand %s (%s).\n\n%s", c.user, mdescape.Code(strings.TrimSpace(bad[0].Line)), mdescape.Text(bad[0].Err.Error()), helpText(cfg.CommandWord())))
+		return h.reply(ctx, c, fmt.Sprintf("%s I did not understand %s (%s).\n\n%s", mention(c.user), mdescape.Code(strings.TrimSpace(bad[0].Line)), mdescape.Text(bad[0].Err.Error()), helpText(cfg.CommandWord())))
 	}
 	// A command that builds, cancels or edits a PR body is a write
 	// action: the association alone never grants one.
@@ -123,8 +127,12 @@ func writes(verb string) bool {
 // permission is user's permission on repo from the collaborator
 // permission API; "none" when GitHub says they are not a collaborator.
 func (h *handling) permission(ctx context.Context, repo, user string) (string, error) {
+	if perm, ok := h.perms.get(repo, user); ok {
+		return perm, nil
+	}
 	perm, err := h.gh.Permission(ctx, repo, user)
 	if errors.Is(err, changeset.ErrNotFound) || errors.Is(err, changeset.ErrForbidden) {
+		h.perms.set(repo, user, "none")
 		return "none", nil
 	}
 	if err != nil {
@@ -133,6 +141,7 @@ func (h *handling) permission(ctx context.Context, repo, user string) (string, e
 	if perm == "" {
 		perm = "none"
 	}
+	h.perms.set(repo, user, perm)
 	return perm, nil
 }
 
@@ -146,8 +155,8 @@ func deniedText(cfg *ConfigFile, c commentEvent, perm string, denied []command) 
 	if len(denied) > 1 {
 		need, it = "need", "them"
 	}
-	return fmt.Sprintf("@%s %s %s write permission on %s, and GitHub says yours is %s, so I have not acted on %s. %s and %s need none.",
-		c.user, strings.Join(verbs, ", "), need, mdescape.Text(c.repo), mdescape.Text(perm), it,
+	return fmt.Sprintf("%s %s %s write permission on %s, and GitHub says yours is %s, so I have not acted on %s. %s and %s need none.",
+		mention(c.user), strings.Join(verbs, ", "), need, mdescape.Text(c.repo), mdescape.Text(perm), it,
 		mdescape.Code(cfg.CommandWord()+" status"), mdescape.Code(cfg.CommandWord()+" help"))
 }
 
@@ -162,8 +171,8 @@ func (h *handling) refuse(ctx context.Context, cfg *ConfigFile, c commentEvent) 
 		return err
 	}
 	h.logger(ctx).Info("command from an untrusted author refused")
-	msg := fmt.Sprintf("@%s thanks for the interest! Only members and collaborators of this project (author association %s) can run `%s` commands, so I have not acted on this. A maintainer can comment `%s test` to run the workspace tests.",
-		c.user, strings.Join(cfg.Trusted(), ", "), cfg.CommandWord(), cfg.CommandWord())
+	msg := fmt.Sprintf("%s thanks for the interest! Only members and collaborators of this project (author association %s) can run %s commands, so I have not acted on this. A maintainer can comment %s to run the workspace tests.",
+		mention(c.user), mdescape.Text(strings.Join(cfg.Trusted(), ", ")), mdescape.Code(cfg.CommandWord()), mdescape.Code(cfg.CommandWord()+" test"))
 	if err := h.reply(ctx, c, msg); err != nil {
 		return err
 	}
@@ -200,27 +209,93 @@ func (h *handling) runCommand(ctx context.Context, cfg *ConfigFile, c commentEve
 	return nil
 }
 
-// commandTest runs the changeset now. For fork code it approves the heads
-// resolved now, and only after GitHub confirms the commenter can push.
+// commandTest runs the changeset now. Only a commenter who can push gets
+// here (writes), so the command approves the untrusted heads the bot had
+// seen by the comment's time, and the reply names each of them.
 func (h *handling) commandTest(ctx context.Context, cfg *ConfigFile, c commentEvent) error {
 	pr, err := h.gh.PullRequest(ctx, c.repo, c.number)
 	if err != nil {
 		return fmt.Errorf("read %s#%d: %w", c.repo, c.number, err)
 	}
-	// Only a commenter who can push gets here (writes).
-	t := trigger{start: pr, force: true, approver: c.user, reason: fmt.Sprintf("%s test by @%s on %s", cfg.CommandWord(), c.user, pr.Ref())}
-	return h.trigger(ctx, t)
+	h.approvals = nil
+	t := trigger{start: pr, force: true, approval: &approval{by: c.user, at: c.at},
+		reason: fmt.Sprintf("%s test by @%s on %s", cfg.CommandWord(), c.user, pr.Ref())}
+	if err := h.trigger(ctx, t); err != nil {
+		return err
+	}
+	if len(h.approvals) == 0 {
+		return nil
+	}
+	return h.reply(ctx, c, approvalText(cfg, c, h.approvals))
+}
+
+// approvalText says exactly what an approving command covered: every
+// untrusted member and the head approved, and the heads it could not
+// cover because the bot first saw them after the comment was made.
+func approvalText(cfg *ConfigFile, c commentEvent, approvals []headApproval) string {
+	var b strings.Builder
+	seen := map[store.HeadKey]bool{}
+	var late []headApproval
+	fmt.Fprintf(&b, "%s these heads from authors who are not trusted are approved to run, and only these: a push to any of them needs a new approval.\n\n", mention(c.user))
+	fmt.Fprintf(&b, "| PR | author | head | approved by |\n|---|---|---|---|\n")
+	rows := 0
+	for _, a := range approvals {
+		k := headKey(a.PR)
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		if a.Late {
+			late = append(late, a)
+			continue
+		}
+		rows++
+		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", mdescape.Cell(mdescape.Text(a.PR.Ref())), mdescape.Cell(mdescape.Text(a.PR.Author)),
+			mdescape.Cell(mdescape.Code(a.PR.HeadSHA)), mdescape.Cell(mdescape.Text(a.By)))
+	}
+	if rows == 0 {
+		b.Reset()
+		fmt.Fprintf(&b, "%s nothing is approved.\n", mention(c.user))
+	}
+	for _, a := range late {
+		when := "after"
+		if c.at.IsZero() {
+			when = "at an unknown time relative to"
+		}
+		fmt.Fprintf(&b, "\nNot approved: %s at %s (%s) was first seen %s, %s your comment (%s). It may have been pushed after you looked: comment %s again to approve it.\n",
+			mdescape.Text(a.PR.Ref()), mdescape.Code(a.PR.HeadSHA), mdescape.Text(a.PR.Author), stamp(a.FirstSeen), when, stamp(c.at),
+			mdescape.Code(cfg.CommandWord()+" test"))
+	}
+	return b.String()
+}
+
+// mention is @login for a login GitHub could have given (letters,
+// digits, hyphens, an app's "[bot]"): the bot answers the commenter. Any
+// other string is shown as text and mentions nobody.
+func mention(login string) string {
+	name := strings.TrimSuffix(login, "[bot]")
+	if name == "" || strings.Trim(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") != "" {
+		return mdescape.Text(login)
+	}
+	return "@" + login
+}
+
+func stamp(t time.Time) string {
+	if t.IsZero() {
+		return "time unknown"
+	}
+	return t.UTC().Format("2006-01-02 15:04:05 UTC")
 }
 
 // resolveFor resolves the changeset of the commented PR, answering the
 // comment when it cannot be resolved.
 func (h *handling) resolveFor(ctx context.Context, cfg *ConfigFile, c commentEvent) (*changeset.Changeset, error) {
-	cs, err := h.opt.Resolve(ctx, h.gh, cfg.Config, changeset.Ref{Repo: c.repo, Number: c.number})
+	cs, err := h.opt.Resolve(ctx, h.gh, cfg.Config, changeset.Ref{Repo: c.repo, Number: c.number}, changeset.Options{Trusted: h.trustFunc(cfg)})
 	if err != nil {
 		if retryable(err) {
 			return nil, err
 		}
-		return nil, h.reply(ctx, c, fmt.Sprintf("The changeset of this PR cannot be resolved: %s", err))
+		return nil, h.reply(ctx, c, "The changeset of this PR cannot be resolved: "+mdescape.Text(err.Error()))
 	}
 	return cs, nil
 }
@@ -232,22 +307,22 @@ func (h *handling) commandStatus(ctx context.Context, cfg *ConfigFile, c comment
 	}
 	r, err := h.runs.latest(ctx, cs.Key)
 	if errors.Is(err, store.ErrNotFound) {
-		return h.reply(ctx, c, fmt.Sprintf("No run yet for the changeset %s. Comment `%s test` to start one.", cs.Key, cfg.CommandWord()))
+		return h.reply(ctx, c, fmt.Sprintf("No run yet for the changeset %s. Comment %s to start one.", mdescape.Text(cs.Key), mdescape.Code(cfg.CommandWord()+" test")))
 	}
 	if err != nil {
 		return err
 	}
-	msg := fmt.Sprintf("Latest run of %s: **%s**", cs.Key, r.State)
+	msg := fmt.Sprintf("Latest run of %s: **%s**", mdescape.Text(cs.Key), mdescape.Text(r.State))
 	if u := h.runURL(r.ID); u != "" {
-		msg += fmt.Sprintf(" ([run %d](%s))", r.ID, u)
+		msg += fmt.Sprintf(" ([run %d](%s))", r.ID, mdescape.URL(u))
 	} else {
 		msg += fmt.Sprintf(" (run %d)", r.ID)
 	}
 	if r.Trigger != "" {
-		msg += ", started by " + r.Trigger
+		msg += ", started by " + mdescape.Text(r.Trigger)
 	}
 	if r.RunID != cs.RunID {
-		msg += fmt.Sprintf(".\n\nThe heads changed since; comment `%s test` to test the current ones.", cfg.CommandWord())
+		msg += fmt.Sprintf(".\n\nThe heads changed since; comment %s to test the current ones.", mdescape.Code(cfg.CommandWord()+" test"))
 	}
 	return h.reply(ctx, c, msg)
 }
@@ -263,7 +338,7 @@ func (h *handling) commandCancel(ctx context.Context, cfg *ConfigFile, c comment
 		return err
 	}
 	if n == 0 {
-		return h.reply(ctx, c, fmt.Sprintf("Nothing to cancel: no run of %s is queued or running.", cs.Key))
+		return h.reply(ctx, c, fmt.Sprintf("Nothing to cancel: no run of %s is queued or running.", mdescape.Text(cs.Key)))
 	}
 	return nil
 }
@@ -280,7 +355,7 @@ func (h *handling) commandLink(ctx context.Context, cfg *ConfigFile, c commentEv
 	for _, a := range cmd.Args {
 		r, err := changeset.ParseRef(a, owner)
 		if err != nil {
-			return h.reply(ctx, c, fmt.Sprintf("`%s` is not a PR reference (%s).\n\n%s", a, err, helpText(cfg.CommandWord())))
+			return h.reply(ctx, c, fmt.Sprintf("%s is not a PR reference (%s).\n\n%s", mdescape.Code(a), mdescape.Text(err.Error()), helpText(cfg.CommandWord())))
 		}
 		refs = append(refs, r)
 	}

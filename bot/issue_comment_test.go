@@ -246,3 +246,70 @@ func TestWriteCommandsNeedWritePermission(t *testing.T) {
 		}
 	}
 }
+
+// Issue 12, finding 3: the outsider pushed between the maintainer's
+// comment and the bot reading it, and the new head ran. An approval
+// covers only heads the bot had seen by the comment's time, and its reply
+// says exactly what it covered.
+func TestApprovalCoversOnlyHeadsSeenBeforeTheComment(t *testing.T) {
+	h := newHarness(t, nil)
+	h.gh.addPR(prCore)
+	fork := &changeset.PR{Repo: "acme/lib", Number: 2, HeadRef: "feat", HeadSHA: "f1", BaseRef: "main",
+		Author: "eve", AuthorAssociation: "CONTRIBUTOR", Fork: true, HeadRepo: "eve/lib", Body: "Depends-On: acme/core#1"}
+	h.gh.addPR(fork)
+	h.res.groups = [][]string{{"acme/core#1", "acme/lib#2"}}
+	h.handle(prEvent("opened", fork, nil))
+	if st := h.gh.lastState("acme/lib", "f1"); !strings.Contains(st.Description, "waiting for a trusted /workspace test: acme/lib#2 (author not trusted)") {
+		t.Fatalf("fork status %+v", st)
+	}
+	// Only the outsider's PR says so: the maintainer's is not theirs to
+	// hold up.
+	if st := h.gh.lastState("acme/core", "c1"); st.State != "" {
+		t.Fatalf("the maintainer's PR was reported on: %+v", st)
+	}
+
+	// alice comments; eve pushes f2 before the bot reads the comment.
+	ev := commentEv("acme/lib", 2, 60, "alice", "MEMBER", "/workspace test", true)
+	time.Sleep(5 * time.Millisecond)
+	pushed := *fork
+	pushed.HeadSHA = "f2"
+	h.gh.addPR(&pushed)
+	h.handle(ev)
+	time.Sleep(100 * time.Millisecond)
+	if h.bld.callCount() != 0 {
+		t.Fatal("a head first seen after the approving comment ran")
+	}
+	rs := h.replies("acme/lib#2")
+	if len(rs) != 1 || !strings.Contains(rs[0], "nothing is approved") || !strings.Contains(rs[0], "Not approved: acme/lib#2 at `f2` (eve) was first seen") ||
+		!strings.Contains(rs[0], "after your comment") || !strings.Contains(rs[0], "comment `/workspace test` again") {
+		t.Fatalf("replies %q", rs)
+	}
+	if st := h.gh.lastState("acme/lib", "f2"); !strings.Contains(st.Description, "waiting") {
+		t.Fatalf("f2 status %+v, want waiting", st)
+	}
+
+	// Asked again, after the bot saw f2: f2 runs, with the maintainer's
+	// PR it names, and the result goes to eve's PR only.
+	h.comment("acme/lib", 2, 61, "alice", "MEMBER", "/workspace test")
+	h.waitState("acme/lib", "f2", "success")
+	rs = h.replies("acme/lib#2")
+	golden(t, "reply_approval", rs[len(rs)-1])
+	if req := h.bld.calls[0]; req.Pins["lib"].SHA != "f2" || req.Pins["core"].SHA != "c1" {
+		t.Errorf("pins %+v", req.Pins)
+	}
+	if st := h.gh.lastState("acme/core", "c1"); st.State != "" {
+		t.Errorf("the maintainer's PR got the outsider's result: %+v", st)
+	}
+}
+
+// Replies show what the commenter wrote as the characters it is.
+func TestRepliesEscapeWhatComesFromOutside(t *testing.T) {
+	h := newHarness(t, nil)
+	h.threeSiblings()
+	h.comment("acme/app", 3, 70, "alice", "MEMBER", "/workspace link a`@provide-io/security-team`|b")
+	rs := h.replies("acme/app#3")
+	if len(rs) != 1 {
+		t.Fatalf("replies %q", rs)
+	}
+	golden(t, "reply_bad_ref", rs[0])
+}

@@ -4,12 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
-	"strings"
 
 	"github.com/provide-io/workspace-bot/changeset"
 	"github.com/provide-io/workspace-bot/ci"
-	"github.com/provide-io/workspace-bot/internal/store"
 	"github.com/provide-io/workspace-bot/workspace"
 )
 
@@ -25,29 +22,30 @@ type Plan struct {
 	Pins map[string]ci.Pin
 	// Reason says what asked for the run, for people.
 	Reason string
-	// Forks are the members whose code comes from a fork by an author who
-	// cannot push; Approved says a trusted approval covers exactly these
-	// heads. A plan with forks is built only when approved.
-	Forks    []*changeset.PR
-	Approved bool
+	// Untrusted are the members whose author is not trusted
+	// (changeset.Member.Trusted); Approved says approvals cover every one
+	// of their heads. A plan with untrusted members is built only when
+	// approved.
+	Untrusted []*changeset.PR
+	Approved  bool
 	// Run is the plan's number in the service's store, which run pages
 	// and status links name; 0 when it is built at once.
 	Run int64
 }
 
 // Runnable says whether the plan's code may run.
-func (p *Plan) Runnable() bool { return len(p.Forks) == 0 || p.Approved }
+func (p *Plan) Runnable() bool { return len(p.Untrusted) == 0 || p.Approved }
 
 // Resolve reads the workspace config once and resolves the changeset of
 // each ref, merged into one plan pinned to the heads GitHub has now. A
-// changeset that cannot be resolved is a *ResolveError. Trust is not
-// decided here: the CLI builds what its user asks for.
+// changeset that cannot be resolved is a *ResolveError. Every author is
+// trusted here: the CLI builds what its user asks for.
 func (b *Bot) Resolve(ctx context.Context, refs ...changeset.Ref) (*Plan, error) {
 	cfg, err := b.config(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return b.resolve(ctx, cfg, refs...)
+	return b.resolve(ctx, cfg, nil, refs...)
 }
 
 // ResolveError is the changeset of Start failing to resolve.
@@ -67,13 +65,14 @@ func (b *Bot) config(ctx context.Context) (*ConfigFile, error) {
 	return cfg, nil
 }
 
-func (b *Bot) resolve(ctx context.Context, cfg *ConfigFile, refs ...changeset.Ref) (*Plan, error) {
+// resolve resolves with trust deciding whose links count (nil: everyone's).
+func (b *Bot) resolve(ctx context.Context, cfg *ConfigFile, trust changeset.TrustFunc, refs ...changeset.Ref) (*Plan, error) {
 	if len(refs) == 0 {
 		return nil, errors.New("resolve: no pull request to start from")
 	}
 	all := make([]*changeset.Changeset, 0, len(refs))
 	for _, ref := range refs {
-		cs, err := b.opt.Resolve(ctx, b.gh, cfg.Config, ref)
+		cs, err := b.opt.Resolve(ctx, b.gh, cfg.Config, ref, changeset.Options{Trusted: trust})
 		if err != nil {
 			return nil, &ResolveError{Start: ref, Err: err}
 		}
@@ -123,44 +122,45 @@ func pins(cfg *ConfigFile, cs *changeset.Changeset) map[string]ci.Pin {
 	return out
 }
 
-// decideTrust finds the plan's untrusted forks and whether an approval
-// covers its heads. A trusted approver's command approves the heads
-// resolved now.
-func (b *Bot) decideTrust(ctx context.Context, p *Plan, approver string) error {
-	forks, err := b.untrustedForks(ctx, p.Changeset, p.Config.Trusted())
-	if err != nil {
-		return err
+// reportMembers are the members a plan's states and summary go to. A
+// changeset resolved from a PR whose author is not trusted holds the
+// trusted PRs it names, under a key of its own: it is reported only on
+// its untrusted members, so an outsider's links never change what a
+// maintainer's PR shows. Every other changeset is reported on all of its
+// members.
+func reportMembers(cs *changeset.Changeset) []changeset.Member {
+	outsider := false
+	for _, m := range cs.Members {
+		outsider = outsider || (!m.Trusted && isStart(m))
 	}
-	p.Forks, p.Approved = forks, false
-	if len(forks) == 0 {
-		return nil
+	if !outsider {
+		return cs.Members
 	}
-	shas := approvalSHAs(p.Changeset)
-	if approver != "" {
-		if err := b.rec.Approve(ctx, store.Approval{Key: p.Changeset.Key, SHAs: shas, By: approver}); err != nil {
-			return err
+	var out []changeset.Member
+	for _, m := range cs.Members {
+		if !m.Trusted {
+			out = append(out, m)
 		}
-		p.Approved = true
-		return nil
 	}
-	p.Approved, err = b.rec.Approved(ctx, p.Changeset.Key, shas)
-	return err
+	return out
 }
 
-// approvalSHAs is the exact head set an approval covers, as the store
-// spells it: sorted "o/r#N@sha".
-func approvalSHAs(cs *changeset.Changeset) string {
-	out := make([]string, 0, len(cs.Members))
-	for _, m := range cs.Members {
-		out = append(out, m.PR.Ref()+"@"+m.PR.HeadSHA)
+func isStart(m changeset.Member) bool {
+	for _, l := range m.Links {
+		if l == changeset.LinkStart {
+			return true
+		}
 	}
-	sort.Strings(out)
-	return strings.Join(out, ",")
+	return false
 }
 
 // waitingDescription is the state of a plan waiting for approval.
 func waitingDescription(p *Plan) string {
-	return fmt.Sprintf("waiting for a trusted %s test: %s is from a fork", p.Config.CommandWord(), p.Forks[0].Ref())
+	who := p.Untrusted[0].Ref()
+	if n := len(p.Untrusted) - 1; n > 0 {
+		who += fmt.Sprintf(" and %d more", n)
+	}
+	return fmt.Sprintf("waiting for a trusted %s test: %s (author not trusted)", p.Config.CommandWord(), who)
 }
 
 func describeMembers(cs *changeset.Changeset) string {

@@ -345,8 +345,8 @@ func (q *Queue) build(ctx context.Context, r *store.Run) string {
 		return q.finish(r.ID, p, &Outcome{Result: res}, log)
 	}
 	// The changeset may have been coalesced with an event resolved after
-	// the approval: fork code runs only for approved heads.
-	if err := q.b.decideTrust(ctx, p, ""); err != nil {
+	// the approval: untrusted code runs only for approved heads.
+	if _, err := q.b.decideTrust(ctx, p, nil); err != nil {
 		res := &ci.Result{Result: ci.Error, Changeset: r.Key, Error: "checking trust failed: " + err.Error()}
 		return q.finish(r.ID, p, &Outcome{Result: res}, log)
 	}

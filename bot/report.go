@@ -9,6 +9,7 @@ import (
 	"github.com/provide-io/workspace-bot/changeset"
 	"github.com/provide-io/workspace-bot/ci"
 	"github.com/provide-io/workspace-bot/internal/logging"
+	"github.com/provide-io/workspace-bot/internal/mdescape"
 	"github.com/provide-io/workspace-bot/internal/text"
 	"github.com/provide-io/workspace-bot/workspace"
 )
@@ -47,16 +48,18 @@ func (b *Bot) summary(p *Plan, o *Outcome) Summary {
 		Headline: headline, RunURL: b.runURL(p.Run), Key: p.Changeset.Key,
 		Members: summaryMembers(p.Changeset), Steps: res.Steps, Failed: res.FirstFailure(),
 	}
+	s.Excluded, s.MoreExcluded = summaryExcluded(p.Changeset)
 	if res.Result != ci.Success && res.Error != "" {
 		s.Problem = res.Error
 	}
 	return s
 }
 
-// setState reports state on every member's head. Reporting is best effort
-// per member: one failing PR must not keep the others uninformed.
+// setState reports state on the head of every member the plan reports
+// on (reportMembers). Reporting is best effort per member: one failing PR
+// must not keep the others uninformed.
 func (b *Bot) setState(ctx context.Context, p *Plan, state, desc string) {
-	for _, m := range p.Changeset.Members {
+	for _, m := range reportMembers(p.Changeset) {
 		b.setMemberState(ctx, p.Config.Config, m.PR, state, desc, p.Run)
 	}
 }
@@ -65,7 +68,9 @@ func (b *Bot) setState(ctx context.Context, p *Plan, state, desc string) {
 // status. Credentials that may not create check runs (a personal token
 // in the Action) report with statuses from the first refusal on.
 func (b *Bot) setMemberState(ctx context.Context, cfg *workspace.Config, pr *changeset.PR, state, desc string, runID int64) {
-	desc = text.Truncate(desc, maxDescription)
+	// A description is plain text GitHub shows as written: one line, no
+	// control characters (it carries branch names and commands).
+	desc = text.Truncate(mdescape.Plain(desc), maxDescription)
 	err := changeset.ErrForbidden
 	if b.opt.Checks != nil && !b.noChecks.Load() {
 		err = b.setCheck(ctx, cfg, pr, state, desc, runID)
@@ -85,7 +90,8 @@ func (b *Bot) setMemberState(ctx context.Context, cfg *workspace.Config, pr *cha
 
 // setCheck creates the check run for a head once and updates it after.
 func (b *Bot) setCheck(ctx context.Context, cfg *workspace.Config, pr *changeset.PR, state, desc string, runID int64) error {
-	cr := CheckRun{Name: cfg.StatusContext(), DetailsURL: b.runURL(runID), Title: desc, Summary: desc}
+	// The title is plain text; the summary is Markdown.
+	cr := CheckRun{Name: cfg.StatusContext(), DetailsURL: b.runURL(runID), Title: desc, Summary: mdescape.Text(desc)}
 	switch state {
 	case "pending":
 		cr.Status = "queued"
@@ -164,14 +170,15 @@ func describeResult(res *ci.Result, cs *changeset.Changeset) string {
 	return res.Result
 }
 
-// postSummary writes the summary comment on every member PR.
+// postSummary writes the summary comment on every member PR the
+// changeset reports on (reportMembers).
 func (b *Bot) postSummary(ctx context.Context, cs *changeset.Changeset, s Summary) {
 	body, err := RenderSummary(s)
 	if err != nil {
 		b.logger(ctx).WithError(err).Error("rendering the summary failed")
 		return
 	}
-	for _, m := range cs.Members {
+	for _, m := range reportMembers(cs) {
 		if err := b.upsertSummary(ctx, m.PR.Repo, m.PR.Number, body); err != nil {
 			b.logger(ctx).WithError(err).WithField(logging.PR, m.PR.Ref()).Warn("posting the summary failed")
 		}

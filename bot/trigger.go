@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -33,7 +34,7 @@ type Ran struct {
 	Outcome *Outcome
 }
 
-// Waiting is a plan whose fork code waits for a trusted approval, and the
+// Waiting is a plan whose untrusted code waits for an approval, and the
 // state posted on its members saying so.
 type Waiting struct {
 	Plan        *Plan
@@ -63,14 +64,14 @@ type trigger struct {
 	reason string // for people: "pull_request synchronize o/r#3"
 	// force runs even when the same heads were already tested.
 	force bool
-	// approver, when set, is a trusted login whose command approves the
-	// exact heads resolved now for untrusted forks.
-	approver string
+	// approval, when set, is a /workspace test by someone who can push:
+	// it approves the untrusted heads the bot had seen by its time.
+	approval *approval
 }
 
 // trigger resolves the changeset start belongs to and builds or queues a
 // run of it. A changeset that cannot be resolved is reported on start's
-// PR; fork code waits for a trusted approval.
+// PR; untrusted code waits for an approval.
 func (h *handling) trigger(ctx context.Context, t trigger) error {
 	cfg, err := h.config(ctx)
 	if err != nil {
@@ -81,7 +82,7 @@ func (h *handling) trigger(ctx context.Context, t trigger) error {
 	}
 	h.triggerMu.Lock()
 	defer h.triggerMu.Unlock()
-	p, err := h.resolve(ctx, cfg, changeset.Ref{Repo: t.start.Repo, Number: t.start.Number})
+	p, err := h.resolve(ctx, cfg, h.trustFunc(cfg), changeset.Ref{Repo: t.start.Repo, Number: t.start.Number})
 	var re *ResolveError
 	if errors.As(err, &re) {
 		err = re.Err
@@ -96,17 +97,80 @@ func (h *handling) trigger(ctx context.Context, t trigger) error {
 		}
 		return err
 	}
+	plans, err := h.linkedBy(ctx, cfg, p)
+	if err != nil {
+		return err
+	}
+	for _, p := range plans {
+		if err := h.plan(ctx, p, t); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// linkedBy returns the plans a trigger of p's start makes. A changeset
+// resolved from an untrusted PR is reported only on its untrusted members
+// (reportMembers); but a trusted member whose own Depends-On names that
+// PR linked it on purpose, and its changeset holds the PR too: a push to
+// the PR changes it, so it is planned as well, from the trusted member.
+// When that is the same changeset, only the trusted one is kept, and it
+// is reported on every member.
+func (h *handling) linkedBy(ctx context.Context, cfg *ConfigFile, p *Plan) ([]*Plan, error) {
+	var start *changeset.Member
+	for i, m := range p.Changeset.Members {
+		if isStart(m) {
+			start = &p.Changeset.Members[i]
+		}
+	}
+	if start == nil || start.Trusted {
+		return []*Plan{p}, nil
+	}
+	names := changeset.LinkDependsOn(changeset.Ref{Repo: start.PR.Repo, Number: start.PR.Number})
+	var out []*Plan
+	keys := map[string]bool{}
+	for _, m := range p.Changeset.Members {
+		if !m.Trusted || !slices.Contains(m.Links, names) {
+			continue
+		}
+		q, err := h.resolve(ctx, cfg, h.trustFunc(cfg), changeset.Ref{Repo: m.PR.Repo, Number: m.PR.Number})
+		var re *ResolveError
+		if errors.As(err, &re) && !retryable(re.Err) {
+			// The trusted PR's own changeset is broken: its own events
+			// report that on it.
+			h.logger(ctx).WithError(err).Info("the changeset of a trusted PR that links this one cannot be resolved")
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if !keys[q.Changeset.Key] {
+			keys[q.Changeset.Key] = true
+			out = append(out, q)
+		}
+	}
+	if !keys[p.Changeset.Key] {
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// plan decides whether p's code may run, then builds or queues it, or
+// reports it waiting for an approval.
+func (h *handling) plan(ctx context.Context, p *Plan, t trigger) error {
 	p.Reason = t.reason
 	log := h.logger(ctx).WithField(logging.Changeset, p.Changeset.Key)
 	ctx = logging.With(ctx, log)
-	if err := h.decideTrust(ctx, p, t.approver); err != nil {
+	approvals, err := h.decideTrust(ctx, p, t.approval)
+	if err != nil {
 		return err
 	}
-	if len(p.Forks) > 0 && t.approver != "" {
-		log.WithField(logging.User, t.approver).Info("fork code approved for these heads")
+	if t.approval != nil && len(approvals) > 0 {
+		h.approvals = append(h.approvals, approvals...)
+		log.WithField(logging.User, t.approval.by).WithField(logging.Untrusted, len(approvals)).Info("approval of untrusted heads")
 	}
 	if !p.Runnable() {
-		log.WithField(logging.Forks, len(p.Forks)).Info("fork by an untrusted author: waiting for a trusted command")
+		log.WithField(logging.Untrusted, len(p.Untrusted)).Info("authors not trusted: waiting for an approval")
 		desc := waitingDescription(p)
 		h.setState(ctx, p, "pending", desc)
 		h.did.Waiting = append(h.did.Waiting, Waiting{Plan: p, Description: desc})
@@ -162,7 +226,7 @@ func (b *Bot) retireStaleHeads(ctx context.Context, cfg *workspace.Config, old *
 	for _, m := range cs.Members {
 		now[m.PR.Ref()] = m.PR.HeadSHA
 	}
-	for _, m := range old.Changeset.Members {
+	for _, m := range reportMembers(old.Changeset) {
 		sha, ok := now[m.PR.Ref()]
 		if !ok || sha == m.PR.HeadSHA {
 			continue
@@ -176,7 +240,7 @@ func (b *Bot) retireStaleHeads(ctx context.Context, cfg *workspace.Config, old *
 // closed PR, whose status nobody reads).
 func (b *Bot) reportCancelled(ctx context.Context, p *Plan, why, skip string) {
 	desc := fmt.Sprintf("cancelled: %s; comment %s test to run again", why, p.Config.CommandWord())
-	for _, m := range p.Changeset.Members {
+	for _, m := range reportMembers(p.Changeset) {
 		if m.PR.Ref() == skip {
 			continue
 		}

@@ -4,15 +4,12 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/provide-io/workspace-bot/changeset"
+	"github.com/provide-io/workspace-bot/internal/store"
 )
-
-// isBotLogin says whether a login belongs to an app or bot account, whose
-// comments are never read as commands (a bot quoting help must not loop).
-func isBotLogin(login string) bool {
-	return strings.HasSuffix(strings.ToLower(login), "[bot]")
-}
 
 // login is the bot's own login, looked up once; a failed look-up is
 // tried again next time.
@@ -30,13 +27,25 @@ func (b *Bot) login(ctx context.Context) (string, error) {
 	return l, nil
 }
 
-// isSelf says whether login is the bot itself, or another bot or app.
+// isSelf says whether login is the bot itself, or another bot or app:
+// their comments are never read as commands.
 func (b *Bot) isSelf(ctx context.Context, login string) (bool, error) {
 	if isBotLogin(login) {
 		return true, nil
 	}
+	return b.isOwnLogin(ctx, login)
+}
+
+// isOwnLogin says whether login is exactly the bot's own.
+func (b *Bot) isOwnLogin(ctx context.Context, login string) (bool, error) {
 	self, err := b.login(ctx)
 	return self != "" && strings.EqualFold(self, login), err
+}
+
+// isBotLogin says whether a login belongs to an app or bot account, whose
+// comments are never read as commands (a bot quoting help must not loop).
+func isBotLogin(login string) bool {
+	return strings.HasSuffix(strings.ToLower(login), "[bot]")
 }
 
 // associationTrusted says whether an author_association is in the
@@ -60,38 +69,156 @@ func canWrite(permission string) bool {
 	return false
 }
 
-// confirmWrite asks GitHub whether user can push to repo. author_association
-// is not reliable (private org members show as CONTRIBUTOR, and it is
-// what the payload says), so running someone else's code on the strength
-// of a comment needs this answer.
-func (b *Bot) confirmWrite(ctx context.Context, repo, user string) (bool, error) {
-	perm, err := b.gh.Permission(ctx, repo, user)
-	if err != nil {
-		return false, fmt.Errorf("permission of %s on %s: %w", user, repo, err)
-	}
-	return canWrite(perm), nil
+// perms remembers the permission API's answers for one event: a
+// resolution asks about every PR's author, often the same person.
+type perms struct {
+	mu sync.Mutex
+	m  map[string]string
 }
 
-// untrustedForks lists the members whose code comes from a fork by an
-// author who cannot push to the base repository: such changesets run only
-// after a trusted /workspace test approved their exact head SHAs.
-func (b *Bot) untrustedForks(ctx context.Context, cs *changeset.Changeset, trusted []string) ([]*changeset.PR, error) {
+func (p *perms) get(repo, user string) (string, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	v, ok := p.m[strings.ToLower(repo+"\x00"+user)]
+	return v, ok
+}
+
+func (p *perms) set(repo, user, perm string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.m == nil {
+		p.m = map[string]string{}
+	}
+	p.m[strings.ToLower(repo+"\x00"+user)] = perm
+}
+
+// trustFunc answers changeset resolution's question for the bot (SPEC
+// section 12): a PR's author is trusted when they are the bot itself
+// (release PRs), or when their author_association is in
+// [workspace.bot].trusted and the collaborator-permission API says they
+// can push to the PR's repository. Every PR is asked, forks and branches
+// of the base repository alike: anyone who can read may open a PR from a
+// branch someone else pushed, and its body, with its links, is theirs.
+func (h *handling) trustFunc(cfg *ConfigFile) changeset.TrustFunc {
+	return func(ctx context.Context, pr *changeset.PR) (bool, error) {
+		if pr.Author == "" {
+			return false, nil
+		}
+		if own, err := h.isOwnLogin(ctx, pr.Author); err != nil || own {
+			return own, err
+		}
+		if !associationTrusted(pr.AuthorAssociation, cfg.Trusted()) {
+			return false, nil
+		}
+		perm, err := h.permission(ctx, pr.Repo, pr.Author)
+		return canWrite(perm), err
+	}
+}
+
+// untrusted lists the members whose author is not trusted: their code
+// runs only once an approval covers their exact heads.
+func untrusted(cs *changeset.Changeset) []*changeset.PR {
 	var out []*changeset.PR
 	for _, m := range cs.Members {
-		pr := m.PR
-		if !pr.Fork {
-			continue
+		if !m.Trusted {
+			out = append(out, m.PR)
 		}
-		if associationTrusted(pr.AuthorAssociation, trusted) {
-			ok, err := b.confirmWrite(ctx, pr.Repo, pr.Author)
-			if err != nil {
+	}
+	return out
+}
+
+// approval is a trusted /workspace test: who wrote it, and when GitHub
+// says the comment was made.
+type approval struct {
+	by string
+	at time.Time
+}
+
+// headApproval is what became of one untrusted head under a command.
+type headApproval struct {
+	PR        *changeset.PR
+	FirstSeen time.Time
+	// By approved the head: the commenter now, or someone before.
+	By string
+	// Late: the bot first saw the head after the comment was made, so
+	// the comment cannot have meant it (a push racing the approval).
+	Late bool
+}
+
+// headHistory is GitHub's own record of the bot's reports on a head
+// (gh.Client has it): when a state of context was first reported on sha,
+// on GitHub's clock, or the zero time.
+type headHistory interface {
+	FirstReported(ctx context.Context, repo, sha, context string) (time.Time, error)
+}
+
+// firstReported is the earlier of seen and the first report on pr's head
+// GitHub has. The bot reports on every head it resolves, so an earlier
+// report means an earlier sighting: that is how a bot whose store does
+// not outlive it (the Action, a new data dir) knows a head was waiting
+// before the approving comment.
+func (b *Bot) firstReported(ctx context.Context, p *Plan, pr *changeset.PR, seen time.Time) (time.Time, error) {
+	hh, ok := b.gh.(headHistory)
+	if !ok {
+		return seen, nil
+	}
+	t, err := hh.FirstReported(ctx, pr.Repo, pr.HeadSHA, p.Config.StatusContext())
+	if err != nil {
+		return seen, fmt.Errorf("when %s@%s was first reported: %w", pr.Ref(), pr.HeadSHA, err)
+	}
+	if !t.IsZero() && t.Before(seen) {
+		return t, nil
+	}
+	return seen, nil
+}
+
+func headKey(pr *changeset.PR) store.HeadKey { return store.HeadKey{PR: pr.Ref(), SHA: pr.HeadSHA} }
+
+// decideTrust records when the bot first saw each member's head, finds
+// the untrusted members, and says whether approvals cover all their
+// heads. An approval covers a head only when the bot had seen it at or
+// before the approving comment's time: a push after the comment, even
+// one the bot reads first, needs a new approval.
+func (b *Bot) decideTrust(ctx context.Context, p *Plan, appr *approval) ([]headApproval, error) {
+	p.Untrusted, p.Approved = untrusted(p.Changeset), false
+	keys := make([]store.HeadKey, 0, len(p.Changeset.Members))
+	for _, m := range p.Changeset.Members {
+		keys = append(keys, headKey(m.PR))
+	}
+	seen, err := b.rec.SeeHeads(ctx, time.Now(), keys...)
+	if err != nil {
+		return nil, err
+	}
+	if len(p.Untrusted) == 0 {
+		return nil, nil
+	}
+	out := make([]headApproval, 0, len(p.Untrusted))
+	var approve []store.HeadKey
+	all := true
+	for _, pr := range p.Untrusted {
+		h := seen[headKey(pr)]
+		ha := headApproval{PR: pr, FirstSeen: h.FirstSeen, By: h.ApprovedBy}
+		if ha.By == "" && appr != nil && !appr.at.IsZero() && h.FirstSeen.After(appr.at) {
+			if ha.FirstSeen, err = b.firstReported(ctx, p, pr, h.FirstSeen); err != nil {
 				return nil, err
 			}
-			if ok {
-				continue
+		}
+		if ha.By == "" && appr != nil {
+			if appr.at.IsZero() || ha.FirstSeen.After(appr.at) {
+				ha.Late = true
+			} else {
+				ha.By = appr.by
+				approve = append(approve, headKey(pr))
 			}
 		}
-		out = append(out, pr)
+		all = all && ha.By != ""
+		out = append(out, ha)
 	}
+	if len(approve) > 0 {
+		if err := b.rec.ApproveHeads(ctx, appr.by, time.Now(), approve...); err != nil {
+			return nil, err
+		}
+	}
+	p.Approved = all
 	return out, nil
 }

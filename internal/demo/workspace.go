@@ -55,9 +55,10 @@ func Create(srv *githubtest.Server) error {
 		if _, err := srv.Commit(r.repo, "main", r.files, "initial commit"); err != nil {
 			return err
 		}
-		// alice, a member of the organisation, can push: her PRs are
-		// trusted and her commands run.
+		// alice, a member of the organisation, and bob, a collaborator,
+		// can push: their PRs are trusted and their commands run.
 		srv.SetPermission(r.repo, "alice", "write")
+		srv.SetPermission(r.repo, "bob", "write")
 	}
 	return nil
 }
@@ -106,6 +107,6 @@ func OpenBannerBreak(srv *githubtest.Server) (int, error) {
 	}
 	return srv.OpenPR(githubtest.NewPR{
 		Repo: BannerRepo, Head: BreakBranch, Title: "A lighter frame",
-		Body: "Looks better in narrow terminals.", User: "bob", AuthorAssociation: "CONTRIBUTOR",
+		Body: "Looks better in narrow terminals.", User: "bob", AuthorAssociation: "COLLABORATOR",
 	})
 }

@@ -87,6 +87,13 @@ func TestForkBuildsNeedASandbox(t *testing.T) {
 	}
 
 	head := w.head("acme/lib", fork)
+	// The fork's head waits; an approval covers it once the bot has seen
+	// it before the comment (GitHub's comment times are to the second).
+	w.send("pull_request", w.prPayload("opened", "acme/lib", fork))
+	w.waitFor(10*time.Second, "the fork waiting", func() bool {
+		return strings.HasPrefix(w.status("acme/lib", head).Description, "waiting for a trusted")
+	})
+	time.Sleep(1100 * time.Millisecond)
 	p, _ := w.comment("acme/lib", fork, "alice", "MEMBER", "/workspace test")
 	w.send("issue_comment", p)
 	st := w.waitState("acme/lib", head, "error")

@@ -27,7 +27,7 @@ const (
 	Duration     = "duration_ms"
 	Worker       = "worker"
 	SHA          = "sha"
-	Forks        = "forks"
+	Untrusted    = "untrusted"
 	Coalesced    = "coalesced"
 	Stack        = "stack"
 	Requeued     = "requeued"

@@ -112,7 +112,7 @@ func TestClosedStore(t *testing.T) {
 	}
 }
 
-func TestMetaCommentsApprovals(t *testing.T) {
+func TestMetaAndComments(t *testing.T) {
 	s, _ := openTest(t)
 	ctx := context.Background()
 
@@ -142,28 +142,5 @@ func TestMetaCommentsApprovals(t *testing.T) {
 	}
 	if id, ok, err := s.CommentID(ctx, "o/r", 1); err != nil || !ok || id != 101 {
 		t.Fatalf("CommentID(o/r#1) = %d %v %v, want 101", id, ok, err)
-	}
-
-	key, shas := "o/a#1,o/b#2", "o/a#1@aaa,o/b#2@bbb"
-	if ok, err := s.Approved(ctx, key, shas); err != nil || ok {
-		t.Fatalf("Approved before Approve: %v %v", ok, err)
-	}
-	if err := s.Approve(ctx, Approval{Key: key, SHAs: shas, By: "maintainer"}); err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range []struct {
-		key, shas string
-		want      bool
-	}{
-		{key, shas, true},
-		{key, "o/a#1@aaa,o/b#2@ccc", false}, // pushed after approval
-		{"o/a#1", "o/a#1@aaa", false},
-	} {
-		if ok, err := s.Approved(ctx, c.key, c.shas); err != nil || ok != c.want {
-			t.Errorf("Approved(%s, %s) = %v %v, want %v", c.key, c.shas, ok, err, c.want)
-		}
-	}
-	if err := s.Approve(ctx, Approval{Key: key}); err == nil {
-		t.Error("Approve with no SHAs succeeded")
 	}
 }

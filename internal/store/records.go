@@ -5,43 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"time"
 )
-
-// Approval is a trusted person's go-ahead to run a fork's code, for one
-// exact set of head SHAs: a push after it is not approved.
-type Approval struct {
-	Key  string // changeset key
-	SHAs string // sorted "o/r#N@sha" list, as the bot spells it
-	By   string // login of the approver
-	At   time.Time
-}
-
-// Approve records a.
-func (s *Store) Approve(ctx context.Context, a Approval) error {
-	if a.Key == "" || a.SHAs == "" {
-		return fmt.Errorf("store: approve: empty changeset key or SHA list")
-	}
-	if a.At.IsZero() {
-		a.At = s.now()
-	}
-	_, err := s.w.ExecContext(ctx, `INSERT INTO approvals (key, shas, by, at) VALUES (?, ?, ?, ?)
-ON CONFLICT (key, shas) DO UPDATE SET by = excluded.by, at = excluded.at`, a.Key, a.SHAs, a.By, toNanos(a.At))
-	return s.wrap("approve "+a.Key, err)
-}
-
-// Approved reports whether exactly this SHA set of key was approved.
-func (s *Store) Approved(ctx context.Context, key, shas string) (bool, error) {
-	var one int
-	err := s.r.QueryRowContext(ctx, `SELECT 1 FROM approvals WHERE key = ? AND shas = ?`, key, shas).Scan(&one)
-	if errors.Is(err, sql.ErrNoRows) {
-		return false, nil
-	}
-	if err != nil {
-		return false, s.wrap("approval of "+key, err)
-	}
-	return true, nil
-}
 
 // CommentID returns the id of the summary comment on repo#number; ok is
 // false when none was recorded.
