@@ -22,8 +22,8 @@ func runChangeset(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	config := fs.String("config", envOr(workspace.DefaultFileName, "WORKSPACE_BOT_CONFIG"), "path to wrknv.toml")
 	dataDir := fs.String("data-dir", defaultDataDir(), "where the GitHub HTTP cache lives (env WORKSPACE_BOT_DATA_DIR)")
 	asJSON := fs.Bool("json", false, "print the changeset as JSON on stdout")
-	var ghf githubFlags
-	ghf.register(fs)
+	ghf := githubFlags()
+	ghf.Register(fs)
 	if code, ok := cli.Parse(fs, args); !ok {
 		return code
 	}
@@ -72,7 +72,7 @@ func printChangeset(w io.Writer, cfg *workspace.Config, cs *changeset.Changeset)
 // PRs). It prints errors and returns nil with the exit code on failure: 2
 // for a resolution or usage error, 3 when GitHub could not be reached or
 // answered with an error.
-func resolvePlan(ctx context.Context, ghf *githubFlags, cfg *workspace.Config, dataDir string, refs []string, stderr io.Writer) (*bot.Plan, int) {
+func resolvePlan(ctx context.Context, ghf *cli.GitHubFlags, cfg *workspace.Config, dataDir string, refs []string, stderr io.Writer) (*bot.Plan, int) {
 	var starts []changeset.Ref
 	for _, s := range refs {
 		ref, err := changeset.ParseRef(s, cfg.Owner())
@@ -82,7 +82,7 @@ func resolvePlan(ctx context.Context, ghf *githubFlags, cfg *workspace.Config, d
 		}
 		starts = append(starts, ref)
 	}
-	client, code, err := ghf.client(ctx, dataDir, starts[0].Repo)
+	client, code, err := ghf.Client(ctx, dataDir, starts[0].Repo)
 	if err != nil {
 		fmt.Fprintf(stderr, "error: %s\n", err)
 		return nil, code

@@ -60,13 +60,13 @@ func TestGitHubFlags(t *testing.T) {
 			for _, k := range []string{"GITHUB_TOKEN", "WORKSPACE_BOT_GITHUB_TOKEN", "GITHUB_API_URL", "WORKSPACE_BOT_GITHUB_API_URL", "WORKSPACE_BOT_APP_ID", "WORKSPACE_BOT_APP_PRIVATE_KEY", "WORKSPACE_BOT_GITHUB_TOKEN_FILE"} {
 				t.Setenv(k, tc.env[k])
 			}
-			var g githubFlags
+			g := githubFlags()
 			fs := cli.NewFlagSet("x", "x", os.Stderr)
-			g.register(fs)
+			g.Register(fs)
 			if err := fs.Parse(tc.args); err != nil {
 				t.Fatal(err)
 			}
-			o, err := g.options(t.TempDir())
+			o, err := g.Options(t.TempDir())
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tc.wantErr)

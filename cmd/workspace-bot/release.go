@@ -28,7 +28,7 @@ type releaseOptions struct {
 	DryRun  bool // open only
 	Branch  string
 	Date    string
-	GitHub  githubFlags
+	GitHub  cli.GitHubFlags
 }
 
 // Validate checks the flags that make sense without the config.
@@ -68,7 +68,7 @@ func runRelease(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		syn = openSyn
 	}
 	fs := cli.NewFlagSet("release "+sub, syn, stderr)
-	o := &releaseOptions{}
+	o := &releaseOptions{GitHub: githubFlags()}
 	fs.StringVar(&o.Config, "config", envOr(workspace.DefaultFileName, "WORKSPACE_BOT_CONFIG"), "path to wrknv.toml")
 	fs.StringVar(&o.DataDir, "data-dir", defaultDataDir(), "where mirrors and checkouts live (env WORKSPACE_BOT_DATA_DIR)")
 	fs.BoolVar(&o.Local, "local", false, "read the checkouts on disk at each sibling's path (their HEAD commits) instead of each repo's branch tip")
@@ -80,14 +80,14 @@ func runRelease(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	} else {
 		o.Branch = release.DefaultBranch
 	}
-	o.GitHub.register(fs)
+	o.GitHub.Register(fs)
 	cfg, code := parseAndLoad(fs, args[1:], o, &o.Config, "", stderr)
 	if cfg == nil {
 		return code
 	}
 	// Credentials are optional for plan (public siblings need none) and
 	// required for open; git gets them through its environment.
-	factory, err := o.GitHub.factory(sub == "open")
+	factory, err := o.GitHub.Factory(sub == "open")
 	if err != nil {
 		fmt.Fprintf(stderr, "error: %s\n", err)
 		return exitUsage

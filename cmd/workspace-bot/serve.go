@@ -37,7 +37,7 @@ type serveOptions struct {
 	Listen            string
 	WebhookSecret     string
 	WebhookSecretFile string
-	GitHub            githubFlags
+	GitHub            cli.GitHubFlags
 	Config            string
 	WorkspaceRepo     string
 	DataDir           string
@@ -74,12 +74,12 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 		}
 		return def
 	}
-	o := &serveOptions{}
+	o := &serveOptions{GitHub: githubFlags()}
 	fs := cli.NewFlagSet("serve", serveSynopsis, stderr)
 	fs.StringVar(&o.Listen, "listen", env("LISTEN", defaultListen), "address to serve on; use :8080 to listen on every interface (env WORKSPACE_BOT_LISTEN)")
 	fs.StringVar(&o.WebhookSecret, "webhook-secret", "", "the webhook secret configured on GitHub; required (env WORKSPACE_BOT_WEBHOOK_SECRET)")
 	fs.StringVar(&o.WebhookSecretFile, "webhook-secret-file", "", "read the webhook secret from this file instead (env WORKSPACE_BOT_WEBHOOK_SECRET_FILE)")
-	o.GitHub.register(fs)
+	o.GitHub.Register(fs)
 	fs.StringVar(&o.Config, "config", env("CONFIG", ""), "local wrknv.toml, read once at start (env WORKSPACE_BOT_CONFIG); default ./wrknv.toml")
 	fs.StringVar(&o.WorkspaceRepo, "workspace-repo", env("WORKSPACE_REPO", ""), "owner/repo whose default branch holds wrknv.toml, read again for every run (env WORKSPACE_BOT_WORKSPACE_REPO)")
 	fs.StringVar(&o.DataDir, "data-dir", env("DATA_DIR", defaultDataDir()), "database, git mirrors, build roots and HTTP cache (env WORKSPACE_BOT_DATA_DIR)")
@@ -200,7 +200,7 @@ func (o *serveOptions) Validate() error {
 	if _, err := logrus.ParseLevel(o.LogLevel); err != nil {
 		return fmt.Errorf("--log-level %q: use debug, info, warn or error", o.LogLevel)
 	}
-	g, err := o.GitHub.options(o.DataDir)
+	g, err := o.GitHub.Options(o.DataDir)
 	if err != nil {
 		return err
 	}
@@ -219,12 +219,12 @@ func (o *serveOptions) configSpec() string {
 // hidden are the files holding credentials, which no build step may read.
 func (o *serveOptions) hidden() []string {
 	var out []string
-	for _, f := range []string{o.WebhookSecretFile, o.GitHub.tokenFile()} {
+	for _, f := range []string{o.WebhookSecretFile, o.GitHub.TokenPath()} {
 		if f != "" {
 			out = append(out, f)
 		}
 	}
-	if key := o.GitHub.appKeyPath(); key != "" {
+	if key := o.GitHub.AppKeyPath(); key != "" {
 		out = append(out, key)
 	}
 	return out

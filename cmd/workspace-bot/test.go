@@ -24,10 +24,10 @@ type testOptions struct {
 	JSON    bool
 	Keep    bool
 	Verbose bool
-	Task    string      // --task: run [workspace.tasks].<Task> in place of the tests
-	Fresh   bool        // --fresh: a new build root, nothing restored from the cache
-	PRs     []string    // --pr: resolve these changesets through GitHub (pr.go)
-	GitHub  githubFlags // for --pr
+	Task    string          // --task: run [workspace.tasks].<Task> in place of the tests
+	Fresh   bool            // --fresh: a new build root, nothing restored from the cache
+	PRs     []string        // --pr: resolve these changesets through GitHub (pr.go)
+	GitHub  cli.GitHubFlags // for --pr
 	// BuildUser runs setup and test steps as this user (--build-user).
 	BuildUser string
 }
@@ -86,7 +86,7 @@ func (o *testOptions) request(cfg *workspace.Config) (ci.Request, error) {
 
 func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := cli.NewFlagSet("test", "test [--config wrknv.toml] [--data-dir DIR] [--ref SIBLING=REF]... [--pr REF]... [--local] [--task NAME] [--fresh] [--json] [--keep] [-v]", stderr)
-	o := &testOptions{}
+	o := &testOptions{GitHub: githubFlags()}
 	fs.StringVar(&o.Config, "config", envOr(workspace.DefaultFileName, "WORKSPACE_BOT_CONFIG"), "path to wrknv.toml")
 	fs.StringVar(&o.DataDir, "data-dir", defaultDataDir(), "where mirrors and build roots live (env WORKSPACE_BOT_DATA_DIR)")
 	fs.StringArrayVar(&o.Refs, "ref", nil, "build SIBLING at REF (a branch, tag or SHA) instead of its branch tip; repeatable")
@@ -98,7 +98,7 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&o.Keep, "keep", false, "keep a temporary build root after the run (its path is printed)")
 	fs.BoolVarP(&o.Verbose, "verbose", "v", false, "stream every step's output to stderr")
 	fs.StringVar(&o.BuildUser, "build-user", envOr("", "WORKSPACE_BOT_BUILD_USER"), "run setup and test steps as this unprivileged user (needs root) (env WORKSPACE_BOT_BUILD_USER)")
-	o.GitHub.register(fs)
+	o.GitHub.Register(fs)
 	cfg, code := parseAndLoad(fs, args, o, &o.Config, " (refs are given with --ref SIBLING=REF)", stderr)
 	if cfg == nil {
 		return code
@@ -123,7 +123,7 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	runner := &ci.Runner{DataDir: o.DataDir, Keep: o.Keep, Progress: ci.NewProgress(stderr, o.Verbose), BuildUser: o.BuildUser}
 	// With GitHub credentials, private siblings on that GitHub are fetched
 	// with them; without, git needs no credentials (public or ssh).
-	factory, err := o.GitHub.factory(false)
+	factory, err := o.GitHub.Factory(false)
 	if err != nil {
 		fmt.Fprintf(stderr, "error: %s\n", err)
 		return exitUsage
