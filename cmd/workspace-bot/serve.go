@@ -1,28 +1,18 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"net"
-	"net/url"
 	"os"
 	"strconv"
-	"strings"
 	"time"
 
-	"github.com/sirupsen/logrus"
-
 	"github.com/provide-io/workspace-bot/bot"
-	"github.com/provide-io/workspace-bot/ci"
 	"github.com/provide-io/workspace-bot/internal/cli"
-	"github.com/provide-io/workspace-bot/internal/ghclient"
 	"github.com/provide-io/workspace-bot/internal/logging"
 	"github.com/provide-io/workspace-bot/internal/server"
-	"github.com/provide-io/workspace-bot/webhook"
-	"github.com/provide-io/workspace-bot/workspace"
 )
 
 // Defaults of serve's flags.
@@ -32,49 +22,22 @@ const (
 	defaultServeLogFormat = "json"
 )
 
-// serveOptions are serve's flags, each with a WORKSPACE_BOT_* variable.
-type serveOptions struct {
-	Listen            string
-	WebhookSecret     string
-	WebhookSecretFile string
-	GitHub            cli.GitHubFlags
-	Config            string
-	WorkspaceRepo     string
-	DataDir           string
-	Workers           int
-	PublicURL         string
-	LogFormat         string
-	LogLevel          string
-	CoalesceWindow    time.Duration
-	ShutdownGrace     time.Duration
-	MaxInFlight       string
-	BuildUser         string
-	AllowUnsandboxed  bool
-	DiskReserve       string
-
-	// Filled by Validate.
-	secret      []byte
-	gh          ghclient.Options
-	maxInFlight int64
-	diskReserve int64
-}
-
 const serveSynopsis = `serve [flags]
 
 Runs the webhook service: POST /webhook, GET /healthz, GET /metrics,
 GET /runs/{id} and GET /runs/{id}/log. Every flag has an environment
 variable WORKSPACE_BOT_<FLAG> (upper case, dashes as underscores).`
 
-// parseServeFlags fills serveOptions from args and the environment; ok is
+// parseServeFlags fills server.ServeOptions from args and the environment; ok is
 // false with the exit code when serve should stop.
-func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer) (*serveOptions, int, bool) {
+func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer) (*server.ServeOptions, int, bool) {
 	env := func(key, def string) string {
 		if v := getenv("WORKSPACE_BOT_" + key); v != "" {
 			return v
 		}
 		return def
 	}
-	o := &serveOptions{GitHub: githubFlags()}
+	o := &server.ServeOptions{GitHub: githubFlags(), Handed: secrets.Values()}
 	fs := cli.NewFlagSet("serve", serveSynopsis, stderr)
 	fs.StringVar(&o.Listen, "listen", env("LISTEN", defaultListen), "address to serve on; use :8080 to listen on every interface (env WORKSPACE_BOT_LISTEN)")
 	fs.StringVar(&o.WebhookSecret, "webhook-secret", "", "the webhook secret configured on GitHub; required (env WORKSPACE_BOT_WEBHOOK_SECRET)")
@@ -130,117 +93,6 @@ func envDuration(s string, def time.Duration) time.Duration {
 	return def
 }
 
-// Validate checks the options and reads the secrets. Its errors name the
-// flag and the fix, never a secret's value.
-func (o *serveOptions) Validate() error {
-	switch {
-	case o.WebhookSecret != "" && o.WebhookSecretFile != "":
-		return errors.New("give the webhook secret once: --webhook-secret or --webhook-secret-file, not both")
-	case o.WebhookSecretFile != "":
-		data, err := os.ReadFile(o.WebhookSecretFile)
-		if err != nil {
-			return fmt.Errorf("--webhook-secret-file: cannot read %s: %w", o.WebhookSecretFile, errors.Unwrap(err))
-		}
-		o.secret = bytes.TrimSpace(data)
-	default:
-		o.secret = []byte(o.WebhookSecret)
-	}
-	if len(o.secret) == 0 {
-		return errors.New("no webhook secret: set --webhook-secret, WORKSPACE_BOT_WEBHOOK_SECRET or WORKSPACE_BOT_WEBHOOK_SECRET_FILE " +
-			"to the secret configured on the GitHub webhook (without one, unsigned requests would be accepted)")
-	}
-	if _, _, err := net.SplitHostPort(o.Listen); err != nil {
-		return fmt.Errorf("--listen %q: use host:port, such as 127.0.0.1:8080 or :8080", o.Listen)
-	}
-	if o.Config != "" && o.WorkspaceRepo != "" {
-		return errors.New("give --config (a local wrknv.toml) or --workspace-repo (read it from GitHub), not both")
-	}
-	if o.WorkspaceRepo != "" && !server.ValidRepo(o.WorkspaceRepo) {
-		return fmt.Errorf("--workspace-repo %q: use owner/repo", o.WorkspaceRepo)
-	}
-	if o.Workers < 1 || o.Workers > 64 {
-		return fmt.Errorf("--workers %d: use 1 to 64", o.Workers)
-	}
-	if o.CoalesceWindow < 0 || o.CoalesceWindow > 10*time.Minute {
-		return fmt.Errorf("--coalesce-window %s: use 0 to 10m", o.CoalesceWindow)
-	}
-	if o.ShutdownGrace < 0 {
-		return fmt.Errorf("--shutdown-grace %s must not be negative", o.ShutdownGrace)
-	}
-	n, err := workspace.ParseSize(o.MaxInFlight)
-	// A body is read into a buffer that doubles, and both are counted
-	// while it grows: twice the largest delivery always fits.
-	if err != nil || n < 2*webhook.MaxBody {
-		return fmt.Errorf("--max-in-flight %q: use a size of at least %dMB, such as 64MB, so a delivery of GitHub's largest size fits", o.MaxInFlight, 2*webhook.MaxBody>>20)
-	}
-	o.maxInFlight = n
-	if o.diskReserve, err = workspace.ParseSize(o.DiskReserve); err != nil {
-		return fmt.Errorf("--disk-reserve %q: use a size such as 64MB", o.DiskReserve)
-	}
-	if err := checkBuildUser(o.BuildUser); err != nil {
-		return err
-	}
-	if o.DataDir == "" {
-		return errors.New("--data-dir is empty: name a directory for the database and git mirrors")
-	}
-	if o.PublicURL == "" {
-		host, port, _ := net.SplitHostPort(o.Listen)
-		if host == "" || host == "0.0.0.0" || host == "::" {
-			host = "127.0.0.1"
-		}
-		o.PublicURL = "http://" + net.JoinHostPort(host, port)
-	}
-	if u, err := url.Parse(o.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("--public-url %q: use an http or https URL, such as https://bot.example.com", o.PublicURL)
-	}
-	o.PublicURL = strings.TrimRight(o.PublicURL, "/")
-	if o.LogFormat != "json" && o.LogFormat != "text" {
-		return fmt.Errorf("--log-format %q: use json or text", o.LogFormat)
-	}
-	if _, err := logrus.ParseLevel(o.LogLevel); err != nil {
-		return fmt.Errorf("--log-level %q: use debug, info, warn or error", o.LogLevel)
-	}
-	g, err := o.GitHub.Options(o.DataDir)
-	if err != nil {
-		return err
-	}
-	o.gh = g
-	return nil
-}
-
-// configSpec is what the service reads its config from: a local file or owner/repo:path.
-func (o *serveOptions) configSpec() string {
-	if o.WorkspaceRepo != "" {
-		return o.WorkspaceRepo + ":" + workspace.DefaultFileName
-	}
-	return o.Config
-}
-
-// hidden are the files holding credentials, which no build step may read.
-func (o *serveOptions) hidden() []string {
-	var out []string
-	for _, f := range []string{o.WebhookSecretFile, o.GitHub.TokenPath()} {
-		if f != "" {
-			out = append(out, f)
-		}
-	}
-	if key := o.GitHub.AppKeyPath(); key != "" {
-		out = append(out, key)
-	}
-	return out
-}
-
-// secrets are the values the logs must never show.
-func (o *serveOptions) secrets() []string {
-	out := append([]string{string(o.secret), o.gh.Token}, secrets.Values()...)
-	for _, line := range strings.Split(string(o.gh.AppPrivateKey), "\n") {
-		if len(strings.TrimSpace(line)) > 16 && !strings.HasPrefix(line, "-----") {
-			out = append(out, strings.TrimSpace(line))
-		}
-	}
-	return out
-}
-
 func runServe(ctx context.Context, args []string, _, stderr io.Writer) int {
 	o, code, ok := parseServeFlags(args, getenv, stderr)
 	if !ok {
@@ -262,13 +114,13 @@ func runServe(ctx context.Context, args []string, _, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "workspace-bot serve: %s\n", err)
 		return exitUsage
 	}
-	log.SetFormatter(&logging.Censor{Inner: log.Formatter, Secrets: o.secrets()})
+	log.SetFormatter(&logging.Censor{Inner: log.Formatter, Secrets: o.Secrets()})
 	if secrets != nil {
 		for _, w := range secrets.Warnings {
 			log.Warn(w)
 		}
 	}
-	if err := serve(ctx, o, log); err != nil {
+	if err := server.Serve(ctx, o, log); err != nil {
 		log.WithError(err).Error("workspace-bot serve stopped")
 		var ue server.UsageError
 		if errors.As(err, &ue) {
@@ -277,41 +129,4 @@ func runServe(ctx context.Context, args []string, _, stderr io.Writer) int {
 		return exitInfra
 	}
 	return exitOK
-}
-
-// serve runs the service until ctx ends.
-func serve(ctx context.Context, o *serveOptions, log *logrus.Logger) error {
-	if err := os.MkdirAll(o.DataDir, 0o755); err != nil {
-		return fmt.Errorf("create --data-dir %s: %w", o.DataDir, err)
-	}
-	srv, err := server.New(ctx, server.Options{
-		BotOptions: server.BotOptions{GitHub: o.gh, Config: o.configSpec(), DataDir: o.DataDir, PublicURL: o.PublicURL, Log: log,
-			Secrets: o.secrets(), BuildUser: o.BuildUser, Hide: o.hidden(), AllowUnsandboxed: o.AllowUnsandboxed, DiskReserve: o.diskReserve},
-		Secret: o.secret, Workers: o.Workers, CoalesceWindow: o.CoalesceWindow, MaxInFlight: o.maxInFlight,
-	})
-	if err != nil {
-		return err
-	}
-	defer srv.Close()
-	ln, err := net.Listen("tcp", o.Listen)
-	if err != nil {
-		return server.UsageError{Err: fmt.Errorf("--listen %s: %w", o.Listen, err)}
-	}
-	logSandbox(log, ci.SandboxAvailable(), o.AllowUnsandboxed)
-	limit := server.LimitMemory(o.maxInFlight, os.Getenv)
-	log.WithFields(logrus.Fields{logging.Addr: ln.Addr().String(), logging.PublicURL: o.PublicURL, logging.Workers: o.Workers, logging.App: srv.App,
-		logging.InFlight: o.maxInFlight, logging.MemoryLimit: limit}).Info("workspace-bot serving")
-	return srv.Serve(ctx, ln, o.ShutdownGrace)
-}
-
-// logSandbox says in one line at start-up how build steps will run.
-func logSandbox(log logrus.FieldLogger, unavailable error, allowUnsandboxed bool) {
-	switch {
-	case unavailable == nil:
-		log.Info("build steps run in a sandbox: PID and mount namespaces, a fresh /proc, the data dir hidden")
-	case allowUnsandboxed:
-		log.WithError(unavailable).Warn("build steps run without a sandbox, untrusted forks' included (--allow-unsandboxed): they can see this service's processes and files")
-	default:
-		log.WithError(unavailable).Warn("build steps run without a sandbox; builds of untrusted forks' PRs are refused (they fail with an error) unless serve is given --allow-unsandboxed")
-	}
 }

@@ -12,6 +12,8 @@ import (
 
 	"github.com/sirupsen/logrus"
 	logtest "github.com/sirupsen/logrus/hooks/test"
+
+	"github.com/provide-io/workspace-bot/internal/server"
 )
 
 func TestServeOptions(t *testing.T) {
@@ -24,12 +26,12 @@ func TestServeOptions(t *testing.T) {
 		name    string
 		env     map[string]string
 		args    []string
-		check   func(t *testing.T, o *serveOptions)
+		check   func(t *testing.T, o *server.ServeOptions)
 		wantErr string
 	}{
-		{name: "defaults", env: map[string]string{"WORKSPACE_BOT_WEBHOOK_SECRET": "s3cret"}, check: func(t *testing.T, o *serveOptions) {
+		{name: "defaults", env: map[string]string{"WORKSPACE_BOT_WEBHOOK_SECRET": "s3cret"}, check: func(t *testing.T, o *server.ServeOptions) {
 			if o.Listen != "127.0.0.1:8080" || o.Workers != 2 || o.CoalesceWindow != 2*time.Second || o.LogFormat != "json" ||
-				o.PublicURL != "http://127.0.0.1:8080" || string(o.secret) != "s3cret" || o.gh.Token != "tok-9f8e7d" || o.ShutdownGrace != 30*time.Second || o.maxInFlight != 64<<20 || o.diskReserve != 64<<20 {
+				o.PublicURL != "http://127.0.0.1:8080" || string(o.Secret) != "s3cret" || o.GitHubOptions.Token != "tok-9f8e7d" || o.ShutdownGrace != 30*time.Second || o.MaxInFlightBytes != 64<<20 || o.DiskReserveBytes != 64<<20 {
 				t.Errorf("options %+v", o)
 			}
 		}},
@@ -37,16 +39,16 @@ func TestServeOptions(t *testing.T) {
 			"WORKSPACE_BOT_WEBHOOK_SECRET_FILE": secretFile, "WORKSPACE_BOT_LISTEN": ":9000", "WORKSPACE_BOT_WORKERS": "4",
 			"WORKSPACE_BOT_PUBLIC_URL": "https://bot.example/", "WORKSPACE_BOT_LOG_FORMAT": "text", "WORKSPACE_BOT_LOG_LEVEL": "debug",
 			"WORKSPACE_BOT_COALESCE_WINDOW": "500ms", "WORKSPACE_BOT_WORKSPACE_REPO": "acme/ws", "WORKSPACE_BOT_SHUTDOWN_GRACE": "5s",
-		}, check: func(t *testing.T, o *serveOptions) {
+		}, check: func(t *testing.T, o *server.ServeOptions) {
 			if o.Listen != ":9000" || o.Workers != 4 || o.PublicURL != "https://bot.example" || o.LogFormat != "text" || o.LogLevel != "debug" ||
-				o.CoalesceWindow != 500*time.Millisecond || o.configSpec() != "acme/ws:wrknv.toml" || string(o.secret) != "from-file" || o.ShutdownGrace != 5*time.Second {
+				o.CoalesceWindow != 500*time.Millisecond || o.ConfigSpec() != "acme/ws:wrknv.toml" || string(o.Secret) != "from-file" || o.ShutdownGrace != 5*time.Second {
 				t.Errorf("options %+v", o)
 			}
 		}},
 		{name: "flags win over env", env: map[string]string{"WORKSPACE_BOT_WORKERS": "4", "WORKSPACE_BOT_WEBHOOK_SECRET": "env"},
 			args: []string{"--workers", "1", "--webhook-secret", "flag", "--listen", "0.0.0.0:7000", "--config", "x/wrknv.toml"},
-			check: func(t *testing.T, o *serveOptions) {
-				if o.Workers != 1 || string(o.secret) != "flag" || o.PublicURL != "http://127.0.0.1:7000" || o.configSpec() != "x/wrknv.toml" {
+			check: func(t *testing.T, o *server.ServeOptions) {
+				if o.Workers != 1 || string(o.Secret) != "flag" || o.PublicURL != "http://127.0.0.1:7000" || o.ConfigSpec() != "x/wrknv.toml" {
 					t.Errorf("options %+v", o)
 				}
 			}},
@@ -60,16 +62,16 @@ func TestServeOptions(t *testing.T) {
 		{name: "bad public url", args: []string{"--webhook-secret", "a", "--public-url", "bot.example"}, wantErr: "--public-url"},
 		{name: "bad max in flight", args: []string{"--webhook-secret", "a", "--max-in-flight", "1MB"}, wantErr: "--max-in-flight \"1MB\": use a size of at least 50MB"},
 		{name: "max in flight from env", env: map[string]string{"WORKSPACE_BOT_WEBHOOK_SECRET": "a", "WORKSPACE_BOT_MAX_IN_FLIGHT": "128MB"},
-			check: func(t *testing.T, o *serveOptions) {
-				if o.maxInFlight != 128<<20 {
-					t.Errorf("max in flight %d, want 128 MiB", o.maxInFlight)
+			check: func(t *testing.T, o *server.ServeOptions) {
+				if o.MaxInFlightBytes != 128<<20 {
+					t.Errorf("max in flight %d, want 128 MiB", o.MaxInFlightBytes)
 				}
 			}},
 		{name: "bad disk reserve", args: []string{"--webhook-secret", "a", "--disk-reserve", "lots"}, wantErr: `--disk-reserve "lots": use a size such as 64MB`},
 		{name: "unknown build user", args: []string{"--webhook-secret", "a", "--build-user", "no-such-user-7c1"}, wantErr: `--build-user "no-such-user-7c1": no such user`},
 		{name: "root as build user", args: []string{"--webhook-secret", "a", "--build-user", "root"}, wantErr: "is root"},
 		{name: "build user and unsandboxed from env", env: map[string]string{"WORKSPACE_BOT_WEBHOOK_SECRET": "a", "WORKSPACE_BOT_BUILD_USER": "nobody", "WORKSPACE_BOT_ALLOW_UNSANDBOXED": "true"},
-			check: func(t *testing.T, o *serveOptions) {
+			check: func(t *testing.T, o *server.ServeOptions) {
 				if o.BuildUser != "nobody" || !o.AllowUnsandboxed {
 					t.Errorf("build user %q, allow unsandboxed %v", o.BuildUser, o.AllowUnsandboxed)
 				}
@@ -145,7 +147,7 @@ func TestServeSaysHowStepsRun(t *testing.T) {
 		{"none, allowed", errors.New("no namespaces here"), true, logrus.WarnLevel, "untrusted forks' included (--allow-unsandboxed)"},
 	} {
 		log, hook := logtest.NewNullLogger()
-		logSandbox(log, tc.unavailable, tc.allow)
+		server.LogSandbox(log, tc.unavailable, tc.allow)
 		if len(hook.Entries) != 1 {
 			t.Fatalf("%s: %d lines, want one", tc.name, len(hook.Entries))
 		}

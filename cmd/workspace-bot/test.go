@@ -12,6 +12,7 @@ import (
 	"github.com/provide-io/workspace-bot/ci"
 	"github.com/provide-io/workspace-bot/internal/cli"
 	"github.com/provide-io/workspace-bot/internal/exitcode"
+	"github.com/provide-io/workspace-bot/internal/sandbox"
 	"github.com/provide-io/workspace-bot/workspace"
 )
 
@@ -116,7 +117,7 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if o.Verbose {
 		req.Output = stderr
 	}
-	if err := checkBuildUser(o.BuildUser); err != nil {
+	if err := sandbox.CheckBuildUser(o.BuildUser); err != nil {
 		fmt.Fprintf(stderr, "error: %s\n", err)
 		return exitUsage
 	}

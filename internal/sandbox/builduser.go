@@ -1,19 +1,17 @@
-package main
+package sandbox
 
 import (
 	"fmt"
 	"os"
-
-	"github.com/provide-io/workspace-bot/internal/sandbox"
 )
 
-// checkBuildUser checks --build-user at start, so a typo fails the
+// CheckBuildUser checks --build-user at start, so a typo fails the
 // command instead of every run.
-func checkBuildUser(name string) error {
+func CheckBuildUser(name string) error {
 	if name == "" {
 		return nil
 	}
-	u, err := sandbox.LookupUser(name)
+	u, err := LookupUser(name)
 	if err != nil {
 		return fmt.Errorf("--build-user %q: no such user (fix: name an existing unprivileged user, such as nobody, or create one)", name)
 	}
