@@ -359,41 +359,57 @@ func (h *handling) commandLink(ctx context.Context, cfg *ConfigFile, c commentEv
 		}
 		refs = append(refs, r)
 	}
-	current := changeset.ParseDependsOn(pr.Body, owner)
-	next := editRefs(current, refs, cmd.Verb == verbLink, pr.Ref())
-	body := changeset.SetDependsOn(pr.Body, next)
-	if body != pr.Body {
-		if err := h.gh.EditPullRequestBody(ctx, pr.Repo, pr.Number, body); err != nil {
+	var self []string
+	var edit []changeset.Ref
+	for _, r := range refs {
+		if strings.EqualFold(r.Repo, pr.Repo) && r.Number == pr.Number {
+			self = append(self, r.String())
+		} else {
+			edit = append(edit, r)
+		}
+	}
+	var ed changeset.Edit
+	if cmd.Verb == verbLink {
+		ed, err = changeset.AddDependsOn(pr.Body, owner, edit)
+	} else {
+		ed, err = changeset.RemoveDependsOn(pr.Body, owner, edit)
+	}
+	if errors.Is(err, changeset.ErrCannotEdit) {
+		return h.reply(ctx, c, fmt.Sprintf("I have not changed the body of %s: %s. Edit its `Depends-On:` lines by hand.", mdescape.Text(pr.Ref()), mdescape.Text(err.Error())))
+	}
+	if err != nil {
+		return err
+	}
+	if ed.Body != pr.Body {
+		if err := h.gh.EditPullRequestBody(ctx, pr.Repo, pr.Number, ed.Body); err != nil {
 			return fmt.Errorf("edit the body of %s: %w", pr.Ref(), err)
 		}
-		pr.Body = body
+		pr.Body = ed.Body
+	}
+	if msg := linkNotes(cmd.Verb, pr.Ref(), self, ed.Unchanged); msg != "" {
+		if err := h.reply(ctx, c, msg); err != nil {
+			return err
+		}
 	}
 	return h.trigger(ctx, trigger{start: pr, reason: fmt.Sprintf("%s %s by @%s on %s", cfg.CommandWord(), cmd.Verb, c.user, pr.Ref())})
 }
 
-// editRefs adds or removes refs, keeping order and dropping self-links.
-func editRefs(current, refs []changeset.Ref, add bool, self string) []changeset.Ref {
-	same := func(a, b changeset.Ref) bool { return strings.EqualFold(a.Repo, b.Repo) && a.Number == b.Number }
-	has := func(list []changeset.Ref, r changeset.Ref) bool {
-		for _, x := range list {
-			if same(x, r) {
-				return true
-			}
-		}
-		return false
+// linkNotes says what a link or unlink left as it was, and why.
+func linkNotes(verb, pr string, self []string, unchanged []changeset.Ref) string {
+	var notes []string
+	if len(self) > 0 {
+		notes = append(notes, fmt.Sprintf("%s is this PR: a PR does not depend on itself.", mdescape.Text(pr)))
 	}
-	var out []changeset.Ref
-	for _, r := range current {
-		if add || !has(refs, r) {
-			out = append(out, r)
+	if len(unchanged) > 0 {
+		names := make([]string, len(unchanged))
+		for i, r := range unchanged {
+			names[i] = mdescape.Text(r.String())
 		}
-	}
-	if add {
-		for _, r := range refs {
-			if !has(out, r) && !strings.EqualFold(r.String(), self) {
-				out = append(out, r)
-			}
+		if verb == verbLink {
+			notes = append(notes, fmt.Sprintf("Already linked: %s.", strings.Join(names, ", ")))
+		} else {
+			notes = append(notes, fmt.Sprintf("Not linked, so nothing to remove: %s (a `Depends-On:` line in a quote, an HTML comment or a code block does not link).", strings.Join(names, ", ")))
 		}
 	}
-	return out
+	return strings.Join(notes, " ")
 }

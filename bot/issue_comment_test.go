@@ -313,3 +313,45 @@ func TestRepliesEscapeWhatComesFromOutside(t *testing.T) {
 	}
 	golden(t, "reply_bad_ref", rs[0])
 }
+
+// link and unlink edit the body where its lines count (issue 12, finding
+// 7): a body ending inside an unclosed comment still gets a link that
+// counts, a no-break space after a reference does not stop unlink, and a
+// reference only quoted is not linked, which the reply says.
+func TestLinkAndUnlinkWhereLinesCount(t *testing.T) {
+	h := newHarness(t, nil)
+	h.threeSiblings()
+	set := func(body string) {
+		pr := *prApp
+		pr.Body = body
+		h.gh.addPR(&pr)
+	}
+	body := func() string {
+		pr, _ := h.gh.PullRequest(context.Background(), "acme/app", 3)
+		return pr.Body
+	}
+	links := func() []changeset.Ref { return changeset.ParseDependsOn(body(), "acme") }
+
+	set("Adds a thing.\n<!-- template notes, never closed")
+	h.comment("acme/app", 3, 80, "alice", "MEMBER", "/workspace link lib#2")
+	if got := links(); len(got) != 1 || got[0].String() != "acme/lib#2" {
+		t.Fatalf("after link into an unclosed comment: links %v, body %q", got, body())
+	}
+
+	set("Depends-On: acme/core#1\u00a0\r\nmore")
+	h.comment("acme/app", 3, 81, "alice", "MEMBER", "/workspace unlink core#1")
+	if got := links(); len(got) != 0 {
+		t.Fatalf("after unlink past a no-break space: links %v, body %q", got, body())
+	}
+
+	set("> Depends-On: acme/lib#2\n")
+	h.comment("acme/app", 3, 82, "alice", "MEMBER", "/workspace unlink acme/lib#2\n/workspace link acme/app#3")
+	rs := h.replies("acme/app#3")
+	if len(rs) < 2 || !strings.Contains(rs[len(rs)-2], "Not linked, so nothing to remove: acme/lib#2") ||
+		!strings.Contains(rs[len(rs)-1], "acme/app#3 is this PR") {
+		t.Fatalf("replies %q", rs)
+	}
+	if body() != "> Depends-On: acme/lib#2\n" {
+		t.Errorf("the body changed: %q", body())
+	}
+}
