@@ -529,3 +529,69 @@ func (w *actionWorld) renameComment(t *testing.T, user, association, body string
 	}
 	return rn, c, payload
 }
+
+// The Action's store lasts one job, so an approving comment's job has
+// never seen the fork's head: it reads when an earlier job first posted a
+// state on it from GitHub. A head that appears after the comment is not
+// approved (issue 12, finding 3).
+func TestActionApprovalCoversHeadsWaitingBeforeTheComment(t *testing.T) {
+	w := newActionWorld(t)
+	if err := w.srv.CreateRepo("eve/banner", githubtest.RepoOptions{ForkOf: demo.BannerRepo}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.srv.Commit("eve/banner", "typo", map[string]string{"NOTES": "a typo fixed\n"}, "typo"); err != nil {
+		t.Fatal(err)
+	}
+	n, err := w.srv.OpenPR(githubtest.NewPR{Repo: demo.BannerRepo, Head: "typo", HeadRepo: "eve/banner",
+		Title: "Typo", User: "eve", AuthorAssociation: "FIRST_TIME_CONTRIBUTOR"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opened, err := demo.PullRequestEvent(w.srv, "opened", demo.BannerRepo, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := w.run(t, "pull_request", demo.BannerRepo, opened); r.outputs["result"] != "skipped" {
+		t.Fatalf("the fork ran before an approval:\n%s", r)
+	}
+	comment := func(body string) []byte {
+		t.Helper()
+		c, err := w.srv.AddComment(demo.BannerRepo, n, "alice", "MEMBER", body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := demo.IssueCommentEvent(w.srv, demo.BannerRepo, n, c, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	reply := func() string {
+		cs := w.srv.Comments(demo.BannerRepo, n)
+		return cs[len(cs)-1].Body
+	}
+
+	// A push lands between the comment and its job.
+	time.Sleep(1100 * time.Millisecond)
+	raced := comment("/workspace test")
+	if _, err := w.srv.Commit("eve/banner", "typo", map[string]string{"NOTES": "a typo fixed, and more\n"}, "more"); err != nil {
+		t.Fatal(err)
+	}
+	head := w.srv.PR(demo.BannerRepo, n).HeadSHA
+	if r := w.run(t, "issue_comment", demo.BannerRepo, raced); r.outputs["result"] != "skipped" || strings.Contains(r.stdout, "::group::") {
+		t.Fatalf("a head pushed after the approving comment ran:\n%s", r)
+	}
+	if got := reply(); !strings.Contains(got, "Not approved: demo-org/banner#"+strconv.Itoa(n)+" at `"+head+"`") {
+		t.Fatalf("reply to the raced approval:\n%s", got)
+	}
+
+	// Asked again once the head has waited: it runs.
+	time.Sleep(1100 * time.Millisecond)
+	r := w.run(t, "issue_comment", demo.BannerRepo, comment("/workspace test"))
+	if r.outputs["result"] != "success" {
+		t.Fatalf("the approved fork did not run:\n%s", r)
+	}
+	if got := reply(); !strings.Contains(got, "| demo-org/banner#"+strconv.Itoa(n)+" | eve | `"+head+"` | alice |") {
+		t.Errorf("reply to the approval:\n%s", got)
+	}
+}
