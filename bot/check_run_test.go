@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/provide-io/workspace-bot/changeset"
+	"github.com/provide-io/workspace-bot/ci"
 )
 
 // fakeChecks records check runs by head.
@@ -39,6 +40,9 @@ func (f *fakeChecks) UpdateCheckRun(_ context.Context, _ string, id int64, cr Ch
 	c.Status, c.Conclusion, c.Title = cr.Status, cr.Conclusion, cr.Title
 	if cr.DetailsURL != "" {
 		c.DetailsURL = cr.DetailsURL
+	}
+	if cr.Summary != "" {
+		c.Summary = cr.Summary
 	}
 	return f.Error
 }
@@ -97,5 +101,35 @@ func TestChecksRefusedReportWithStatuses(t *testing.T) {
 	}
 	if _, n := checks.get("acme/core", "c1"); n != 0 {
 		t.Errorf("%d check runs created", n)
+	}
+}
+
+// Issue 12, finding 6: a check run's title is plain text on one line, its
+// summary Markdown with what came from outside escaped; a commit status
+// description is one plain line.
+func TestReportedTextIsPlainOrEscaped(t *testing.T) {
+	const command = "pytest -q || exit 1\n@provide-io/security-team \x1b[31m"
+	fail := &ci.Result{Result: ci.Failure, Steps: []ci.StepResult{{Name: "test", Command: command, Result: ci.Failure}}}
+	checks := &fakeChecks{runs: map[int64]*CheckRun{}, bySHA: map[string]int64{}}
+	h := newHarness(t, func(s *setup) { s.Checks = checks })
+	h.bld.set(func(f *fakeBuilder) { f.Value = fail })
+	h.threeSiblings()
+	h.handle(prEvent("opened", prCore, nil))
+	h.eventually("a failed check run", func() bool { cr, _ := checks.get("acme/core", "c1"); return cr.Conclusion == "failure" })
+	cr, _ := checks.get("acme/core", "c1")
+	if want := "failed at test: pytest -q || exit 1 @provide-io/security-team [31m"; cr.Title != want {
+		t.Errorf("title %q, want %q", cr.Title, want)
+	}
+	if want := "failed at test: pytest -q \\|\\| exit 1 @\u200dprovide-io/security-team \\[31m"; cr.Summary != want {
+		t.Errorf("summary %q, want %q", cr.Summary, want)
+	}
+
+	s := newHarness(t, nil)
+	s.bld.set(func(f *fakeBuilder) { f.Value = fail })
+	s.threeSiblings()
+	s.handle(prEvent("opened", prCore, nil))
+	s.waitState("acme/core", "c1", "failure")
+	if d := s.gh.lastState("acme/core", "c1").Description; d != "failed at test: pytest -q || exit 1 @provide-io/security-team [31m" {
+		t.Errorf("status description %q", d)
 	}
 }
