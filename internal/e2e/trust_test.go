@@ -174,6 +174,7 @@ func TestOutsidersChangesetWaitsForAnExactApproval(t *testing.T) {
 	})
 	w.send("pull_request", w.prPayload("opened", "acme/core", core))
 	w.waitState("acme/core", coreHead, "success")
+	w.waitFor(10*time.Second, "the maintainer's summary", func() bool { return len(w.summaries("acme/core", core)) == 1 })
 
 	// GitHub gives a comment's time to the second: make it later than the
 	// bot's first sight of v1, then push v2 before the bot reads it.
@@ -198,6 +199,11 @@ func TestOutsidersChangesetWaitsForAnExactApproval(t *testing.T) {
 	again, _ := w.comment("acme/app", evil, "alice", "MEMBER", "/workspace test")
 	w.send("issue_comment", again)
 	w.waitState("acme/app", v2, "success")
+	// The state goes out before the summary, and the reply after the run
+	// is queued: wait for both.
+	w.waitFor(10*time.Second, "the reply and the summary", func() bool {
+		return len(w.replies("acme/app", evil)) == 2 && len(w.summaries("acme/app", evil)) == 1
+	})
 	rs := w.replies("acme/app", evil)
 	if len(rs) != 2 || !strings.Contains(rs[1], "| acme/app#"+itoa(evil)+" | mallory | `"+v2+"` | alice |") {
 		t.Fatalf("reply to the approval:\n%s", strings.Join(rs, "\n---\n"))
