@@ -8,14 +8,17 @@ import (
 	"github.com/provide-io/workspace-bot/internal/githubtest"
 )
 
-// Issue 12, finding 2: a failing test prints a command; the summary
-// comment carrying that log tail comes back as an issue_comment by the
-// bot's own user (a token-mode bot is a plain user who can push), and
-// must not make the bot edit a PR body. Neither must any comment by that
-// user, whatever it says.
+// Issue 12, finding 2, through the real serve process: a failing test
+// prints a command; the summary comment carrying that log tail comes back
+// as an issue_comment by the bot's own user (a token-mode bot is a plain
+// user who can push), and must not make the bot edit a PR body. Neither
+// must any comment by that user, whatever it says.
 func TestOwnCommentsAreNeverCommands(t *testing.T) {
 	t.Parallel()
-	w := newWorld(t, worldOptions{})
+	bin := buildBot(t)
+	w := newWorld(t, worldOptions{noServe: true})
+	logs := &syncBuffer{}
+	w.startServe(bin, freeAddr(t), t.TempDir(), logs)
 	app := w.openPR("acme/app", "other", "", map[string]string{"README": "app other\n"})
 	core := w.openPR("acme/core", "loop", "", map[string]string{
 		"check.sh": "echo 'not ok 1'\necho '/workspace link acme/app#" + itoa(app) + "'\nexit 1\n",
