@@ -44,13 +44,20 @@ type GitHub interface {
 type Checks interface {
 	CreateCheckRun(ctx context.Context, repo, sha string, cr CheckRun) (int64, error)
 	UpdateCheckRun(ctx context.Context, repo string, id int64, cr CheckRun) error
+	// CheckRuns lists the check runs named name on sha.
+	CheckRuns(ctx context.Context, repo, sha, name string) ([]FoundCheckRun, error)
 }
 
+// ErrRejected is GitHub refusing a request as invalid (422): asking again
+// cannot help.
+var ErrRejected = errors.New("GitHub rejected the request")
+
 // Records are what the bot remembers between events: when it first saw
-// each head and who approved running it, each PR's summary comment, and
-// small marks (check run ids, refusals already given). *store.Store is
-// one.
+// each head and who approved running it, each PR's summary comment, the
+// reports it owes GitHub (Outbox), and small marks (refusals already
+// given). *store.Store is one.
 type Records interface {
+	Outbox
 	SeeHeads(ctx context.Context, at time.Time, heads ...store.HeadKey) (map[store.HeadKey]store.Head, error)
 	ApproveHeads(ctx context.Context, by string, at time.Time, heads ...store.HeadKey) error
 	CommentID(ctx context.Context, repo string, number int) (int64, bool, error)
@@ -129,11 +136,13 @@ type Bot struct {
 	// GitHub as it is now, so the later of two concurrent events always
 	// decides on the newer heads.
 	triggerMu sync.Mutex
-	// commentMu serialises summary comment updates, so two reports on one
-	// PR never both create a comment.
-	commentMu sync.Mutex
 	refuseMu  sync.Mutex
-	checkMu   sync.Mutex
+	// reportLocks serialise the sends of each report target (by hash):
+	// two reports on one head never land out of order, and two summary
+	// sends on one PR never both create a comment.
+	reportLocks [64]sync.Mutex
+	// sweepWake tells the outbox's sweep a failed report is due soon.
+	sweepWake chan struct{}
 	// noChecks is set once GitHub refused a check run: statuses instead.
 	noChecks atomic.Bool
 
@@ -163,7 +172,7 @@ func New(opts Options) (*Bot, error) {
 		opts.Log = l
 	}
 	opts.PublicURL = strings.TrimRight(opts.PublicURL, "/")
-	b := &Bot{opt: opts, gh: opts.GitHub, rec: opts.Records, log: opts.Log}
+	b := &Bot{opt: opts, gh: opts.GitHub, rec: opts.Records, log: opts.Log, sweepWake: make(chan struct{}, 1)}
 	b.runs = inline{b}
 	return b, nil
 }

@@ -15,8 +15,12 @@ type fakeChecks struct {
 	mu     sync.Mutex
 	runs   map[int64]*CheckRun
 	bySHA  map[string]int64 // the newest check run of each head
+	heads  map[int64]string // the head of each check run
 	nextID int64
 	Error  error
+	// lose creates that many of the next check runs but answers with an
+	// error, as when the answer is lost on the way back.
+	lose int
 }
 
 func (f *fakeChecks) CreateCheckRun(_ context.Context, repo, sha string, cr CheckRun) (int64, error) {
@@ -28,8 +32,25 @@ func (f *fakeChecks) CreateCheckRun(_ context.Context, repo, sha string, cr Chec
 	f.nextID++
 	c := cr
 	f.runs[f.nextID] = &c
+	f.heads[f.nextID] = repo + "@" + sha
 	f.bySHA[repo+"@"+sha] = f.nextID
+	if f.lose > 0 {
+		f.lose--
+		return 0, errLost
+	}
 	return f.nextID, nil
+}
+
+func (f *fakeChecks) CheckRuns(_ context.Context, repo, sha, name string) ([]FoundCheckRun, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []FoundCheckRun
+	for id, cr := range f.runs {
+		if f.heads[id] == repo+"@"+sha && cr.Name == name {
+			out = append(out, FoundCheckRun{ID: id, Status: cr.Status, ExternalID: cr.ExternalID})
+		}
+	}
+	return out, f.Error
 }
 
 func (f *fakeChecks) UpdateCheckRun(_ context.Context, _ string, id int64, cr CheckRun) error {
@@ -47,6 +68,10 @@ func (f *fakeChecks) UpdateCheckRun(_ context.Context, _ string, id int64, cr Ch
 	return f.Error
 }
 
+func newFakeChecks() *fakeChecks {
+	return &fakeChecks{runs: map[int64]*CheckRun{}, bySHA: map[string]int64{}, heads: map[int64]string{}}
+}
+
 // get returns the newest check run of a head and how many were created.
 func (f *fakeChecks) get(repo, sha string) (CheckRun, int) {
 	f.mu.Lock()
@@ -59,7 +84,7 @@ func (f *fakeChecks) get(repo, sha string) (CheckRun, int) {
 }
 
 func TestAppModeReRunWithCheckRuns(t *testing.T) {
-	checks := &fakeChecks{runs: map[int64]*CheckRun{}, bySHA: map[string]int64{}}
+	checks := newFakeChecks()
 	h := newHarness(t, func(s *setup) { s.Checks = checks })
 	h.threeSiblings()
 	// check_run as GitHub sends it for forks, without the PR attached;
@@ -92,7 +117,8 @@ func TestAppModeReRunWithCheckRuns(t *testing.T) {
 // Credentials that may not create check runs (a personal token in the
 // Action) report with statuses instead.
 func TestChecksRefusedReportWithStatuses(t *testing.T) {
-	checks := &fakeChecks{runs: map[int64]*CheckRun{}, bySHA: map[string]int64{}, Error: fmt.Errorf("creating check run: %w", changeset.ErrForbidden)}
+	checks := newFakeChecks()
+	checks.Error = fmt.Errorf("creating check run: %w", changeset.ErrForbidden)
 	h := newHarness(t, func(s *setup) { s.Checks = checks })
 	h.threeSiblings()
 	h.handle(prEvent("opened", prCore, nil))

@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -29,7 +30,14 @@ type fakeGitHub struct {
 	// delay is how long a status takes to post, as GitHub's answers take
 	// time: the window in which other work goes on.
 	delay time.Duration
+	// failFinal fails that many of the next final (not pending) statuses;
+	// loseComments creates that many of the next comments but answers
+	// with an error, as when the answer is lost on the way back.
+	failFinal, loseComments int
 }
+
+// errLost is an answer that never came back.
+var errLost = errors.New("connection reset by peer")
 
 func newFakeGitHub() *fakeGitHub {
 	return &fakeGitHub{prs: map[string]*changeset.PR{}, statuses: map[string][]Status{},
@@ -91,6 +99,10 @@ func (f *fakeGitHub) SetStatus(_ context.Context, repo, sha string, st Status) e
 	if f.Error != nil {
 		return f.Error
 	}
+	if st.State != "pending" && f.failFinal > 0 {
+		f.failFinal--
+		return fmt.Errorf("setting status on %s@%s: 502 Bad Gateway", repo, sha)
+	}
 	f.statuses[repo+"@"+sha] = append(f.statuses[repo+"@"+sha], st)
 	return nil
 }
@@ -110,6 +122,10 @@ func (f *fakeGitHub) CreateComment(_ context.Context, repo string, n int, body s
 	f.nextID++
 	k := fmt.Sprintf("%s#%d", repo, n)
 	f.comments[k] = append(f.comments[k], Comment{ID: f.nextID, Body: body, User: "workspace-bot"})
+	if f.loseComments > 0 {
+		f.loseComments--
+		return 0, errLost
+	}
 	return f.nextID, nil
 }
 

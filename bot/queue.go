@@ -31,7 +31,7 @@ type Runs interface {
 	NextRunDue(ctx context.Context) (time.Time, bool, error)
 	LiveRuns(ctx context.Context, key string) ([]store.Run, error)
 	LatestRun(ctx context.Context, key string) (*store.Run, error)
-	FinishRun(ctx context.Context, id int64, state string, result *ci.Result) error
+	FinishRun(ctx context.Context, id int64, state string, result *ci.Result, reports ...store.Report) error
 	CancelRun(ctx context.Context, id, supersededBy int64) (bool, error)
 	SetRunState(ctx context.Context, id int64, state string) error
 	AppendLog(ctx context.Context, runID int64, chunk []byte) error
@@ -165,6 +165,7 @@ func (q *Queue) submit(ctx context.Context, p *Plan, force bool) (*Ran, error) {
 		log.WithField(logging.Run, t.Tested.ID).Info("these heads are tested already, or being tested; not queued again")
 		return nil, nil
 	}
+	p.Run = t.ID
 	q.b.setState(ctx, p, "pending", "queued: "+describeMembers(p.Changeset))
 	if t.Replaced != nil {
 		q.b.retireStaleHeads(ctx, p.Config.Config, t.Replaced, p.Changeset)
@@ -172,7 +173,6 @@ func (q *Queue) submit(ctx context.Context, p *Plan, force bool) (*Ran, error) {
 	if err := q.opt.Runs.Release(ctx, t.ID, t.Due); err != nil {
 		return nil, err
 	}
-	p.Run = t.ID
 	log.WithFields(map[string]any{logging.Run: t.ID, logging.Coalesced: t.Coalesced}).Info("run queued")
 	q.Notify()
 	return &Ran{Plan: p}, nil
@@ -377,18 +377,24 @@ func (q *Queue) build(ctx context.Context, r *store.Run) string {
 	return q.finish(r.ID, p, o, log)
 }
 
-// finish records the outcome and reports it on every member.
+// finish records the outcome and the reports it owes every member in one
+// transaction, then sends them: a crash between the two leaves them in
+// the outbox, and the next start sends them.
 func (q *Queue) finish(id int64, p *Plan, o *Outcome, log logrus.FieldLogger) string {
 	state := o.State()
 	// The run's own context may be cancelled; reporting still happens.
 	ctx, cancel := context.WithTimeout(logging.With(context.Background(), log), time.Minute)
 	defer cancel()
-	if err := q.opt.Runs.FinishRun(ctx, id, state, o.Result); err != nil {
-		log.WithError(err).Error("recording the run's result failed")
-	}
+	var reports []store.Report
 	if p != nil {
-		q.b.Report(ctx, p, o)
+		reports = q.b.finalReports(ctx, p, o)
 	}
+	if err := q.opt.Runs.FinishRun(ctx, id, state, o.Result, reports...); err != nil {
+		log.WithError(err).Error("recording the run's result failed")
+		q.b.owe(ctx, reports...)
+		return state
+	}
+	q.b.sendOwed(ctx, reports)
 	return state
 }
 

@@ -8,8 +8,7 @@ import (
 
 	"github.com/provide-io/workspace-bot/changeset"
 	"github.com/provide-io/workspace-bot/ci"
-	"github.com/provide-io/workspace-bot/internal/logging"
-	"github.com/provide-io/workspace-bot/internal/mdescape"
+	"github.com/provide-io/workspace-bot/internal/store"
 	"github.com/provide-io/workspace-bot/internal/text"
 	"github.com/provide-io/workspace-bot/workspace"
 )
@@ -18,18 +17,36 @@ import (
 const maxDescription = 140
 
 // Report reports an outcome on every member of the plan: the final state
-// of each head, and the summary comment. A stopped build reports nothing.
+// of each head, and the summary comment, through the outbox. A stopped
+// build reports nothing.
 func (b *Bot) Report(ctx context.Context, p *Plan, o *Outcome) {
+	b.owe(ctx, b.finalReports(ctx, p, o)...)
+}
+
+// finalReports are the reports an outcome owes: the final state of every
+// member's head, then the summary comment on every member PR. A stopped
+// build owes none.
+func (b *Bot) finalReports(ctx context.Context, p *Plan, o *Outcome) []store.Report {
 	if o.Stopped != nil {
-		return
+		return nil
 	}
 	res := o.Result
 	desc := describeResult(res, p.Changeset)
 	if res.Result == ci.Cancelled && res.Error != "" {
 		desc = res.Error
 	}
-	b.setState(ctx, p, statusState(res.Result), desc)
-	b.postSummary(ctx, p.Changeset, b.summary(p, o))
+	out := b.stateReports(p, statusState(res.Result), desc)
+	body, err := RenderSummary(b.summary(p, o))
+	if err != nil {
+		// The template is ours and fixed: a failure is a bug, and the
+		// states still go out.
+		b.logger(ctx).WithError(err).Error("rendering the summary failed")
+		return out
+	}
+	for _, m := range reportMembers(p.Changeset) {
+		out = append(out, summaryReport(m.PR, body, p.Run))
+	}
+	return out
 }
 
 // SummaryText is the summary comment Report posts for an outcome.
@@ -56,81 +73,18 @@ func (b *Bot) summary(p *Plan, o *Outcome) Summary {
 }
 
 // setState reports state on the head of every member the plan reports
-// on (reportMembers). Reporting is best effort per member: one failing PR
-// must not keep the others uninformed.
+// on (reportMembers).
 func (b *Bot) setState(ctx context.Context, p *Plan, state, desc string) {
-	for _, m := range reportMembers(p.Changeset) {
-		b.setMemberState(ctx, p.Config.Config, m.PR, state, desc, p.Run)
-	}
+	b.owe(ctx, b.stateReports(p, state, desc)...)
 }
 
-// setMemberState posts a check run when the bot has Checks, or a commit
-// status. Credentials that may not create check runs (a personal token
-// in the Action) report with statuses from the first refusal on.
-func (b *Bot) setMemberState(ctx context.Context, cfg *workspace.Config, pr *changeset.PR, state, desc string, runID int64) {
-	// A description is plain text GitHub shows as written: one line, no
-	// control characters (it carries branch names and commands).
-	desc = text.Truncate(mdescape.Plain(desc), maxDescription)
-	err := changeset.ErrForbidden
-	if b.opt.Checks != nil && !b.noChecks.Load() {
-		err = b.setCheck(ctx, cfg, pr, state, desc, runID)
-		if errors.Is(err, changeset.ErrForbidden) && !b.noChecks.Swap(true) {
-			b.logger(ctx).WithError(err).Info("these credentials may not create check runs: reporting with commit statuses")
-		}
+func (b *Bot) stateReports(p *Plan, state, desc string) []store.Report {
+	members := reportMembers(p.Changeset)
+	out := make([]store.Report, 0, len(members))
+	for _, m := range members {
+		out = append(out, b.stateReport(p.Config.Config, m.PR, state, desc, p.Run))
 	}
-	if errors.Is(err, changeset.ErrForbidden) {
-		err = b.gh.SetStatus(ctx, pr.Repo, pr.HeadSHA, Status{
-			State: state, Context: cfg.StatusContext(), Description: desc, TargetURL: b.runURL(runID),
-		})
-	}
-	if err != nil {
-		b.logger(ctx).WithError(err).WithFields(map[string]any{logging.PR: pr.Ref(), logging.State: state}).Warn("reporting a state failed")
-	}
-}
-
-// setCheck creates the check run for a head once and updates it after.
-func (b *Bot) setCheck(ctx context.Context, cfg *workspace.Config, pr *changeset.PR, state, desc string, runID int64) error {
-	// The title is plain text; the summary is Markdown.
-	cr := CheckRun{Name: cfg.StatusContext(), DetailsURL: b.runURL(runID), Title: desc, Summary: mdescape.Text(desc)}
-	switch state {
-	case "pending":
-		cr.Status = "queued"
-		if strings.HasPrefix(desc, "running") {
-			cr.Status = "in_progress"
-		}
-	case "success":
-		cr.Status, cr.Conclusion = "completed", "success"
-	case "failure":
-		cr.Status, cr.Conclusion = "completed", "failure"
-	default:
-		cr.Status, cr.Conclusion = "completed", "cancelled"
-		if !strings.HasPrefix(desc, "cancelled") {
-			cr.Conclusion = "failure"
-		}
-	}
-	// One check run per head until it completes; the next report on the
-	// head (a re-run) starts a fresh one, as GitHub's own re-runs do,
-	// rather than reopening a completed check.
-	key := fmt.Sprintf("check:%s@%s:%s", pr.Repo, pr.HeadSHA, cr.Name)
-	// The queued and running reports of a run that starts at once race;
-	// only one may create the check run.
-	b.checkMu.Lock()
-	defer b.checkMu.Unlock()
-	if v, ok, err := b.rec.Meta(ctx, key); err == nil && ok {
-		var id int64
-		var done bool
-		if _, err := fmt.Sscanf(v, "%d %t", &id, &done); err == nil && !done {
-			if err := b.opt.Checks.UpdateCheckRun(ctx, pr.Repo, id, cr); err != nil {
-				return err
-			}
-			return b.rec.SetMeta(ctx, key, fmt.Sprintf("%d %t", id, cr.Status == "completed"))
-		}
-	}
-	id, err := b.opt.Checks.CreateCheckRun(ctx, pr.Repo, pr.HeadSHA, cr)
-	if err != nil {
-		return err
-	}
-	return b.rec.SetMeta(ctx, key, fmt.Sprintf("%d %t", id, cr.Status == "completed"))
+	return out
 }
 
 // statusState maps a run result to a commit status state.
@@ -170,60 +124,6 @@ func describeResult(res *ci.Result, cs *changeset.Changeset) string {
 	return res.Result
 }
 
-// postSummary writes the summary comment on every member PR the
-// changeset reports on (reportMembers).
-func (b *Bot) postSummary(ctx context.Context, cs *changeset.Changeset, s Summary) {
-	body, err := RenderSummary(s)
-	if err != nil {
-		b.logger(ctx).WithError(err).Error("rendering the summary failed")
-		return
-	}
-	for _, m := range reportMembers(cs) {
-		if err := b.upsertSummary(ctx, m.PR.Repo, m.PR.Number, body); err != nil {
-			b.logger(ctx).WithError(err).WithField(logging.PR, m.PR.Ref()).Warn("posting the summary failed")
-		}
-	}
-}
-
-// upsertSummary edits the PR's summary comment, or creates it. The comment
-// is found by its marker among the PR's comments, so a lost comment id (a
-// new data dir) never duplicates it.
-func (b *Bot) upsertSummary(ctx context.Context, repo string, number int, body string) error {
-	b.commentMu.Lock()
-	defer b.commentMu.Unlock()
-	ref := fmt.Sprintf("%s#%d", repo, number)
-	if id, ok, err := b.rec.CommentID(ctx, repo, number); err == nil && ok {
-		err := b.gh.EditComment(ctx, repo, id, body)
-		if err == nil {
-			return nil
-		}
-		if !errors.Is(err, changeset.ErrNotFound) && !errors.Is(err, changeset.ErrForbidden) {
-			return fmt.Errorf("edit the summary comment on %s: %w", ref, err)
-		}
-		// Deleted or not ours: look for it again.
-	}
-	comments, err := b.gh.Comments(ctx, repo, number)
-	if err != nil {
-		return fmt.Errorf("list comments of %s: %w", ref, err)
-	}
-	for _, c := range comments {
-		if strings.HasPrefix(strings.TrimSpace(c.Body), SummaryMarker) {
-			if err := b.gh.EditComment(ctx, repo, c.ID, body); err != nil {
-				if errors.Is(err, changeset.ErrForbidden) {
-					continue // someone else's comment quoting the marker
-				}
-				return fmt.Errorf("edit the summary comment on %s: %w", ref, err)
-			}
-			return b.rec.SetCommentID(ctx, repo, number, c.ID)
-		}
-	}
-	id, err := b.gh.CreateComment(ctx, repo, number, body)
-	if err != nil {
-		return fmt.Errorf("comment the summary on %s: %w", ref, err)
-	}
-	return b.rec.SetCommentID(ctx, repo, number, id)
-}
-
 // Unresolved is a changeset that could not be resolved, as reported on
 // the PR that asked for it.
 type Unresolved struct {
@@ -247,7 +147,6 @@ func (b *Bot) reportResolutionError(ctx context.Context, cfg *workspace.Config, 
 	}
 	problem, fix := explainResolution(rerr, cfg.CommandWord())
 	u := &Unresolved{PR: start, Description: text.Truncate("changeset error: "+text.FirstLine(problem), maxDescription)}
-	b.setMemberState(ctx, cfg, start, "failure", u.Description, 0)
 	cs := &changeset.Changeset{Key: start.Ref(), Members: []changeset.Member{{PR: start}}}
 	if s := cfg.SiblingByRepo(start.Repo); s != nil {
 		cs.Members[0].Sibling = s.Name
@@ -257,8 +156,14 @@ func (b *Bot) reportResolutionError(ctx context.Context, cfg *workspace.Config, 
 		Headline: "the changeset could not be resolved", Key: cs.Key,
 		Members: summaryMembers(cs), Problem: problem, Fix: fix,
 	}
-	b.postSummary(ctx, cs, s)
-	u.Summary, _ = RenderSummary(s)
+	reports := []store.Report{b.stateReport(cfg, start, "failure", u.Description, 0)}
+	var err error
+	if u.Summary, err = RenderSummary(s); err == nil {
+		reports = append(reports, summaryReport(start, u.Summary, 0))
+	} else {
+		b.logger(ctx).WithError(err).Error("rendering the summary failed")
+	}
+	b.owe(ctx, reports...)
 	return u, nil
 }
 

@@ -226,26 +226,30 @@ func (b *Bot) retireStaleHeads(ctx context.Context, cfg *workspace.Config, old *
 	for _, m := range cs.Members {
 		now[m.PR.Ref()] = m.PR.HeadSHA
 	}
+	var reports []store.Report
 	for _, m := range reportMembers(old.Changeset) {
 		sha, ok := now[m.PR.Ref()]
 		if !ok || sha == m.PR.HeadSHA {
 			continue
 		}
 		desc := fmt.Sprintf("cancelled: superseded by a newer push to %s (%s)", m.PR.Ref(), text.ShortSHA(sha))
-		b.setMemberState(ctx, cfg, m.PR, "error", desc, old.ID)
+		reports = append(reports, b.stateReport(cfg, m.PR, "error", desc, old.ID))
 	}
+	b.owe(ctx, reports...)
 }
 
 // reportCancelled sets an error status on every member except skip (the
 // closed PR, whose status nobody reads).
 func (b *Bot) reportCancelled(ctx context.Context, p *Plan, why, skip string) {
 	desc := fmt.Sprintf("cancelled: %s; comment %s test to run again", why, p.Config.CommandWord())
+	var reports []store.Report
 	for _, m := range reportMembers(p.Changeset) {
 		if m.PR.Ref() == skip {
 			continue
 		}
-		b.setMemberState(ctx, p.Config.Config, m.PR, "error", desc, p.Run)
+		reports = append(reports, b.stateReport(p.Config.Config, m.PR, "error", desc, p.Run))
 	}
+	b.owe(ctx, reports...)
 }
 
 func keyHas(key, ref string) bool {

@@ -32,3 +32,10 @@ type CheckRun struct {
 	DetailsURL string
 	ExternalID string
 }
+
+// FoundCheckRun is a check run found on a head.
+type FoundCheckRun struct {
+	ID         int64
+	Status     string // queued, in_progress, completed
+	ExternalID string
+}

@@ -36,6 +36,8 @@ func (q *Queue) Start(ctx context.Context) error {
 		q.loops.Add(1)
 		go q.runLoop(i)
 	}
+	q.loops.Add(1)
+	go q.reportLoop()
 	return nil
 }
 
@@ -135,6 +137,31 @@ func (q *Queue) runLoop(worker int) {
 			continue
 		}
 		q.execute(r)
+	}
+}
+
+// reportLoop sends the reports a previous process or a failed send left
+// in the outbox: at once on start, then when the next one is due, and at
+// least every ReportSweep.
+func (q *Queue) reportLoop() {
+	defer q.loops.Done()
+	log := q.log.WithField(logging.Worker, "reports")
+	ctx := logging.With(q.jobCtx, log)
+	for q.claimCtx.Err() == nil {
+		if err := q.b.sweep(ctx, false); err != nil && q.claimCtx.Err() == nil {
+			log.WithError(err).Error("sending the reports in the outbox failed")
+		}
+		wait := ReportSweep
+		if due, ok, err := q.b.rec.NextReportDue(ctx); err == nil && ok {
+			wait = min(wait, max(time.Until(due), 10*time.Millisecond))
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-q.claimCtx.Done():
+		case <-q.b.sweepWake:
+		case <-t.C:
+		}
+		t.Stop()
 	}
 }
 

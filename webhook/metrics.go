@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/provide-io/workspace-bot/internal/store"
 )
 
 // Metrics are the service's own collectors. The bot reports to them
@@ -81,6 +83,44 @@ func NewMetrics(reg prometheus.Registerer, depth func(ctx context.Context) (int,
 		}
 	}
 	return m, nil
+}
+
+// RegisterReportBacklog registers the outbox's gauges on reg, read from
+// backlog at each scrape: how many reports GitHub has not yet accepted,
+// and how long the oldest has waited. A backlog that grows, or an age
+// past a few minutes, means GitHub refuses or cannot be reached.
+func RegisterReportBacklog(reg prometheus.Registerer, backlog func(ctx context.Context) (store.Backlog, error)) error {
+	read := func(f func(store.Backlog) float64) func() float64 {
+		return func() float64 {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			b, err := backlog(ctx)
+			if err != nil {
+				return math.NaN()
+			}
+			return f(b)
+		}
+	}
+	for _, c := range []prometheus.Collector{
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "workspace_bot_reports_pending",
+			Help: "Reports (statuses, check runs, summary comments) written but not yet accepted by GitHub (NaN when the store does not answer).",
+		}, read(func(b store.Backlog) float64 { return float64(b.Pending) })),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "workspace_bot_reports_oldest_pending_seconds",
+			Help: "Age of the oldest report GitHub has not yet accepted; 0 when none is pending.",
+		}, read(func(b store.Backlog) float64 {
+			if b.Oldest.IsZero() {
+				return 0
+			}
+			return time.Since(b.Oldest).Seconds()
+		})),
+	} {
+		if err := reg.Register(c); err != nil {
+			return fmt.Errorf("webhook: register metrics: %w", err)
+		}
+	}
+	return nil
 }
 
 // eventLabel keeps the event label to a known set, so a flood of made-up

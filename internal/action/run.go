@@ -234,6 +234,7 @@ func (a *run) changeset(ctx context.Context, event string, payload []byte) int {
 	stop := context.AfterFunc(ctx, func() { cancel(errCancelled) })
 	defer stop()
 	handled, err := handle(bctx, b, ev, test)
+	a.flush(ctx, b)
 	if bctx.Err() != nil && !built(handled) {
 		a.wf.Error("workspace-bot", errCancelled.Error())
 		if err := Outputs(a.Env, (*changeset.Changeset)(nil).Output(), ci.Cancelled); err != nil {
@@ -245,6 +246,29 @@ func (a *run) changeset(ctx context.Context, event string, payload []byte) int {
 		return a.fail(exitcode.Infra, "workspace-bot", fmt.Errorf("handling the %s event: %w", event, err))
 	}
 	return a.report(b, cfg, handled)
+}
+
+// flushWait bounds how long the step waits for GitHub to accept the
+// reports it did not accept at once.
+const flushWait = 2 * time.Minute
+
+// flush sends the reports GitHub did not accept at once (a 5xx on a
+// comment, a rate limit outlasting the client's wait), trying again with
+// backoff, so the step gives the service's guarantee within its run. What
+// is still unsent at the end is an error annotation: the PRs may show a
+// stale state.
+func (a *run) flush(ctx context.Context, b *bot.Bot) {
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), flushWait)
+	defer cancel()
+	left, err := b.Flush(fctx)
+	if left == 0 && err == nil {
+		return
+	}
+	msg := fmt.Sprintf("%d reports (statuses, check runs, summary comments) were not accepted by GitHub within %s; the pull requests may show a stale state", left, flushWait)
+	if err != nil {
+		msg += ": " + err.Error()
+	}
+	a.wf.Error("workspace-bot", msg)
 }
 
 // handle handles the event, or tests the PR the test command names,

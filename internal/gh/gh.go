@@ -60,7 +60,8 @@ func (c *Client) on(ctx context.Context, repo string) (api *github.Client, owner
 
 // wrap explains a GitHub error about what (such as "o/r#12") in repo:
 // 404 wraps changeset.ErrNotFound and 403 changeset.ErrForbidden, both
-// naming the repository the token may lack access to.
+// naming the repository the token may lack access to; 422 wraps
+// bot.ErrRejected (asking again cannot help).
 func wrap(err error, what, repo string) error {
 	var er *github.ErrorResponse
 	if errors.As(err, &er) && er.Response != nil {
@@ -69,6 +70,8 @@ func wrap(err error, what, repo string) error {
 			return fmt.Errorf("%s: not found, or the token cannot read %s: %w (%w)", what, repo, changeset.ErrNotFound, err)
 		case http.StatusForbidden:
 			return fmt.Errorf("%s: the token may not do this in %s: %w (%w)", what, repo, changeset.ErrForbidden, err)
+		case http.StatusUnprocessableEntity:
+			return fmt.Errorf("%s: GitHub refused it in %s: %w (%w)", what, repo, bot.ErrRejected, err)
 		case http.StatusUnauthorized:
 			return fmt.Errorf("%s: GitHub rejected the credentials (bad or expired token); check --github-token or the App key: %w", what, err)
 		}

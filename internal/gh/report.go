@@ -8,14 +8,17 @@ import (
 	"github.com/google/go-github/v88/github"
 
 	"github.com/provide-io/workspace-bot/bot"
+	"github.com/provide-io/workspace-bot/internal/ghclient"
 	"github.com/provide-io/workspace-bot/internal/text"
 )
 
 // MaxDescription is GitHub's limit on a status description.
 const MaxDescription = 140
 
-// SetStatus sets a commit status on sha.
+// SetStatus sets a commit status on sha. Setting the same status twice
+// changes nothing the first did not, so the call is retried on a 5xx.
 func (c *Client) SetStatus(ctx context.Context, repo, sha string, st bot.Status) error {
+	ctx = ghclient.Idempotent(ctx)
 	api, owner, name, err := c.on(ctx, repo)
 	if err != nil {
 		return err
@@ -72,6 +75,30 @@ func (c *Client) CreateCheckRun(ctx context.Context, repo, sha string, cr bot.Ch
 		return 0, wrap(err, fmt.Sprintf("creating check run %s on %s@%s", cr.Name, repo, text.ShortSHA(sha)), repo)
 	}
 	return run.GetID(), nil
+}
+
+// CheckRuns lists the check runs named name on sha, newest first, all
+// pages.
+func (c *Client) CheckRuns(ctx context.Context, repo, sha, name string) ([]bot.FoundCheckRun, error) {
+	api, owner, repoName, err := c.on(ctx, repo)
+	if err != nil {
+		return nil, err
+	}
+	opts := &github.ListCheckRunsOptions{CheckName: github.String(name), Filter: github.String("all"), ListOptions: github.ListOptions{PerPage: c.pageSize}}
+	var out []bot.FoundCheckRun
+	for {
+		page, resp, err := api.Checks.ListCheckRunsForRef(ctx, owner, repoName, sha, opts)
+		if err != nil {
+			return nil, wrap(err, fmt.Sprintf("listing check runs %s on %s@%s", name, repo, text.ShortSHA(sha)), repo)
+		}
+		for _, cr := range page.CheckRuns {
+			out = append(out, bot.FoundCheckRun{ID: cr.GetID(), Status: cr.GetStatus(), ExternalID: cr.GetExternalID()})
+		}
+		if resp == nil || resp.NextPage == 0 {
+			return out, nil
+		}
+		opts.Page = resp.NextPage
+	}
 }
 
 // UpdateCheckRun updates a check run; empty fields are left as they are.

@@ -43,10 +43,13 @@ func (e *RateLimitError) Error() string {
 // a secondary rate limit, an exhausted primary limit, or a network error.
 //
 // Methods: GET, HEAD, OPTIONS, PUT, DELETE and PATCH are retried (the bot's
-// PATCHes set whole fields, so repeating them is harmless). POST is retried
-// only when GitHub provably did not act on it: it answered with a rate
-// limit (the request was refused before being processed) or the
-// connection was never made.
+// PATCHes set whole fields, so repeating them is harmless). A POST is
+// retried when its context says it is idempotent (Idempotent: a commit
+// status, where a repeat only sets the same state again), or when GitHub
+// provably did not act on it: it answered with a rate limit (the request
+// was refused before being processed) or the connection was never made.
+// Other POSTs, such as creating a comment, are never repeated on a 5xx:
+// the first may have been applied.
 type retry struct {
 	next        http.RoundTripper
 	maxWait     time.Duration
@@ -72,12 +75,27 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	}
 }
 
-func idempotent(method string) bool {
-	switch method {
+// idempotentKey marks a request's context: repeating the request is
+// harmless whatever its method.
+type idempotentKey struct{}
+
+// Idempotent marks the calls made with the returned context as safe to
+// repeat, so a POST is retried on a 5xx or a lost connection like a GET:
+// use it for POSTs whose repeat changes nothing more than the first did,
+// such as setting a commit status.
+func Idempotent(ctx context.Context) context.Context {
+	return context.WithValue(ctx, idempotentKey{}, true)
+}
+
+// idempotent says whether req may be repeated after GitHub may have acted
+// on it.
+func idempotent(req *http.Request) bool {
+	switch req.Method {
 	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodPut, http.MethodDelete, http.MethodPatch:
 		return true
 	}
-	return false
+	marked, _ := req.Context().Value(idempotentKey{}).(bool)
+	return marked
 }
 
 func (t *retry) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -141,7 +159,7 @@ func rewind(req *http.Request, attempt int) (*http.Request, error) {
 // to return if the rate limit cannot be waited out.
 func (t *retry) classify(req *http.Request, resp *http.Response, err error, attempt int) (wait time.Duration, limit *RateLimitError, retryable bool) {
 	if err != nil {
-		if idempotent(req.Method) || neverSent(err) {
+		if idempotent(req) || neverSent(err) {
 			return t.backoff(attempt), nil, true
 		}
 		return 0, nil, false
@@ -157,7 +175,7 @@ func (t *retry) classify(req *http.Request, resp *http.Response, err error, atte
 		}
 		return wait, limit, true
 	case resp.StatusCode >= 500 && resp.StatusCode != http.StatusNotImplemented:
-		if !idempotent(req.Method) {
+		if !idempotent(req) {
 			return 0, nil, false
 		}
 		if ra, ok := retryAfter(resp, t.now()); ok {

@@ -78,6 +78,34 @@ func TestNoRetryForPostOn5xx(t *testing.T) {
 	}
 }
 
+// A POST marked idempotent (a commit status) is retried on a 5xx like a
+// GET, with the same body; the same POST unmarked is not.
+func TestRetryPostMarkedIdempotentOn5xx(t *testing.T) {
+	h, count := failing(2, status(http.StatusBadGateway))
+	s := newAPIServer(t, h)
+	f, clock, _ := newTestFactory(t, s, "good", nil)
+	c, _ := f.Client()
+	st := github.RepoStatus{State: github.String("success"), Context: github.String("ci")}
+	if _, _, err := c.Repositories.CreateStatus(Idempotent(context.Background()), "o", "r", "abc", st); err != nil {
+		t.Fatalf("marked POST after two 502s: %v", err)
+	}
+	if count.Load() != 3 || len(clock.slept()) != 2 {
+		t.Fatalf("server saw %d requests after %v of waits, want 3 after 2", count.Load(), clock.slept())
+	}
+	reqs := s.requests()
+	if reqs[0].Method != http.MethodPost || reqs[2].Body != reqs[0].Body || !strings.Contains(reqs[2].Body, `"success"`) {
+		t.Errorf("retried POST %s %q, first %q", reqs[2].Method, reqs[2].Body, reqs[0].Body)
+	}
+
+	h2, count2 := failing(1, status(http.StatusBadGateway))
+	s2 := newAPIServer(t, h2)
+	f2, _, _ := newTestFactory(t, s2, "good", nil)
+	c2, _ := f2.Client()
+	if _, _, err := c2.Repositories.CreateStatus(context.Background(), "o", "r", "abc", st); err == nil || count2.Load() != 1 {
+		t.Fatalf("unmarked POST after a 502: err %v after %d requests, want the 502 after 1", err, count2.Load())
+	}
+}
+
 func TestPersistent5xxGivesUp(t *testing.T) {
 	h, count := failing(1000, status(http.StatusServiceUnavailable))
 	s := newAPIServer(t, h)

@@ -43,6 +43,9 @@ const (
 	Runs         = "runs"
 	MemoryLimit  = "memory_limit_bytes"
 	InFlight     = "max_in_flight_bytes"
+	Report       = "report"
+	Attempts     = "attempts"
+	Pending      = "pending"
 )
 
 type key struct{}

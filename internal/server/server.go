@@ -196,6 +196,9 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		if metrics, err = webhook.NewMetrics(reg, st.QueueDepth, bot.Events()); err == nil {
 			err = ghMetrics.Register(reg)
 		}
+		if err == nil {
+			err = webhook.RegisterReportBacklog(reg, st.ReportBacklog)
+		}
 		if err != nil {
 			st.Close()
 			return nil, err

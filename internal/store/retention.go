@@ -17,10 +17,12 @@ const (
 
 // Prune deletes the finished deliveries and runs older than their
 // retention at now, and says how many of each went. Heads seen (and
-// approved) before the runs' retention go too.
+// approved) before the runs' retention go too; reports done are kept as
+// long as deliveries, to tell what was sent.
 func (s *Store) Prune(ctx context.Context, now time.Time) (deliveries, runs int, err error) {
 	deliveries, derr := s.PruneDeliveries(ctx, now.Add(-DeliveryRetention))
 	runs, rerr := s.PruneRuns(ctx, now.Add(-RunRetention))
 	_, herr := s.PruneHeads(ctx, now.Add(-RunRetention))
-	return deliveries, runs, errors.Join(derr, rerr, herr)
+	_, perr := s.PruneReports(ctx, now.Add(-DeliveryRetention))
+	return deliveries, runs, errors.Join(derr, rerr, herr, perr)
 }

@@ -356,10 +356,12 @@ func (s *Store) LiveRuns(ctx context.Context, key string) ([]Run, error) {
 	return runs, s.wrap("live runs of "+key, err)
 }
 
-// FinishRun records a run's final state and its result JSON. A run that
-// was cancelled while it ran stays cancelled (its result is kept); a run
-// already finished otherwise is an error, since it would report twice.
-func (s *Store) FinishRun(ctx context.Context, id int64, state string, result *ci.Result) error {
+// FinishRun records a run's final state and its result JSON, and in the
+// same transaction the reports it owes GitHub (AddReports): a result is
+// never recorded without them. A run that was cancelled while it ran
+// stays cancelled (its result is kept); a run already finished otherwise
+// is an error, since it would report twice.
+func (s *Store) FinishRun(ctx context.Context, id int64, state string, result *ci.Result, reports ...Report) error {
 	if !finalRunState(state) {
 		return fmt.Errorf("store: finish run %d: %q is not a final state (use success, failure, error or cancelled)", id, state)
 	}
@@ -367,15 +369,26 @@ func (s *Store) FinishRun(ctx context.Context, id int64, state string, result *c
 	if err != nil {
 		return fmt.Errorf("store: finish run %d: encode the result: %w", id, err)
 	}
-	res, err := s.w.ExecContext(ctx, `UPDATE runs
+	var finished bool
+	err = s.runTx(ctx, fmt.Sprintf("finish run %d", id), func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE runs
 SET state = CASE WHEN state = 'cancelled' THEN state ELSE ? END,
     result = ?,
     finished_at = CASE WHEN finished_at = 0 THEN ? ELSE finished_at END
 WHERE id = ? AND state IN ('queued', 'running', 'cancelled')`, state, data, toNanos(s.now()), id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil
+		}
+		finished = true
+		return s.addReports(ctx, tx, reports)
+	})
 	if err != nil {
-		return s.wrap(fmt.Sprintf("finish run %d", id), err)
+		return err
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
+	if !finished {
 		return s.stateError(ctx, "finish", id)
 	}
 	return nil

@@ -90,6 +90,37 @@ CREATE TABLE heads (
 );
 CREATE INDEX heads_first_seen ON heads (first_seen);
 `,
+	// Reports are an outbox: what the bot owes GitHub, written with the
+	// run's result and marked sent once GitHub accepted it. At most one
+	// report per target is pending: a newer one replaces it.
+	`
+CREATE TABLE reports (
+	id         INTEGER PRIMARY KEY AUTOINCREMENT,
+	run        INTEGER NOT NULL DEFAULT 0,
+	target     TEXT NOT NULL,
+	kind       TEXT NOT NULL,
+	payload    BLOB NOT NULL,
+	state      TEXT NOT NULL DEFAULT 'pending'
+	           CHECK (state IN ('pending', 'sent', 'failed', 'replaced')),
+	created_at INTEGER NOT NULL,
+	attempts   INTEGER NOT NULL DEFAULT 0,
+	not_before INTEGER NOT NULL DEFAULT 0,
+	done_at    INTEGER NOT NULL DEFAULT 0,
+	error      TEXT NOT NULL DEFAULT ''
+);
+CREATE UNIQUE INDEX reports_pending_target ON reports (target) WHERE state = 'pending';
+CREATE INDEX reports_due ON reports (state, not_before, id);
+
+CREATE TABLE check_runs (
+	repo      TEXT NOT NULL,
+	sha       TEXT NOT NULL,
+	name      TEXT NOT NULL,
+	id        INTEGER NOT NULL,
+	run       INTEGER NOT NULL DEFAULT 0,
+	completed INTEGER NOT NULL DEFAULT 0,
+	PRIMARY KEY (repo, sha, name)
+);
+`,
 }
 
 // SchemaVersion is the user_version this build brings a database to.

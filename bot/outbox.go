@@ -1,0 +1,272 @@
+package bot
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/provide-io/workspace-bot/changeset"
+	"github.com/provide-io/workspace-bot/internal/logging"
+	"github.com/provide-io/workspace-bot/internal/mdescape"
+	"github.com/provide-io/workspace-bot/internal/store"
+	"github.com/provide-io/workspace-bot/internal/text"
+	"github.com/provide-io/workspace-bot/workspace"
+)
+
+// Outbox keeps the reports the bot owes GitHub until GitHub has accepted
+// them, and the check run it keeps on each head. *store.Store is one.
+type Outbox interface {
+	AddReports(ctx context.Context, reports ...store.Report) error
+	PendingReport(ctx context.Context, target string) (*store.Report, error)
+	DueReports(ctx context.Context, now time.Time, after int64, limit int) ([]store.Report, error)
+	ReportSent(ctx context.Context, id int64) error
+	ReportFailed(ctx context.Context, id int64, why string, retry time.Time, giveUp bool) error
+	NextReportDue(ctx context.Context) (time.Time, bool, error)
+	CheckRun(ctx context.Context, repo, sha, name string) (store.CheckRunRecord, bool, error)
+	SetCheckRun(ctx context.Context, c store.CheckRunRecord) error
+}
+
+// Kinds of report.
+const (
+	kindState   = "state"   // a commit status or check run on a head
+	kindSummary = "summary" // the summary comment on a PR
+)
+
+// Report retry timing: a failed send is tried again after a second,
+// doubling up to a minute, and the sweep runs at least once a minute.
+const (
+	reportRetryFirst = time.Second
+	ReportSweep      = time.Minute
+	reportBatch      = 100
+)
+
+// owed is what a report says, as the outbox keeps it.
+type owed struct {
+	Repo   string `json:"repo"`
+	Number int    `json:"number,omitempty"`
+	SHA    string `json:"sha,omitempty"`
+	// A state on the head SHA.
+	State       string `json:"state,omitempty"`
+	Context     string `json:"context,omitempty"`
+	Description string `json:"description,omitempty"`
+	TargetURL   string `json:"target_url,omitempty"`
+	// The summary comment on PR Number.
+	Body string `json:"body,omitempty"`
+}
+
+func (o owed) ref() string { return fmt.Sprintf("%s#%d", o.Repo, o.Number) }
+
+// stateReport is the state of pr's head under cfg's status context. Its
+// description is plain text GitHub shows as written: one line, no control
+// characters (it carries branch names and commands).
+func (b *Bot) stateReport(cfg *workspace.Config, pr *changeset.PR, state, desc string, run int64) store.Report {
+	o := owed{Repo: pr.Repo, Number: pr.Number, SHA: pr.HeadSHA, State: state, Context: cfg.StatusContext(),
+		Description: text.Truncate(mdescape.Plain(desc), maxDescription), TargetURL: b.runURL(run)}
+	return newReport(kindState, fmt.Sprintf("state %s@%s %s", strings.ToLower(o.Repo), o.SHA, o.Context), run, o)
+}
+
+// summaryReport is the summary comment on pr.
+func summaryReport(pr *changeset.PR, body string, run int64) store.Report {
+	o := owed{Repo: pr.Repo, Number: pr.Number, Body: body}
+	return newReport(kindSummary, fmt.Sprintf("summary %s#%d", strings.ToLower(o.Repo), o.Number), run, o)
+}
+
+func newReport(kind, target string, run int64, o owed) store.Report {
+	payload, err := json.Marshal(o)
+	if err != nil {
+		// Strings and numbers only: Marshal cannot fail.
+		panic(fmt.Sprintf("bot: encode a report: %v", err))
+	}
+	return store.Report{Run: run, Target: target, Kind: kind, Payload: payload}
+}
+
+// owe records reports in the outbox, in one transaction, and sends them
+// now; what GitHub does not accept now is sent again later (sweep).
+// Without an outbox, or when the store fails, they are sent once.
+func (b *Bot) owe(ctx context.Context, reports ...store.Report) {
+	if len(reports) == 0 {
+		return
+	}
+	if b.rec != nil {
+		err := b.rec.AddReports(ctx, reports...)
+		if err == nil {
+			b.sendOwed(ctx, reports)
+			return
+		}
+		b.logger(ctx).WithError(err).Error("recording reports failed: sending them once, without retries")
+	}
+	for i := range reports {
+		r := &reports[i]
+		mu := b.reportLock(r.Target)
+		mu.Lock()
+		err := b.send(ctx, r)
+		mu.Unlock()
+		if err != nil {
+			b.logger(ctx).WithError(err).WithField(logging.Report, r.Target).Warn("sending a report failed")
+		}
+	}
+}
+
+// sendOwed sends the pending report of each report's target, in order.
+// Failures are recorded for the sweep.
+func (b *Bot) sendOwed(ctx context.Context, reports []store.Report) {
+	for _, r := range reports {
+		b.sendTarget(ctx, r.Target) //nolint:errcheck // recorded in the outbox and logged
+	}
+}
+
+// sendTarget sends the pending report of target, if it still has one.
+// The target's lock keeps its reports in order: a report replaced while
+// another goroutine sends it is sent before its replacement, never after.
+func (b *Bot) sendTarget(ctx context.Context, target string) error {
+	mu := b.reportLock(target)
+	mu.Lock()
+	defer mu.Unlock()
+	r, err := b.rec.PendingReport(ctx, target)
+	if err != nil || r == nil {
+		return err
+	}
+	return b.attempt(ctx, r)
+}
+
+// attempt sends r and records how it went: sent once GitHub accepted it,
+// else tried again later, or never when asking again cannot help.
+func (b *Bot) attempt(ctx context.Context, r *store.Report) error {
+	err := b.send(ctx, r)
+	// The caller's context may be over (a cancelled build, a shutdown);
+	// what happened is recorded all the same.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	log := b.logger(ctx).WithFields(map[string]any{logging.Report: r.Target, logging.Run: r.Run})
+	if err == nil {
+		if merr := b.rec.ReportSent(rctx, r.ID); merr != nil {
+			log.WithError(merr).Warn("GitHub accepted a report, but marking it sent failed; it will be sent again")
+			return merr
+		}
+		return nil
+	}
+	giveUp := permanent(err)
+	retry := time.Now().Add(reportBackoff(r.Attempts + 1))
+	if merr := b.rec.ReportFailed(rctx, r.ID, err.Error(), retry, giveUp); merr != nil {
+		log.WithError(merr).Error("recording a failed report failed")
+	}
+	if giveUp {
+		log.WithError(err).Error("GitHub refused a report; it is not sent again")
+	} else {
+		log.WithError(err).WithField(logging.Attempts, r.Attempts+1).Warn("sending a report failed; it is sent again later")
+		b.wakeSweep()
+	}
+	return err
+}
+
+// send sends one report to GitHub.
+func (b *Bot) send(ctx context.Context, r *store.Report) error {
+	var o owed
+	if err := json.Unmarshal(r.Payload, &o); err != nil {
+		return &badReport{fmt.Errorf("report %d: its record cannot be read: %w", r.ID, err)}
+	}
+	switch r.Kind {
+	case kindState:
+		return b.sendState(ctx, o, r.Run)
+	case kindSummary:
+		return b.upsertSummary(ctx, o.Repo, o.Number, o.Body)
+	}
+	return &badReport{fmt.Errorf("report %d: unknown kind %q", r.ID, r.Kind)}
+}
+
+// badReport is a report that can never be sent.
+type badReport struct{ err error }
+
+func (e *badReport) Error() string { return e.err.Error() }
+func (e *badReport) Unwrap() error { return e.err }
+
+// permanent says whether sending again cannot help: the PR or commit is
+// gone or out of reach, GitHub refused the request itself, or the report
+// is unreadable. Everything else (5xx, rate limits outlasting the
+// client's wait, the network, bad credentials an operator can fix) is
+// tried again.
+func permanent(err error) bool {
+	var bad *badReport
+	return errors.As(err, &bad) || errors.Is(err, changeset.ErrNotFound) ||
+		errors.Is(err, changeset.ErrForbidden) || errors.Is(err, ErrRejected)
+}
+
+// reportBackoff is how long to wait before the nth attempt of a report.
+func reportBackoff(n int) time.Duration {
+	d := reportRetryFirst
+	for i := 1; i < n && d < ReportSweep; i++ {
+		d *= 2
+	}
+	return min(d, ReportSweep)
+}
+
+func (b *Bot) reportLock(target string) *sync.Mutex {
+	h := fnv.New32a()
+	h.Write([]byte(target))
+	return &b.reportLocks[h.Sum32()%uint32(len(b.reportLocks))]
+}
+
+// wakeSweep tells the sweep a report is due sooner than it planned.
+func (b *Bot) wakeSweep() {
+	select {
+	case b.sweepWake <- struct{}{}:
+	default:
+	}
+}
+
+// sweep sends the pending reports due now, oldest first, or every
+// pending one when all. It makes one pass: a report that fails again
+// waits for its next turn.
+func (b *Bot) sweep(ctx context.Context, all bool) error {
+	now := time.Now()
+	if all {
+		now = time.Time{}
+	}
+	var after int64
+	for {
+		due, err := b.rec.DueReports(ctx, now, after, reportBatch)
+		if err != nil {
+			return err
+		}
+		for _, r := range due {
+			after = r.ID
+			b.sendTarget(ctx, r.Target) //nolint:errcheck // recorded in the outbox and logged
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+		}
+		if len(due) < reportBatch {
+			return nil
+		}
+	}
+}
+
+// Flush sends every pending report, trying again with backoff until all
+// are sent or ctx ends, and says how many are left. The Action calls it
+// before it exits, so it gives the outbox's guarantee within its run.
+func (b *Bot) Flush(ctx context.Context) (int, error) {
+	if b.rec == nil {
+		return 0, nil
+	}
+	for n := 1; ; n++ {
+		if err := b.sweep(ctx, true); err != nil {
+			return 0, err
+		}
+		left, err := b.rec.DueReports(ctx, time.Time{}, 0, reportBatch)
+		if err != nil || len(left) == 0 {
+			return len(left), err
+		}
+		t := time.NewTimer(reportBackoff(n))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return len(left), ctx.Err()
+		case <-t.C:
+		}
+	}
+}
