@@ -150,12 +150,16 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	if rt != nil {
 		routeName = rt.method + " " + strings.ReplaceAll(rt.pattern, "+}", "}")
 	}
+	hooked := s.runHook(r, path)
 	s.mu.Lock()
 	s.st.stats.Requests++
 	s.st.stats.ByRoute[routeName]++
 	s.st.requestN++
 	reqID := fmt.Sprintf("0000:%04X:%06X", s.st.requestN%0xffff, s.st.requestN)
-	f := s.takeFault(r.Method, path)
+	f := hooked
+	if f == nil {
+		f = s.takeFault(r.Method, path)
+	}
 	s.mu.Unlock()
 
 	h := w.Header()

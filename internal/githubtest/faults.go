@@ -1,7 +1,9 @@
 package githubtest
 
 import (
+	"bytes"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -26,10 +28,13 @@ type Fault struct {
 	// Remaining0 answers with X-RateLimit-Remaining: 0, which go-github
 	// turns into *github.RateLimitError.
 	Remaining0 bool
+	// Skip lets that many matching requests through before the fault
+	// hits: with no Method or Path, Skip n fails the (n+1)th call.
+	Skip int
 }
 
-// Fault queues f; faults are tried in the order they were added.
-func (s *Server) Fault(f Fault) {
+// fill gives a fault its defaults.
+func (f *Fault) fill() {
 	if f.Count == 0 {
 		f.Count = 1
 	}
@@ -39,9 +44,45 @@ func (s *Server) Fault(f Fault) {
 			f.Status = http.StatusBadGateway
 		}
 	}
+}
+
+// Fault queues f; faults are tried in the order they were added.
+func (s *Server) Fault(f Fault) {
+	f.fill()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.st.faults = append(s.st.faults, &f)
+}
+
+// Hook sees an API request before it is served: its method, path (below
+// /api/v3) and body. The request waits while the hook runs, so a test can
+// act while a call is in flight (kill the client); it is then answered
+// with the fault the hook returns, or served as usual when that is nil.
+type Hook func(method, path string, body []byte) *Fault
+
+// SetHook installs h for every later API request; nil removes it.
+func (s *Server) SetHook(h Hook) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.st.hook = h
+}
+
+// runHook runs the hook, if any, on r; it returns the fault to answer
+// with, or nil. The body stays readable for the endpoint.
+func (s *Server) runHook(r *http.Request, path string) *Fault {
+	s.mu.Lock()
+	h := s.st.hook
+	s.mu.Unlock()
+	if h == nil {
+		return nil
+	}
+	body, _ := io.ReadAll(r.Body)
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	f := h(r.Method, path, body)
+	if f != nil {
+		f.fill()
+	}
+	return f
 }
 
 // ClearFaults drops every queued fault.
@@ -59,6 +100,10 @@ func (s *Server) takeFault(method, path string) *Fault {
 			continue
 		}
 		if f.Path != "" && !strings.HasPrefix(path, f.Path) {
+			continue
+		}
+		if f.Skip > 0 {
+			f.Skip--
 			continue
 		}
 		hit := *f

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -183,5 +184,44 @@ func TestConcurrentUse(t *testing.T) {
 	}
 	if got := len(s.Statuses("acme/app", sha)); got != 40 {
 		t.Errorf("statuses = %d, want 40", got)
+	}
+}
+
+// Skip fails the nth call; a hook sees a call in flight and decides its
+// answer.
+func TestFaultSkipAndHook(t *testing.T) {
+	s := start(t)
+	seed(t, s)
+	ctx := t.Context()
+	gh := client(t, s, "")
+	s.Fault(Fault{Skip: 2, Status: 502})
+	for i := 0; i < 4; i++ {
+		_, _, err := gh.Repositories.Get(ctx, "acme", "app")
+		if fail := i == 2; fail != isStatus(err, 502) {
+			t.Errorf("call %d: %v", i, err)
+		}
+	}
+
+	n := openPR(t, s)
+	var seen []string
+	s.SetHook(func(method, path string, body []byte) *Fault {
+		seen = append(seen, method+" "+path+" "+string(body))
+		if method == "POST" && strings.Contains(string(body), "lost") {
+			return &Fault{}
+		}
+		return nil
+	})
+	if _, _, err := gh.Issues.CreateComment(ctx, "acme", "app", n, &github.IssueComment{Body: github.String("lost")}); !isStatus(err, 502) {
+		t.Errorf("hooked POST: %v, want 502", err)
+	}
+	if _, _, err := gh.Issues.CreateComment(ctx, "acme", "app", n, &github.IssueComment{Body: github.String("kept")}); err != nil {
+		t.Errorf("POST the hook lets through: %v", err)
+	}
+	s.SetHook(nil)
+	if cs := s.Comments("acme/app", n); len(cs) != 1 || cs[0].Body != "kept" {
+		t.Errorf("comments %+v, want only the one the hook let through, body intact", cs)
+	}
+	if len(seen) != 2 || !strings.HasPrefix(seen[0], "POST /repos/acme/app/issues/") {
+		t.Errorf("hook saw %q", seen)
 	}
 }

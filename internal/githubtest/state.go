@@ -73,6 +73,7 @@ type state struct {
 	comments  map[int64]*comment
 	checkRuns map[int64]*checkRun
 	faults    []*Fault
+	hook      Hook
 	rates     map[string]*rateWindow
 	stats     Stats
 	nextID    int64
