@@ -199,6 +199,7 @@ func TestClosedMemberCancelsRun(t *testing.T) {
 	h.gh.addPR(&closed)
 	h.handle(prEvent("closed", &closed, nil))
 	h.waitState("acme/core", "c1", "error")
+	h.waitState("acme/lib", "l1", "error")
 	if d := h.gh.lastState("acme/lib", "l1").Description; !strings.Contains(d, "acme/app#3 was closed") {
 		t.Errorf("description %q", d)
 	}

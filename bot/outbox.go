@@ -93,6 +93,12 @@ func (b *Bot) owe(ctx context.Context, reports ...store.Report) {
 		return
 	}
 	if b.rec != nil {
+		// The caller sends them now; the sweep only takes over if that
+		// fails, or the process dies first (every start sends them all).
+		due := time.Now().Add(ReportSweep)
+		for i := range reports {
+			reports[i].NotBefore = due
+		}
 		err := b.rec.AddReports(ctx, reports...)
 		if err == nil {
 			b.sendOwed(ctx, reports)

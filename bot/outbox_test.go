@@ -142,6 +142,7 @@ func TestReportsOwedAreSentOnStart(t *testing.T) {
 // never sent after it.
 func TestNewerReportReplacesOwedOne(t *testing.T) {
 	h := newHarness(t, nil)
+	h.q.Stop(time.Second) // no sweep: only Flush sends what is owed
 	h.gh.mu.Lock()
 	h.gh.failFinal = 1
 	h.gh.mu.Unlock()
@@ -152,7 +153,9 @@ func TestNewerReportReplacesOwedOne(t *testing.T) {
 		t.Fatalf("the failed send is not owed")
 	}
 	h.bot.setState(ctx, p, "pending", "queued: 1 PR")
-	time.Sleep(reportRetryFirst + 200*time.Millisecond)
+	if left, err := h.bot.Flush(ctx); left != 0 || err != nil {
+		t.Fatalf("Flush: %d left, %v", left, err)
+	}
 	h.gh.mu.Lock()
 	sts := append([]Status(nil), h.gh.statuses["acme/core@c1"]...)
 	h.gh.mu.Unlock()

@@ -388,6 +388,10 @@ func (q *Queue) finish(id int64, p *Plan, o *Outcome, log logrus.FieldLogger) st
 	var reports []store.Report
 	if p != nil {
 		reports = q.b.finalReports(ctx, p, o)
+		due := time.Now().Add(ReportSweep)
+		for i := range reports {
+			reports[i].NotBefore = due // sent below; the sweep takes over if that fails
+		}
 	}
 	if err := q.opt.Runs.FinishRun(ctx, id, state, o.Result, reports...); err != nil {
 		log.WithError(err).Error("recording the run's result failed")

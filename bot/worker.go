@@ -141,19 +141,19 @@ func (q *Queue) runLoop(worker int) {
 }
 
 // reportLoop sends the reports a previous process or a failed send left
-// in the outbox: at once on start, then when the next one is due, and at
+// in the outbox: all of them on start, then each when it is due, at
 // least every ReportSweep.
 func (q *Queue) reportLoop() {
 	defer q.loops.Done()
 	log := q.log.WithField(logging.Worker, "reports")
 	ctx := logging.With(q.jobCtx, log)
-	for q.claimCtx.Err() == nil {
-		if err := q.b.sweep(ctx, false); err != nil && q.claimCtx.Err() == nil {
+	for all := true; q.claimCtx.Err() == nil; all = false {
+		if err := q.b.sweep(ctx, all); err != nil && q.claimCtx.Err() == nil {
 			log.WithError(err).Error("sending the reports in the outbox failed")
 		}
 		wait := ReportSweep
 		if due, ok, err := q.b.rec.NextReportDue(ctx); err == nil && ok {
-			wait = min(wait, max(time.Until(due), 10*time.Millisecond))
+			wait = min(wait, max(time.Until(due), 50*time.Millisecond))
 		}
 		t := time.NewTimer(wait)
 		select {

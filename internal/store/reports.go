@@ -53,7 +53,7 @@ func scanReport(row interface{ Scan(...any) error }) (*Report, error) {
 }
 
 // AddReports records reports in one transaction, each replacing the
-// pending report of its target.
+// pending report of its target; each is due at its NotBefore (zero: now).
 func (s *Store) AddReports(ctx context.Context, reports ...Report) error {
 	if len(reports) == 0 {
 		return nil
@@ -70,8 +70,8 @@ func (s *Store) addReports(ctx context.Context, tx *sql.Tx, reports []Report) er
 		if _, err := tx.ExecContext(ctx, `UPDATE reports SET state = 'replaced', done_at = ? WHERE target = ? AND state = 'pending'`, now, r.Target); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO reports (run, target, kind, payload, created_at) VALUES (?, ?, ?, ?, ?)`,
-			r.Run, r.Target, r.Kind, r.Payload, now); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO reports (run, target, kind, payload, created_at, not_before) VALUES (?, ?, ?, ?, ?, ?)`,
+			r.Run, r.Target, r.Kind, r.Payload, now, toNanos(r.NotBefore)); err != nil {
 			return err
 		}
 	}
