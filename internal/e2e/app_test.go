@@ -44,6 +44,16 @@ func installationOf(t *testing.T, repo string) int64 {
 // key's PEM, which the logs must never show.
 func (w *world) startApp(logs *syncBuffer) string {
 	w.t.Helper()
+	flags, keyLine := w.registerApp()
+	w.startServe(buildBot(w.t), freeAddr(w.t), w.t.TempDir(), logs, flags...)
+	return keyLine
+}
+
+// registerApp registers a GitHub App with a fresh key and its
+// installations, and returns the serve flags that act as it and a line of
+// the key's PEM.
+func (w *world) registerApp() (flags []string, keyLine string) {
+	w.t.Helper()
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		w.t.Fatal(err)
@@ -55,9 +65,7 @@ func (w *world) startApp(logs *syncBuffer) string {
 	for id, repos := range installs {
 		w.gh.AddInstallation(githubtest.Installation{ID: id, AppID: appID, Account: owner, Repos: repos})
 	}
-	w.startServe(buildBot(w.t), freeAddr(w.t), w.t.TempDir(), logs,
-		"--app-id", strconv.Itoa(appID), "--app-private-key", keyFile)
-	return strings.Split(keyPEM, "\n")[1]
+	return []string{"--app-id", strconv.Itoa(appID), "--app-private-key", keyFile}, strings.Split(keyPEM, "\n")[1]
 }
 
 // appPayload marks a delivery as coming through the App's installation
