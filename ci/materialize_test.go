@@ -124,6 +124,32 @@ func TestIncrementalFetchReusesMirror(t *testing.T) {
 	}
 }
 
+// A process killed while it made a mirror (git init cut short leaves HEAD
+// and no objects) does not break the next run: the mirror is made again.
+func TestHalfMadeMirrorIsMadeAgain(t *testing.T) {
+	f := newFixture(t)
+	f.repo("alpha", nil)
+	cfg := f.config(sib{name: "alpha"})
+	r := f.runner()
+	m := r.mirrorFor(f.url("alpha"))
+	if err := os.MkdirAll(filepath.Join(m.dir, "refs", "heads"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(m.dir, "HEAD"), []byte("ref: refs/heads/main\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(m.dir+".init", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	res, err := r.Run(context.Background(), Request{Config: cfg})
+	if err != nil || res.Result != Success {
+		t.Fatalf("run over a half-made mirror: %v %+v", err, res)
+	}
+	if _, err := os.Stat(m.dir + ".init"); !os.IsNotExist(err) {
+		t.Errorf("the unfinished mirror beside it is still there: %v", err)
+	}
+}
+
 func countSuffix(entries []os.DirEntry, suffix string) int {
 	n := 0
 	for _, e := range entries {

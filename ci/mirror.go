@@ -77,17 +77,32 @@ func (m *mirror) lock(ctx context.Context, exclusive bool) (unlock func(), err e
 	}
 }
 
+// exists says whether the mirror is a whole repository: a git init cut
+// short (the process killed) leaves HEAD without objects.
 func (m *mirror) exists() bool {
-	_, err := os.Stat(filepath.Join(m.dir, "HEAD"))
-	return err == nil
+	for _, name := range []string{"HEAD", "config", "objects", "refs"} {
+		if _, err := os.Stat(filepath.Join(m.dir, name)); err != nil {
+			return false
+		}
+	}
+	return true
 }
 
 // init creates the bare repository; the caller holds the exclusive lock.
+// It is made beside its place and renamed into it once configured, so a
+// process killed halfway leaves no half-made mirror; one left by an
+// older version is made again.
 func (m *mirror) init(ctx context.Context) error {
 	if m.exists() {
 		return nil
 	}
-	if _, err := git(ctx, "", "init", "--bare", "--quiet", "--template=", "--", m.dir); err != nil {
+	tmp := m.dir + ".init"
+	for _, d := range []string{tmp, m.dir} {
+		if err := os.RemoveAll(d); err != nil {
+			return fmt.Errorf("remove the unfinished mirror %s: %w", d, err)
+		}
+	}
+	if _, err := git(ctx, "", "init", "--bare", "--quiet", "--template=", "--", tmp); err != nil {
 		return err
 	}
 	// gc in the foreground, inside our lock, never detached after it; and
@@ -98,9 +113,12 @@ func (m *mirror) init(ctx context.Context) error {
 		{"core.logAllRefUpdates", "false"},
 		{"remote.origin.url", gitauth.Redact(m.url)},
 	} {
-		if _, err := git(ctx, m.dir, "config", kv[0], kv[1]); err != nil {
+		if _, err := git(ctx, tmp, "config", kv[0], kv[1]); err != nil {
 			return err
 		}
+	}
+	if err := os.Rename(tmp, m.dir); err != nil {
+		return fmt.Errorf("put the new mirror in place: %w", err)
 	}
 	return nil
 }
