@@ -55,6 +55,9 @@ type worldOptions struct {
 	coalesce time.Duration
 	noServe  bool
 	private  bool // private repositories: cloning needs the bot's token
+	// siblings are the workspace's repositories under acme; all of
+	// siblings when nil.
+	siblings []string
 }
 
 func newWorld(t *testing.T, o worldOptions) *world {
@@ -66,7 +69,11 @@ func newWorld(t *testing.T, o worldOptions) *world {
 	t.Cleanup(func() { srv.Close() })
 	srv.AddToken(botToken, githubtest.Token{Login: "workspace-bot"})
 	w := &world{t: t, gh: srv}
-	for _, s := range siblings {
+	sibs := o.siblings
+	if sibs == nil {
+		sibs = siblings
+	}
+	for _, s := range sibs {
 		repo := owner + "/" + s
 		if err := srv.CreateRepo(repo, githubtest.RepoOptions{Private: o.private}); err != nil {
 			t.Fatal(err)
@@ -83,13 +90,13 @@ func newWorld(t *testing.T, o worldOptions) *world {
 	fmt.Fprintf(&cfg, "[workspace]\nname = \"ws\"\n\n[workspace.ci]\ntest = [\"sh check-all.sh\"]\ntimeout = \"1m\"\n\n[workspace.bot]\nlink_by_branch = true\n")
 	deps := map[string]string{"core": "", "lib": `"core"`, "app": `"lib"`}
 	layers := map[string]string{"core": "foundation", "lib": "framework", "app": "tools"}
-	for _, s := range siblings {
+	for _, s := range sibs {
 		fmt.Fprintf(&cfg, "\n[[siblings]]\nname = %q\npath = \"../%s\"\nrepo = %q\nlayer = %q\ndepends_on = [%s]\n",
 			s, s, srv.GitURL(owner+"/"+s), layers[s], deps[s])
 	}
 	w.cfg = filepath.Join(w.cfgDir, "wrknv.toml")
 	write(t, w.cfg, cfg.String())
-	write(t, filepath.Join(w.cfgDir, "check-all.sh"), "set -e\nfor s in core lib app; do sh ../$s/check.sh; done\n")
+	write(t, filepath.Join(w.cfgDir, "check-all.sh"), "set -e\nfor s in "+strings.Join(sibs, " ")+"; do sh ../$s/check.sh; done\n")
 	if !o.noServe {
 		w.serve(o)
 	}
