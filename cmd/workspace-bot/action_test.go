@@ -595,3 +595,39 @@ func TestActionApprovalCoversHeadsWaitingBeforeTheComment(t *testing.T) {
 		t.Errorf("reply to the approval:\n%s", got)
 	}
 }
+
+// The Action has the service's outbox within its step: a summary comment
+// GitHub failed to take (a 502 on the create, which is never repeated at
+// once: it may have been applied) is sent again before the step ends, and
+// every PR ends with one summary.
+func TestActionSendsAgainWhatGitHubFailed(t *testing.T) {
+	w := newActionWorld(t)
+	rn, err := demo.OpenRename(w.srv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload, err := demo.PullRequestEvent(w.srv, "opened", demo.CLIRepo, rn.CLI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.srv.Fault(githubtest.Fault{Method: "POST", Path: "/repos/" + demo.GreetingRepo + "/issues/", Status: 502})
+	w.srv.Fault(githubtest.Fault{Method: "POST", Path: "/repos/" + demo.CLIRepo + "/issues/", Status: 502})
+	r := w.run(t, "pull_request", demo.CLIRepo, payload)
+	if r.code != 0 || strings.Contains(r.stdout, "::error") {
+		t.Fatalf("want exit 0 and no error annotation:\n%s", r)
+	}
+	for _, m := range []struct {
+		repo string
+		n    int
+	}{{demo.GreetingRepo, rn.Greeting}, {demo.CLIRepo, rn.CLI}} {
+		var sums int
+		for _, c := range w.srv.Comments(m.repo, m.n) {
+			if strings.Contains(c.Body, "workspace-bot:summary") {
+				sums++
+			}
+		}
+		if st := lastStatus(w.srv, m.repo, m.n); st.State != "success" || sums != 1 {
+			t.Errorf("%s#%d: status %+v and %d summaries, want success and one", m.repo, m.n, st, sums)
+		}
+	}
+}
