@@ -136,7 +136,7 @@ func TestChecksRefusedReportWithStatuses(t *testing.T) {
 func TestReportedTextIsPlainOrEscaped(t *testing.T) {
 	const command = "pytest -q || exit 1\n@provide-io/security-team \x1b[31m"
 	fail := &ci.Result{Result: ci.Failure, Steps: []ci.StepResult{{Name: "test", Command: command, Result: ci.Failure}}}
-	checks := &fakeChecks{runs: map[int64]*CheckRun{}, bySHA: map[string]int64{}}
+	checks := newFakeChecks()
 	h := newHarness(t, func(s *setup) { s.Checks = checks })
 	h.bld.set(func(f *fakeBuilder) { f.Value = fail })
 	h.threeSiblings()
