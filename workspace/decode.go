@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/provide-io/workspace-bot/internal/suggest"
 )
 
 // The keys this package reads, table by table. Everything else in
@@ -130,7 +132,7 @@ func (v *validator) table(l loc, val any, allowed []string) (map[string]any, boo
 
 func (v *validator) unknownKey(l loc, k string, allowed []string) {
 	fix := "remove it, or use one of " + strings.Join(allowed, ", ")
-	if m := closest(k, allowed); m != "" {
+	if m := suggest.Closest(k, allowed); m != "" {
 		fix = "did you mean " + m + "?"
 	}
 	v.failAt(l, "unknown key", fix)
@@ -283,7 +285,7 @@ func (v *validator) decode(tree map[string]any) *Config {
 			cfg.Wrknv = append(cfg.Wrknv, wrknvLabel(k, tree[k]))
 		default:
 			fix := "remove it; wrknv.toml holds [workspace], [[siblings]] and wrknv's own sections"
-			if m := closest(k, append(append([]string(nil), ours...), wrknvKeys...)); m != "" {
+			if m := suggest.Closest(k, append(append([]string(nil), ours...), wrknvKeys...)); m != "" {
 				fix = "did you mean " + wrknvLabel(m, tree[m]) + "?"
 				if m == "siblings" {
 					fix = "did you mean [[siblings]]?"

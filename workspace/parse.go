@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/provide-io/workspace-bot/internal/suggest"
 )
 
 // Problem is one thing wrong with a config: where, which key, what, and the fix.
@@ -332,7 +334,7 @@ func (v *validator) checkSiblings(cfg *Config) {
 		}
 		if s.Layer != "" && cfg.layerRank(s.Layer) == len(ws.Layers) {
 			fix := fmt.Sprintf("use one of %s, or list it in [workspace] layers", strings.Join(ws.Layers, ", "))
-			if m := closest(s.Layer, ws.Layers); m != "" {
+			if m := suggest.Closest(s.Layer, ws.Layers); m != "" {
 				fix = "did you mean " + m + "? " + fix
 			}
 			v.failAt(sl.child("layer"), fmt.Sprintf("unknown layer %q", s.Layer), fix)
@@ -360,7 +362,7 @@ func (v *validator) checkSiblings(cfg *Config) {
 			dep := cfg.Sibling(d)
 			switch {
 			case dep == nil:
-				v.failAt(dl.elem(j), fmt.Sprintf("unknown sibling %q", d), "name a sibling defined in this file: "+suggest(cfg, d))
+				v.failAt(dl.elem(j), fmt.Sprintf("unknown sibling %q", d), "name a sibling defined in this file: "+suggestSibling(cfg, d))
 			case d == s.Name:
 				v.failAt(dl.elem(j), "a sibling cannot depend on itself", "remove "+d+" from its depends_on")
 			case s.Layer != "" && dep.Layer != "" && cfg.layerRank(dep.Layer) > cfg.layerRank(s.Layer):
@@ -381,13 +383,13 @@ func indexOf(cfg *Config, name string) int {
 	return -1
 }
 
-func suggest(cfg *Config, name string) string {
+func suggestSibling(cfg *Config, name string) string {
 	var names []string
 	for _, s := range cfg.Siblings {
 		names = append(names, s.Name)
 	}
 	sort.Strings(names)
-	if m := closest(name, names); m != "" {
+	if m := suggest.Closest(name, names); m != "" {
 		return "did you mean " + m + "?"
 	}
 	for _, n := range names {
@@ -441,7 +443,7 @@ func (v *validator) checkFixed(cfg *Config) {
 			at := v.lines.line(fl.elem(i).elem(j).path...)
 			if cfg.Sibling(name) == nil {
 				v.fail(at, fl.key, fmt.Sprintf("unknown sibling %q", name),
-					"name siblings defined in this file: "+suggest(cfg, name))
+					"name siblings defined in this file: "+suggestSibling(cfg, name))
 				continue
 			}
 			if k, dup := seen[name]; dup && k != i {

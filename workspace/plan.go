@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/provide-io/workspace-bot/internal/suggest"
 )
 
 // TestCommands are the workspace-level tests: [workspace.ci].test, or,
@@ -222,7 +224,7 @@ func (c *Config) TaskPlan(f Facts, task string) (Plan, error) {
 			return Plan{}, fmt.Errorf("unknown task %q (fix: define it under [workspace.tasks] in %s)", task, c.fileName())
 		}
 		hint := ""
-		if m := closest(task, names); m != "" {
+		if m := suggest.Closest(task, names); m != "" {
 			hint = "did you mean " + m + "? "
 		}
 		return Plan{}, fmt.Errorf("unknown task %q (fix: %sthe tasks are %s)", task, hint, strings.Join(names, ", "))

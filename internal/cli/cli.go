@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/provide-io/workspace-bot/internal/exitcode"
+	"github.com/provide-io/workspace-bot/internal/suggest"
 )
 
 // NewFlagSet makes a FlagSet that reports errors instead of exiting. Its
@@ -105,16 +106,10 @@ func ParseNoArgs(fs *pflag.FlagSet, args []string) (code int, ok bool) {
 // Suggest is " (did you mean x?)" for the candidate a small typo away from
 // word, or "".
 func Suggest(word string, candidates []string) string {
-	best, bestDist := "", 0
-	for _, c := range candidates {
-		if d := EditDistance(word, c); best == "" || d < bestDist {
-			best, bestDist = c, d
-		}
+	if m := suggest.Closest(word, candidates); m != "" {
+		return " (did you mean " + m + "?)"
 	}
-	if best == "" || bestDist > max(1, len(word)/3) {
-		return ""
-	}
-	return " (did you mean " + best + "?)"
+	return ""
 }
 
 // unknownFlagRe picks the flag out of pflag's "unknown flag: --jsn".
@@ -134,33 +129,6 @@ func flagSuggestion(fs *pflag.FlagSet, err error) string {
 		}
 	})
 	return Suggest("--"+m[1], names)
-}
-
-// EditDistance counts the insertions, deletions, substitutions and swaps
-// of two neighbours that turn a into b (optimal string alignment): the
-// typos people make, "jsno" for "json" among them, each cost one.
-func EditDistance(a, b string) int {
-	d := make([][]int, len(a)+1)
-	for i := range d {
-		d[i] = make([]int, len(b)+1)
-		d[i][0] = i
-	}
-	for j := range d[0] {
-		d[0][j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
-			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
-				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
-			}
-		}
-	}
-	return d[len(a)][len(b)]
 }
 
 // NewLogger logs to stderr: text for a terminal, JSON for a service.

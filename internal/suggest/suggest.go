@@ -1,17 +1,21 @@
-package workspace
+// Package suggest finds the word a typo was meant to be, for every "did
+// you mean" the program says: mistyped flags, commands, config keys,
+// sibling names, layers and tasks.
+package suggest
 
 import "sort"
 
-// closest returns the candidate a typo away from word, or "". A typo is
+// Closest returns the candidate a typo away from word, or "". A typo is
 // an insertion, deletion, substitution or swap of neighbours; a third of
 // the word's length may be wrong (at least one letter), so "depend_on"
-// finds depends_on and "sibling" finds siblings.
-func closest(word string, candidates []string) string {
+// finds depends_on and "jsno" finds json. Ties go to the candidate first
+// in sorted order, so the answer does not depend on the caller's order.
+func Closest(word string, candidates []string) string {
 	best, bestDist := "", 0
 	sorted := append([]string(nil), candidates...)
 	sort.Strings(sorted)
 	for _, c := range sorted {
-		d := editDistance(word, c)
+		d := Distance(word, c)
 		if best == "" || d < bestDist {
 			best, bestDist = c, d
 		}
@@ -22,10 +26,13 @@ func closest(word string, candidates []string) string {
 	return best
 }
 
-// editDistance is the optimal string alignment distance of a and b.
-func editDistance(a, b string) int {
+// Distance is the optimal string alignment distance of a and b: the
+// insertions, deletions, substitutions and swaps of two neighbours that
+// turn a into b, each costing one.
+func Distance(a, b string) int {
 	if len(a) > 64 || len(b) > 64 {
-		// Keys are short; a long one is not a typo of anything.
+		// Words people type are short; a long one is nobody's typo, and
+		// the table would grow with the square of its length.
 		return max(len(a), len(b))
 	}
 	d := make([][]int, len(a)+1)
