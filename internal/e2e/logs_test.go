@@ -66,7 +66,7 @@ func TestLargeLogsStreamFromDisk(t *testing.T) {
 }
 
 // TestFullDiskFailsTheRunNotTheWebhook gives serve a data dir on a 16 MiB
-// file system, 6 MiB of it kept for deliveries, and a test that prints
+// file system, 8 MiB of it kept for deliveries, and a test that prints
 // 20 MiB. The log stops at the
 // reserve, the run fails with an error saying why, and deliveries are
 // still stored and answered 202: a full disk once cut a log silently at
@@ -85,7 +85,7 @@ func TestFullDiskFailsTheRunNotTheWebhook(t *testing.T) {
 	bin := buildBot(t)
 	w := newWorld(t, worldOptions{noServe: true})
 	logs := &syncBuffer{}
-	w.startServe(bin, freeAddr(t), dataDir, logs, "--disk-reserve", "6MB")
+	w.startServe(bin, freeAddr(t), dataDir, logs, "--disk-reserve", "8MB")
 
 	n := w.openPR("acme/core", "fills-the-disk", "", map[string]string{"check.sh": bigOutput(20)})
 	w.send("pull_request", w.prPayload("opened", "acme/core", n))
