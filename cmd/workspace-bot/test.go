@@ -146,7 +146,9 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			if jerr := enc.Encode(res); jerr != nil {
 				return exitInfra
 			}
-		} else {
+		} else if err == nil || len(res.Siblings)+len(res.Steps) > 0 {
+			// A run refused before it built anything has nothing to
+			// show beyond the error already said.
 			ci.WriteReport(stdout, cfg.Workspace.Name, res)
 		}
 	}

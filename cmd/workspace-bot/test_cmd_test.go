@@ -229,6 +229,9 @@ func TestTestCommandNothingToTest(t *testing.T) {
 	if code != exitUsage || !strings.Contains(errs, "nothing to test: add [workspace.tasks].test or [workspace.ci].test") {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
 	}
+	if out != "" {
+		t.Errorf("a run refused before it built anything printed a report:\n%s", out)
+	}
 }
 
 // --task runs a task in place of the tests; --fresh starts a new root;
