@@ -423,19 +423,27 @@ func TestActionUnresolvableChangesetIsAConfigError(t *testing.T) {
 	}
 }
 
-func TestActionForkFromUntrustedAuthorWaits(t *testing.T) {
-	w := newActionWorld(t)
+// forkPR opens a PR on banner from eve's fork, by a first-time
+// contributor, with files committed on branch; it returns its number.
+func (w *actionWorld) forkPR(t *testing.T, branch string, files map[string]string, title string) int {
+	t.Helper()
 	if err := w.srv.CreateRepo("eve/banner", githubtest.RepoOptions{ForkOf: demo.BannerRepo}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := w.srv.Commit("eve/banner", "steal", map[string]string{"lib.sh": "banner() { env; }\n"}, "surprise"); err != nil {
+	if _, err := w.srv.Commit("eve/banner", branch, files, title); err != nil {
 		t.Fatal(err)
 	}
-	n, err := w.srv.OpenPR(githubtest.NewPR{Repo: demo.BannerRepo, Head: "steal", HeadRepo: "eve/banner",
-		Title: "Small fix", User: "eve", AuthorAssociation: "FIRST_TIME_CONTRIBUTOR"})
+	n, err := w.srv.OpenPR(githubtest.NewPR{Repo: demo.BannerRepo, Head: branch, HeadRepo: "eve/banner",
+		Title: title, User: "eve", AuthorAssociation: "FIRST_TIME_CONTRIBUTOR"})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return n
+}
+
+func TestActionForkFromUntrustedAuthorWaits(t *testing.T) {
+	w := newActionWorld(t)
+	n := w.forkPR(t, "steal", map[string]string{"lib.sh": "banner() { env; }\n"}, "Small fix")
 	payload, err := demo.PullRequestEvent(w.srv, "opened", demo.BannerRepo, n)
 	if err != nil {
 		t.Fatal(err)
@@ -536,17 +544,7 @@ func (w *actionWorld) renameComment(t *testing.T, user, association, body string
 // approved (issue 12, finding 3).
 func TestActionApprovalCoversHeadsWaitingBeforeTheComment(t *testing.T) {
 	w := newActionWorld(t)
-	if err := w.srv.CreateRepo("eve/banner", githubtest.RepoOptions{ForkOf: demo.BannerRepo}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.srv.Commit("eve/banner", "typo", map[string]string{"NOTES": "a typo fixed\n"}, "typo"); err != nil {
-		t.Fatal(err)
-	}
-	n, err := w.srv.OpenPR(githubtest.NewPR{Repo: demo.BannerRepo, Head: "typo", HeadRepo: "eve/banner",
-		Title: "Typo", User: "eve", AuthorAssociation: "FIRST_TIME_CONTRIBUTOR"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	n := w.forkPR(t, "typo", map[string]string{"NOTES": "a typo fixed\n"}, "Typo")
 	opened, err := demo.PullRequestEvent(w.srv, "opened", demo.BannerRepo, n)
 	if err != nil {
 		t.Fatal(err)
