@@ -73,6 +73,17 @@ func benchRepo(b *testing.B, dir string, seed int) {
 	}
 }
 
+// benchRemotes makes the benchSiblings bare repositories the benchmarks
+// serve, under remote/o, side by side.
+func benchRemotes(b *testing.B, remote string) {
+	var wg sync.WaitGroup
+	for i := 0; i < benchSiblings; i++ {
+		wg.Add(1)
+		go func() { defer wg.Done(); benchRepo(b, filepath.Join(remote, "o", fmt.Sprintf("sib%02d.git", i)), i) }()
+	}
+	wg.Wait()
+}
+
 // BenchmarkMaterialize compares checking out a 14-sibling workspace from
 // warm mirrors against (a) what a bootstrap script does, a sequential git
 // clone of each sibling from the server, and (b) the floor, parallel git
@@ -83,12 +94,7 @@ func BenchmarkMaterialize(b *testing.B) {
 	remote := filepath.Join(tmp, "remote")
 	ws := filepath.Join(tmp, "ws")
 	os.MkdirAll(ws, 0o755)
-	var wg sync.WaitGroup
-	for i := 0; i < benchSiblings; i++ {
-		wg.Add(1)
-		go func() { defer wg.Done(); benchRepo(b, filepath.Join(remote, "o", fmt.Sprintf("sib%02d.git", i)), i) }()
-	}
-	wg.Wait()
+	benchRemotes(b, remote)
 	// WORKSPACE_BOT_BENCH_RTT delays every HTTP request, to stand in for
 	// the round trips to a real forge that loopback does not have.
 	rtt, _ := time.ParseDuration(os.Getenv("WORKSPACE_BOT_BENCH_RTT"))

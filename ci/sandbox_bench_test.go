@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -53,12 +52,7 @@ func benchSandbox(b *testing.B, setup, test string) {
 	remote := filepath.Join(tmp, "remote")
 	ws := filepath.Join(tmp, "ws")
 	os.MkdirAll(ws, 0o755)
-	var wg sync.WaitGroup
-	for i := 0; i < benchSiblings; i++ {
-		wg.Add(1)
-		go func() { defer wg.Done(); benchRepo(b, filepath.Join(remote, "o", fmt.Sprintf("sib%02d.git", i)), i) }()
-	}
-	wg.Wait()
+	benchRemotes(b, remote)
 	srv := httptest.NewServer(gitfixture.Handler(remote))
 	defer srv.Close()
 	cfg := &workspace.Config{File: filepath.Join(ws, "wrknv.toml"), Workspace: workspace.Workspace{
