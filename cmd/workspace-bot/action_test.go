@@ -205,14 +205,7 @@ func assertWorkflowCommands(t *testing.T, r actionRunResult) {
 
 func TestActionPassingChangeset(t *testing.T) {
 	w := newActionWorld(t)
-	rn, err := demo.OpenRename(w.srv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	payload, err := demo.PullRequestEvent(w.srv, "opened", demo.CLIRepo, rn.CLI)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rn, payload := w.openRename(t)
 	r := w.run(t, "pull_request", demo.CLIRepo, payload)
 	if r.code != 0 {
 		t.Fatalf("want exit 0:\n%s", r)
@@ -423,6 +416,21 @@ func TestActionUnresolvableChangesetIsAConfigError(t *testing.T) {
 	}
 }
 
+// openRename opens the demo's rename across greeting and hello-cli and
+// returns it with hello-cli's pull_request opened event.
+func (w *actionWorld) openRename(t *testing.T) (demo.Rename, []byte) {
+	t.Helper()
+	rn, err := demo.OpenRename(w.srv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload, err := demo.PullRequestEvent(w.srv, "opened", demo.CLIRepo, rn.CLI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rn, payload
+}
+
 // forkPR opens a PR on banner from eve's fork, by a first-time
 // contributor, with files committed on branch; it returns its number.
 func (w *actionWorld) forkPR(t *testing.T, branch string, files map[string]string, title string) int {
@@ -600,14 +608,7 @@ func TestActionApprovalCoversHeadsWaitingBeforeTheComment(t *testing.T) {
 // every PR ends with one summary.
 func TestActionSendsAgainWhatGitHubFailed(t *testing.T) {
 	w := newActionWorld(t)
-	rn, err := demo.OpenRename(w.srv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	payload, err := demo.PullRequestEvent(w.srv, "opened", demo.CLIRepo, rn.CLI)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rn, payload := w.openRename(t)
 	w.srv.Fault(githubtest.Fault{Method: "POST", Path: "/repos/" + demo.GreetingRepo + "/issues/", Status: 502})
 	w.srv.Fault(githubtest.Fault{Method: "POST", Path: "/repos/" + demo.CLIRepo + "/issues/", Status: 502})
 	r := w.run(t, "pull_request", demo.CLIRepo, payload)
