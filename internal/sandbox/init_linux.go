@@ -12,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 // initArg0 is the argv[0] the binary is re-executed with to be a
@@ -19,10 +21,14 @@ import (
 const initArg0 = "workspace-bot-sandbox-init"
 
 func init() {
+	// Straight to the exit call: os.Exit would first run exit hooks,
+	// and under the race detector those sleep a second.
 	if len(os.Args) == 2 && os.Args[0] == initArg0 {
-		// Straight to the exit call: os.Exit would first run exit hooks,
-		// and under the race detector those sleep a second.
 		syscall.Exit(initMain(os.Args[1]))
+	}
+	if len(os.Args) == 1 && os.Args[0] == usernsArg0 {
+		holdUserns()
+		syscall.Exit(0)
 	}
 }
 
@@ -42,7 +48,24 @@ func initMain(arg string) int {
 	if err := json.Unmarshal([]byte(arg), &s); err != nil {
 		return setupFailed(err)
 	}
+	// Into the run's cgroup before anything else, so everything the
+	// command starts is in it (on v2 the clone itself put us there).
+	for _, procs := range s.JoinCgroup {
+		if err := os.WriteFile(procs, []byte("0"), 0); err != nil {
+			return setupFailed(fmt.Errorf("join the cgroup: %w", err))
+		}
+	}
 	sealInherited()
+	if Net(s.Net) != NetHost {
+		if err := loopbackUp(); err != nil {
+			return setupFailed(err)
+		}
+	}
+	if Net(s.Net) == NetEgress {
+		if err := sendProxyListener(s.ProxyFD); err != nil {
+			return setupFailed(err)
+		}
+	}
 	if err := s.mount(); err != nil {
 		return setupFailed(err)
 	}
@@ -61,6 +84,10 @@ func initMain(arg string) int {
 	if err != nil {
 		return setupFailed(fmt.Errorf("start %s in %s: %w", s.Path, s.Dir, err))
 	}
+	// The command is forked with the default score; the init, which
+	// reports how it ended, is the last thing the OOM killer should take
+	// when the run's memory runs out.
+	os.WriteFile("/proc/self/oom_score_adj", []byte("-1000"), 0)
 	for {
 		var ws syscall.WaitStatus
 		wpid, err := syscall.Wait4(-1, &ws, 0, nil)
@@ -287,6 +314,13 @@ func (s *initSpec) mount() error {
 			if err := os.MkdirAll(o.path, 0o755); err != nil {
 				return fmt.Errorf("bind %s: %w", o.path, err)
 			}
+			if s.IDMapFD > 0 {
+				if err := idmappedBind(o.fd, o.path, s.IDMapFD, o.kind == 'r'); err != nil {
+					return err
+				}
+				syscall.Close(o.fd)
+				continue
+			}
 			if err := syscall.Mount(fdPath(o.fd), o.path, "", syscall.MS_BIND|syscall.MS_REC, ""); err != nil {
 				return fmt.Errorf("bind %s: %w", o.path, err)
 			}
@@ -301,6 +335,73 @@ func (s *initSpec) mount() error {
 			return fmt.Errorf("seal %s: %w", p, err)
 		}
 	}
+	return nil
+}
+
+// idmappedBind binds the tree at fd onto path through the build user's
+// ID mapping (see IDMap), read-only or read-write. Only the top mount is
+// taken: a file system mounted inside a build root is not the service's
+// to hand over.
+func idmappedBind(fd int, path string, userns int, readOnly bool) error {
+	tree, err := unix.OpenTree(fd, "", unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_EMPTY_PATH)
+	if err != nil {
+		return fmt.Errorf("clone the mount of %s: %w", path, err)
+	}
+	defer syscall.Close(tree)
+	attr := unix.MountAttr{Attr_set: unix.MOUNT_ATTR_IDMAP, Attr_clr: unix.MOUNT_ATTR_RDONLY, Userns_fd: uint64(userns)}
+	if readOnly {
+		attr.Attr_set, attr.Attr_clr = unix.MOUNT_ATTR_IDMAP|unix.MOUNT_ATTR_RDONLY, 0
+	}
+	if err := unix.MountSetattr(tree, "", unix.AT_EMPTY_PATH, &attr); err != nil {
+		return fmt.Errorf("map %s to the build user (idmapped mounts need Linux 5.12 and a file system that has them, such as ext4, xfs, btrfs or tmpfs): %w", path, err)
+	}
+	if err := unix.MoveMount(tree, "", unix.AT_FDCWD, path, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
+		return fmt.Errorf("mount %s for the build user: %w", path, err)
+	}
+	return nil
+}
+
+// loopbackUp brings up the new network namespace's lo, its only device.
+func loopbackUp() error {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("loopback: %w", err)
+	}
+	defer unix.Close(fd)
+	ifr, err := unix.NewIfreq("lo")
+	if err != nil {
+		return err
+	}
+	if err := unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, ifr); err != nil {
+		return fmt.Errorf("loopback flags: %w", err)
+	}
+	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
+	if err := unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr); err != nil {
+		return fmt.Errorf("bring up loopback: %w", err)
+	}
+	return nil
+}
+
+// sendProxyListener listens at EgressProxy inside the sandbox's network
+// and hands the socket to the service over fd, which serves it from
+// outside: the command's one way out.
+func sendProxyListener(fd int) error {
+	l, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("proxy socket: %w", err)
+	}
+	defer unix.Close(l)
+	unix.SetsockoptInt(l, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1)
+	if err := unix.Bind(l, &unix.SockaddrInet4{Port: egressPort, Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		return fmt.Errorf("proxy bind %s: %w", EgressProxy, err)
+	}
+	if err := unix.Listen(l, 128); err != nil {
+		return fmt.Errorf("proxy listen: %w", err)
+	}
+	if err := unix.Sendmsg(fd, []byte{0}, unix.UnixRights(l), nil, 0); err != nil {
+		return fmt.Errorf("hand the proxy socket over: %w", err)
+	}
+	unix.Close(fd)
 	return nil
 }
 

@@ -29,10 +29,13 @@ package sandbox
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"os/user"
 	"strconv"
 	"syscall"
+
+	"github.com/provide-io/workspace-bot/internal/cgroup"
 )
 
 // Spec says what to run and what it may see.
@@ -58,9 +61,51 @@ type Spec struct {
 	Hidden []string
 	// ReadOnly paths inside hidden ones are bound back, read-only.
 	ReadOnly []string
+	// IDMap, with User, shows the Writable and ReadOnly paths (the
+	// service's own files) as User's: what it writes there lands as the
+	// service's, so nothing on the host is ever owned by User.
+	IDMap *IDMap
+	// Net is the network the command gets.
+	Net Net
+	// Proxy serves NetEgress's only way out: it is handed the listener
+	// the command reaches at EgressProxy, inside the sandbox's network,
+	// and must return once that listener is closed.
+	Proxy func(net.Listener)
+	// Cgroup, when set, holds the command's processes from their start.
+	Cgroup *cgroup.Group
 
 	probe bool   // set up the sandbox, run nothing
 	mode  nsMode // how, for the probe; else what Available found
+}
+
+// Net is a sandbox's network.
+type Net int
+
+const (
+	// NetHost is the machine's network.
+	NetHost Net = iota
+	// NetIsolated is a network namespace with only its own loopback:
+	// nothing outside the sandbox can be reached, by address or name.
+	NetIsolated
+	// NetEgress is NetIsolated with an HTTP proxy at EgressProxy, served
+	// by the service (Spec.Proxy), which decides where it connects.
+	NetEgress
+)
+
+// EgressProxy is where a NetEgress command finds its proxy.
+const (
+	EgressProxy = "127.0.0.1:3128"
+	egressPort  = 3128
+)
+
+func (n Net) String() string {
+	switch n {
+	case NetIsolated:
+		return "isolated"
+	case NetEgress:
+		return "egress"
+	}
+	return "host"
 }
 
 // How sandboxes are made here, as Available found.

@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
+	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -34,7 +37,14 @@ func Start(s Spec) (*Process, error) {
 	files := []*os.File{devnull, s.Stdout, s.Stderr}
 	attr := &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	path, argv := s.Path, s.Args
-	var status *os.File
+	var status, proxyEnd *os.File
+	if s.Cgroup != nil {
+		if fd, ok := s.Cgroup.FD(); ok {
+			attr.UseCgroupFD, attr.CgroupFD = true, fd
+		} else if !s.Isolate {
+			return nil, &SetupError{Msg: "a cgroup v1 hierarchy is joined by the sandbox's init; without a sandbox a step cannot be put in one"}
+		}
+	}
 	if s.Isolate {
 		mode := s.mode
 		if mode == nsNone {
@@ -56,10 +66,6 @@ func Start(s Spec) (*Process, error) {
 			attr.GidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getegid(), Size: 1}}
 			attr.GidMappingsEnableSetgroups = false
 		}
-		spec, err := initSpecOf(s)
-		if err != nil {
-			return nil, err
-		}
 		r, w, err := os.Pipe()
 		if err != nil {
 			return nil, err
@@ -67,6 +73,39 @@ func Start(s Spec) (*Process, error) {
 		defer w.Close()
 		status = r
 		files = append(files, w)
+		is := initSpec{Net: int(s.Net)}
+		if s.Cgroup != nil {
+			if _, ok := s.Cgroup.FD(); !ok {
+				is.JoinCgroup = s.Cgroup.Procs()
+			}
+		}
+		if s.Net != NetHost {
+			attr.Cloneflags |= syscall.CLONE_NEWNET
+		}
+		if s.Net == NetEgress {
+			pair, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+			if err != nil {
+				r.Close()
+				return nil, err
+			}
+			proxyEnd = os.NewFile(uintptr(pair[0]), "proxy")
+			initEnd := os.NewFile(uintptr(pair[1]), "proxy-init")
+			defer initEnd.Close()
+			is.ProxyFD = len(files)
+			files = append(files, initEnd)
+		}
+		if s.IDMap != nil && s.User != nil {
+			is.IDMapFD = len(files)
+			files = append(files, s.IDMap.ns)
+		}
+		spec, err := initSpecOf(s, is)
+		if err != nil {
+			r.Close()
+			if proxyEnd != nil {
+				proxyEnd.Close()
+			}
+			return nil, err
+		}
 		path, argv = "/proc/self/exe", []string{initArg0, spec}
 		attr.Cloneflags |= syscall.CLONE_NEWPID | syscall.CLONE_NEWNS | syscall.CLONE_NEWIPC
 	} else if s.User != nil {
@@ -78,6 +117,7 @@ func Start(s Spec) (*Process, error) {
 	}
 
 	p := &Process{isolated: s.Isolate, done: make(chan struct{})}
+	egress := startEgress(proxyEnd, s.Proxy)
 	started := make(chan error, 1)
 	go func() {
 		// The parent-death signal is tied to the thread that started the
@@ -92,6 +132,7 @@ func Start(s Spec) (*Process, error) {
 			if status != nil {
 				status.Close()
 			}
+			egress.stop()
 			return
 		}
 		p.pid = proc.Pid
@@ -102,6 +143,7 @@ func Start(s Spec) (*Process, error) {
 			report, _ = io.ReadAll(status)
 			status.Close()
 		}
+		egress.stop()
 		p.err = outcome(s.Isolate, state, werr, string(report))
 	}()
 	if err := <-started; err != nil {
@@ -111,6 +153,75 @@ func Start(s Spec) (*Process, error) {
 		return nil, err
 	}
 	return p, nil
+}
+
+// egressServer serves a NetEgress sandbox's proxy listener, once the
+// init has handed it over, until the sandbox ends.
+type egressServer struct {
+	mu     sync.Mutex
+	ln     net.Listener
+	closed bool
+	done   chan struct{}
+}
+
+// startEgress receives the listener on end (nil: no egress) and gives
+// it to serve.
+func startEgress(end *os.File, serve func(net.Listener)) *egressServer {
+	e := &egressServer{done: make(chan struct{})}
+	if end == nil {
+		close(e.done)
+		return e
+	}
+	go func() {
+		defer close(e.done)
+		defer end.Close()
+		oob := make([]byte, syscall.CmsgSpace(4))
+		// Returns when the init sends, or with nothing once it is gone
+		// (its end closes with it).
+		_, oobn, _, _, err := syscall.Recvmsg(int(end.Fd()), make([]byte, 1), oob, 0)
+		if err != nil || oobn == 0 {
+			return
+		}
+		msgs, err := syscall.ParseSocketControlMessage(oob[:oobn])
+		if err != nil || len(msgs) == 0 {
+			return
+		}
+		fds, err := syscall.ParseUnixRights(&msgs[0])
+		if err != nil || len(fds) == 0 {
+			return
+		}
+		f := os.NewFile(uintptr(fds[0]), "egress")
+		ln, err := net.FileListener(f)
+		f.Close()
+		if err != nil {
+			return
+		}
+		e.mu.Lock()
+		if e.closed {
+			e.mu.Unlock()
+			ln.Close()
+			return
+		}
+		e.ln = ln
+		e.mu.Unlock()
+		if serve == nil {
+			ln.Close()
+			return
+		}
+		serve(ln)
+	}()
+	return e
+}
+
+// stop closes the listener and waits for the proxy to return.
+func (e *egressServer) stop() {
+	e.mu.Lock()
+	e.closed = true
+	if e.ln != nil {
+		e.ln.Close()
+	}
+	e.mu.Unlock()
+	<-e.done
 }
 
 // outcome turns how the child ended (and what the init reported) into
@@ -181,9 +292,17 @@ type initSpec struct {
 	ReadOnly []string
 	User     *User
 	Probe    bool
+	// Net is the Net; ProxyFD the descriptor to hand NetEgress's
+	// listener over on.
+	Net     int `json:",omitempty"`
+	ProxyFD int `json:",omitempty"`
+	// IDMapFD is the IDMap's user namespace, inherited.
+	IDMapFD int `json:",omitempty"`
+	// JoinCgroup are the cgroup.procs files to write "0" to first.
+	JoinCgroup []string `json:",omitempty"`
 }
 
-func initSpecOf(s Spec) (string, error) {
+func initSpecOf(s Spec, is initSpec) (string, error) {
 	for _, list := range [][]string{s.Writable, s.Hidden, s.ReadOnly} {
 		for _, p := range list {
 			if !strings.HasPrefix(p, "/") || p == "/" {
@@ -191,16 +310,113 @@ func initSpecOf(s Spec) (string, error) {
 			}
 		}
 	}
-	b, err := json.Marshal(initSpec{Path: s.Path, Args: s.Args, Dir: s.Dir, Writable: s.Writable,
-		Hidden: s.Hidden, ReadOnly: s.ReadOnly, User: s.User, Probe: s.probe})
+	is.Path, is.Args, is.Dir, is.User, is.Probe = s.Path, s.Args, s.Dir, s.User, s.probe
+	is.Writable, is.ReadOnly = s.Writable, s.ReadOnly
+	is.Hidden = append(append([]string{}, s.Hidden...), unreachable(s)...)
+	b, err := json.Marshal(is)
 	return string(b), err
+}
+
+// unreachable lists the directories above the paths bound for the build
+// user that the user may not search (such as /root, 0700, above a data
+// dir in root's home): each becomes an empty directory in the sandbox,
+// holding only the way down to what is bound. The user could read
+// nothing in them, and now reaches what it is given.
+func unreachable(s Spec) []string {
+	if s.User == nil {
+		return nil
+	}
+	var out []string
+	seen := map[string]bool{}
+	covered := func(dir string) bool {
+		for _, h := range append(s.Hidden, out...) {
+			if under(dir, h) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, p := range append(append([]string{}, s.Writable...), s.ReadOnly...) {
+		var above []string
+		for d := filepath.Dir(p); d != "/" && d != "."; d = filepath.Dir(d) {
+			above = append(above, d)
+		}
+		for i := len(above) - 1; i >= 0; i-- {
+			d := above[i]
+			if seen[d] || covered(d) {
+				continue
+			}
+			seen[d] = true
+			if !searchable(d, s.User) {
+				out = append(out, d)
+			}
+		}
+	}
+	return out
+}
+
+// searchable says whether u may pass through dir, by its mode bits.
+func searchable(dir string, u *User) bool {
+	var st syscall.Stat_t
+	if err := syscall.Stat(dir, &st); err != nil {
+		return true // nothing to cover
+	}
+	switch {
+	case st.Uid == u.UID:
+		return st.Mode&0o100 != 0
+	case st.Gid == u.GID || slices.Contains(u.Groups, st.Gid):
+		return st.Mode&0o010 != 0
+	}
+	return st.Mode&0o001 != 0
 }
 
 var (
 	probeOnce  sync.Once
 	probeError error
 	found      nsMode
+
+	netOnce  sync.Once
+	netError error
 )
+
+// Probe makes the sandbox s describes, runs nothing in it, and says why
+// it could not be made, or nil: whether a path can be handed to a build
+// user through an IDMap, say.
+func Probe(s Spec) error {
+	devnull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	defer devnull.Close()
+	s.Isolate, s.probe, s.Stdout, s.Stderr = true, true, devnull, devnull
+	if s.Dir == "" {
+		s.Dir = "/"
+	}
+	p, err := Start(s)
+	if err == nil {
+		err = p.Wait()
+	}
+	var se *SetupError
+	if errors.As(err, &se) {
+		return errors.New(se.Msg)
+	}
+	return err
+}
+
+// NetworkAvailable says, once, whether sandboxes can have a network of
+// their own here (NetIsolated, NetEgress), or why not.
+func NetworkAvailable() error {
+	netOnce.Do(func() {
+		if err := Available(); err != nil {
+			netError = err
+			return
+		}
+		if err := Probe(Spec{Net: NetIsolated}); err != nil {
+			netError = fmt.Errorf("network namespaces are not available here: %w", err)
+		}
+	})
+	return netError
+}
 
 // sealInherited marks every descriptor this process inherited close-on-
 // exec: Go opens its own that way, but one left open by whoever started

@@ -69,3 +69,23 @@ func (p *Process) Kill() {
 func Available() error {
 	return errors.New("build sandboxes need Linux PID and mount namespaces; this is " + runtime.GOOS)
 }
+
+// IDMap needs Linux's user namespaces.
+type IDMap struct{ user *User }
+
+// NewIDMap says ID mappings need Linux.
+func NewIDMap(u *User) (*IDMap, error) {
+	return nil, errors.New("ID-mapped mounts need Linux; this is " + runtime.GOOS)
+}
+
+// User is the user the mapping is for.
+func (m *IDMap) User() *User { return m.user }
+
+// Close does nothing here.
+func (m *IDMap) Close() {}
+
+// Probe says sandboxes need Linux.
+func Probe(s Spec) error { return Available() }
+
+// NetworkAvailable says network namespaces need Linux.
+func NetworkAvailable() error { return Available() }
