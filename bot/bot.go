@@ -120,6 +120,9 @@ type Options struct {
 	// cannot be sandboxed; without it such a build fails before anything
 	// is checked out.
 	AllowUnsandboxed bool
+	// AllowUnlimited builds untrusted forks' code even where its steps
+	// cannot be put in a cgroup with memory and process limits.
+	AllowUnlimited bool
 }
 
 // Bot is the synchronous core. Its methods are safe for concurrent use.

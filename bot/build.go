@@ -55,8 +55,9 @@ func (b *Bot) Build(ctx context.Context, p *Plan, out io.Writer) (o *Outcome) {
 	// Only a run of trusted code may reuse a warm root and the cache: an
 	// approved PR by an author who is not trusted still runs code nobody
 	// on the project wrote.
+	untrusted := len(p.Untrusted) > 0
 	req := ci.Request{Config: p.Config.Config, Pins: p.Pins, Changeset: p.Changeset.Key, Output: out,
-		Trusted: len(p.Untrusted) == 0, RequireSandbox: len(p.Untrusted) > 0 && !b.opt.AllowUnsandboxed}
+		Trusted: !untrusted, RequireSandbox: untrusted && !b.opt.AllowUnsandboxed, RequireLimits: untrusted && !b.opt.AllowUnlimited}
 	res, err := b.opt.Builder.Run(ctx, req)
 	cause := context.Cause(ctx)
 	if cause == errShutdown || cause == errSuperseded {
@@ -71,9 +72,16 @@ func (b *Bot) Build(ctx context.Context, p *Plan, out io.Writer) (o *Outcome) {
 			res.Error = err.Error()
 		}
 	}
-	if req.RequireSandbox && res.Result == ci.Error && ci.SandboxAvailable() != nil {
-		res.Error += " (fix: run the service where it can make namespaces, as root or with CAP_SYS_ADMIN, " +
-			"or let it build forks without a sandbox: serve --allow-unsandboxed)"
+	var refused *ci.RefusedError
+	if errors.As(err, &refused) {
+		switch refused.Need {
+		case ci.NeedSandbox:
+			res.Error += " (fix: run the service where it can make namespaces, as root or with CAP_SYS_ADMIN, " +
+				"or let it build forks without a sandbox: serve --allow-unsandboxed)"
+		case ci.NeedLimits:
+			res.Error += " (fix: run the service as root, or under systemd with Delegate=yes, " +
+				"or let it build forks without limits: serve --allow-unlimited)"
+		}
 	}
 	var c *Cancel
 	if errors.As(cause, &c) {

@@ -3,6 +3,7 @@ package ci
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/provide-io/workspace-bot/internal/sandbox"
@@ -68,4 +69,26 @@ func stepEnv(req Request, lay layout, sc scratch, user *sandbox.User) []string {
 	env = append(env, "HOME="+sc.home, "TMPDIR="+sc.tmp)
 	env = append(env, req.Config.StepEnv()...)
 	return append(env, "WORKSPACE_ROOT="+lay.wsDir, "WORKSPACE_CHANGESET="+req.Changeset)
+}
+
+// proxyVars are the variables programs take their proxy from.
+var proxyVars = []string{"HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy", "NO_PROXY", "no_proxy"}
+
+// netEnv points an egress step's programs at the sandbox's proxy (pip,
+// uv, npm, cargo, go and git all read these); in other networks the
+// environment is left as it is.
+func netEnv(env []string, n sandbox.Net) []string {
+	if n != sandbox.NetEgress {
+		return env
+	}
+	out := make([]string, 0, len(env)+len(proxyVars))
+	for _, kv := range env {
+		k, _, _ := strings.Cut(kv, "=")
+		if !slices.Contains(proxyVars, k) {
+			out = append(out, kv)
+		}
+	}
+	proxy := "http://" + sandbox.EgressProxy
+	return append(out, "HTTP_PROXY="+proxy, "HTTPS_PROXY="+proxy, "http_proxy="+proxy, "https_proxy="+proxy,
+		"NO_PROXY=localhost,127.0.0.1,::1", "no_proxy=localhost,127.0.0.1,::1")
 }

@@ -3,7 +3,6 @@ package ci
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -46,7 +45,7 @@ func facts(cfg *workspace.Config, lay layout, py interpreter) workspace.Facts {
 			f.Pyproject[name] = false
 		}
 	}
-	if _, err := exec.LookPath("uv"); err == nil {
+	if _, err := py.find.look("uv"); err == nil {
 		f.UV = workspace.Present
 	}
 	return f
@@ -143,17 +142,31 @@ func withVenv(env []string, venv string) []string {
 // runPhases runs the planned steps until one does not succeed; the rest
 // stay skipped. Steps of one phase already running are let finish.
 // setupDone is called once every setup phase succeeded, before the tests.
-func (r *Runner) runPhases(ctx context.Context, req Request, lay layout, sc scratch, box sandbox.Spec, rp runPlan, res *Result, setupDone func()) {
-	sx := &stepIO{env: stepEnv(req, lay, sc, box.User), box: box, needles: r.secretSet().list()}
+// Setup and test steps each get their own network (see isolation).
+func (r *Runner) runPhases(ctx context.Context, req Request, lay layout, sc scratch, iso isolation, box sandbox.Spec, rp runPlan, res *Result, setupDone func()) {
+	base := &stepIO{env: stepEnv(req, lay, sc, box.User), box: box, needles: r.secretSet().list()}
 	if req.Output != nil {
-		sx.out = &syncWriter{w: req.Output}
-		sx.budget, sx.limit = r.logLimits(req)
+		base.out = &syncWriter{w: req.Output}
+		base.budget, base.limit = r.logLimits(req)
 	}
-	venvIO := sx
-	if rp.venv != "" {
-		v := *sx
-		v.env = withVenv(sx.env, rp.venv)
-		venvIO = &v
+	// Each (network, venv) pair's steps share one stepIO.
+	type kind struct {
+		net  sandbox.Net
+		venv bool
+	}
+	ios := map[kind]*stepIO{}
+	ioFor := func(k kind) *stepIO {
+		if sx, ok := ios[k]; ok {
+			return sx
+		}
+		sx := *base
+		sx.box.Net = k.net
+		sx.env = netEnv(sx.env, k.net)
+		if k.venv && rp.venv != "" {
+			sx.env = withVenv(sx.env, rp.venv)
+		}
+		ios[k] = &sx
+		return &sx
 	}
 	for pi, ph := range rp.phases {
 		if ctx.Err() != nil {
@@ -162,10 +175,11 @@ func (r *Runner) runPhases(ctx context.Context, req Request, lay layout, sc scra
 		if pi == rp.setupEnd && setupDone != nil {
 			setupDone()
 		}
-		psx := sx
-		if ph.venv {
-			psx = venvIO
+		k := kind{net: iso.setupNet, venv: ph.venv}
+		if pi >= rp.setupEnd {
+			k.net = iso.testNet
 		}
+		psx := ioFor(k)
 		parallel := len(ph.lanes) > 1
 		var wg sync.WaitGroup
 		for _, l := range ph.lanes {

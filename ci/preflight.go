@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/provide-io/workspace-bot/internal/sandbox"
 	"github.com/provide-io/workspace-bot/workspace"
 )
 
@@ -19,10 +20,53 @@ import (
 const toolTimeout = 10 * time.Second
 
 // interpreter is the Python the shared venv of the default setup is made
-// with.
+// with, and how the run finds programs.
 type interpreter struct {
 	path    string // absolute, or "" when no sibling can take the default setup
 	version string // "3.11.7"
+	find    finder
+}
+
+// finder looks programs up as the steps will: on the PATH the build
+// user can reach, and only programs it may run. The zero finder is the
+// service's own PATH and user.
+type finder struct {
+	path string // "" for the service's PATH
+	user *sandbox.User
+}
+
+func newFinder(u *sandbox.User) finder {
+	return finder{path: stepPath(os.Getenv("PATH"), u), user: u}
+}
+
+func (f finder) pathList() string {
+	if f.path == "" && f.user == nil {
+		return os.Getenv("PATH")
+	}
+	return f.path
+}
+
+// look finds name on the finder's PATH.
+func (f finder) look(name string) (string, error) {
+	p, err := lookPath(name, []string{"PATH=" + f.pathList()})
+	if err != nil {
+		return "", err
+	}
+	if !filepath.IsAbs(p) {
+		if p, err = filepath.Abs(p); err != nil {
+			return "", err
+		}
+	}
+	if !canRun(p, f.user) {
+		return "", fmt.Errorf("%s: the build user %s cannot run it", p, f.user.Name)
+	}
+	return p, nil
+}
+
+// env is what a version query runs with: no variable of the service's
+// but where programs are.
+func (f finder) env() []string {
+	return []string{"PATH=" + f.pathList(), "HOME=" + os.Getenv("HOME"), "LC_ALL=C"}
 }
 
 // preflight refuses, before anything is cloned, a run that cannot succeed
@@ -30,7 +74,7 @@ type interpreter struct {
 // unknown task, a sibling without a repo to clone, a [workspace.tools]
 // entry missing or at the wrong version, no interpreter matching
 // [workspace.python].version. Each is an *InputError naming the fix.
-func preflight(ctx context.Context, req Request) (interpreter, error) {
+func preflight(ctx context.Context, req Request, find finder) (interpreter, error) {
 	cfg := req.Config
 	if req.CheckoutOnly {
 		for i := range cfg.Siblings {
@@ -55,16 +99,16 @@ func preflight(ctx context.Context, req Request) (interpreter, error) {
 		}
 	}
 	for _, t := range cfg.Workspace.Tools {
-		if err := checkTool(ctx, t); err != nil {
+		if err := checkTool(ctx, t, find); err != nil {
 			return interpreter{}, err
 		}
 	}
 	// A version to match is checked now; python3 is taken later, and only
 	// when a sibling does take the default setup (see needPython).
 	if cfg.Workspace.Python.Version.IsZero() || !mayTakeDefault(cfg) {
-		return interpreter{}, nil
+		return interpreter{find: find}, nil
 	}
-	return selectPython(ctx, cfg.Workspace.Python.Version)
+	return selectPython(ctx, cfg.Workspace.Python.Version, find)
 }
 
 func mayTakeDefault(cfg *workspace.Config) bool {
@@ -91,7 +135,7 @@ func needPython(ctx context.Context, cfg *workspace.Config, lay layout, py inter
 			continue
 		}
 		if _, err := os.Stat(filepath.Join(lay.dirs[s.Name], "pyproject.toml")); err == nil {
-			return selectPython(ctx, cfg.Workspace.Python.Version)
+			return selectPython(ctx, cfg.Workspace.Python.Version, py.find)
 		}
 	}
 	return py, nil
@@ -99,8 +143,8 @@ func needPython(ctx context.Context, cfg *workspace.Config, lay layout, py inter
 
 // checkTool finds a [workspace.tools] entry on PATH and checks its
 // version.
-func checkTool(ctx context.Context, t workspace.Tool) error {
-	path, err := exec.LookPath(t.Name)
+func checkTool(ctx context.Context, t workspace.Tool, find finder) error {
+	path, err := find.look(t.Name)
 	if err != nil {
 		return inputErr(fmt.Sprintf("[workspace.tools]: %s is not on PATH; the workspace requires %s %s (fix: install %s, or remove it from [workspace.tools])",
 			t.Name, t.Name, want(t.Version), t.Name))
@@ -108,7 +152,7 @@ func checkTool(ctx context.Context, t workspace.Tool) error {
 	if t.Version.IsZero() {
 		return nil
 	}
-	v := versionOf(ctx, path)
+	v := versionOf(ctx, path, find)
 	if v == "" {
 		return inputErr(fmt.Sprintf("[workspace.tools]: %s at %s printed no version for \"%s --version\"; the workspace requires %s %s (fix: install a %s that reports its version)",
 			t.Name, path, t.Name, t.Name, t.Version, t.Name))
@@ -129,7 +173,7 @@ func want(c workspace.Constraint) string {
 
 // versionOf runs "PROG --version" (then "PROG version", as go wants it)
 // and reads the first version it prints.
-func versionOf(ctx context.Context, path string) string {
+func versionOf(ctx context.Context, path string, find finder) string {
 	for _, arg := range []string{"--version", "version"} {
 		cctx, cancel := context.WithTimeout(ctx, toolTimeout)
 		var out bytes.Buffer
@@ -137,7 +181,7 @@ func versionOf(ctx context.Context, path string) string {
 		cmd.Stdout, cmd.Stderr = &out, &out
 		// Only what finding and running a program needs: none of the
 		// service's variables (tokens) reach it.
-		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "LC_ALL=C"}
+		cmd.Env = find.env()
 		err := cmd.Run()
 		cancel()
 		if v := workspace.VersionIn(out.String()); err == nil && v != "" {
@@ -150,24 +194,28 @@ func versionOf(ctx context.Context, path string) string {
 // selectPython picks the interpreter for the shared venv: what
 // "uv python find" answers when uv is on PATH, else python3 when it
 // satisfies the constraint, else the newest python3.X on PATH that does.
-func selectPython(ctx context.Context, c workspace.Constraint) (interpreter, error) {
+func selectPython(ctx context.Context, c workspace.Constraint, find finder) (interpreter, error) {
 	var tried []string
 	consider := func(path string) (interpreter, bool) {
-		v := versionOf(ctx, path)
+		if !canRun(path, find.user) {
+			tried = append(tried, fmt.Sprintf("%s (the build user %s cannot run it)", path, find.user.Name))
+			return interpreter{}, false
+		}
+		v := versionOf(ctx, path, find)
 		tried = append(tried, fmt.Sprintf("%s (%s)", path, orNone(v)))
 		if v != "" && c.Allows(v) {
-			return interpreter{path: path, version: v}, true
+			return interpreter{path: path, version: v, find: find}, true
 		}
 		return interpreter{}, false
 	}
-	if uv, err := exec.LookPath("uv"); err == nil {
+	if uv, err := find.look("uv"); err == nil {
 		args := []string{"python", "find"}
 		if !c.IsZero() {
 			args = append(args, c.String())
 		}
 		cctx, cancel := context.WithTimeout(ctx, toolTimeout)
 		cmd := exec.CommandContext(cctx, uv, args...)
-		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "LC_ALL=C"}
+		cmd.Env = find.env()
 		out, err := cmd.Output()
 		cancel()
 		if p := strings.TrimSpace(string(out)); err == nil && p != "" {
@@ -176,12 +224,12 @@ func selectPython(ctx context.Context, c workspace.Constraint) (interpreter, err
 			}
 		}
 	}
-	if p, err := exec.LookPath("python3"); err == nil {
+	if p, err := find.look("python3"); err == nil {
 		if in, ok := consider(p); ok {
 			return in, nil
 		}
 	}
-	for _, p := range pythonsOnPath() {
+	for _, p := range pythonsOnPath(find.pathList()) {
 		if in, ok := consider(p); ok {
 			return in, nil
 		}
@@ -202,14 +250,14 @@ func orNone(v string) string {
 
 // pythonsOnPath lists python3.X programs on PATH, newest minor first, the
 // first of each name only.
-func pythonsOnPath() []string {
+func pythonsOnPath(path string) []string {
 	seen := map[string]bool{}
 	type found struct {
 		path  string
 		minor int
 	}
 	var all []found
-	for _, dir := range filepath.SplitList(os.Getenv("PATH")) {
+	for _, dir := range filepath.SplitList(path) {
 		entries, err := os.ReadDir(dir)
 		if err != nil {
 			continue

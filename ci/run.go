@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"sort"
@@ -12,7 +13,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/provide-io/workspace-bot/internal/cgroup"
 	"github.com/provide-io/workspace-bot/internal/gitauth"
+	"github.com/provide-io/workspace-bot/internal/sandbox"
 	"github.com/provide-io/workspace-bot/workspace"
 )
 
@@ -70,10 +73,28 @@ type Runner struct {
 	// App private key, a token file); the data dir is always hidden.
 	// Only a sandbox can hide them.
 	Hide []string
+	// Throwaway runs sandboxed steps as ThrowawayUID when the service
+	// runs as root and BuildUser is unset ("root" keeps them root).
+	Throwaway bool
+	// Limits puts each run's steps in a cgroup of their own, with the
+	// config's [workspace.ci].limits (or DefaultLimits), where the
+	// service can make one; elsewhere a run says so in one line.
+	Limits bool
+	// DiskReserve, when set, is free space on the data dir's disk that
+	// steps may not take: a run that leaves less is stopped with an
+	// error, so webhook deliveries can still be stored.
+	DiskReserve int64
+	// EgressAllow are addresses an egress step may reach although the
+	// proxy refuses this machine's (a package index on it).
+	EgressAllow []netip.AddrPort
 
 	progressMu sync.Mutex
 	secretsMu  sync.Mutex
 	secrets    *secrets
+
+	confMu  sync.Mutex
+	idmaps  map[uint32]*sandbox.IDMap
+	idmapFS map[string]string // file system to why it cannot be idmapped, "" when it can
 }
 
 // Request is one run: which workspace, at which refs.
@@ -112,6 +133,10 @@ type Request struct {
 	// its steps cannot be sandboxed (code from a fork, unless the service
 	// was told to allow unsandboxed builds).
 	RequireSandbox bool
+	// RequireLimits fails the run, before anything is checked out, when
+	// its steps cannot be put in a cgroup with limits (code from a fork,
+	// unless the service was told to allow unlimited builds).
+	RequireLimits bool
 }
 
 // Event kinds.
@@ -229,11 +254,20 @@ func (r *Runner) run(ctx context.Context, req Request) (*Result, error) {
 	if err := checkPins(cfg, req); err != nil {
 		return fail(err)
 	}
-	py, err := preflight(ctx, req)
-	if err != nil {
-		return fail(err)
+	var (
+		iso    isolation
+		limits cgroup.Limits
+		err    error
+	)
+	if !req.CheckoutOnly {
+		if iso, err = r.isolation(req, res); err != nil {
+			return fail(err)
+		}
+		if limits, err = r.limitsFor(req, iso, res); err != nil {
+			return fail(err)
+		}
 	}
-	iso, err := r.isolation(req, res)
+	py, err := preflight(ctx, req, newFinder(iso.user))
 	if err != nil {
 		return fail(err)
 	}
@@ -241,11 +275,21 @@ func (r *Runner) run(ctx context.Context, req Request) (*Result, error) {
 	if timeout <= 0 {
 		timeout = workspace.DefaultTimeout
 	}
-	runCtx, cancel := context.WithTimeout(ctx, timeout)
+	timed, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	// interrupted finishes a run cut short by the timeout or by ctx,
-	// naming what it was doing.
+	// The runner stops a run itself when its steps hit a limit (see
+	// watch): the cause says which.
+	runCtx, stop := context.WithCancelCause(timed)
+	defer stop(nil)
+	// interrupted finishes a run cut short by the timeout, by ctx or by
+	// a limit, naming what it was doing.
 	interrupted := func(during string) (*Result, error) {
+		var ls *limitStop
+		if errors.As(context.Cause(runCtx), &ls) {
+			res.Result, res.Error = ls.result, ls.msg
+			done()
+			return res, nil
+		}
 		res.Result = Cancelled
 		res.Error = "cancelled"
 		if ctx.Err() == nil {
@@ -288,7 +332,16 @@ func (r *Runner) run(ctx context.Context, req Request) (*Result, error) {
 			return fail(err)
 		}
 		complete := false
-		defer func() { br.finish(complete) }()
+		defer func() {
+			var ls *limitStop
+			if errors.As(context.Cause(runCtx), &ls) && ls.disk {
+				// What filled the disk goes now, not when the root is
+				// next used.
+				complete = false
+				removeTree(br.dir)
+			}
+			br.finish(complete)
+		}()
 		res.Root = br.how
 		if br.warm || r.Keep {
 			res.BuildRoot = br.dir
@@ -374,17 +427,38 @@ func (r *Runner) run(ctx context.Context, req Request) (*Result, error) {
 		return fail(fmt.Errorf("create the steps' home and temporary directories: %w", err))
 	}
 	defer cleanup()
-	box, err := r.spec(req, lay, sc, iso)
+	box, handBack, err := r.spec(req, lay, sc, &iso)
 	if err != nil {
 		return fail(err)
 	}
-	r.runPhases(runCtx, req, lay, sc, box, rp, res, func() {
+	defer func() {
+		if err := handBack(); err != nil {
+			r.note(req, "the build root could not be taken back from the build user: %v", err)
+		}
+	}()
+	group, err := r.cgroupFor(limits, &iso)
+	if err != nil {
+		return fail(err)
+	}
+	box.Cgroup = group
+	res.Isolation = &iso.shown
+	stopWatch := r.watch(runCtx, stop, group, dataDir)
+	r.runPhases(runCtx, req, lay, sc, iso, box, rp, res, func() {
 		if c != nil && req.Trusted && runCtx.Err() == nil {
 			if err := c.save(lay, br, epoch); err != nil {
 				r.note(req, "cache not saved: %v", err)
 			}
 		}
 	})
+	stopWatch()
+	if group != nil {
+		if peak := group.PeakMemory(); peak > 0 {
+			r.note(req, "the steps used at most %s of memory together (limit %s)", sizeWords(peak), sizeWords(group.Limits.Memory))
+		}
+		if err := group.Close(); err != nil {
+			r.note(req, "%v", err)
+		}
+	}
 	if runCtx.Err() != nil {
 		return interrupted("")
 	}

@@ -5,8 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
+	"sync"
 	"time"
 
+	"github.com/provide-io/workspace-bot/internal/egress"
 	"github.com/provide-io/workspace-bot/internal/sandbox"
 )
 
@@ -37,11 +41,24 @@ func (r *Runner) runStep(ctx context.Context, st StepResult, dir string, sx *ste
 	r.emit(Event{Kind: EventStep, Name: st.Name, Sibling: st.Sibling, Command: st.Command})
 	start := time.Now()
 	stopBeat := r.beat(st, who, start, out)
-	err = runProc(ctx, sx.command(dir, "sh", "-c", st.Command), log, log)
+	spec := sx.command(dir, "sh", "-c", st.Command)
+	var refused refusals
+	if spec.Net == sandbox.NetEgress {
+		spec.Proxy = func(l net.Listener) {
+			p := &egress.Proxy{Allow: r.EgressAllow, Upstream: http.ProxyFromEnvironment, Refused: refused.add}
+			p.Serve(l)
+		}
+	}
+	err = runProc(ctx, spec, log, log)
 	stopBeat()
 	d := time.Since(start)
+	refused.note(log)
 	var exit *sandbox.ExitError
+	var stopped *limitStop
 	switch {
+	case errors.As(context.Cause(ctx), &stopped):
+		st.Result = stopped.result
+		log.note("[%s: stopped: %s]", st.Name, stopped.msg)
 	case ctx.Err() != nil:
 		st.Result = Cancelled
 		log.note("[%s: the run was cancelled or timed out; the step's processes were killed]", st.Name)
@@ -103,5 +120,35 @@ func (r *Runner) beat(st StepResult, who string, start time.Time, out io.Writer)
 	return func() {
 		close(quit)
 		<-finished
+	}
+}
+
+// refusals are the connections an egress step's proxy refused.
+type refusals struct {
+	mu    sync.Mutex
+	lines []string
+	more  int
+}
+
+func (r *refusals) add(line string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.lines) < 10 {
+		r.lines = append(r.lines, line)
+	} else {
+		r.more++
+	}
+}
+
+// note ends the step's log with them, so a setup that failed for a
+// refused address says which.
+func (r *refusals) note(log *stepLog) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, l := range r.lines {
+		log.note("%s", l)
+	}
+	if r.more > 0 {
+		log.note("[egress: %d more connections refused]", r.more)
 	}
 }

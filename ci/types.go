@@ -4,6 +4,7 @@ package ci
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -115,6 +116,9 @@ type Result struct {
 	// Warnings are one-line notes for whoever runs the build, such as
 	// steps that ran without a sandbox.
 	Warnings []string `json:"warnings,omitempty"`
+	// Isolation says how the steps were kept from the machine; nil when
+	// no step was run.
+	Isolation *Isolation `json:"isolation,omitempty"`
 	// BuildRoot is where the workspace was built, when Runner.Keep left it.
 	BuildRoot string `json:"build_root,omitempty"`
 }
@@ -128,4 +132,51 @@ func (r *Result) FirstFailure() *StepResult {
 		}
 	}
 	return nil
+}
+
+// Isolation says how a run's steps were kept from the machine, for the
+// people reading its report.
+type Isolation struct {
+	// Sandbox: the steps ran in namespaces of their own.
+	Sandbox bool `json:"sandbox"`
+	// User the steps ran as: "uid 2147483000 (throwaway)", a build
+	// user's name, "root", or "" for the service's own user.
+	User string `json:"user,omitempty"`
+	// SetupNetwork and TestNetwork are host, egress or isolated.
+	SetupNetwork string `json:"setup_network"`
+	TestNetwork  string `json:"test_network"`
+	// Limits are the run's cgroup limits ("memory 4 GiB, 4096
+	// processes"); "" when it had none.
+	Limits string `json:"limits,omitempty"`
+}
+
+// networkWords says what a network is to a reader.
+var networkWords = map[string]string{
+	"host":     "the machine's network",
+	"egress":   "the egress proxy only (not this machine, not metadata addresses)",
+	"isolated": "no network (loopback only)",
+}
+
+// Line is the isolation in one line, as a summary shows it.
+func (i Isolation) Line() string {
+	var parts []string
+	switch {
+	case i.Sandbox && i.User != "":
+		parts = append(parts, "sandboxed as "+i.User)
+	case i.Sandbox:
+		parts = append(parts, "sandboxed")
+	default:
+		parts = append(parts, "no sandbox")
+	}
+	if i.SetupNetwork == i.TestNetwork {
+		parts = append(parts, "network: "+networkWords[i.TestNetwork])
+	} else {
+		parts = append(parts, "setup: "+networkWords[i.SetupNetwork], "tests: "+networkWords[i.TestNetwork])
+	}
+	if i.Limits != "" {
+		parts = append(parts, "limits: "+i.Limits)
+	} else {
+		parts = append(parts, "no resource limits")
+	}
+	return strings.Join(parts, "; ")
 }

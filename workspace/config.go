@@ -115,7 +115,38 @@ type CI struct {
 	Cache    Cache
 	// MaxLog caps the log kept for one run, in bytes; default 50 MiB.
 	MaxLog int64
+	// Network is the steps' network: NetworkIsolated, NetworkEgress or
+	// NetworkHost; "" leaves it to the runner (the machine's for trusted
+	// code, isolated for untrusted).
+	Network string
+	// Limits bound each run's processes together; a zero field takes the
+	// runner's default.
+	Limits Limits
 }
+
+// The networks [workspace.ci].network names.
+const (
+	// NetworkIsolated: test steps have only their own loopback; setup
+	// steps reach the outside through the egress proxy.
+	NetworkIsolated = "isolated"
+	// NetworkEgress: every step reaches the outside through the egress
+	// proxy, which refuses this machine and metadata addresses.
+	NetworkEgress = "egress"
+	// NetworkHost: every step has the machine's network.
+	NetworkHost = "host"
+)
+
+// Limits is [workspace.ci].limits: what one run's processes may use
+// together.
+type Limits struct {
+	Memory int64   // bytes
+	Pids   int64   // processes and threads at once
+	CPU    float64 // CPUs
+}
+
+// MinPids is the lowest process limit accepted: each sandboxed step's
+// init holds a few threads of its own.
+const MinPids = 64
 
 // Cache is [workspace.ci].cache: paths kept between runs, keyed by a hash
 // of the files the Key globs match. Paths are relative to the workspace

@@ -19,8 +19,9 @@ var (
 		"python", "tools", "tasks", "env", "hooks", "ci", "bot", "release"}
 	pythonKeys  = []string{"version", "venv_path"}
 	hooksKeys   = []string{"pre_install", "post_install"}
-	ciKeys      = []string{"setup", "test", "timeout", "checkout", "env", "cache", "max_log"}
+	ciKeys      = []string{"setup", "test", "timeout", "checkout", "env", "cache", "max_log", "network", "limits"}
 	cacheKeys   = []string{"paths", "key"}
+	limitsKeys  = []string{"memory", "pids", "cpu"}
 	botKeys     = []string{"command", "context", "trusted", "link_by_branch"}
 	releaseKeys = []string{"fixed"}
 	siblingKeys = []string{"name", "path", "repo", "layer", "depends_on", "branch", "setup", "test", "sparse"}
@@ -474,6 +475,54 @@ func (v *validator) ci(ws *Workspace, l loc, val any) {
 			} else {
 				ws.CI.MaxLog = n
 			}
+		case "network":
+			switch n := v.str(kl, x); n {
+			case NetworkIsolated, NetworkEgress, NetworkHost:
+				ws.CI.Network = n
+			default:
+				v.failAt(kl, fmt.Sprintf("%q is not a network", n),
+					`use "isolated" (loopback only; setup through the egress proxy), "egress" (the egress proxy for every step) or "host" (the machine's network)`)
+			}
+		case "limits":
+			v.limits(&ws.CI.Limits, kl, x)
+		}
+	}
+}
+
+// limits reads [workspace.ci].limits.
+func (v *validator) limits(lim *Limits, l loc, val any) {
+	m, ok := v.table(l, val, limitsKeys)
+	if !ok {
+		return
+	}
+	if x, ok := m["memory"]; ok {
+		n, err := parseSize(x)
+		if err != nil {
+			v.failAt(l.child("memory"), err.Error(), `use a size such as "4GB"`)
+		} else {
+			lim.Memory = n
+		}
+	}
+	if x, ok := m["pids"]; ok {
+		n, isInt := x.(int64)
+		if !isInt || n < MinPids {
+			v.failAt(l.child("pids"), fmt.Sprintf("%v is not a process limit", x), fmt.Sprintf("use a whole number of at least %d, such as 4096", MinPids))
+		} else {
+			lim.Pids = n
+		}
+	}
+	if x, ok := m["cpu"]; ok {
+		var cpu float64
+		switch c := x.(type) {
+		case int64:
+			cpu = float64(c)
+		case float64:
+			cpu = c
+		}
+		if cpu < 0.01 || cpu > 4096 {
+			v.failAt(l.child("cpu"), fmt.Sprintf("%v is not a number of CPUs", x), "use a number such as 2 or 1.5")
+		} else {
+			lim.CPU = cpu
 		}
 	}
 }

@@ -53,8 +53,9 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	fs.DurationVar(&o.CoalesceWindow, "coalesce-window", envDuration(env("COALESCE_WINDOW", ""), bot.DefaultCoalesceWindow), "how long a queued run waits for more events of its changeset (env WORKSPACE_BOT_COALESCE_WINDOW)")
 	fs.DurationVar(&o.ShutdownGrace, "shutdown-grace", envDuration(env("SHUTDOWN_GRACE", ""), defaultShutdownGrace), "on SIGTERM, how long running work may finish before it is cancelled and queued again (env WORKSPACE_BOT_SHUTDOWN_GRACE)")
 	fs.StringVar(&o.MaxInFlight, "max-in-flight", env("MAX_IN_FLIGHT", "64MB"), "bytes of webhook bodies held in memory at once, across all requests; past it a delivery gets 503 and GitHub can redeliver it (env WORKSPACE_BOT_MAX_IN_FLIGHT)")
-	fs.StringVar(&o.BuildUser, "build-user", env("BUILD_USER", ""), "run setup and test steps as this unprivileged user (serve must run as root) (env WORKSPACE_BOT_BUILD_USER)")
+	fs.StringVar(&o.BuildUser, "build-user", env("BUILD_USER", ""), "run setup and test steps as this user (serve must run as root); default a throwaway uid, \"root\" to keep them root (env WORKSPACE_BOT_BUILD_USER)")
 	fs.BoolVar(&o.AllowUnsandboxed, "allow-unsandboxed", envBool(env("ALLOW_UNSANDBOXED", "")), "build untrusted forks' PRs even where steps cannot be sandboxed (env WORKSPACE_BOT_ALLOW_UNSANDBOXED)")
+	fs.BoolVar(&o.AllowUnlimited, "allow-unlimited", envBool(env("ALLOW_UNLIMITED", "")), "build untrusted forks' PRs even where their steps cannot get memory and process limits (env WORKSPACE_BOT_ALLOW_UNLIMITED)")
 	fs.StringVar(&o.DiskReserve, "disk-reserve", env("DISK_RESERVE", "64MB"), "free space on the data dir's disk that run logs never take, kept for webhook deliveries; a run whose log reaches it fails (env WORKSPACE_BOT_DISK_RESERVE)")
 	if code, ok := cli.Parse(fs, args); !ok {
 		return nil, code, false

@@ -29,10 +29,6 @@ type Limits struct {
 // what a test suite starts, far below what takes a machine down.
 const DefaultPids = 4096
 
-// MinPids is the lowest process limit accepted: each sandboxed step's
-// init holds a few threads of its own.
-const MinPids = 64
-
 // Defaults are the limits a run gets when its config sets none: half of
 // the machine's memory and DefaultPids processes; CPU is shared.
 func Defaults() Limits {

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -48,9 +49,21 @@ const (
 	serviceLeafName = "service"
 )
 
+var (
+	openOnce sync.Once
+	opened   *Manager
+	openErr  error
+)
+
 // Open finds where this process can make groups with memory and pids
-// limits, or says why it cannot and what would let it.
+// limits, or says why it cannot and what would let it. It looks once: on
+// v2 it may move this process to a leaf of its own cgroup.
 func Open() (*Manager, error) {
+	openOnce.Do(func() { opened, openErr = open() })
+	return opened, openErr
+}
+
+func open() (*Manager, error) {
 	var st syscall.Statfs_t
 	if err := syscall.Statfs(mountRoot, &st); err != nil {
 		return nil, fmt.Errorf("no cgroup file system at %s: %w", mountRoot, err)
@@ -212,13 +225,6 @@ func removeStale(parent string) {
 	}
 }
 
-// Close removes what Open made for this process (v1's parents); groups
-// must be closed first.
-func (m *Manager) Close() {
-	for _, d := range m.v1 {
-		syscall.Rmdir(d)
-	}
-}
 
 // Group is one run's control group.
 type Group struct {

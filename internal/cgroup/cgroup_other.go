@@ -21,9 +21,6 @@ func Open() (*Manager, error) {
 // Version is "".
 func (m *Manager) Version() string { return "" }
 
-// Close does nothing.
-func (m *Manager) Close() {}
-
 // Group is never made here.
 type Group struct{ Limits Limits }
 

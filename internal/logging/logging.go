@@ -46,6 +46,8 @@ const (
 	Report       = "report"
 	Attempts     = "attempts"
 	Pending      = "pending"
+	Memory       = "memory_bytes"
+	Pids         = "pids"
 )
 
 type key struct{}

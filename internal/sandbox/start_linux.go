@@ -347,7 +347,7 @@ func unreachable(s Spec) []string {
 				continue
 			}
 			seen[d] = true
-			if !searchable(d, s.User) {
+			if _, err := os.Stat(d); err == nil && !Permits(d, s.User, 0o1) {
 				out = append(out, d)
 			}
 		}
@@ -355,19 +355,21 @@ func unreachable(s Spec) []string {
 	return out
 }
 
-// searchable says whether u may pass through dir, by its mode bits.
-func searchable(dir string, u *User) bool {
+// Permits says whether u has the access bits (0o4 read, 0o2 write, 0o1
+// execute or search) on path, by its mode bits: the owner's, the group's
+// or the others', as the kernel picks them.
+func Permits(path string, u *User, bits uint32) bool {
 	var st syscall.Stat_t
-	if err := syscall.Stat(dir, &st); err != nil {
-		return true // nothing to cover
+	if err := syscall.Stat(path, &st); err != nil {
+		return false
 	}
 	switch {
 	case st.Uid == u.UID:
-		return st.Mode&0o100 != 0
+		return (st.Mode>>6)&bits == bits
 	case st.Gid == u.GID || slices.Contains(u.Groups, st.Gid):
-		return st.Mode&0o010 != 0
+		return (st.Mode>>3)&bits == bits
 	}
-	return st.Mode&0o001 != 0
+	return st.Mode&bits == bits
 }
 
 var (

@@ -89,3 +89,23 @@ func Probe(s Spec) error { return Available() }
 
 // NetworkAvailable says network namespaces need Linux.
 func NetworkAvailable() error { return Available() }
+
+// Permits says whether u has the access bits on path, by its mode bits.
+func Permits(path string, u *User, bits uint32) bool {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return false
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return true
+	}
+	mode := uint32(fi.Mode().Perm())
+	switch {
+	case st.Uid == u.UID:
+		return (mode>>6)&bits == bits
+	case st.Gid == u.GID:
+		return (mode>>3)&bits == bits
+	}
+	return mode&bits == bits
+}

@@ -14,6 +14,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/provide-io/workspace-bot/ci"
+	"github.com/provide-io/workspace-bot/internal/cgroup"
 	"github.com/provide-io/workspace-bot/internal/cli"
 	"github.com/provide-io/workspace-bot/internal/ghclient"
 	"github.com/provide-io/workspace-bot/internal/logging"
@@ -41,6 +42,7 @@ type ServeOptions struct {
 	MaxInFlight       string
 	BuildUser         string
 	AllowUnsandboxed  bool
+	AllowUnlimited    bool
 	DiskReserve       string
 
 	// Handed are the credentials the process was handed at start
@@ -173,7 +175,8 @@ func Serve(ctx context.Context, o *ServeOptions, log *logrus.Logger) error {
 	}
 	srv, err := New(ctx, Options{
 		BotOptions: BotOptions{GitHub: o.GitHubOptions, Config: o.ConfigSpec(), DataDir: o.DataDir, PublicURL: o.PublicURL, Log: log,
-			Secrets: o.Secrets(), BuildUser: o.BuildUser, Hide: o.hidden(), AllowUnsandboxed: o.AllowUnsandboxed, DiskReserve: o.DiskReserveBytes},
+			Secrets: o.Secrets(), BuildUser: o.BuildUser, Hide: o.hidden(), AllowUnsandboxed: o.AllowUnsandboxed, DiskReserve: o.DiskReserveBytes,
+			Confine: true, AllowUnlimited: o.AllowUnlimited},
 		Secret: o.Secret, Workers: o.Workers, CoalesceWindow: o.CoalesceWindow, MaxInFlight: o.MaxInFlightBytes,
 	})
 	if err != nil {
@@ -185,6 +188,8 @@ func Serve(ctx context.Context, o *ServeOptions, log *logrus.Logger) error {
 		return UsageError{Err: fmt.Errorf("--listen %s: %w", o.Listen, err)}
 	}
 	LogSandbox(log, ci.SandboxAvailable(), o.AllowUnsandboxed)
+	LogBuildUser(log, o.BuildUser, os.Geteuid() == 0, ci.SandboxAvailable() == nil)
+	LogLimits(log, ci.LimitsAvailable(), o.AllowUnlimited)
 	limit := LimitMemory(o.MaxInFlightBytes, os.Getenv)
 	log.WithFields(logrus.Fields{logging.Addr: ln.Addr().String(), logging.PublicURL: o.PublicURL, logging.Workers: o.Workers, logging.App: srv.App,
 		logging.InFlight: o.MaxInFlightBytes, logging.MemoryLimit: limit}).Info("workspace-bot serving")
@@ -200,5 +205,33 @@ func LogSandbox(log logrus.FieldLogger, unavailable error, allowUnsandboxed bool
 		log.WithError(unavailable).Warn("build steps run without a sandbox, untrusted forks' included (--allow-unsandboxed): they can see this service's processes and files")
 	default:
 		log.WithError(unavailable).Warn("build steps run without a sandbox; builds of untrusted forks' PRs are refused (they fail with an error) unless serve is given --allow-unsandboxed")
+	}
+}
+
+// LogBuildUser says in one line at start-up whom build steps run as.
+func LogBuildUser(log logrus.FieldLogger, buildUser string, root, sandboxed bool) {
+	switch {
+	case buildUser == "root" || buildUser == "0":
+		log.Warn("build steps run as root (--build-user root): an approved fork's code can read every file root can read outside the data dir; leave --build-user out to run them as a throwaway uid")
+	case buildUser != "":
+		log.WithField(logging.User, buildUser).Info("build steps run as the build user (--build-user)")
+	case root && sandboxed:
+		log.WithField(logging.User, ci.ThrowawayUID).Info("build steps run as a throwaway uid that owns nothing on this machine, the build root handed to it for each step")
+	case root:
+		log.Warn("build steps run as root: without a sandbox there is no throwaway uid; give --build-user an unprivileged user")
+	}
+}
+
+// LogLimits says in one line at start-up whether each run's steps get a
+// cgroup with memory and process limits.
+func LogLimits(log logrus.FieldLogger, unavailable error, allowUnlimited bool) {
+	switch {
+	case unavailable == nil:
+		l := cgroup.Defaults()
+		log.WithFields(logrus.Fields{logging.Memory: l.Memory, logging.Pids: l.Pids}).Info("each run's steps get a cgroup of their own with memory and process limits ([workspace.ci].limits, or these defaults)")
+	case allowUnlimited:
+		log.WithError(unavailable).Warn("build steps run without resource limits, untrusted forks' included (--allow-unlimited): one can take the machine's memory and processes")
+	default:
+		log.WithError(unavailable).Warn("build steps run without resource limits; builds of untrusted forks' PRs are refused (they fail with an error) unless serve is given --allow-unlimited")
 	}
 }

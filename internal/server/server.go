@@ -60,6 +60,13 @@ type BotOptions struct {
 	// AllowUnsandboxed builds untrusted forks' code where no sandbox can
 	// be made (bot.Options.AllowUnsandboxed).
 	AllowUnsandboxed bool
+	// Confine gives steps what serve gives them by default: a throwaway
+	// uid when running as root with no BuildUser (ci.Runner.Throwaway),
+	// and a cgroup with limits per run (ci.Runner.Limits).
+	Confine bool
+	// AllowUnlimited builds untrusted forks' code where no cgroup can be
+	// made (bot.Options.AllowUnlimited).
+	AllowUnlimited bool
 	// DiskReserve is the free space run logs never take, kept for
 	// webhook deliveries (0: store.DefaultLogReserve).
 	DiskReserve int64
@@ -153,8 +160,9 @@ func newBot(ctx context.Context, o BotOptions, observer ghclient.Observer) (*bot
 		// Siblings on the same GitHub are fetched with the service's own
 		// credentials, so private repositories build too.
 		Builder: &ci.Runner{DataDir: o.DataDir, Progress: o.Progress, Authorization: f.GitAuthorization,
-			Secrets: o.Secrets, BuildUser: o.BuildUser, Hide: o.Hide, Slots: o.Slots},
-		AllowUnsandboxed: o.AllowUnsandboxed,
+			Secrets: o.Secrets, BuildUser: o.BuildUser, Hide: o.Hide, Slots: o.Slots,
+			Throwaway: o.Confine, Limits: o.Confine, DiskReserve: o.DiskReserve},
+		AllowUnsandboxed: o.AllowUnsandboxed, AllowUnlimited: o.AllowUnlimited,
 	}
 	if app || o.Checks {
 		opts.Checks = api
