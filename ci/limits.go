@@ -42,7 +42,7 @@ func LimitsAvailable() error {
 // says in one line. A run that requires limits is refused when none can
 // be made.
 func (r *Runner) limitsFor(req Request, iso isolation, res *Result) (cgroup.Limits, error) {
-	if !r.Limits {
+	if !r.Confine {
 		if req.RequireLimits {
 			return cgroup.Limits{}, errors.New("this run requires resource limits and the runner has them turned off")
 		}
@@ -93,7 +93,7 @@ func (r *Runner) cgroupFor(l cgroup.Limits, iso *isolation) (*cgroup.Group, erro
 // watch stops the run (through stop) when its steps ran into a limit:
 // the kernel killed one of them for memory, a fork was refused for the
 // process limit, or the data dir's disk has less than DiskReserve free.
-// The returned func stops watching.
+// The returned func stops watching, after a last look.
 func (r *Runner) watch(ctx context.Context, stop context.CancelCauseFunc, g *cgroup.Group, dataDir string) func() {
 	watchDisk := r.DiskReserve > 0 && dataDir != ""
 	if g == nil && !watchDisk {
@@ -125,6 +125,13 @@ func (r *Runner) watch(ctx context.Context, stop context.CancelCauseFunc, g *cgr
 	return func() {
 		close(quit)
 		<-finished
+		// A step that filled the disk and exited between two looks
+		// still counts: what it left is removed with the run.
+		if ctx.Err() == nil {
+			if why := r.overLimit(g, base, watchDisk, dataDir); why != nil {
+				stop(why)
+			}
+		}
 	}
 }
 

@@ -73,13 +73,13 @@ type Runner struct {
 	// App private key, a token file); the data dir is always hidden.
 	// Only a sandbox can hide them.
 	Hide []string
-	// Throwaway runs sandboxed steps as ThrowawayUID when the service
-	// runs as root and BuildUser is unset ("root" keeps them root).
-	Throwaway bool
-	// Limits puts each run's steps in a cgroup of their own, with the
-	// config's [workspace.ci].limits (or DefaultLimits), where the
-	// service can make one; elsewhere a run says so in one line.
-	Limits bool
+	// Confine gives steps what serve gives them: run as ThrowawayUID when
+	// the service runs as root and BuildUser is unset ("root" keeps them
+	// root); for untrusted code, no network of the machine unless
+	// [workspace.ci].network says otherwise; and each run's steps in a
+	// cgroup of their own, with [workspace.ci].limits or cgroup.Defaults,
+	// where one can be made (elsewhere a run says so in one line).
+	Confine bool
 	// DiskReserve, when set, is free space on the data dir's disk that
 	// steps may not take: a run that leaves less is stopped with an
 	// error, so webhook deliveries can still be stored.

@@ -111,7 +111,7 @@ func (r *Runner) isolation(req Request, res *Result) (isolation, error) {
 	default:
 		return iso, fmt.Errorf("ci: unknown sandbox mode %q", mode)
 	}
-	if iso.isolate && iso.user == nil && r.Throwaway && os.Geteuid() == 0 && r.BuildUser == "" {
+	if iso.isolate && iso.user == nil && r.Confine && os.Geteuid() == 0 && r.BuildUser == "" {
 		iso.user = throwawayUser()
 	}
 	if err := r.networks(req, &iso, res); err != nil {
@@ -149,14 +149,14 @@ func (r *Runner) buildUser() (*sandbox.User, error) {
 }
 
 // networks decides the setup and test steps' networks: [workspace.ci].network
-// when set, else the machine's for a trusted run and none (loopback only)
-// for untrusted code, whose setup steps reach the outside through the
-// egress proxy.
+// when set, else the machine's, but for untrusted code in a confining
+// runner none (loopback only), its setup steps reaching the outside
+// through the egress proxy.
 func (r *Runner) networks(req Request, iso *isolation, res *Result) error {
 	want := req.Config.Workspace.CI.Network
 	if want == "" {
 		want = workspace.NetworkHost
-		if !req.Trusted {
+		if !req.Trusted && r.Confine {
 			want = workspace.NetworkIsolated
 		}
 	}
@@ -170,8 +170,11 @@ func (r *Runner) networks(req Request, iso *isolation, res *Result) error {
 		return nil
 	}
 	err := sandbox.NetworkAvailable()
-	if err == nil && !iso.isolate {
-		err = errors.New("steps run without a sandbox")
+	if !iso.isolate {
+		// Said already: steps run without a sandbox, so on the
+		// machine's network.
+		iso.setupNet, iso.testNet = sandbox.NetHost, sandbox.NetHost
+		return nil
 	}
 	if err == nil {
 		return nil

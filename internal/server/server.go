@@ -60,9 +60,9 @@ type BotOptions struct {
 	// AllowUnsandboxed builds untrusted forks' code where no sandbox can
 	// be made (bot.Options.AllowUnsandboxed).
 	AllowUnsandboxed bool
-	// Confine gives steps what serve gives them by default: a throwaway
-	// uid when running as root with no BuildUser (ci.Runner.Throwaway),
-	// and a cgroup with limits per run (ci.Runner.Limits).
+	// Confine gives steps what serve gives them by default (see
+	// ci.Runner.Confine): a throwaway uid, no network of the machine for
+	// untrusted code, a cgroup with limits per run.
 	Confine bool
 	// AllowUnlimited builds untrusted forks' code where no cgroup can be
 	// made (bot.Options.AllowUnlimited).
@@ -161,7 +161,7 @@ func newBot(ctx context.Context, o BotOptions, observer ghclient.Observer) (*bot
 		// credentials, so private repositories build too.
 		Builder: &ci.Runner{DataDir: o.DataDir, Progress: o.Progress, Authorization: f.GitAuthorization,
 			Secrets: o.Secrets, BuildUser: o.BuildUser, Hide: o.Hide, Slots: o.Slots,
-			Throwaway: o.Confine, Limits: o.Confine, DiskReserve: o.DiskReserve},
+			Confine: o.Confine, DiskReserve: o.DiskReserve},
 		AllowUnsandboxed: o.AllowUnsandboxed, AllowUnlimited: o.AllowUnlimited,
 	}
 	if app || o.Checks {
