@@ -13,6 +13,7 @@ import (
 	"github.com/sirupsen/logrus"
 	logtest "github.com/sirupsen/logrus/hooks/test"
 
+	"github.com/provide-io/workspace-bot/internal/sandbox"
 	"github.com/provide-io/workspace-bot/internal/server"
 )
 
@@ -69,11 +70,11 @@ func TestServeOptions(t *testing.T) {
 			}},
 		{name: "bad disk reserve", args: []string{"--webhook-secret", "a", "--disk-reserve", "lots"}, wantErr: `--disk-reserve "lots": use a size such as 64MB`},
 		{name: "unknown build user", args: []string{"--webhook-secret", "a", "--build-user", "no-such-user-7c1"}, wantErr: `--build-user "no-such-user-7c1": no such user`},
-		{name: "root as build user", args: []string{"--webhook-secret", "a", "--build-user", "root"}, wantErr: "is root"},
-		{name: "build user and unsandboxed from env", env: map[string]string{"WORKSPACE_BOT_WEBHOOK_SECRET": "a", "WORKSPACE_BOT_BUILD_USER": "nobody", "WORKSPACE_BOT_ALLOW_UNSANDBOXED": "true"},
+		{name: "build user and unsandboxed from env", env: map[string]string{"WORKSPACE_BOT_WEBHOOK_SECRET": "a", "WORKSPACE_BOT_BUILD_USER": "nobody",
+			"WORKSPACE_BOT_ALLOW_UNSANDBOXED": "true", "WORKSPACE_BOT_ALLOW_UNLIMITED": "1"},
 			check: func(t *testing.T, o *server.ServeOptions) {
-				if o.BuildUser != "nobody" || !o.AllowUnsandboxed {
-					t.Errorf("build user %q, allow unsandboxed %v", o.BuildUser, o.AllowUnsandboxed)
+				if o.BuildUser != "nobody" || !o.AllowUnsandboxed || !o.AllowUnlimited {
+					t.Errorf("build user %q, allow unsandboxed %v, allow unlimited %v", o.BuildUser, o.AllowUnsandboxed, o.AllowUnlimited)
 				}
 			}},
 		{name: "bad log format", args: []string{"--webhook-secret", "a", "--log-format", "xml"}, wantErr: "json or text"},
@@ -131,6 +132,56 @@ func TestServeRefusesToStartWithoutSecret(t *testing.T) {
 	code := run(t.Context(), []string{"serve", "--github-token", "t", "--data-dir", t.TempDir()}, io.Discard, &stderr)
 	if code != exitUsage || !strings.Contains(stderr.String(), "no webhook secret") {
 		t.Fatalf("code %d, stderr %s", code, stderr.String())
+	}
+}
+
+// TestServeSaysWhomStepsRunAs: one line at start, a warning when steps
+// are root on purpose (--build-user root, which is accepted).
+func TestServeSaysWhomStepsRunAs(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		user      string
+		root, box bool
+		level     logrus.Level
+		want      string
+	}{
+		{"throwaway", "", true, true, logrus.InfoLevel, "throwaway uid"},
+		{"root on purpose", "root", true, true, logrus.WarnLevel, "as root (--build-user root)"},
+		{"build user", "nobody", true, true, logrus.InfoLevel, "as the build user"},
+		{"root without a sandbox", "", true, false, logrus.WarnLevel, "without a sandbox there is no throwaway uid"},
+	} {
+		log, hook := logtest.NewNullLogger()
+		server.LogBuildUser(log, tc.user, tc.root, tc.box)
+		if len(hook.Entries) != 1 || hook.Entries[0].Level != tc.level || !strings.Contains(hook.Entries[0].Message, tc.want) {
+			t.Errorf("%s: %+v", tc.name, hook.Entries)
+		}
+	}
+	if os.Geteuid() == 0 {
+		o := &server.ServeOptions{BuildUser: "root"}
+		if err := sandbox.CheckBuildUser(o.BuildUser); err != nil {
+			t.Errorf("--build-user root is refused: %v", err)
+		}
+	}
+}
+
+// TestServeSaysWhetherRunsHaveLimits: one line at start.
+func TestServeSaysWhetherRunsHaveLimits(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		unavailable error
+		allow       bool
+		level       logrus.Level
+		want        string
+	}{
+		{"limits", nil, false, logrus.InfoLevel, "a cgroup of their own"},
+		{"none, forks refused", errors.New("no cgroups here"), false, logrus.WarnLevel, "refused (they fail with an error) unless serve is given --allow-unlimited"},
+		{"none, allowed", errors.New("no cgroups here"), true, logrus.WarnLevel, "untrusted forks' included (--allow-unlimited)"},
+	} {
+		log, hook := logtest.NewNullLogger()
+		server.LogLimits(log, tc.unavailable, tc.allow)
+		if len(hook.Entries) != 1 || hook.Entries[0].Level != tc.level || !strings.Contains(hook.Entries[0].Message, tc.want) {
+			t.Errorf("%s: %+v", tc.name, hook.Entries)
+		}
 	}
 }
 

@@ -214,8 +214,9 @@ func (a *run) changeset(ctx context.Context, event string, payload []byte) int {
 		Secrets: a.secrets(),
 		// A fork's pull_request workflow gets no secrets from GitHub and
 		// runs on a machine thrown away after the job: a build there needs
-		// no sandbox to be allowed (see the README's Security section).
-		AllowUnsandboxed: true,
+		// no sandbox and no limits to be allowed (see the README's
+		// Security section).
+		AllowUnsandboxed: true, AllowUnlimited: true,
 	})
 	if err != nil {
 		return a.fail(configExit(err), "workspace-bot", err)

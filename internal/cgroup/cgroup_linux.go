@@ -225,7 +225,6 @@ func removeStale(parent string) {
 	}
 }
 
-
 // Group is one run's control group.
 type Group struct {
 	Limits Limits

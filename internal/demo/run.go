@@ -86,6 +86,9 @@ func Run(ctx context.Context, o Options) error {
 		BotOptions: server.BotOptions{
 			GitHub: ghclient.Options{APIURL: srv.APIURL(), Token: token, UserAgent: o.UserAgent},
 			Config: WorkspaceRepo + ":wrknv.toml", DataDir: dataDir, PublicURL: d.base, Log: o.Log,
+			// As serve confines steps; limits where this machine has
+			// cgroups, and the fork still built where it has none.
+			Confine: true, AllowUnlimited: true,
 		},
 		Secret: d.secret, Workers: 2, CoalesceWindow: 500 * time.Millisecond, Poll: 200 * time.Millisecond,
 	})
