@@ -66,6 +66,9 @@ func (b *Bot) summary(p *Plan, o *Outcome) Summary {
 		Members: summaryMembers(p.Changeset), Steps: res.Steps, Failed: res.FirstFailure(),
 	}
 	s.Excluded, s.MoreExcluded = summaryExcluded(p.Changeset)
+	if res.Isolation != nil {
+		s.Isolation = res.Isolation.Line()
+	}
 	if res.Result != ci.Success && res.Error != "" {
 		s.Problem = res.Error
 	}

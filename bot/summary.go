@@ -55,6 +55,9 @@ type Summary struct {
 	Steps    []ci.StepResult
 	// Failed is the first step that did not pass, with its log tail.
 	Failed *ci.StepResult
+	// Isolation says in one line how the steps were kept from the
+	// machine (ci.Isolation.Line); "" when no step ran.
+	Isolation string
 	// Problem explains a run that could not start (a resolution error, an
 	// infrastructure error) and Fix says what to do about it; both are
 	// plain text.

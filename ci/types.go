@@ -162,11 +162,11 @@ func (i Isolation) Line() string {
 	var parts []string
 	switch {
 	case i.Sandbox && i.User != "":
-		parts = append(parts, "sandboxed as "+i.User)
+		parts = append(parts, "in a sandbox as "+i.User)
 	case i.Sandbox:
-		parts = append(parts, "sandboxed")
+		parts = append(parts, "in a sandbox")
 	default:
-		parts = append(parts, "no sandbox")
+		parts = append(parts, "without a sandbox")
 	}
 	if i.SetupNetwork == i.TestNetwork {
 		parts = append(parts, "network: "+networkWords[i.TestNetwork])
