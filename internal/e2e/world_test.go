@@ -58,6 +58,8 @@ type worldOptions struct {
 	// siblings are the workspace's repositories under acme; all of
 	// siblings when nil.
 	siblings []string
+	// ci are more lines of [workspace.ci].
+	ci string
 }
 
 func newWorld(t *testing.T, o worldOptions) *world {
@@ -87,7 +89,7 @@ func newWorld(t *testing.T, o worldOptions) *world {
 		t.Fatal(err)
 	}
 	var cfg strings.Builder
-	fmt.Fprintf(&cfg, "[workspace]\nname = \"ws\"\n\n[workspace.ci]\ntest = [\"sh check-all.sh\"]\ntimeout = \"1m\"\n\n[workspace.bot]\nlink_by_branch = true\n")
+	fmt.Fprintf(&cfg, "[workspace]\nname = \"ws\"\n\n[workspace.ci]\ntest = [\"sh check-all.sh\"]\ntimeout = \"1m\"\n%s\n[workspace.bot]\nlink_by_branch = true\n", o.ci)
 	deps := map[string]string{"core": "", "lib": `"core"`, "app": `"lib"`}
 	layers := map[string]string{"core": "foundation", "lib": "framework", "app": "tools"}
 	for _, s := range sibs {
