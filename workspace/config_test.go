@@ -111,6 +111,8 @@ func TestOurKeysAndDefaults(t *testing.T) {
 [workspace.ci]
 max_log = "2MB"
 cache = { paths = [".venv"], key = ["*/pyproject.toml", "*/uv.lock"] }
+network = "egress"
+limits = { memory = "4GB", pids = 2048, cpu = 1.5 }
 ` + sib("a", "foundation") + `branch = "trunk"
 test = "pytest -q"
 sparse = ["src", "tests"]
@@ -123,6 +125,9 @@ setup = []
 	ws := cfg.Workspace
 	if ws.Branch != "develop" || ws.CI.MaxLog != 2<<20 || !reflect.DeepEqual(ws.CI.Cache, Cache{Paths: []string{".venv"}, Key: []string{"*/pyproject.toml", "*/uv.lock"}}) {
 		t.Errorf("workspace = %+v", ws)
+	}
+	if ws.CI.Network != NetworkEgress || ws.CI.Limits != (Limits{Memory: 4 << 30, Pids: 2048, CPU: 1.5}) {
+		t.Errorf("network %q, limits %+v", ws.CI.Network, ws.CI.Limits)
 	}
 	a, b := cfg.Sibling("a"), cfg.Sibling("b")
 	if a.Branch != "trunk" || !reflect.DeepEqual(a.Test, []string{"pytest -q"}) || !reflect.DeepEqual(a.Sparse, []string{"src", "tests"}) || !a.HasOwnSetup() || len(a.Setup) != 0 {
@@ -196,6 +201,11 @@ func TestValidationErrors(t *testing.T) {
 		{"cache key glob", base + "[workspace.ci.cache]\npaths = [\".venv\"]\nkey = [\"[\"]\n" + sib("a", "foundation"), []string{"w.toml:7: workspace.ci.cache.key", "not a relative file glob"}},
 		{"cache unknown key", base + "[workspace.ci.cache]\npath = [\".venv\"]\n" + sib("a", "foundation"), []string{"w.toml:6: workspace.ci.cache.path: unknown key (fix: did you mean paths?)"}},
 		{"max_log", base + "[workspace.ci]\nmax_log = \"lots\"\n" + sib("a", "foundation"), []string{"w.toml:6: workspace.ci.max_log", `"lots" is not a size`}},
+		{"network", base + "[workspace.ci]\nnetwork = \"none\"\n" + sib("a", "foundation"), []string{"w.toml:6: workspace.ci.network", `"none" is not a network`, `use "isolated"`}},
+		{"limits memory", base + "[workspace.ci.limits]\nmemory = \"lots\"\n" + sib("a", "foundation"), []string{"w.toml:6: workspace.ci.limits.memory", `"lots" is not a size`, `"4GB"`}},
+		{"limits pids", base + "[workspace.ci.limits]\npids = 10\n" + sib("a", "foundation"), []string{"w.toml:6: workspace.ci.limits.pids", "at least 64"}},
+		{"limits cpu", base + "[workspace.ci]\nlimits = { cpu = \"two\" }\n" + sib("a", "foundation"), []string{"w.toml:6: workspace.ci.limits.cpu", "not a number of CPUs"}},
+		{"limits unknown", base + "[workspace.ci.limits]\nmemroy = \"1GB\"\n" + sib("a", "foundation"), []string{"w.toml:6: workspace.ci.limits.memroy: unknown key (fix: did you mean memory?)"}},
 		{"sparse escape", base + sib("a", "foundation") + "sparse = [\"src\", \"../b\"]\n", []string{"w.toml:11: siblings[a].sparse", `"../b" is not a directory inside the sibling`}},
 		{"workspace branch", base + "branch = \"-x\"\n" + sib("a", "foundation"), []string{"w.toml:5: workspace.branch", "command-line option"}},
 		{"empty command", base + sib("a", "foundation") + "test = [\"pytest\", \" \"]\n", []string{"w.toml:11: siblings[a].test: empty command"}},

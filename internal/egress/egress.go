@@ -302,11 +302,23 @@ func (p *Proxy) connect(ctx context.Context, target string) (net.Conn, error) {
 		}
 		return nil, err
 	}
-	if br.Buffered() > 0 {
-		conn.Close()
-		return nil, fmt.Errorf("upstream proxy %s sent data before the tunnel opened", via.Host)
+	// What the target sent first (a banner) may have come with the answer.
+	return &bufferedConn{Conn: conn, r: br}, nil
+}
+
+// bufferedConn reads what a reader already holds before the connection.
+type bufferedConn struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+func (c *bufferedConn) Read(p []byte) (int, error) { return c.r.Read(p) }
+
+func (c *bufferedConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
 	}
-	return conn, nil
+	return nil
 }
 
 // checkName refuses a host:port whose host is, or resolves to, a refused
