@@ -68,11 +68,26 @@ func benchSandbox(b *testing.B, setup, test string) {
 
 	ctx := context.Background()
 	data := filepath.Join(tmp, "data")
-	runners := map[SandboxMode]*Runner{
-		SandboxOff:      {DataDir: data, Sandbox: SandboxOff, Slots: 1},
-		SandboxRequired: {DataDir: data, Sandbox: SandboxRequired, Slots: 1},
+	// The confined run's network is named in its config: a trusted run
+	// (the warm root) otherwise keeps the machine's.
+	confinedCfg := *cfg
+	confinedCfg.Workspace.CI.Network = workspace.NetworkIsolated
+	type mode struct {
+		name string
+		r    *Runner
+		cfg  *workspace.Config
+		run  time.Duration
+		n    int
 	}
-	warm, err := runners[SandboxOff].Run(ctx, Request{Config: cfg, Trusted: true})
+	modes := []*mode{
+		{name: "unsandboxed", r: &Runner{DataDir: data, Sandbox: SandboxOff, Slots: 1}, cfg: cfg},
+		{name: "sandboxed", r: &Runner{DataDir: data, Sandbox: SandboxRequired, Slots: 1}, cfg: cfg},
+		// Everything serve gives a step: the sandbox, a throwaway uid
+		// (as root), networks of their own (setup through the egress
+		// proxy, tests loopback only) and the run's cgroup.
+		{name: "confined", r: &Runner{DataDir: data, Sandbox: SandboxRequired, Slots: 1, Confine: true}, cfg: &confinedCfg},
+	}
+	warm, err := modes[0].r.Run(ctx, Request{Config: cfg, Trusted: true})
 	if err != nil || warm.Result != Success {
 		b.Fatalf("warming: %v %+v", err, warm)
 	}
@@ -80,57 +95,51 @@ func benchSandbox(b *testing.B, setup, test string) {
 	for _, s := range warm.Siblings {
 		pins[s.Name] = Pin{SHA: s.SHA}
 	}
-	type total struct {
-		run, steps time.Duration
-		n          int
-	}
-	sums := map[SandboxMode]*total{SandboxOff: {}, SandboxRequired: {}}
-	once := func(mode SandboxMode) {
+	steps := 0
+	once := func(m *mode) {
 		start := time.Now()
-		res, err := runners[mode].Run(ctx, Request{Config: cfg, Pins: pins, Trusted: true})
+		res, err := m.r.Run(ctx, Request{Config: m.cfg, Pins: pins, Trusted: true})
 		d := time.Since(start)
 		if err != nil || res.Result != Success {
-			b.Fatalf("%s: %v %+v", mode, err, res)
+			b.Fatalf("%s: %v %+v", m.name, err, res)
 		}
-		s := sums[mode]
-		s.run += d
+		m.run += d
+		m.n++
+		steps = 0
 		for _, st := range res.Steps {
 			if st.Name != "checkout" {
-				s.steps += time.Duration(st.DurationMS) * time.Millisecond
-				s.n++
+				steps++
 			}
 		}
 	}
-	once(SandboxRequired) // warm the page cache for the init too
-	sums[SandboxRequired] = &total{}
+	for _, m := range modes[1:] {
+		once(m) // the page cache, the ID mapping, the cgroup hierarchy
+		m.run, m.n = 0, 0
+	}
 
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if i%2 == 0 {
-			once(SandboxOff)
-			once(SandboxRequired)
-		} else {
-			once(SandboxRequired)
-			once(SandboxOff)
+		// Every mode once an iteration, in a rotating order.
+		for j := range modes {
+			once(modes[(i+j)%len(modes)])
 		}
 	}
 	b.StopTimer()
-	off, on := sums[SandboxOff], sums[SandboxRequired]
-	n := float64(b.N)
-	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) / n }
-	steps := float64(on.n / b.N)
-	// What the sandbox adds to a run, spread over its steps: the figure
-	// the budget is set in (50 ms a step). The steps' own durations
-	// overlap (a stage's siblings run side by side) and include waiting
-	// for a CPU, so their sum overstates it on a busy machine.
-	perStep := (ms(on.run) - ms(off.run)) / steps
-	b.ReportMetric(ms(off.run), "ms/run-unsandboxed")
-	b.ReportMetric(ms(on.run), "ms/run-sandboxed")
-	b.ReportMetric(float64(on.run)/float64(off.run), "x-sandboxed/unsandboxed")
-	b.ReportMetric(perStep, "ms/step-added")
+	ms := func(m *mode) float64 { return float64(m.run) / float64(time.Millisecond) / float64(m.n) }
+	off := modes[0]
+	b.Logf("%d siblings, %d steps a run, warm root, pinned SHAs", benchSiblings, steps)
+	b.ReportMetric(ms(off), "ms/run-unsandboxed")
+	for _, m := range modes[1:] {
+		// What the mode adds to a run, spread over its steps: the figure
+		// the budget is set in. The steps' own durations overlap (a
+		// stage's siblings run side by side), so their sum would
+		// overstate it.
+		perStep := (ms(m) - ms(off)) / float64(steps)
+		b.ReportMetric(ms(m), "ms/run-"+m.name)
+		b.ReportMetric(ms(m)/ms(off), "x-"+m.name+"/unsandboxed")
+		b.ReportMetric(perStep, "ms/step-added-"+m.name)
+		b.Logf("%-11s %6.0f ms a run: %.3fx, %+.1f ms a step", m.name, ms(m), ms(m)/ms(off), perStep)
+	}
+	b.Logf("unsandboxed %6.0f ms a run", ms(off))
 	b.ReportMetric(0, "ns/op")
-	b.Logf("%d siblings, %d steps a run, warm root, pinned SHAs", benchSiblings, on.n/b.N)
-	b.Logf("unsandboxed %6.0f ms a run (sum of step durations %6.0f ms)", ms(off.run), ms(off.steps))
-	b.Logf("sandboxed   %6.0f ms a run (sum of step durations %6.0f ms): %.3fx, %+.1f ms a step",
-		ms(on.run), ms(on.steps), float64(on.run)/float64(off.run), perStep)
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/provide-io/workspace-bot/bot"
+	"github.com/provide-io/workspace-bot/ci"
 	"github.com/provide-io/workspace-bot/internal/ghclient"
 	"github.com/provide-io/workspace-bot/internal/githubtest"
 	"github.com/provide-io/workspace-bot/internal/phony"
@@ -134,6 +135,9 @@ func (w *world) serve(o worldOptions) {
 		BotOptions: server.BotOptions{
 			GitHub: ghclient.Options{APIURL: w.gh.APIURL(), Token: botToken, RetryBase: 10 * time.Millisecond, MaxWait: 2 * time.Second},
 			Config: w.cfg, DataDir: dataDir, PublicURL: url, Log: log,
+			// As serve confines steps. Where no cgroup can be made, forks
+			// build without limits (the refusal is the confinement tests').
+			Confine: true, AllowUnlimited: ci.LimitsAvailable() != nil,
 		},
 		Secret: []byte(secret), Workers: 2, CoalesceWindow: o.coalesce, Poll: 50 * time.Millisecond,
 	})
