@@ -2,11 +2,13 @@ package ci
 
 import (
 	"context"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 
+	"github.com/provide-io/workspace-bot/internal/egress"
 	"github.com/provide-io/workspace-bot/internal/sandbox"
 	"github.com/provide-io/workspace-bot/workspace"
 )
@@ -149,12 +151,19 @@ func (r *Runner) runPhases(ctx context.Context, req Request, lay layout, sc scra
 		base.out = &syncWriter{w: req.Output}
 		base.budget, base.limit = r.logLimits(req)
 	}
-	// Each (network, venv) pair's steps share one stepIO.
+	// Each (network, venv) pair's steps share one stepIO, and each
+	// network's steps one sandbox.
 	type kind struct {
 		net  sandbox.Net
 		venv bool
 	}
 	ios := map[kind]*stepIO{}
+	boxes := map[sandbox.Net]*runBox{}
+	defer func() {
+		for _, b := range boxes {
+			b.close()
+		}
+	}()
 	ioFor := func(k kind) *stepIO {
 		if sx, ok := ios[k]; ok {
 			return sx
@@ -164,6 +173,17 @@ func (r *Runner) runPhases(ctx context.Context, req Request, lay layout, sc scra
 		sx.env = netEnv(sx.env, k.net)
 		if k.venv && rp.venv != "" {
 			sx.env = withVenv(sx.env, rp.venv)
+		}
+		if sx.box.Isolate {
+			b := boxes[k.net]
+			if b == nil {
+				b = &runBox{spec: sx.box, refused: &refusals{}}
+				if k.net == sandbox.NetEgress {
+					b.spec.Proxy = (&egress.Proxy{Allow: r.EgressAllow, Upstream: http.ProxyFromEnvironment, Refused: b.refused.add}).Serve
+				}
+				boxes[k.net] = b
+			}
+			sx.sandbox = b
 		}
 		ios[k] = &sx
 		return &sx

@@ -25,7 +25,7 @@ const straggleWait = 2 * time.Second
 // command started is killed; when it exits on its own, whatever it left
 // running is killed too, so a step cannot outlive itself or hold the run
 // open. A nil error means exit 0; an exit is a *sandbox.ExitError.
-func runProc(ctx context.Context, s sandbox.Spec, stdout, stderr io.Writer) error {
+func runProc(ctx context.Context, start func(sandbox.Spec) (*sandbox.Process, error), s sandbox.Spec, stdout, stderr io.Writer) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -75,7 +75,7 @@ func runProc(ctx context.Context, s sandbox.Spec, stdout, stderr io.Writer) erro
 		}
 	}
 	s.Stdout, s.Stderr = outW, errW
-	p, err := sandbox.Start(s)
+	p, err := start(s)
 	outW.Close()
 	if errW != outW {
 		errW.Close()

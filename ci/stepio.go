@@ -3,6 +3,7 @@ package ci
 import (
 	"io"
 	"os"
+	"sync"
 
 	"github.com/provide-io/workspace-bot/internal/sandbox"
 )
@@ -12,10 +13,37 @@ import (
 type stepIO struct {
 	env     []string
 	box     sandbox.Spec // the run's sandbox (or process group), without the command
+	sandbox *runBox      // where sandboxed steps start; nil when not sandboxed
 	out     io.Writer    // the run's output (serialized); nil for none
 	budget  *logBudget   // what the run may still write to out
 	limit   int64        // what one step may write to out
 	needles []string
+}
+
+// runBox is the sandbox the run's steps of one network start in, made
+// when the first of them starts (see sandbox.Box).
+type runBox struct {
+	spec    sandbox.Spec
+	refused *refusals // what its egress proxy refused
+	once    sync.Once
+	box     *sandbox.Box
+	err     error
+}
+
+func (b *runBox) start(s sandbox.Spec) (*sandbox.Process, error) {
+	b.once.Do(func() { b.box, b.err = sandbox.Open(b.spec) })
+	if b.err != nil {
+		return nil, b.err
+	}
+	return b.box.Start(s)
+}
+
+// close ends the sandbox and everything still in it.
+func (b *runBox) close() {
+	b.once.Do(func() {})
+	if b.box != nil {
+		b.box.Close()
+	}
 }
 
 // stream is where a step's output is copied as it comes: the run's

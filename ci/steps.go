@@ -5,12 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"sync"
 	"time"
 
-	"github.com/provide-io/workspace-bot/internal/egress"
 	"github.com/provide-io/workspace-bot/internal/sandbox"
 )
 
@@ -39,20 +36,18 @@ func (r *Runner) runStep(ctx context.Context, st StepResult, dir string, sx *ste
 	}
 	log := newStepLog(sx.needles, stream, sx.limit, sx.budget)
 	r.emit(Event{Kind: EventStep, Name: st.Name, Sibling: st.Sibling, Command: st.Command})
-	start := time.Now()
-	stopBeat := r.beat(st, who, start, out)
-	spec := sx.command(dir, "sh", "-c", st.Command)
-	var refused refusals
-	if spec.Net == sandbox.NetEgress {
-		spec.Proxy = func(l net.Listener) {
-			p := &egress.Proxy{Allow: r.EgressAllow, Upstream: http.ProxyFromEnvironment, Refused: refused.add}
-			p.Serve(l)
-		}
+	start0 := time.Now()
+	stopBeat := r.beat(st, who, start0, out)
+	start, spec := sandbox.Start, sx.command(dir, "sh", "-c", st.Command)
+	if sx.sandbox != nil {
+		start = sx.sandbox.start
 	}
-	err = runProc(ctx, spec, log, log)
+	err = runProc(ctx, start, spec, log, log)
 	stopBeat()
-	d := time.Since(start)
-	refused.note(log)
+	d := time.Since(start0)
+	if sx.sandbox != nil {
+		sx.sandbox.refused.note(log, start0, start0.Add(d))
+	}
 	var exit *sandbox.ExitError
 	var stopped *limitStop
 	switch {
@@ -123,32 +118,38 @@ func (r *Runner) beat(st StepResult, who string, start time.Time, out io.Writer)
 	}
 }
 
-// refusals are the connections an egress step's proxy refused.
+// refusals are the connections an egress sandbox's proxy refused, as
+// they came.
 type refusals struct {
 	mu    sync.Mutex
-	lines []string
-	more  int
+	lines []refusal
 }
+
+type refusal struct {
+	at   time.Time
+	line string
+}
+
+// maxRefusals bounds what is kept: the first are the telling ones.
+const maxRefusals = 50
 
 func (r *refusals) add(line string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if len(r.lines) < 10 {
-		r.lines = append(r.lines, line)
-	} else {
-		r.more++
+	if len(r.lines) < maxRefusals {
+		r.lines = append(r.lines, refusal{time.Now(), line})
 	}
 }
 
-// note ends the step's log with them, so a setup that failed for a
-// refused address says which.
-func (r *refusals) note(log *stepLog) {
+// note ends a step's log with the refusals made while it ran (by it, or
+// a step beside it), so a setup that failed for a refused address says
+// which.
+func (r *refusals) note(log *stepLog, from, to time.Time) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for _, l := range r.lines {
-		log.note("%s", l)
-	}
-	if r.more > 0 {
-		log.note("[egress: %d more connections refused]", r.more)
+	for _, x := range r.lines {
+		if !x.at.Before(from) && !x.at.After(to) {
+			log.note("%s", x.line)
+		}
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"os/signal"
+	"sync"
 	"syscall"
 	"unsafe"
 
@@ -32,80 +34,197 @@ func init() {
 	}
 }
 
-// initMain is PID 1 of a new sandbox: fd 3 is where it reports how the
-// command ended ("exit N", "signal N") or why it could not run it
-// ("setup ...").
+// initMain is PID 1 of a new sandbox. Fd 3 is its control socket to the
+// service (see Box): it reports that the sandbox is ready, or why it
+// could not be made; then it starts the commands the service sends, each
+// in a process group of its own, and reports how each ended, killing
+// what the command left in its group. It exits when the service closes
+// the socket, and the kernel then kills everything left in the sandbox.
 func initMain(arg string) int {
-	// Capabilities and no_new_privs belong to a thread, and the command
-	// is forked from this one.
+	// Capabilities and no_new_privs belong to a thread, and commands are
+	// forked from this one only.
 	runtime.LockOSThread()
-	status := os.NewFile(3, "status")
-	setupFailed := func(err error) int {
-		fmt.Fprintf(status, "setup %v", err)
-		return 125
-	}
+	ctl := 3
 	var s initSpec
 	if err := json.Unmarshal([]byte(arg), &s); err != nil {
-		return setupFailed(err)
+		return setupFailed(ctl, err)
 	}
 	// Into the run's cgroup before anything else, so everything the
-	// command starts is in it (on v2 the clone itself put us there).
+	// commands start is in it (on v2 the clone itself put us there).
 	for _, procs := range s.JoinCgroup {
 		if err := os.WriteFile(procs, []byte("0"), 0); err != nil {
-			return setupFailed(fmt.Errorf("join the cgroup: %w", err))
+			return setupFailed(ctl, fmt.Errorf("join the cgroup: %w", err))
 		}
 	}
 	sealInherited()
+	var rights []byte
 	if Net(s.Net) != NetHost {
 		if err := loopbackUp(); err != nil {
-			return setupFailed(err)
+			return setupFailed(ctl, err)
 		}
 	}
 	if Net(s.Net) == NetEgress {
-		if err := sendProxyListener(s.ProxyFD); err != nil {
-			return setupFailed(err)
+		l, err := proxyListener()
+		if err != nil {
+			return setupFailed(ctl, err)
 		}
+		defer unix.Close(l)
+		rights = unix.UnixRights(l)
 	}
 	if err := s.mount(); err != nil {
-		return setupFailed(err)
-	}
-	if s.Probe {
-		fmt.Fprint(status, "exit 0")
-		return 0
+		return setupFailed(ctl, err)
 	}
 	if err := dropPrivileges(); err != nil {
-		return setupFailed(err)
+		return setupFailed(ctl, err)
 	}
-	sys := &syscall.SysProcAttr{}
-	if s.User != nil {
-		sys.Credential = credential(s.User)
+	if err := sendMsg(ctl, boxMsg{Ready: true}, rights); err != nil {
+		return 125
 	}
-	pid, err := syscall.ForkExec(s.Path, s.Args, &syscall.ProcAttr{Dir: s.Dir, Env: os.Environ(), Files: []uintptr{0, 1, 2}, Sys: sys})
-	if err != nil {
-		return setupFailed(fmt.Errorf("start %s in %s: %w", s.Path, s.Dir, err))
+	if s.Probe {
+		return 0
 	}
-	// The command is forked with the default score; the init, which
-	// reports how it ended, is the last thing the OOM killer should take
-	// when the run's memory runs out.
+	// The commands are forked with the default score; the init, which
+	// reports how they ended, is the last thing the OOM killer should
+	// take when the run's memory runs out.
 	os.WriteFile("/proc/self/oom_score_adj", []byte("-1000"), 0)
+	z := &zygote{ctl: ctl, user: s.User, pids: map[int]int{}}
+	return z.serve()
+}
+
+// setupFailed reports why the sandbox could not be made.
+func setupFailed(ctl int, err error) int {
+	sendMsg(ctl, boxMsg{Setup: err.Error()}, nil)
+	return 125
+}
+
+// zygote is the init's life once the sandbox is made.
+type zygote struct {
+	ctl  int
+	user *User
+	mu   sync.Mutex
+	pids map[int]int // a running command's pid to its id
+	ids  map[int]int // and back
+}
+
+// serve forks what the service asks for, on this thread, until the
+// service hangs up.
+func (z *zygote) serve() int {
+	z.ids = map[int]int{}
+	// Before the first fork: a SIGCHLD before Notify would be lost.
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGCHLD)
+	runs := make(chan boxRun)
+	go z.read(runs)
+	go z.reap(sigs)
+	sys := &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if z.user != nil {
+		sys.Credential = credential(z.user)
+	}
+	for r := range runs {
+		z.mu.Lock()
+		pid, err := syscall.ForkExec(r.Path, r.Args, &syscall.ProcAttr{Dir: r.Dir, Env: r.Env, Files: []uintptr{uintptr(r.stdin), uintptr(r.stdout), uintptr(r.stderr)}, Sys: sys})
+		if err == nil {
+			z.pids[pid], z.ids[r.ID] = r.ID, pid
+		}
+		z.mu.Unlock()
+		for _, fd := range []int{r.stdin, r.stdout, r.stderr} {
+			syscall.Close(fd)
+		}
+		if err != nil {
+			sendMsg(z.ctl, boxMsg{ID: r.ID, Setup: fmt.Sprintf("start %s in %s: %v", r.Path, r.Dir, err)}, nil)
+		}
+	}
+	return 0
+}
+
+// read takes the service's requests: a command to run, with its three
+// descriptors, or one to kill. When the service hangs up, the sandbox
+// ends: the init exits, and with it everything in its namespace.
+func (z *zygote) read(runs chan<- boxRun) {
+	buf := make([]byte, 1<<20)
+	oob := make([]byte, syscall.CmsgSpace(3*4))
 	for {
-		var ws syscall.WaitStatus
-		wpid, err := syscall.Wait4(-1, &ws, 0, nil)
+		n, oobn, _, _, err := unix.Recvmsg(z.ctl, buf, oob, unix.MSG_CMSG_CLOEXEC)
 		if errors.Is(err, syscall.EINTR) {
 			continue
 		}
-		if err != nil {
-			return setupFailed(fmt.Errorf("wait: %w", err))
+		if err != nil || n == 0 {
+			syscall.Exit(0)
 		}
-		if wpid != pid {
-			continue // an orphan, reaped
+		var r boxRun
+		if json.Unmarshal(buf[:n], &r) != nil {
+			continue
 		}
-		if ws.Signaled() {
-			fmt.Fprintf(status, "signal %d", int(ws.Signal()))
-			return 128 + int(ws.Signal())
+		fds := receivedFDs(oob[:oobn])
+		if r.Kill {
+			closeAll(fds)
+			z.mu.Lock()
+			pid, ok := z.ids[r.ID]
+			z.mu.Unlock()
+			if ok {
+				syscall.Kill(-pid, syscall.SIGKILL)
+			}
+			continue
 		}
-		fmt.Fprintf(status, "exit %d", ws.ExitStatus())
-		return ws.ExitStatus()
+		if len(fds) != 3 {
+			closeAll(fds)
+			sendMsg(z.ctl, boxMsg{ID: r.ID, Setup: "a command came without its descriptors"}, nil)
+			continue
+		}
+		r.stdin, r.stdout, r.stderr = fds[0], fds[1], fds[2]
+		runs <- r
+	}
+}
+
+// reap waits for every child and reports the commands' ends.
+func (z *zygote) reap(sigs <-chan os.Signal) {
+	for range sigs {
+		for {
+			var ws syscall.WaitStatus
+			pid, err := syscall.Wait4(-1, &ws, syscall.WNOHANG, nil)
+			if errors.Is(err, syscall.EINTR) {
+				continue
+			}
+			if err != nil || pid <= 0 {
+				break
+			}
+			z.mu.Lock()
+			id, ok := z.pids[pid]
+			delete(z.pids, pid)
+			delete(z.ids, id)
+			z.mu.Unlock()
+			if !ok {
+				continue // an orphan, reaped
+			}
+			// What the command left running in its process group goes
+			// with it; what left the group dies with the sandbox.
+			syscall.Kill(-pid, syscall.SIGKILL)
+			m := boxMsg{ID: id, Exited: true, Code: ws.ExitStatus()}
+			if ws.Signaled() {
+				m.Code, m.Signal = 0, int(ws.Signal())
+			}
+			sendMsg(z.ctl, m, nil)
+		}
+	}
+}
+
+func receivedFDs(oob []byte) []int {
+	msgs, err := syscall.ParseSocketControlMessage(oob)
+	if err != nil {
+		return nil
+	}
+	var fds []int
+	for i := range msgs {
+		if f, err := syscall.ParseUnixRights(&msgs[i]); err == nil {
+			fds = append(fds, f...)
+		}
+	}
+	return fds
+}
+
+func closeAll(fds []int) {
+	for _, fd := range fds {
+		syscall.Close(fd)
 	}
 }
 
@@ -382,27 +501,24 @@ func loopbackUp() error {
 	return nil
 }
 
-// sendProxyListener listens at EgressProxy inside the sandbox's network
-// and hands the socket to the service over fd, which serves it from
-// outside: the command's one way out.
-func sendProxyListener(fd int) error {
+// proxyListener listens at EgressProxy inside the sandbox's network;
+// the socket is handed to the service, which serves it from outside: the
+// commands' one way out.
+func proxyListener() (int, error) {
 	l, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
-		return fmt.Errorf("proxy socket: %w", err)
+		return -1, fmt.Errorf("proxy socket: %w", err)
 	}
-	defer unix.Close(l)
 	unix.SetsockoptInt(l, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1)
 	if err := unix.Bind(l, &unix.SockaddrInet4{Port: egressPort, Addr: [4]byte{127, 0, 0, 1}}); err != nil {
-		return fmt.Errorf("proxy bind %s: %w", EgressProxy, err)
+		unix.Close(l)
+		return -1, fmt.Errorf("proxy bind %s: %w", EgressProxy, err)
 	}
 	if err := unix.Listen(l, 128); err != nil {
-		return fmt.Errorf("proxy listen: %w", err)
+		unix.Close(l)
+		return -1, fmt.Errorf("proxy listen: %w", err)
 	}
-	if err := unix.Sendmsg(fd, []byte{0}, unix.UnixRights(l), nil, 0); err != nil {
-		return fmt.Errorf("hand the proxy socket over: %w", err)
-	}
-	unix.Close(fd)
-	return nil
+	return l, nil
 }
 
 // mountDev makes a /dev with only the harmless devices, a private shm

@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -18,106 +16,48 @@ import (
 
 // Process is a started command.
 type Process struct {
-	pid      int
-	isolated bool
-	done     chan struct{}
-	err      error
+	pid  int  // a plain command's; a boxed one's is its box's business
+	box  *Box // the box it runs in, or nil
+	id   int  // its id in the box
+	own  bool // the box is the command's alone: closed when it ends
+	done chan struct{}
+	err  error
 }
 
-// Start starts the command s describes.
+// Start starts the command s describes: in a sandbox of its own when
+// s.Isolate (a Box that holds it alone, closed when it ends), else in a
+// process group of its own.
 func Start(s Spec) (*Process, error) {
-	if !s.Isolate {
-		sealInherited() // the init does it for an isolated command
+	if s.Isolate {
+		b, err := Open(s)
+		if err != nil {
+			return nil, err
+		}
+		p, err := b.start(s, true)
+		if err != nil {
+			b.Close()
+			return nil, err
+		}
+		return p, nil
 	}
+	sealInherited()
 	devnull, err := os.Open(os.DevNull)
 	if err != nil {
 		return nil, err
 	}
 	defer devnull.Close()
-	files := []*os.File{devnull, s.Stdout, s.Stderr}
 	attr := &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	path, argv := s.Path, s.Args
-	var status, proxyEnd *os.File
 	if s.Cgroup != nil {
-		if fd, ok := s.Cgroup.FD(); ok {
-			attr.UseCgroupFD, attr.CgroupFD = true, fd
-		} else if !s.Isolate {
+		fd, ok := s.Cgroup.FD()
+		if !ok {
 			return nil, &SetupError{Msg: "a cgroup v1 hierarchy is joined by the sandbox's init; without a sandbox a step cannot be put in one"}
 		}
+		attr.UseCgroupFD, attr.CgroupFD = true, fd
 	}
-	if s.Isolate {
-		mode := s.mode
-		if mode == nsNone {
-			if err := Available(); err != nil {
-				return nil, &SetupError{Msg: err.Error()}
-			}
-			mode = found
-		}
-		if mode == nsUser && s.User != nil {
-			return nil, &SetupError{Msg: "a build user needs the service to run as root; unprivileged, steps run as the service's own user"}
-		}
-		if mode == nsUser {
-			// The service's uid and gid become root inside: the init
-			// keeps its capabilities across exec, over its own namespaces
-			// only, and the command (stripped of them) is the service's
-			// user to everything outside.
-			attr.Cloneflags |= syscall.CLONE_NEWUSER
-			attr.UidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Geteuid(), Size: 1}}
-			attr.GidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getegid(), Size: 1}}
-			attr.GidMappingsEnableSetgroups = false
-		}
-		r, w, err := os.Pipe()
-		if err != nil {
-			return nil, err
-		}
-		defer w.Close()
-		status = r
-		files = append(files, w)
-		is := initSpec{Net: int(s.Net)}
-		if s.Cgroup != nil {
-			if _, ok := s.Cgroup.FD(); !ok {
-				is.JoinCgroup = s.Cgroup.Procs()
-			}
-		}
-		if s.Net != NetHost {
-			attr.Cloneflags |= syscall.CLONE_NEWNET
-		}
-		if s.Net == NetEgress {
-			pair, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
-			if err != nil {
-				r.Close()
-				return nil, err
-			}
-			proxyEnd = os.NewFile(uintptr(pair[0]), "proxy")
-			initEnd := os.NewFile(uintptr(pair[1]), "proxy-init")
-			defer initEnd.Close()
-			is.ProxyFD = len(files)
-			files = append(files, initEnd)
-		}
-		if s.IDMap != nil && s.User != nil {
-			is.IDMapFD = len(files)
-			files = append(files, s.IDMap.ns)
-		}
-		spec, err := initSpecOf(s, is)
-		if err != nil {
-			r.Close()
-			if proxyEnd != nil {
-				proxyEnd.Close()
-			}
-			return nil, err
-		}
-		path, argv = "/proc/self/exe", []string{initArg0, spec}
-		attr.Cloneflags |= syscall.CLONE_NEWPID | syscall.CLONE_NEWNS | syscall.CLONE_NEWIPC
-	} else if s.User != nil {
+	if s.User != nil {
 		attr.Credential = credential(s.User)
 	}
-	dir := s.Dir
-	if s.Isolate {
-		dir = "/" // the init changes into Dir once its mounts are made
-	}
-
-	p := &Process{isolated: s.Isolate, done: make(chan struct{})}
-	egress := startEgress(proxyEnd, s.Proxy)
+	p := &Process{done: make(chan struct{})}
 	started := make(chan error, 1)
 	go func() {
 		// The parent-death signal is tied to the thread that started the
@@ -126,125 +66,26 @@ func Start(s Spec) (*Process, error) {
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
 		defer close(p.done)
-		proc, err := os.StartProcess(path, argv, &os.ProcAttr{Dir: dir, Env: s.Env, Files: files, Sys: attr})
+		proc, err := os.StartProcess(s.Path, s.Args, &os.ProcAttr{Dir: s.Dir, Env: s.Env, Files: []*os.File{devnull, s.Stdout, s.Stderr}, Sys: attr})
 		if err != nil {
 			started <- err
-			if status != nil {
-				status.Close()
-			}
-			egress.stop()
 			return
 		}
 		p.pid = proc.Pid
 		started <- nil
 		state, werr := proc.Wait()
-		var report []byte
-		if status != nil {
-			report, _ = io.ReadAll(status)
-			status.Close()
-		}
-		egress.stop()
-		p.err = outcome(s.Isolate, state, werr, string(report))
+		p.err = plainOutcome(state, werr)
 	}()
 	if err := <-started; err != nil {
-		if s.Isolate {
-			return nil, &SetupError{Msg: fmt.Sprintf("start the sandbox: %v", err)}
-		}
 		return nil, err
 	}
 	return p, nil
 }
 
-// egressServer serves a NetEgress sandbox's proxy listener, once the
-// init has handed it over, until the sandbox ends.
-type egressServer struct {
-	mu     sync.Mutex
-	ln     net.Listener
-	closed bool
-	done   chan struct{}
-}
-
-// startEgress receives the listener on end (nil: no egress) and gives
-// it to serve.
-func startEgress(end *os.File, serve func(net.Listener)) *egressServer {
-	e := &egressServer{done: make(chan struct{})}
-	if end == nil {
-		close(e.done)
-		return e
-	}
-	go func() {
-		defer close(e.done)
-		defer end.Close()
-		oob := make([]byte, syscall.CmsgSpace(4))
-		// Returns when the init sends, or with nothing once it is gone
-		// (its end closes with it).
-		_, oobn, _, _, err := syscall.Recvmsg(int(end.Fd()), make([]byte, 1), oob, 0)
-		if err != nil || oobn == 0 {
-			return
-		}
-		msgs, err := syscall.ParseSocketControlMessage(oob[:oobn])
-		if err != nil || len(msgs) == 0 {
-			return
-		}
-		fds, err := syscall.ParseUnixRights(&msgs[0])
-		if err != nil || len(fds) == 0 {
-			return
-		}
-		f := os.NewFile(uintptr(fds[0]), "egress")
-		ln, err := net.FileListener(f)
-		f.Close()
-		if err != nil {
-			return
-		}
-		e.mu.Lock()
-		if e.closed {
-			e.mu.Unlock()
-			ln.Close()
-			return
-		}
-		e.ln = ln
-		e.mu.Unlock()
-		if serve == nil {
-			ln.Close()
-			return
-		}
-		serve(ln)
-	}()
-	return e
-}
-
-// stop closes the listener and waits for the proxy to return.
-func (e *egressServer) stop() {
-	e.mu.Lock()
-	e.closed = true
-	if e.ln != nil {
-		e.ln.Close()
-	}
-	e.mu.Unlock()
-	<-e.done
-}
-
-// outcome turns how the child ended (and what the init reported) into
-// Wait's error.
-func outcome(isolated bool, state *os.ProcessState, werr error, report string) error {
+// plainOutcome turns how a plain command ended into Wait's error.
+func plainOutcome(state *os.ProcessState, werr error) error {
 	if werr != nil {
 		return werr
-	}
-	if isolated {
-		verb, arg, _ := strings.Cut(report, " ")
-		switch verb {
-		case "exit":
-			if code, _ := strconv.Atoi(arg); code != 0 {
-				return &ExitError{Code: code}
-			}
-			return nil
-		case "signal":
-			n, _ := strconv.Atoi(arg)
-			return &ExitError{Signal: syscall.Signal(n)}
-		case "setup":
-			return &SetupError{Msg: arg}
-		}
-		// No report: the init was killed (a cancel, or the OOM killer).
 	}
 	ws, _ := state.Sys().(syscall.WaitStatus)
 	if ws.Signaled() {
@@ -263,15 +104,16 @@ func (p *Process) Wait() error {
 	return p.err
 }
 
-// Kill kills everything the command started: the whole namespace, or the
-// whole process group. After Wait it still ends the group's stragglers.
+// Kill kills the command and its process group; a command alone in its
+// sandbox, everything in it. After Wait it still ends a plain command's
+// stragglers.
 func (p *Process) Kill() {
-	if p.isolated {
+	if p.box != nil {
 		select {
 		case <-p.done:
-			// The init has exited: the kernel has killed the namespace.
+			// Its init killed what was left in its group.
 		default:
-			syscall.Kill(p.pid, syscall.SIGKILL)
+			p.box.kill(p.id)
 		}
 		return
 	}
@@ -385,24 +227,17 @@ var (
 // it could not be made, or nil: whether a path can be handed to a build
 // user through an IDMap, say.
 func Probe(s Spec) error {
-	devnull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	s.probe = true
+	b, err := Open(s)
 	if err != nil {
+		var se *SetupError
+		if errors.As(err, &se) {
+			return errors.New(se.Msg)
+		}
 		return err
 	}
-	defer devnull.Close()
-	s.Isolate, s.probe, s.Stdout, s.Stderr = true, true, devnull, devnull
-	if s.Dir == "" {
-		s.Dir = "/"
-	}
-	p, err := Start(s)
-	if err == nil {
-		err = p.Wait()
-	}
-	var se *SetupError
-	if errors.As(err, &se) {
-		return errors.New(se.Msg)
-	}
-	return err
+	b.Close()
+	return nil
 }
 
 // NetworkAvailable says, once, whether sandboxes can have a network of
@@ -441,25 +276,12 @@ func sealInherited() {
 // first (root), then a user namespace of the sandbox's own (unprivileged).
 func Available() error {
 	probeOnce.Do(func() {
-		devnull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
-		if err != nil {
-			probeError = err
-			return
-		}
-		defer devnull.Close()
 		var why []string
 		for _, m := range []nsMode{nsHost, nsUser} {
-			p, err := Start(Spec{Isolate: true, probe: true, mode: m, Dir: "/", Stdout: devnull, Stderr: devnull})
-			if err == nil {
-				err = p.Wait()
-			}
+			err := Probe(Spec{mode: m})
 			if err == nil {
 				found = m
 				return
-			}
-			var se *SetupError
-			if errors.As(err, &se) {
-				err = errors.New(se.Msg)
 			}
 			why = append(why, map[nsMode]string{nsHost: "as this user: ", nsUser: "in a user namespace: "}[m]+err.Error())
 		}
