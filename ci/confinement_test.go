@@ -282,33 +282,74 @@ func TestAllocationEndsTheRun(t *testing.T) {
 }
 
 // TestDiskFillStopsTheRun gives the runner a data dir on a 64 MiB file
-// system with 24 MiB kept free, and a step that writes 60 MiB into the
-// build root and holds it: the run is stopped with an error saying the
-// disk is full, and what the step wrote is gone when Run returns.
+// system with 24 MiB kept free, and a trusted run (its warm root on that
+// disk) whose step writes 60 MiB into the build root and holds it: the
+// run is stopped with an error saying the disk is full, and what the
+// step wrote is gone when Run returns.
 func TestDiskFillStopsTheRun(t *testing.T) {
 	needRootSandbox(t)
-	dataDir := t.TempDir()
-	if err := syscall.Mount("tmpfs", dataDir, "tmpfs", 0, "size=64m"); err != nil {
-		t.Fatalf("mount a tmpfs as root: %v", err)
-	}
-	t.Cleanup(func() { syscall.Unmount(dataDir, syscall.MNT_DETACH) })
+	dataDir := smallDisk(t, 64)
 	f := newFixture(t)
 	f.repo("alpha", nil)
 	cfg := f.config(sib{name: "alpha"})
 	cfg.Workspace.CI.Test = []string{`dd if=/dev/zero of=fill bs=1M count=60 2>&1 | tail -1; sleep 30; echo held`}
 	r := &Runner{DataDir: dataDir, Confine: true, DiskReserve: 24 << 20}
-	res, err := r.Run(context.Background(), Request{Config: cfg})
+	res, err := r.Run(context.Background(), Request{Config: cfg, Trusted: true})
 	if err != nil || res.Result != Error || !strings.Contains(res.Error, "the disk is full") || !strings.Contains(res.Error, "24 MiB") {
 		t.Fatalf("%v %s: %s", err, res.Result, res.Error)
 	}
 	if strings.Contains(stepsOf(res, "test", "")[0].Log, "held") {
 		t.Error("the step went on holding the disk")
 	}
-	var st syscall.Statfs_t
-	syscall.Statfs(dataDir, &st)
-	if free := int64(st.Bavail) * st.Bsize; free < 40<<20 {
+	if free := freeOn(dataDir); free < 40<<20 {
 		t.Errorf("%d MiB free after the run: what the step wrote is still there", free>>20)
 	}
+}
+
+// TestUntrustedFillStaysInMemory: an untrusted run's build root is a
+// tmpfs within its memory limit, so a step that writes more than the
+// data dir's disk holds never touches that disk: it runs out of room, or
+// memory, in its own root.
+func TestUntrustedFillStaysInMemory(t *testing.T) {
+	limitsOr(t)
+	dataDir := smallDisk(t, 64)
+	f := newFixture(t)
+	f.repo("alpha", nil)
+	cfg := f.config(sib{name: "alpha"})
+	cfg.Workspace.CI.Limits = workspace.Limits{Memory: 96 << 20}
+	cfg.Workspace.CI.Test = []string{`df -P . | tail -1 | awk '{print "root on", $1}'; dd if=/dev/zero of=fill bs=1M count=200 2>&1 | tail -1; exit 1`}
+	out := &strings.Builder{}
+	r := &Runner{DataDir: dataDir, Confine: true, DiskReserve: 24 << 20}
+	res, err := r.Run(context.Background(), Request{Config: cfg, Output: out})
+	if err != nil || res.Result != Failure || strings.Contains(res.Error, "disk is full") {
+		t.Fatalf("%v %s: %s\n%s", err, res.Result, res.Error, stepsOf(res, "test", "")[0].Log)
+	}
+	if log := stepsOf(res, "test", "")[0].Log; !strings.Contains(log, "root on tmpfs") {
+		t.Errorf("the untrusted run's root is not a tmpfs:\n%s", log)
+	}
+	if !strings.Contains(out.String(), "the build root is in memory") {
+		t.Errorf("the run's log does not say where its root is:\n%s", tail(out.String(), 1000))
+	}
+	if free := freeOn(dataDir); free < 40<<20 {
+		t.Errorf("%d MiB free on the data dir's disk after the run", free>>20)
+	}
+}
+
+// smallDisk mounts a tmpfs of mib MiB for a data dir.
+func smallDisk(t *testing.T, mib int) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, fmt.Sprintf("size=%dm", mib)); err != nil {
+		t.Fatalf("mount a tmpfs as root: %v", err)
+	}
+	t.Cleanup(func() { syscall.Unmount(dir, syscall.MNT_DETACH) })
+	return dir
+}
+
+func freeOn(dir string) int64 {
+	var st syscall.Statfs_t
+	syscall.Statfs(dir, &st)
+	return int64(st.Bavail) * st.Bsize
 }
 
 func tail(s string, n int) string {

@@ -94,7 +94,7 @@ func (r *Runner) cgroupFor(l cgroup.Limits, iso *isolation) (*cgroup.Group, erro
 // the kernel killed one of them for memory, a fork was refused for the
 // process limit, or the data dir's disk has less than DiskReserve free.
 // The returned func stops watching, after a last look.
-func (r *Runner) watch(ctx context.Context, stop context.CancelCauseFunc, g *cgroup.Group, dataDir string) func() {
+func (r *Runner) watch(ctx context.Context, stop context.CancelCauseFunc, g *cgroup.Group, dataDir string, rootInMemory bool) func() {
 	watchDisk := r.DiskReserve > 0 && dataDir != ""
 	if g == nil && !watchDisk {
 		return func() {}
@@ -116,7 +116,7 @@ func (r *Runner) watch(ctx context.Context, stop context.CancelCauseFunc, g *cgr
 				return
 			case <-tick.C:
 			}
-			if why := r.overLimit(g, base, watchDisk, dataDir); why != nil {
+			if why := r.overLimit(g, base, watchDisk, dataDir, rootInMemory); why != nil {
 				stop(why)
 				return
 			}
@@ -128,7 +128,7 @@ func (r *Runner) watch(ctx context.Context, stop context.CancelCauseFunc, g *cgr
 		// A step that filled the disk and exited between two looks
 		// still counts: what it left is removed with the run.
 		if ctx.Err() == nil {
-			if why := r.overLimit(g, base, watchDisk, dataDir); why != nil {
+			if why := r.overLimit(g, base, watchDisk, dataDir, rootInMemory); why != nil {
 				stop(why)
 			}
 		}
@@ -136,11 +136,15 @@ func (r *Runner) watch(ctx context.Context, stop context.CancelCauseFunc, g *cgr
 }
 
 // overLimit says which limit the run ran into, or nil.
-func (r *Runner) overLimit(g *cgroup.Group, base cgroup.Counts, watchDisk bool, dataDir string) *limitStop {
+func (r *Runner) overLimit(g *cgroup.Group, base cgroup.Counts, watchDisk bool, dataDir string, rootInMemory bool) *limitStop {
 	if g != nil {
 		c := g.Counts()
 		if c.OOMKills > base.OOMKills {
-			return &limitStop{result: Failure, msg: fmt.Sprintf("out of memory: the run's processes reached the memory limit of %s together, and the kernel killed one (fix: raise [workspace.ci].limits.memory in wrknv.toml, or use less)", sizeWords(g.Limits.Memory))}
+			what := "the run's processes"
+			if rootInMemory {
+				what = "the run's processes and the files they wrote (an untrusted run's build root is in memory)"
+			}
+			return &limitStop{result: Failure, msg: fmt.Sprintf("out of memory: %s reached the memory limit of %s together, and the kernel killed a process (fix: raise [workspace.ci].limits.memory in wrknv.toml, or use less)", what, sizeWords(g.Limits.Memory))}
 		}
 		if c.PidsMax > base.PidsMax {
 			return &limitStop{result: Failure, msg: fmt.Sprintf("too many processes: the run's steps reached the limit of %d processes and threads together, and a fork was refused (fix: raise [workspace.ci].limits.pids in wrknv.toml, or start fewer)", g.Limits.Pids)}

@@ -331,6 +331,13 @@ func (r *Runner) run(ctx context.Context, req Request) (*Result, error) {
 		if br, err = r.acquireRoot(dataDir, cfg, req); err != nil {
 			return fail(err)
 		}
+		if r.Confine && !req.Trusted && limits.Memory > 0 {
+			if err := br.inMemory(limits.Memory); err != nil {
+				r.note(req, "the build root stays on the data dir's disk: %v", err)
+			} else {
+				r.note(req, "the build root is in memory (%s, counted against the run's memory limit): untrusted code cannot fill the data dir's disk", sizeWords(limits.Memory))
+			}
+		}
 		complete := false
 		defer func() {
 			var ls *limitStop
@@ -442,7 +449,7 @@ func (r *Runner) run(ctx context.Context, req Request) (*Result, error) {
 	}
 	box.Cgroup = group
 	res.Isolation = &iso.shown
-	stopWatch := r.watch(runCtx, stop, group, dataDir)
+	stopWatch := r.watch(runCtx, stop, group, dataDir, br != nil && br.tmpfs)
 	r.runPhases(runCtx, req, lay, sc, iso, box, rp, res, func() {
 		if c != nil && req.Trusted && runCtx.Err() == nil {
 			if err := c.save(lay, br, epoch); err != nil {

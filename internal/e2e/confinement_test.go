@@ -212,11 +212,14 @@ func processesOf(s string) []string {
 }
 
 // TestForkDiskFillFailsTheRunNotTheService gives the real serve a data
-// dir on a 256 MiB file system and approves a fork whose test writes
-// 400 MB into its build root and holds it. Its run ends in an error
-// saying the disk is full; deliveries sent while it writes are stored
-// and answered 202; and a maintainer's PR sent meanwhile is built and
-// passes.
+// dir on a 256 MiB file system, and approves a fork whose test writes
+// 400 MB into its build root and holds it, then a maintainer's PR whose
+// test fills the disk (trusted code builds on the data dir's disk) and
+// holds it too. The fork's file never reaches the data dir's disk (an
+// untrusted run's root is in memory, within its memory limit); the
+// maintainer's run is stopped with an error saying the disk is full, and
+// its file removed; deliveries sent all the while are stored and
+// answered 202; and a second maintainer's PR is built and passes.
 func TestForkDiskFillFailsTheRunNotTheService(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to mount a small tmpfs for the data dir, and to run serve as the README deploys it")
@@ -231,17 +234,30 @@ func TestForkDiskFillFailsTheRunNotTheService(t *testing.T) {
 	}
 	t.Cleanup(func() { syscall.Unmount(dataDir, syscall.MNT_DETACH) })
 	bin := buildBot(t)
-	w := newWorld(t, worldOptions{noServe: true})
+	w := newWorld(t, worldOptions{noServe: true, ci: "limits = { memory = \"768MB\" }\n"})
 	logs := &syncBuffer{}
 	w.startServe(bin, freeAddr(t), dataDir, logs, "--workers", "2")
+	free := func() int64 {
+		var fs syscall.Statfs_t
+		syscall.Statfs(dataDir, &fs)
+		return int64(fs.Bavail) * fs.Bsize
+	}
+	before := free()
 
-	filler := w.openFork("acme/lib", "bigger-cache", map[string]string{"check.sh": "dd if=/dev/zero of=fill bs=1M count=400 2>&1 | tail -1\nsleep 60\necho held\n"})
+	fill := "dd if=/dev/zero of=fill bs=1M count=400 2>&1 | tail -1\necho filled; sleep 4\n"
+	filler := w.openFork("acme/lib", "bigger-cache", map[string]string{"check.sh": fill})
 	w.approveForks(map[string]int{"acme/lib": filler})
 	var wg sync.WaitGroup
+	stopSending := make(chan struct{})
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		for i := 0; i < 50; i++ {
+		for i := 0; ; i++ {
+			select {
+			case <-stopSending:
+				return
+			default:
+			}
 			body, _ := w.comment("acme/lib", filler, "bob", "NONE", "looks big")
 			resp, err := phony.Send(t.Context(), w.url+"/webhook", "issue_comment", "", body, secret)
 			if err != nil {
@@ -256,20 +272,34 @@ func TestForkDiskFillFailsTheRunNotTheService(t *testing.T) {
 			time.Sleep(20 * time.Millisecond)
 		}
 	}()
-	own := w.openPR("acme/core", "own-change", "", map[string]string{"README": "core, changed\n"})
-	w.send("pull_request", w.prPayload("opened", "acme/core", own))
-	st := w.waitState("acme/lib", w.head("acme/lib", filler), "error")
-	wg.Wait()
-	if body := w.summaryOf("acme/lib", filler); !strings.Contains(body, "the disk is full") || strings.Contains(body, "held") {
-		t.Errorf("the filling fork's summary does not say the disk is full: %+v\n%s", st, body)
+	lowest := before
+	watchFree := func(until func() bool) {
+		for !until() {
+			lowest = min(lowest, free())
+			time.Sleep(10 * time.Millisecond)
+		}
 	}
-	w.waitState("acme/core", w.head("acme/core", own), "success")
+	head := w.head("acme/lib", filler)
+	watchFree(func() bool { s := w.status("acme/lib", head).State; return s == "success" || s == "failure" || s == "error" })
+	if lowest < before-64<<20 {
+		t.Errorf("the data dir's disk went from %d to %d MiB free while the fork filled its root", before>>20, lowest>>20)
+	}
+
+	trusted := w.openPR("acme/core", "big-fixture", "", map[string]string{"check.sh": "dd if=/dev/zero of=fill bs=1M count=400 2>&1 | tail -1\nsleep 60\necho held\n"})
+	w.send("pull_request", w.prPayload("opened", "acme/core", trusted))
+	st := w.waitState("acme/core", w.head("acme/core", trusted), "error")
+	if body := w.summaryOf("acme/core", trusted); !strings.Contains(body, "disk is") || strings.Contains(body, "held") {
+		t.Errorf("the filling run's summary does not say the disk is full: %+v\n%s", st, body)
+	}
+	own := w.openPR("acme/app", "own-change", "", map[string]string{"README": "app, changed\n"})
+	w.send("pull_request", w.prPayload("opened", "acme/app", own))
+	w.waitState("acme/app", w.head("acme/app", own), "success")
+	close(stopSending)
+	wg.Wait()
 	if !w.healthy() {
 		t.Error("serve stopped answering")
 	}
-	var fs syscall.Statfs_t
-	syscall.Statfs(dataDir, &fs)
-	if free := int64(fs.Bavail) * fs.Bsize; free < 128<<20 {
-		t.Errorf("%d MiB free after the run: the fork's file is still there", free>>20)
+	if f := free(); f < before-64<<20 {
+		t.Errorf("%d MiB free after the runs, %d before: a file is still there", f>>20, before>>20)
 	}
 }
