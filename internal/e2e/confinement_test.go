@@ -280,7 +280,10 @@ func TestForkDiskFillFailsTheRunNotTheService(t *testing.T) {
 		}
 	}
 	head := w.head("acme/lib", filler)
-	watchFree(func() bool { s := w.status("acme/lib", head).State; return s == "success" || s == "failure" || s == "error" })
+	watchFree(func() bool {
+		s := w.status("acme/lib", head).State
+		return s == "success" || s == "failure" || s == "error"
+	})
 	if lowest < before-64<<20 {
 		t.Errorf("the data dir's disk went from %d to %d MiB free while the fork filled its root", before>>20, lowest>>20)
 	}
