@@ -231,20 +231,27 @@ func limitsOr(t *testing.T) {
 	t.Skipf("no cgroup can be made here, so the limit cannot be shown; the refusal was checked instead: %v", err)
 }
 
-// TestForkBombEndsTheRun: a step that starts processes without end is
-// stopped at the run's process limit, with a failure naming the limit
-// and where to raise it, and nothing it started is left.
-func TestForkBombEndsTheRun(t *testing.T) {
+// limitedRun runs an untrusted test step under limits, confined; where
+// no cgroup can be made it checks the refusal and skips.
+func limitedRun(t *testing.T, l workspace.Limits, test string) (*Result, error) {
+	t.Helper()
 	limitsOr(t)
 	f := newFixture(t)
 	f.repo("alpha", nil)
 	cfg := f.config(sib{name: "alpha"})
-	cfg.Workspace.CI.Limits = workspace.Limits{Pids: 128}
-	cfg.Workspace.CI.Test = []string{`for i in $(seq 2000); do sleep 317 & done; wait`}
+	cfg.Workspace.CI.Limits = l
+	cfg.Workspace.CI.Test = []string{test}
 	r := f.runner()
 	r.Confine = true
+	return r.Run(context.Background(), Request{Config: cfg})
+}
+
+// TestForkBombEndsTheRun: a step that starts processes without end is
+// stopped at the run's process limit, with a failure naming the limit
+// and where to raise it, and nothing it started is left.
+func TestForkBombEndsTheRun(t *testing.T) {
 	start := time.Now()
-	res, err := r.Run(context.Background(), Request{Config: cfg})
+	res, err := limitedRun(t, workspace.Limits{Pids: 128}, `for i in $(seq 2000); do sleep 317 & done; wait`)
 	if err != nil || res.Result != Failure || !strings.Contains(res.Error, "too many processes") || !strings.Contains(res.Error, "limits.pids") {
 		t.Fatalf("%v %s: %s", err, res.Result, res.Error)
 	}
@@ -262,17 +269,9 @@ func TestForkBombEndsTheRun(t *testing.T) {
 // TestAllocationEndsTheRun: a step that allocates past the run's memory
 // limit is killed by the kernel, and the run fails saying so.
 func TestAllocationEndsTheRun(t *testing.T) {
-	limitsOr(t)
-	f := newFixture(t)
-	f.repo("alpha", nil)
-	cfg := f.config(sib{name: "alpha"})
-	cfg.Workspace.CI.Limits = workspace.Limits{Memory: 64 << 20}
 	// Doubling a string to 256 MiB (512 with its copy): bounded, so that
 	// without the limit it would pass, not take the machine.
-	cfg.Workspace.CI.Test = []string{`x=a; for i in $(seq 28); do x=$x$x; done; echo "allocated ${#x}"`}
-	r := f.runner()
-	r.Confine = true
-	res, err := r.Run(context.Background(), Request{Config: cfg})
+	res, err := limitedRun(t, workspace.Limits{Memory: 64 << 20}, `x=a; for i in $(seq 28); do x=$x$x; done; echo "allocated ${#x}"`)
 	if err != nil || res.Result != Failure || !strings.Contains(res.Error, "out of memory") || !strings.Contains(res.Error, "64 MiB") || !strings.Contains(res.Error, "limits.memory") {
 		t.Fatalf("%v %s: %s\n%s", err, res.Result, res.Error, stepsOf(res, "test", "")[0].Log)
 	}

@@ -135,77 +135,46 @@ func TestServeRefusesToStartWithoutSecret(t *testing.T) {
 	}
 }
 
-// TestServeSaysWhomStepsRunAs: one line at start, a warning when steps
-// are root on purpose (--build-user root, which is accepted).
-func TestServeSaysWhomStepsRunAs(t *testing.T) {
-	for _, tc := range []struct {
-		name      string
-		user      string
-		root, box bool
-		level     logrus.Level
-		want      string
-	}{
-		{"throwaway", "", true, true, logrus.InfoLevel, "throwaway uid"},
-		{"root on purpose", "root", true, true, logrus.WarnLevel, "as root (--build-user root)"},
-		{"build user", "nobody", true, true, logrus.InfoLevel, "as the build user"},
-		{"root without a sandbox", "", true, false, logrus.WarnLevel, "without a sandbox there is no throwaway uid"},
-	} {
-		log, hook := logtest.NewNullLogger()
-		server.LogBuildUser(log, tc.user, tc.root, tc.box)
-		if len(hook.Entries) != 1 || hook.Entries[0].Level != tc.level || !strings.Contains(hook.Entries[0].Message, tc.want) {
-			t.Errorf("%s: %+v", tc.name, hook.Entries)
-		}
-	}
-	if os.Geteuid() == 0 {
-		o := &server.ServeOptions{BuildUser: "root"}
-		if err := sandbox.CheckBuildUser(o.BuildUser); err != nil {
-			t.Errorf("--build-user root is refused: %v", err)
-		}
-	}
-}
-
-// TestServeSaysWhetherRunsHaveLimits: one line at start.
-func TestServeSaysWhetherRunsHaveLimits(t *testing.T) {
-	for _, tc := range []struct {
-		name        string
-		unavailable error
-		allow       bool
-		level       logrus.Level
-		want        string
-	}{
-		{"limits", nil, false, logrus.InfoLevel, "a cgroup of their own"},
-		{"none, forks refused", errors.New("no cgroups here"), false, logrus.WarnLevel, "refused (they fail with an error) unless serve is given --allow-unlimited"},
-		{"none, allowed", errors.New("no cgroups here"), true, logrus.WarnLevel, "untrusted forks' included (--allow-unlimited)"},
-	} {
-		log, hook := logtest.NewNullLogger()
-		server.LogLimits(log, tc.unavailable, tc.allow)
-		if len(hook.Entries) != 1 || hook.Entries[0].Level != tc.level || !strings.Contains(hook.Entries[0].Message, tc.want) {
-			t.Errorf("%s: %+v", tc.name, hook.Entries)
-		}
-	}
-}
-
+// TestServeSaysHowStepsRun: one line each at start, on the sandbox, the
+// build user (a warning when steps are root on purpose, which
+// --build-user root is) and the limits, naming the error when something
+// is missing.
 func TestServeSaysHowStepsRun(t *testing.T) {
+	noNamespaces, noCgroups := errors.New("no namespaces here"), errors.New("no cgroups here")
 	for _, tc := range []struct {
-		name        string
-		unavailable error
-		allow       bool
-		level       logrus.Level
-		want        string
+		name  string
+		say   func(logrus.FieldLogger)
+		level logrus.Level
+		want  string
+		err   error
 	}{
-		{"sandbox", nil, false, logrus.InfoLevel, "build steps run in a sandbox"},
-		{"none, forks refused", errors.New("no namespaces here"), false, logrus.WarnLevel, "builds of untrusted forks' PRs are refused (they fail with an error) unless serve is given --allow-unsandboxed"},
-		{"none, allowed", errors.New("no namespaces here"), true, logrus.WarnLevel, "untrusted forks' included (--allow-unsandboxed)"},
+		{"sandbox", func(l logrus.FieldLogger) { server.LogSandbox(l, nil, false) }, logrus.InfoLevel, "build steps run in a sandbox", nil},
+		{"no sandbox, forks refused", func(l logrus.FieldLogger) { server.LogSandbox(l, noNamespaces, false) }, logrus.WarnLevel,
+			"builds of untrusted forks' PRs are refused (they fail with an error) unless serve is given --allow-unsandboxed", noNamespaces},
+		{"no sandbox, allowed", func(l logrus.FieldLogger) { server.LogSandbox(l, noNamespaces, true) }, logrus.WarnLevel, "untrusted forks' included (--allow-unsandboxed)", noNamespaces},
+		{"throwaway", func(l logrus.FieldLogger) { server.LogBuildUser(l, "", true, true) }, logrus.InfoLevel, "throwaway uid", nil},
+		{"root on purpose", func(l logrus.FieldLogger) { server.LogBuildUser(l, "root", true, true) }, logrus.WarnLevel, "as root (--build-user root)", nil},
+		{"build user", func(l logrus.FieldLogger) { server.LogBuildUser(l, "nobody", true, true) }, logrus.InfoLevel, "as the build user", nil},
+		{"root without a sandbox", func(l logrus.FieldLogger) { server.LogBuildUser(l, "", true, false) }, logrus.WarnLevel, "without a sandbox there is no throwaway uid", nil},
+		{"limits", func(l logrus.FieldLogger) { server.LogLimits(l, nil, false) }, logrus.InfoLevel, "a cgroup of their own", nil},
+		{"no limits, forks refused", func(l logrus.FieldLogger) { server.LogLimits(l, noCgroups, false) }, logrus.WarnLevel,
+			"refused (they fail with an error) unless serve is given --allow-unlimited", noCgroups},
+		{"no limits, allowed", func(l logrus.FieldLogger) { server.LogLimits(l, noCgroups, true) }, logrus.WarnLevel, "untrusted forks' included (--allow-unlimited)", noCgroups},
 	} {
 		log, hook := logtest.NewNullLogger()
-		server.LogSandbox(log, tc.unavailable, tc.allow)
+		tc.say(log)
 		if len(hook.Entries) != 1 {
 			t.Fatalf("%s: %d lines, want one", tc.name, len(hook.Entries))
 		}
 		e := hook.Entries[0]
 		line, _ := e.String()
-		if e.Level != tc.level || !strings.Contains(e.Message, tc.want) || (tc.unavailable != nil && !strings.Contains(line, "no namespaces here")) {
+		if e.Level != tc.level || !strings.Contains(e.Message, tc.want) || (tc.err != nil && !strings.Contains(line, tc.err.Error())) {
 			t.Errorf("%s: %s", tc.name, line)
+		}
+	}
+	if os.Geteuid() == 0 {
+		if err := sandbox.CheckBuildUser("root"); err != nil {
+			t.Errorf("--build-user root is refused: %v", err)
 		}
 	}
 }
