@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"bufio"
+	"errors"
 	"io"
 	"net"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/provide-io/workspace-bot/internal/cgroup"
 )
@@ -159,6 +161,40 @@ func TestCommandInCgroup(t *testing.T) {
 		dir := filepath.Base(filepath.Dir(p))
 		if !strings.Contains(out, "/"+dir+"\n") {
 			t.Errorf("the command is not in %s:\n%s", filepath.Dir(p), out)
+		}
+	}
+}
+
+// TestKillRightAfterStart: a kill that reaches the box before the
+// command's fork still kills it (it once let sleep 300 run its course).
+func TestKillRightAfterStart(t *testing.T) {
+	needSandbox(t)
+	b, err := Open(Spec{Isolate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	out, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	for i := 0; i < 20; i++ {
+		p, err := b.Start(Spec{Path: "/bin/sleep", Args: []string{"sleep", "300"}, Dir: "/", Stdout: out, Stderr: out})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.Kill()
+		done := make(chan error, 1)
+		go func() { done <- p.Wait() }()
+		select {
+		case err := <-done:
+			var ee *ExitError
+			if !errors.As(err, &ee) || ee.Signal != syscall.SIGKILL {
+				t.Errorf("a killed command ended with %v", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("a command killed right after its start ran on")
 		}
 	}
 }

@@ -104,12 +104,14 @@ type zygote struct {
 	mu   sync.Mutex
 	pids map[int]int // a running command's pid to its id
 	ids  map[int]int // and back
+	// killed are commands the service killed before they were forked.
+	killed map[int]bool
 }
 
 // serve forks what the service asks for, on this thread, until the
 // service hangs up.
 func (z *zygote) serve() int {
-	z.ids = map[int]int{}
+	z.ids, z.killed = map[int]int{}, map[int]bool{}
 	// Before the first fork: a SIGCHLD before Notify would be lost.
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGCHLD)
@@ -125,7 +127,12 @@ func (z *zygote) serve() int {
 		pid, err := syscall.ForkExec(r.Path, r.Args, &syscall.ProcAttr{Dir: r.Dir, Env: r.Env, Files: []uintptr{uintptr(r.stdin), uintptr(r.stdout), uintptr(r.stderr)}, Sys: sys})
 		if err == nil {
 			z.pids[pid], z.ids[r.ID] = r.ID, pid
+			if z.killed[r.ID] {
+				// Killed before it could be started.
+				syscall.Kill(-pid, syscall.SIGKILL)
+			}
 		}
+		delete(z.killed, r.ID)
 		z.mu.Unlock()
 		for _, fd := range []int{r.stdin, r.stdout, r.stderr} {
 			syscall.Close(fd)
@@ -159,11 +166,13 @@ func (z *zygote) read(runs chan<- boxRun) {
 		if r.Kill {
 			closeAll(fds)
 			z.mu.Lock()
-			pid, ok := z.ids[r.ID]
-			z.mu.Unlock()
-			if ok {
+			if pid, ok := z.ids[r.ID]; ok {
 				syscall.Kill(-pid, syscall.SIGKILL)
+			} else {
+				// Its fork is still to come.
+				z.killed[r.ID] = true
 			}
+			z.mu.Unlock()
 			continue
 		}
 		if len(fds) != 3 {
