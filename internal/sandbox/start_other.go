@@ -109,3 +109,18 @@ func Permits(path string, u *User, bits uint32) bool {
 	}
 	return mode&bits == bits
 }
+
+// UseInit does nothing here: there are no sandboxes.
+func UseInit(path string) (restore func()) { return func() {} }
+
+// Box needs Linux's namespaces.
+type Box struct{}
+
+// Open says sandboxes need Linux.
+func Open(s Spec) (*Box, error) { return nil, &SetupError{Msg: Available().Error()} }
+
+// Start fails: there are no sandboxes here.
+func (b *Box) Start(s Spec) (*Process, error) { return nil, &SetupError{Msg: Available().Error()} }
+
+// Close does nothing.
+func (b *Box) Close() {}
