@@ -26,4 +26,3 @@ func (br *buildRoot) inMemory(size int64) error {
 	}
 	return nil
 }
-
