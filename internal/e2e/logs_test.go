@@ -98,14 +98,9 @@ func TestFullDiskFailsTheRunNotTheWebhook(t *testing.T) {
 		}
 		return false
 	})
-	resp, err := http.Get(st.TargetURL + "/log")
-	if err != nil {
-		t.Fatal(err)
-	}
-	log, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if !strings.Contains(string(log), "[... log stopped: ") || !strings.Contains(string(log), "kept for webhook deliveries") {
-		t.Errorf("the log does not end saying why it stopped:\n%s", tail(string(log), 600))
+	log := w.logOf(st)
+	if !strings.Contains(log, "[... log stopped: ") || !strings.Contains(log, "kept for webhook deliveries") {
+		t.Errorf("the log does not end saying why it stopped:\n%s", tail(log, 600))
 	}
 	page, err := http.Get(st.TargetURL)
 	if err != nil {

@@ -2,8 +2,6 @@ package e2e
 
 import (
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"strings"
 	"testing"
@@ -70,13 +68,7 @@ func TestServeHoldsNoSecretInProc(t *testing.T) {
 	n := w.openPR("acme/core", "dump-proc", "", map[string]string{"check.sh": procDump})
 	w.send("pull_request", w.prPayload("opened", "acme/core", n))
 	st := w.waitState("acme/core", w.head("acme/core", n), "success")
-	resp, err := http.Get(st.TargetURL + "/log")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	log := string(body)
+	log := w.logOf(st)
 	if !strings.Contains(log, "read the environment and command line of") || !strings.Contains(log, rot13("PATH=")) {
 		t.Fatalf("the step did not dump what it could see:\n%s", log)
 	}

@@ -291,6 +291,21 @@ func (w *world) waitState(repo, sha, state string) githubtest.Status {
 	return w.status(repo, sha)
 }
 
+// logOf is the whole log of the run a status links to.
+func (w *world) logOf(st githubtest.Status) string {
+	w.t.Helper()
+	resp, err := http.Get(st.TargetURL + "/log")
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return string(body)
+}
+
 // summaries are the bot's summary comments on a PR.
 func (w *world) summaries(repo string, n int) []githubtest.Comment {
 	var out []githubtest.Comment
