@@ -188,14 +188,22 @@ var (
 
 // Cancel is a build cancelled on request: cancel its context with it
 // (context.WithCancelCause), and Build reports the run cancelled, saying
-// by whom and why.
-type Cancel struct{ By, Why string }
+// by whom, why, and what to do next.
+type Cancel struct{ By, Why, Next string }
 
 func (c *Cancel) Error() string {
 	if c.By == "" {
 		return "cancelled: " + c.Why
 	}
 	return "cancelled by " + c.By + ": " + c.Why
+}
+
+// describe is what the members of a cancelled run show.
+func (c *Cancel) describe() string {
+	if c.Next == "" {
+		return c.Error()
+	}
+	return c.Error() + "; " + c.Next
 }
 
 func (b *Bot) runURL(id int64) string {

@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/provide-io/workspace-bot/lifecycle"
 	"io"
 	"runtime/debug"
 
 	"github.com/provide-io/workspace-bot/ci"
 	"github.com/provide-io/workspace-bot/internal/logging"
-	"github.com/provide-io/workspace-bot/internal/store"
 )
 
 // Outcome is how a build ended.
@@ -22,16 +22,17 @@ type Outcome struct {
 	Stopped error
 }
 
-// State is the run state the outcome records.
-func (o *Outcome) State() string {
+// Ended is how the run ended, as the store records it. A run stopped for
+// the service's shutdown does not end: it is queued again.
+func (o *Outcome) Ended() lifecycle.Result {
 	if o.Stopped != nil {
-		return store.RunCancelled
+		return lifecycle.Superseded
 	}
-	switch o.Result.Result {
-	case ci.Success, ci.Failure, ci.Error, ci.Cancelled:
-		return o.Result.Result
+	switch r := o.Result.Result; r {
+	case lifecycle.Success, lifecycle.Failure, lifecycle.Error, lifecycle.Cancelled:
+		return r
 	}
-	return store.RunError
+	return lifecycle.Error
 }
 
 // Build marks the plan's members running, builds and tests the plan, and
@@ -50,7 +51,7 @@ func (b *Bot) Build(ctx context.Context, p *Plan, out io.Writer) (o *Outcome) {
 	// A run superseded or cancelled before it started must not post
 	// "running" over the state its canceller just reported.
 	if ctx.Err() == nil {
-		b.setState(ctx, p, "pending", "running: "+describeMembers(p.Changeset))
+		b.setState(ctx, p, lifecycle.Building)
 	}
 	// Only a run of trusted code may reuse a warm root and the cache: an
 	// approved PR by an author who is not trusted still runs code nobody
@@ -86,7 +87,7 @@ func (b *Bot) Build(ctx context.Context, p *Plan, out io.Writer) (o *Outcome) {
 	var c *Cancel
 	if errors.As(cause, &c) {
 		res.Result = ci.Cancelled
-		res.Error = c.Error()
+		res.Error = c.describe()
 	}
 	return &Outcome{Result: res}
 }

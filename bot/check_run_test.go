@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"fmt"
+	"github.com/provide-io/workspace-bot/lifecycle"
 	"sync"
 	"testing"
 
@@ -157,5 +158,36 @@ func TestReportedTextIsPlainOrEscaped(t *testing.T) {
 	s.waitState("acme/core", "c1", "failure")
 	if d := s.gh.lastState("acme/core", "c1").Description; d != "failed at test: pytest -q || exit 1 @provide-io/security-team [31m" {
 		t.Errorf("status description %q", d)
+	}
+}
+
+// A check run's status and conclusion come from the report's state, never
+// from its words: a step named "running" or a failure whose description
+// starts "cancelled" (both chosen by whoever wrote the config or the
+// branch) show as what they are.
+func TestCheckRunFromStateNotWords(t *testing.T) {
+	for _, tc := range []struct {
+		st               lifecycle.State
+		res              lifecycle.Result
+		desc             string
+		status, conclude string
+	}{
+		{lifecycle.Queued, "", "running: the queue is long", "queued", ""},
+		{lifecycle.Building, "", "queued: 2 PRs", "in_progress", ""},
+		{lifecycle.Waiting, "", "waiting for a trusted /workspace test: o/r#1", "queued", ""},
+		{lifecycle.Done, lifecycle.Failure, "cancelled at test: ./cancelled.sh", "completed", "failure"},
+		{lifecycle.Done, lifecycle.Cancelled, "error: by alice", "completed", "cancelled"},
+		{lifecycle.Done, lifecycle.Superseded, "superseded by a newer push to o/r#1 (abc1234)", "completed", "cancelled"},
+		{lifecycle.Done, lifecycle.Error, "passed: not really", "completed", "failure"},
+	} {
+		cr := checkRunFor(owed{Phase: tc.st, Result: tc.res, Description: tc.desc}, 1)
+		if cr.Status != tc.status || cr.Conclusion != tc.conclude {
+			t.Errorf("%s %s %q: check run %s/%s, want %s/%s", tc.st, tc.res, tc.desc, cr.Status, cr.Conclusion, tc.status, tc.conclude)
+		}
+	}
+	// A report stored before reports carried their phase shows as its
+	// commit status state did.
+	if cr := checkRunFor(owed{State: "failure", Description: "cancelled: by alice"}, 1); cr.Conclusion != "failure" {
+		t.Errorf("an old failure report concludes %s", cr.Conclusion)
 	}
 }

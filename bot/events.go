@@ -15,6 +15,8 @@ type PullRequestEvent struct {
 	PR     *changeset.PR
 	// BodyChanged says an edit changed the body, where links live.
 	BodyChanged bool
+	// Sender is who did it: who closed the PR, for a close.
+	Sender string
 }
 
 // CommentEvent is an issue_comment delivery.

@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"errors"
+	"github.com/provide-io/workspace-bot/lifecycle"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -105,7 +106,7 @@ func TestChangesetPassesEverywhere(t *testing.T) {
 		t.Errorf("failure description %q", d)
 	}
 	run, err := h.st.LatestRun(context.Background(), "acme/app#3,acme/core#1,acme/lib#2")
-	if err != nil || run.State != store.RunFailure {
+	if err != nil || run.Ended != lifecycle.Failure {
 		t.Fatalf("latest run %+v %v", run, err)
 	}
 	log, _ := h.st.Log(context.Background(), run.ID)
@@ -143,8 +144,8 @@ func TestBurstCoalescesAndPushSupersedes(t *testing.T) {
 	close(block)
 	h.waitState("acme/lib", "l3", "success")
 	r, _ := h.st.GetRun(context.Background(), first.ID)
-	if r.State != store.RunCancelled || r.Superseded == 0 {
-		t.Fatalf("superseded run %+v, want cancelled with superseded set", r)
+	if r.Ended != lifecycle.Superseded || r.Superseded == 0 {
+		t.Fatalf("superseded run %+v, want superseded, naming the run that did", r)
 	}
 	// The pushed-over head gets a final state, so no old commit shows a
 	// check that never finishes; heads the new run still tests do not.
@@ -197,11 +198,19 @@ func TestClosedMemberCancelsRun(t *testing.T) {
 	closed := *prApp
 	closed.State = "closed"
 	h.gh.addPR(&closed)
-	h.handle(prEvent("closed", &closed, nil))
+	ev := prEvent("closed", &closed, nil)
+	ev.Sender = "carol" // a maintainer, not the author
+	h.handle(ev)
 	h.waitState("acme/core", "c1", "error")
 	h.waitState("acme/lib", "l1", "error")
-	if d := h.gh.lastState("acme/lib", "l1").Description; !strings.Contains(d, "acme/app#3 was closed") {
-		t.Errorf("description %q", d)
+	d := h.gh.lastState("acme/lib", "l1").Description
+	for _, want := range []string{"cancelled by @carol", "acme/app#3 was closed", "comment /workspace test on another member"} {
+		if !strings.Contains(d, want) {
+			t.Errorf("description %q does not say %q", d, want)
+		}
+	}
+	if closed.Author != "" && strings.Contains(d, closed.Author) {
+		t.Errorf("description %q names the PR's author, not who closed it", d)
 	}
 }
 
@@ -228,7 +237,7 @@ func TestShutdownRequeuesRunningRun(t *testing.T) {
 	h.eventually("build started", func() bool { return h.bld.callCount() == 1 })
 	h.q.Stop(50 * time.Millisecond)
 	r, _ := h.st.LatestRun(context.Background(), "acme/app#3,acme/core#1,acme/lib#2")
-	if r.State != store.RunQueued {
+	if r.State != lifecycle.Queued {
 		t.Fatalf("run after shutdown: %s, want queued", r.State)
 	}
 	if s := h.gh.lastState("acme/core", "c1"); s.State != "pending" {
@@ -320,7 +329,7 @@ func TestSameHeadsAreNeverCancelledAndBuiltAgain(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, r := range runs {
-		if r.State != store.RunSuccess {
+		if r.Ended != lifecycle.Success {
 			t.Errorf("run %d of the same heads is %s (superseded by %d)", r.ID, r.State, r.Superseded)
 		}
 	}

@@ -312,7 +312,7 @@ func (h *handling) commandStatus(ctx context.Context, cfg *ConfigFile, c comment
 	if err != nil {
 		return err
 	}
-	msg := fmt.Sprintf("Latest run of %s: **%s**", mdescape.Text(cs.Key), mdescape.Text(r.State))
+	msg := fmt.Sprintf("Latest run of %s: **%s**", mdescape.Text(cs.Key), mdescape.Text(r.Label()))
 	if u := h.runURL(r.ID); u != "" {
 		msg += fmt.Sprintf(" ([run %d](%s))", r.ID, mdescape.URL(u))
 	} else {

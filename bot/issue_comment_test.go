@@ -3,12 +3,12 @@ package bot
 import (
 	"context"
 	"errors"
+	"github.com/provide-io/workspace-bot/lifecycle"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/provide-io/workspace-bot/changeset"
-	"github.com/provide-io/workspace-bot/internal/store"
 )
 
 const key3 = "acme/app#3,acme/core#1,acme/lib#2"
@@ -132,7 +132,7 @@ func TestCommandReplies(t *testing.T) {
 		t.Errorf("cancel description %q", d)
 	}
 	r, _ := h.st.LatestRun(context.Background(), key3)
-	if r.State != store.RunCancelled {
+	if r.Ended != lifecycle.Cancelled {
 		t.Errorf("run state %s", r.State)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/provide-io/workspace-bot/lifecycle"
 	"hash/fnv"
 	"strings"
 	"sync"
@@ -50,22 +51,39 @@ type owed struct {
 	Repo   string `json:"repo"`
 	Number int    `json:"number,omitempty"`
 	SHA    string `json:"sha,omitempty"`
-	// A state on the head SHA.
-	State       string `json:"state,omitempty"`
-	Context     string `json:"context,omitempty"`
-	Description string `json:"description,omitempty"`
-	TargetURL   string `json:"target_url,omitempty"`
+	// A state on the head SHA: where the run is, and how it ended once
+	// Phase is done. State is the commit status state, kept for reports
+	// stored before they carried the phase.
+	Phase       lifecycle.State  `json:"phase,omitempty"`
+	Result      lifecycle.Result `json:"result,omitempty"`
+	State       string           `json:"state,omitempty"`
+	Context     string           `json:"context,omitempty"`
+	Description string           `json:"description,omitempty"`
+	TargetURL   string           `json:"target_url,omitempty"`
 	// The summary comment on PR Number.
 	Body string `json:"body,omitempty"`
 }
 
 func (o owed) ref() string { return fmt.Sprintf("%s#%d", o.Repo, o.Number) }
 
+// shown is how the state shows on GitHub. A report stored before reports
+// carried their phase has only the commit status state: it shows as that
+// state did, and a pending one as queued.
+func (o owed) shown() lifecycle.Shown {
+	if o.Phase != "" {
+		return lifecycle.Show(o.Phase, o.Result)
+	}
+	if o.State == "pending" {
+		return lifecycle.Show(lifecycle.Queued, "")
+	}
+	return lifecycle.Show(lifecycle.Done, lifecycle.Result(o.State))
+}
+
 // stateReport is the state of pr's head under cfg's status context. Its
 // description is plain text GitHub shows as written: one line, no control
 // characters (it carries branch names and commands).
-func (b *Bot) stateReport(cfg *workspace.Config, pr *changeset.PR, state, desc string, run int64) store.Report {
-	o := owed{Repo: pr.Repo, Number: pr.Number, SHA: pr.HeadSHA, State: state, Context: cfg.StatusContext(),
+func (b *Bot) stateReport(cfg *workspace.Config, pr *changeset.PR, st lifecycle.State, res lifecycle.Result, desc string, run int64) store.Report {
+	o := owed{Repo: pr.Repo, Number: pr.Number, SHA: pr.HeadSHA, Phase: st, Result: res, Context: cfg.StatusContext(),
 		Description: text.Truncate(mdescape.Plain(desc), maxDescription), TargetURL: b.runURL(run)}
 	return newReport(kindState, fmt.Sprintf("state %s@%s %s", strings.ToLower(o.Repo), o.SHA, o.Context), run, o)
 }

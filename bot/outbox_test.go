@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"github.com/provide-io/workspace-bot/lifecycle"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -117,7 +118,7 @@ func TestReportsOwedAreSentOnStart(t *testing.T) {
 	p := NewPlan(&ConfigFile{Config: dead.cfg, Name: "wrknv.toml"}, cs)
 	p.Run = id
 	o := &Outcome{Result: &ci.Result{Result: ci.Failure, Changeset: cs.Key, Steps: []ci.StepResult{{Name: "test", Result: ci.Failure, LogTail: "boom"}}}}
-	if err := st.FinishRun(ctx, id, o.State(), o.Result, dead.bot.finalReports(ctx, p, o)...); err != nil {
+	if err := st.FinishRun(ctx, id, o.Ended(), o.Result, dead.bot.finalReports(ctx, p, o)...); err != nil {
 		t.Fatal(err)
 	}
 	if b, _ := st.ReportBacklog(ctx); b.Pending != 4 {
@@ -148,11 +149,11 @@ func TestNewerReportReplacesOwedOne(t *testing.T) {
 	h.gh.mu.Unlock()
 	p := NewPlan(&ConfigFile{Config: h.cfg, Name: "wrknv.toml"}, &changeset.Changeset{Key: "acme/core#1", Members: []changeset.Member{{PR: prCore}}})
 	ctx := context.Background()
-	h.bot.setState(ctx, p, "failure", "the first run failed")
+	h.bot.owe(ctx, h.bot.stateReports(p, lifecycle.Done, lifecycle.Failure, "the first run failed")...)
 	if h.pending() != 1 {
 		t.Fatalf("the failed send is not owed")
 	}
-	h.bot.setState(ctx, p, "pending", "queued: 1 PR")
+	h.bot.setState(ctx, p, lifecycle.Queued)
 	if left, err := h.bot.Flush(ctx); left != 0 || err != nil {
 		t.Fatalf("Flush: %d left, %v", left, err)
 	}
@@ -173,7 +174,7 @@ func TestFlushSendsWhatWasNotTaken(t *testing.T) {
 	h.gh.failFinal = 1
 	h.gh.mu.Unlock()
 	p := NewPlan(&ConfigFile{Config: h.cfg, Name: "wrknv.toml"}, &changeset.Changeset{Key: "acme/core#1", Members: []changeset.Member{{PR: prCore}}})
-	h.bot.setState(context.Background(), p, "success", "passed")
+	h.bot.owe(context.Background(), h.bot.stateReports(p, lifecycle.Done, lifecycle.Success, "passed")...)
 	if h.pending() != 1 {
 		t.Fatal("the failed send is not owed")
 	}

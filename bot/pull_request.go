@@ -2,6 +2,9 @@ package bot
 
 import (
 	"context"
+	"fmt"
+
+	"github.com/provide-io/workspace-bot/workspace"
 
 	"github.com/provide-io/workspace-bot/internal/logging"
 )
@@ -29,7 +32,25 @@ func handlePullRequest(ctx context.Context, h *handling, e Event) error {
 		}
 		return h.trigger(ctx, trigger{start: pr, reason: "pull_request edited " + pr.Ref()})
 	case "closed":
-		return h.runs.closed(ctx, pr)
+		return h.runs.closed(ctx, pr, closedBy(ctx, h, ev))
 	}
 	return nil
+}
+
+// closedBy is the cancel of the runs a closed member was in: who closed
+// it, and how to test the members left.
+func closedBy(ctx context.Context, h *handling, ev *PullRequestEvent) *Cancel {
+	c := &Cancel{Why: ev.PR.Ref() + " was closed"}
+	if ev.PR.Merged {
+		c.Why = ev.PR.Ref() + " was merged"
+	}
+	if ev.Sender != "" {
+		c.By = "@" + ev.Sender
+	}
+	word := workspace.DefaultCommand
+	if cfg, err := h.config(ctx); err == nil {
+		word = cfg.CommandWord()
+	}
+	c.Next = fmt.Sprintf("comment %s test on another member to test what is left", word)
+	return c
 }

@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"fmt"
+	"github.com/provide-io/workspace-bot/lifecycle"
 	"strings"
 	"sync"
 	"time"
@@ -31,9 +32,10 @@ type Runs interface {
 	NextRunDue(ctx context.Context) (time.Time, bool, error)
 	LiveRuns(ctx context.Context, key string) ([]store.Run, error)
 	LatestRun(ctx context.Context, key string) (*store.Run, error)
-	FinishRun(ctx context.Context, id int64, state string, result *ci.Result, reports ...store.Report) error
+	FinishRun(ctx context.Context, id int64, ended lifecycle.Result, result *ci.Result, reports ...store.Report) error
+	WaitRun(ctx context.Context, id int64) error
 	CancelRun(ctx context.Context, id, supersededBy int64) (bool, error)
-	SetRunState(ctx context.Context, id int64, state string) error
+	Requeue(ctx context.Context, id int64) error
 	AppendLog(ctx context.Context, runID int64, chunk []byte) error
 	RequeueInterrupted(ctx context.Context) (int, error)
 }
@@ -166,7 +168,7 @@ func (q *Queue) submit(ctx context.Context, p *Plan, force bool) (*Ran, error) {
 		return nil, nil
 	}
 	p.Run = t.ID
-	q.b.setState(ctx, p, "pending", "queued: "+describeMembers(p.Changeset))
+	q.b.setState(ctx, p, lifecycle.Queued)
 	if t.Replaced != nil {
 		q.b.retireStaleHeads(ctx, p.Config.Config, t.Replaced, p.Changeset)
 	}
@@ -178,8 +180,7 @@ func (q *Queue) submit(ctx context.Context, p *Plan, force bool) (*Ran, error) {
 	return &Ran{Plan: p}, nil
 }
 
-// cancel cancels the live runs of p's changeset: one building here stops
-// and reports itself; the others are reported here.
+// cancel cancels the live runs of p's changeset.
 func (q *Queue) cancel(ctx context.Context, p *Plan, by *Cancel) (int, error) {
 	live, err := q.opt.Runs.LiveRuns(ctx, p.Changeset.Key)
 	if err != nil {
@@ -187,21 +188,34 @@ func (q *Queue) cancel(ctx context.Context, p *Plan, by *Cancel) (int, error) {
 	}
 	n := 0
 	for _, r := range live {
-		ok, err := q.opt.Runs.CancelRun(ctx, r.ID, 0)
+		ok, err := q.cancelRun(ctx, &r, by, "")
 		if err != nil {
 			return n, err
 		}
-		if !ok {
-			continue
-		}
-		n++
-		if !q.cancelActive(r.ID, by) {
-			rp := *p
-			rp.Run = r.ID
-			q.b.reportCancelled(ctx, &rp, "by "+by.By, "")
+		if ok {
+			n++
 		}
 	}
 	return n, nil
+}
+
+// cancelRun cancels one live run. One building here stops and reports
+// itself; any other is reported here, on the members it was building,
+// but skip (a closed PR, whose status nobody reads). It says whether the
+// run was still live.
+func (q *Queue) cancelRun(ctx context.Context, r *store.Run, by *Cancel, skip string) (bool, error) {
+	ok, err := q.opt.Runs.CancelRun(ctx, r.ID, 0)
+	if err != nil || !ok {
+		return false, err
+	}
+	if !q.cancelActive(r.ID, by) {
+		if p, err := q.plan(ctx, r); err == nil {
+			q.b.reportCancelled(ctx, p, by, skip)
+		} else {
+			q.b.logger(ctx).WithError(err).WithField(logging.Run, r.ID).Warn("the cancelled run cannot be reported")
+		}
+	}
+	return true, nil
 }
 
 func (q *Queue) latest(ctx context.Context, key string) (*store.Run, error) {
@@ -209,35 +223,25 @@ func (q *Queue) latest(ctx context.Context, key string) (*store.Run, error) {
 }
 
 // closed cancels the live runs whose changeset holds pr: they test a set
-// that no longer exists. The other members get an error status saying the
-// changeset changed, so nobody reads a stale pending as progress.
-func (q *Queue) closed(ctx context.Context, pr *changeset.PR) error {
+// that no longer exists. The other members get a status naming who
+// closed it and how to test what is left, so nobody reads a stale
+// pending as progress.
+func (q *Queue) closed(ctx context.Context, pr *changeset.PR, by *Cancel) error {
 	live, err := q.opt.Runs.LiveRuns(ctx, "")
 	if err != nil {
 		return err
 	}
-	ref := pr.Ref()
 	for _, r := range live {
-		if !keyHas(r.Key, ref) {
+		if r.Changeset == nil || !r.Changeset.Has(pr.Repo, pr.Number) {
 			continue
 		}
-		if ok, err := q.opt.Runs.CancelRun(ctx, r.ID, 0); err != nil || !ok {
-			if err != nil {
-				return err
-			}
-			continue
+		ok, err := q.cancelRun(ctx, &r, by, pr.Ref())
+		if err != nil {
+			return err
 		}
-		why := ref + " was closed"
-		if pr.Merged {
-			why = ref + " was merged"
+		if ok {
+			q.b.logger(ctx).WithField(logging.Run, r.ID).Info("run cancelled: a member closed")
 		}
-		if !q.cancelActive(r.ID, &Cancel{By: pr.Author, Why: why}) {
-			// Not building here: nobody else will report it.
-			if p, err := q.plan(ctx, &r); err == nil {
-				q.b.reportCancelled(ctx, p, why, ref)
-			}
-		}
-		q.b.logger(ctx).WithField(logging.Run, r.ID).Info("run cancelled: a member closed")
 	}
 	return nil
 }
@@ -352,9 +356,9 @@ func (q *Queue) build(ctx context.Context, r *store.Run) string {
 	}
 	if !p.Runnable() {
 		log.Info("heads not approved: the run waits for a trusted command")
-		q.b.setState(ctx, p, "pending", waitingDescription(p))
-		q.finishQuiet(r.ID, store.RunCancelled, log)
-		return store.RunCancelled
+		q.b.setState(ctx, p, lifecycle.Waiting)
+		q.wait(r.ID, log)
+		return string(lifecycle.Waiting)
 	}
 	// A log that cannot be stored (a full disk) stops the build: its
 	// result could not be shown.
@@ -371,8 +375,8 @@ func (q *Queue) build(ctx context.Context, r *store.Run) string {
 		q.requeue(r.ID, log)
 		return ""
 	case errSuperseded:
-		q.finishQuiet(r.ID, store.RunCancelled, log)
-		return store.RunCancelled
+		q.finishQuiet(r.ID, lifecycle.Superseded, log)
+		return string(lifecycle.Superseded)
 	}
 	return q.finish(r.ID, p, o, log)
 }
@@ -381,7 +385,7 @@ func (q *Queue) build(ctx context.Context, r *store.Run) string {
 // transaction, then sends them: a crash between the two leaves them in
 // the outbox, and the next start sends them.
 func (q *Queue) finish(id int64, p *Plan, o *Outcome, log logrus.FieldLogger) string {
-	state := o.State()
+	ended := o.Ended()
 	// The run's own context may be cancelled; reporting still happens.
 	ctx, cancel := context.WithTimeout(logging.With(context.Background(), log), time.Minute)
 	defer cancel()
@@ -393,21 +397,30 @@ func (q *Queue) finish(id int64, p *Plan, o *Outcome, log logrus.FieldLogger) st
 			reports[i].NotBefore = due // sent below; the sweep takes over if that fails
 		}
 	}
-	if err := q.opt.Runs.FinishRun(ctx, id, state, o.Result, reports...); err != nil {
+	if err := q.opt.Runs.FinishRun(ctx, id, ended, o.Result, reports...); err != nil {
 		log.WithError(err).Error("recording the run's result failed")
 		q.b.owe(ctx, reports...)
-		return state
+		return string(ended)
 	}
 	q.b.sendOwed(ctx, reports)
-	return state
+	return string(ended)
 }
 
-// finishQuiet records a final state without reporting it.
-func (q *Queue) finishQuiet(id int64, state string, log logrus.FieldLogger) {
+// finishQuiet records how a run ended without reporting it.
+func (q *Queue) finishQuiet(id int64, ended lifecycle.Result, log logrus.FieldLogger) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := q.opt.Runs.FinishRun(ctx, id, state, nil); err != nil {
+	if err := q.opt.Runs.FinishRun(ctx, id, ended, nil); err != nil {
 		log.WithError(err).Warn("recording the run's end failed")
+	}
+}
+
+// wait records that a run waits for an approval of its code.
+func (q *Queue) wait(id int64, log logrus.FieldLogger) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := q.opt.Runs.WaitRun(ctx, id); err != nil {
+		log.WithError(err).Warn("recording that the run waits for an approval failed")
 	}
 }
 
@@ -415,7 +428,7 @@ func (q *Queue) finishQuiet(id int64, state string, log logrus.FieldLogger) {
 func (q *Queue) requeue(id int64, log logrus.FieldLogger) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := q.opt.Runs.SetRunState(ctx, id, store.RunQueued); err != nil {
+	if err := q.opt.Runs.Requeue(ctx, id); err != nil {
 		log.WithError(err).Warn("putting the run back in the queue failed; the next start requeues it")
 		return
 	}

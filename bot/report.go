@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/provide-io/workspace-bot/lifecycle"
 	"strings"
 
 	"github.com/provide-io/workspace-bot/changeset"
@@ -31,11 +32,7 @@ func (b *Bot) finalReports(ctx context.Context, p *Plan, o *Outcome) []store.Rep
 		return nil
 	}
 	res := o.Result
-	desc := describeResult(res, p.Changeset)
-	if res.Result == ci.Cancelled && res.Error != "" {
-		desc = res.Error
-	}
-	out := b.stateReports(p, statusState(res.Result), desc)
+	out := b.stateReports(p, lifecycle.Done, res.Result, describeResult(res, p.Changeset))
 	body, err := RenderSummary(b.summary(p, o))
 	if err != nil {
 		// The template is ours and fixed: a failure is a bug, and the
@@ -56,13 +53,9 @@ func (b *Bot) SummaryText(p *Plan, o *Outcome) (string, error) {
 
 func (b *Bot) summary(p *Plan, o *Outcome) Summary {
 	res := o.Result
-	headline := map[string]string{ci.Success: "passed", ci.Failure: "failed", ci.Error: "could not finish", ci.Cancelled: "cancelled"}[res.Result]
-	if headline == "" {
-		headline = res.Result
-	}
 	s := Summary{
-		Context: p.Config.StatusContext(), Command: p.Config.CommandWord(), State: res.Result,
-		Headline: headline, RunURL: b.runURL(p.Run), Key: p.Changeset.Key,
+		Context: p.Config.StatusContext(), Command: p.Config.CommandWord(), Result: res.Result,
+		Headline: lifecycle.Show(lifecycle.Done, res.Result).Word, RunURL: b.runURL(p.Run), Key: p.Changeset.Key,
 		Members: summaryMembers(p.Changeset), Steps: res.Steps, Failed: res.FirstFailure(),
 	}
 	s.Excluded, s.MoreExcluded = summaryExcluded(p.Changeset)
@@ -75,40 +68,42 @@ func (b *Bot) summary(p *Plan, o *Outcome) Summary {
 	return s
 }
 
-// setState reports state on the head of every member the plan reports
-// on (reportMembers).
-func (b *Bot) setState(ctx context.Context, p *Plan, state, desc string) {
-	b.owe(ctx, b.stateReports(p, state, desc)...)
+// setState reports a live state (queued, waiting, building) on the head
+// of every member the plan reports on (reportMembers).
+func (b *Bot) setState(ctx context.Context, p *Plan, st lifecycle.State) {
+	b.owe(ctx, b.stateReports(p, st, "", liveDescription(p, st))...)
 }
 
-func (b *Bot) stateReports(p *Plan, state, desc string) []store.Report {
+// liveDescription is the description of a run not done yet.
+func liveDescription(p *Plan, st lifecycle.State) string {
+	if st == lifecycle.Waiting {
+		return waitingDescription(p)
+	}
+	return lifecycle.Show(st, "").Short + ": " + describeMembers(p.Changeset)
+}
+
+func (b *Bot) stateReports(p *Plan, st lifecycle.State, res lifecycle.Result, desc string) []store.Report {
 	members := reportMembers(p.Changeset)
 	out := make([]store.Report, 0, len(members))
 	for _, m := range members {
-		out = append(out, b.stateReport(p.Config.Config, m.PR, state, desc, p.Run))
+		out = append(out, b.stateReport(p.Config.Config, m.PR, st, res, desc, p.Run))
 	}
 	return out
 }
 
-// statusState maps a run result to a commit status state.
-func statusState(result string) string {
-	switch result {
-	case ci.Success:
-		return "success"
-	case ci.Failure:
-		return "failure"
-	default:
-		return "error"
-	}
-}
-
-// describeResult is the one-line description of a finished run.
+// describeResult is the one-line description of a finished run. A
+// cancelled run's says who cancelled it and why.
 func describeResult(res *ci.Result, cs *changeset.Changeset) string {
+	verb := lifecycle.Show(lifecycle.Done, res.Result).Short
 	switch res.Result {
-	case ci.Success:
-		return fmt.Sprintf("passed: %s, %d steps in %s", describeMembers(cs), len(res.Steps), res.Duration.Round(1e8))
-	case ci.Failure, ci.Error, ci.Cancelled:
-		verb := map[string]string{ci.Failure: "failed", ci.Error: "error", ci.Cancelled: "cancelled"}[res.Result]
+	case lifecycle.Success:
+		return fmt.Sprintf("%s: %s, %d steps in %s", verb, describeMembers(cs), len(res.Steps), res.Duration.Round(1e8))
+	case lifecycle.Cancelled:
+		if res.Error != "" {
+			return res.Error
+		}
+		fallthrough
+	case lifecycle.Failure, lifecycle.Error:
 		if f := res.FirstFailure(); f != nil {
 			where := f.Name
 			if f.Sibling != "" {
@@ -124,7 +119,7 @@ func describeResult(res *ci.Result, cs *changeset.Changeset) string {
 		}
 		return verb
 	}
-	return res.Result
+	return verb
 }
 
 // Unresolved is a changeset that could not be resolved, as reported on
@@ -155,11 +150,11 @@ func (b *Bot) reportResolutionError(ctx context.Context, cfg *workspace.Config, 
 		cs.Members[0].Sibling = s.Name
 	}
 	s := Summary{
-		Context: cfg.StatusContext(), Command: cfg.CommandWord(), State: ci.Error,
+		Context: cfg.StatusContext(), Command: cfg.CommandWord(), Result: lifecycle.Error,
 		Headline: "the changeset could not be resolved", Key: cs.Key,
 		Members: summaryMembers(cs), Problem: problem, Fix: fix,
 	}
-	reports := []store.Report{b.stateReport(cfg, start, "failure", u.Description, 0)}
+	reports := []store.Report{b.stateReport(cfg, start, lifecycle.Done, lifecycle.Failure, u.Description, 0)}
 	var err error
 	if u.Summary, err = RenderSummary(s); err == nil {
 		reports = append(reports, summaryReport(start, u.Summary, 0))

@@ -23,7 +23,7 @@ func (b *Bot) sendState(ctx context.Context, o owed, run int64) error {
 		}
 	}
 	if errors.Is(err, changeset.ErrForbidden) {
-		err = b.gh.SetStatus(ctx, o.Repo, o.SHA, Status{State: o.State, Context: o.Context, Description: o.Description, TargetURL: o.TargetURL})
+		err = b.gh.SetStatus(ctx, o.Repo, o.SHA, Status{State: o.shown().Status, Context: o.Context, Description: o.Description, TargetURL: o.TargetURL})
 	}
 	return err
 }
@@ -31,24 +31,9 @@ func (b *Bot) sendState(ctx context.Context, o owed, run int64) error {
 // checkRunFor is the check run that shows a state. The title is plain
 // text; the summary is Markdown.
 func checkRunFor(o owed, run int64) CheckRun {
-	cr := CheckRun{Name: o.Context, DetailsURL: o.TargetURL, Title: o.Description, Summary: mdescape.Text(o.Description), ExternalID: checkExternalID(run)}
-	switch o.State {
-	case "pending":
-		cr.Status = "queued"
-		if strings.HasPrefix(o.Description, "running") {
-			cr.Status = "in_progress"
-		}
-	case "success":
-		cr.Status, cr.Conclusion = "completed", "success"
-	case "failure":
-		cr.Status, cr.Conclusion = "completed", "failure"
-	default:
-		cr.Status, cr.Conclusion = "completed", "cancelled"
-		if !strings.HasPrefix(o.Description, "cancelled") {
-			cr.Conclusion = "failure"
-		}
-	}
-	return cr
+	shown := o.shown()
+	return CheckRun{Name: o.Context, DetailsURL: o.TargetURL, Title: o.Description, Summary: mdescape.Text(o.Description), ExternalID: checkExternalID(run),
+		Status: shown.CheckStatus, Conclusion: shown.CheckConclusion}
 }
 
 // checkExternalPrefix starts the external id of every check run the bot

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	_ "embed"
 	"fmt"
+	"github.com/provide-io/workspace-bot/lifecycle"
 	"strings"
 	"text/template"
 	"time"
@@ -46,8 +47,8 @@ type Summary struct {
 	Marker  string
 	Context string // the status context, such as workspace/integration
 	Command string // the command word, such as /workspace
-	// State is success, failure, error, cancelled, pending or waiting.
-	State    string
+	// Result is how the run ended.
+	Result   lifecycle.Result
 	Headline string
 	RunURL   string
 	Key      string // the changeset key
@@ -128,21 +129,11 @@ func summaryMembers(cs *changeset.Changeset) []SummaryMember {
 	return out
 }
 
-func resultIcon(result string) string {
-	switch result {
-	case ci.Success:
-		return "✅"
-	case ci.Failure:
-		return "❌"
-	case ci.Error:
-		return "⚠️"
-	case ci.Cancelled:
-		return "🚫"
-	case ci.Skipped:
-		return "⏭️"
-	default:
-		return "⏳"
+func resultIcon(r lifecycle.Result) string {
+	if !r.Valid() {
+		return lifecycle.Show(lifecycle.Queued, "").Icon
 	}
+	return lifecycle.Show(lifecycle.Done, r).Icon
 }
 
 func orDash(s string) string {

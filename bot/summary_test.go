@@ -56,17 +56,17 @@ func TestSummaryGolden(t *testing.T) {
 	}
 	cases := map[string]Summary{
 		"summary_failure": {
-			Context: "workspace/integration", Command: "/workspace", State: ci.Failure,
+			Context: "workspace/integration", Command: "/workspace", Result: ci.Failure,
 			Headline: "failed at test", RunURL: "https://bot.example/runs/7", Key: cs.Key,
 			Members: summaryMembers(cs), Steps: steps, Failed: (&ci.Result{Steps: steps}).FirstFailure(),
 		},
 		"summary_success": {
-			Context: "workspace/integration", Command: "/workspace", State: ci.Success,
+			Context: "workspace/integration", Command: "/workspace", Result: ci.Success,
 			Headline: "passed", RunURL: "https://bot.example/runs/8", Key: cs.Key,
 			Members: summaryMembers(cs), Steps: steps[:2],
 		},
 		"summary_resolution_error": {
-			Context: "workspace/integration", Command: "/workspace", State: ci.Error,
+			Context: "workspace/integration", Command: "/workspace", Result: ci.Error,
 			Headline: "could not resolve the changeset", Key: "acme/app#3",
 			Members: summaryMembers(&changeset.Changeset{Members: cs.Members[:1]}),
 			Problem: "acme/zzz#9 (Depends-On in acme/app#3): repository acme/zzz is not in the workspace",
@@ -105,7 +105,7 @@ func TestSummaryEscapesWhatComesFromOutside(t *testing.T) {
 	}
 	excluded, more := summaryExcluded(cs)
 	s := Summary{
-		Context: "workspace/integration", Command: "/workspace", State: ci.Failure,
+		Context: "workspace/integration", Command: "/workspace", Result: ci.Failure,
 		Headline: "failed at test: pytest -q || exit 1", RunURL: "https://bot.example/runs/9", Key: cs.Key,
 		Members: summaryMembers(cs), Steps: steps, Failed: (&ci.Result{Steps: steps}).FirstFailure(),
 		Problem: "branch " + branch + " <!-- is odd\n# not a heading", Fix: "rename " + branch,

@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/provide-io/workspace-bot/lifecycle"
 	"io"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/provide-io/workspace-bot/changeset"
@@ -54,8 +54,8 @@ type runner interface {
 	// latest is the newest run of key, or an error wrapping
 	// store.ErrNotFound.
 	latest(ctx context.Context, key string) (*store.Run, error)
-	// closed cancels the live runs whose changeset holds pr.
-	closed(ctx context.Context, pr *changeset.PR) error
+	// closed cancels the live runs whose changeset holds pr, by by.
+	closed(ctx context.Context, pr *changeset.PR, by *Cancel) error
 }
 
 // trigger is a reason to test the changeset a PR belongs to.
@@ -171,9 +171,8 @@ func (h *handling) plan(ctx context.Context, p *Plan, t trigger) error {
 	}
 	if !p.Runnable() {
 		log.WithField(logging.Untrusted, len(p.Untrusted)).Info("authors not trusted: waiting for an approval")
-		desc := waitingDescription(p)
-		h.setState(ctx, p, "pending", desc)
-		h.did.Waiting = append(h.did.Waiting, Waiting{Plan: p, Description: desc})
+		h.setState(ctx, p, lifecycle.Waiting)
+		h.did.Waiting = append(h.did.Waiting, Waiting{Plan: p, Description: waitingDescription(p)})
 		return nil
 	}
 	ran, err := h.runs.submit(ctx, p, t.force)
@@ -187,7 +186,7 @@ func (h *handling) plan(ctx context.Context, p *Plan, t trigger) error {
 type inline struct{ b *Bot }
 
 func (i inline) submit(ctx context.Context, p *Plan, _ bool) (*Ran, error) {
-	i.b.setState(ctx, p, "pending", "queued: "+describeMembers(p.Changeset))
+	i.b.setState(ctx, p, lifecycle.Queued)
 	o := i.b.Build(ctx, p, io.Discard)
 	rctx, cancel := reportContext(ctx)
 	defer cancel()
@@ -202,7 +201,7 @@ func (inline) latest(_ context.Context, key string) (*store.Run, error) {
 	return nil, fmt.Errorf("runs of %s: %w", key, store.ErrNotFound)
 }
 
-func (inline) closed(context.Context, *changeset.PR) error { return nil }
+func (inline) closed(context.Context, *changeset.PR, *Cancel) error { return nil }
 
 // reportContext is the context a build's report goes out with: the
 // build's own may be cancelled, and the report is still owed. A cancelled
@@ -232,33 +231,24 @@ func (b *Bot) retireStaleHeads(ctx context.Context, cfg *workspace.Config, old *
 		if !ok || sha == m.PR.HeadSHA {
 			continue
 		}
-		desc := fmt.Sprintf("cancelled: superseded by a newer push to %s (%s)", m.PR.Ref(), text.ShortSHA(sha))
-		reports = append(reports, b.stateReport(cfg, m.PR, "error", desc, old.ID))
+		desc := fmt.Sprintf("superseded by a newer push to %s (%s)", m.PR.Ref(), text.ShortSHA(sha))
+		reports = append(reports, b.stateReport(cfg, m.PR, lifecycle.Done, lifecycle.Superseded, desc, old.ID))
 	}
 	b.owe(ctx, reports...)
 }
 
-// reportCancelled sets an error status on every member except skip (the
-// closed PR, whose status nobody reads).
-func (b *Bot) reportCancelled(ctx context.Context, p *Plan, why, skip string) {
-	desc := fmt.Sprintf("cancelled: %s; comment %s test to run again", why, p.Config.CommandWord())
+// reportCancelled reports the plan's run cancelled on every member but
+// skip.
+func (b *Bot) reportCancelled(ctx context.Context, p *Plan, by *Cancel, skip string) {
+	desc := by.describe()
 	var reports []store.Report
 	for _, m := range reportMembers(p.Changeset) {
 		if m.PR.Ref() == skip {
 			continue
 		}
-		reports = append(reports, b.stateReport(p.Config.Config, m.PR, "error", desc, p.Run))
+		reports = append(reports, b.stateReport(p.Config.Config, m.PR, lifecycle.Done, lifecycle.Cancelled, desc, p.Run))
 	}
 	b.owe(ctx, reports...)
-}
-
-func keyHas(key, ref string) bool {
-	for _, k := range strings.Split(key, ",") {
-		if strings.EqualFold(k, ref) {
-			return true
-		}
-	}
-	return false
 }
 
 // retryable says whether a resolution error is GitHub or the network

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // PR is a pull request as changesets see it; GitHub types are converted to
@@ -111,4 +112,14 @@ type Changeset struct {
 	// not in it, sorted by ref; they count in neither Key nor RunID. An
 	// outsider can open many, so show a bounded number.
 	Excluded []Exclusion
+}
+
+// Has says whether the PR repo#number is a member.
+func (cs *Changeset) Has(repo string, number int) bool {
+	for _, m := range cs.Members {
+		if m.PR != nil && m.PR.Number == number && strings.EqualFold(m.PR.Repo, repo) {
+			return true
+		}
+	}
+	return false
 }

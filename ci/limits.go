@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/provide-io/workspace-bot/lifecycle"
 	"strconv"
 	"strings"
 	"time"
@@ -20,7 +21,7 @@ const watchEvery = 50 * time.Millisecond
 // limitStop is why the runner stopped a run itself: its steps ran into
 // a limit. It is the run's context's cause.
 type limitStop struct {
-	result string // Failure for the run's own limits, Error for the disk
+	result lifecycle.Result // Failure for the run's own limits, Error for the disk
 	msg    string
 	disk   bool
 }

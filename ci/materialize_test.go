@@ -265,7 +265,7 @@ func TestConcurrentRunsShareMirrors(t *testing.T) {
 			defer wg.Done()
 			res, err := r.Run(context.Background(), Request{Config: cfg})
 			if err == nil && res.Result != Success {
-				err = errors.New(res.Result + ": " + res.Error)
+				err = errors.New(string(res.Result) + ": " + res.Error)
 			}
 			errs[i] = err
 		}()

@@ -17,7 +17,7 @@ func runOK(t *testing.T, r *Runner, req Request) *Result {
 		var b strings.Builder
 		if res != nil {
 			for _, s := range res.Steps {
-				b.WriteString("\n--- " + s.Title() + " " + s.Result + ": " + s.Command + "\n" + s.Log)
+				b.WriteString("\n--- " + s.Title() + " " + string(s.Result) + ": " + s.Command + "\n" + s.Log)
 			}
 		}
 		t.Fatalf("run: %v, result %v%s", err, res, b.String())

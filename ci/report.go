@@ -2,6 +2,7 @@ package ci
 
 import (
 	"fmt"
+	"github.com/provide-io/workspace-bot/lifecycle"
 	"io"
 	"strings"
 	"text/tabwriter"
@@ -29,7 +30,7 @@ func NewProgress(w io.Writer, streamed bool) func(Event) {
 				note = " (" + e.Detail + ")"
 			}
 			if e.Result != Success {
-				note = " " + e.Result
+				note = " " + string(e.Result)
 			}
 			fmt.Fprintf(w, "fetch %s ...%s %s\n", who, note, secs)
 		case e.Kind == EventCheckout && e.Done:
@@ -49,11 +50,11 @@ func NewProgress(w io.Writer, streamed bool) func(Event) {
 	}
 }
 
-func resultWord(r string) string {
+func resultWord(r lifecycle.Result) string {
 	if r == Success {
 		return "ok"
 	}
-	return r
+	return string(r)
 }
 
 // WriteReport prints the result of a run of workspace name for a person: what was built, a table of
@@ -62,7 +63,7 @@ func WriteReport(w io.Writer, name string, res *Result) {
 	if res.TimedOut {
 		fmt.Fprintf(w, "%s: %s (%s)\n", name, res.Error, res.Changeset)
 	} else {
-		fmt.Fprintf(w, "%s: %s in %s (%s)\n", name, strings.ToUpper(res.Result), res.Duration.Round(time.Millisecond), res.Changeset)
+		fmt.Fprintf(w, "%s: %s in %s (%s)\n", name, strings.ToUpper(string(res.Result)), res.Duration.Round(time.Millisecond), res.Changeset)
 		if res.Error != "" {
 			fmt.Fprintf(w, "  %s\n", res.Error)
 		}

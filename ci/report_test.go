@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/provide-io/workspace-bot/lifecycle"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -49,7 +50,7 @@ func TestFetchFailureSkipsTheOthers(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "sibling beta") {
 		t.Fatalf("error %v, want one naming beta", err)
 	}
-	want := map[string]string{"alpha": Success, "beta": Error, "gamma": Skipped}
+	want := map[string]lifecycle.Result{"alpha": Success, "beta": Error, "gamma": Skipped}
 	for name, result := range want {
 		co := stepsOf(res, "checkout", name)
 		if len(co) != 1 || co[0].Result != result {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/provide-io/workspace-bot/lifecycle"
 	"io"
 	"net/netip"
 	"os"
@@ -160,8 +161,8 @@ type Event struct {
 	Command string // the step's command
 	// Detail says more: what a checkout is at, or why a fetch was skipped.
 	Detail   string
-	Result   string        // when Done
-	Duration time.Duration // when Done, and for a heartbeat
+	Result   lifecycle.Result // when Done
+	Duration time.Duration    // when Done, and for a heartbeat
 }
 
 func (r *Runner) emit(e Event) {
@@ -509,20 +510,12 @@ func shortDuration(d time.Duration) string {
 
 // overall is the run's result from its steps: success only when every
 // step succeeded.
-func overall(steps []StepResult) string {
-	has := map[string]bool{}
-	for _, s := range steps {
-		has[s.Result] = true
+func overall(steps []StepResult) lifecycle.Result {
+	results := make([]lifecycle.Result, len(steps))
+	for i, s := range steps {
+		results[i] = s.Result
 	}
-	switch {
-	case has[Cancelled]:
-		return Cancelled
-	case has[Error]:
-		return Error
-	case has[Failure], has[Skipped]:
-		return Failure
-	}
-	return Success
+	return lifecycle.Overall(results...)
 }
 
 // checkPins refuses pins that name no sibling and refs git could misread.

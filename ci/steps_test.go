@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/provide-io/workspace-bot/lifecycle"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -82,7 +83,7 @@ func TestFailingStepSkipsTheRest(t *testing.T) {
 	if res.Result != Failure {
 		t.Fatalf("result %s, want failure", res.Result)
 	}
-	want := []string{Success, Failure, Skipped}
+	want := []lifecycle.Result{Success, Failure, Skipped}
 	tests := stepsOf(res, "test", "")
 	if len(tests) != 3 {
 		t.Fatalf("steps %+v", res.Steps)

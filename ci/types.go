@@ -6,15 +6,18 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/provide-io/workspace-bot/lifecycle"
 )
 
-// Results, per step and per run.
+// Results, per step and per run, under the short names the runner uses;
+// lifecycle owns them, and ranks them.
 const (
-	Success   = "success"
-	Failure   = "failure"   // a step failed: the change's fault
-	Error     = "error"     // infrastructure or the bot's fault
-	Cancelled = "cancelled" // cancelled or timed out
-	Skipped   = "skipped"   // not run because an earlier step failed
+	Success   = lifecycle.Success
+	Failure   = lifecycle.Failure
+	Error     = lifecycle.Error
+	Cancelled = lifecycle.Cancelled
+	Skipped   = lifecycle.Skipped
 )
 
 // Pin says what to check out for one sibling (or the workspace repo).
@@ -59,11 +62,11 @@ type StepResult struct {
 	Sibling string `json:"sibling"` // "" for workspace-level steps
 	// Index is the step's 1-based position among the steps of the same
 	// Name and Sibling: two "test" steps of one sibling are 1 and 2.
-	Index      int    `json:"index"`
-	Command    string `json:"command"`
-	Result     string `json:"result"`
-	DurationMS int64  `json:"duration_ms"`
-	LogTail    string `json:"log_tail"`
+	Index      int              `json:"index"`
+	Command    string           `json:"command"`
+	Result     lifecycle.Result `json:"result"`
+	DurationMS int64            `json:"duration_ms"`
+	LogTail    string           `json:"log_tail"`
 	// Cached: the default setup's venv was already built for these
 	// inputs at this path, so the step did not run (its Result is success).
 	Cached bool `json:"cached,omitempty"`
@@ -87,12 +90,12 @@ func (s StepResult) Title() string {
 
 // Result is a whole run's outcome.
 type Result struct {
-	Result    string          `json:"result"`
-	Changeset string          `json:"changeset"`
-	Siblings  []SiblingResult `json:"siblings"`
-	Steps     []StepResult    `json:"steps"`
-	Started   time.Time       `json:"started"`
-	Duration  time.Duration   `json:"-"`
+	Result    lifecycle.Result `json:"result"`
+	Changeset string           `json:"changeset"`
+	Siblings  []SiblingResult  `json:"siblings"`
+	Steps     []StepResult     `json:"steps"`
+	Started   time.Time        `json:"started"`
+	Duration  time.Duration    `json:"-"`
 	// DurationMS is the whole run, FetchMS the wall time from the first
 	// fetch to the last one done, CheckoutMS from the first checkout to
 	// the last (siblings are fetched and checked out side by side, so

@@ -3,6 +3,7 @@ package webhook
 import (
 	"embed"
 	"fmt"
+	"github.com/provide-io/workspace-bot/lifecycle"
 	"html/template"
 	"regexp"
 	"strings"
@@ -76,7 +77,7 @@ func exitOf(s *ci.StepResult) string {
 }
 
 func newRunView(r *store.Run, now time.Time) runView {
-	v := runView{Run: r, Result: r.Result, Live: !r.Final(), Refresh: liveRefresh}
+	v := runView{Run: r, Result: r.Result, Live: r.State.Live(), Refresh: liveRefresh}
 	if r.Changeset != nil {
 		v.Members = r.Changeset.Members
 	}
@@ -88,7 +89,7 @@ func newRunView(r *store.Run, now time.Time) runView {
 		v.Duration = roundDuration(time.Duration(r.Result.DurationMS) * time.Millisecond)
 	case !r.StartedAt.IsZero() && !r.FinishedAt.IsZero() && r.FinishedAt.After(r.StartedAt):
 		v.Duration = roundDuration(r.FinishedAt.Sub(r.StartedAt))
-	case r.State == store.RunRunning && !r.StartedAt.IsZero():
+	case r.State == lifecycle.Building && !r.StartedAt.IsZero():
 		v.Duration = roundDuration(now.Sub(r.StartedAt)) + " so far"
 	}
 	since := r.CreatedAt

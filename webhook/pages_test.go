@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"context"
+	"github.com/provide-io/workspace-bot/lifecycle"
 	"net/http"
 	"strconv"
 	"strings"
@@ -29,10 +30,10 @@ func TestRunListAndLivePages(t *testing.T) {
 	}
 	passed := add("o/a#1,o/b#2", member("o/a", 1, "https://gh.example/o/a/pull/1", "A"), member("o/b", 2, "", "B"))
 	ts.Store.ClaimRun(ctx, time.Now().Add(time.Second))
-	ts.Store.FinishRun(ctx, passed, store.RunSuccess, &ci.Result{Result: ci.Success, DurationMS: 12_300})
+	ts.Store.FinishRun(ctx, passed, lifecycle.Success, &ci.Result{Result: ci.Success, DurationMS: 12_300})
 	failed := add("o/c#3", member("o/c", 3, "", "C"))
 	ts.Store.ClaimRun(ctx, time.Now().Add(time.Second))
-	ts.Store.FinishRun(ctx, failed, store.RunFailure, &ci.Result{Result: ci.Failure, DurationMS: 4_000, Steps: []ci.StepResult{
+	ts.Store.FinishRun(ctx, failed, lifecycle.Failure, &ci.Result{Result: ci.Failure, DurationMS: 4_000, Steps: []ci.StepResult{
 		{Name: "setup", Sibling: "c", Command: "make", Result: ci.Failure, LogTail: "boom\n[exit status 2]\n"},
 	}})
 	running := add("o/d#4", member("o/d", 4, "", "D"))
@@ -87,7 +88,7 @@ func TestRunPagesEscapeWhatComesFromOutside(t *testing.T) {
 	key := "o/a#1" + evil
 	id, _, _ := ts.Store.EnqueueRun(ctx, store.Run{Key: key, RunID: evil, Trigger: evil, Changeset: &changeset.Changeset{Key: key, Members: []changeset.Member{m}}}, 0)
 	ts.Store.ClaimRun(ctx, time.Now().Add(time.Second))
-	ts.Store.FinishRun(ctx, id, store.RunFailure, &ci.Result{Result: ci.Failure, Error: evil,
+	ts.Store.FinishRun(ctx, id, lifecycle.Failure, &ci.Result{Result: ci.Failure, Error: evil,
 		Siblings: []ci.SiblingResult{{Name: "a", Repo: evil, Ref: evil, SHA: evil}},
 		Warnings: []string{evil},
 		Steps:    []ci.StepResult{{Name: "test", Sibling: evil, Command: evil, Result: ci.Failure, LogTail: evil + "\n[exit status 1]"}}})
@@ -106,7 +107,8 @@ func TestRunPagesEscapeWhatComesFromOutside(t *testing.T) {
 
 func TestExitStatusIsTheRunnersNote(t *testing.T) {
 	for _, tc := range []struct {
-		result, tail, want string
+		result     lifecycle.Result
+		tail, want string
 	}{
 		{ci.Failure, "x\n[exit status 3]\n", "exit status 3"},
 		{ci.Failure, "x\n[signal: killed]", "signal: killed"},

@@ -3,6 +3,7 @@ package webhook
 import (
 	"context"
 	"database/sql"
+	"github.com/provide-io/workspace-bot/lifecycle"
 	"io"
 	"net/http"
 	"strings"
@@ -53,7 +54,7 @@ func TestRunPage(t *testing.T) {
 	if err := ts.Store.AppendLog(ctx, id, []byte("$ pytest\n<b>not html</b>\n")); err != nil {
 		t.Fatal(err)
 	}
-	if err := ts.Store.FinishRun(ctx, id, store.RunFailure, &res); err != nil {
+	if err := ts.Store.FinishRun(ctx, id, lifecycle.Failure, &res); err != nil {
 		t.Fatal(err)
 	}
 
@@ -133,7 +134,7 @@ func TestRunPageQueuedAndUnreadableRecords(t *testing.T) {
 	}
 	id2, _, _ := ts.Store.EnqueueRun(ctx, store.Run{Key: "o/b#1"}, 0)
 	ts.Store.ClaimRun(ctx, time.Now().Add(time.Second))
-	if err := ts.Store.FinishRun(ctx, id2, store.RunError, nil); err != nil {
+	if err := ts.Store.FinishRun(ctx, id2, lifecycle.Error, nil); err != nil {
 		t.Fatal(err)
 	}
 	db, err := sql.Open("sqlite", ts.path)

@@ -11,7 +11,6 @@ import (
 
 	"github.com/provide-io/workspace-bot/ci"
 	"github.com/provide-io/workspace-bot/internal/cli"
-	"github.com/provide-io/workspace-bot/internal/exitcode"
 	"github.com/provide-io/workspace-bot/internal/sandbox"
 	"github.com/provide-io/workspace-bot/workspace"
 )
@@ -152,5 +151,5 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			ci.WriteReport(stdout, cfg.Workspace.Name, res)
 		}
 	}
-	return exitcode.Of(res, err)
+	return ci.ExitCode(res, err)
 }

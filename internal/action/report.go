@@ -3,6 +3,7 @@ package action
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/provide-io/workspace-bot/lifecycle"
 	"strings"
 	"time"
 
@@ -15,7 +16,7 @@ import (
 // Results the action reports in its "result" output: ci's four, and
 // skipped when the event asked for nothing to be built (a comment without
 // a command, an untrusted author, a fork waiting for approval).
-const Skipped = "skipped"
+const Skipped = lifecycle.Skipped
 
 // Groups prints each step of res as a collapsible group holding its log,
 // inside stop-commands markers (the log is the code under test's output),
@@ -34,15 +35,15 @@ func Groups(w *Workflow, context string, res *ci.Result) {
 		if tail := lastLines(f.LogTail, 20); tail != "" {
 			msg += "\n" + tail
 		}
-		w.Error(context+": "+f.Result, msg)
+		w.Error(context+": "+string(f.Result), msg)
 		return
 	}
 	if res.Result != ci.Success {
 		msg := res.Error
 		if msg == "" {
-			msg = "the run ended " + res.Result
+			msg = "the run ended " + string(res.Result)
 		}
-		w.Error(context+": "+res.Result, msg)
+		w.Error(context+": "+string(res.Result), msg)
 	}
 }
 
@@ -80,7 +81,7 @@ func lastLines(s string, n int) string {
 func TipsSummary(context, command, runURL string, res *ci.Result) (string, error) {
 	var b strings.Builder
 	s := bot.Summary{
-		Context: context, Command: command, State: res.Result, Headline: headline(res.Result) + " at the branch tips",
+		Context: context, Command: command, Result: res.Result, Headline: lifecycle.Show(lifecycle.Done, res.Result).Word + " at the branch tips",
 		RunURL: runURL, Key: res.Changeset, Steps: res.Steps, Failed: res.FirstFailure(),
 	}
 	if res.Result != ci.Success {
@@ -107,18 +108,6 @@ func StepSummary(comment string) string {
 	return strings.TrimPrefix(strings.TrimLeft(comment, "\n"), bot.SummaryMarker+"\n")
 }
 
-func headline(result string) string {
-	switch result {
-	case ci.Success:
-		return "passed"
-	case ci.Failure:
-		return "failed"
-	case ci.Error:
-		return "could not finish"
-	}
-	return result
-}
-
 func orDash(s string) string {
 	if s == "" {
 		return "-"
@@ -127,7 +116,7 @@ func orDash(s string) string {
 }
 
 // Outputs writes the step's outputs: changeset as compact JSON, and result.
-func Outputs(env Env, changeset any, result string) error {
+func Outputs(env Env, changeset any, result lifecycle.Result) error {
 	data, err := json.Marshal(changeset)
 	if err != nil {
 		return fmt.Errorf("encode the changeset output: %w", err)
@@ -138,5 +127,5 @@ func Outputs(env Env, changeset any, result string) error {
 	if err := SetOutput(env.OutputFile, "changeset", string(data)); err != nil {
 		return err
 	}
-	return SetOutput(env.OutputFile, "result", result)
+	return SetOutput(env.OutputFile, "result", lifecycle.Show(lifecycle.Done, result).Output)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/provide-io/workspace-bot/lifecycle"
 	"io"
 	"os"
 	"path/filepath"
@@ -319,11 +320,12 @@ func (a *run) report(b *bot.Bot, cfg *bot.ConfigFile, h *bot.Handled) int {
 	if len(h.Runs) == 0 {
 		return a.nothingBuilt(label, h)
 	}
-	result := ""
+	results := make([]lifecycle.Result, 0, len(h.Runs))
 	for _, r := range h.Runs {
 		Groups(a.wf, label, r.Outcome.Result)
-		result = worse(result, r.Outcome.Result.Result)
+		results = append(results, r.Outcome.Result.Result)
 	}
+	result := lifecycle.Overall(results...)
 	last := h.Runs[len(h.Runs)-1]
 	if s, err := b.SummaryText(last.Plan, last.Outcome); err == nil {
 		if err := AppendSummary(a.Env.SummaryFile, StepSummary(s)); err != nil {
@@ -334,7 +336,7 @@ func (a *run) report(b *bot.Bot, cfg *bot.ConfigFile, h *bot.Handled) int {
 		return a.fail(exitcode.Infra, "workspace-bot", err)
 	}
 	fmt.Fprintf(a.Stdout, "%s: %s (%s)\n", label, result, a.Env.RunURL())
-	return exitcode.OfResult(result)
+	return lifecycle.Show(lifecycle.Done, result).Exit
 }
 
 // nothingBuilt ends an event that built nothing: a changeset that could
@@ -359,15 +361,6 @@ func (a *run) nothingBuilt(label string, h *bot.Handled) int {
 		why = "answered on the pull request: " + text.FirstLine(strings.TrimSpace(h.Replies[n-1]))
 	}
 	return a.skip(why)
-}
-
-// worse is the worse of two results: error, then failure, then cancelled.
-func worse(a, b string) string {
-	rank := map[string]int{"": 0, ci.Success: 1, ci.Cancelled: 2, ci.Failure: 3, ci.Error: 4}
-	if rank[b] > rank[a] {
-		return b
-	}
-	return a
 }
 
 // tips builds every sibling at its branch tip: a push, a schedule or a
@@ -395,7 +388,7 @@ func (a *run) tips(ctx context.Context) int {
 	plan := bot.NewPlan(cfg, &changeset.Changeset{Key: "tips"})
 	res, err := runner.Run(ctx, ci.Request{Config: cfg.Config, Pins: plan.Pins, Changeset: "tips"})
 	if res == nil {
-		return a.fail(exitcode.Of(res, err), "workspace-bot", err)
+		return a.fail(ci.ExitCode(res, err), "workspace-bot", err)
 	}
 	label := cfg.StatusContext()
 	Groups(a.wf, label, res)
@@ -414,7 +407,7 @@ func (a *run) tips(ctx context.Context) int {
 		return a.fail(exitcode.Infra, "workspace-bot", err)
 	}
 	fmt.Fprintf(a.Stdout, "%s: %s at the branch tips\n", label, res.Result)
-	return exitcode.Of(res, err)
+	return ci.ExitCode(res, err)
 }
 
 // dataDirOrTemp returns dir, or a new temporary directory (and a func

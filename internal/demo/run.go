@@ -121,7 +121,7 @@ func Run(ctx context.Context, o Options) error {
 	d.printf("Run pages (each with its full log at /log):\n")
 	for i := len(runs) - 1; i >= 0; i-- {
 		r := runs[i]
-		d.printf("   %s/runs/%d  %-9s %s\n", d.base, r.ID, r.State, r.Key)
+		d.printf("   %s/runs/%d  %-9s %s\n", d.base, r.ID, r.Label(), r.Key)
 	}
 	d.printf("\nDone in %s.\n", time.Since(start).Round(100*time.Millisecond))
 	if !o.Keep {
@@ -196,7 +196,7 @@ func describeRuns(events int, runs []store.Run) string {
 	}
 	if len(runs) == 1 {
 		r := runs[0]
-		fmt.Fprintf(&b, " and made one run (run %d), which ended %s", r.ID, r.State)
+		fmt.Fprintf(&b, " and made one run (run %d), which ended %s", r.ID, r.Label())
 		return b.String()
 	}
 	fmt.Fprintf(&b, " and %d runs:", len(runs))
@@ -205,7 +205,7 @@ func describeRuns(events int, runs []store.Run) string {
 		if i == 0 {
 			sep = ""
 		}
-		fmt.Fprintf(&b, "%s run %d %s", sep, r.ID, r.State)
+		fmt.Fprintf(&b, "%s run %d %s", sep, r.ID, r.Label())
 		if r.Superseded != 0 {
 			fmt.Fprintf(&b, " (superseded by run %d)", r.Superseded)
 		}
@@ -326,9 +326,9 @@ func (d *session) command(ctx context.Context) error {
 	for _, r := range runs {
 		switch {
 		case tested != nil && r.RunID == tested.RunID:
-			d.printf("   run %d built the changeset again, %s, at the same heads run %d had tested: a command runs even when the heads were tested already\n", r.ID, r.State, tested.ID)
+			d.printf("   run %d built the changeset again, %s, at the same heads run %d had tested: a command runs even when the heads were tested already\n", r.ID, r.Label(), tested.ID)
 		default:
-			d.printf("   run %d built %s, %s\n", r.ID, r.Key, r.State)
+			d.printf("   run %d built %s, %s\n", r.ID, r.Key, r.Label())
 		}
 	}
 	for _, repo := range []string{GreetingRepo, CLIRepo} {

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"github.com/provide-io/workspace-bot/lifecycle"
 	"sort"
 	"strings"
 	"testing"
@@ -88,7 +89,7 @@ func TestThreeSiblingsPassThenFail(t *testing.T) {
 		})
 	}
 	runs := w.runs()
-	if len(runs) != 2 || runs[0].State != store.RunSuccess || runs[1].State != store.RunFailure {
+	if len(runs) != 2 || runs[0].Ended != lifecycle.Success || runs[1].Ended != lifecycle.Failure {
 		t.Fatalf("runs %s", describeRuns(runs))
 	}
 }
@@ -116,7 +117,7 @@ func TestPushDuringRunCancelsIt(t *testing.T) {
 		t.Errorf("superseded head got %+v; want error, cancelled as superseded", st)
 	}
 	runs := w.runs()
-	if len(runs) != 2 || runs[0].State != store.RunCancelled || runs[0].Superseded != runs[1].ID || runs[1].State != store.RunSuccess {
+	if len(runs) != 2 || runs[0].Ended != lifecycle.Superseded || runs[0].Superseded != runs[1].ID || runs[1].Ended != lifecycle.Success {
 		t.Fatalf("runs %s", describeRuns(runs))
 	}
 }

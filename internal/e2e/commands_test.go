@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"github.com/provide-io/workspace-bot/lifecycle"
 	"os"
 	"strconv"
 	"strings"
@@ -10,7 +11,6 @@ import (
 
 	"github.com/provide-io/workspace-bot/changeset"
 	"github.com/provide-io/workspace-bot/internal/githubtest"
-	"github.com/provide-io/workspace-bot/internal/store"
 )
 
 func TestCommentCommands(t *testing.T) {
@@ -170,7 +170,7 @@ func TestForkNeedsApprovalForExactHeads(t *testing.T) {
 	})
 	time.Sleep(500 * time.Millisecond)
 	runs := w.runs()
-	if len(runs) != 1 || runs[0].State != store.RunSuccess {
+	if len(runs) != 1 || runs[0].Ended != lifecycle.Success {
 		t.Fatalf("runs after the unapproved push: %s", describeRuns(runs))
 	}
 }

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"github.com/provide-io/workspace-bot/lifecycle"
 	"strings"
 	"testing"
 	"time"
@@ -212,7 +213,7 @@ func TestOutsidersChangesetWaitsForAnExactApproval(t *testing.T) {
 		t.Fatalf("reply to the approval:\n%s", strings.Join(rs, "\n---\n"))
 	}
 	key := "acme/app#" + itoa(evil) + ",acme/core#" + itoa(core)
-	if runs := w.runs(); len(runs) != 2 || runs[1].Key != key || runs[1].State != "success" {
+	if runs := w.runs(); len(runs) != 2 || runs[1].Key != key || runs[1].Ended != lifecycle.Success {
 		t.Fatalf("runs %s, want the outsider's changeset built once approved", describeRuns(runs))
 	}
 

@@ -31,6 +31,9 @@ type pullRequestPayload struct {
 		Body *struct{} `json:"body"`
 	} `json:"changes"`
 	Repository repoJSON `json:"repository"`
+	Sender     struct {
+		Login string `json:"login"`
+	} `json:"sender"`
 }
 
 type issueCommentPayload struct {
@@ -78,7 +81,7 @@ func DecodeEvent(event string, payload []byte) (bot.Event, error) {
 		if err := decode(event, payload, &p); err != nil {
 			return nil, err
 		}
-		ev := &bot.PullRequestEvent{Action: p.Action, BodyChanged: p.Changes.Body != nil}
+		ev := &bot.PullRequestEvent{Action: p.Action, BodyChanged: p.Changes.Body != nil, Sender: p.Sender.Login}
 		if p.PullRequest != nil {
 			ev.PR = ConvertPR(p.PullRequest, p.Repository.FullName)
 		}

@@ -49,7 +49,7 @@ func TestDecodeEveryFixture(t *testing.T) {
 
 func TestDecodeEvents(t *testing.T) {
 	pr := decodeFixture(t, "pull_request/opened.payload.json").(*bot.PullRequestEvent)
-	if pr.Action != "opened" || pr.PR == nil || pr.PR.Repo != "Codertocat/Hello-World" || pr.PR.Number != 2 || pr.PR.HeadSHA == "" || pr.BodyChanged {
+	if pr.Action != "opened" || pr.PR == nil || pr.PR.Repo != "Codertocat/Hello-World" || pr.PR.Number != 2 || pr.PR.HeadSHA == "" || pr.BodyChanged || pr.Sender != "Codertocat" {
 		t.Errorf("pull_request %+v %+v", pr, pr.PR)
 	}
 	// The fixture is a comment on a plain issue.

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"github.com/provide-io/workspace-bot/lifecycle"
 	"testing"
 	"time"
 
@@ -87,26 +88,26 @@ func TestFinishRunRecordsItsReportsOrNothing(t *testing.T) {
 	}
 	res := &ci.Result{Result: ci.Success}
 	bad := []Report{{Run: id, Target: "state o/a@1 ci", Kind: "state", Payload: []byte("{}")}, {Run: id}}
-	if err := s.FinishRun(ctx, id, RunSuccess, res, bad...); err == nil {
+	if err := s.FinishRun(ctx, id, lifecycle.Success, res, bad...); err == nil {
 		t.Fatal("FinishRun with an unwritable report succeeded")
 	}
-	if r, _ := s.GetRun(ctx, id); r.State != RunRunning || r.Result != nil {
+	if r, _ := s.GetRun(ctx, id); r.State != lifecycle.Building || r.Result != nil {
 		t.Fatalf("run after a failed FinishRun: %+v, want still running", r)
 	}
 	if b, _ := s.ReportBacklog(ctx); b.Pending != 0 {
 		t.Fatalf("%d reports written by a failed FinishRun", b.Pending)
 	}
-	if err := s.FinishRun(ctx, id, RunSuccess, res, bad[0]); err != nil {
+	if err := s.FinishRun(ctx, id, lifecycle.Success, res, bad[0]); err != nil {
 		t.Fatal(err)
 	}
-	if r, _ := s.GetRun(ctx, id); r.State != RunSuccess {
+	if r, _ := s.GetRun(ctx, id); r.Ended != lifecycle.Success {
 		t.Fatalf("run %+v", r)
 	}
 	if b, _ := s.ReportBacklog(ctx); b.Pending != 1 {
 		t.Fatalf("%d reports owed, want 1", b.Pending)
 	}
 	// A run finished already writes no second set of reports.
-	if err := s.FinishRun(ctx, id, RunFailure, res, bad[0]); err == nil {
+	if err := s.FinishRun(ctx, id, lifecycle.Failure, res, bad[0]); err == nil {
 		t.Fatal("second FinishRun succeeded")
 	}
 	if r, _ := s.PendingReport(ctx, "state o/a@1 ci"); r == nil || r.ID != 1 {

@@ -11,24 +11,19 @@ import (
 
 	"github.com/provide-io/workspace-bot/changeset"
 	"github.com/provide-io/workspace-bot/ci"
-)
-
-// Run states. Queued and running are live; the rest are final.
-const (
-	RunQueued    = "queued"
-	RunRunning   = "running"
-	RunSuccess   = "success"
-	RunFailure   = "failure"
-	RunError     = "error"
-	RunCancelled = "cancelled"
+	"github.com/provide-io/workspace-bot/lifecycle"
 )
 
 // Run is one build and test of a changeset.
 type Run struct {
-	ID      int64
-	Key     string // changeset key: runs of one key coalesce and exclude each other
-	RunID   string // hash over the pinned SHAs
-	State   string
+	ID    int64
+	Key   string // changeset key: runs of one key coalesce and exclude each other
+	RunID string // hash over the pinned SHAs
+	// State is where the run is; Ended is how it ended, once State is
+	// lifecycle.Done. The store keeps the two in one column: the state
+	// while the run is not done, its result after.
+	State   lifecycle.State
+	Ended   lifecycle.Result
 	Trigger string // what asked for it, for people: "pull_request synchronize o/r#3"
 	// Changeset is what the run builds; Result is how it ended, nil until
 	// then. The store encodes them, and decodes them once, when it reads
@@ -53,18 +48,26 @@ type Run struct {
 	Superseded int64
 }
 
-// Final reports whether the run has reached a final state.
-func (r *Run) Final() bool { return finalRunState(r.State) }
+// Final reports whether the run has ended.
+func (r Run) Final() bool { return r.State == lifecycle.Done }
 
-func finalRunState(s string) bool {
-	switch s {
-	case RunSuccess, RunFailure, RunError, RunCancelled:
-		return true
+// Label is the run's state in one word for lists and pages: its result
+// once it ended.
+func (r Run) Label() string {
+	if r.State == lifecycle.Done {
+		return string(r.Ended)
 	}
-	return false
+	return string(r.State)
 }
 
-func validRunState(s string) bool { return s == RunQueued || s == RunRunning || finalRunState(s) }
+// stateOf reads the state column.
+func stateOf(col string) (lifecycle.State, lifecycle.Result) {
+	switch st := lifecycle.State(col); st {
+	case lifecycle.Queued, lifecycle.Building, lifecycle.Waiting:
+		return st, ""
+	}
+	return lifecycle.Done, lifecycle.Result(col)
+}
 
 const runColumns = `id, key, run_id, state, trigger, changeset, result, config, config_name, config_remote, not_before, created_at, started_at, finished_at, attempts, superseded`
 
@@ -72,10 +75,12 @@ func scanRun(row interface{ Scan(...any) error }) (*Run, error) {
 	var r Run
 	var cs, res []byte
 	var nb, ca, sa, fa int64
-	if err := row.Scan(&r.ID, &r.Key, &r.RunID, &r.State, &r.Trigger, &cs, &res, &r.Config, &r.ConfigName, &r.ConfigRemote,
+	var state string
+	if err := row.Scan(&r.ID, &r.Key, &r.RunID, &state, &r.Trigger, &cs, &res, &r.Config, &r.ConfigName, &r.ConfigRemote,
 		&nb, &ca, &sa, &fa, &r.Attempts, &r.Superseded); err != nil {
 		return nil, err
 	}
+	r.State, r.Ended = stateOf(state)
 	r.NotBefore, r.CreatedAt, r.StartedAt, r.FinishedAt = fromNanos(nb), fromNanos(ca), fromNanos(sa), fromNanos(fa)
 	if len(cs) > 0 {
 		r.Changeset = new(changeset.Changeset)
@@ -172,7 +177,7 @@ func (s *Store) Trigger(ctx context.Context, r Run, force bool, window time.Dura
 			return err
 		}
 		for i := range live {
-			if lr := &live[i]; lr.State == RunRunning && lr.RunID == r.RunID {
+			if lr := &live[i]; lr.State == lifecycle.Building && lr.RunID == r.RunID {
 				t.Tested = lr
 			}
 		}
@@ -181,7 +186,7 @@ func (s *Store) Trigger(ctx context.Context, r Run, force bool, window time.Dura
 			if err != nil && !errors.Is(err, sql.ErrNoRows) {
 				return err
 			}
-			if last != nil && last.RunID == r.RunID && (last.State == RunSuccess || last.State == RunFailure) {
+			if last != nil && last.RunID == r.RunID && (last.Ended == lifecycle.Success || last.Ended == lifecycle.Failure) {
 				t.Tested = last
 			}
 		}
@@ -189,7 +194,7 @@ func (s *Store) Trigger(ctx context.Context, r Run, force bool, window time.Dura
 			// A queued run of other heads is moot once these heads are
 			// tested or being tested.
 			for _, lr := range live {
-				if lr.State == RunQueued {
+				if lr.State == lifecycle.Queued {
 					if err := cancel(ctx, tx, lr.ID, t.Tested.ID, s.now()); err != nil {
 						return err
 					}
@@ -204,7 +209,7 @@ func (s *Store) Trigger(ctx context.Context, r Run, force bool, window time.Dura
 		}
 		t.ID, t.Coalesced, t.Replaced, t.Due = q.ID, q.Coalesced, q.Replaced, q.Due
 		for _, lr := range live {
-			if lr.State == RunRunning && lr.RunID != r.RunID {
+			if lr.State == lifecycle.Building && lr.RunID != r.RunID {
 				if err := cancel(ctx, tx, lr.ID, t.ID, s.now()); err != nil {
 					return err
 				}
@@ -277,9 +282,18 @@ func notBefore(t time.Time, hold bool) int64 {
 }
 
 func cancel(ctx context.Context, tx *sql.Tx, id, supersededBy int64, now time.Time) error {
-	_, err := tx.ExecContext(ctx, `UPDATE runs SET state = 'cancelled', finished_at = ?, superseded = ? WHERE id = ? AND state IN ('queued', 'running')`,
-		toNanos(now), supersededBy, id)
+	_, err := tx.ExecContext(ctx, `UPDATE runs SET state = ?, finished_at = ?, superseded = ? WHERE id = ? AND state IN ('queued', 'running')`,
+		cancelledAs(supersededBy), toNanos(now), supersededBy, id)
 	return err
+}
+
+// cancelledAs is how a cancelled run ends: superseded when a newer run
+// took its place.
+func cancelledAs(supersededBy int64) lifecycle.Result {
+	if supersededBy != 0 {
+		return lifecycle.Superseded
+	}
+	return lifecycle.Cancelled
 }
 
 // runTx runs fn in a write transaction, naming op in its error.
@@ -356,14 +370,14 @@ func (s *Store) LiveRuns(ctx context.Context, key string) ([]Run, error) {
 	return runs, s.wrap("live runs of "+key, err)
 }
 
-// FinishRun records a run's final state and its result JSON, and in the
-// same transaction the reports it owes GitHub (AddReports): a result is
-// never recorded without them. A run that was cancelled while it ran
-// stays cancelled (its result is kept); a run already finished otherwise
-// is an error, since it would report twice.
-func (s *Store) FinishRun(ctx context.Context, id int64, state string, result *ci.Result, reports ...Report) error {
-	if !finalRunState(state) {
-		return fmt.Errorf("store: finish run %d: %q is not a final state (use success, failure, error or cancelled)", id, state)
+// FinishRun records how a run ended and its result JSON, and in the same
+// transaction the reports it owes GitHub (AddReports): a result is never
+// recorded without them. A run that was cancelled or superseded while it
+// ran stays so (its result is kept); a run already finished otherwise is
+// an error, since it would report twice.
+func (s *Store) FinishRun(ctx context.Context, id int64, ended lifecycle.Result, result *ci.Result, reports ...Report) error {
+	if !ended.Valid() || ended == lifecycle.Skipped {
+		return fmt.Errorf("store: finish run %d: %q is not how a run ends (use success, failure, error, cancelled or superseded)", id, ended)
 	}
 	data, err := encode(result)
 	if err != nil {
@@ -372,10 +386,10 @@ func (s *Store) FinishRun(ctx context.Context, id int64, state string, result *c
 	var finished bool
 	err = s.runTx(ctx, fmt.Sprintf("finish run %d", id), func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE runs
-SET state = CASE WHEN state = 'cancelled' THEN state ELSE ? END,
+SET state = CASE WHEN state IN ('cancelled', 'superseded') THEN state ELSE ? END,
     result = ?,
     finished_at = CASE WHEN finished_at = 0 THEN ? ELSE finished_at END
-WHERE id = ? AND state IN ('queued', 'running', 'cancelled')`, state, data, toNanos(s.now()), id)
+WHERE id = ? AND state IN ('queued', 'running', 'cancelled', 'superseded')`, ended, data, toNanos(s.now()), id)
 		if err != nil {
 			return err
 		}
@@ -394,12 +408,26 @@ WHERE id = ? AND state IN ('queued', 'running', 'cancelled')`, state, data, toNa
 	return nil
 }
 
+// WaitRun records that a run's untrusted code waits for a trusted
+// approval: it is not built, and the approval queues a run of its own.
+func (s *Store) WaitRun(ctx context.Context, id int64) error {
+	res, err := s.w.ExecContext(ctx, `UPDATE runs SET state = 'waiting', finished_at = ? WHERE id = ? AND state IN ('queued', 'running')`, toNanos(s.now()), id)
+	if err != nil {
+		return s.wrap(fmt.Sprintf("run %d waits", id), err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return s.stateError(ctx, "wait", id)
+	}
+	return nil
+}
+
 // CancelRun cancels a queued or running run; supersededBy, when not 0,
-// records the run that replaced it. It reports false when the run had
-// already finished. The worker running it still calls FinishRun.
+// records the run that replaced it, and the run ends superseded. It
+// reports false when the run had already finished. The worker running it
+// still calls FinishRun.
 func (s *Store) CancelRun(ctx context.Context, id, supersededBy int64) (bool, error) {
-	res, err := s.w.ExecContext(ctx, `UPDATE runs SET state = 'cancelled', finished_at = ?, superseded = ?
-WHERE id = ? AND state IN ('queued', 'running')`, toNanos(s.now()), supersededBy, id)
+	res, err := s.w.ExecContext(ctx, `UPDATE runs SET state = ?, finished_at = ?, superseded = ?
+WHERE id = ? AND state IN ('queued', 'running')`, cancelledAs(supersededBy), toNanos(s.now()), supersededBy, id)
 	if err != nil {
 		return false, s.wrap(fmt.Sprintf("cancel run %d", id), err)
 	}
@@ -412,18 +440,15 @@ WHERE id = ? AND state IN ('queued', 'running')`, toNanos(s.now()), supersededBy
 	return true, nil
 }
 
-// SetRunState sets a run's state as is, for transitions the other methods
-// do not cover (such as putting a run back in the queue).
-func (s *Store) SetRunState(ctx context.Context, id int64, state string) error {
-	if !validRunState(state) {
-		return fmt.Errorf("store: set run %d state: unknown state %q", id, state)
-	}
-	res, err := s.w.ExecContext(ctx, `UPDATE runs SET state = ? WHERE id = ?`, state, id)
+// Requeue puts a running run back in the queue, to start again from the
+// beginning (the service is stopping).
+func (s *Store) Requeue(ctx context.Context, id int64) error {
+	res, err := s.w.ExecContext(ctx, `UPDATE runs SET state = 'queued', started_at = 0 WHERE id = ? AND state = 'running'`, id)
 	if err != nil {
-		return s.wrap(fmt.Sprintf("set run %d state", id), err)
+		return s.wrap(fmt.Sprintf("requeue run %d", id), err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("store: run %d: %w", id, ErrNotFound)
+		return s.stateError(ctx, "requeue", id)
 	}
 	return nil
 }
@@ -450,7 +475,7 @@ func (s *Store) stateError(ctx context.Context, op string, id int64) error {
 	if err != nil {
 		return err
 	}
-	return fmt.Errorf("store: %s run %d: already %s", op, id, r.State)
+	return fmt.Errorf("store: %s run %d: already %s", op, id, r.Label())
 }
 
 // GetRun returns one run; a missing one is an error wrapping ErrNotFound.
@@ -488,9 +513,18 @@ func (s *Store) RecentRuns(ctx context.Context, limit int) ([]Run, error) {
 	return runs, s.wrap("recent runs", err)
 }
 
-// CountRuns counts runs in state; "" counts them all.
-func (s *Store) CountRuns(ctx context.Context, state string) (int, error) {
-	return s.count(ctx, "runs", state)
+// CountRuns counts the runs in state, or every run when state is "".
+// Done counts the runs that ended with ended; "" there counts them all.
+func (s *Store) CountRuns(ctx context.Context, state lifecycle.State, ended lifecycle.Result) (int, error) {
+	switch {
+	case state == lifecycle.Done && ended == "":
+		var n int
+		err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM runs WHERE state NOT IN ('queued', 'running', 'waiting')`).Scan(&n)
+		return n, s.wrap("count runs", err)
+	case state == lifecycle.Done:
+		return s.count(ctx, "runs", string(ended))
+	}
+	return s.count(ctx, "runs", string(state))
 }
 
 // count counts the rows of table (a constant name, never user input) in
@@ -561,7 +595,7 @@ func (s *Store) RequeueInterrupted(ctx context.Context) (int, error) {
 // and tells whether heads were already tested. It returns how many went.
 func (s *Store) PruneRuns(ctx context.Context, before time.Time) (int, error) {
 	rows, err := s.w.QueryContext(ctx, `DELETE FROM runs
-WHERE state IN ('success', 'failure', 'error', 'cancelled') AND finished_at > 0 AND finished_at < ?
+WHERE state NOT IN ('queued', 'running') AND finished_at > 0 AND finished_at < ?
 AND id NOT IN (SELECT max(id) FROM runs GROUP BY key)
 RETURNING id`, toNanos(before))
 	if err != nil {

@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"errors"
+	"github.com/provide-io/workspace-bot/lifecycle"
+	"strings"
 	"testing"
 	"time"
 
@@ -37,13 +39,13 @@ func TestEnqueueRunCoalescesWithinWindow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.RunID != "r2" || r.Trigger != "synchronize" || r.Changeset == nil || r.Changeset.Key != "v2" || r.State != RunQueued {
+	if r.RunID != "r2" || r.Trigger != "synchronize" || r.Changeset == nil || r.Changeset.Key != "v2" || r.State != lifecycle.Queued {
 		t.Fatalf("coalesced run = %+v, want the newest changeset", r)
 	}
 	if want := clk.now().Add(window); !r.NotBefore.Equal(want) {
 		t.Fatalf("NotBefore = %v, want %v (pushed by the newer event)", r.NotBefore, want)
 	}
-	if n, _ := s.CountRuns(ctx, RunQueued); n != 2 {
+	if n, _ := s.CountRuns(ctx, lifecycle.Queued, ""); n != 2 {
 		t.Fatalf("%d queued runs, want 2", n)
 	}
 	if due, ok, err := s.NextRunDue(ctx); err != nil || !ok || !due.Equal(clk.now().Add(window)) {
@@ -53,7 +55,7 @@ func TestEnqueueRunCoalescesWithinWindow(t *testing.T) {
 		t.Fatal("run claimed before its pushed window closed")
 	}
 	r, err = s.ClaimRun(ctx, clk.now().Add(window))
-	if err != nil || r == nil || r.ID != id1 || r.State != RunRunning || r.StartedAt.IsZero() {
+	if err != nil || r == nil || r.ID != id1 || r.State != lifecycle.Building || r.StartedAt.IsZero() {
 		t.Fatalf("ClaimRun = %+v %v, want run %d running", r, err, id1)
 	}
 	// Once running, a new event makes a new queued run rather than
@@ -99,7 +101,7 @@ func TestClaimRunOrderAndSameKeyExclusion(t *testing.T) {
 	if err != nil || len(running) != 1 || running[0].ID != a1 {
 		t.Fatalf("RunningRuns(A) = %v %v", running, err)
 	}
-	if err := s.FinishRun(ctx, a1, RunSuccess, &ci.Result{Result: "success"}); err != nil {
+	if err := s.FinishRun(ctx, a1, lifecycle.Success, &ci.Result{Result: "success"}); err != nil {
 		t.Fatal(err)
 	}
 	if r, _ := s.ClaimRun(ctx, later); r == nil || r.ID != a2 {
@@ -115,17 +117,17 @@ func TestFinishAndCancelRun(t *testing.T) {
 	if _, err := s.ClaimRun(ctx, later); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.FinishRun(ctx, id, RunRunning, nil); err == nil {
-		t.Fatal("FinishRun with a live state succeeded")
+	if err := s.FinishRun(ctx, id, lifecycle.Skipped, nil); err == nil {
+		t.Fatal("FinishRun with a step's result succeeded")
 	}
-	if err := s.FinishRun(ctx, id, RunFailure, &ci.Result{Result: "failure"}); err != nil {
+	if err := s.FinishRun(ctx, id, lifecycle.Failure, &ci.Result{Result: "failure"}); err != nil {
 		t.Fatal(err)
 	}
 	r, _ := s.GetRun(ctx, id)
-	if r.State != RunFailure || r.Result == nil || r.Result.Result != "failure" || r.FinishedAt.IsZero() || !r.Final() {
+	if r.Ended != lifecycle.Failure || r.Result == nil || r.Result.Result != "failure" || r.FinishedAt.IsZero() || !r.Final() {
 		t.Fatalf("finished run = %+v", r)
 	}
-	if err := s.FinishRun(ctx, id, RunSuccess, nil); err == nil {
+	if err := s.FinishRun(ctx, id, lifecycle.Success, nil); err == nil {
 		t.Fatal("finishing a run twice succeeded")
 	}
 	if ok, err := s.CancelRun(ctx, id, 0); err != nil || ok {
@@ -142,11 +144,11 @@ func TestFinishAndCancelRun(t *testing.T) {
 	if ok, err := s.CancelRun(ctx, old, newer); err != nil || !ok {
 		t.Fatalf("CancelRun = %v %v", ok, err)
 	}
-	if err := s.FinishRun(ctx, old, RunSuccess, &ci.Result{Result: "success"}); err != nil {
+	if err := s.FinishRun(ctx, old, lifecycle.Success, &ci.Result{Result: "success"}); err != nil {
 		t.Fatal(err)
 	}
 	r, _ = s.GetRun(ctx, old)
-	if r.State != RunCancelled || r.Superseded != newer || r.Result == nil || r.Result.Result != "success" {
+	if r.Ended != lifecycle.Superseded || r.Superseded != newer || r.Result == nil || r.Result.Result != "success" {
 		t.Fatalf("superseded run = %+v", r)
 	}
 	// The newer run may start now that the old one is no longer running.
@@ -157,24 +159,24 @@ func TestFinishAndCancelRun(t *testing.T) {
 	if _, err := s.CancelRun(ctx, 999, 0); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("CancelRun(999): %v, want ErrNotFound", err)
 	}
-	if err := s.FinishRun(ctx, 999, RunSuccess, nil); !errors.Is(err, ErrNotFound) {
+	if err := s.FinishRun(ctx, 999, lifecycle.Success, nil); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("FinishRun(999): %v, want ErrNotFound", err)
 	}
-	if err := s.SetRunState(ctx, newer, RunQueued); err != nil {
+	if err := s.Requeue(ctx, newer); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.SetRunState(ctx, newer, "bogus"); err == nil {
-		t.Fatal("SetRunState(bogus) succeeded")
+	if err := s.Requeue(ctx, newer); err == nil || !strings.Contains(err.Error(), "already queued") {
+		t.Fatalf("Requeue of a queued run: %v", err)
 	}
-	if err := s.SetRunState(ctx, 999, RunQueued); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("SetRunState(999): %v", err)
+	if err := s.Requeue(ctx, 999); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Requeue(999): %v", err)
 	}
 	if err := s.SetRunChangeset(ctx, newer, "rid", &changeset.Changeset{Key: "members"}); err != nil {
 		t.Fatal(err)
 	}
 	r, _ = s.GetRun(ctx, newer)
-	if r.State != RunQueued || r.RunID != "rid" || r.Changeset == nil || r.Changeset.Key != "members" {
-		t.Fatalf("after SetRunState/SetRunChangeset: %+v", r)
+	if r.State != lifecycle.Queued || r.RunID != "rid" || r.Changeset == nil || r.Changeset.Key != "members" {
+		t.Fatalf("after Requeue/SetRunChangeset: %+v", r)
 	}
 }
 
@@ -196,7 +198,7 @@ func TestRunQueries(t *testing.T) {
 		if _, err := s.ClaimRun(ctx, time.Now().Add(time.Hour)); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.FinishRun(ctx, id, RunSuccess, nil); err != nil {
+		if err := s.FinishRun(ctx, id, lifecycle.Success, nil); err != nil {
 			t.Fatal(err)
 		}
 		ids = append(ids, id)
@@ -217,7 +219,7 @@ func TestRunQueries(t *testing.T) {
 	if n, err := s.QueueDepth(ctx); err != nil || n != 2 {
 		t.Fatalf("QueueDepth = %d %v, want 2", n, err)
 	}
-	if n, err := s.CountRuns(ctx, ""); err != nil || n != 4 {
+	if n, err := s.CountRuns(ctx, "", ""); err != nil || n != 4 {
 		t.Fatalf("CountRuns = %d %v, want 4", n, err)
 	}
 }
@@ -288,7 +290,7 @@ func TestPruneRunsKeepsTheNewestOfEachChangeset(t *testing.T) {
 		if err := s.AppendLog(ctx, id, []byte("log of "+key)); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.FinishRun(ctx, id, RunSuccess, nil); err != nil {
+		if err := s.FinishRun(ctx, id, lifecycle.Success, nil); err != nil {
 			t.Fatal(err)
 		}
 		return id

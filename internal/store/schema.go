@@ -121,6 +121,51 @@ CREATE TABLE check_runs (
 	PRIMARY KEY (repo, sha, name)
 );
 `,
+	// A run can wait for an approval of its code, and a run replaced by a
+	// newer one ends superseded, not cancelled. SQLite cannot change a
+	// CHECK, so runs is copied; run_logs is copied first, since dropping
+	// runs under it would delete every log through its cascade.
+	`
+CREATE TABLE runs_new (
+	id            INTEGER PRIMARY KEY AUTOINCREMENT,
+	key           TEXT NOT NULL,
+	run_id        TEXT NOT NULL DEFAULT '',
+	state         TEXT NOT NULL
+	              CHECK (state IN ('queued', 'running', 'waiting', 'success', 'failure', 'error', 'cancelled', 'superseded')),
+	trigger       TEXT NOT NULL DEFAULT '',
+	changeset     BLOB,
+	result        BLOB,
+	not_before    INTEGER NOT NULL DEFAULT 0,
+	created_at    INTEGER NOT NULL,
+	started_at    INTEGER NOT NULL DEFAULT 0,
+	finished_at   INTEGER NOT NULL DEFAULT 0,
+	attempts      INTEGER NOT NULL DEFAULT 0,
+	superseded    INTEGER NOT NULL DEFAULT 0,
+	config        BLOB,
+	config_name   TEXT NOT NULL DEFAULT '',
+	config_remote INTEGER NOT NULL DEFAULT 0
+);
+INSERT INTO runs_new (id, key, run_id, state, trigger, changeset, result, not_before, created_at, started_at, finished_at, attempts, superseded, config, config_name, config_remote)
+SELECT id, key, run_id, CASE WHEN state = 'cancelled' AND superseded != 0 THEN 'superseded' ELSE state END,
+       trigger, changeset, result, not_before, created_at, started_at, finished_at, attempts, superseded, config, config_name, config_remote
+FROM runs;
+CREATE TABLE run_logs_new (
+	seq    INTEGER PRIMARY KEY AUTOINCREMENT,
+	run    INTEGER NOT NULL REFERENCES runs_new (id) ON DELETE CASCADE,
+	chunk  BLOB NOT NULL
+);
+INSERT INTO run_logs_new (seq, run, chunk) SELECT seq, run, chunk FROM run_logs;
+-- Run ids are in links and check runs: a pruned run's id is never reused.
+DELETE FROM sqlite_sequence WHERE name IN ('runs_new', 'run_logs_new');
+INSERT INTO sqlite_sequence (name, seq) SELECT name || '_new', seq FROM sqlite_sequence WHERE name IN ('runs', 'run_logs');
+DROP TABLE run_logs;
+DROP TABLE runs;
+ALTER TABLE runs_new RENAME TO runs;
+ALTER TABLE run_logs_new RENAME TO run_logs;
+CREATE INDEX runs_state ON runs (state, id);
+CREATE INDEX runs_key ON runs (key, state);
+CREATE INDEX run_logs_run ON run_logs (run, seq);
+`,
 }
 
 // SchemaVersion is the user_version this build brings a database to.

@@ -144,3 +144,58 @@ func TestMetaAndComments(t *testing.T) {
 		t.Fatalf("CommentID(o/r#1) = %d %v %v, want 101", id, ok, err)
 	}
 }
+
+// A database from before runs could wait or be superseded keeps its runs,
+// their logs and their ids: superseded runs read as superseded, and a
+// pruned run's id is not given out again.
+func TestMigrationKeepsRunsLogsAndIDs(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), FileName)
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=foreign_keys(1)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const before = 4 // the schema before waiting and superseded runs
+	for v := 0; v < before; v++ {
+		if err := step(ctx, db, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, q := range []string{
+		`INSERT INTO runs (id, key, state, created_at, superseded) VALUES (1, 'K', 'cancelled', 1, 3), (2, 'K', 'cancelled', 1, 0), (3, 'K', 'success', 1, 0), (9, 'L', 'success', 1, 0)`,
+		`INSERT INTO run_logs (run, chunk) VALUES (3, 'tested'), (1, 'stopped')`,
+		`DELETE FROM runs WHERE id = 9`, // pruned
+	} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for id, want := range map[int64]string{1: "superseded", 2: "cancelled", 3: "success"} {
+		r, err := s.GetRun(ctx, id)
+		if err != nil || r.Label() != want {
+			t.Errorf("run %d after the migration: %v %v, want %s", id, r, err, want)
+		}
+	}
+	var logs int
+	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM run_logs`).Scan(&logs); err != nil || logs != 2 {
+		t.Errorf("%d logs after the migration (%v), want 2", logs, err)
+	}
+	id, _, err := s.EnqueueRun(ctx, Run{Key: "M"}, 0)
+	if err != nil || id <= 9 {
+		t.Errorf("a new run after the migration has id %d (%v): a pruned run's id was given out again", id, err)
+	}
+	// The cascade still holds: pruning a run takes its log.
+	if _, err := s.w.ExecContext(ctx, `DELETE FROM runs WHERE id = 3`); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM run_logs WHERE run = 3`).Scan(&logs); err != nil || logs != 0 {
+		t.Errorf("%d logs of a deleted run (%v): the cascade is gone", logs, err)
+	}
+}

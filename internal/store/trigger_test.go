@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"github.com/provide-io/workspace-bot/lifecycle"
 	"testing"
 	"time"
 
@@ -46,7 +47,7 @@ func TestTriggerQueuesHeldAndSupersedesOtherHeads(t *testing.T) {
 	if err != nil || push.Tested != nil || push.ID == first.ID || len(push.Superseded) != 1 || push.Superseded[0].ID != first.ID {
 		t.Fatalf("push trigger %+v %v", push, err)
 	}
-	if old, _ := s.GetRun(ctx, first.ID); old.State != RunCancelled || old.Superseded != push.ID {
+	if old, _ := s.GetRun(ctx, first.ID); old.Ended != lifecycle.Superseded || old.Superseded != push.ID {
 		t.Fatalf("superseded run %+v", old)
 	}
 	// A crash before the release: the next start releases it.
@@ -73,11 +74,11 @@ func TestTriggerNeverCancelsTheHeadsItWouldBuild(t *testing.T) {
 			t.Fatalf("force=%v: %+v %v", force, got, err)
 		}
 	}
-	if r, _ := s.GetRun(ctx, running.ID); r.State != RunRunning {
+	if r, _ := s.GetRun(ctx, running.ID); r.State != lifecycle.Building {
 		t.Fatalf("the run building these heads is %s", r.State)
 	}
 	// Finished: the same heads are tested already, unless forced.
-	if err := s.FinishRun(ctx, running.ID, RunSuccess, &ci.Result{Result: ci.Success}); err != nil {
+	if err := s.FinishRun(ctx, running.ID, lifecycle.Success, &ci.Result{Result: ci.Success}); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := s.Trigger(ctx, triggerRun("K", "h1"), false, 0); got.Tested == nil || got.Tested.ID != running.ID {
