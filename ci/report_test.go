@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/provide-io/workspace-bot/internal/clock"
 	"github.com/provide-io/workspace-bot/lifecycle"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -101,36 +103,50 @@ func TestTimeoutNamesTheStep(t *testing.T) {
 // A long step is reported while it runs, to Progress and to the run's log.
 func TestHeartbeat(t *testing.T) {
 	cfg := localWorkspace(t, "alpha")
-	cfg.Sibling("alpha").Setup = []string{"sleep 0.5"}
+	// The step runs until the test has seen its heartbeats: however
+	// slow the machine, it beats exactly as often as the clock says.
+	// The file that ends it is in the sibling's checkout, which the step
+	// sees (its /tmp is its own).
+	release := filepath.Join(filepath.Dir(cfg.Dir()), "alpha", "release")
+	cfg.Sibling("alpha").Setup = []string{"while [ ! -e release ]; do sleep 0.01; done"}
 	cfg.Workspace.CI.Test = []string{"true"}
-	var mu sync.Mutex
-	var beats []Event
-	r := &Runner{DataDir: t.TempDir(), Heartbeat: 100 * time.Millisecond, Progress: func(e Event) {
+	clk := clock.NewFake(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+	beats := make(chan Event, 16)
+	r := &Runner{DataDir: t.TempDir(), Heartbeat: 10 * time.Second, Clock: clk, Progress: func(e Event) {
 		if e.Kind == EventHeartbeat {
-			mu.Lock()
-			beats = append(beats, e)
-			mu.Unlock()
+			beats <- e
 		}
 	}}
 	var out bytes.Buffer
-	res, err := r.Run(context.Background(), Request{Config: cfg, Local: true, Output: &out})
-	if err != nil || res.Result != Success {
-		t.Fatalf("%v %+v", err, res)
+	type ran struct {
+		res *Result
+		err error
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if len(beats) < 2 || len(beats) > 6 {
-		t.Fatalf("%d heartbeats in a 0.5 s step at 0.1 s", len(beats))
-	}
-	if b := beats[0]; b.Sibling != "alpha" || b.Name != "setup" || b.Duration < 100*time.Millisecond {
-		t.Errorf("heartbeat %+v", b)
-	}
-	for _, b := range beats {
-		if b.Name == "test" {
-			t.Errorf("the quick test step had a heartbeat")
+	done := make(chan ran, 1)
+	go func() {
+		res, err := r.Run(context.Background(), Request{Config: cfg, Local: true, Output: &out})
+		done <- ran{res, err}
+	}()
+	clk.WaitTickers(1) // the setup step is running
+	for i := 1; i <= 3; i++ {
+		clk.Advance(10 * time.Second)
+		b := <-beats
+		if b.Sibling != "alpha" || b.Name != "setup" || b.Duration != time.Duration(i)*10*time.Second {
+			t.Errorf("heartbeat %d: %+v", i, b)
 		}
 	}
-	if !strings.Contains(out.String(), "setup alpha ... still running, ") {
+	if err := os.WriteFile(release, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got := <-done
+	if got.err != nil || got.res.Result != Success {
+		t.Fatalf("%v %+v", got.err, got.res)
+	}
+	// Run has returned, so every heartbeat it made is in the channel.
+	if n := len(beats); n != 0 {
+		t.Errorf("%d heartbeats more than the clock's 3 ticks: %+v", n, <-beats)
+	}
+	if !strings.Contains(out.String(), "setup alpha ... still running, 30s") {
 		t.Errorf("the run's log has no heartbeat:\n%s", out.String())
 	}
 }

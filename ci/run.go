@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/provide-io/workspace-bot/internal/clock"
 	"github.com/provide-io/workspace-bot/lifecycle"
 	"io"
 	"net/netip"
@@ -43,6 +44,8 @@ type Runner struct {
 	// Heartbeat is how often a step still running is reported (an
 	// EventHeartbeat, and a line in Request.Output); 0 means every 30 s.
 	Heartbeat time.Duration
+	// Clock times heartbeats; nil is the machine's.
+	Clock clock.Clock
 	// Slots is how many warm build roots a workspace keeps, one per run
 	// that may go at once (0: DefaultSlots); a run finding every one in
 	// use builds in a temporary root.

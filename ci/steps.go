@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/provide-io/workspace-bot/internal/clock"
 	"io"
 	"sync"
 	"time"
@@ -37,7 +38,7 @@ func (r *Runner) runStep(ctx context.Context, st StepResult, dir string, sx *ste
 	log := newStepLog(sx.needles, stream, sx.limit, sx.budget)
 	r.emit(Event{Kind: EventStep, Name: st.Name, Sibling: st.Sibling, Command: st.Command})
 	start0 := time.Now()
-	stopBeat := r.beat(st, who, start0, out)
+	stopBeat := r.beat(st, who, out)
 	start, spec := sandbox.Start, sx.command(dir, "sh", "-c", st.Command)
 	if sx.sandbox != nil {
 		start = sx.sandbox.start
@@ -86,21 +87,23 @@ func (r *Runner) runStep(ctx context.Context, st StepResult, dir string, sx *ste
 // beat reports a long step every Runner.Heartbeat, to Progress and to out
 // (the run's log), until the returned stop is called; stop returns once
 // nothing more will be reported.
-func (r *Runner) beat(st StepResult, who string, start time.Time, out io.Writer) (stop func()) {
+func (r *Runner) beat(st StepResult, who string, out io.Writer) (stop func()) {
 	every := r.Heartbeat
 	if every <= 0 {
 		every = DefaultHeartbeat
 	}
+	clk := clock.Or(r.Clock)
+	start := clk.Now()
+	ticks, stopTicks := clk.Every(every)
 	quit, finished := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(finished)
-		tick := time.NewTicker(every)
-		defer tick.Stop()
+		defer stopTicks()
 		for {
 			select {
 			case <-quit:
 				return
-			case now := <-tick.C:
+			case now := <-ticks:
 				elapsed := now.Sub(start).Round(time.Second)
 				if every < time.Second {
 					elapsed = now.Sub(start).Round(time.Millisecond)

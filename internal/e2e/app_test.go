@@ -155,7 +155,7 @@ func (w *world) ourChecks(repo, sha string) []githubtest.CheckRun {
 // the run was reported as queued or in progress first.
 func (w *world) watchChecks(heads map[string]string, want int, early map[string][]string) map[string]githubtest.CheckRun {
 	w.t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := patience(w.t)
 	for {
 		done := map[string]githubtest.CheckRun{}
 		for repo, sha := range heads {
@@ -176,7 +176,7 @@ func (w *world) watchChecks(heads map[string]string, want int, early map[string]
 			return done
 		}
 		if time.Now().After(deadline) {
-			w.t.Fatalf("timed out waiting for check run %d on every head; done %v, seen before completion %v", want, done, early)
+			w.t.Fatalf("gave up at the suite's deadline waiting for check run %d on every head; done %v, seen before completion %v", want, done, early)
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
@@ -234,7 +234,7 @@ func TestAppReportsWithCheckRunsAndReruns(t *testing.T) {
 			t.Errorf("%s: run %s, others run %s: one changeset, one run", m.repo, id, runID)
 		}
 		runID = id
-		w.waitFor(5*time.Second, "the summary on "+m.repo, func() bool { return len(w.summaries(m.repo, m.n)) > 0 })
+		w.waitFor("the summary on "+m.repo, func() bool { return len(w.summaries(m.repo, m.n)) > 0 })
 		sums := w.summaries(m.repo, m.n)
 		if len(sums) != 1 || sums[0].User != appSlug+"[bot]" || !strings.Contains(sums[0].Body, "passed") ||
 			!strings.Contains(sums[0].Body, "acme/core#1") || !strings.Contains(sums[0].Body, "acme/app#1") {
@@ -276,7 +276,7 @@ func TestAppReportsWithCheckRunsAndReruns(t *testing.T) {
 		if cr.Conclusion != "failure" || !strings.Contains(cr.Summary, "sh check-all.sh") {
 			t.Errorf("%s: check run after the breaking push %+v, want failure at sh check-all.sh", m.repo, cr)
 		}
-		w.waitFor(5*time.Second, "the failed summary on "+m.repo, func() bool {
+		w.waitFor("the failed summary on "+m.repo, func() bool {
 			sums := w.summaries(m.repo, m.n)
 			return len(sums) == 1 && strings.Contains(sums[0].Body, "expected 42, got 41")
 		})

@@ -41,7 +41,7 @@ func TestThreeSiblingsPassThenFail(t *testing.T) {
 	for _, m := range ms {
 		heads[m.repo] = w.head(m.repo, m.n)
 	}
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+	for deadline := patience(t); ; time.Sleep(time.Millisecond) {
 		pending := 0
 		for repo, sha := range heads {
 			if w.status(repo, sha).State == "pending" {
@@ -52,7 +52,7 @@ func TestThreeSiblingsPassThenFail(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("timed out waiting for pending on every member")
+			t.Fatal("gave up at the suite's deadline waiting for pending on every member")
 		}
 	}
 	t.Logf("delivery to pending on all %d members: %s", len(ms), time.Since(start).Round(time.Millisecond))
@@ -67,7 +67,7 @@ func TestThreeSiblingsPassThenFail(t *testing.T) {
 		if all[0].State != "pending" || !strings.HasPrefix(all[0].Description, "queued") {
 			t.Errorf("%s: first status %+v, want pending queued", m.repo, all[0])
 		}
-		w.waitFor(5*time.Second, "the summary on "+m.repo, func() bool { return len(w.summaries(m.repo, m.n)) > 0 })
+		w.waitFor("the summary on "+m.repo, func() bool { return len(w.summaries(m.repo, m.n)) > 0 })
 		sums := w.summaries(m.repo, m.n)
 		if len(sums) != 1 || !strings.Contains(sums[0].Body, "passed") || !strings.Contains(sums[0].Body, "acme/core#1") || !strings.Contains(sums[0].Body, "acme/app#1") {
 			t.Fatalf("%s: summaries %+v", m.repo, sums)
@@ -83,7 +83,7 @@ func TestThreeSiblingsPassThenFail(t *testing.T) {
 		if !strings.Contains(st.Description, "sh check-all.sh") {
 			t.Errorf("%s: failure description %q", m.repo, st.Description)
 		}
-		w.waitFor(5*time.Second, "edited summary on "+m.repo, func() bool {
+		w.waitFor("edited summary on "+m.repo, func() bool {
 			sums := w.summaries(m.repo, m.n)
 			return len(sums) == 1 && strings.Contains(sums[0].Body, "expected 42, got 41") && sums[0].Edits >= 1
 		})
@@ -99,7 +99,7 @@ func TestPushDuringRunCancelsIt(t *testing.T) {
 	ms := w.openFeature("slow", map[string]map[string]string{"core": {"check.sh": "sleep 20\n"}})
 	w.send("pull_request", w.prPayload("opened", "acme/core", ms[0].n))
 	oldSHA := w.head("acme/core", ms[0].n)
-	w.waitFor(15*time.Second, "the slow run to start", func() bool {
+	w.waitFor("the slow run to start", func() bool {
 		return strings.HasPrefix(w.status("acme/core", oldSHA).Description, "running")
 	})
 	started := time.Now()
@@ -113,8 +113,8 @@ func TestPushDuringRunCancelsIt(t *testing.T) {
 	}
 	// The stale head never gets a test result, only the note that it was
 	// superseded, so its commit shows no check that never finishes.
-	if st := w.status("acme/core", oldSHA); st.State != "error" || !strings.HasPrefix(st.Description, "cancelled: superseded by a newer push") {
-		t.Errorf("superseded head got %+v; want error, cancelled as superseded", st)
+	if st := w.status("acme/core", oldSHA); st.State != "error" || !strings.HasPrefix(st.Description, "superseded by a newer push") {
+		t.Errorf("superseded head got %+v; want error, saying it was superseded", st)
 	}
 	runs := w.runs()
 	if len(runs) != 2 || runs[0].Ended != lifecycle.Superseded || runs[0].Superseded != runs[1].ID || runs[1].Ended != lifecycle.Success {
@@ -150,7 +150,7 @@ func TestResolutionErrorOnTriggeringPR(t *testing.T) {
 	if !strings.Contains(st.Description, "acme/elsewhere#5") {
 		t.Errorf("description %q", st.Description)
 	}
-	w.waitFor(5*time.Second, "the summary", func() bool { return len(w.summaries("acme/app", n)) == 1 })
+	w.waitFor("the summary", func() bool { return len(w.summaries("acme/app", n)) == 1 })
 	body := w.summaries("acme/app", n)[0].Body
 	if !strings.Contains(body, "**Problem:**") || !strings.Contains(body, "acme/elsewhere#5") || !strings.Contains(body, "**Fix:**") {
 		t.Fatalf("summary:\n%s", body)

@@ -32,7 +32,7 @@ func TestCommentCommands(t *testing.T) {
 		return id
 	}
 	waitReplies := func(n int) []string {
-		w.waitFor(10*time.Second, "replies", func() bool { return len(w.replies("acme/core", core)) >= n })
+		w.waitFor("replies", func() bool { return len(w.replies("acme/core", core)) >= n })
 		return w.replies("acme/core", core)
 	}
 
@@ -55,7 +55,7 @@ func TestCommentCommands(t *testing.T) {
 	// link edits the body, the one source of truth, and the changeset
 	// grows to hold lib's PR.
 	say("alice", "MEMBER", "/workspace link lib#"+itoa(lib))
-	w.waitFor(10*time.Second, "the body edit", func() bool {
+	w.waitFor("the body edit", func() bool {
 		return strings.Contains(w.gh.PR("acme/core", core).Body, "Depends-On: acme/lib#"+itoa(lib))
 	})
 	w.waitState("acme/lib", w.head("acme/lib", lib), "success")
@@ -75,7 +75,7 @@ func TestCommentCommands(t *testing.T) {
 	w.push("acme/core", "cmd", map[string]string{"check.sh": "sleep 20\n"})
 	testID := say("alice", "MEMBER", "/workspace test")
 	sha := w.head("acme/core", core)
-	w.waitFor(15*time.Second, "the run to start", func() bool {
+	w.waitFor("the run to start", func() bool {
 		return strings.HasPrefix(w.status("acme/core", sha).Description, "running")
 	})
 	say("alice", "MEMBER", "/workspace cancel")
@@ -87,7 +87,7 @@ func TestCommentCommands(t *testing.T) {
 	w.waitState("acme/lib", w.head("acme/lib", lib), "error")
 
 	say("alice", "MEMBER", "/workspace unlink acme/lib#"+itoa(lib))
-	w.waitFor(10*time.Second, "the body edit", func() bool {
+	w.waitFor("the body edit", func() bool {
 		return !strings.Contains(w.gh.PR("acme/core", core).Body, "Depends-On")
 	})
 
@@ -133,7 +133,7 @@ func TestForkNeedsApprovalForExactHeads(t *testing.T) {
 	}
 	w.send("pull_request", w.prPayload("opened", "acme/lib", n))
 	first := w.head("acme/lib", n)
-	w.waitFor(10*time.Second, "the waiting status", func() bool {
+	w.waitFor("the waiting status", func() bool {
 		return strings.Contains(w.status("acme/lib", first).Description, "waiting for a trusted /workspace test")
 	})
 	time.Sleep(500 * time.Millisecond)
@@ -153,7 +153,7 @@ func TestForkNeedsApprovalForExactHeads(t *testing.T) {
 	w.gh.SetPermission("acme/lib", "alice", "maintain")
 	p, _ = w.comment("acme/lib", n, "alice", "MEMBER", "/workspace test")
 	w.send("issue_comment", p)
-	w.waitFor(30*time.Second, "the approved run", func() bool { return w.status("acme/lib", first).State != "pending" })
+	w.waitFor("the approved run", func() bool { return w.status("acme/lib", first).State != "pending" })
 	if st := w.status("acme/lib", first); st.State != "success" {
 		t.Fatalf("approved run: %+v; result %s", st, w.lastResult())
 	}
@@ -165,7 +165,7 @@ func TestForkNeedsApprovalForExactHeads(t *testing.T) {
 		t.Fatal("the push did not move the PR head")
 	}
 	w.send("pull_request", w.prPayload("synchronize", "acme/lib", n))
-	w.waitFor(10*time.Second, "the waiting status on the new head", func() bool {
+	w.waitFor("the waiting status on the new head", func() bool {
 		return strings.Contains(w.status("acme/lib", second).Description, "waiting")
 	})
 	time.Sleep(500 * time.Millisecond)

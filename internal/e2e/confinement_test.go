@@ -46,7 +46,7 @@ func (w *world) approveForks(prs map[string]int) {
 	}
 	for repo, n := range prs {
 		head := w.head(repo, n)
-		w.waitFor(30*time.Second, repo+"'s fork waiting for approval", func() bool {
+		w.waitFor(repo+"'s fork waiting for approval", func() bool {
 			return strings.HasPrefix(w.status(repo, head).Description, "waiting for a trusted")
 		})
 	}
@@ -64,7 +64,7 @@ func (w *world) approveForks(prs map[string]int) {
 func (w *world) summaryOf(repo string, n int) string {
 	w.t.Helper()
 	var body string
-	w.waitFor(30*time.Second, "the summary on "+repo, func() bool {
+	w.waitFor("the summary on "+repo, func() bool {
 		for _, c := range w.summaries(repo, n) {
 			if !strings.Contains(c.Body, "queued") {
 				body = c.Body

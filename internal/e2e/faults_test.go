@@ -131,7 +131,7 @@ func (f *faultRun) restartAfter(killed <-chan struct{}) {
 	f.t.Helper()
 	select {
 	case <-killed:
-	case <-time.After(settleWait):
+	case <-time.After(time.Until(patience(f.t))):
 		f.t.Fatalf("the call to kill at never came\n%s", f.logs.String())
 	}
 	f.gh.SetHook(nil)
@@ -179,22 +179,18 @@ func (f *faultRun) settled() (bool, string) {
 	return true, ""
 }
 
-// settleWait bounds a fault run: a few seconds when the machine is idle,
-// but the suite shares two cores with everything else.
-const settleWait = 90 * time.Second
-
 // await waits until the run has settled, then checks what every member
 // shows: one final state, passed, and one summary.
 func (f *faultRun) await() {
 	f.t.Helper()
-	deadline := time.Now().Add(settleWait)
+	deadline := patience(f.t)
 	for {
 		ok, why := f.settled()
 		if ok {
 			break
 		}
 		if time.Now().After(deadline) {
-			f.t.Fatalf("not settled after %s: %s\nserve:\n%s", settleWait, why, f.logs.String())
+			f.t.Fatalf("not settled by the suite's deadline: %s\nserve:\n%s", why, f.logs.String())
 		}
 		time.Sleep(25 * time.Millisecond)
 	}
@@ -355,7 +351,7 @@ func TestFaultMatrix(t *testing.T) {
 		killCase("claimed: the running state in flight", faultOptions{}, false, on("acme/core", running)),
 		faultCase{family: "kill", name: "building", opts: faultOptions{slow: true}, arm: func(f *faultRun) func() {
 			return func() {
-				f.waitFor(settleWait, "the build to start", func() bool {
+				f.waitFor("the build to start", func() bool {
 					return strings.HasPrefix(f.status("acme/lib", f.heads["acme/lib"]).Description, "running")
 				})
 				f.kill()

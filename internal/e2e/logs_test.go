@@ -8,7 +8,6 @@ import (
 	"sync"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/provide-io/workspace-bot/internal/phony"
 )
@@ -90,7 +89,7 @@ func TestFullDiskFailsTheRunNotTheWebhook(t *testing.T) {
 	n := w.openPR("acme/core", "fills-the-disk", "", map[string]string{"check.sh": bigOutput(20)})
 	w.send("pull_request", w.prPayload("opened", "acme/core", n))
 	st := w.waitState("acme/core", w.head("acme/core", n), "error")
-	w.waitFor(10*time.Second, "a summary saying the log could not be stored, and the fix", func() bool {
+	w.waitFor("a summary saying the log could not be stored, and the fix", func() bool {
 		for _, c := range w.summaries("acme/core", n) {
 			if strings.Contains(c.Body, "could not be stored") && strings.Contains(c.Body, "--data-dir") {
 				return true

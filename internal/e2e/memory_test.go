@@ -97,7 +97,7 @@ func TestUnauthenticatedClientsCannotGrowTheService(t *testing.T) {
 	for i := 0; i < clients; i++ {
 		announce(t, addr, announced, []byte("{"))
 	}
-	w.waitFor(10*time.Second, "the service to read the 32 slow bodies", func() bool {
+	w.waitFor("the service to read the 32 slow bodies", func() bool {
 		return w.metric("workspace_bot_webhook_body_bytes_in_flight") >= clients
 	})
 	held := w.metric("workspace_bot_webhook_body_bytes_in_flight")
@@ -155,7 +155,7 @@ func TestUnauthenticatedClientsCannotGrowTheService(t *testing.T) {
 	}
 
 	// The service is still there, and its bound is free again.
-	w.waitFor(10*time.Second, "the bytes in flight to drain", func() bool {
+	w.waitFor("the bytes in flight to drain", func() bool {
 		return w.metric("workspace_bot_webhook_body_bytes_in_flight") <= clients*64<<10
 	})
 	body := w.prPayload("synchronize", "acme/core", pr)

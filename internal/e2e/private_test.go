@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"testing"
-	"time"
 
 	"github.com/provide-io/workspace-bot/internal/gitfixture"
 )
@@ -21,7 +20,7 @@ func TestPrivateSiblingsBuildWithTheServiceCredentials(t *testing.T) {
 	w.startServe(bin, freeAddr(t), t.TempDir(), logs)
 	w.send("pull_request", w.prPayload("opened", "acme/core", core))
 	for repo, n := range map[string]int{"acme/core": core, "acme/app": app} {
-		w.waitFor(20*time.Second, repo+" success", func() bool {
+		w.waitFor(repo+" success", func() bool {
 			return w.status(repo, w.head(repo, n)).State == "success"
 		})
 	}

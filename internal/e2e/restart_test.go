@@ -76,7 +76,7 @@ func (w *world) startServe(bin, addr, dataDir string, logs *syncBuffer, extra ..
 		}
 	})
 	w.url = "http://" + addr
-	deadline := time.Now().Add(15 * time.Second)
+	deadline := patience(w.t)
 	for time.Now().Before(deadline) {
 		resp, err := http.Get(w.url + "/healthz")
 		if err == nil {
@@ -103,11 +103,11 @@ func TestRestartResumesQueuedAndInterruptedRuns(t *testing.T) {
 	logs := &syncBuffer{}
 	first := w.startServe(bin, addr, dataDir, logs)
 	w.send("pull_request", w.prPayload("opened", "acme/core", a))
-	w.waitFor(15*time.Second, "run A to start", func() bool {
+	w.waitFor("run A to start", func() bool {
 		return strings.HasPrefix(w.status("acme/core", shaA).Description, "running")
 	})
 	w.send("pull_request", w.prPayload("opened", "acme/lib", b))
-	w.waitFor(10*time.Second, "run B to be queued", func() bool {
+	w.waitFor("run B to be queued", func() bool {
 		return strings.HasPrefix(w.status("acme/lib", shaB).Description, "queued")
 	})
 	if err := first.Process.Signal(syscall.SIGKILL); err != nil {
@@ -124,7 +124,7 @@ func TestRestartResumesQueuedAndInterruptedRuns(t *testing.T) {
 	if !strings.HasPrefix(stA.TargetURL, w.url+"/runs/") || !strings.HasPrefix(stB.TargetURL, w.url+"/runs/") {
 		t.Errorf("target URLs %q %q", stA.TargetURL, stB.TargetURL)
 	}
-	w.waitFor(5*time.Second, "one summary on A", func() bool { return len(w.summaries("acme/core", a)) == 1 })
+	w.waitFor("one summary on A", func() bool { return len(w.summaries("acme/core", a)) == 1 })
 	if !strings.Contains(logs.String(), "resuming work a previous process left unfinished") {
 		t.Errorf("the second process did not requeue anything:\n%s", logs.String())
 	}

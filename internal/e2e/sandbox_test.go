@@ -73,7 +73,7 @@ func TestForkBuildsNeedASandbox(t *testing.T) {
 	logs := &syncBuffer{}
 	addr := freeAddr(t)
 	first := w.startServe(bin, addr, dataDir, logs)
-	w.waitFor(5*time.Second, "the start-up line about the sandbox", func() bool {
+	w.waitFor("the start-up line about the sandbox", func() bool {
 		return strings.Contains(logs.String(), "builds of untrusted forks' PRs are refused") ||
 			strings.Contains(logs.String(), "build steps run in a sandbox")
 	})
@@ -90,7 +90,7 @@ func TestForkBuildsNeedASandbox(t *testing.T) {
 	// The fork's head waits; an approval covers it once the bot has seen
 	// it before the comment (GitHub's comment times are to the second).
 	w.send("pull_request", w.prPayload("opened", "acme/lib", fork))
-	w.waitFor(10*time.Second, "the fork waiting", func() bool {
+	w.waitFor("the fork waiting", func() bool {
 		return strings.HasPrefix(w.status("acme/lib", head).Description, "waiting for a trusted")
 	})
 	time.Sleep(1100 * time.Millisecond)
@@ -100,7 +100,7 @@ func TestForkBuildsNeedASandbox(t *testing.T) {
 	if !strings.Contains(st.Description, "sandbox") {
 		t.Errorf("the refused fork build says %q, not why", st.Description)
 	}
-	w.waitFor(10*time.Second, "a summary saying why the fork was not built, and the fix", func() bool {
+	w.waitFor("a summary saying why the fork was not built, and the fix", func() bool {
 		for _, c := range w.summaries("acme/lib", fork) {
 			if strings.Contains(c.Body, "none can be made") && strings.Contains(c.Body, "--allow-unsandboxed") {
 				return true

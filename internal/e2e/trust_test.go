@@ -28,7 +28,7 @@ func TestOwnCommentsAreNeverCommands(t *testing.T) {
 	body := w.gh.PR("acme/core", core).Body
 	w.send("pull_request", w.prPayload("opened", "acme/core", core))
 	w.waitState("acme/core", w.head("acme/core", core), "failure")
-	w.waitFor(10*time.Second, "the summary", func() bool { return len(w.summaries("acme/core", core)) == 1 })
+	w.waitFor("the summary", func() bool { return len(w.summaries("acme/core", core)) == 1 })
 	summary := w.summaries("acme/core", core)[0].Body
 	if !strings.Contains(summary, "/workspace link acme/app#"+itoa(app)) {
 		t.Fatalf("the summary does not carry the printed command:\n%s", summary)
@@ -70,7 +70,7 @@ func TestReadOnlyCollaboratorCannotEditOthersPRs(t *testing.T) {
 		p, _ := w.comment("acme/core", core, "rita", "COLLABORATOR", cmd)
 		w.send("issue_comment", p)
 	}
-	w.waitFor(10*time.Second, "four answers", func() bool { return len(w.replies("acme/core", core)) >= 4 })
+	w.waitFor("four answers", func() bool { return len(w.replies("acme/core", core)) >= 4 })
 	time.Sleep(300 * time.Millisecond)
 	if got := w.gh.PR("acme/core", core).Body; got != body {
 		t.Errorf("rita (read) edited alice's PR body:\n%q\nwas\n%q", got, body)
@@ -126,7 +126,7 @@ func TestOutsiderCannotJoinBlockOrBreakAMaintainersChangeset(t *testing.T) {
 		map[string]string{"check.sh": "echo mallory ran; exit 0\n"})
 
 	w.send("pull_request", w.prPayload("opened", "acme/lib", evil))
-	w.waitFor(10*time.Second, "the outsider's own changeset error", func() bool {
+	w.waitFor("the outsider's own changeset error", func() bool {
 		return strings.Contains(w.status("acme/lib", w.head("acme/lib", evil)).Description, "changeset error")
 	})
 	w.send("pull_request", w.prPayload("opened", "acme/core", core))
@@ -152,7 +152,7 @@ func TestOutsiderCannotJoinBlockOrBreakAMaintainersChangeset(t *testing.T) {
 		repo string
 		n    int
 	}{{"acme/core", core}, {"acme/lib", lib}} {
-		w.waitFor(10*time.Second, "the summary", func() bool { return len(w.summaries(m.repo, m.n)) == 1 })
+		w.waitFor("the summary", func() bool { return len(w.summaries(m.repo, m.n)) == 1 })
 		if s := w.summaries(m.repo, m.n)[0].Body; !strings.Contains(s, want) {
 			t.Errorf("%s#%d summary does not say who was left out:\n%s", m.repo, m.n, s)
 		}
@@ -173,12 +173,12 @@ func TestOutsidersChangesetWaitsForAnExactApproval(t *testing.T) {
 
 	w.send("pull_request", w.prPayload("opened", "acme/app", evil))
 	v1 := w.head("acme/app", evil)
-	w.waitFor(10*time.Second, "the waiting status", func() bool {
+	w.waitFor("the waiting status", func() bool {
 		return w.status("acme/app", v1).Description == "waiting for a trusted /workspace test: acme/app#"+itoa(evil)+" (author not trusted)"
 	})
 	w.send("pull_request", w.prPayload("opened", "acme/core", core))
 	w.waitState("acme/core", coreHead, "success")
-	w.waitFor(10*time.Second, "the maintainer's summary", func() bool { return len(w.summaries("acme/core", core)) == 1 })
+	w.waitFor("the maintainer's summary", func() bool { return len(w.summaries("acme/core", core)) == 1 })
 
 	// GitHub gives a comment's time to the second: make it later than the
 	// bot's first sight of v1, then push v2 before the bot reads it.
@@ -187,7 +187,7 @@ func TestOutsidersChangesetWaitsForAnExactApproval(t *testing.T) {
 	w.push("mallory/app", "evil", map[string]string{"README": "v2\n"})
 	v2 := w.head("acme/app", evil)
 	w.send("issue_comment", approve)
-	w.waitFor(10*time.Second, "the reply", func() bool { return len(w.replies("acme/app", evil)) == 1 })
+	w.waitFor("the reply", func() bool { return len(w.replies("acme/app", evil)) == 1 })
 	if r := w.replies("acme/app", evil)[0]; !strings.Contains(r, "Not approved: acme/app#"+itoa(evil)+" at `"+v2+"`") || !strings.Contains(r, "after your comment") {
 		t.Fatalf("reply to the raced approval:\n%s", r)
 	}
@@ -205,7 +205,7 @@ func TestOutsidersChangesetWaitsForAnExactApproval(t *testing.T) {
 	w.waitState("acme/app", v2, "success")
 	// The state goes out before the summary, and the reply after the run
 	// is queued: wait for both.
-	w.waitFor(10*time.Second, "the reply and the summary", func() bool {
+	w.waitFor("the reply and the summary", func() bool {
 		return len(w.replies("acme/app", evil)) == 2 && len(w.summaries("acme/app", evil)) == 1
 	})
 	rs := w.replies("acme/app", evil)

@@ -269,22 +269,33 @@ func (w *world) status(repo, sha string) githubtest.Status {
 	return last
 }
 
-// waitFor polls cond until it holds or d passes.
-func (w *world) waitFor(d time.Duration, what string, cond func() bool) {
+// waitFor polls cond until it holds. It waits for as long as the suite
+// lets the test run (go test -timeout), less a margin to say which wait
+// it was: on a loaded machine an event comes late, not never.
+func (w *world) waitFor(what string, cond func() bool) {
 	w.t.Helper()
-	deadline := time.Now().Add(d)
+	deadline := patience(w.t)
 	for time.Now().Before(deadline) {
 		if cond() {
 			return
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	w.t.Fatalf("timed out after %s waiting for %s", d, what)
+	w.t.Fatalf("gave up at the suite's deadline waiting for %s", what)
+}
+
+// patience is when a wait gives up: shortly before the test binary's
+// own deadline, or in ten minutes without one.
+func patience(t *testing.T) time.Time {
+	if d, ok := t.Deadline(); ok {
+		return d.Add(-30 * time.Second)
+	}
+	return time.Now().Add(10 * time.Minute)
 }
 
 func (w *world) waitState(repo, sha, state string) githubtest.Status {
 	w.t.Helper()
-	w.waitFor(30*time.Second, fmt.Sprintf("%s@%.7s to be %s", repo, sha, state), func() bool {
+	w.waitFor(fmt.Sprintf("%s@%.7s to be %s", repo, sha, state), func() bool {
 		s := w.status(repo, sha)
 		return s.State == state
 	})

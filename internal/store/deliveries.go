@@ -104,6 +104,34 @@ func (s *Store) commitLoop() {
 }
 
 func (s *Store) commitBatch(batch []*addReq) {
+	results, err := s.insertBatch(batch)
+	full := diskFull(err)
+	for _, r := range results {
+		full = full || diskFull(r.err)
+	}
+	if full && s.ballast.give() {
+		// The disk filled faster than the build that filled it could
+		// be stopped: the ballast's room takes these deliveries.
+		results, err = s.insertBatch(batch)
+	} else if err == nil {
+		s.ballast.take(s.logs.free, s.logReserve(), s.now())
+	}
+	for i, req := range batch {
+		if err != nil {
+			results[i] = addRes{err: err}
+		}
+		req.done <- results[i]
+	}
+}
+
+func (s *Store) logReserve() int64 {
+	s.logs.mu.Lock()
+	defer s.logs.mu.Unlock()
+	return s.logs.reserve
+}
+
+// insertBatch inserts a batch of deliveries in one transaction.
+func (s *Store) insertBatch(batch []*addReq) ([]addRes, error) {
 	// The requests' contexts are not used: a half-committed batch would
 	// answer some callers wrongly.
 	ctx := context.Background()
@@ -129,12 +157,7 @@ func (s *Store) commitBatch(batch []*addReq) {
 		}
 		return tx.Commit()
 	}()
-	for i, req := range batch {
-		if err != nil {
-			results[i] = addRes{err: err}
-		}
-		req.done <- results[i]
-	}
+	return results, err
 }
 
 const deliveryColumns = `id, event, action, payload, received_at, state, attempts, error`

@@ -45,11 +45,17 @@ type logState struct {
 	free func(dir string) (int64, error)
 }
 
-// SetLogReserve sets the free space logs must leave on the disk (0: none).
+// SetLogReserve sets the free space logs must leave on the disk (0:
+// none). Half of it is held as the ballast (BallastName).
 func (s *Store) SetLogReserve(n int64) {
 	s.logs.mu.Lock()
 	s.logs.reserve = n
 	s.logs.mu.Unlock()
+	s.ballast.give()
+	s.ballast.mu.Lock()
+	s.ballast.size = min(n/2, DefaultBallast)
+	s.ballast.mu.Unlock()
+	s.ballast.take(s.logs.free, n, s.now())
 }
 
 func statfsFree(dir string) (int64, error) {

@@ -63,7 +63,8 @@ type Store struct {
 	maxDeliveryAttempts int
 	retryDelay          func(attempts int) time.Duration
 
-	logs logState
+	logs    logState
+	ballast ballast
 }
 
 // DefaultMaxDeliveryAttempts is how often a delivery is handled before it
@@ -153,6 +154,7 @@ func open(ctx context.Context, path string, adjust func(*Store)) (*Store, error)
 		maxDeliveryAttempts: DefaultMaxDeliveryAttempts,
 		retryDelay:          func(n int) time.Duration { return time.Duration(n*n) * 5 * time.Second },
 		logs:                logState{reserve: DefaultLogReserve, free: statfsFree},
+		ballast:             ballast{path: filepath.Join(filepath.Dir(path), BallastName), size: DefaultBallast},
 	}
 	if s.insDelivery, err = w.PrepareContext(ctx, sqlInsertDelivery); err != nil {
 		w.Close()
@@ -170,6 +172,9 @@ func open(ctx context.Context, path string, adjust func(*Store)) (*Store, error)
 	if adjust != nil {
 		adjust(s)
 	}
+	// A ballast left by an earlier process is taken anew, or given back.
+	os.Remove(s.ballast.path)
+	s.ballast.take(s.logs.free, s.logs.reserve, s.now())
 	s.wg.Add(2)
 	go s.commitLoop()
 	go s.checkpointLoop(ck)
