@@ -14,6 +14,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/provide-io/workspace-bot/internal/clock"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -123,14 +124,18 @@ type Options struct {
 	// AllowUnlimited builds untrusted forks' code even where its steps
 	// cannot be put in a cgroup with memory and process limits.
 	AllowUnlimited bool
+	// Clock stamps heads and reports and says when queued work is due;
+	// nil is the machine's. The store the bot uses must read the same.
+	Clock clock.Clock
 }
 
 // Bot is the synchronous core. Its methods are safe for concurrent use.
 type Bot struct {
-	opt Options
-	gh  GitHub
-	rec Records
-	log logrus.FieldLogger
+	opt   Options
+	clock clock.Clock
+	gh    GitHub
+	rec   Records
+	log   logrus.FieldLogger
 	// runs is what becomes of the plans events make: built at once, or
 	// queued by a Queue.
 	runs runner
@@ -175,7 +180,7 @@ func New(opts Options) (*Bot, error) {
 		opts.Log = l
 	}
 	opts.PublicURL = strings.TrimRight(opts.PublicURL, "/")
-	b := &Bot{opt: opts, gh: opts.GitHub, rec: opts.Records, log: opts.Log, sweepWake: make(chan struct{}, 1)}
+	b := &Bot{opt: opts, clock: clock.Or(opts.Clock), gh: opts.GitHub, rec: opts.Records, log: opts.Log, sweepWake: make(chan struct{}, 1)}
 	b.runs = inline{b}
 	return b, nil
 }

@@ -97,7 +97,7 @@ func TestAppModeReRunWithCheckRuns(t *testing.T) {
 		event := ev.Event
 		before := h.bld.callCount()
 		h.handle(ev)
-		h.eventually(event+" re-run", func() bool {
+		h.expect(event+" re-run", func() bool {
 			for _, head := range [][2]string{{"acme/app", "a1"}, {"acme/core", "c1"}, {"acme/lib", "l1"}} {
 				if cr, _ := checks.get(head[0], head[1]); cr.Conclusion != "success" || cr.DetailsURL != fmt.Sprintf("https://bot.example/runs/%d", before+1) {
 					return false
@@ -142,7 +142,7 @@ func TestReportedTextIsPlainOrEscaped(t *testing.T) {
 	h.bld.set(func(f *fakeBuilder) { f.Value = fail })
 	h.threeSiblings()
 	h.handle(prEvent("opened", prCore, nil))
-	h.eventually("a failed check run", func() bool { cr, _ := checks.get("acme/core", "c1"); return cr.Conclusion == "failure" })
+	h.expect("a failed check run", func() bool { cr, _ := checks.get("acme/core", "c1"); return cr.Conclusion == "failure" })
 	cr, _ := checks.get("acme/core", "c1")
 	if want := "failed at test: pytest -q || exit 1 @provide-io/security-team [31m"; cr.Title != want {
 		t.Errorf("title %q, want %q", cr.Title, want)

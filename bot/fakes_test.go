@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/provide-io/workspace-bot/internal/clock"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -27,9 +28,6 @@ type fakeGitHub struct {
 	nextID    int64
 	// Error, when set, fails every call.
 	Error error
-	// delay is how long a status takes to post, as GitHub's answers take
-	// time: the window in which other work goes on.
-	delay time.Duration
 	// failFinal fails that many of the next final (not pending) statuses;
 	// loseComments creates that many of the next comments but answers
 	// with an error, as when the answer is lost on the way back.
@@ -93,7 +91,6 @@ func (f *fakeGitHub) EditPullRequestBody(_ context.Context, repo string, n int, 
 }
 
 func (f *fakeGitHub) SetStatus(_ context.Context, repo, sha string, st Status) error {
-	time.Sleep(f.delay)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.Error != nil {
@@ -190,10 +187,10 @@ type fakeBuilder struct {
 func (f *fakeBuilder) Run(ctx context.Context, req ci.Request) (*ci.Result, error) {
 	f.mu.Lock()
 	f.calls = append(f.calls, req)
-	block, val, err, p := f.Block, f.Value, f.Error, f.Panic
+	block, val, err, p, starts := f.Block, f.Value, f.Error, f.Panic, f.starts
 	f.mu.Unlock()
-	if f.starts != nil {
-		f.starts <- req
+	if starts != nil {
+		starts <- req
 	}
 	if p != "" {
 		panic(p)
@@ -314,13 +311,17 @@ depends_on = ["lib"]
 
 type harness struct {
 	t   *testing.T
-	gh  *fakeGitHub
-	bld *fakeBuilder
-	res *fakeResolver
-	st  *store.Store
-	bot *Bot
-	q   *Queue
-	cfg *workspace.Config
+	clk *clock.Fake
+	// window is the queue's coalescing window: settle moves the clock
+	// past it.
+	window time.Duration
+	gh     *fakeGitHub
+	bld    *fakeBuilder
+	res    *fakeResolver
+	st     *store.Store
+	bot    *Bot
+	q      *Queue
+	cfg    *workspace.Config
 }
 
 // setup is what a test may change before the harness starts.
@@ -336,7 +337,9 @@ func newHarness(t *testing.T, mutate func(*setup)) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{t: t, gh: newFakeGitHub(), bld: &fakeBuilder{Value: &ci.Result{Result: ci.Success}}, cfg: cfg}
+	// The fake clock starts at the machine's time, so runs a test stores
+	// itself (with the machine's clock) are due on it too.
+	h := &harness{t: t, clk: clock.NewFake(time.Now()), gh: newFakeGitHub(), bld: &fakeBuilder{Value: &ci.Result{Result: ci.Success}}, cfg: cfg}
 	// alice, the maintainer of these tests, can push.
 	h.gh.perms["alice"] = "write"
 	h.res = &fakeResolver{gh: h.gh}
@@ -348,6 +351,7 @@ func newHarness(t *testing.T, mutate func(*setup)) *harness {
 			Resolve:   h.res.resolve,
 			PublicURL: "https://bot.example/",
 			Self:      func(context.Context) (string, error) { return "workspace-bot", nil },
+			Clock:     h.clk,
 		},
 		Queue: QueueOptions{CoalesceWindow: 50 * time.Millisecond, Poll: 20 * time.Millisecond},
 	}
@@ -355,19 +359,17 @@ func newHarness(t *testing.T, mutate func(*setup)) *harness {
 		mutate(&s)
 	}
 	if s.Store == nil {
-		if s.Store, err = store.Open(context.Background(), filepath.Join(t.TempDir(), "bot.db")); err != nil {
+		if s.Store, err = store.Open(context.Background(), filepath.Join(t.TempDir(), "bot.db"), store.WithClock(h.clk)); err != nil {
 			t.Fatal(err)
 		}
 	}
 	h.st = s.Store
+	h.window = s.Queue.CoalesceWindow
 	s.Records, s.Queue.Runs, s.Queue.Deliveries, s.Queue.Decode = h.st, h.st, h.st, noDecoder
 	if h.bot, err = New(s.Options); err != nil {
 		t.Fatal(err)
 	}
 	if h.q, err = NewQueue(h.bot, s.Queue); err != nil {
-		t.Fatal(err)
-	}
-	if err := h.q.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
@@ -383,15 +385,54 @@ func noDecoder(event string, _ []byte) (Event, error) {
 	return nil, fmt.Errorf("no %s deliveries in these tests", event)
 }
 
-// eventually polls cond for up to 5s.
-func (h *harness) eventually(what string, cond func() bool) {
+// settle moves the clock past the coalescing window and does all the
+// work then due, in this goroutine: once it returns the core is idle.
+func (h *harness) settle() {
 	h.t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		if cond() {
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
+	h.advance(h.window)
+}
+
+// advance moves the clock on by d and does all the work then due.
+func (h *harness) advance(d time.Duration) {
+	h.t.Helper()
+	h.clk.Advance(d)
+	if err := h.q.Drain(context.Background()); err != nil {
+		h.t.Fatal(err)
 	}
-	h.t.Fatalf("timed out waiting for %s", what)
+}
+
+// expect settles the core, then checks cond: what has not happened once
+// the core is idle will not.
+func (h *harness) expect(what string, cond func() bool) {
+	h.t.Helper()
+	h.settle()
+	if !cond() {
+		h.t.Fatalf("the queue is idle and there is no %s", what)
+	}
+}
+
+// building settles the core in the background until a build that blocks
+// has started; the returned channel closes when that drain ends.
+func (h *harness) building() <-chan struct{} {
+	h.t.Helper()
+	h.bld.mu.Lock()
+	if h.bld.starts == nil {
+		h.bld.starts = make(chan ci.Request, 16)
+	}
+	starts := h.bld.starts
+	h.bld.mu.Unlock()
+	h.clk.Advance(h.window)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := h.q.Drain(context.Background()); err != nil {
+			h.t.Error(err)
+		}
+	}()
+	select {
+	case <-starts:
+	case <-done:
+		h.t.Fatal("the queue went idle with no build started")
+	}
+	return done
 }

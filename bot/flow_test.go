@@ -5,6 +5,7 @@ import (
 	"errors"
 	"github.com/provide-io/workspace-bot/lifecycle"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -23,7 +24,7 @@ func prEvent(action string, pr *changeset.PR, changes map[string]any) *PullReque
 
 func commentEv(repo string, n int, id int64, user, assoc, body string, onPR bool) *CommentEvent {
 	return &CommentEvent{Action: "created", Repo: repo, Number: n, OnPR: onPR, IssueState: "open",
-		Comment: Comment{ID: id, Body: body, User: user, AuthorAssociation: assoc, CreatedAt: time.Now()}}
+		Comment: Comment{ID: id, Body: body, User: user, AuthorAssociation: assoc}}
 }
 
 var (
@@ -39,16 +40,25 @@ func (h *harness) threeSiblings() {
 	h.res.groups = [][]string{{"acme/app#3", "acme/core#1", "acme/lib#2"}}
 }
 
+// handle hands the bot an event, as a delivery worker does; a comment
+// is made now by the bot's clock.
 func (h *harness) handle(ev Event) {
 	h.t.Helper()
+	if c, ok := ev.(*CommentEvent); ok && c.Comment.CreatedAt.IsZero() {
+		c.Comment.CreatedAt = h.clk.Now()
+	}
 	if _, err := h.bot.Handle(context.Background(), ev); err != nil {
 		h.t.Fatalf("handle %s: %v", ev.Name(), err)
 	}
 }
 
+// waitState settles the core, then checks the state on repo@sha.
 func (h *harness) waitState(repo, sha, state string) {
 	h.t.Helper()
-	h.eventually(repo+"@"+sha+" "+state, func() bool { return h.gh.lastState(repo, sha).State == state })
+	h.settle()
+	if got := h.gh.lastState(repo, sha); got.State != state {
+		h.t.Fatalf("the queue is idle and %s@%s is %q (%s), want %s", repo, sha, got.State, got.Description, state)
+	}
 }
 
 func TestChangesetPassesEverywhere(t *testing.T) {
@@ -65,7 +75,7 @@ func TestChangesetPassesEverywhere(t *testing.T) {
 		if last.Context != "workspace/integration" || !strings.HasPrefix(last.TargetURL, "https://bot.example/runs/") {
 			t.Errorf("%s: final status %+v", pr.Ref(), last)
 		}
-		h.eventually("summary on "+pr.Ref(), func() bool { return len(h.gh.commentsOn(pr.Ref())) == 1 })
+		h.expect("summary on "+pr.Ref(), func() bool { return len(h.gh.commentsOn(pr.Ref())) == 1 })
 		if c := h.gh.commentsOn(pr.Ref())[0]; !strings.HasPrefix(c.Body, SummaryMarker) || !strings.Contains(c.Body, "passed") {
 			t.Errorf("%s: summary %q", pr.Ref(), c.Body)
 		}
@@ -82,7 +92,7 @@ func TestChangesetPassesEverywhere(t *testing.T) {
 	// build again; a push does, and the summary is edited, not added.
 	h.handle(prEvent("synchronize", prCore, nil))
 	h.handle(prEvent("edited", prCore, nil))
-	time.Sleep(150 * time.Millisecond)
+	h.settle()
 	if n := h.bld.callCount(); n != 1 {
 		t.Fatalf("builds after duplicate events = %d, want 1", n)
 	}
@@ -97,7 +107,7 @@ func TestChangesetPassesEverywhere(t *testing.T) {
 	h.waitState("acme/core", "c2", "failure")
 	h.waitState("acme/app", "a1", "failure")
 	for _, ref := range []string{"acme/core#1", "acme/lib#2", "acme/app#3"} {
-		h.eventually("edited summary on "+ref, func() bool {
+		h.expect("edited summary on "+ref, func() bool {
 			cs := h.gh.commentsOn(ref)
 			return len(cs) == 1 && strings.Contains(cs[0].Body, "boom: assertion failed")
 		})
@@ -118,11 +128,16 @@ func TestChangesetPassesEverywhere(t *testing.T) {
 func TestBurstCoalescesAndPushSupersedes(t *testing.T) {
 	h := newHarness(t, func(s *setup) { s.Queue.CoalesceWindow = 300 * time.Millisecond })
 	h.threeSiblings()
+	// Three events inside the window: the clock moves less than it
+	// between them, and nothing is due until it has passed.
 	for _, pr := range []*changeset.PR{prCore, prLib, prApp} {
 		h.handle(prEvent("synchronize", pr, nil))
+		h.advance(100 * time.Millisecond)
+	}
+	if n := h.bld.callCount(); n != 0 {
+		t.Fatalf("%d builds inside the coalescing window", n)
 	}
 	h.waitState("acme/app", "a1", "success")
-	time.Sleep(100 * time.Millisecond)
 	if n := h.bld.callCount(); n != 1 {
 		t.Fatalf("a burst of 3 events built %d times, want 1", n)
 	}
@@ -134,15 +149,20 @@ func TestBurstCoalescesAndPushSupersedes(t *testing.T) {
 	p2.HeadSHA = "l2"
 	h.gh.addPR(&p2)
 	h.handle(prEvent("synchronize", &p2, nil))
-	h.eventually("second build started", func() bool { return h.bld.callCount() == 2 })
+	second := h.building()
 	first, _ := h.st.LatestRun(context.Background(), "acme/app#3,acme/core#1,acme/lib#2")
 	p3 := *prLib
 	p3.HeadSHA = "l3"
 	h.gh.addPR(&p3)
 	h.handle(prEvent("synchronize", &p3, nil))
-	h.eventually("third build started", func() bool { return h.bld.callCount() == 3 })
+	<-second // the push cancelled the second build
+	third := h.building()
 	close(block)
+	<-third
 	h.waitState("acme/lib", "l3", "success")
+	if n := h.bld.callCount(); n != 3 {
+		t.Errorf("%d builds, want 3", n)
+	}
 	r, _ := h.st.GetRun(context.Background(), first.ID)
 	if r.Ended != lifecycle.Superseded || r.Superseded == 0 {
 		t.Fatalf("superseded run %+v, want superseded, naming the run that did", r)
@@ -194,13 +214,14 @@ func TestClosedMemberCancelsRun(t *testing.T) {
 	defer close(block)
 	h.bld.set(func(f *fakeBuilder) { f.Block = block })
 	h.handle(prEvent("opened", prCore, nil))
-	h.eventually("build started", func() bool { return h.bld.callCount() == 1 })
+	running := h.building()
 	closed := *prApp
 	closed.State = "closed"
 	h.gh.addPR(&closed)
 	ev := prEvent("closed", &closed, nil)
 	ev.Sender = "carol" // a maintainer, not the author
 	h.handle(ev)
+	<-running
 	h.waitState("acme/core", "c1", "error")
 	h.waitState("acme/lib", "l1", "error")
 	d := h.gh.lastState("acme/lib", "l1").Description
@@ -234,8 +255,9 @@ func TestShutdownRequeuesRunningRun(t *testing.T) {
 	h.threeSiblings()
 	h.bld.set(func(f *fakeBuilder) { f.Block = make(chan struct{}) })
 	h.handle(prEvent("opened", prCore, nil))
-	h.eventually("build started", func() bool { return h.bld.callCount() == 1 })
-	h.q.Stop(50 * time.Millisecond)
+	running := h.building()
+	h.q.Stop(0)
+	<-running
 	r, _ := h.st.LatestRun(context.Background(), "acme/app#3,acme/core#1,acme/lib#2")
 	if r.State != lifecycle.Queued {
 		t.Fatalf("run after shutdown: %s, want queued", r.State)
@@ -295,9 +317,13 @@ func TestRunInterruptedTooOftenIsReportedNotRetried(t *testing.T) {
 func TestSameHeadsAreNeverCancelledAndBuiltAgain(t *testing.T) {
 	h := newHarness(t, func(s *setup) { s.Queue.CoalesceWindow = 0 })
 	h.threeSiblings()
-	h.gh.delay = 5 * time.Millisecond
 	block := make(chan struct{})
 	h.bld.set(func(f *fakeBuilder) { f.Block = block })
+	// The service's own workers claim and build while the events are
+	// handled, in whatever order the scheduler picks.
+	if err := h.q.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	var wg sync.WaitGroup
 	errs := make(chan error, 100)
 	for i := 0; i < 10; i++ {
@@ -310,17 +336,20 @@ func TestSameHeadsAreNeverCancelledAndBuiltAgain(t *testing.T) {
 				}
 			}()
 		}
-		time.Sleep(3 * time.Millisecond)
+		runtime.Gosched()
 	}
 	wg.Wait()
 	close(errs)
 	for err := range errs {
 		t.Fatal(err)
 	}
-	h.eventually("the build started", func() bool { return h.bld.callCount() == 1 })
 	close(block)
-	h.waitState("acme/app", "a1", "success")
-	time.Sleep(100 * time.Millisecond)
+	// Stop lets the build under way finish; a run left queued, or put
+	// back, would show below as a run that did not pass.
+	h.q.Stop(time.Minute)
+	if s := h.gh.lastState("acme/app", "a1"); s.State != "success" {
+		t.Errorf("acme/app@a1 is %+v, want success", s)
+	}
 	if n := h.bld.callCount(); n != 1 {
 		t.Errorf("the same heads were built %d times", n)
 	}

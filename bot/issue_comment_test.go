@@ -49,7 +49,7 @@ func TestCommentsIgnored(t *testing.T) {
 	h.comment("acme/core", 1, 9, "Workspace-Bot", "COLLABORATOR", "/workspace test")
 	h.comment("acme/core", 1, 6, "alice", "MEMBER", "like this:\n```\n/workspace test\n```")
 	h.comment("acme/core", 1, 7, "alice", "MEMBER", "<!--\n/workspace cancel\n-->")
-	time.Sleep(100 * time.Millisecond)
+	h.settle()
 	if h.bld.callCount() != 0 || len(h.gh.commentsOn("acme/core#1")) != 0 || len(h.gh.reactions) != 0 {
 		t.Fatalf("ignored comments acted on: builds %d, comments %v, reactions %v", h.bld.callCount(), h.gh.commentsOn("acme/core#1"), h.gh.reactions)
 	}
@@ -77,7 +77,7 @@ func TestUntrustedCommenterRefusedOnce(t *testing.T) {
 	h.threeSiblings()
 	h.comment("acme/core", 1, 10, "mallory", "CONTRIBUTOR", "/workspace test")
 	h.comment("acme/core", 1, 11, "mallory", "NONE", "/workspace cancel\n/workspace test")
-	time.Sleep(100 * time.Millisecond)
+	h.settle()
 	rs := h.replies("acme/core#1")
 	if len(rs) != 1 || !strings.Contains(rs[0], "@mallory") {
 		t.Fatalf("replies %q, want one refusal", rs)
@@ -125,8 +125,9 @@ func TestCommandReplies(t *testing.T) {
 	// cancel stops a running run and says so on every member.
 	h.bld.set(func(f *fakeBuilder) { f.Block = make(chan struct{}) })
 	h.comment("acme/lib", 2, 26, "alice", "MEMBER", "/workspace test")
-	h.eventually("build started", func() bool { return h.bld.callCount() == 2 })
+	running := h.building()
 	h.comment("acme/lib", 2, 27, "alice", "MEMBER", "/workspace cancel")
+	<-running
 	h.waitState("acme/core", "c1", "error")
 	if d := h.gh.lastState("acme/app", "a1").Description; !strings.Contains(d, "cancelled by @alice") {
 		t.Errorf("cancel description %q", d)
@@ -173,14 +174,14 @@ func TestForkApprovalIsForExactHeads(t *testing.T) {
 	if st.State != "pending" || !strings.Contains(st.Description, "waiting for a trusted /workspace test") {
 		t.Fatalf("fork status %+v", st)
 	}
-	time.Sleep(100 * time.Millisecond)
+	h.settle()
 	if h.bld.callCount() != 0 {
 		t.Fatal("untrusted fork code ran")
 	}
 	// A MEMBER association is not enough for fork code: GitHub must
 	// confirm push access.
 	h.comment("acme/lib", 2, 40, "carol", "MEMBER", "/workspace test")
-	time.Sleep(100 * time.Millisecond)
+	h.settle()
 	if h.bld.callCount() != 0 {
 		t.Fatal("fork code ran on a comment from a user without push access")
 	}
@@ -197,7 +198,7 @@ func TestForkApprovalIsForExactHeads(t *testing.T) {
 	pushed.HeadSHA = "f2"
 	h.gh.addPR(&pushed)
 	h.handle(prEvent("synchronize", &pushed, nil))
-	time.Sleep(150 * time.Millisecond)
+	h.settle()
 	if h.bld.callCount() != 1 || !strings.Contains(h.gh.lastState("acme/lib", "f2").Description, "waiting") {
 		t.Fatalf("a push after approval ran: builds %d, status %+v", h.bld.callCount(), h.gh.lastState("acme/lib", "f2"))
 	}
@@ -218,7 +219,7 @@ func TestWriteCommandsNeedWritePermission(t *testing.T) {
 	h.comment("acme/app", 3, 51, "rita", "COLLABORATOR", "/workspace unlink acme/core#1")
 	h.comment("acme/app", 3, 52, "rita", "COLLABORATOR", "/workspace test\n/workspace retest\n/workspace cancel")
 	h.comment("acme/app", 3, 53, "rita", "COLLABORATOR", "/workspace status")
-	time.Sleep(100 * time.Millisecond)
+	h.settle()
 	after, _ := h.gh.PullRequest(context.Background(), "acme/app", 3)
 	if after.Body != before.Body {
 		t.Errorf("a read-only collaborator edited the body: %q", after.Body)
@@ -270,12 +271,13 @@ func TestApprovalCoversOnlyHeadsSeenBeforeTheComment(t *testing.T) {
 
 	// alice comments; eve pushes f2 before the bot reads the comment.
 	ev := commentEv("acme/lib", 2, 60, "alice", "MEMBER", "/workspace test", true)
-	time.Sleep(5 * time.Millisecond)
+	ev.Comment.CreatedAt = h.clk.Now()
+	h.clk.Advance(5 * time.Millisecond)
 	pushed := *fork
 	pushed.HeadSHA = "f2"
 	h.gh.addPR(&pushed)
 	h.handle(ev)
-	time.Sleep(100 * time.Millisecond)
+	h.settle()
 	if h.bld.callCount() != 0 {
 		t.Fatal("a head first seen after the approving comment ran")
 	}

@@ -113,7 +113,7 @@ func (b *Bot) owe(ctx context.Context, reports ...store.Report) {
 	if b.rec != nil {
 		// The caller sends them now; the sweep only takes over if that
 		// fails, or the process dies first (every start sends them all).
-		due := time.Now().Add(ReportSweep)
+		due := b.clock.Now().Add(ReportSweep)
 		for i := range reports {
 			reports[i].NotBefore = due
 		}
@@ -175,7 +175,7 @@ func (b *Bot) attempt(ctx context.Context, r *store.Report) error {
 		return nil
 	}
 	giveUp := permanent(err)
-	retry := time.Now().Add(reportBackoff(r.Attempts + 1))
+	retry := b.clock.Now().Add(reportBackoff(r.Attempts + 1))
 	if merr := b.rec.ReportFailed(rctx, r.ID, err.Error(), retry, giveUp); merr != nil {
 		log.WithError(merr).Error("recording a failed report failed")
 	}
@@ -247,7 +247,7 @@ func (b *Bot) wakeSweep() {
 // pending one when all. It makes one pass: a report that fails again
 // waits for its next turn.
 func (b *Bot) sweep(ctx context.Context, all bool) error {
-	now := time.Now()
+	now := b.clock.Now()
 	if all {
 		now = time.Time{}
 	}

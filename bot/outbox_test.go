@@ -32,11 +32,15 @@ func TestFailedFinalStatusesAreSentAgain(t *testing.T) {
 	h.gh.failFinal = 2
 	h.gh.mu.Unlock()
 	h.handle(prEvent("opened", prCore, nil))
+	h.settle()
+	if h.pending() != 2 {
+		t.Fatalf("%d reports owed after 2 failed sends, want 2", h.pending())
+	}
+	h.advance(ReportSweep) // their retry is due
 	for _, pr := range []*changeset.PR{prCore, prLib, prApp} {
 		h.waitState(pr.Repo, pr.HeadSHA, "success")
 	}
-	h.eventually("an empty outbox", func() bool { return h.pending() == 0 })
-	time.Sleep(50 * time.Millisecond)
+	h.expect("an empty outbox", func() bool { return h.pending() == 0 })
 	for _, pr := range []*changeset.PR{prCore, prLib, prApp} {
 		if st := h.gh.lastState(pr.Repo, pr.HeadSHA); st.State != "success" {
 			t.Errorf("%s ends %+v", pr.Ref(), st)
@@ -53,10 +57,12 @@ func TestLostCommentAnswerMakesNoDuplicate(t *testing.T) {
 	h.gh.loseComments = 3
 	h.gh.mu.Unlock()
 	h.handle(prEvent("opened", prCore, nil))
+	h.settle()
+	h.advance(ReportSweep) // the lost ones' retry is due
 	for _, pr := range []*changeset.PR{prCore, prLib, prApp} {
 		h.waitState(pr.Repo, pr.HeadSHA, "success")
 	}
-	h.eventually("an empty outbox", func() bool { return h.pending() == 0 })
+	h.expect("an empty outbox", func() bool { return h.pending() == 0 })
 	for _, pr := range []*changeset.PR{prCore, prLib, prApp} {
 		if cs := h.gh.commentsOn(pr.Ref()); len(cs) != 1 || !strings.Contains(cs[0].Body, "passed") {
 			t.Errorf("%s has %d comments: %+v", pr.Ref(), len(cs), cs)
@@ -76,7 +82,7 @@ func TestLostCheckRunAnswerMakesNoDuplicate(t *testing.T) {
 	h := newHarness(t, func(s *setup) { s.Checks = checks })
 	h.threeSiblings()
 	h.handle(prEvent("opened", prCore, nil))
-	h.eventually("completed check runs", func() bool {
+	h.expect("completed check runs", func() bool {
 		for _, pr := range []*changeset.PR{prCore, prLib, prApp} {
 			if cr, _ := checks.get(pr.Repo, pr.HeadSHA); cr.Status != "completed" {
 				return false
@@ -84,7 +90,7 @@ func TestLostCheckRunAnswerMakesNoDuplicate(t *testing.T) {
 		}
 		return true
 	})
-	h.eventually("an empty outbox", func() bool { return h.pending() == 0 })
+	h.expect("an empty outbox", func() bool { return h.pending() == 0 })
 	for _, pr := range []*changeset.PR{prCore, prLib, prApp} {
 		found, _ := checks.CheckRuns(context.Background(), pr.Repo, pr.HeadSHA, "workspace/integration")
 		if len(found) != 1 || found[0].Status != "completed" {
@@ -128,12 +134,12 @@ func TestReportsOwedAreSentOnStart(t *testing.T) {
 	h := newHarness(t, func(s *setup) { s.Store = st })
 	for _, pr := range []*changeset.PR{prCore, prLib} {
 		h.waitState(pr.Repo, pr.HeadSHA, "failure")
-		h.eventually("the summary on "+pr.Ref(), func() bool {
+		h.expect("the summary on "+pr.Ref(), func() bool {
 			cs := h.gh.commentsOn(pr.Ref())
 			return len(cs) == 1 && strings.Contains(cs[0].Body, "boom")
 		})
 	}
-	h.eventually("an empty outbox", func() bool { return h.pending() == 0 })
+	h.expect("an empty outbox", func() bool { return h.pending() == 0 })
 	if n := h.bld.callCount(); n != 0 {
 		t.Errorf("the finished run was built again %d times", n)
 	}

@@ -125,8 +125,45 @@ func NewQueue(b *Bot, opts QueueOptions) (*Queue, error) {
 		opts.Poll = DefaultPoll
 	}
 	q := &Queue{b: b, opt: opts, log: b.log, wake: make(chan struct{}, 64), active: map[int64]context.CancelCauseFunc{}}
+	// Until Start, the work is done by Drain, in its caller's goroutine.
+	q.claimCtx, q.stopClaim = context.WithCancel(context.Background())
+	q.jobCtx, q.stopJobs = context.WithCancelCause(context.Background())
 	b.runs = q
 	return q, nil
+}
+
+// Drain does, in the caller's goroutine, the work due now by the bot's
+// clock: stored deliveries, queued runs, owed reports. It returns once
+// none is left, so whoever then finds that something did not happen
+// knows it will not. It is for a Queue not Started: tests, and tools
+// that drive the core one step at a time.
+func (q *Queue) Drain(ctx context.Context) error {
+	for q.claimCtx.Err() == nil { // not Stopped
+		worked := false
+		d, err := q.opt.Deliveries.ClaimDelivery(ctx)
+		if err != nil {
+			return err
+		}
+		if d != nil {
+			q.handleDelivery(d)
+			worked = true
+		}
+		r, err := q.opt.Runs.ClaimRun(ctx, q.b.clock.Now())
+		if err != nil {
+			return err
+		}
+		if r != nil {
+			q.execute(r)
+			worked = true
+		}
+		if err := q.b.sweep(ctx, false); err != nil {
+			return err
+		}
+		if !worked {
+			return nil
+		}
+	}
+	return nil
 }
 
 // Notify wakes idle workers: a delivery was stored.
@@ -296,7 +333,7 @@ func (q *Queue) execute(r *store.Run) {
 	log := q.log.WithFields(map[string]any{logging.Run: r.ID, logging.Changeset: r.Key})
 	ctx, cancel := context.WithCancelCause(logging.With(q.jobCtx, log))
 	defer cancel(nil)
-	start := time.Now()
+	start := q.b.clock.Now()
 
 	q.mu.Lock()
 	stopping := q.stopped
@@ -315,9 +352,9 @@ func (q *Queue) execute(r *store.Run) {
 	}()
 
 	state := q.build(ctx, r)
-	log.WithFields(map[string]any{logging.State: state, logging.Duration: time.Since(start).Milliseconds()}).Info("run ended")
+	log.WithFields(map[string]any{logging.State: state, logging.Duration: q.b.clock.Now().Sub(start).Milliseconds()}).Info("run ended")
 	if q.opt.OnRun != nil && state != "" {
-		q.opt.OnRun(state, time.Since(start))
+		q.opt.OnRun(state, q.b.clock.Now().Sub(start))
 	}
 }
 
@@ -366,7 +403,7 @@ func (q *Queue) build(ctx context.Context, r *store.Run) string {
 	defer stopBuild(nil)
 	lw := &logWriter{ctx: bctx, st: q.opt.Runs, id: r.ID, fail: stopBuild}
 	o := q.b.Build(bctx, p, lw)
-	if err := lw.failed(); err != nil && o.Stopped == nil {
+	if err := lw.failed(); err != nil && o.Stopped == nil && o.Result.Result != ci.Cancelled {
 		o.Result.Result = ci.Error
 		o.Result.Error = "the run's log could not be stored, so the run was stopped: " + err.Error()
 	}
@@ -392,7 +429,7 @@ func (q *Queue) finish(id int64, p *Plan, o *Outcome, log logrus.FieldLogger) st
 	var reports []store.Report
 	if p != nil {
 		reports = q.b.finalReports(ctx, p, o)
-		due := time.Now().Add(ReportSweep)
+		due := q.b.clock.Now().Add(ReportSweep)
 		for i := range reports {
 			reports[i].NotBefore = due // sent below; the sweep takes over if that fails
 		}
@@ -452,13 +489,10 @@ func (w *logWriter) Write(p []byte) (int, error) {
 	if err := w.failed(); err != nil {
 		return 0, err
 	}
-	ctx := w.ctx
-	if ctx.Err() != nil {
-		// The tail of a cancelled run still belongs in its log.
-		c, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		ctx = c
-	}
+	// The tail of a cancelled run still belongs in its log: the build's
+	// cancel, which can come between any two writes, does not stop one.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(w.ctx), 5*time.Second)
+	defer cancel()
 	if err := w.st.AppendLog(ctx, w.id, p); err != nil {
 		w.mu.Lock()
 		if w.err == nil {

@@ -185,7 +185,7 @@ func (b *Bot) decideTrust(ctx context.Context, p *Plan, appr *approval) ([]headA
 	for _, m := range p.Changeset.Members {
 		keys = append(keys, headKey(m.PR))
 	}
-	seen, err := b.rec.SeeHeads(ctx, time.Now(), keys...)
+	seen, err := b.rec.SeeHeads(ctx, b.clock.Now(), keys...)
 	if err != nil {
 		return nil, err
 	}
@@ -215,7 +215,7 @@ func (b *Bot) decideTrust(ctx context.Context, p *Plan, appr *approval) ([]headA
 		out = append(out, ha)
 	}
 	if len(approve) > 0 {
-		if err := b.rec.ApproveHeads(ctx, appr.by, time.Now(), approve...); err != nil {
+		if err := b.rec.ApproveHeads(ctx, appr.by, b.clock.Now(), approve...); err != nil {
 			return nil, err
 		}
 	}

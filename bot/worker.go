@@ -111,7 +111,7 @@ func (q *Queue) runLoop(worker int) {
 	defer q.loops.Done()
 	log := q.log.WithField(logging.Worker, fmt.Sprintf("run-%d", worker))
 	for q.claimCtx.Err() == nil {
-		r, err := q.opt.Runs.ClaimRun(q.claimCtx, time.Now())
+		r, err := q.opt.Runs.ClaimRun(q.claimCtx, q.b.clock.Now())
 		if err != nil {
 			if q.claimCtx.Err() == nil {
 				log.WithError(err).Error("claiming a run failed")
@@ -124,7 +124,7 @@ func (q *Queue) runLoop(worker int) {
 		if r == nil {
 			var wait time.Duration
 			if due, ok, err := q.opt.Runs.NextRunDue(q.claimCtx); err == nil && ok {
-				wait = time.Until(due)
+				wait = due.Sub(q.b.clock.Now())
 				if wait <= 0 {
 					// Due but blocked by a running run of its key:
 					// poll, the running run's end will not notify.
@@ -153,7 +153,7 @@ func (q *Queue) reportLoop() {
 		}
 		wait := ReportSweep
 		if due, ok, err := q.b.rec.NextReportDue(ctx); err == nil && ok {
-			wait = min(wait, max(time.Until(due), 50*time.Millisecond))
+			wait = min(wait, max(due.Sub(q.b.clock.Now()), 50*time.Millisecond))
 		}
 		t := time.NewTimer(wait)
 		select {

@@ -2,7 +2,6 @@ package store
 
 import (
 	"errors"
-	"io"
 	"os"
 	"path/filepath"
 	"sync"
@@ -55,10 +54,7 @@ func (b *ballast) take(free func(string) (int64, error), reserve int64, now time
 	if err != nil {
 		return false
 	}
-	_, err = io.CopyN(f, zeros{}, b.size)
-	if err == nil {
-		err = f.Sync()
-	}
+	err = allocate(f, b.size)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -81,13 +77,6 @@ func (b *ballast) give() bool {
 	b.held = false
 	os.Remove(b.path)
 	return true
-}
-
-type zeros struct{}
-
-func (zeros) Read(p []byte) (int, error) {
-	clear(p)
-	return len(p), nil
 }
 
 // diskFull says whether err is SQLite finding the disk full.

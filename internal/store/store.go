@@ -14,6 +14,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/provide-io/workspace-bot/internal/clock"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -98,10 +99,23 @@ func dsn(path string, role int) string {
 	return path + "?" + q.Encode()
 }
 
+// Option adjusts a Store as Open opens it.
+type Option func(*Store)
+
+// WithClock stamps and schedules by c instead of the machine's clock: a
+// bot and its store read one clock, so a test moves both.
+func WithClock(c clock.Clock) Option {
+	return func(s *Store) { s.now = c.Now }
+}
+
 // Open opens (creating if needed) the database at path and brings its schema
 // up to date.
-func Open(ctx context.Context, path string) (*Store, error) {
-	return open(ctx, path, nil)
+func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
+	return open(ctx, path, func(s *Store) {
+		for _, o := range opts {
+			o(s)
+		}
+	})
 }
 
 // open is Open with a hook that adjusts the Store before its goroutines

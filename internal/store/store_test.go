@@ -12,10 +12,10 @@ import (
 )
 
 // clock is a settable now for tests of time windows.
-type clock struct{ t time.Time }
+type testClock struct{ t time.Time }
 
-func (c *clock) now() time.Time          { return c.t }
-func (c *clock) advance(d time.Duration) { c.t = c.t.Add(d) }
+func (c *testClock) now() time.Time          { return c.t }
+func (c *testClock) advance(d time.Duration) { c.t = c.t.Add(d) }
 
 func openTest(t *testing.T) (*Store, string) {
 	t.Helper()
@@ -28,8 +28,8 @@ func openTest(t *testing.T) (*Store, string) {
 	return s, path
 }
 
-func withClock(s *Store) *clock {
-	c := &clock{t: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)}
+func withClock(s *Store) *testClock {
+	c := &testClock{t: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)}
 	s.now = c.now
 	return c
 }
