@@ -131,7 +131,7 @@ func TestChecksRefusedReportWithStatuses(t *testing.T) {
 	}
 }
 
-// Issue 12, finding 6: a check run's title is plain text on one line, its
+// A check run's title is plain text on one line, its
 // summary Markdown with what came from outside escaped; a commit status
 // description is one plain line.
 func TestReportedTextIsPlainOrEscaped(t *testing.T) {

@@ -36,7 +36,7 @@ func TestParseCommands(t *testing.T) {
 		{"extra argument", "/workspace cancel now", []want{{verb: "cancel", args: []string{"now"}, bad: true}}},
 		{"link needs refs", "/workspace link", []want{{verb: "link", bad: true}}},
 		{"unlink", "/workspace unlink https://github.com/o/r/pull/3", []want{{verb: "unlink", args: []string{"https://github.com/o/r/pull/3"}}}},
-		// Issue 12, finding 2: commands shown in code or hidden in a
+		// Commands shown in code or hidden in a
 		// comment were accepted.
 		{"fenced block ignored", "try this:\n```\n/workspace test\n```\n", nil},
 		{"tilde fence ignored", "~~~sh\n/workspace cancel\n~~~", nil},

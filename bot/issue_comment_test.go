@@ -41,7 +41,7 @@ func TestCommentsIgnored(t *testing.T) {
 	h.handle(commentEv("acme/core", 1, 1, "ci[bot]", "NONE", "/workspace test", true))
 	h.handle(commentEv("acme/core", 1, 2, "alice", "MEMBER", "/workspace test", false))
 	h.comment("acme/core", 1, 3, "alice", "MEMBER", "> /workspace test\nagreed")
-	// Issue 12, finding 2: a command in a code block or an HTML comment,
+	// A command in a code block or an HTML comment,
 	// and the bot's own comment (a token-mode bot is a plain user who can
 	// push) carrying a command printed by code under test.
 	h.gh.perms["workspace-bot"] = "write"
@@ -204,7 +204,7 @@ func TestForkApprovalIsForExactHeads(t *testing.T) {
 	}
 }
 
-// Issue 12, finding 4: author_association alone never grants a write
+// An author_association alone never grants a write
 // action. A COLLABORATOR whom GitHub gives read permission may ask for
 // status and help, but may not build, cancel, link or unlink.
 func TestWriteCommandsNeedWritePermission(t *testing.T) {
@@ -248,7 +248,7 @@ func TestWriteCommandsNeedWritePermission(t *testing.T) {
 	}
 }
 
-// Issue 12, finding 3: the outsider pushed between the maintainer's
+// The outsider pushed between the maintainer's
 // comment and the bot reading it, and the new head ran. An approval
 // covers only heads the bot had seen by the comment's time, and its reply
 // says exactly what it covered.
@@ -316,8 +316,7 @@ func TestRepliesEscapeWhatComesFromOutside(t *testing.T) {
 	golden(t, "reply_bad_ref", rs[0])
 }
 
-// link and unlink edit the body where its lines count (issue 12, finding
-// 7): a body ending inside an unclosed comment still gets a link that
+// link and unlink edit the body where its lines count: a body ending inside an unclosed comment still gets a link that
 // counts, a no-break space after a reference does not stop unlink, and a
 // reference only quoted is not linked, which the reply says.
 func TestLinkAndUnlinkWhereLinesCount(t *testing.T) {

@@ -87,7 +87,7 @@ func TestSummaryGolden(t *testing.T) {
 	}
 }
 
-// Issue 12, finding 6: a valid branch name that closes a code span,
+// A valid branch name that closes a code span,
 // mentions a team and adds a table cell, and the config's own "|| exit
 // 1", all rendered as the characters they are.
 func TestSummaryEscapesWhatComesFromOutside(t *testing.T) {

@@ -92,8 +92,7 @@ func (p *perms) set(repo, user, perm string) {
 	p.m[strings.ToLower(repo+"\x00"+user)] = perm
 }
 
-// trustFunc answers changeset resolution's question for the bot (SPEC
-// section 12): a PR's author is trusted when they are the bot itself
+// trustFunc answers changeset resolution's question for the bot: a PR's author is trusted when they are the bot itself
 // (release PRs), or when their author_association is in
 // [workspace.bot].trusted and the collaborator-permission API says they
 // can push to the PR's repository. Every PR is asked, forks and branches

@@ -1,5 +1,14 @@
 package changeset
 
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/provide-io/workspace-bot/internal/text"
+)
+
 // Output is a changeset as the CLI's --json and the Action's changeset
 // output print it, for machines to read.
 type Output struct {
@@ -51,4 +60,21 @@ func (cs *Changeset) Output() Output {
 		out.Excluded = append(out.Excluded, ExclusionOutput{Ref: e.PR.String(), Links: e.Links, Reason: string(e.Reason)})
 	}
 	return out
+}
+
+// WriteTable prints the changeset of workspace ws for a person: its key,
+// its run id, and a row per member.
+func (cs *Changeset) WriteTable(w io.Writer, ws string) error {
+	fmt.Fprintf(w, "%s changeset %s\nrun id %s, %d pull request(s)\n\n", ws, cs.Key, cs.RunID, len(cs.Members))
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "SIBLING\tPR\tSHA\tBASE\tHEAD\tLINKED BY")
+	for _, m := range cs.Members {
+		p := m.PR
+		head := p.HeadRef
+		if p.Fork {
+			head = p.HeadRepo + ":" + p.HeadRef
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", m.Sibling, p.Ref(), text.ShortSHA(p.HeadSHA), p.BaseRef, head, strings.Join(m.Links, "; "))
+	}
+	return tw.Flush()
 }

@@ -32,7 +32,7 @@ type Options struct {
 	// link themselves to them; an error (a GitHub failure) fails the
 	// resolution.
 	//
-	// SPEC section 12: author_association is not always reliable, so the
+	// An author_association is not always reliable, so the
 	// bot answers with its configured associations confirmed by the
 	// collaborator-permission API (write or more on pr.Repo), for forks and
 	// branches of the base repository alike: a read-only user may open a
@@ -90,12 +90,12 @@ type resolver struct {
 	excluded map[string]*Exclusion // PRs left out, by ref key
 }
 
-// Resolve finds the changeset that start belongs to, as SPEC section 4
+// Resolve finds the changeset that start belongs to,
 // says: Depends-On lines in both directions, PRs on branches of the same
 // name when link_by_branch is set, transitively, bounded; then validates
 // it and pins every member to its head SHA.
 //
-// Links follow authorship (SPEC section 12): a PR's Depends-On lines and
+// Links follow authorship: a PR's Depends-On lines and
 // branch name speak for its author. So the links that count are those of
 // the start and of members whose author is trusted (Options.Trusted):
 //   - their Depends-On lines bring in the PRs they name, trusted or not (a

@@ -3,6 +3,8 @@ package release
 import (
 	"context"
 	"fmt"
+	"github.com/provide-io/workspace-bot/internal/text"
+	"github.com/provide-io/workspace-bot/workspace"
 	"sort"
 	"strings"
 
@@ -32,6 +34,17 @@ type Target struct {
 	Base string
 }
 
+// Targets are where the plan's entries are pushed and opened: each
+// sibling's repository, against its branch.
+func Targets(cfg *workspace.Config, plan *Plan) []Target {
+	var out []Target
+	for _, e := range plan.Entries {
+		s := cfg.Sibling(e.Sibling)
+		out = append(out, Target{Entry: e, PushURL: cfg.RepoURL(s), Base: s.Branch})
+	}
+	return out
+}
+
 // OpenOptions configure Open.
 type OpenOptions struct {
 	Branch string // DefaultBranch when ""
@@ -58,6 +71,21 @@ type Opened struct {
 	PR     string `json:"pr"`
 	Number int    `json:"number,omitempty"`
 	URL    string `json:"url,omitempty"`
+}
+
+// Line is what was done for one sibling, for a person.
+func (x Opened) Line() string {
+	sha := ""
+	if x.SHA != "" {
+		sha = " (" + text.ShortSHA(x.SHA) + ")"
+	}
+	pr := x.PR
+	if x.Number != 0 {
+		pr += fmt.Sprintf(" %s#%d %s", x.Repo, x.Number, x.URL)
+	} else {
+		pr += " a PR in " + x.Repo
+	}
+	return fmt.Sprintf("%s: %s %s%s: %s; %s", x.Sibling, x.Push, x.Branch, sha, strings.Join(x.Files, ", "), pr)
 }
 
 // Open pushes one release branch per target and creates or updates its PR,

@@ -2,6 +2,7 @@ package release
 
 import (
 	"context"
+	"github.com/provide-io/workspace-bot/workspace"
 	"os"
 	"path"
 	"path/filepath"
@@ -141,3 +142,16 @@ func (st *State) readCommits(ctx context.Context) error {
 // fragmentName is a fragment's file name without its directory, for
 // messages.
 func fragmentName(p string) string { return path.Base(p) }
+
+// ReadAll reads every sibling of cfg from its checkout in dirs (by name).
+func ReadAll(ctx context.Context, cfg *workspace.Config, dirs map[string]string) (map[string]*State, error) {
+	states := make(map[string]*State, len(cfg.Siblings))
+	for _, s := range cfg.Siblings {
+		st, err := Read(ctx, s.Name, dirs[s.Name])
+		if err != nil {
+			return nil, err
+		}
+		states[s.Name] = st
+	}
+	return states, nil
+}

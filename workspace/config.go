@@ -269,6 +269,16 @@ func (c *Config) WorkspaceFullName() string {
 }
 
 // Sibling returns the sibling with the given name.
+// SiblingDirs is where each sibling's checkout is on disk, by name: at
+// its path from the workspace root.
+func (c *Config) SiblingDirs() map[string]string {
+	dirs := make(map[string]string, len(c.Siblings))
+	for _, s := range c.Siblings {
+		dirs[s.Name] = filepath.Join(c.Dir(), s.Path)
+	}
+	return dirs
+}
+
 func (c *Config) Sibling(name string) *Sibling {
 	for i := range c.Siblings {
 		if c.Siblings[i].Name == name {

@@ -56,7 +56,7 @@ done
 }
 
 // TestActionStepsCannotReachTheRunner builds a PR whose setup step
-// attacks the Action as issue 11 found it could: through the runner's
+// attacks the Action as it could be attacked: through the runner's
 // variables, the runner's files, and the Action's own standard output,
 // where a workflow command outside the stop-commands block would be
 // obeyed. It also reads /proc/<action pid>/environ while the action runs.

@@ -549,7 +549,7 @@ func (w *actionWorld) renameComment(t *testing.T, user, association, body string
 // The Action's store lasts one job, so an approving comment's job has
 // never seen the fork's head: it reads when an earlier job first posted a
 // state on it from GitHub. A head that appears after the comment is not
-// approved (issue 12, finding 3).
+// approved.
 func TestActionApprovalCoversHeadsWaitingBeforeTheComment(t *testing.T) {
 	w := newActionWorld(t)
 	n := w.forkPR(t, "typo", map[string]string{"NOTES": "a typo fixed\n"}, "Typo")

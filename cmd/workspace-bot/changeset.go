@@ -2,18 +2,15 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/provide-io/workspace-bot/bot"
 	"github.com/provide-io/workspace-bot/changeset"
 	"github.com/provide-io/workspace-bot/internal/cli"
 	"github.com/provide-io/workspace-bot/internal/ghclient"
-	"github.com/provide-io/workspace-bot/internal/text"
 	"github.com/provide-io/workspace-bot/workspace"
 )
 
@@ -41,30 +38,12 @@ func runChangeset(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return code
 	}
 	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(plan.Changeset.Output()); err != nil {
-			return exitInfra
-		}
-		return exitOK
+		return writeJSON(stdout, plan.Changeset.Output())
 	}
-	printChangeset(stdout, cfg, plan.Changeset)
+	if err := plan.Changeset.WriteTable(stdout, cfg.Workspace.Name); err != nil {
+		return exitInfra
+	}
 	return exitOK
-}
-
-func printChangeset(w io.Writer, cfg *workspace.Config, cs *changeset.Changeset) {
-	fmt.Fprintf(w, "%s changeset %s\nrun id %s, %d pull request(s)\n\n", cfg.Workspace.Name, cs.Key, cs.RunID, len(cs.Members))
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "SIBLING\tPR\tSHA\tBASE\tHEAD\tLINKED BY")
-	for _, m := range cs.Members {
-		p := m.PR
-		head := p.HeadRef
-		if p.Fork {
-			head = p.HeadRepo + ":" + p.HeadRef
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", m.Sibling, p.Ref(), text.ShortSHA(p.HeadSHA), p.BaseRef, head, strings.Join(m.Links, "; "))
-	}
-	tw.Flush()
 }
 
 // resolvePlan resolves the changeset of each ref through the bot's core

@@ -6,15 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/provide-io/workspace-bot/ci"
 	"github.com/provide-io/workspace-bot/internal/cli"
 	"github.com/provide-io/workspace-bot/internal/gh"
-	"github.com/provide-io/workspace-bot/internal/text"
 	"github.com/provide-io/workspace-bot/release"
 	"github.com/provide-io/workspace-bot/workspace"
 )
@@ -118,11 +115,7 @@ func runRelease(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return exitOK
 	}
 
-	var targets []release.Target
-	for _, e := range plan.Entries {
-		s := cfg.Sibling(e.Sibling)
-		targets = append(targets, release.Target{Entry: e, PushURL: cfg.RepoURL(s), Base: s.Branch})
-	}
+	targets := release.Targets(cfg, plan)
 	if len(targets) == 0 {
 		if o.JSON {
 			return writeJSON(stdout, struct {
@@ -147,17 +140,7 @@ func runRelease(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	plan.WriteTable(stdout) //nolint:errcheck // stdout
 	fmt.Fprintln(stdout)
 	for _, x := range opened {
-		sha := ""
-		if x.SHA != "" {
-			sha = " (" + text.ShortSHA(x.SHA) + ")"
-		}
-		pr := x.PR
-		if x.Number != 0 {
-			pr += fmt.Sprintf(" %s#%d %s", x.Repo, x.Number, x.URL)
-		} else {
-			pr += " a PR in " + x.Repo
-		}
-		fmt.Fprintf(stdout, "%s: %s %s%s: %s; %s\n", x.Sibling, x.Push, x.Branch, sha, strings.Join(x.Files, ", "), pr)
+		fmt.Fprintln(stdout, x.Line())
 	}
 	return exitOK
 }
@@ -186,43 +169,14 @@ func releaseExit(err error) int {
 // --local, or from each repo's branch tip, checked out through ci's
 // mirrors (which fetch tags) into a build root removed by cleanup.
 func releaseStates(ctx context.Context, o *releaseOptions, cfg *workspace.Config, auth func(context.Context, string) (string, error), stderr io.Writer) (map[string]*release.State, func(), error) {
-	cleanup := func() {}
-	dirs := map[string]string{}
-	if o.Local {
-		for _, s := range cfg.Siblings {
-			dirs[s.Name] = filepath.Join(cfg.Dir(), s.Path)
-		}
-	} else {
-		// Checkouts only: no setup, no tests.
+	dirs, cleanup := cfg.SiblingDirs(), func() {}
+	if !o.Local {
 		runner := &ci.Runner{DataDir: o.DataDir, Keep: true, Progress: ci.NewProgress(stderr, false), Authorization: auth}
-		res, err := runner.Run(ctx, ci.Request{Config: cfg.WithoutSteps(), Changeset: "release", CheckoutOnly: true})
-		if res != nil && res.BuildRoot != "" {
-			root := res.BuildRoot
-			cleanup = func() { os.RemoveAll(root) }
-		}
-		if err != nil {
+		var err error
+		if dirs, cleanup, err = runner.CheckoutTips(ctx, cfg); err != nil {
 			return nil, cleanup, err
 		}
-		if res.Result != ci.Success {
-			return nil, cleanup, fmt.Errorf("checking out the siblings: %s %s", res.Result, res.Error)
-		}
-		// The workspace sits one level below the build root, named as
-		// ci names it; siblings at their paths from there.
-		wsDir := filepath.Join(res.BuildRoot, filepath.Base(cfg.Dir()))
-		if _, err := os.Stat(wsDir); err != nil {
-			wsDir = filepath.Join(res.BuildRoot, cfg.Workspace.Name)
-		}
-		for _, s := range cfg.Siblings {
-			dirs[s.Name] = filepath.Join(wsDir, s.Path)
-		}
 	}
-	states := map[string]*release.State{}
-	for _, s := range cfg.Siblings {
-		st, err := release.Read(ctx, s.Name, dirs[s.Name])
-		if err != nil {
-			return nil, cleanup, err
-		}
-		states[s.Name] = st
-	}
-	return states, cleanup, nil
+	states, err := release.ReadAll(ctx, cfg, dirs)
+	return states, cleanup, err
 }

@@ -2,11 +2,9 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 
 	"github.com/provide-io/workspace-bot/ci"
@@ -58,30 +56,13 @@ func (o *testOptions) request(cfg *workspace.Config) (ci.Request, error) {
 	// The developer's own refs: trusted, so the warm build root and the
 	// cache serve them. A --pr changeset may hold a fork's code, which
 	// gets a root of its own (see ci.Request.Trusted).
-	req := ci.Request{Config: cfg, Local: o.Local, Pins: map[string]ci.Pin{}, Task: o.Task, Fresh: o.Fresh, Trusted: len(o.PRs) == 0}
-	var labels []string
-	for _, r := range o.Refs {
-		name, ref, _ := strings.Cut(r, "=")
-		if cfg.Sibling(name) == nil && name != cfg.Workspace.Name {
-			return req, fmt.Errorf("--ref %s: %q is not a sibling of %s; known siblings: %s (or the workspace itself, %s)",
-				r, name, cfg.Workspace.Name, strings.Join(ci.KnownNames(cfg), ", "), cfg.Workspace.Name)
-		}
-		if _, dup := req.Pins[name]; dup {
-			return req, fmt.Errorf("--ref %s: %s is pinned twice; give one --ref per sibling", r, name)
-		}
-		req.Pins[name] = ci.Pin{Ref: ref}
-		labels = append(labels, name+"="+ref)
-	}
-	sort.Strings(labels)
-	switch {
-	case o.Local:
+	req := ci.Request{Config: cfg, Local: o.Local, Task: o.Task, Fresh: o.Fresh, Trusted: len(o.PRs) == 0}
+	var err error
+	req.Pins, req.Changeset, err = ci.PinRefs(cfg, o.Refs)
+	if o.Local {
 		req.Changeset = "local"
-	case len(labels) > 0:
-		req.Changeset = strings.Join(labels, ",")
-	default:
-		req.Changeset = "tips"
 	}
-	return req, nil
+	return req, err
 }
 
 func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -140,10 +121,8 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if res != nil {
 		if o.JSON {
-			enc := json.NewEncoder(stdout)
-			enc.SetIndent("", "  ")
-			if jerr := enc.Encode(res); jerr != nil {
-				return exitInfra
+			if code := writeJSON(stdout, res); code != exitOK {
+				return code
 			}
 		} else if err == nil || len(res.Siblings)+len(res.Steps) > 0 {
 			// A run refused before it built anything has nothing to

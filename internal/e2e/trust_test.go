@@ -9,7 +9,7 @@ import (
 	"github.com/provide-io/workspace-bot/internal/githubtest"
 )
 
-// Issue 12, finding 2, through the real serve process: a failing test
+// Through the real serve process: a failing test
 // prints a command; the summary comment carrying that log tail comes back
 // as an issue_comment by the bot's own user (a token-mode bot is a plain
 // user who can push), and must not make the bot edit a PR body. Neither
@@ -56,7 +56,7 @@ func TestOwnCommentsAreNeverCommands(t *testing.T) {
 	}
 }
 
-// Issue 12, finding 4: a COLLABORATOR whom GitHub gives read permission
+// A COLLABORATOR whom GitHub gives read permission
 // rewrote another author's PR body through /workspace link. The
 // association alone never grants a write action.
 func TestReadOnlyCollaboratorCannotEditOthersPRs(t *testing.T) {
@@ -112,7 +112,7 @@ func (w *world) statesOn(repo, sha string) []string {
 	return out
 }
 
-// Issue 12, finding 1: an outsider's fork PR names a maintainer's PR, in
+// An outsider's fork PR names a maintainer's PR, in
 // a sibling the maintainer's changeset already has, with a junk word on
 // its Depends-On line. It used to pull the maintainer's PRs into its
 // changeset (waiting for approval) and make theirs fail with a
@@ -159,7 +159,7 @@ func TestOutsiderCannotJoinBlockOrBreakAMaintainersChangeset(t *testing.T) {
 	}
 }
 
-// Issue 12, findings 1 and 3: the outsider's own changeset includes the
+// The outsider's own changeset includes the
 // maintainer's PR it names and waits for an approval, shown on the
 // outsider's PR only. An approval covers only the heads the bot had seen
 // by the comment's time: a push racing the comment needs a new one.

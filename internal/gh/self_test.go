@@ -9,7 +9,7 @@ import (
 )
 
 // The login the bot acts as, looked up once: its comments are never read
-// as commands (issue 12, finding 2).
+// as commands.
 func TestSelf(t *testing.T) {
 	w := newWorld(t)
 	ctx := context.Background()

@@ -15,7 +15,7 @@ import (
 
 // trustByPermission trusts an author whose author_association is one of
 // associations and whose permission on the PR's repository, read through
-// the real client, allows pushing: the decision SPEC section 12 asks of
+// the real client, allows pushing: the decision asked of
 // the bot.
 func trustByPermission(c *Client, associations ...string) changeset.TrustFunc {
 	return func(ctx context.Context, pr *changeset.PR) (bool, error) {
@@ -52,7 +52,7 @@ func exclusions(cs *changeset.Changeset) []string {
 	return out
 }
 
-// The attack of issue 12, finding 1, on the emulator: an outsider's fork PR
+// An attack on the emulator: an outsider's fork PR
 // names a maintainer's PR with a junk word on the line, in a sibling the
 // maintainer's changeset already has; a read-only collaborator opens a PR
 // from a branch named like the maintainer's. Neither joins nor breaks the

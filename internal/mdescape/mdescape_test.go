@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-// The hostile names of issue 12, finding 6.
+// Hostile names: each closes or opens some Markdown construct.
 const (
 	branch  = "a`@provide-io/security-team`|b"
 	command = "pytest -q || exit 1"

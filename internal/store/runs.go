@@ -135,7 +135,11 @@ const held = math.MaxInt64
 // run. r.NotBefore, when later than now+window, is kept.
 func (s *Store) EnqueueRun(ctx context.Context, r Run, window time.Duration) (id int64, coalesced bool, err error) {
 	err = s.runTx(ctx, "enqueue run "+r.Key, func(tx *sql.Tx) error {
-		q, err := s.enqueue(ctx, tx, r, window, false)
+		prev, err := scanRun(tx.QueryRowContext(ctx, `SELECT `+runColumns+` FROM runs WHERE key = ? AND state = 'queued' ORDER BY id DESC LIMIT 1`, r.Key))
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		q, err := s.enqueue(ctx, tx, r, window, false, prev)
 		id, coalesced = q.ID, q.Coalesced
 		return err
 	})
@@ -162,12 +166,13 @@ type Triggered struct {
 	Due time.Time
 }
 
-// Trigger makes a trigger's decisions about r in one transaction: skip
-// heads that are tested already (unless force) or being tested now;
-// otherwise coalesce into the key's queued run or queue a new one, held
-// until Release, and cancel the running runs of the key that build other
-// heads. Nothing between the decisions can change what they decided on:
-// the same heads are never cancelled and built again.
+// Trigger carries out, in one transaction, what lifecycle.Decide makes
+// of a trigger for r from the runs of r.Key it reads in that transaction:
+// skip heads tested already (unless force) or being tested now, or
+// coalesce into the key's queued run or queue a new one, held until
+// Release; and cancel the runs superseded. Nothing between the reading
+// and the writing can change what was decided on: the same heads are
+// never cancelled and built again.
 func (s *Store) Trigger(ctx context.Context, r Run, force bool, window time.Duration) (Triggered, error) {
 	var t Triggered
 	err := s.runTx(ctx, "trigger a run of "+r.Key, func(tx *sql.Tx) error {
@@ -176,49 +181,48 @@ func (s *Store) Trigger(ctx context.Context, r Run, force bool, window time.Dura
 		if err != nil {
 			return err
 		}
-		for i := range live {
-			if lr := &live[i]; lr.State == lifecycle.Building && lr.RunID == r.RunID {
-				t.Tested = lr
-			}
-		}
-		if t.Tested == nil && !force {
-			last, err := scanRun(tx.QueryRowContext(ctx, `SELECT `+runColumns+` FROM runs WHERE key = ? ORDER BY id DESC LIMIT 1`, r.Key))
-			if err != nil && !errors.Is(err, sql.ErrNoRows) {
-				return err
-			}
-			if last != nil && last.RunID == r.RunID && (last.Ended == lifecycle.Success || last.Ended == lifecycle.Failure) {
-				t.Tested = last
-			}
-		}
-		if t.Tested != nil {
-			// A queued run of other heads is moot once these heads are
-			// tested or being tested.
-			for _, lr := range live {
-				if lr.State == lifecycle.Queued {
-					if err := cancel(ctx, tx, lr.ID, t.Tested.ID, s.now()); err != nil {
-						return err
-					}
-					t.Superseded = append(t.Superseded, lr)
-				}
-			}
-			return nil
-		}
-		q, err := s.enqueue(ctx, tx, r, window, true)
-		if err != nil {
+		last, err := scanRun(tx.QueryRowContext(ctx, `SELECT `+runColumns+` FROM runs WHERE key = ? ORDER BY id DESC LIMIT 1`, r.Key))
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
-		t.ID, t.Coalesced, t.Replaced, t.Due = q.ID, q.Coalesced, q.Replaced, q.Due
-		for _, lr := range live {
-			if lr.State == lifecycle.Building && lr.RunID != r.RunID {
-				if err := cancel(ctx, tx, lr.ID, t.ID, s.now()); err != nil {
+		runs := map[int64]*Run{}
+		seen := make([]lifecycle.Run, len(live))
+		for i := range live {
+			runs[live[i].ID] = &live[i]
+			seen[i] = live[i].life()
+		}
+		var newest *lifecycle.Run
+		if last != nil {
+			runs[last.ID] = last
+			l := last.life()
+			newest = &l
+		}
+		var by int64 // the run that supersedes
+		for _, d := range lifecycle.Decide(seen, newest, lifecycle.Trigger{Heads: r.RunID, Force: force}) {
+			switch d.Kind {
+			case lifecycle.Skip:
+				t.Tested, by = runs[d.Run], d.Run
+			case lifecycle.Enqueue, lifecycle.Coalesce:
+				q, err := s.enqueue(ctx, tx, r, window, true, runs[d.Run])
+				if err != nil {
 					return err
 				}
-				t.Superseded = append(t.Superseded, lr)
+				t.ID, t.Coalesced, t.Replaced, t.Due, by = q.ID, q.Coalesced, q.Replaced, q.Due, q.ID
+			case lifecycle.Supersede:
+				if err := cancel(ctx, tx, d.Run, by, s.now()); err != nil {
+					return err
+				}
+				t.Superseded = append(t.Superseded, *runs[d.Run])
 			}
 		}
 		return nil
 	})
 	return t, err
+}
+
+// life is what lifecycle.Decide knows of the run.
+func (r *Run) life() lifecycle.Run {
+	return lifecycle.Run{ID: r.ID, Heads: r.RunID, State: r.State, Ended: r.Ended}
 }
 
 // Release lets a queued run held by Trigger start at due.
@@ -235,9 +239,9 @@ type queued struct {
 	Due       time.Time
 }
 
-// enqueue queues r in tx, or coalesces it into the key's queued run; with
-// hold, the run is not claimable until Release.
-func (s *Store) enqueue(ctx context.Context, tx *sql.Tx, r Run, window time.Duration, hold bool) (queued, error) {
+// enqueue queues r in tx, or coalesces it into the key's queued run
+// into; with hold, the run is not claimable until Release.
+func (s *Store) enqueue(ctx context.Context, tx *sql.Tx, r Run, window time.Duration, hold bool, into *Run) (queued, error) {
 	var q queued
 	if r.Key == "" {
 		return q, fmt.Errorf("empty changeset key")
@@ -251,9 +255,8 @@ func (s *Store) enqueue(ctx context.Context, tx *sql.Tx, r Run, window time.Dura
 	if r.NotBefore.After(nb) {
 		nb = r.NotBefore
 	}
-	prev, err := scanRun(tx.QueryRowContext(ctx, `SELECT `+runColumns+` FROM runs WHERE key = ? AND state = 'queued' ORDER BY id DESC LIMIT 1`, r.Key))
-	switch {
-	case err == nil:
+	switch prev := into; {
+	case prev != nil:
 		// A steady stream of events must not postpone a run forever: a
 		// queued run waits at most MaxCoalesce windows from its first event.
 		if limit := prev.CreatedAt.Add(MaxCoalesce * window); nb.After(limit) && !r.NotBefore.After(limit) {
@@ -262,7 +265,7 @@ func (s *Store) enqueue(ctx context.Context, tx *sql.Tx, r Run, window time.Dura
 		q = queued{ID: prev.ID, Coalesced: true, Replaced: prev, Due: nb}
 		_, err = tx.ExecContext(ctx, `UPDATE runs SET run_id = ?, trigger = ?, changeset = ?, config = ?, config_name = ?, config_remote = ?, not_before = ? WHERE id = ?`,
 			r.RunID, r.Trigger, cs, r.Config, r.ConfigName, r.ConfigRemote, notBefore(nb, hold), prev.ID)
-	case errors.Is(err, sql.ErrNoRows):
+	default:
 		var res sql.Result
 		res, err = tx.ExecContext(ctx, `INSERT INTO runs (key, run_id, state, trigger, changeset, config, config_name, config_remote, not_before, created_at)
 VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?)`, r.Key, r.RunID, r.Trigger, cs, r.Config, r.ConfigName, r.ConfigRemote, notBefore(nb, hold), toNanos(now))
