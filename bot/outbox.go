@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/provide-io/workspace-bot/internal/backoff"
 	"github.com/provide-io/workspace-bot/lifecycle"
 	"hash/fnv"
 	"strings"
@@ -222,11 +223,7 @@ func permanent(err error) bool {
 
 // reportBackoff is how long to wait before the nth attempt of a report.
 func reportBackoff(n int) time.Duration {
-	d := reportRetryFirst
-	for i := 1; i < n && d < ReportSweep; i++ {
-		d *= 2
-	}
-	return min(d, ReportSweep)
+	return backoff.Policy{First: reportRetryFirst, Max: ReportSweep}.Wait(n)
 }
 
 func (b *Bot) reportLock(target string) *sync.Mutex {

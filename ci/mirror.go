@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/provide-io/workspace-bot/internal/backoff"
 	"os"
 	"path/filepath"
 	"strings"
@@ -40,6 +41,10 @@ func (r *Runner) mirrorFor(url string) *mirror {
 	}
 }
 
+// lockWait spaces the tries for a mirror's lock: a fetch holds it for
+// a moment, so the waits stay short.
+var lockWait = backoff.Policy{First: 2 * time.Millisecond, Max: 50 * time.Millisecond}
+
 // lock takes the mirror's lock, shared or exclusive, waiting as long as
 // ctx allows. Each call opens the lock file anew, so goroutines of one
 // process exclude each other just as processes do.
@@ -55,8 +60,7 @@ func (m *mirror) lock(ctx context.Context, exclusive bool) (unlock func(), err e
 	if exclusive {
 		how = syscall.LOCK_EX
 	}
-	wait := 2 * time.Millisecond
-	for {
+	for try := 1; ; try++ {
 		err := syscall.Flock(int(f.Fd()), how|syscall.LOCK_NB)
 		if err == nil {
 			return func() { f.Close() }, nil
@@ -69,10 +73,7 @@ func (m *mirror) lock(ctx context.Context, exclusive bool) (unlock func(), err e
 		case <-ctx.Done():
 			f.Close()
 			return nil, ctx.Err()
-		case <-time.After(wait):
-		}
-		if wait < 50*time.Millisecond {
-			wait *= 2
+		case <-time.After(lockWait.Wait(try)):
 		}
 	}
 }

@@ -5,8 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/provide-io/workspace-bot/internal/backoff"
 	"io"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"strconv"
@@ -248,12 +248,7 @@ func retryAfter(resp *http.Response, now time.Time) (time.Duration, bool) {
 // backoff doubles per attempt from base, capped at 30s, with equal
 // jitter so that many clients do not retry in step.
 func (t *retry) backoff(attempt int) time.Duration {
-	d := t.base << (attempt - 1)
-	if d > 30*time.Second || d <= 0 {
-		d = 30 * time.Second
-	}
-	half := d / 2
-	return half + time.Duration(rand.Int64N(int64(half)+1))
+	return backoff.Policy{First: t.base, Max: 30 * time.Second, Jitter: true}.Wait(attempt)
 }
 
 // neverSent reports a failure to connect: the server cannot have acted.

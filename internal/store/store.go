@@ -14,6 +14,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/provide-io/workspace-bot/internal/backoff"
 	"github.com/provide-io/workspace-bot/internal/clock"
 	"net/url"
 	"os"
@@ -166,7 +167,7 @@ func open(ctx context.Context, path string, adjust func(*Store)) (*Store, error)
 		quit:                make(chan struct{}),
 		now:                 time.Now,
 		maxDeliveryAttempts: DefaultMaxDeliveryAttempts,
-		retryDelay:          func(n int) time.Duration { return time.Duration(n*n) * 5 * time.Second },
+		retryDelay:          backoff.Policy{First: 5 * time.Second, Max: 5 * time.Minute}.Wait,
 		logs:                logState{reserve: DefaultLogReserve, free: statfsFree},
 		ballast:             ballast{path: filepath.Join(filepath.Dir(path), BallastName), size: DefaultBallast},
 	}
