@@ -63,15 +63,12 @@ func handleIssueComment(ctx context.Context, h *handling, e Event) error {
 	ref := fmt.Sprintf("%s#%d", c.repo, c.number)
 	ctx = logging.With(ctx, h.logger(ctx).WithFields(map[string]any{logging.PR: ref, logging.User: c.user}))
 
-	perm, err := h.permission(ctx, c.repo, c.user)
+	trust, err := h.trustedUser(ctx, cfg, c.repo, c.user, c.association)
 	if err != nil {
 		return err
 	}
-	c.canWrite = canWrite(perm)
-	// author_association is what the payload says, and not reliable
-	// (private org members show as CONTRIBUTOR): push access from the
-	// permission API counts too.
-	if !associationTrusted(c.association, cfg.Trusted()) && !c.canWrite {
+	c.canWrite = trust.Write
+	if !trust.Read {
 		return h.refuse(ctx, cfg, c)
 	}
 	var bad []command
@@ -101,7 +98,7 @@ func handleIssueComment(ctx context.Context, h *handling, e Event) error {
 	}
 	if len(denied) > 0 {
 		h.logger(ctx).WithField(logging.Command, denied[0].Verb).Info("write command from a user without write permission refused")
-		if err := h.reply(ctx, c, deniedText(cfg, c, perm, denied)); err != nil {
+		if err := h.reply(ctx, c, deniedText(cfg, c, trust.Permission, denied)); err != nil {
 			return err
 		}
 	}

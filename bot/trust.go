@@ -92,26 +92,56 @@ func (p *perms) set(repo, user, perm string) {
 	p.m[strings.ToLower(repo+"\x00"+user)] = perm
 }
 
-// trustFunc answers changeset resolution's question for the bot: a PR's author is trusted when they are the bot itself
-// (release PRs), or when their author_association is in
-// [workspace.bot].trusted and the collaborator-permission API says they
-// can push to the PR's repository. Every PR is asked, forks and branches
-// of the base repository alike: anyone who can read may open a PR from a
-// branch someone else pushed, and its body, with its links, is theirs.
-func (h *handling) trustFunc(cfg *ConfigFile) changeset.TrustFunc {
-	return func(ctx context.Context, pr *changeset.PR) (bool, error) {
-		if pr.Author == "" {
-			return false, nil
-		}
-		if own, err := h.isOwnLogin(ctx, pr.Author); err != nil || own {
-			return own, err
-		}
-		if !associationTrusted(pr.AuthorAssociation, cfg.Trusted()) {
-			return false, nil
-		}
-		perm, err := h.permission(ctx, pr.Repo, pr.Author)
-		return canWrite(perm), err
+// The two questions of trust, asked here and nowhere else.
+
+// userTrust is what a user may ask of the bot on one repository.
+type userTrust struct {
+	// Read: commands that change nothing (status, help). Write: commands
+	// that build, cancel or edit a PR body.
+	Read, Write bool
+	// Permission is the permission API's answer, for replies.
+	Permission string
+}
+
+// trustedUser says what user, whose author_association on the comment
+// is association, may command on repo. Pushing access, from the
+// permission API, grants everything; a trusted association alone
+// ([workspace.bot].trusted) only what changes nothing, since
+// author_association is what the payload says, and not reliable
+// (private org members show as CONTRIBUTOR).
+func (h *handling) trustedUser(ctx context.Context, cfg *ConfigFile, repo, user, association string) (userTrust, error) {
+	perm, err := h.permission(ctx, repo, user)
+	if err != nil {
+		return userTrust{}, err
 	}
+	w := canWrite(perm)
+	return userTrust{Read: w || associationTrusted(association, cfg.Trusted()), Write: w, Permission: perm}, nil
+}
+
+// trustedPR says whether pr's author is trusted, so that its links count
+// and its code runs without an approval: when they are the bot itself
+// (release PRs), or when their author_association is in
+// [workspace.bot].trusted and the permission API says they can push to
+// the PR's repository. Every PR is asked, forks and branches of the base
+// repository alike: anyone who can read may open a PR from a branch
+// someone else pushed, and its body, with its links, is theirs.
+func (h *handling) trustedPR(ctx context.Context, cfg *ConfigFile, pr *changeset.PR) (bool, error) {
+	if pr.Author == "" {
+		return false, nil
+	}
+	if own, err := h.isOwnLogin(ctx, pr.Author); err != nil || own {
+		return own, err
+	}
+	if !associationTrusted(pr.AuthorAssociation, cfg.Trusted()) {
+		return false, nil
+	}
+	perm, err := h.permission(ctx, pr.Repo, pr.Author)
+	return canWrite(perm), err
+}
+
+// trustFunc is trustedPR as changeset resolution asks it.
+func (h *handling) trustFunc(cfg *ConfigFile) changeset.TrustFunc {
+	return func(ctx context.Context, pr *changeset.PR) (bool, error) { return h.trustedPR(ctx, cfg, pr) }
 }
 
 // untrusted lists the members whose author is not trusted: their code
