@@ -288,7 +288,7 @@ func TestRunInterruptedTooOftenIsReportedNotRetried(t *testing.T) {
 	}
 	defer st.Close()
 	cs := &changeset.Changeset{Members: []changeset.Member{{PR: prCore, Sibling: "core"}}, Key: "acme/core#1", RunID: "r1"}
-	if _, _, err := st.EnqueueRun(ctx, store.Run{Key: "acme/core#1", RunID: "r1", Changeset: cs}, 0); err != nil {
+	if _, _, err := st.EnqueueRun(ctx, store.Run{Key: "acme/core#1", Heads: "r1", Changeset: cs}, 0); err != nil {
 		t.Fatal(err)
 	}
 	// Each start that never finished, as when the run crashes the service.

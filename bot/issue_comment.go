@@ -318,7 +318,7 @@ func (h *handling) commandStatus(ctx context.Context, cfg *ConfigFile, c comment
 	if r.Trigger != "" {
 		msg += ", started by " + mdescape.Text(r.Trigger)
 	}
-	if r.RunID != cs.RunID {
+	if r.Heads != cs.RunID {
 		msg += fmt.Sprintf(".\n\nThe heads changed since; comment %s to test the current ones.", mdescape.Code(cfg.CommandWord()+" test"))
 	}
 	return h.reply(ctx, c, msg)

@@ -111,7 +111,7 @@ func TestReportsOwedAreSentOnStart(t *testing.T) {
 		t.Fatal(err)
 	}
 	cs := &changeset.Changeset{Members: []changeset.Member{{PR: prCore, Sibling: "core"}, {PR: prLib, Sibling: "lib"}}, Key: "acme/core#1,acme/lib#2", RunID: "r1"}
-	id, _, err := st.EnqueueRun(ctx, store.Run{Key: cs.Key, RunID: cs.RunID, Changeset: cs}, 0)
+	id, _, err := st.EnqueueRun(ctx, store.Run{Key: cs.Key, Heads: cs.RunID, Changeset: cs}, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

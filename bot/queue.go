@@ -188,7 +188,7 @@ func (q *Queue) submit(ctx context.Context, p *Plan, force bool) (*Ran, error) {
 		window = 0
 	}
 	t, err := q.opt.Runs.Trigger(ctx, store.Run{
-		Key: p.Changeset.Key, RunID: p.Changeset.RunID, Trigger: p.Reason,
+		Key: p.Changeset.Key, Heads: p.Changeset.RunID, Trigger: p.Reason,
 		Changeset: p.Changeset, Config: p.Config.Text, ConfigName: p.Config.Name, ConfigRemote: p.Config.Remote,
 	}, force, window)
 	if err != nil {

@@ -86,7 +86,7 @@ func TestRunPagesEscapeWhatComesFromOutside(t *testing.T) {
 	m := member("o/a", 1, "javascript:alert(3)", evil)
 	m.PR.BaseRef = evil
 	key := "o/a#1" + evil
-	id, _, _ := ts.Store.EnqueueRun(ctx, store.Run{Key: key, RunID: evil, Trigger: evil, Changeset: &changeset.Changeset{Key: key, Members: []changeset.Member{m}}}, 0)
+	id, _, _ := ts.Store.EnqueueRun(ctx, store.Run{Key: key, Heads: evil, Trigger: evil, Changeset: &changeset.Changeset{Key: key, Members: []changeset.Member{m}}}, 0)
 	ts.Store.ClaimRun(ctx, time.Now().Add(time.Second))
 	ts.Store.FinishRun(ctx, id, lifecycle.Failure, &ci.Result{Result: ci.Failure, Error: evil,
 		Siblings: []ci.SiblingResult{{Name: "a", Repo: evil, Ref: evil, SHA: evil}},

@@ -325,7 +325,7 @@ func (d *session) command(ctx context.Context) error {
 	}
 	for _, r := range runs {
 		switch {
-		case tested != nil && r.RunID == tested.RunID:
+		case tested != nil && r.Heads == tested.Heads:
 			d.printf("   run %d built the changeset again, %s, at the same heads run %d had tested: a command runs even when the heads were tested already\n", r.ID, r.Label(), tested.ID)
 		default:
 			d.printf("   run %d built %s, %s\n", r.ID, r.Key, r.Label())

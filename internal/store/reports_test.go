@@ -79,7 +79,7 @@ func TestReportsReplaceAndAreSentOnce(t *testing.T) {
 func TestFinishRunRecordsItsReportsOrNothing(t *testing.T) {
 	s, _ := openTest(t)
 	ctx := context.Background()
-	id, _, err := s.EnqueueRun(ctx, Run{Key: "o/a#1", RunID: "r1"}, 0)
+	id, _, err := s.EnqueueRun(ctx, Run{Key: "o/a#1", Heads: "r1"}, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

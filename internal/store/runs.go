@@ -16,9 +16,12 @@ import (
 
 // Run is one build and test of a changeset.
 type Run struct {
-	ID    int64
-	Key   string // changeset key: runs of one key coalesce and exclude each other
-	RunID string // hash over the pinned SHAs
+	ID  int64
+	Key string // changeset key: runs of one key coalesce and exclude each other
+	// Heads names the exact heads the run builds, a hash over the pinned
+	// SHAs (changeset.Changeset.RunID): runs with the same Heads build
+	// the same code.
+	Heads string
 	// State is where the run is; Ended is how it ended, once State is
 	// lifecycle.Done. The store keeps the two in one column: the state
 	// while the run is not done, its result after.
@@ -76,7 +79,7 @@ func scanRun(row interface{ Scan(...any) error }) (*Run, error) {
 	var cs, res []byte
 	var nb, ca, sa, fa int64
 	var state string
-	if err := row.Scan(&r.ID, &r.Key, &r.RunID, &state, &r.Trigger, &cs, &res, &r.Config, &r.ConfigName, &r.ConfigRemote,
+	if err := row.Scan(&r.ID, &r.Key, &r.Heads, &state, &r.Trigger, &cs, &res, &r.Config, &r.ConfigName, &r.ConfigRemote,
 		&nb, &ca, &sa, &fa, &r.Attempts, &r.Superseded); err != nil {
 		return nil, err
 	}
@@ -129,7 +132,7 @@ const MaxCoalesce = 5
 const held = math.MaxInt64
 
 // EnqueueRun queues r to start no earlier than window from now. If a run
-// with the same Key is still queued, that run takes r's RunID, Trigger and
+// with the same Key is still queued, that run takes r's Heads, Trigger and
 // Changeset and its start moves to now+window instead, and its id comes
 // back with coalesced true: a burst of events for one changeset becomes one
 // run. r.NotBefore, when later than now+window, is kept.
@@ -198,7 +201,7 @@ func (s *Store) Trigger(ctx context.Context, r Run, force bool, window time.Dura
 			newest = &l
 		}
 		var by int64 // the run that supersedes
-		for _, d := range lifecycle.Decide(seen, newest, lifecycle.Trigger{Heads: r.RunID, Force: force}) {
+		for _, d := range lifecycle.Decide(seen, newest, lifecycle.Trigger{Heads: r.Heads, Force: force}) {
 			switch d.Kind {
 			case lifecycle.Skip:
 				t.Tested, by = runs[d.Run], d.Run
@@ -222,7 +225,7 @@ func (s *Store) Trigger(ctx context.Context, r Run, force bool, window time.Dura
 
 // life is what lifecycle.Decide knows of the run.
 func (r *Run) life() lifecycle.Run {
-	return lifecycle.Run{ID: r.ID, Heads: r.RunID, State: r.State, Ended: r.Ended}
+	return lifecycle.Run{ID: r.ID, Heads: r.Heads, State: r.State, Ended: r.Ended}
 }
 
 // Release lets a queued run held by Trigger start at due.
@@ -264,11 +267,11 @@ func (s *Store) enqueue(ctx context.Context, tx *sql.Tx, r Run, window time.Dura
 		}
 		q = queued{ID: prev.ID, Coalesced: true, Replaced: prev, Due: nb}
 		_, err = tx.ExecContext(ctx, `UPDATE runs SET run_id = ?, trigger = ?, changeset = ?, config = ?, config_name = ?, config_remote = ?, not_before = ? WHERE id = ?`,
-			r.RunID, r.Trigger, cs, r.Config, r.ConfigName, r.ConfigRemote, notBefore(nb, hold), prev.ID)
+			r.Heads, r.Trigger, cs, r.Config, r.ConfigName, r.ConfigRemote, notBefore(nb, hold), prev.ID)
 	default:
 		var res sql.Result
 		res, err = tx.ExecContext(ctx, `INSERT INTO runs (key, run_id, state, trigger, changeset, config, config_name, config_remote, not_before, created_at)
-VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?)`, r.Key, r.RunID, r.Trigger, cs, r.Config, r.ConfigName, r.ConfigRemote, notBefore(nb, hold), toNanos(now))
+VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?)`, r.Key, r.Heads, r.Trigger, cs, r.Config, r.ConfigName, r.ConfigRemote, notBefore(nb, hold), toNanos(now))
 		if err == nil {
 			q.ID, err = res.LastInsertId()
 		}

@@ -18,7 +18,7 @@ func TestEnqueueRunCoalescesWithinWindow(t *testing.T) {
 	ctx := context.Background()
 	const window = 5 * time.Second
 
-	id1, co, err := s.EnqueueRun(ctx, Run{Key: "o/a#1,o/b#2", RunID: "r1", Trigger: "opened", Changeset: &changeset.Changeset{Key: "v1"}}, window)
+	id1, co, err := s.EnqueueRun(ctx, Run{Key: "o/a#1,o/b#2", Heads: "r1", Trigger: "opened", Changeset: &changeset.Changeset{Key: "v1"}}, window)
 	if err != nil || co {
 		t.Fatalf("first EnqueueRun: coalesced=%v err=%v", co, err)
 	}
@@ -27,11 +27,11 @@ func TestEnqueueRunCoalescesWithinWindow(t *testing.T) {
 		t.Fatal("run claimed before its window closed")
 	}
 	clk.advance(3 * time.Second)
-	id2, co, err := s.EnqueueRun(ctx, Run{Key: "o/a#1,o/b#2", RunID: "r2", Trigger: "synchronize", Changeset: &changeset.Changeset{Key: "v2"}}, window)
+	id2, co, err := s.EnqueueRun(ctx, Run{Key: "o/a#1,o/b#2", Heads: "r2", Trigger: "synchronize", Changeset: &changeset.Changeset{Key: "v2"}}, window)
 	if err != nil || !co || id2 != id1 {
 		t.Fatalf("second EnqueueRun = %d coalesced=%v err=%v, want %d coalesced", id2, co, err, id1)
 	}
-	other, co, err := s.EnqueueRun(ctx, Run{Key: "o/c#3", RunID: "r3"}, window)
+	other, co, err := s.EnqueueRun(ctx, Run{Key: "o/c#3", Heads: "r3"}, window)
 	if err != nil || co || other == id1 {
 		t.Fatalf("other key EnqueueRun = %d coalesced=%v err=%v", other, co, err)
 	}
@@ -39,7 +39,7 @@ func TestEnqueueRunCoalescesWithinWindow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.RunID != "r2" || r.Trigger != "synchronize" || r.Changeset == nil || r.Changeset.Key != "v2" || r.State != lifecycle.Queued {
+	if r.Heads != "r2" || r.Trigger != "synchronize" || r.Changeset == nil || r.Changeset.Key != "v2" || r.State != lifecycle.Queued {
 		t.Fatalf("coalesced run = %+v, want the newest changeset", r)
 	}
 	if want := clk.now().Add(window); !r.NotBefore.Equal(want) {
@@ -60,7 +60,7 @@ func TestEnqueueRunCoalescesWithinWindow(t *testing.T) {
 	}
 	// Once running, a new event makes a new queued run rather than
 	// changing the one being built.
-	id3, co, err := s.EnqueueRun(ctx, Run{Key: "o/a#1,o/b#2", RunID: "r4"}, window)
+	id3, co, err := s.EnqueueRun(ctx, Run{Key: "o/a#1,o/b#2", Heads: "r4"}, window)
 	if err != nil || co || id3 == id1 {
 		t.Fatalf("EnqueueRun while running = %d coalesced=%v err=%v", id3, co, err)
 	}
@@ -175,7 +175,7 @@ func TestFinishAndCancelRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	r, _ = s.GetRun(ctx, newer)
-	if r.State != lifecycle.Queued || r.RunID != "rid" || r.Changeset == nil || r.Changeset.Key != "members" {
+	if r.State != lifecycle.Queued || r.Heads != "rid" || r.Changeset == nil || r.Changeset.Key != "members" {
 		t.Fatalf("after Requeue/SetRunChangeset: %+v", r)
 	}
 }
@@ -254,14 +254,14 @@ func TestEnqueueRunCoalescingIsBounded(t *testing.T) {
 	ctx := context.Background()
 	const window = time.Second
 	start := clk.now()
-	id, _, err := s.EnqueueRun(ctx, Run{Key: "o/a#1", RunID: "r0"}, window)
+	id, _, err := s.EnqueueRun(ctx, Run{Key: "o/a#1", Heads: "r0"}, window)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// An event every half window would postpone the run forever without a bound.
 	for i := 1; i <= 20; i++ {
 		clk.advance(window / 2)
-		if _, _, err := s.EnqueueRun(ctx, Run{Key: "o/a#1", RunID: "r"}, window); err != nil {
+		if _, _, err := s.EnqueueRun(ctx, Run{Key: "o/a#1", Heads: "r"}, window); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -280,7 +280,7 @@ func TestPruneRunsKeepsTheNewestOfEachChangeset(t *testing.T) {
 	ctx := context.Background()
 	finish := func(key string) int64 {
 		t.Helper()
-		id, _, err := s.EnqueueRun(ctx, Run{Key: key, RunID: key}, 0)
+		id, _, err := s.EnqueueRun(ctx, Run{Key: key, Heads: key}, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -300,7 +300,7 @@ func TestPruneRunsKeepsTheNewestOfEachChangeset(t *testing.T) {
 	onlyB := finish("o/b#2")
 	clk.advance(48 * time.Hour)
 	recentA := finish("o/a#1")
-	queued, _, err := s.EnqueueRun(ctx, Run{Key: "o/c#3", RunID: "c"}, 0)
+	queued, _, err := s.EnqueueRun(ctx, Run{Key: "o/c#3", Heads: "c"}, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

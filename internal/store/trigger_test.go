@@ -11,7 +11,7 @@ import (
 )
 
 func triggerRun(key, heads string) Run {
-	return Run{Key: key, RunID: heads, Trigger: "test", Changeset: &changeset.Changeset{Key: key, RunID: heads}}
+	return Run{Key: key, Heads: heads, Trigger: "test", Changeset: &changeset.Changeset{Key: key, RunID: heads}}
 }
 
 func TestTriggerQueuesHeldAndSupersedesOtherHeads(t *testing.T) {
@@ -31,7 +31,7 @@ func TestTriggerQueuesHeldAndSupersedesOtherHeads(t *testing.T) {
 	// A second event before the run starts coalesces, and says what the
 	// queued run was testing before.
 	again, err := s.Trigger(ctx, triggerRun("K", "h2"), false, window)
-	if err != nil || !again.Coalesced || again.ID != first.ID || again.Replaced == nil || again.Replaced.RunID != "h1" || again.Replaced.Changeset.RunID != "h1" {
+	if err != nil || !again.Coalesced || again.ID != first.ID || again.Replaced == nil || again.Replaced.Heads != "h1" || again.Replaced.Changeset.RunID != "h1" {
 		t.Fatalf("coalescing trigger %+v %v", again, err)
 	}
 	if err := s.Release(ctx, again.ID, again.Due); err != nil {
