@@ -94,19 +94,25 @@ func TestActionStepsCannotReachTheRunner(t *testing.T) {
 	// Once the action has re-executed itself, its environ is what every
 	// process that can read it sees for the rest of the run.
 	environ := fmt.Sprintf("/proc/%d/environ", cmd.Process.Pid)
+	var werr error
+	exited := make(chan struct{})
+	go func() { werr = cmd.Wait(); close(exited) }()
 	var seen string
-	// Until it re-executes, or ends: no deadline but the suite's.
-	for ; ; time.Sleep(5 * time.Millisecond) {
-		data, err := os.ReadFile(environ)
-		if err != nil || len(data) == 0 { // gone, or a zombie
-			break
+	// Until it re-executes, or ends: no deadline but the suite's. (Right
+	// after the start the environ can read empty, before the exec.)
+	for seen == "" {
+		select {
+		case <-exited:
+		case <-time.After(5 * time.Millisecond):
+			data, _ := os.ReadFile(environ)
+			if strings.Contains(string(data), "WORKSPACE_BOT_SECRETS_FD=") {
+				seen = string(data)
+			}
+			continue
 		}
-		if strings.Contains(string(data), "WORKSPACE_BOT_SECRETS_FD=") {
-			seen = string(data)
-			break
-		}
+		break
 	}
-	werr := cmd.Wait()
+	<-exited
 	if seen == "" {
 		t.Errorf("never saw the re-executed action's environ (%v):\n%s\n%s", werr, stdout.String(), stderr.String())
 	}
