@@ -403,7 +403,9 @@ func (q *Queue) build(ctx context.Context, r *store.Run) string {
 	defer stopBuild(nil)
 	lw := &logWriter{ctx: bctx, st: q.opt.Runs, id: r.ID, fail: stopBuild}
 	o := q.b.Build(bctx, p, lw)
-	if err := lw.failed(); err != nil && o.Stopped == nil && o.Result.Result != ci.Cancelled {
+	// A run cancelled (by a person, a close) is reported as that, even
+	// when its tail could not be stored.
+	if err := lw.failed(); err != nil && o.Stopped == nil && ctx.Err() == nil {
 		o.Result.Result = ci.Error
 		o.Result.Error = "the run's log could not be stored, so the run was stopped: " + err.Error()
 	}

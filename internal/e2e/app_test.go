@@ -176,7 +176,7 @@ func (w *world) watchChecks(heads map[string]string, want int, early map[string]
 			return done
 		}
 		if time.Now().After(deadline) {
-			w.t.Fatalf("gave up at the suite's deadline waiting for check run %d on every head; done %v, seen before completion %v", want, done, early)
+			w.t.Fatalf("gave up waiting for check run %d on every head; done %v, seen before completion %v", want, done, early)
 		}
 		time.Sleep(2 * time.Millisecond)
 	}

@@ -190,7 +190,7 @@ func (f *faultRun) await() {
 			break
 		}
 		if time.Now().After(deadline) {
-			f.t.Fatalf("not settled by the suite's deadline: %s\nserve:\n%s", why, f.logs.String())
+			f.t.Fatalf("not settled in time: %s\nserve:\n%s", why, f.logs.String())
 		}
 		time.Sleep(25 * time.Millisecond)
 	}

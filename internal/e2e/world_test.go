@@ -269,9 +269,8 @@ func (w *world) status(repo, sha string) githubtest.Status {
 	return last
 }
 
-// waitFor polls cond until it holds. It waits for as long as the suite
-// lets the test run (go test -timeout), less a margin to say which wait
-// it was: on a loaded machine an event comes late, not never.
+// waitFor polls cond until it holds, for as long as patience allows: on
+// a loaded machine an event comes late, not never.
 func (w *world) waitFor(what string, cond func() bool) {
 	w.t.Helper()
 	deadline := patience(w.t)
@@ -281,16 +280,19 @@ func (w *world) waitFor(what string, cond func() bool) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	w.t.Fatalf("gave up at the suite's deadline waiting for %s", what)
+	w.t.Fatalf("gave up waiting for %s", what)
 }
 
-// patience is when a wait gives up: shortly before the test binary's
-// own deadline, or in ten minutes without one.
+// patience is when a wait gives up: in three minutes, far beyond any
+// event's time on a loaded machine (a run of these tests takes seconds),
+// and shortly before the test binary's own deadline if that is sooner,
+// so the failure names what it waited for.
 func patience(t *testing.T) time.Time {
-	if d, ok := t.Deadline(); ok {
+	end := time.Now().Add(3 * time.Minute)
+	if d, ok := t.Deadline(); ok && d.Add(-30*time.Second).Before(end) {
 		return d.Add(-30 * time.Second)
 	}
-	return time.Now().Add(10 * time.Minute)
+	return end
 }
 
 func (w *world) waitState(repo, sha, state string) githubtest.Status {
