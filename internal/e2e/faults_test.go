@@ -417,9 +417,10 @@ func TestFaultMatrix(t *testing.T) {
 		switch {
 		case fam == "kill":
 			what = fmt.Sprintf("kill -9 at each of %d points", tried[fam])
-		case strings.HasPrefix(fam, "app: ") && !strings.HasSuffix(fam, "502") && !*fullSweep:
+		case *fullSweep:
+		case strings.HasPrefix(fam, "app: ") && !strings.HasSuffix(fam, "502"):
 			what = fmt.Sprintf("%s at the first call to each of the %d endpoints only an App calls", fam, tried[fam])
-		case !strings.HasSuffix(fam, "502") && !*fullSweep:
+		default:
 			what = fmt.Sprintf("%s at the first call to each of the %d endpoints", fam, tried[fam])
 		}
 		t.Logf("%s: %d/%d survived", what, survived[fam], tried[fam])
