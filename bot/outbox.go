@@ -175,7 +175,7 @@ func (b *Bot) attempt(ctx context.Context, r *store.Report) error {
 		}
 		return nil
 	}
-	giveUp := permanent(err)
+	giveUp := final(err)
 	retry := b.clock.Now().Add(reportBackoff(r.Attempts + 1))
 	if merr := b.rec.ReportFailed(rctx, r.ID, err.Error(), retry, giveUp); merr != nil {
 		log.WithError(merr).Error("recording a failed report failed")
@@ -210,16 +210,22 @@ type badReport struct{ err error }
 func (e *badReport) Error() string { return e.err.Error() }
 func (e *badReport) Unwrap() error { return e.err }
 
-// permanent says whether sending again cannot help: the PR or commit is
-// gone or out of reach, GitHub refused the request itself, or the report
-// is unreadable. Everything else (5xx, rate limits outlasting the
+// final says whether asking GitHub again cannot help: the PR or commit
+// is gone or out of reach, GitHub refused the request itself, the
+// changeset is wrong (a resolution error to report, not retry), or the
+// report is unreadable. Everything else (5xx, rate limits outlasting the
 // client's wait, the network, bad credentials an operator can fix) is
-// tried again.
-func permanent(err error) bool {
+// tried again: a delivery's handling, a report's send. It is the one
+// answer to that question in the bot.
+func final(err error) bool {
 	var bad *badReport
-	return errors.As(err, &bad) || errors.Is(err, changeset.ErrNotFound) ||
+	var ce *changeset.Error
+	return errors.As(err, &bad) || errors.As(err, &ce) || errors.Is(err, changeset.ErrNotFound) ||
 		errors.Is(err, changeset.ErrForbidden) || errors.Is(err, ErrRejected)
 }
+
+// retryable is !final, as the handlers ask it.
+func retryable(err error) bool { return !final(err) }
 
 // reportBackoff is how long to wait before the nth attempt of a report.
 func reportBackoff(n int) time.Duration {

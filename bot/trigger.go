@@ -250,17 +250,3 @@ func (b *Bot) reportCancelled(ctx context.Context, p *Plan, by *Cancel, skip str
 	}
 	b.owe(ctx, reports...)
 }
-
-// retryable says whether a resolution error is GitHub or the network
-// failing rather than the changeset being wrong: such errors retry the
-// delivery instead of being reported on the PR.
-func retryable(err error) bool {
-	var ce *changeset.Error
-	if errors.As(err, &ce) {
-		return false
-	}
-	if errors.Is(err, changeset.ErrNotFound) || errors.Is(err, changeset.ErrForbidden) {
-		return false
-	}
-	return true
-}
