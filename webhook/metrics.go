@@ -158,3 +158,25 @@ func (m *Metrics) RunFinished(result string, d time.Duration) {
 	m.RunsTotal.WithLabelValues(result).Inc()
 	m.RunDuration.Observe(d.Seconds())
 }
+
+// RegisterUnfinished registers a gauge of the work not done, read from
+// busy at each scrape (store.Busy): deliveries not yet handled, runs
+// queued or running, reports not yet taken. 0 means the service is idle.
+func RegisterUnfinished(reg prometheus.Registerer, busy func(ctx context.Context) (int, error)) error {
+	g := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "workspace_bot_unfinished_work",
+		Help: "Deliveries not yet handled, runs queued or running, and reports not yet accepted by GitHub; 0 when the service is idle (NaN when the store does not answer).",
+	}, func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		n, err := busy(ctx)
+		if err != nil {
+			return math.NaN()
+		}
+		return float64(n)
+	})
+	if err := reg.Register(g); err != nil {
+		return fmt.Errorf("webhook: register metrics: %w", err)
+	}
+	return nil
+}

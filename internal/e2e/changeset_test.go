@@ -136,7 +136,7 @@ func TestBurstOfPushesIsOneRun(t *testing.T) {
 	for _, m := range ms {
 		w.waitState(m.repo, w.head(m.repo, m.n), "success")
 	}
-	time.Sleep(300 * time.Millisecond)
+	w.idle()
 	if runs := w.runs(); len(runs) != 1 {
 		t.Fatalf("a burst of %d pushes made runs %s, want one", len(ms), describeRuns(runs))
 	}

@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/provide-io/workspace-bot/changeset"
 	"github.com/provide-io/workspace-bot/internal/githubtest"
@@ -95,7 +94,7 @@ func TestCommentCommands(t *testing.T) {
 	say("mallory", "CONTRIBUTOR", "/workspace test")
 	say("mallory", "NONE", "/workspace retest")
 	say("ci-helper[bot]", "NONE", "/workspace test")
-	time.Sleep(500 * time.Millisecond)
+	w.idle()
 	var refusals int
 	for _, r := range w.replies("acme/core", core) {
 		if strings.Contains(r, "@mallory") {
@@ -136,7 +135,7 @@ func TestForkNeedsApprovalForExactHeads(t *testing.T) {
 	w.waitFor("the waiting status", func() bool {
 		return strings.Contains(w.status("acme/lib", first).Description, "waiting for a trusted /workspace test")
 	})
-	time.Sleep(500 * time.Millisecond)
+	w.idle()
 	if runs := w.runs(); len(runs) != 0 {
 		t.Fatalf("fork code ran without approval: %s", describeRuns(runs))
 	}
@@ -145,7 +144,7 @@ func TestForkNeedsApprovalForExactHeads(t *testing.T) {
 	// must confirm push access.
 	p, _ := w.comment("acme/lib", n, "carol", "MEMBER", "/workspace test")
 	w.send("issue_comment", p)
-	time.Sleep(500 * time.Millisecond)
+	w.idle()
 	if runs := w.runs(); len(runs) != 0 {
 		t.Fatalf("fork code ran on the word of a user without push access: %s", describeRuns(runs))
 	}
@@ -168,7 +167,7 @@ func TestForkNeedsApprovalForExactHeads(t *testing.T) {
 	w.waitFor("the waiting status on the new head", func() bool {
 		return strings.Contains(w.status("acme/lib", second).Description, "waiting")
 	})
-	time.Sleep(500 * time.Millisecond)
+	w.idle()
 	runs := w.runs()
 	if len(runs) != 1 || runs[0].Ended != lifecycle.Success {
 		t.Fatalf("runs after the unapproved push: %s", describeRuns(runs))

@@ -39,7 +39,7 @@ func TestOwnCommentsAreNeverCommands(t *testing.T) {
 	w.send("issue_comment", echo)
 	plain, plainID := w.comment("acme/core", core, "workspace-bot", "COLLABORATOR", "/workspace link acme/app#"+itoa(app))
 	w.send("issue_comment", plain)
-	time.Sleep(time.Second)
+	w.idle()
 	if got := w.gh.PR("acme/core", core).Body; got != body {
 		t.Errorf("the bot's own comment edited the PR body:\n%q\nwas\n%q", got, body)
 	}
@@ -71,7 +71,7 @@ func TestReadOnlyCollaboratorCannotEditOthersPRs(t *testing.T) {
 		w.send("issue_comment", p)
 	}
 	w.waitFor("four answers", func() bool { return len(w.replies("acme/core", core)) >= 4 })
-	time.Sleep(300 * time.Millisecond)
+	w.idle()
 	if got := w.gh.PR("acme/core", core).Body; got != body {
 		t.Errorf("rita (read) edited alice's PR body:\n%q\nwas\n%q", got, body)
 	}
@@ -191,7 +191,7 @@ func TestOutsidersChangesetWaitsForAnExactApproval(t *testing.T) {
 	if r := w.replies("acme/app", evil)[0]; !strings.Contains(r, "Not approved: acme/app#"+itoa(evil)+" at `"+v2+"`") || !strings.Contains(r, "after your comment") {
 		t.Fatalf("reply to the raced approval:\n%s", r)
 	}
-	time.Sleep(300 * time.Millisecond)
+	w.idle()
 	if runs := w.runs(); len(runs) != 1 {
 		t.Fatalf("the raced head ran: %s", describeRuns(runs))
 	}

@@ -304,6 +304,19 @@ func (w *world) waitState(repo, sha, state string) githubtest.Status {
 	return w.status(repo, sha)
 }
 
+// idle waits until the service has nothing left to do (store.Busy): a
+// test that then finds something did not happen knows it will not.
+func (w *world) idle() {
+	w.t.Helper()
+	w.waitFor("the service to go idle", func() bool {
+		if w.st == nil { // serve runs as a process of its own
+			return w.metric("workspace_bot_unfinished_work") == 0
+		}
+		n, err := w.st.Busy(context.Background())
+		return err == nil && n == 0
+	})
+}
+
 // logOf is the whole log of the run a status links to.
 func (w *world) logOf(st githubtest.Status) string {
 	w.t.Helper()

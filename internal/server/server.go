@@ -207,6 +207,9 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		if err == nil {
 			err = webhook.RegisterReportBacklog(reg, st.ReportBacklog)
 		}
+		if err == nil {
+			err = webhook.RegisterUnfinished(reg, st.Busy)
+		}
 		if err != nil {
 			st.Close()
 			return nil, err

@@ -559,6 +559,19 @@ func (s *Store) QueueDepth(ctx context.Context) (int, error) {
 	return n, nil
 }
 
+// Busy counts the work not done: deliveries not yet handled (pending or
+// being handled), runs queued or running, and reports GitHub has not yet
+// taken. 0 means the service is idle: what has not happened will not,
+// until something new arrives.
+func (s *Store) Busy(ctx context.Context) (int, error) {
+	var n int
+	err := s.r.QueryRowContext(ctx, `SELECT
+(SELECT count(*) FROM deliveries WHERE state IN ('pending', 'processing')) +
+(SELECT count(*) FROM runs WHERE state IN ('queued', 'running')) +
+(SELECT count(*) FROM reports WHERE state = 'pending')`).Scan(&n)
+	return n, s.wrap("busy", err)
+}
+
 // RequeueInterrupted, called once at startup before any worker, puts back
 // the work a previous process left half done: running runs are queued
 // again (to run from the start) and processing deliveries are pending
