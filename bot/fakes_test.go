@@ -270,7 +270,7 @@ func (r *fakeResolver) resolve(ctx context.Context, _ changeset.GitHub, cfg *wor
 			}
 		}
 		if ref == start.String() {
-			m.Links = []string{changeset.LinkStart}
+			m.Links = []changeset.Link{changeset.LinkStart}
 		}
 		cs.Members = append(cs.Members, m)
 		shas = append(shas, pr.HeadSHA)

@@ -147,7 +147,7 @@ func reportMembers(cs *changeset.Changeset) []changeset.Member {
 
 func isStart(m changeset.Member) bool {
 	for _, l := range m.Links {
-		if l == changeset.LinkStart {
+		if l.Kind == changeset.ReachedStart {
 			return true
 		}
 	}

@@ -59,15 +59,15 @@ func Merge(all []*Changeset) (*Changeset, error) {
 }
 
 // unite returns the sorted union of two lists of links.
-func unite(a, b []string) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, s := range append(append([]string{}, a...), b...) {
-		if !seen[s] {
-			seen[s] = true
-			out = append(out, s)
+func unite(a, b []Link) []Link {
+	seen := map[Link]bool{}
+	var out []Link
+	for _, l := range append(append([]Link{}, a...), b...) {
+		if !seen[l] {
+			seen[l] = true
+			out = append(out, l)
 		}
 	}
-	sort.Strings(out)
+	sortLinks(out)
 	return out
 }

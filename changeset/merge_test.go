@@ -31,13 +31,13 @@ func TestMergeKeepsTrustAndExclusions(t *testing.T) {
 	a := &Changeset{
 		Members: []Member{{PR: pr("o/a", 1), Sibling: "a", Trusted: true}},
 		Excluded: []Exclusion{
-			{PR: Ref{"o/c", 3}, Links: []string{"depends on o/a#1"}, Reason: ExcludedUntrustedAuthor},
-			{PR: Ref{"o/d", 4}, Links: []string{"depends on o/a#1"}, Reason: ExcludedUntrustedAuthor},
+			{PR: Ref{"o/c", 3}, Links: []Link{LinkDependsOn(Ref{"o/a", 1})}, Reason: ExcludedUntrustedAuthor},
+			{PR: Ref{"o/d", 4}, Links: []Link{LinkDependsOn(Ref{"o/a", 1})}, Reason: ExcludedUntrustedAuthor},
 		},
 	}
 	b := &Changeset{
 		Members:  []Member{{PR: pr("o/c", 3), Sibling: "c"}, {PR: pr("o/b", 2), Sibling: "b", Trusted: true}},
-		Excluded: []Exclusion{{PR: Ref{"o/d", 4}, Links: []string{"Depends-On in o/c#3"}, Reason: ExcludedUntrustedLink}},
+		Excluded: []Exclusion{{PR: Ref{"o/d", 4}, Links: []Link{LinkDependsOnIn(Ref{"o/c", 3})}, Reason: ExcludedUntrustedLink}},
 	}
 	got, err := Merge([]*Changeset{a, b})
 	if err != nil {
@@ -46,7 +46,7 @@ func TestMergeKeepsTrustAndExclusions(t *testing.T) {
 	if got.Key != "o/a#1,o/b#2,o/c#3" || got.Members[2].Trusted || !got.Members[0].Trusted || !got.Members[1].Trusted {
 		t.Errorf("members %q %+v", got.Key, got.Members)
 	}
-	want := []Exclusion{{PR: Ref{"o/d", 4}, Links: []string{"Depends-On in o/c#3", "depends on o/a#1"}, Reason: ExcludedUntrustedAuthor}}
+	want := []Exclusion{{PR: Ref{"o/d", 4}, Links: []Link{LinkDependsOnIn(Ref{"o/c", 3}), LinkDependsOn(Ref{"o/a", 1})}, Reason: ExcludedUntrustedAuthor}}
 	if !reflect.DeepEqual(got.Excluded, want) {
 		t.Errorf("excluded %+v, want %+v", got.Excluded, want)
 	}

@@ -54,10 +54,10 @@ func (cs *Changeset) Output() Output {
 		p := m.PR
 		out.Members = append(out.Members, MemberOutput{Sibling: m.Sibling, Ref: p.Ref(), Repo: p.Repo, Number: p.Number,
 			Title: p.Title, URL: p.URL, HeadRef: p.HeadRef, HeadSHA: p.HeadSHA, HeadRepo: p.HeadRepo,
-			BaseRef: p.BaseRef, Fork: p.Fork, Links: m.Links})
+			BaseRef: p.BaseRef, Fork: p.Fork, Links: LinkWords(m.Links)})
 	}
 	for _, e := range cs.Excluded {
-		out.Excluded = append(out.Excluded, ExclusionOutput{Ref: e.PR.String(), Links: e.Links, Reason: string(e.Reason)})
+		out.Excluded = append(out.Excluded, ExclusionOutput{Ref: e.PR.String(), Links: LinkWords(e.Links), Reason: string(e.Reason)})
 	}
 	return out
 }
@@ -74,7 +74,7 @@ func (cs *Changeset) WriteTable(w io.Writer, ws string) error {
 		if p.Fork {
 			head = p.HeadRepo + ":" + p.HeadRef
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", m.Sibling, p.Ref(), text.ShortSHA(p.HeadSHA), p.BaseRef, head, strings.Join(m.Links, "; "))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", m.Sibling, p.Ref(), text.ShortSHA(p.HeadSHA), p.BaseRef, head, strings.Join(LinkWords(m.Links), "; "))
 	}
 	return tw.Flush()
 }

@@ -44,20 +44,6 @@ type Options struct {
 // TrustFunc decides whether a PR's author is trusted.
 type TrustFunc func(ctx context.Context, pr *PR) (bool, error)
 
-// Link descriptions recorded in Member.Links.
-const (
-	LinkStart = "start"
-)
-
-// LinkDependsOnIn is the link of a member named on from's Depends-On lines.
-func LinkDependsOnIn(from Ref) string { return "Depends-On in " + from.String() }
-
-// LinkDependsOn is the link of a member whose own Depends-On names to.
-func LinkDependsOn(to Ref) string { return "depends on " + to.String() }
-
-// LinkSameBranch is the link of a member whose head branch matches other's.
-func LinkSameBranch(other Ref) string { return "same branch as " + other.String() }
-
 // repoInfo is what resolution knows of one repository of the workspace.
 type repoInfo struct {
 	fullName string // owner/name as configured
@@ -82,7 +68,7 @@ type resolver struct {
 	depErrs map[string][]error
 
 	members  map[string]*PR
-	via      map[string]string
+	via      map[string]Link
 	order    []string
 	problems []error
 
@@ -159,7 +145,7 @@ func newResolver(gh GitHub, cfg *workspace.Config, opts Options) *resolver {
 		deps:      map[string][]Ref{},
 		depErrs:   map[string][]error{},
 		members:   map[string]*PR{},
-		via:       map[string]string{},
+		via:       map[string]Link{},
 		trust:     map[string]bool{},
 		excluded:  map[string]*Exclusion{},
 	}
@@ -285,19 +271,19 @@ func (r *resolver) dependsOf(pr *PR) []Ref {
 // get returns a PR, from the open lists or from GitHub (a closed PR, or one
 // opened since the lists were read). A PR that cannot be read becomes a
 // problem and nil; an outage is an error.
-func (r *resolver) get(ctx context.Context, ref Ref, via string) (*PR, error) {
+func (r *resolver) get(ctx context.Context, ref Ref, via Link) (*PR, error) {
 	if pr, ok := r.open[ref.key()]; ok {
 		return pr, nil
 	}
 	pr, err := r.gh.PullRequest(ctx, ref.Repo, ref.Number)
 	switch {
 	case errors.Is(err, ErrNotFound):
-		r.problems = append(r.problems, &Error{Kind: KindNotFound, PR: ref, Via: via, Repo: ref.Repo, Err: err,
+		r.problems = append(r.problems, &Error{Kind: KindNotFound, PR: ref, Via: via.String(), Repo: ref.Repo, Err: err,
 			Problem: "no such pull request, or this token cannot read it",
 			Fix:     fmt.Sprintf("check the number, or give the token read access to %s", ref.Repo)})
 		return nil, nil
 	case errors.Is(err, ErrForbidden):
-		r.problems = append(r.problems, &Error{Kind: KindNotFound, PR: ref, Via: via, Repo: ref.Repo, Err: err,
+		r.problems = append(r.problems, &Error{Kind: KindNotFound, PR: ref, Via: via.String(), Repo: ref.Repo, Err: err,
 			Problem: "this token may not read it",
 			Fix:     fmt.Sprintf("give the token read access to %s", ref.Repo)})
 		return nil, nil
@@ -312,8 +298,8 @@ func (r *resolver) get(ctx context.Context, ref Ref, via string) (*PR, error) {
 	return pr, nil
 }
 
-func (r *resolver) notInWorkspace(ref Ref, via string) *Error {
-	return &Error{Kind: KindNotInWorkspace, PR: ref, Via: via, Repo: ref.Repo,
+func (r *resolver) notInWorkspace(ref Ref, via Link) *Error {
+	return &Error{Kind: KindNotInWorkspace, PR: ref, Via: via.String(), Repo: ref.Repo,
 		Problem: fmt.Sprintf("%s is not a repository of workspace %s", ref.Repo, r.cfg.Workspace.Name),
 		Fix:     fmt.Sprintf("link only PRs of the siblings in wrknv.toml, or add %s there as a sibling", ref.Repo)}
 }
@@ -344,12 +330,12 @@ func (r *resolver) closure(ctx context.Context, start *PR) error {
 		}
 		type found struct {
 			pr  *PR
-			via string
+			via Link
 		}
 		var next []found
 		// joins adds q, linked to pr by q's own Depends-On or branch name,
 		// when its author is trusted.
-		joins := func(q *PR, via string) error {
+		joins := func(q *PR, via Link) error {
 			if _, ok := r.members[refOf(q).key()]; ok {
 				return nil
 			}
@@ -408,7 +394,7 @@ func (r *resolver) closure(ctx context.Context, start *PR) error {
 	return nil
 }
 
-func (r *resolver) add(pr *PR, via string) error {
+func (r *resolver) add(pr *PR, via Link) error {
 	k := refOf(pr).key()
 	r.members[k] = pr
 	r.via[k] = via
@@ -416,7 +402,7 @@ func (r *resolver) add(pr *PR, via string) error {
 	delete(r.excluded, k)
 	if len(r.members) > r.opts.MaxMembers {
 		start := r.members[r.order[0]]
-		return &Error{Kind: KindTooMany, PR: refOf(start), Via: LinkStart,
+		return &Error{Kind: KindTooMany, PR: refOf(start), Via: LinkStart.String(),
 			Problem: fmt.Sprintf("its changeset has more than %d pull requests (reached %s by %s)", r.opts.MaxMembers, pr.Ref(), via),
 			Fix:     "split the change into smaller changesets, or look for a branch name or Depends-On line that links unrelated PRs"}
 	}
@@ -452,7 +438,7 @@ func (r *resolver) validate() {
 		ref, via := refOf(pr), r.via[k]
 		if r.counts(k) { // an untrusted member's lines are not read
 			for _, err := range r.depErrs[k] {
-				r.problems = append(r.problems, &Error{Kind: KindBadRef, PR: ref, Via: via, Err: err,
+				r.problems = append(r.problems, &Error{Kind: KindBadRef, PR: ref, Via: via.String(), Err: err,
 					Problem: "a Depends-On line names something that is not a pull request",
 					Fix:     "write each as https://github.com/owner/repo/pull/N, owner/repo#N or repo#N, separated by spaces or commas, or remove it"})
 			}
@@ -464,18 +450,18 @@ func (r *resolver) validate() {
 		}
 		switch {
 		case pr.Merged:
-			r.problems = append(r.problems, &Error{Kind: KindMerged, PR: ref, Via: via, Repo: pr.Repo,
+			r.problems = append(r.problems, &Error{Kind: KindMerged, PR: ref, Via: via.String(), Repo: pr.Repo,
 				Problem: "is already merged",
 				Fix:     fixLink(via, "its change is on the base branch now")})
 			continue
 		case pr.State != "open":
-			r.problems = append(r.problems, &Error{Kind: KindClosed, PR: ref, Via: via, Repo: pr.Repo,
+			r.problems = append(r.problems, &Error{Kind: KindClosed, PR: ref, Via: via.String(), Repo: pr.Repo,
 				Problem: "is closed",
 				Fix:     fixLink(via, "reopen it")})
 			continue
 		}
 		if info.branch != "" && pr.BaseRef != info.branch {
-			r.problems = append(r.problems, &Error{Kind: KindWrongBase, PR: ref, Via: via, Repo: pr.Repo,
+			r.problems = append(r.problems, &Error{Kind: KindWrongBase, PR: ref, Via: via.String(), Repo: pr.Repo,
 				Problem: fmt.Sprintf("targets branch %q, but sibling %s is built from %q", pr.BaseRef, info.sibling, info.branch),
 				Fix:     fmt.Sprintf("change the PR's base to %s, or set branch = %q for %s in wrknv.toml", info.branch, pr.BaseRef, info.sibling)})
 		}
@@ -491,7 +477,7 @@ func (r *resolver) validate() {
 		for _, other := range prs[1:] {
 			a, b := refOf(prs[0]), refOf(other)
 			r.problems = append(r.problems, &Error{Kind: KindDuplicate, PR: a, Other: b, Repo: prs[0].Repo,
-				Via: r.via[a.key()],
+				Via: r.via[a.key()].String(),
 				Problem: fmt.Sprintf("%s and %s (%s) are both open PRs for sibling %s, and a changeset builds one PR per sibling",
 					a, b, r.via[b.key()], s),
 				Fix: "remove the Depends-On line or rename the branch that links one of them"})
@@ -500,9 +486,9 @@ func (r *resolver) validate() {
 }
 
 // fixLink suggests removing the link that brought a PR in, or otherwise.
-func fixLink(via, otherwise string) string {
-	if from, ok := strings.CutPrefix(via, "Depends-On in "); ok {
-		return "remove the Depends-On line naming it from " + from
+func fixLink(via Link, otherwise string) string {
+	if via.Kind == ReachedDependsOnIn {
+		return "remove the Depends-On line naming it from " + via.PR.String()
 	}
 	return otherwise
 }
@@ -520,12 +506,12 @@ func (r *resolver) sortedKeys() []string {
 // recorded, identity computed.
 func (r *resolver) changeset() *Changeset {
 	keys := r.sortedKeys()
-	links := map[string]map[string]bool{}
-	link := func(k, s string) {
+	links := map[string]map[Link]bool{}
+	link := func(k string, l Link) {
 		if links[k] == nil {
-			links[k] = map[string]bool{}
+			links[k] = map[Link]bool{}
 		}
-		links[k][s] = true
+		links[k][l] = true
 	}
 	link(r.order[0], LinkStart)
 	for _, k := range keys {
@@ -551,20 +537,15 @@ func (r *resolver) changeset() *Changeset {
 	for _, k := range keys {
 		pr := r.members[k]
 		m := Member{PR: pr, Sibling: r.repo(pr.Repo).sibling, Trusted: r.trust[k]}
-		for s := range links[k] {
-			m.Links = append(m.Links, s)
+		for l := range links[k] {
+			m.Links = append(m.Links, l)
 		}
-		sort.Slice(m.Links, func(i, j int) bool {
-			if (m.Links[i] == LinkStart) != (m.Links[j] == LinkStart) {
-				return m.Links[i] == LinkStart
-			}
-			return m.Links[i] < m.Links[j]
-		})
+		sortLinks(m.Links)
 		cs.Members = append(cs.Members, m)
 	}
 	cs.Key, cs.RunID = Identity(cs.Members)
 	for _, e := range r.excluded {
-		sort.Strings(e.Links)
+		sortLinks(e.Links)
 		cs.Excluded = append(cs.Excluded, *e)
 	}
 	sort.Slice(cs.Excluded, func(i, j int) bool { return cs.Excluded[i].PR.less(cs.Excluded[j].PR) })
@@ -600,7 +581,7 @@ func (r *resolver) counts(k string) bool { return k == r.order[0] || r.trust[k] 
 
 // exclude records a PR left out, and the link that would have brought it
 // in. An untrusted author outweighs an untrusted link.
-func (r *resolver) exclude(ref Ref, via string, why ExclusionReason) {
+func (r *resolver) exclude(ref Ref, via Link, why ExclusionReason) {
 	k := ref.key()
 	e := r.excluded[k]
 	if e == nil {

@@ -31,7 +31,7 @@ func mustResolve(t *testing.T, f *fakeGitHub, linkByBranch bool, start string) *
 func links(cs *Changeset) []string {
 	var out []string
 	for _, m := range cs.Members {
-		out = append(out, fmt.Sprintf("%s[%s]: %s", m.PR.Ref(), m.Sibling, strings.Join(m.Links, "; ")))
+		out = append(out, fmt.Sprintf("%s[%s]: %s", m.PR.Ref(), m.Sibling, strings.Join(LinkWords(m.Links), "; ")))
 	}
 	return out
 }

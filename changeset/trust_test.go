@@ -55,7 +55,7 @@ func resolveTrusting(t *testing.T, f *fakeGitHub, tr *trustLogins, linkByBranch 
 func excluded(cs *Changeset) []string {
 	var out []string
 	for _, e := range cs.Excluded {
-		out = append(out, fmt.Sprintf("%s: %s (%s)", e.PR, strings.Join(e.Links, "; "), e.Reason))
+		out = append(out, fmt.Sprintf("%s: %s (%s)", e.PR, strings.Join(LinkWords(e.Links), "; "), e.Reason))
 	}
 	return out
 }

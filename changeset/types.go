@@ -62,11 +62,10 @@ type Member struct {
 	// Sibling is the sibling's name, or the workspace's name when the PR is
 	// on the workspace repository itself.
 	Sibling string
-	// Links says how the member was reached: "start", "Depends-On in o/r#N",
-	// "depends on o/r#N" (its own Depends-On names o/r#N),
-	// "same branch as o/r#N". Only links that counted are listed (see
-	// Resolve).
-	Links []string
+	// Links say how the member was reached (Link): the start, named on
+	// another member's Depends-On lines, naming another on its own, or on
+	// the same branch. Only links that counted are listed (see Resolve).
+	Links []Link
 	// Trusted is Options.Trusted's answer for the PR's author. A member
 	// that is not trusted is in the changeset because the start or a
 	// trusted member names it; its head needs an approval before it runs.
@@ -92,10 +91,10 @@ const (
 // Depends-On lines (/workspace link).
 type Exclusion struct {
 	PR Ref
-	// Links are the links that did not count, as in Member.Links: "depends
-	// on o/r#N" (its own Depends-On names member o/r#N), "same branch as
-	// o/r#N", or "Depends-On in o/r#N" (an untrusted member names it).
-	Links  []string
+	// Links are the links that did not count, as in Member.Links: its
+	// own Depends-On names a member, it is on a member's branch, or an
+	// untrusted member names it.
+	Links  []Link
 	Reason ExclusionReason
 }
 

@@ -33,8 +33,8 @@ func TestRunPage(t *testing.T) {
 	// with encoding/json (no tags, so Go field names).
 	const key = "emu/foundation#4,emu/tools#9"
 	cs := &changeset.Changeset{Key: key, RunID: "r-abc", Members: []changeset.Member{
-		{PR: &changeset.PR{Repo: "emu/foundation", Number: 4, State: "open", HeadSHA: "1111111111111111111111111111111111111111", BaseRef: "main", URL: "https://github.example/emu/foundation/pull/4", Title: "Add <b>things</b>"}, Sibling: "provide-foundation", Links: []string{"start"}},
-		{PR: &changeset.PR{Repo: "emu/tools", Number: 9, State: "open", HeadSHA: "2222222222222222222222222222222222222222", BaseRef: "main"}, Sibling: "provide-tools", Links: []string{"Depends-On in emu/foundation#4"}},
+		{PR: &changeset.PR{Repo: "emu/foundation", Number: 4, State: "open", HeadSHA: "1111111111111111111111111111111111111111", BaseRef: "main", URL: "https://github.example/emu/foundation/pull/4", Title: "Add <b>things</b>"}, Sibling: "provide-foundation", Links: []changeset.Link{changeset.LinkStart}},
+		{PR: &changeset.PR{Repo: "emu/tools", Number: 9, State: "open", HeadSHA: "2222222222222222222222222222222222222222", BaseRef: "main"}, Sibling: "provide-tools", Links: []changeset.Link{changeset.LinkDependsOnIn(changeset.Ref{Repo: "emu/foundation", Number: 4})}},
 	}}
 	res := ci.Result{
 		Result: ci.Failure, Changeset: key, Started: time.Now(), DurationMS: 65700,

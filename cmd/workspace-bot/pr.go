@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/provide-io/workspace-bot/changeset"
 	"io"
 	"strings"
 
@@ -38,7 +39,7 @@ func pinChangeset(ctx context.Context, o *testOptions, cfg *workspace.Config, re
 	}
 	fmt.Fprintf(stderr, "changeset %s (run id %s):\n", cs.Key, cs.RunID)
 	for _, m := range cs.Members {
-		fmt.Fprintf(stderr, "  %-20s %s @ %s (%s)\n", m.Sibling, m.PR.Ref(), text.ShortSHA(m.PR.HeadSHA), strings.Join(m.Links, "; "))
+		fmt.Fprintf(stderr, "  %-20s %s @ %s (%s)\n", m.Sibling, m.PR.Ref(), text.ShortSHA(m.PR.HeadSHA), strings.Join(changeset.LinkWords(m.Links), "; "))
 	}
 	return 0, true
 }

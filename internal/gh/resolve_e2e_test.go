@@ -59,7 +59,7 @@ func mustResolve(t testing.TB, c *Client, cfg *workspace.Config, start string) *
 func memberLinks(cs *changeset.Changeset) []string {
 	var out []string
 	for _, m := range cs.Members {
-		out = append(out, fmt.Sprintf("%s[%s]: %s", m.PR.Ref(), m.Sibling, strings.Join(m.Links, "; ")))
+		out = append(out, fmt.Sprintf("%s[%s]: %s", m.PR.Ref(), m.Sibling, strings.Join(changeset.LinkWords(m.Links), "; ")))
 	}
 	return out
 }

@@ -47,7 +47,7 @@ func resolveTrusting(t *testing.T, c *Client, cfg *workspace.Config, start strin
 func exclusions(cs *changeset.Changeset) []string {
 	var out []string
 	for _, e := range cs.Excluded {
-		out = append(out, fmt.Sprintf("%s: %s (%s)", e.PR, strings.Join(e.Links, "; "), e.Reason))
+		out = append(out, fmt.Sprintf("%s: %s (%s)", e.PR, strings.Join(changeset.LinkWords(e.Links), "; "), e.Reason))
 	}
 	return out
 }
