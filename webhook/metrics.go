@@ -64,18 +64,8 @@ func NewMetrics(reg prometheus.Registerer, depth func(ctx context.Context) (int,
 	}
 	cs := []prometheus.Collector{m.Deliveries, m.Handled, m.RunsTotal, m.RunDuration, m.ack}
 	if depth != nil {
-		cs = append(cs, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "workspace_bot_queue_depth",
-			Help: "Work waiting: pending deliveries plus queued runs (NaN when the store does not answer).",
-		}, func() float64 {
-			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-			defer cancel()
-			n, err := depth(ctx)
-			if err != nil {
-				return math.NaN()
-			}
-			return float64(n)
-		}))
+		cs = append(cs, countGauge("workspace_bot_queue_depth",
+			"Work waiting: pending deliveries plus queued runs (NaN when the store does not answer).", depth))
 	}
 	for _, c := range cs {
 		if err := reg.Register(c); err != nil {
@@ -163,20 +153,23 @@ func (m *Metrics) RunFinished(result string, d time.Duration) {
 // busy at each scrape (store.Busy): deliveries not yet handled, runs
 // queued or running, reports not yet taken. 0 means the service is idle.
 func RegisterUnfinished(reg prometheus.Registerer, busy func(ctx context.Context) (int, error)) error {
-	g := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "workspace_bot_unfinished_work",
-		Help: "Deliveries not yet handled, runs queued or running, and reports not yet accepted by GitHub; 0 when the service is idle (NaN when the store does not answer).",
-	}, func() float64 {
+	if err := reg.Register(countGauge("workspace_bot_unfinished_work",
+		"Deliveries not yet handled, runs queued or running, and reports not yet accepted by GitHub; 0 when the service is idle (NaN when the store does not answer).", busy)); err != nil {
+		return fmt.Errorf("webhook: register metrics: %w", err)
+	}
+	return nil
+}
+
+// countGauge is a gauge that asks the store for a count at each scrape:
+// NaN when the store does not answer.
+func countGauge(name, help string, count func(ctx context.Context) (int, error)) prometheus.Collector {
+	return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
-		n, err := busy(ctx)
+		n, err := count(ctx)
 		if err != nil {
 			return math.NaN()
 		}
 		return float64(n)
 	})
-	if err := reg.Register(g); err != nil {
-		return fmt.Errorf("webhook: register metrics: %w", err)
-	}
-	return nil
 }
