@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/provide-io/workspace-bot/internal/clock"
+	"github.com/provide-io/workspace-bot/internal/gherror"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -51,7 +52,7 @@ type Checks interface {
 
 // ErrRejected is GitHub refusing a request as invalid (422): asking again
 // cannot help.
-var ErrRejected = errors.New("GitHub rejected the request")
+var ErrRejected = gherror.Rejected
 
 // Records are what the bot remembers between events: when it first saw
 // each head and who approved running it, each PR's summary comment, the

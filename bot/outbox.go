@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/provide-io/workspace-bot/internal/backoff"
+	"github.com/provide-io/workspace-bot/internal/gherror"
 	"github.com/provide-io/workspace-bot/lifecycle"
 	"hash/fnv"
 	"strings"
@@ -220,8 +221,7 @@ func (e *badReport) Unwrap() error { return e.err }
 func final(err error) bool {
 	var bad *badReport
 	var ce *changeset.Error
-	return errors.As(err, &bad) || errors.As(err, &ce) || errors.Is(err, changeset.ErrNotFound) ||
-		errors.Is(err, changeset.ErrForbidden) || errors.Is(err, ErrRejected)
+	return errors.As(err, &bad) || errors.As(err, &ce) || gherror.Final(err)
 }
 
 // retryable is !final, as the handlers ask it.

@@ -4,8 +4,8 @@ package changeset
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"github.com/provide-io/workspace-bot/internal/gherror"
 	"strings"
 )
 
@@ -42,10 +42,11 @@ type GitHub interface {
 	OpenPullRequests(ctx context.Context, repo string) ([]*PR, error)
 }
 
-// Errors the GitHub implementation wraps so resolution can explain them.
+// Errors of the GitHub implementation that resolution explains; they are
+// gherror's kinds, under the names resolution's callers know.
 var (
-	ErrNotFound  = errors.New("not found")
-	ErrForbidden = errors.New("access denied")
+	ErrNotFound  = gherror.NotFound
+	ErrForbidden = gherror.Forbidden
 )
 
 // Ref names a pull request.

@@ -9,6 +9,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/provide-io/workspace-bot/internal/ghclient"
+	"github.com/provide-io/workspace-bot/internal/gherror"
 	"net/http"
 	"strings"
 
@@ -58,20 +60,25 @@ func (c *Client) on(ctx context.Context, repo string) (api *github.Client, owner
 	return api, owner, name, nil
 }
 
-// wrap explains a GitHub error about what (such as "o/r#12") in repo:
-// 404 wraps changeset.ErrNotFound and 403 changeset.ErrForbidden, both
-// naming the repository the token may lack access to; 422 wraps
-// bot.ErrRejected (asking again cannot help).
+// wrap explains a GitHub error about what (such as "o/r#12") in repo, as
+// one of gherror's kinds, from go-github's own error types: 404 is
+// NotFound and 403 Forbidden, both naming the repository the token may
+// lack access to; 422 is Rejected (asking again cannot help); a rate
+// limit the client could not wait out is a Limit.
 func wrap(err error, what, repo string) error {
+	var rl *ghclient.RateLimitError
+	if errors.As(err, &rl) {
+		return fmt.Errorf("%s: %w", what, &gherror.Limit{Until: rl.Reset, Err: err})
+	}
 	var er *github.ErrorResponse
 	if errors.As(err, &er) && er.Response != nil {
 		switch er.Response.StatusCode {
 		case http.StatusNotFound:
-			return fmt.Errorf("%s: not found, or the token cannot read %s: %w (%w)", what, repo, changeset.ErrNotFound, err)
+			return fmt.Errorf("%s: not found, or the token cannot read %s: %w (%w)", what, repo, gherror.NotFound, err)
 		case http.StatusForbidden:
-			return fmt.Errorf("%s: the token may not do this in %s: %w (%w)", what, repo, changeset.ErrForbidden, err)
+			return fmt.Errorf("%s: the token may not do this in %s: %w (%w)", what, repo, gherror.Forbidden, err)
 		case http.StatusUnprocessableEntity:
-			return fmt.Errorf("%s: GitHub refused it in %s: %w (%w)", what, repo, bot.ErrRejected, err)
+			return fmt.Errorf("%s: GitHub refused it in %s: %w (%w)", what, repo, gherror.Rejected, err)
 		case http.StatusUnauthorized:
 			return fmt.Errorf("%s: GitHub rejected the credentials (bad or expired token); check --github-token or the App key: %w", what, err)
 		}

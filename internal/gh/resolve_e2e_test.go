@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/provide-io/workspace-bot/internal/gherror"
 	"reflect"
 	"strings"
 	"testing"
@@ -309,5 +310,10 @@ func TestResolveSurvivesFaults(t *testing.T) {
 	var rl *ghclient.RateLimitError
 	if !errors.As(err, &rl) || !strings.Contains(err.Error(), "/repos/o/s2/pulls") || !strings.Contains(err.Error(), "resets at") {
 		t.Errorf("exhausted rate limit: err = %v; want a RateLimitError naming the endpoint and the reset", err)
+	}
+	// The adapter says what kind of failure it is, and when to ask again.
+	var lim *gherror.Limit
+	if !errors.Is(err, gherror.RateLimited) || !errors.As(err, &lim) || lim.Until.Before(time.Now().Add(30*time.Minute)) || gherror.Final(err) {
+		t.Errorf("exhausted rate limit: err = %v, limit %+v; want gherror.RateLimited until the reset, not final", err, lim)
 	}
 }
