@@ -180,14 +180,14 @@ func TestCheckRunFromStateNotWords(t *testing.T) {
 		{lifecycle.Done, lifecycle.Superseded, "superseded by a newer push to o/r#1 (abc1234)", "completed", "cancelled"},
 		{lifecycle.Done, lifecycle.Error, "passed: not really", "completed", "failure"},
 	} {
-		cr := checkRunFor(owed{Phase: tc.st, Result: tc.res, Description: tc.desc}, 1)
+		cr := checkRunFor(payload{Phase: tc.st, Result: tc.res, Description: tc.desc}, 1)
 		if cr.Status != tc.status || cr.Conclusion != tc.conclude {
 			t.Errorf("%s %s %q: check run %s/%s, want %s/%s", tc.st, tc.res, tc.desc, cr.Status, cr.Conclusion, tc.status, tc.conclude)
 		}
 	}
 	// A report stored before reports carried their phase shows as its
 	// commit status state did.
-	if cr := checkRunFor(owed{State: "failure", Description: "cancelled: by alice"}, 1); cr.Conclusion != "failure" {
+	if cr := checkRunFor(payload{State: "failure", Description: "cancelled: by alice"}, 1); cr.Conclusion != "failure" {
 		t.Errorf("an old failure report concludes %s", cr.Conclusion)
 	}
 }

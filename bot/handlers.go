@@ -40,8 +40,8 @@ func Events() []string {
 // handling is one event being handled: the core, and what it did so far.
 type handling struct {
 	*Bot
-	did Handled
-	cfg *ConfigFile
+	handled Handled
+	cfg     *ConfigFile
 	// perms are the permission API's answers for this event.
 	perms perms
 	// approvals are what became of the untrusted heads of the plans an
@@ -71,11 +71,11 @@ func (b *Bot) Handle(ctx context.Context, ev Event) (*Handled, error) {
 	for _, x := range handlers {
 		if x.event == ev.Name() {
 			err := x.handle(ctx, h, ev)
-			return &h.did, err
+			return &h.handled, err
 		}
 	}
 	b.logger(ctx).Debug("event not handled; ignored")
-	return &h.did, nil
+	return &h.handled, nil
 }
 
 // Test builds the changeset of the PR ref as a push to it would: the
@@ -86,5 +86,5 @@ func (b *Bot) Test(ctx context.Context, ref changeset.Ref, reason string) (*Hand
 	}
 	h := &handling{Bot: b}
 	err := h.trigger(ctx, trigger{start: &changeset.PR{Repo: ref.Repo, Number: ref.Number}, reason: reason})
-	return &h.did, err
+	return &h.handled, err
 }

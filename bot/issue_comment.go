@@ -186,7 +186,7 @@ func (h *handling) reply(ctx context.Context, c commentEvent, body string) error
 	if _, err := h.gh.CreateComment(ctx, c.repo, c.number, body); err != nil {
 		return fmt.Errorf("reply on %s#%d: %w", c.repo, c.number, err)
 	}
-	h.did.Replies = append(h.did.Replies, body)
+	h.handled.Replies = append(h.handled.Replies, body)
 	return nil
 }
 

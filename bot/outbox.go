@@ -48,8 +48,8 @@ const (
 	reportBatch      = 100
 )
 
-// owed is what a report says, as the outbox keeps it.
-type owed struct {
+// payload is what a report says, as the outbox keeps it.
+type payload struct {
 	Repo   string `json:"repo"`
 	Number int    `json:"number,omitempty"`
 	SHA    string `json:"sha,omitempty"`
@@ -66,12 +66,12 @@ type owed struct {
 	Body string `json:"body,omitempty"`
 }
 
-func (o owed) ref() string { return fmt.Sprintf("%s#%d", o.Repo, o.Number) }
+func (o payload) ref() string { return fmt.Sprintf("%s#%d", o.Repo, o.Number) }
 
 // shown is how the state shows on GitHub. A report stored before reports
 // carried their phase has only the commit status state: it shows as that
 // state did, and a pending one as queued.
-func (o owed) shown() lifecycle.Shown {
+func (o payload) shown() lifecycle.Shown {
 	if o.Phase != "" {
 		return lifecycle.Show(o.Phase, o.Result)
 	}
@@ -85,18 +85,18 @@ func (o owed) shown() lifecycle.Shown {
 // description is plain text GitHub shows as written: one line, no control
 // characters (it carries branch names and commands).
 func (b *Bot) stateReport(cfg *workspace.Config, pr *changeset.PR, st lifecycle.State, res lifecycle.Result, desc string, run int64) store.Report {
-	o := owed{Repo: pr.Repo, Number: pr.Number, SHA: pr.HeadSHA, Phase: st, Result: res, Context: cfg.StatusContext(),
+	o := payload{Repo: pr.Repo, Number: pr.Number, SHA: pr.HeadSHA, Phase: st, Result: res, Context: cfg.StatusContext(),
 		Description: text.Truncate(mdescape.Plain(desc), maxDescription), TargetURL: b.runURL(run)}
 	return newReport(kindState, fmt.Sprintf("state %s@%s %s", strings.ToLower(o.Repo), o.SHA, o.Context), run, o)
 }
 
 // summaryReport is the summary comment on pr.
 func summaryReport(pr *changeset.PR, body string, run int64) store.Report {
-	o := owed{Repo: pr.Repo, Number: pr.Number, Body: body}
+	o := payload{Repo: pr.Repo, Number: pr.Number, Body: body}
 	return newReport(kindSummary, fmt.Sprintf("summary %s#%d", strings.ToLower(o.Repo), o.Number), run, o)
 }
 
-func newReport(kind, target string, run int64, o owed) store.Report {
+func newReport(kind, target string, run int64, o payload) store.Report {
 	payload, err := json.Marshal(o)
 	if err != nil {
 		// Strings and numbers only: Marshal cannot fail.
@@ -192,7 +192,7 @@ func (b *Bot) attempt(ctx context.Context, r *store.Report) error {
 
 // send sends one report to GitHub.
 func (b *Bot) send(ctx context.Context, r *store.Report) error {
-	var o owed
+	var o payload
 	if err := json.Unmarshal(r.Payload, &o); err != nil {
 		return &badReport{fmt.Errorf("report %d: its record cannot be read: %w", r.ID, err)}
 	}

@@ -181,7 +181,7 @@ func (q *Queue) Notify() {
 // GitHub: runs it superseded, the queued state, heads a coalesced run no
 // longer builds. Only then is the run released to the workers, so no
 // "queued" lands on top of a result that came first.
-func (q *Queue) submit(ctx context.Context, p *Plan, force bool) (*Ran, error) {
+func (q *Queue) submit(ctx context.Context, p *Plan, force bool) (*Submitted, error) {
 	log := q.b.logger(ctx)
 	window := q.opt.CoalesceWindow
 	if force {
@@ -214,7 +214,7 @@ func (q *Queue) submit(ctx context.Context, p *Plan, force bool) (*Ran, error) {
 	}
 	log.WithFields(map[string]any{logging.Run: t.ID, logging.Coalesced: t.Coalesced}).Info("run queued")
 	q.Notify()
-	return &Ran{Plan: p}, nil
+	return &Submitted{Plan: p}, nil
 }
 
 // cancel cancels the live runs of p's changeset.
@@ -246,7 +246,7 @@ func (q *Queue) cancelRun(ctx context.Context, r *store.Run, by *Cancel, skip st
 		return false, err
 	}
 	if !q.cancelActive(r.ID, by) {
-		if p, err := q.plan(ctx, r); err == nil {
+		if p, err := q.storedPlan(ctx, r); err == nil {
 			q.b.reportCancelled(ctx, p, by, skip)
 		} else {
 			q.b.logger(ctx).WithError(err).WithField(logging.Run, r.ID).Warn("the cancelled run cannot be reported")
@@ -283,10 +283,10 @@ func (q *Queue) closed(ctx context.Context, pr *changeset.PR, by *Cancel) error 
 	return nil
 }
 
-// plan is the plan a stored run builds: its changeset, with the config it
+// storedPlan is the plan a stored run builds: its changeset, with the config it
 // was resolved with (the current one for a run stored before runs kept
 // theirs).
-func (q *Queue) plan(ctx context.Context, r *store.Run) (*Plan, error) {
+func (q *Queue) storedPlan(ctx context.Context, r *store.Run) (*Plan, error) {
 	if r.Changeset == nil || len(r.Changeset.Members) == 0 {
 		err := r.RecordError
 		if err == nil {
@@ -361,7 +361,7 @@ func (q *Queue) execute(r *store.Run) {
 // build runs r and returns its final state, or "" when it was put back.
 func (q *Queue) build(ctx context.Context, r *store.Run) string {
 	log := q.b.logger(ctx)
-	p, err := q.plan(ctx, r)
+	p, err := q.storedPlan(ctx, r)
 	if err != nil {
 		if context.Cause(ctx) == errShutdown {
 			q.requeue(r.ID, log)

@@ -14,7 +14,7 @@ import (
 // sendState posts a check run when the bot has Checks, or a commit
 // status. Credentials that may not create check runs (a personal token
 // in the Action) report with statuses from the first refusal on.
-func (b *Bot) sendState(ctx context.Context, o owed, run int64) error {
+func (b *Bot) sendState(ctx context.Context, o payload, run int64) error {
 	err := changeset.ErrForbidden
 	if b.opt.Checks != nil && !b.noChecks.Load() {
 		err = b.setCheck(ctx, o, run)
@@ -30,7 +30,7 @@ func (b *Bot) sendState(ctx context.Context, o owed, run int64) error {
 
 // checkRunFor is the check run that shows a state. The title is plain
 // text; the summary is Markdown.
-func checkRunFor(o owed, run int64) CheckRun {
+func checkRunFor(o payload, run int64) CheckRun {
 	shown := o.shown()
 	return CheckRun{Name: o.Context, DetailsURL: o.TargetURL, Title: o.Description, Summary: mdescape.Text(o.Description), ExternalID: checkExternalID(run),
 		Status: shown.CheckStatus, Conclusion: shown.CheckConclusion}
@@ -55,7 +55,7 @@ func checkExternalID(run int64) string {
 // Creating a check run is not idempotent, so before creating one it looks
 // for the one a lost answer may have created, and it records the id
 // before the report counts as sent.
-func (b *Bot) setCheck(ctx context.Context, o owed, run int64) error {
+func (b *Bot) setCheck(ctx context.Context, o payload, run int64) error {
 	cr := checkRunFor(o, run)
 	rec := store.CheckRunRecord{Repo: o.Repo, SHA: o.SHA, Name: cr.Name}
 	if b.rec != nil {
@@ -100,7 +100,7 @@ func (b *Bot) recordCheck(ctx context.Context, rec store.CheckRunRecord, run int
 
 // findCheck looks on the head for a check run of ours to carry on: the
 // one made for this run, else one not completed. 0 when there is none.
-func (b *Bot) findCheck(ctx context.Context, o owed, run int64) (int64, error) {
+func (b *Bot) findCheck(ctx context.Context, o payload, run int64) (int64, error) {
 	found, err := b.opt.Checks.CheckRuns(ctx, o.Repo, o.SHA, o.Context)
 	if err != nil {
 		return 0, err

@@ -21,14 +21,14 @@ import (
 // trusted approval, the changesets that could not be resolved, and the
 // replies posted.
 type Handled struct {
-	Runs       []Ran
+	Runs       []Submitted
 	Waiting    []Waiting
 	Unresolved []Unresolved
 	Replies    []string
 }
 
-// Ran is a plan that was built, or queued to be.
-type Ran struct {
+// Submitted is a plan that was built (inline), or queued (the service).
+type Submitted struct {
 	Plan *Plan
 	// Outcome is how the build ended; nil when the plan was queued.
 	Outcome *Outcome
@@ -47,7 +47,7 @@ type Waiting struct {
 type runner interface {
 	// submit builds or queues p; force builds heads tested already. It
 	// returns nil when nothing was built or queued.
-	submit(ctx context.Context, p *Plan, force bool) (*Ran, error)
+	submit(ctx context.Context, p *Plan, force bool) (*Submitted, error)
 	// cancel cancels the queued and running runs of the plan's changeset
 	// and reports them cancelled; it says how many there were.
 	cancel(ctx context.Context, p *Plan, by *Cancel) (int, error)
@@ -93,7 +93,7 @@ func (h *handling) trigger(ctx context.Context, t trigger) error {
 		}
 		u, err := h.reportResolutionError(ctx, cfg.Config, t.start, err)
 		if u != nil {
-			h.did.Unresolved = append(h.did.Unresolved, *u)
+			h.handled.Unresolved = append(h.handled.Unresolved, *u)
 		}
 		return err
 	}
@@ -102,7 +102,7 @@ func (h *handling) trigger(ctx context.Context, t trigger) error {
 		return err
 	}
 	for _, p := range plans {
-		if err := h.plan(ctx, p, t); err != nil {
+		if err := h.admit(ctx, p, t); err != nil {
 			return err
 		}
 	}
@@ -155,9 +155,9 @@ func (h *handling) linkedBy(ctx context.Context, cfg *ConfigFile, p *Plan) ([]*P
 	return out, nil
 }
 
-// plan decides whether p's code may run, then builds or queues it, or
+// admit decides whether p's code may run, then builds or queues it, or
 // reports it waiting for an approval.
-func (h *handling) plan(ctx context.Context, p *Plan, t trigger) error {
+func (h *handling) admit(ctx context.Context, p *Plan, t trigger) error {
 	p.Reason = t.reason
 	log := h.logger(ctx).WithField(logging.Changeset, p.Changeset.Key)
 	ctx = logging.With(ctx, log)
@@ -172,12 +172,12 @@ func (h *handling) plan(ctx context.Context, p *Plan, t trigger) error {
 	if !p.Runnable() {
 		log.WithField(logging.Untrusted, len(p.Untrusted)).Info("authors not trusted: waiting for an approval")
 		h.setState(ctx, p, lifecycle.Waiting)
-		h.did.Waiting = append(h.did.Waiting, Waiting{Plan: p, Description: waitingDescription(p)})
+		h.handled.Waiting = append(h.handled.Waiting, Waiting{Plan: p, Description: waitingDescription(p)})
 		return nil
 	}
 	ran, err := h.runs.submit(ctx, p, t.force)
 	if ran != nil {
-		h.did.Runs = append(h.did.Runs, *ran)
+		h.handled.Runs = append(h.handled.Runs, *ran)
 	}
 	return err
 }
@@ -185,13 +185,13 @@ func (h *handling) plan(ctx context.Context, p *Plan, t trigger) error {
 // inline builds each plan at once, in the caller's goroutine.
 type inline struct{ b *Bot }
 
-func (i inline) submit(ctx context.Context, p *Plan, _ bool) (*Ran, error) {
+func (i inline) submit(ctx context.Context, p *Plan, _ bool) (*Submitted, error) {
 	i.b.setState(ctx, p, lifecycle.Queued)
 	o := i.b.Build(ctx, p, io.Discard)
 	rctx, cancel := reportContext(ctx)
 	defer cancel()
 	i.b.Report(rctx, p, o)
-	return &Ran{Plan: p, Outcome: o}, nil
+	return &Submitted{Plan: p, Outcome: o}, nil
 }
 
 // Nothing is queued or running beside the build in progress.
