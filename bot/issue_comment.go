@@ -315,8 +315,8 @@ func (h *handling) commandStatus(ctx context.Context, cfg *ConfigFile, c comment
 	} else {
 		msg += fmt.Sprintf(" (run %d)", r.ID)
 	}
-	if r.Trigger != "" {
-		msg += ", started by " + mdescape.Text(r.Trigger)
+	if r.Reason != "" {
+		msg += ", started by " + mdescape.Text(r.Reason)
 	}
 	if r.Heads != cs.RunID {
 		msg += fmt.Sprintf(".\n\nThe heads changed since; comment %s to test the current ones.", mdescape.Code(cfg.CommandWord()+" test"))

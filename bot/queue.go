@@ -188,7 +188,7 @@ func (q *Queue) submit(ctx context.Context, p *Plan, force bool) (*Submitted, er
 		window = 0
 	}
 	t, err := q.opt.Runs.Trigger(ctx, store.Run{
-		Key: p.Changeset.Key, Heads: p.Changeset.RunID, Trigger: p.Reason,
+		Key: p.Changeset.Key, Heads: p.Changeset.RunID, Reason: p.Reason,
 		Changeset: p.Changeset, Config: p.Config.Text, ConfigName: p.Config.Name, ConfigRemote: p.Config.Remote,
 	}, force, window)
 	if err != nil {
@@ -309,7 +309,7 @@ func (q *Queue) storedPlan(ctx context.Context, r *store.Run) (*Plan, error) {
 		cfg = c
 	}
 	p := NewPlan(cfg, r.Changeset)
-	p.Run, p.Reason = r.ID, r.Trigger
+	p.Run, p.Reason = r.ID, r.Reason
 	return p, nil
 }
 

@@ -22,7 +22,7 @@ func TestRunListAndLivePages(t *testing.T) {
 	ts := newTestServer(t, Options{})
 	ctx := context.Background()
 	add := func(key string, ms ...changeset.Member) int64 {
-		id, _, err := ts.Store.EnqueueRun(ctx, store.Run{Key: key, Trigger: "pull_request opened", Changeset: &changeset.Changeset{Key: key, Members: ms}}, 0)
+		id, _, err := ts.Store.EnqueueRun(ctx, store.Run{Key: key, Reason: "pull_request opened", Changeset: &changeset.Changeset{Key: key, Members: ms}}, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -86,7 +86,7 @@ func TestRunPagesEscapeWhatComesFromOutside(t *testing.T) {
 	m := member("o/a", 1, "javascript:alert(3)", evil)
 	m.PR.BaseRef = evil
 	key := "o/a#1" + evil
-	id, _, _ := ts.Store.EnqueueRun(ctx, store.Run{Key: key, Heads: evil, Trigger: evil, Changeset: &changeset.Changeset{Key: key, Members: []changeset.Member{m}}}, 0)
+	id, _, _ := ts.Store.EnqueueRun(ctx, store.Run{Key: key, Heads: evil, Reason: evil, Changeset: &changeset.Changeset{Key: key, Members: []changeset.Member{m}}}, 0)
 	ts.Store.ClaimRun(ctx, time.Now().Add(time.Second))
 	ts.Store.FinishRun(ctx, id, lifecycle.Failure, &ci.Result{Result: ci.Failure, Error: evil,
 		Siblings: []ci.SiblingResult{{Name: "a", Repo: evil, Ref: evil, SHA: evil}},

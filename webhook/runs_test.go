@@ -44,7 +44,7 @@ func TestRunPage(t *testing.T) {
 			{Name: "test", Command: "pytest tests/integration", Result: ci.Failure, DurationMS: 64000, LogTail: "E   assert 1 == 2\n<script>alert(1)</script>\n[exit status 1]\n"},
 		},
 	}
-	id, _, err := ts.Store.EnqueueRun(ctx, store.Run{Key: key, Heads: "r-abc", Trigger: "pull_request synchronize", Changeset: cs}, 0)
+	id, _, err := ts.Store.EnqueueRun(ctx, store.Run{Key: key, Heads: "r-abc", Reason: "pull_request synchronize", Changeset: cs}, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

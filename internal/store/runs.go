@@ -25,9 +25,9 @@ type Run struct {
 	// State is where the run is; Ended is how it ended, once State is
 	// lifecycle.Done. The store keeps the two in one column: the state
 	// while the run is not done, its result after.
-	State   lifecycle.State
-	Ended   lifecycle.Result
-	Trigger string // what asked for it, for people: "pull_request synchronize o/r#3"
+	State  lifecycle.State
+	Ended  lifecycle.Result
+	Reason string // what asked for it, for people: "pull_request synchronize o/r#3"
 	// Changeset is what the run builds; Result is how it ended, nil until
 	// then. The store encodes them, and decodes them once, when it reads
 	// the run.
@@ -79,7 +79,7 @@ func scanRun(row interface{ Scan(...any) error }) (*Run, error) {
 	var cs, res []byte
 	var nb, ca, sa, fa int64
 	var state string
-	if err := row.Scan(&r.ID, &r.Key, &r.Heads, &state, &r.Trigger, &cs, &res, &r.Config, &r.ConfigName, &r.ConfigRemote,
+	if err := row.Scan(&r.ID, &r.Key, &r.Heads, &state, &r.Reason, &cs, &res, &r.Config, &r.ConfigName, &r.ConfigRemote,
 		&nb, &ca, &sa, &fa, &r.Attempts, &r.Superseded); err != nil {
 		return nil, err
 	}
@@ -267,11 +267,11 @@ func (s *Store) enqueue(ctx context.Context, tx *sql.Tx, r Run, window time.Dura
 		}
 		q = queued{ID: prev.ID, Coalesced: true, Replaced: prev, Due: nb}
 		_, err = tx.ExecContext(ctx, `UPDATE runs SET run_id = ?, trigger = ?, changeset = ?, config = ?, config_name = ?, config_remote = ?, not_before = ? WHERE id = ?`,
-			r.Heads, r.Trigger, cs, r.Config, r.ConfigName, r.ConfigRemote, notBefore(nb, hold), prev.ID)
+			r.Heads, r.Reason, cs, r.Config, r.ConfigName, r.ConfigRemote, notBefore(nb, hold), prev.ID)
 	default:
 		var res sql.Result
 		res, err = tx.ExecContext(ctx, `INSERT INTO runs (key, run_id, state, trigger, changeset, config, config_name, config_remote, not_before, created_at)
-VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?)`, r.Key, r.Heads, r.Trigger, cs, r.Config, r.ConfigName, r.ConfigRemote, notBefore(nb, hold), toNanos(now))
+VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?)`, r.Key, r.Heads, r.Reason, cs, r.Config, r.ConfigName, r.ConfigRemote, notBefore(nb, hold), toNanos(now))
 		if err == nil {
 			q.ID, err = res.LastInsertId()
 		}

@@ -18,7 +18,7 @@ func TestEnqueueRunCoalescesWithinWindow(t *testing.T) {
 	ctx := context.Background()
 	const window = 5 * time.Second
 
-	id1, co, err := s.EnqueueRun(ctx, Run{Key: "o/a#1,o/b#2", Heads: "r1", Trigger: "opened", Changeset: &changeset.Changeset{Key: "v1"}}, window)
+	id1, co, err := s.EnqueueRun(ctx, Run{Key: "o/a#1,o/b#2", Heads: "r1", Reason: "opened", Changeset: &changeset.Changeset{Key: "v1"}}, window)
 	if err != nil || co {
 		t.Fatalf("first EnqueueRun: coalesced=%v err=%v", co, err)
 	}
@@ -27,7 +27,7 @@ func TestEnqueueRunCoalescesWithinWindow(t *testing.T) {
 		t.Fatal("run claimed before its window closed")
 	}
 	clk.advance(3 * time.Second)
-	id2, co, err := s.EnqueueRun(ctx, Run{Key: "o/a#1,o/b#2", Heads: "r2", Trigger: "synchronize", Changeset: &changeset.Changeset{Key: "v2"}}, window)
+	id2, co, err := s.EnqueueRun(ctx, Run{Key: "o/a#1,o/b#2", Heads: "r2", Reason: "synchronize", Changeset: &changeset.Changeset{Key: "v2"}}, window)
 	if err != nil || !co || id2 != id1 {
 		t.Fatalf("second EnqueueRun = %d coalesced=%v err=%v, want %d coalesced", id2, co, err, id1)
 	}
@@ -39,7 +39,7 @@ func TestEnqueueRunCoalescesWithinWindow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Heads != "r2" || r.Trigger != "synchronize" || r.Changeset == nil || r.Changeset.Key != "v2" || r.State != lifecycle.Queued {
+	if r.Heads != "r2" || r.Reason != "synchronize" || r.Changeset == nil || r.Changeset.Key != "v2" || r.State != lifecycle.Queued {
 		t.Fatalf("coalesced run = %+v, want the newest changeset", r)
 	}
 	if want := clk.now().Add(window); !r.NotBefore.Equal(want) {

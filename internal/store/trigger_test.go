@@ -11,7 +11,7 @@ import (
 )
 
 func triggerRun(key, heads string) Run {
-	return Run{Key: key, Heads: heads, Trigger: "test", Changeset: &changeset.Changeset{Key: key, RunID: heads}}
+	return Run{Key: key, Heads: heads, Reason: "test", Changeset: &changeset.Changeset{Key: key, RunID: heads}}
 }
 
 func TestTriggerQueuesHeldAndSupersedesOtherHeads(t *testing.T) {
