@@ -152,7 +152,7 @@ func checkTool(ctx context.Context, t workspace.Tool, find finder) error {
 	if t.Version.IsZero() {
 		return nil
 	}
-	v := versionOf(ctx, path, find)
+	v := versionOf(ctx, path, find, "version")
 	if v == "" {
 		return inputErr(fmt.Sprintf("[workspace.tools]: %s at %s printed no version for \"%s --version\"; the workspace requires %s %s (fix: install a %s that reports its version)",
 			t.Name, path, t.Name, t.Name, t.Version, t.Name))
@@ -171,10 +171,10 @@ func want(c workspace.Constraint) string {
 	return c.String()
 }
 
-// versionOf runs "PROG --version" (then "PROG version", as go wants it)
-// and reads the first version it prints.
-func versionOf(ctx context.Context, path string, find finder) string {
-	for _, arg := range []string{"--version", "version"} {
+// versionOf runs "PROG --version" (then each of more, such as
+// "version", as go wants it) and reads the first version it prints.
+func versionOf(ctx context.Context, path string, find finder, more ...string) string {
+	for _, arg := range append([]string{"--version"}, more...) {
 		cctx, cancel := context.WithTimeout(ctx, toolTimeout)
 		var out bytes.Buffer
 		cmd := exec.CommandContext(cctx, path, arg)
@@ -201,6 +201,7 @@ func selectPython(ctx context.Context, c workspace.Constraint, find finder) (int
 			tried = append(tried, fmt.Sprintf("%s (the build user %s cannot run it)", path, find.user.Name))
 			return interpreter{}, false
 		}
+		// Only --version: "python3 version" runs a file named version.
 		v := versionOf(ctx, path, find)
 		tried = append(tried, fmt.Sprintf("%s (%s)", path, orNone(v)))
 		if v != "" && c.Allows(v) {

@@ -328,3 +328,23 @@ func TestCachePathHoldingACheckout(t *testing.T) {
 		}
 	}
 }
+
+// A Python candidate is asked only "--version", even when it answers
+// with nothing: "python3 version" would run a file named version from the
+// service's working directory.
+func TestPythonCandidatesAreOnlyAskedTheirVersion(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	args := filepath.Join(dir, "args")
+	script := "#!/bin/sh\necho \"$@\" >> " + args + "\nexit 0\n"
+	if err := os.WriteFile(filepath.Join(dir, "python3.98"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	_, err := selectPython(context.Background(), constraint(t, ">=3.99"), finder{path: dir})
+	if err == nil || !strings.Contains(err.Error(), "python3.98 (does not run)") {
+		t.Fatalf("error %v, want one naming the candidate and its version", err)
+	}
+	if data, _ := os.ReadFile(args); string(data) != "--version\n" {
+		t.Errorf("the candidate was run with %q, want only --version", data)
+	}
+}
