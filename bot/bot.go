@@ -14,8 +14,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/provide-io/workspace-bot/internal/clock"
-	"github.com/provide-io/workspace-bot/internal/gherror"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -25,6 +23,8 @@ import (
 
 	"github.com/provide-io/workspace-bot/changeset"
 	"github.com/provide-io/workspace-bot/ci"
+	"github.com/provide-io/workspace-bot/internal/clock"
+	"github.com/provide-io/workspace-bot/internal/gherror"
 	"github.com/provide-io/workspace-bot/internal/store"
 	"github.com/provide-io/workspace-bot/workspace"
 )

@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/provide-io/workspace-bot/lifecycle"
 	"io"
 	"runtime/debug"
 
 	"github.com/provide-io/workspace-bot/ci"
 	"github.com/provide-io/workspace-bot/internal/logging"
+	"github.com/provide-io/workspace-bot/lifecycle"
 )
 
 // Outcome is how a build ended.

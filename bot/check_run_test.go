@@ -3,12 +3,12 @@ package bot
 import (
 	"context"
 	"fmt"
-	"github.com/provide-io/workspace-bot/lifecycle"
 	"sync"
 	"testing"
 
 	"github.com/provide-io/workspace-bot/changeset"
 	"github.com/provide-io/workspace-bot/ci"
+	"github.com/provide-io/workspace-bot/lifecycle"
 )
 
 // fakeChecks records check runs by head.

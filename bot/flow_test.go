@@ -3,7 +3,6 @@ package bot
 import (
 	"context"
 	"errors"
-	"github.com/provide-io/workspace-bot/lifecycle"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -14,6 +13,7 @@ import (
 	"github.com/provide-io/workspace-bot/changeset"
 	"github.com/provide-io/workspace-bot/ci"
 	"github.com/provide-io/workspace-bot/internal/store"
+	"github.com/provide-io/workspace-bot/lifecycle"
 )
 
 func prEvent(action string, pr *changeset.PR, changes map[string]any) *PullRequestEvent {

@@ -3,12 +3,12 @@ package bot
 import (
 	"context"
 	"errors"
-	"github.com/provide-io/workspace-bot/lifecycle"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/provide-io/workspace-bot/changeset"
+	"github.com/provide-io/workspace-bot/lifecycle"
 )
 
 const key3 = "acme/app#3,acme/core#1,acme/lib#2"

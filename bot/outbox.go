@@ -5,19 +5,19 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/provide-io/workspace-bot/internal/backoff"
-	"github.com/provide-io/workspace-bot/internal/gherror"
-	"github.com/provide-io/workspace-bot/lifecycle"
 	"hash/fnv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/provide-io/workspace-bot/changeset"
+	"github.com/provide-io/workspace-bot/internal/backoff"
+	"github.com/provide-io/workspace-bot/internal/gherror"
 	"github.com/provide-io/workspace-bot/internal/logging"
 	"github.com/provide-io/workspace-bot/internal/mdescape"
 	"github.com/provide-io/workspace-bot/internal/store"
 	"github.com/provide-io/workspace-bot/internal/text"
+	"github.com/provide-io/workspace-bot/lifecycle"
 	"github.com/provide-io/workspace-bot/workspace"
 )
 

@@ -2,7 +2,6 @@ package bot
 
 import (
 	"context"
-	"github.com/provide-io/workspace-bot/lifecycle"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -11,6 +10,7 @@ import (
 	"github.com/provide-io/workspace-bot/changeset"
 	"github.com/provide-io/workspace-bot/ci"
 	"github.com/provide-io/workspace-bot/internal/store"
+	"github.com/provide-io/workspace-bot/lifecycle"
 )
 
 // pending is how many reports the outbox still owes.

@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/provide-io/workspace-bot/lifecycle"
 	"strings"
 
 	"github.com/provide-io/workspace-bot/changeset"
 	"github.com/provide-io/workspace-bot/ci"
 	"github.com/provide-io/workspace-bot/internal/store"
 	"github.com/provide-io/workspace-bot/internal/text"
+	"github.com/provide-io/workspace-bot/lifecycle"
 	"github.com/provide-io/workspace-bot/workspace"
 )
 

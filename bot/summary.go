@@ -4,7 +4,6 @@ import (
 	"bytes"
 	_ "embed"
 	"fmt"
-	"github.com/provide-io/workspace-bot/lifecycle"
 	"strings"
 	"text/template"
 	"time"
@@ -13,6 +12,7 @@ import (
 	"github.com/provide-io/workspace-bot/ci"
 	"github.com/provide-io/workspace-bot/internal/mdescape"
 	"github.com/provide-io/workspace-bot/internal/text"
+	"github.com/provide-io/workspace-bot/lifecycle"
 )
 
 // SummaryMarker finds the bot's summary comment on a PR, so it is edited in

@@ -5,8 +5,9 @@ package changeset
 import (
 	"context"
 	"fmt"
-	"github.com/provide-io/workspace-bot/internal/gherror"
 	"strings"
+
+	"github.com/provide-io/workspace-bot/internal/gherror"
 )
 
 // PR is a pull request as changesets see it; GitHub types are converted to

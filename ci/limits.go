@@ -4,13 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/provide-io/workspace-bot/lifecycle"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/provide-io/workspace-bot/internal/cgroup"
 	"golang.org/x/sys/unix"
+
+	"github.com/provide-io/workspace-bot/internal/cgroup"
+	"github.com/provide-io/workspace-bot/lifecycle"
 )
 
 // watchEvery is how often a running run's limits are looked at: the

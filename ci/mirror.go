@@ -6,13 +6,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/provide-io/workspace-bot/internal/backoff"
 	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/provide-io/workspace-bot/internal/backoff"
 	"github.com/provide-io/workspace-bot/internal/gitauth"
 	"github.com/provide-io/workspace-bot/workspace"
 )

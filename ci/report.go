@@ -2,13 +2,13 @@ package ci
 
 import (
 	"fmt"
-	"github.com/provide-io/workspace-bot/lifecycle"
 	"io"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/provide-io/workspace-bot/internal/text"
+	"github.com/provide-io/workspace-bot/lifecycle"
 )
 
 // NewProgress prints one line per finished fetch and checkout, per

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"github.com/provide-io/workspace-bot/internal/clock"
-	"github.com/provide-io/workspace-bot/lifecycle"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -14,7 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/provide-io/workspace-bot/internal/clock"
 	"github.com/provide-io/workspace-bot/internal/gitfixture"
+	"github.com/provide-io/workspace-bot/lifecycle"
 )
 
 // A sibling whose fetch fails is named as the error; the siblings never

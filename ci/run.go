@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/provide-io/workspace-bot/internal/clock"
-	"github.com/provide-io/workspace-bot/lifecycle"
 	"io"
 	"net/netip"
 	"os"
@@ -16,8 +14,10 @@ import (
 	"time"
 
 	"github.com/provide-io/workspace-bot/internal/cgroup"
+	"github.com/provide-io/workspace-bot/internal/clock"
 	"github.com/provide-io/workspace-bot/internal/gitauth"
 	"github.com/provide-io/workspace-bot/internal/sandbox"
+	"github.com/provide-io/workspace-bot/lifecycle"
 	"github.com/provide-io/workspace-bot/workspace"
 )
 

@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/provide-io/workspace-bot/internal/clock"
 	"io"
 	"sync"
 	"time"
 
+	"github.com/provide-io/workspace-bot/internal/clock"
 	"github.com/provide-io/workspace-bot/internal/sandbox"
 )
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/provide-io/workspace-bot/lifecycle"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/provide-io/workspace-bot/internal/gitfixture"
+	"github.com/provide-io/workspace-bot/lifecycle"
 	"github.com/provide-io/workspace-bot/workspace"
 )
 

@@ -3,13 +3,13 @@ package release
 import (
 	"context"
 	"fmt"
-	"github.com/provide-io/workspace-bot/internal/text"
-	"github.com/provide-io/workspace-bot/workspace"
 	"sort"
 	"strings"
 
 	"github.com/provide-io/workspace-bot/changeset"
 	"github.com/provide-io/workspace-bot/internal/gitauth"
+	"github.com/provide-io/workspace-bot/internal/text"
+	"github.com/provide-io/workspace-bot/workspace"
 )
 
 // DefaultBranch is the release branch in every sibling's repository; a

@@ -2,12 +2,13 @@ package release
 
 import (
 	"context"
-	"github.com/provide-io/workspace-bot/workspace"
 	"os"
 	"path"
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/provide-io/workspace-bot/workspace"
 )
 
 // Files a release reads and edits in each sibling's repository.

@@ -3,7 +3,6 @@ package webhook
 import (
 	"embed"
 	"fmt"
-	"github.com/provide-io/workspace-bot/lifecycle"
 	"html/template"
 	"regexp"
 	"strings"
@@ -13,6 +12,7 @@ import (
 	"github.com/provide-io/workspace-bot/ci"
 	"github.com/provide-io/workspace-bot/internal/store"
 	"github.com/provide-io/workspace-bot/internal/text"
+	"github.com/provide-io/workspace-bot/lifecycle"
 )
 
 //go:embed pages/*.html.tmpl

@@ -2,7 +2,6 @@ package webhook
 
 import (
 	"context"
-	"github.com/provide-io/workspace-bot/lifecycle"
 	"net/http"
 	"strconv"
 	"strings"
@@ -12,6 +11,7 @@ import (
 	"github.com/provide-io/workspace-bot/changeset"
 	"github.com/provide-io/workspace-bot/ci"
 	"github.com/provide-io/workspace-bot/internal/store"
+	"github.com/provide-io/workspace-bot/lifecycle"
 )
 
 func member(repo string, n int, url, title string) changeset.Member {

@@ -3,7 +3,6 @@ package webhook
 import (
 	"context"
 	"database/sql"
-	"github.com/provide-io/workspace-bot/lifecycle"
 	"io"
 	"net/http"
 	"strings"
@@ -13,6 +12,7 @@ import (
 	"github.com/provide-io/workspace-bot/changeset"
 	"github.com/provide-io/workspace-bot/ci"
 	"github.com/provide-io/workspace-bot/internal/store"
+	"github.com/provide-io/workspace-bot/lifecycle"
 )
 
 func get(t *testing.T, url string) (int, http.Header, string) {

@@ -3,7 +3,6 @@ package action
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/provide-io/workspace-bot/lifecycle"
 	"strings"
 	"time"
 
@@ -11,6 +10,7 @@ import (
 	"github.com/provide-io/workspace-bot/ci"
 	"github.com/provide-io/workspace-bot/internal/mdescape"
 	"github.com/provide-io/workspace-bot/internal/text"
+	"github.com/provide-io/workspace-bot/lifecycle"
 )
 
 // Results the action reports in its "result" output: ci's four, and

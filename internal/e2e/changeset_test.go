@@ -2,13 +2,13 @@ package e2e
 
 import (
 	"fmt"
-	"github.com/provide-io/workspace-bot/lifecycle"
 	"sort"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/provide-io/workspace-bot/internal/store"
+	"github.com/provide-io/workspace-bot/lifecycle"
 )
 
 type member struct {

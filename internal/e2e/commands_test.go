@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"encoding/json"
-	"github.com/provide-io/workspace-bot/lifecycle"
 	"os"
 	"strconv"
 	"strings"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/provide-io/workspace-bot/changeset"
 	"github.com/provide-io/workspace-bot/internal/githubtest"
+	"github.com/provide-io/workspace-bot/lifecycle"
 )
 
 func TestCommentCommands(t *testing.T) {

@@ -1,12 +1,12 @@
 package e2e
 
 import (
-	"github.com/provide-io/workspace-bot/lifecycle"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/provide-io/workspace-bot/internal/githubtest"
+	"github.com/provide-io/workspace-bot/lifecycle"
 )
 
 // Through the real serve process: a failing test

@@ -9,8 +9,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/provide-io/workspace-bot/internal/ghclient"
-	"github.com/provide-io/workspace-bot/internal/gherror"
 	"net/http"
 	"strings"
 
@@ -18,6 +16,8 @@ import (
 
 	"github.com/provide-io/workspace-bot/bot"
 	"github.com/provide-io/workspace-bot/changeset"
+	"github.com/provide-io/workspace-bot/internal/ghclient"
+	"github.com/provide-io/workspace-bot/internal/gherror"
 )
 
 // Client is the GitHub API as workspace-bot uses it. Every call names its

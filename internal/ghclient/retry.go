@@ -5,13 +5,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/provide-io/workspace-bot/internal/backoff"
 	"io"
 	"net"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/provide-io/workspace-bot/internal/backoff"
 )
 
 // RateLimitError is returned when a rate limit would outlast the wait the

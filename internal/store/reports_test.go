@@ -2,11 +2,11 @@ package store
 
 import (
 	"context"
-	"github.com/provide-io/workspace-bot/lifecycle"
 	"testing"
 	"time"
 
 	"github.com/provide-io/workspace-bot/ci"
+	"github.com/provide-io/workspace-bot/lifecycle"
 )
 
 func TestReportsReplaceAndAreSentOnce(t *testing.T) {

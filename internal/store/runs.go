@@ -132,7 +132,7 @@ const MaxCoalesce = 5
 const held = math.MaxInt64
 
 // EnqueueRun queues r to start no earlier than window from now. If a run
-// with the same Key is still queued, that run takes r's Heads, Trigger and
+// with the same Key is still queued, that run takes r's Heads, Reason and
 // Changeset and its start moves to now+window instead, and its id comes
 // back with coalesced true: a burst of events for one changeset becomes one
 // run. r.NotBefore, when later than now+window, is kept.
@@ -224,7 +224,7 @@ func (s *Store) Trigger(ctx context.Context, r Run, force bool, window time.Dura
 }
 
 // life is what lifecycle.Decide knows of the run.
-func (r *Run) life() lifecycle.Run {
+func (r Run) life() lifecycle.Run {
 	return lifecycle.Run{ID: r.ID, Heads: r.Heads, State: r.State, Ended: r.Ended}
 }
 
@@ -242,9 +242,10 @@ type queued struct {
 	Due       time.Time
 }
 
-// enqueue queues r in tx, or coalesces it into the key's queued run
-// into; with hold, the run is not claimable until Release.
-func (s *Store) enqueue(ctx context.Context, tx *sql.Tx, r Run, window time.Duration, hold bool, into *Run) (queued, error) {
+// enqueue queues r in tx, or coalesces it into prev, the key's queued
+// run, when there is one; with hold, the run is not claimable until
+// Release.
+func (s *Store) enqueue(ctx context.Context, tx *sql.Tx, r Run, window time.Duration, hold bool, prev *Run) (queued, error) {
 	var q queued
 	if r.Key == "" {
 		return q, fmt.Errorf("empty changeset key")
@@ -258,8 +259,7 @@ func (s *Store) enqueue(ctx context.Context, tx *sql.Tx, r Run, window time.Dura
 	if r.NotBefore.After(nb) {
 		nb = r.NotBefore
 	}
-	switch prev := into; {
-	case prev != nil:
+	if prev != nil {
 		// A steady stream of events must not postpone a run forever: a
 		// queued run waits at most MaxCoalesce windows from its first event.
 		if limit := prev.CreatedAt.Add(MaxCoalesce * window); nb.After(limit) && !r.NotBefore.After(limit) {
@@ -268,15 +268,15 @@ func (s *Store) enqueue(ctx context.Context, tx *sql.Tx, r Run, window time.Dura
 		q = queued{ID: prev.ID, Coalesced: true, Replaced: prev, Due: nb}
 		_, err = tx.ExecContext(ctx, `UPDATE runs SET run_id = ?, trigger = ?, changeset = ?, config = ?, config_name = ?, config_remote = ?, not_before = ? WHERE id = ?`,
 			r.Heads, r.Reason, cs, r.Config, r.ConfigName, r.ConfigRemote, notBefore(nb, hold), prev.ID)
-	default:
-		var res sql.Result
-		res, err = tx.ExecContext(ctx, `INSERT INTO runs (key, run_id, state, trigger, changeset, config, config_name, config_remote, not_before, created_at)
-VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?)`, r.Key, r.Heads, r.Reason, cs, r.Config, r.ConfigName, r.ConfigRemote, notBefore(nb, hold), toNanos(now))
-		if err == nil {
-			q.ID, err = res.LastInsertId()
-		}
-		q.Due = nb
+		return q, err
 	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO runs (key, run_id, state, trigger, changeset, config, config_name, config_remote, not_before, created_at)
+VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?)`, r.Key, r.Heads, r.Reason, cs, r.Config, r.ConfigName, r.ConfigRemote, notBefore(nb, hold), toNanos(now))
+	if err != nil {
+		return q, err
+	}
+	q.ID, err = res.LastInsertId()
+	q.Due = nb
 	return q, err
 }
 

@@ -3,13 +3,13 @@ package store
 import (
 	"context"
 	"errors"
-	"github.com/provide-io/workspace-bot/lifecycle"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/provide-io/workspace-bot/changeset"
 	"github.com/provide-io/workspace-bot/ci"
+	"github.com/provide-io/workspace-bot/lifecycle"
 )
 
 func TestEnqueueRunCoalescesWithinWindow(t *testing.T) {

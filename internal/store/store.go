@@ -14,8 +14,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"github.com/provide-io/workspace-bot/internal/backoff"
-	"github.com/provide-io/workspace-bot/internal/clock"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -23,6 +21,9 @@ import (
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/provide-io/workspace-bot/internal/backoff"
+	"github.com/provide-io/workspace-bot/internal/clock"
 )
 
 // FileName is the database's name inside the data directory.

@@ -2,12 +2,12 @@ package store
 
 import (
 	"context"
-	"github.com/provide-io/workspace-bot/lifecycle"
 	"testing"
 	"time"
 
 	"github.com/provide-io/workspace-bot/changeset"
 	"github.com/provide-io/workspace-bot/ci"
+	"github.com/provide-io/workspace-bot/lifecycle"
 )
 
 func triggerRun(key, heads string) Run {
