@@ -330,7 +330,8 @@ func (h *handling) commandCancel(ctx context.Context, cfg *ConfigFile, c comment
 		return err
 	}
 	why := "comment on " + fmt.Sprintf("%s#%d", c.repo, c.number)
-	n, err := h.runs.cancel(ctx, NewPlan(cfg, cs), &Cancel{By: "@" + c.user, Why: why})
+	n, err := h.runs.cancel(ctx, NewPlan(cfg, cs), &Cancel{By: "@" + c.user, Why: why,
+		Next: fmt.Sprintf("comment %s test to run again", cfg.CommandWord())})
 	if err != nil {
 		return err
 	}

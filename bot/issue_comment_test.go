@@ -129,7 +129,7 @@ func TestCommandReplies(t *testing.T) {
 	h.comment("acme/lib", 2, 27, "alice", "MEMBER", "/workspace cancel")
 	<-running
 	h.waitState("acme/core", "c1", "error")
-	if d := h.gh.lastState("acme/app", "a1").Description; !strings.Contains(d, "cancelled by @alice") {
+	if d := h.gh.lastState("acme/app", "a1").Description; !strings.Contains(d, "cancelled by @alice") || !strings.Contains(d, "comment /workspace test to run again") {
 		t.Errorf("cancel description %q", d)
 	}
 	r, _ := h.st.LatestRun(context.Background(), key3)
