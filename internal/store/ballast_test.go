@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"syscall"
 	"testing"
 )
@@ -62,12 +63,20 @@ func TestBallastTakesDeliveriesOnAFullDisk(t *testing.T) {
 		t.Fatalf("no ballast on a disk with room for it: %v", err)
 	}
 	fill(t, dir)
-	for i := range 4 {
-		id := "full-" + strconv.Itoa(i)
-		if ok, err := s.AddDelivery(ctx, Delivery{ID: id, Event: "issue_comment", Payload: payload}); err != nil || !ok {
-			t.Fatalf("delivery %d on a full disk: %v %v", i, ok, err)
-		}
+	// Side by side, so they commit in batches: each is stored, and each
+	// is answered as new (none as a duplicate of itself after a retry).
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			id := "full-" + strconv.Itoa(i)
+			if ok, err := s.AddDelivery(ctx, Delivery{ID: id, Event: "issue_comment", Payload: payload}); err != nil || !ok {
+				t.Errorf("delivery %d on a full disk: stored as new %v, %v", i, ok, err)
+			}
+		}()
 	}
+	wg.Wait()
 	if _, err := os.Stat(filepath.Join(dir, BallastName)); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("the ballast is still there after the disk filled: %v", err)
 	}

@@ -111,8 +111,10 @@ func (s *Store) commitBatch(batch []*addReq) {
 	}
 	if full && s.ballast.give() {
 		// The disk filled faster than the build that filled it could
-		// be stopped: the ballast's room takes these deliveries.
-		results, err = s.insertBatch(batch)
+		// be stopped: the ballast's room takes these deliveries. When
+		// the batch committed, only the inserts that failed are tried
+		// again: the others are stored, and must be answered so.
+		results, err = s.retryFull(batch, results, err)
 	} else if err == nil {
 		s.ballast.take(s.logs.free, s.logReserve(), s.now())
 	}
@@ -128,6 +130,29 @@ func (s *Store) logReserve() int64 {
 	s.logs.mu.Lock()
 	defer s.logs.mu.Unlock()
 	return s.logs.reserve
+}
+
+// retryFull inserts again what a first try lost to a full disk: the
+// whole batch when its transaction failed, else the requests that did.
+func (s *Store) retryFull(batch []*addReq, results []addRes, err error) ([]addRes, error) {
+	if err != nil {
+		return s.insertBatch(batch)
+	}
+	var again []*addReq
+	var at []int
+	for i, r := range results {
+		if diskFull(r.err) {
+			again, at = append(again, batch[i]), append(at, i)
+		}
+	}
+	retried, err := s.insertBatch(again)
+	for j, i := range at {
+		results[i] = retried[j]
+		if err != nil {
+			results[i] = addRes{err: err}
+		}
+	}
+	return results, nil
 }
 
 // insertBatch inserts a batch of deliveries in one transaction.
