@@ -88,33 +88,31 @@ type Shown struct {
 	Output string
 }
 
-// Show is how state s with result r (read only when s is Done) shows.
+// live is how each state a run is not done in shows.
+var live = map[State]Shown{
+	Queued:   {Status: "pending", CheckStatus: "queued", Word: "queued", Short: "queued", Icon: "⏳", Exit: exitcode.OK, Output: "queued"},
+	Waiting:  {Status: "pending", CheckStatus: "queued", Word: "waiting for approval", Short: "waiting", Icon: "⏸️", Exit: exitcode.OK, Output: "waiting"},
+	Building: {Status: "pending", CheckStatus: "in_progress", Word: "running", Short: "running", Icon: "⏳", Exit: exitcode.OK, Output: "running"},
+}
+
+// ended is how each result of a run that is done shows.
+var ended = map[Result]Shown{
+	Success:    {Status: "success", CheckStatus: "completed", CheckConclusion: "success", Word: "passed", Short: "passed", Icon: "✅", Exit: exitcode.OK, Output: "success"},
+	Failure:    {Status: "failure", CheckStatus: "completed", CheckConclusion: "failure", Word: "failed", Short: "failed", Icon: "❌", Exit: exitcode.Failed, Output: "failure"},
+	Error:      {Status: "error", CheckStatus: "completed", CheckConclusion: "failure", Word: "could not finish", Short: "error", Icon: "⚠️", Exit: exitcode.Infra, Output: "error"},
+	Cancelled:  {Status: "error", CheckStatus: "completed", CheckConclusion: "cancelled", Word: "cancelled", Short: "cancelled", Icon: "🚫", Exit: exitcode.Failed, Output: "cancelled"},
+	Superseded: {Status: "error", CheckStatus: "completed", CheckConclusion: "cancelled", Word: "superseded", Short: "superseded", Icon: "🚫", Exit: exitcode.Failed, Output: "superseded"},
+	Skipped:    {Status: "failure", CheckStatus: "completed", CheckConclusion: "skipped", Word: "skipped", Short: "skipped", Icon: "⏭️", Exit: exitcode.Failed, Output: "skipped"},
+}
+
+// Show is how state s with result r (read only when s is Done) shows. A
+// result it does not know shows as an error.
 func Show(s State, r Result) Shown {
-	switch s {
-	case Queued:
-		return Shown{Status: "pending", CheckStatus: "queued", Word: "queued", Short: "queued", Icon: "⏳", Exit: exitcode.OK, Output: "queued"}
-	case Waiting:
-		return Shown{Status: "pending", CheckStatus: "queued", Word: "waiting for approval", Short: "waiting", Icon: "⏸️", Exit: exitcode.OK, Output: "waiting"}
-	case Building:
-		return Shown{Status: "pending", CheckStatus: "in_progress", Word: "running", Short: "running", Icon: "⏳", Exit: exitcode.OK, Output: "running"}
+	if sh, ok := live[s]; ok {
+		return sh
 	}
-	done := Shown{CheckStatus: "completed", Output: string(r), Short: string(r)}
-	switch r {
-	case Success:
-		done.Status, done.CheckConclusion, done.Word, done.Icon, done.Exit = "success", "success", "passed", "✅", exitcode.OK
-		done.Short = "passed"
-	case Failure:
-		done.Status, done.CheckConclusion, done.Word, done.Icon, done.Exit = "failure", "failure", "failed", "❌", exitcode.Failed
-		done.Short = "failed"
-	case Cancelled:
-		done.Status, done.CheckConclusion, done.Word, done.Icon, done.Exit = "error", "cancelled", "cancelled", "🚫", exitcode.Failed
-	case Superseded:
-		done.Status, done.CheckConclusion, done.Word, done.Icon, done.Exit = "error", "cancelled", "superseded", "🚫", exitcode.Failed
-	case Skipped:
-		done.Status, done.CheckConclusion, done.Word, done.Icon, done.Exit = "failure", "skipped", "skipped", "⏭️", exitcode.Failed
-	default:
-		done.Status, done.CheckConclusion, done.Word, done.Icon, done.Exit = "error", "failure", "could not finish", "⚠️", exitcode.Infra
-		done.Output, done.Short = string(Error), string(Error)
+	if sh, ok := ended[r]; ok {
+		return sh
 	}
-	return done
+	return ended[Error]
 }
