@@ -32,10 +32,23 @@ func slowClient(t *testing.T, url string, length int64, first []byte) net.Conn {
 // waitInFlight waits until the handler holds at least n bytes of bodies.
 func waitInFlight(t *testing.T, h *Handler, n int64) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for h.inFlight.used.Load() < n {
+	waitBytes(t, h, fmt.Sprintf("at least %d", n), func(used int64) bool { return used >= n })
+}
+
+// waitInFlightExactly waits until exactly n bytes are in flight: a body
+// that grows holds its old buffer and the new one for a moment, so "at
+// least" can be seen before the growth settles.
+func waitInFlightExactly(t *testing.T, h *Handler, n int64) {
+	t.Helper()
+	waitBytes(t, h, fmt.Sprintf("exactly %d", n), func(used int64) bool { return used == n })
+}
+
+func waitBytes(t *testing.T, h *Handler, want string, ok func(int64) bool) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute) // far beyond a loaded machine's delay
+	for !ok(h.inFlight.used.Load()) {
 		if time.Now().After(deadline) {
-			t.Fatalf("%d bytes in flight, want at least %d", h.inFlight.used.Load(), n)
+			t.Fatalf("%d bytes in flight, want %s", h.inFlight.used.Load(), want)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
@@ -83,7 +96,7 @@ func TestBytesInFlightAreBounded(t *testing.T) {
 	const bound = 192 << 10
 	ts := newTestServer(t, Options{MaxInFlight: bound})
 	slow := slowClient(t, ts.URL, 200_000, bytes.Repeat([]byte(" "), 100_000))
-	waitInFlight(t, ts.Handler, 128<<10)
+	waitInFlightExactly(t, ts.Handler, 128<<10)
 
 	small := readFixture(t, "pull_request/opened.payload.json")
 	if code, _, msg := post(t, ts.URL, signed("pull_request", "small", small), bytes.NewReader(small)); code != http.StatusAccepted {
