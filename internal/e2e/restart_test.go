@@ -56,6 +56,40 @@ func freeAddr(t *testing.T) string {
 // after the common ones, and waits until it answers /healthz.
 func (w *world) startServe(bin, addr, dataDir string, logs *syncBuffer, extra ...string) *exec.Cmd {
 	w.t.Helper()
+	// The address was free when it was picked, but another process (a
+	// second suite on the machine) can take it before serve binds it, and
+	// then answers /healthz for it. So serve's own line saying it serves
+	// is waited for, and a port taken meanwhile is picked again.
+	for try := 0; ; try++ {
+		served, taken := strings.Count(logs.String(), "workspace-bot serving"), strings.Count(logs.String(), "address already in use")
+		cmd := w.runServe(bin, addr, dataDir, logs, extra...)
+		deadline := patience(w.t)
+		for time.Now().Before(deadline) {
+			out := logs.String()
+			if strings.Count(out, "address already in use") > taken && try < 5 {
+				cmd.Wait()
+				addr = freeAddr(w.t)
+				break
+			}
+			if strings.Count(out, "workspace-bot serving") > served {
+				if resp, err := http.Get(w.url + "/healthz"); err == nil {
+					resp.Body.Close()
+					if resp.StatusCode == http.StatusOK {
+						return cmd
+					}
+				}
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		if !time.Now().Before(deadline) {
+			w.t.Fatalf("serve did not become healthy:\n%s", logs.String())
+		}
+	}
+}
+
+// runServe starts serve on addr, and kills it when the test ends.
+func (w *world) runServe(bin, addr, dataDir string, logs *syncBuffer, extra ...string) *exec.Cmd {
+	w.t.Helper()
 	args := []string{"serve", "--listen", addr, "--config", w.cfg, "--data-dir", dataDir,
 		"--github-api-url", w.gh.APIURL(), "--workers", "1", "--coalesce-window", "200ms",
 		"--log-format", "text", "--shutdown-grace", "1s"}
@@ -76,19 +110,7 @@ func (w *world) startServe(bin, addr, dataDir string, logs *syncBuffer, extra ..
 		}
 	})
 	w.url = "http://" + addr
-	deadline := patience(w.t)
-	for time.Now().Before(deadline) {
-		resp, err := http.Get(w.url + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return cmd
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	w.t.Fatalf("serve did not become healthy:\n%s", logs.String())
-	return nil
+	return cmd
 }
 
 func TestRestartResumesQueuedAndInterruptedRuns(t *testing.T) {
