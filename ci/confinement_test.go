@@ -253,7 +253,8 @@ func limitedRun(t *testing.T, l workspace.Limits, test string) (*Result, error) 
 // and where to raise it, and nothing it started is left.
 func TestForkBombEndsTheRun(t *testing.T) {
 	start := time.Now()
-	res, err := limitedRun(t, workspace.Limits{Pids: 128}, `for i in $(seq 2000); do sleep 317 & done; wait`)
+	sleep := ownSleep(317, 1)
+	res, err := limitedRun(t, workspace.Limits{Pids: 128}, `for i in $(seq 2000); do `+sleep+` & done; wait`)
 	if err != nil || res.Result != Failure || !strings.Contains(res.Error, "too many processes") || !strings.Contains(res.Error, "limits.pids") {
 		t.Fatalf("%v %s: %s", err, res.Result, res.Error)
 	}
@@ -263,7 +264,7 @@ func TestForkBombEndsTheRun(t *testing.T) {
 	if log := stepsOf(res, "test", "")[0].Log; !strings.Contains(log, "stopped: too many processes") {
 		t.Errorf("the step's log does not say why it stopped:\n%s", tail(log, 500))
 	}
-	if left := stillRunning("sleep 317"); len(left) > 0 {
+	if left := stillRunning(sleep); len(left) > 0 {
 		t.Errorf("processes outlived the run: %v", left)
 	}
 }

@@ -145,12 +145,13 @@ func gitfixtureFsck(dir string) (string, error) {
 func TestDaemonDiesWithTheRun(t *testing.T) {
 	needSandbox(t)
 	cfg := localWorkspace(t, "alpha")
-	cfg.Workspace.CI.Test = []string{"setsid sleep 311 & sleep 1"}
+	daemon := ownSleep(311, 1)
+	cfg.Workspace.CI.Test = []string{"setsid " + daemon + " & sleep 1"}
 	res, err := (&Runner{DataDir: t.TempDir()}).Run(context.Background(), Request{Config: cfg, Local: true})
 	if err != nil || res.Result != Success {
 		t.Fatalf("%v %+v", err, res)
 	}
-	if left := stillRunning("sleep 311"); len(left) > 0 {
+	if left := stillRunning(daemon); len(left) > 0 {
 		t.Errorf("a daemon outlived its run: %v", left)
 	}
 }

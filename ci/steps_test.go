@@ -165,7 +165,7 @@ func TestTimeoutKillsEverything(t *testing.T) {
 	for _, mode := range []SandboxMode{SandboxAuto, SandboxOff} {
 		cfg := localWorkspace(t, "alpha")
 		cfg.Workspace.CI.Timeout = time.Second
-		sleep := fmt.Sprintf("sleep 300.%d", 31+len(mode))
+		sleep := ownSleep(300, 31+len(mode))
 		cfg.Workspace.CI.Test = []string{
 			sleep + `1 & sh -c '` + sleep + `2 & wait' & touch "$WORKSPACE_ROOT/started"; wait`,
 			"echo never",
@@ -197,6 +197,13 @@ func TestTimeoutKillsEverything(t *testing.T) {
 // stillRunning lists the processes on this machine whose command line
 // contains s, waiting up to two seconds for them to go (a zombie waiting
 // for its reaper does not count).
+// ownSleep is a sleep command no other process on the machine runs,
+// tagged with this test binary's pid (another suite may run the same test
+// at once), so stillRunning finds exactly this run's leftovers.
+func ownSleep(secs, tag int) string {
+	return fmt.Sprintf("sleep %d.%d%d", secs, tag, os.Getpid())
+}
+
 func stillRunning(s string) []int {
 	var pids []int
 	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
