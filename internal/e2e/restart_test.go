@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -71,7 +72,9 @@ func (w *world) startServe(bin, addr, dataDir string, logs *syncBuffer, extra ..
 				addr = freeAddr(w.t)
 				break
 			}
-			if strings.Count(out, "workspace-bot serving") > served {
+			// Below info level serve does not say it serves: then
+			// its health alone is taken.
+			if strings.Count(out, "workspace-bot serving") > served || slices.Contains(extra, "--log-level") {
 				if resp, err := http.Get(w.url + "/healthz"); err == nil {
 					resp.Body.Close()
 					if resp.StatusCode == http.StatusOK {
