@@ -31,8 +31,11 @@ func TestLogsAreFilesBesideTheDatabase(t *testing.T) {
 			db += fi.Size()
 		}
 	}
-	if db > 1<<20 {
-		t.Errorf("the database and its WAL take %d bytes after a 19 MiB log", db)
+	// The schema alone is some hundreds of KiB, held twice while a
+	// checkpoint has copied the WAL but not yet restarted it; a log kept in
+	// the database would add all of its 19 MiB.
+	if db > fi.Size()/8 {
+		t.Errorf("the database and its WAL take %d bytes after a %d-byte log", db, fi.Size())
 	}
 	rc, err := s.OpenLog(ctx, id)
 	if err != nil {
