@@ -30,11 +30,10 @@ type Runs interface {
 	Release(ctx context.Context, id int64, due time.Time) error
 	ClaimRun(ctx context.Context, now time.Time) (*store.Run, error)
 	NextRunDue(ctx context.Context) (time.Time, bool, error)
-	LiveRuns(ctx context.Context, key string) ([]store.Run, error)
 	LatestRun(ctx context.Context, key string) (*store.Run, error)
 	FinishRun(ctx context.Context, id int64, ended lifecycle.Result, result *ci.Result, reports ...store.Report) error
 	WaitRun(ctx context.Context, id int64) error
-	CancelRun(ctx context.Context, id, supersededBy int64) (bool, error)
+	Cancel(ctx context.Context, key string, c lifecycle.Cancel) ([]store.Run, error)
 	Requeue(ctx context.Context, id int64) error
 	AppendLog(ctx context.Context, runID int64, chunk []byte) error
 	RequeueInterrupted(ctx context.Context) (int, error)
@@ -194,11 +193,12 @@ func (q *Queue) submit(ctx context.Context, p *Plan, force bool) (*Submitted, er
 	if err != nil {
 		return nil, err
 	}
-	for i := range t.Superseded {
-		r := &t.Superseded[i]
+	for _, r := range t.Superseded {
 		q.cancelActive(r.ID, errSuperseded)
-		q.b.retireStaleHeads(ctx, p.Config.Config, r, p.Changeset)
 		log.WithFields(map[string]any{logging.Run: r.ID, logging.SupersededBy: t.ID}).Info("run superseded")
+	}
+	for i := range t.Retired {
+		q.b.retireStaleHeads(ctx, p.Config.Config, &t.Retired[i], p.Changeset)
 	}
 	if t.Tested != nil {
 		log.WithField(logging.Run, t.Tested.ID).Info("these heads are tested already, or being tested; not queued again")
@@ -206,9 +206,6 @@ func (q *Queue) submit(ctx context.Context, p *Plan, force bool) (*Submitted, er
 	}
 	p.Run = t.ID
 	q.b.setState(ctx, p, lifecycle.Queued)
-	if t.Replaced != nil {
-		q.b.retireStaleHeads(ctx, p.Config.Config, t.Replaced, p.Changeset)
-	}
 	if err := q.opt.Runs.Release(ctx, t.ID, t.Due); err != nil {
 		return nil, err
 	}
@@ -219,40 +216,25 @@ func (q *Queue) submit(ctx context.Context, p *Plan, force bool) (*Submitted, er
 
 // cancel cancels the live runs of p's changeset.
 func (q *Queue) cancel(ctx context.Context, p *Plan, by *Cancel) (int, error) {
-	live, err := q.opt.Runs.LiveRuns(ctx, p.Changeset.Key)
-	if err != nil {
-		return 0, err
+	stopped, err := q.opt.Runs.Cancel(ctx, p.Changeset.Key, lifecycle.Cancel{})
+	for i := range stopped {
+		q.reportStopped(ctx, &stopped[i], by, "")
 	}
-	n := 0
-	for _, r := range live {
-		ok, err := q.cancelRun(ctx, &r, by, "")
-		if err != nil {
-			return n, err
-		}
-		if ok {
-			n++
-		}
-	}
-	return n, nil
+	return len(stopped), err
 }
 
-// cancelRun cancels one live run. One building here stops and reports
-// itself; any other is reported here, on the members it was building,
-// but skip (a closed PR, whose status nobody reads). It says whether the
-// run was still live.
-func (q *Queue) cancelRun(ctx context.Context, r *store.Run, by *Cancel, skip string) (bool, error) {
-	ok, err := q.opt.Runs.CancelRun(ctx, r.ID, 0)
-	if err != nil || !ok {
-		return false, err
+// reportStopped tells of a run cancelled by a person. One building here stops
+// and reports itself; any other is reported here, on the members it was
+// building but skip (a closed PR, whose status nobody reads).
+func (q *Queue) reportStopped(ctx context.Context, r *store.Run, by *Cancel, skip string) {
+	if q.cancelActive(r.ID, by) {
+		return
 	}
-	if !q.cancelActive(r.ID, by) {
-		if p, err := q.storedPlan(ctx, r); err == nil {
-			q.b.reportCancelled(ctx, p, by, skip)
-		} else {
-			q.b.logger(ctx).WithError(err).WithField(logging.Run, r.ID).Warn("the cancelled run cannot be reported")
-		}
+	if p, err := q.storedPlan(ctx, r); err == nil {
+		q.b.reportCancelled(ctx, p, by, skip)
+	} else {
+		q.b.logger(ctx).WithError(err).WithField(logging.Run, r.ID).Warn("the cancelled run cannot be reported")
 	}
-	return true, nil
 }
 
 func (q *Queue) latest(ctx context.Context, key string) (*store.Run, error) {
@@ -264,23 +246,12 @@ func (q *Queue) latest(ctx context.Context, key string) (*store.Run, error) {
 // closed it and how to test what is left, so nobody reads a stale
 // pending as progress.
 func (q *Queue) closed(ctx context.Context, pr *changeset.PR, by *Cancel) error {
-	live, err := q.opt.Runs.LiveRuns(ctx, "")
-	if err != nil {
-		return err
+	stopped, err := q.opt.Runs.Cancel(ctx, "", lifecycle.Cancel{Member: pr.Ref()})
+	for i := range stopped {
+		q.reportStopped(ctx, &stopped[i], by, pr.Ref())
+		q.b.logger(ctx).WithField(logging.Run, stopped[i].ID).Info("run cancelled: a member closed")
 	}
-	for _, r := range live {
-		if r.Changeset == nil || !r.Changeset.Has(pr.Repo, pr.Number) {
-			continue
-		}
-		ok, err := q.cancelRun(ctx, &r, by, pr.Ref())
-		if err != nil {
-			return err
-		}
-		if ok {
-			q.b.logger(ctx).WithField(logging.Run, r.ID).Info("run cancelled: a member closed")
-		}
-	}
-	return nil
+	return err
 }
 
 // storedPlan is the plan a stored run builds: its changeset, with the config it
@@ -391,7 +362,7 @@ func (q *Queue) build(ctx context.Context, r *store.Run) string {
 		res := &ci.Result{Result: ci.Error, Changeset: r.Key, Error: "checking trust failed: " + err.Error()}
 		return q.finish(r.ID, p, &Outcome{Result: res}, log)
 	}
-	if !p.Runnable() {
+	if lifecycle.DecideStart(r.Life(), p.Runnable()).Kind == lifecycle.Wait {
 		log.Info("heads not approved: the run waits for a trusted command")
 		q.b.setState(ctx, p, lifecycle.Waiting)
 		q.wait(r.ID, log)

@@ -1,5 +1,10 @@
 package lifecycle
 
+import (
+	"slices"
+	"strings"
+)
+
 // Run is what a decision knows of one run of a changeset.
 type Run struct {
 	ID int64
@@ -8,6 +13,8 @@ type Run struct {
 	Heads string
 	State State
 	Ended Result
+	// Members are the refs (owner/repo#n) of the PRs the run builds.
+	Members []string
 }
 
 // Trigger is an event asking for a run of a changeset at Heads. Force
@@ -34,6 +41,18 @@ const (
 	// that replaces it is the one enqueued or coalesced into, or the
 	// one skipped to.
 	Supersede Kind = "supersede"
+	// Retire gives a final state to the heads Run was to test that the
+	// trigger's heads no longer hold (a member was pushed to), so no old
+	// commit shows a check that never finishes.
+	Retire Kind = "retire"
+	// Stop cancels Run at a person's word: a cancel command, or a member
+	// PR closed.
+	Stop Kind = "stop"
+	// Build starts a claimed run.
+	Build Kind = "build"
+	// Wait parks a claimed run whose untrusted heads nobody trusted has
+	// approved; a trusted command queues it again.
+	Wait Kind = "wait"
 )
 
 // Decision is one thing to do about a trigger.
@@ -67,22 +86,60 @@ func Decide(live []Run, last *Run, t Trigger) []Decision {
 		out := []Decision{{Kind: Skip, Run: tested.ID}}
 		for _, r := range live {
 			if r.State == Queued {
-				out = append(out, Decision{Kind: Supersede, Run: r.ID})
+				out = append(out, supersede(r.ID)...)
 			}
 		}
 		return out
 	}
-	first := Decision{Kind: Enqueue}
+	out := []Decision{{Kind: Enqueue}}
 	for _, r := range live {
 		if r.State == Queued {
-			first = Decision{Kind: Coalesce, Run: r.ID}
+			out = []Decision{{Kind: Coalesce, Run: r.ID}}
+			if r.Heads != t.Heads {
+				out = append(out, Decision{Kind: Retire, Run: r.ID})
+			}
 		}
 	}
-	out := []Decision{first}
 	for _, r := range live {
 		if r.State == Building && r.Heads != t.Heads {
-			out = append(out, Decision{Kind: Supersede, Run: r.ID})
+			out = append(out, supersede(r.ID)...)
 		}
 	}
 	return out
+}
+
+func supersede(id int64) []Decision {
+	return []Decision{{Kind: Supersede, Run: id}, {Kind: Retire, Run: id}}
+}
+
+// Cancel asks to stop live runs by a person's word.
+type Cancel struct {
+	// Member, when set, is a closed PR's ref (its owner and name in any
+	// case, as GitHub's are): only the runs that build it stop (they test a set that no longer exists). Empty: every live
+	// run given stops (a cancel command on the changeset).
+	Member string
+}
+
+// DecideCancel is which of live a cancel stops.
+func DecideCancel(live []Run, c Cancel) []Decision {
+	var out []Decision
+	for _, r := range live {
+		if r.State == Done {
+			continue
+		}
+		if c.Member != "" && !slices.ContainsFunc(r.Members, func(m string) bool { return strings.EqualFold(m, c.Member) }) {
+			continue
+		}
+		out = append(out, Decision{Kind: Stop, Run: r.ID})
+	}
+	return out
+}
+
+// DecideStart is what a worker does with a run it claimed: untrusted
+// code runs only at heads a trusted person approved.
+func DecideStart(r Run, approved bool) Decision {
+	if !approved {
+		return Decision{Kind: Wait, Run: r.ID}
+	}
+	return Decision{Kind: Build, Run: r.ID}
 }

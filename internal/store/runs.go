@@ -158,9 +158,10 @@ type Triggered struct {
 	// claimed) until Release.
 	ID        int64
 	Coalesced bool
-	// Replaced is the queued run as it was before it took the newer
-	// heads, when Coalesced.
-	Replaced *Run
+	// Retired are runs, as they were before this trigger, whose heads
+	// the trigger's no longer hold: superseded runs, and the queued run
+	// coalesced into when it had other heads.
+	Retired []Run
 	// Superseded are the runs of the key cancelled because they build
 	// other heads: running ones when a newer push arrives, a queued one
 	// when the running run builds these very heads.
@@ -192,12 +193,12 @@ func (s *Store) Trigger(ctx context.Context, r Run, force bool, window time.Dura
 		seen := make([]lifecycle.Run, len(live))
 		for i := range live {
 			runs[live[i].ID] = &live[i]
-			seen[i] = live[i].life()
+			seen[i] = live[i].Life()
 		}
 		var newest *lifecycle.Run
 		if last != nil {
 			runs[last.ID] = last
-			l := last.life()
+			l := last.Life()
 			newest = &l
 		}
 		var by int64 // the run that supersedes
@@ -210,12 +211,14 @@ func (s *Store) Trigger(ctx context.Context, r Run, force bool, window time.Dura
 				if err != nil {
 					return err
 				}
-				t.ID, t.Coalesced, t.Replaced, t.Due, by = q.ID, q.Coalesced, q.Replaced, q.Due, q.ID
+				t.ID, t.Coalesced, t.Due, by = q.ID, q.Coalesced, q.Due, q.ID
 			case lifecycle.Supersede:
 				if err := cancel(ctx, tx, d.Run, by, s.now()); err != nil {
 					return err
 				}
 				t.Superseded = append(t.Superseded, *runs[d.Run])
+			case lifecycle.Retire:
+				t.Retired = append(t.Retired, *runs[d.Run])
 			}
 		}
 		return nil
@@ -223,9 +226,43 @@ func (s *Store) Trigger(ctx context.Context, r Run, force bool, window time.Dura
 	return t, err
 }
 
-// life is what lifecycle.Decide knows of the run.
-func (r Run) life() lifecycle.Run {
-	return lifecycle.Run{ID: r.ID, Heads: r.Heads, State: r.State, Ended: r.Ended}
+// Life is what the lifecycle decisions know of the run.
+func (r Run) Life() lifecycle.Run {
+	l := lifecycle.Run{ID: r.ID, Heads: r.Heads, State: r.State, Ended: r.Ended}
+	if r.Changeset != nil {
+		for _, m := range r.Changeset.Members {
+			l.Members = append(l.Members, m.PR.Ref())
+		}
+	}
+	return l
+}
+
+// Cancel carries out, in one transaction, what lifecycle.DecideCancel
+// makes of c for the live runs of key (of every key when empty), and
+// returns the runs it stopped, as they were.
+func (s *Store) Cancel(ctx context.Context, key string, c lifecycle.Cancel) ([]Run, error) {
+	var stopped []Run
+	err := s.runTx(ctx, "cancel runs", func(tx *sql.Tx) error {
+		stopped = nil
+		live, err := liveRuns(ctx, tx, key)
+		if err != nil {
+			return err
+		}
+		runs := map[int64]*Run{}
+		seen := make([]lifecycle.Run, len(live))
+		for i := range live {
+			runs[live[i].ID] = &live[i]
+			seen[i] = live[i].Life()
+		}
+		for _, d := range lifecycle.DecideCancel(seen, c) {
+			if err := cancel(ctx, tx, d.Run, 0, s.now()); err != nil {
+				return err
+			}
+			stopped = append(stopped, *runs[d.Run])
+		}
+		return nil
+	})
+	return stopped, err
 }
 
 // Release lets a queued run held by Trigger start at due.
@@ -238,7 +275,6 @@ func (s *Store) Release(ctx context.Context, id int64, due time.Time) error {
 type queued struct {
 	ID        int64
 	Coalesced bool
-	Replaced  *Run
 	Due       time.Time
 }
 
@@ -265,7 +301,7 @@ func (s *Store) enqueue(ctx context.Context, tx *sql.Tx, r Run, window time.Dura
 		if limit := prev.CreatedAt.Add(MaxCoalesce * window); nb.After(limit) && !r.NotBefore.After(limit) {
 			nb = limit
 		}
-		q = queued{ID: prev.ID, Coalesced: true, Replaced: prev, Due: nb}
+		q = queued{ID: prev.ID, Coalesced: true, Due: nb}
 		_, err = tx.ExecContext(ctx, `UPDATE runs SET run_id = ?, trigger = ?, changeset = ?, config = ?, config_name = ?, config_remote = ?, not_before = ? WHERE id = ?`,
 			r.Heads, r.Reason, cs, r.Config, r.ConfigName, r.ConfigRemote, notBefore(nb, hold), prev.ID)
 		return q, err
@@ -315,9 +351,12 @@ func (s *Store) runTx(ctx context.Context, op string, fn func(tx *sql.Tx) error)
 	return s.wrap(op, tx.Commit())
 }
 
-func queryRuns(ctx context.Context, q interface {
+// querier is a database or a transaction.
+type querier interface {
 	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
-}, query string, args ...any) ([]Run, error) {
+}
+
+func queryRuns(ctx context.Context, q querier, query string, args ...any) ([]Run, error) {
 	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
@@ -368,12 +407,16 @@ func (s *Store) RunningRuns(ctx context.Context, key string) ([]Run, error) {
 // LiveRuns returns the queued and running runs, oldest first: of key, or
 // of every key when key is "".
 func (s *Store) LiveRuns(ctx context.Context, key string) ([]Run, error) {
+	runs, err := liveRuns(ctx, s.r, key)
+	return runs, s.wrap("live runs of "+key, err)
+}
+
+func liveRuns(ctx context.Context, db querier, key string) ([]Run, error) {
 	q, args := `SELECT `+runColumns+` FROM runs WHERE state IN ('queued', 'running')`, []any{}
 	if key != "" {
 		q, args = q+` AND key = ?`, append(args, key)
 	}
-	runs, err := queryRuns(ctx, s.r, q+` ORDER BY id`, args...)
-	return runs, s.wrap("live runs of "+key, err)
+	return queryRuns(ctx, db, q+` ORDER BY id`, args...)
 }
 
 // FinishRun records how a run ended and its result JSON, and in the same

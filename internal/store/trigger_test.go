@@ -31,7 +31,7 @@ func TestTriggerQueuesHeldAndSupersedesOtherHeads(t *testing.T) {
 	// A second event before the run starts coalesces, and says what the
 	// queued run was testing before.
 	again, err := s.Trigger(ctx, triggerRun("K", "h2"), false, window)
-	if err != nil || !again.Coalesced || again.ID != first.ID || again.Replaced == nil || again.Replaced.Heads != "h1" || again.Replaced.Changeset.RunID != "h1" {
+	if err != nil || !again.Coalesced || again.ID != first.ID || len(again.Retired) != 1 || again.Retired[0].Heads != "h1" || again.Retired[0].Changeset.RunID != "h1" {
 		t.Fatalf("coalescing trigger %+v %v", again, err)
 	}
 	if err := s.Release(ctx, again.ID, again.Due); err != nil {
@@ -86,5 +86,41 @@ func TestTriggerNeverCancelsTheHeadsItWouldBuild(t *testing.T) {
 	}
 	if got, _ := s.Trigger(ctx, triggerRun("K", "h1"), true, 0); got.Tested != nil || got.ID == 0 {
 		t.Fatalf("a forced run of tested heads was not queued: %+v", got)
+	}
+}
+
+// A cancel stops, in one transaction, the live runs lifecycle.DecideCancel
+// picks, and leaves the rest.
+func TestCancelStopsTheRunsDecided(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := context.Background()
+	withMember := func(key, heads, repo string, n int) Run {
+		r := triggerRun(key, heads)
+		r.Changeset.Members = []changeset.Member{{PR: &changeset.PR{Repo: repo, Number: n}}}
+		return r
+	}
+	a, err := s.Trigger(ctx, withMember("A", "h1", "o/a", 1), false, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := s.Trigger(ctx, withMember("B", "h2", "o/b", 2), false, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopped, err := s.Cancel(ctx, "", lifecycle.Cancel{Member: "o/b#2"})
+	if err != nil || len(stopped) != 1 || stopped[0].ID != b.ID || stopped[0].State != lifecycle.Queued {
+		t.Fatalf("closing o/b#2 stopped %+v, %v", stopped, err)
+	}
+	if r, _ := s.GetRun(ctx, b.ID); r.Ended != lifecycle.Cancelled {
+		t.Errorf("run of the closed member: %+v", r)
+	}
+	if r, _ := s.GetRun(ctx, a.ID); r.State != lifecycle.Queued {
+		t.Errorf("another changeset's run was touched: %+v", r)
+	}
+	if again, err := s.Cancel(ctx, "B", lifecycle.Cancel{}); err != nil || len(again) != 0 {
+		t.Errorf("cancelling a cancelled run again: %+v, %v", again, err)
+	}
+	if stopped, err := s.Cancel(ctx, "A", lifecycle.Cancel{}); err != nil || len(stopped) != 1 || stopped[0].ID != a.ID {
+		t.Errorf("a cancel command on A: %+v, %v", stopped, err)
 	}
 }
