@@ -182,7 +182,7 @@ func New(opts Options) (*Bot, error) {
 	}
 	opts.PublicURL = strings.TrimRight(opts.PublicURL, "/")
 	b := &Bot{opt: opts, clock: clock.Or(opts.Clock), gh: opts.GitHub, rec: opts.Records, log: opts.Log, sweepWake: make(chan struct{}, 1)}
-	b.runs = inline{b}
+	b.runs = buildNow{b}
 	return b, nil
 }
 

@@ -12,7 +12,7 @@ import (
 
 // handleRerun re-runs the changeset when someone presses "Re-run" on the
 // bot's check run, or "Re-run all checks".
-func handleRerun(ctx context.Context, h *handling, e Event) error {
+func handleRerun(ctx context.Context, h *eventState, e Event) error {
 	ev, ok := e.(*RerunEvent)
 	if !ok || ev.Action != "rerequested" {
 		return nil
@@ -20,7 +20,7 @@ func handleRerun(ctx context.Context, h *handling, e Event) error {
 	return h.rerequested(ctx, ev.Repo, ev.HeadSHA, ev.PRs)
 }
 
-func (h *handling) rerequested(ctx context.Context, repo, sha string, prs []int) error {
+func (h *eventState) rerequested(ctx context.Context, repo, sha string, prs []int) error {
 	if h.opt.Checks == nil || repo == "" || sha == "" {
 		// Without an App the bot posts statuses, which have no re-run
 		// button: this check run is someone else's.

@@ -10,7 +10,7 @@ import (
 // handlerFunc handles one event. An error makes the store retry the
 // delivery later, so handlers return errors only for what a retry can fix
 // (GitHub or the store unreachable); bad input is logged and dropped.
-type handlerFunc func(ctx context.Context, h *handling, ev Event) error
+type handlerFunc func(ctx context.Context, h *eventState, ev Event) error
 
 // handler binds an event name to its handler.
 type handler struct {
@@ -37,8 +37,8 @@ func Events() []string {
 	return out
 }
 
-// handling is one event being handled: the core, and what it did so far.
-type handling struct {
+// eventState is one event being handled: the core, and what it did so far.
+type eventState struct {
 	*Bot
 	handled Handled
 	cfg     *ConfigFile
@@ -51,7 +51,7 @@ type handling struct {
 
 // config reads the workspace config once for the event: its commands and
 // the runs it makes see the same config.
-func (h *handling) config(ctx context.Context) (*ConfigFile, error) {
+func (h *eventState) config(ctx context.Context) (*ConfigFile, error) {
 	if h.cfg == nil {
 		cfg, err := h.Bot.config(ctx)
 		if err != nil {
@@ -67,7 +67,7 @@ func (b *Bot) Handle(ctx context.Context, ev Event) (*Handled, error) {
 	if b.rec == nil {
 		return nil, errors.New("bot: handling events needs Options.Records")
 	}
-	h := &handling{Bot: b}
+	h := &eventState{Bot: b}
 	for _, x := range handlers {
 		if x.event == ev.Name() {
 			err := x.handle(ctx, h, ev)
@@ -84,7 +84,7 @@ func (b *Bot) Test(ctx context.Context, ref changeset.Ref, reason string) (*Hand
 	if b.rec == nil {
 		return nil, errors.New("bot: handling events needs Options.Records")
 	}
-	h := &handling{Bot: b}
+	h := &eventState{Bot: b}
 	err := h.trigger(ctx, trigger{start: &changeset.PR{Repo: ref.Repo, Number: ref.Number}, reason: reason})
 	return &h.handled, err
 }

@@ -28,7 +28,7 @@ type commentEvent struct {
 }
 
 // handleIssueComment runs the commands of a new comment on an open PR.
-func handleIssueComment(ctx context.Context, h *handling, e Event) error {
+func handleIssueComment(ctx context.Context, h *eventState, e Event) error {
 	ev, ok := e.(*CommentEvent)
 	// Comments on plain issues are not about a changeset.
 	if !ok || ev.Action != "created" || !ev.OnPR || ev.IssueState != "open" {
@@ -123,7 +123,7 @@ func writes(verb string) bool {
 
 // permission is user's permission on repo from the collaborator
 // permission API; "none" when GitHub says they are not a collaborator.
-func (h *handling) permission(ctx context.Context, repo, user string) (string, error) {
+func (h *eventState) permission(ctx context.Context, repo, user string) (string, error) {
 	if perm, ok := h.perms.get(repo, user); ok {
 		return perm, nil
 	}
@@ -159,7 +159,7 @@ func deniedText(cfg *ConfigFile, c commentEvent, perm string, denied []command) 
 
 // refuse answers an untrusted author once per PR, however many commands
 // they write.
-func (h *handling) refuse(ctx context.Context, cfg *ConfigFile, c commentEvent) error {
+func (h *eventState) refuse(ctx context.Context, cfg *ConfigFile, c commentEvent) error {
 	key := fmt.Sprintf("refused:%s#%d:%s", c.repo, c.number, strings.ToLower(c.user))
 	// Two comments handled at once must not both find no refusal yet.
 	h.refuseMu.Lock()
@@ -176,13 +176,13 @@ func (h *handling) refuse(ctx context.Context, cfg *ConfigFile, c commentEvent) 
 	return h.rec.SetMeta(ctx, key, "1")
 }
 
-func (h *handling) react(ctx context.Context, c commentEvent, content string) {
+func (h *eventState) react(ctx context.Context, c commentEvent, content string) {
 	if err := h.gh.React(ctx, c.repo, c.commentID, content); err != nil {
 		h.logger(ctx).WithError(err).Warn("reacting to the comment failed")
 	}
 }
 
-func (h *handling) reply(ctx context.Context, c commentEvent, body string) error {
+func (h *eventState) reply(ctx context.Context, c commentEvent, body string) error {
 	if _, err := h.gh.CreateComment(ctx, c.repo, c.number, body); err != nil {
 		return fmt.Errorf("reply on %s#%d: %w", c.repo, c.number, err)
 	}
@@ -190,7 +190,7 @@ func (h *handling) reply(ctx context.Context, c commentEvent, body string) error
 	return nil
 }
 
-func (h *handling) runCommand(ctx context.Context, cfg *ConfigFile, c commentEvent, cmd command) error {
+func (h *eventState) runCommand(ctx context.Context, cfg *ConfigFile, c commentEvent, cmd command) error {
 	switch cmd.Verb {
 	case verbHelp:
 		return h.reply(ctx, c, helpText(cfg.CommandWord()))
@@ -209,7 +209,7 @@ func (h *handling) runCommand(ctx context.Context, cfg *ConfigFile, c commentEve
 // commandTest runs the changeset now. Only a commenter who can push gets
 // here (writes), so the command approves the untrusted heads the bot had
 // seen by the comment's time, and the reply names each of them.
-func (h *handling) commandTest(ctx context.Context, cfg *ConfigFile, c commentEvent) error {
+func (h *eventState) commandTest(ctx context.Context, cfg *ConfigFile, c commentEvent) error {
 	pr, err := h.gh.PullRequest(ctx, c.repo, c.number)
 	if err != nil {
 		return fmt.Errorf("read %s#%d: %w", c.repo, c.number, err)
@@ -286,7 +286,7 @@ func stamp(t time.Time) string {
 
 // resolveFor resolves the changeset of the commented PR, answering the
 // comment when it cannot be resolved.
-func (h *handling) resolveFor(ctx context.Context, cfg *ConfigFile, c commentEvent) (*changeset.Changeset, error) {
+func (h *eventState) resolveFor(ctx context.Context, cfg *ConfigFile, c commentEvent) (*changeset.Changeset, error) {
 	cs, err := h.opt.Resolve(ctx, h.gh, cfg.Config, changeset.Ref{Repo: c.repo, Number: c.number}, changeset.Options{Trusted: h.trustFunc(cfg)})
 	if err != nil {
 		if retryable(err) {
@@ -297,7 +297,7 @@ func (h *handling) resolveFor(ctx context.Context, cfg *ConfigFile, c commentEve
 	return cs, nil
 }
 
-func (h *handling) commandStatus(ctx context.Context, cfg *ConfigFile, c commentEvent) error {
+func (h *eventState) commandStatus(ctx context.Context, cfg *ConfigFile, c commentEvent) error {
 	cs, err := h.resolveFor(ctx, cfg, c)
 	if cs == nil {
 		return err
@@ -324,7 +324,7 @@ func (h *handling) commandStatus(ctx context.Context, cfg *ConfigFile, c comment
 	return h.reply(ctx, c, msg)
 }
 
-func (h *handling) commandCancel(ctx context.Context, cfg *ConfigFile, c commentEvent) error {
+func (h *eventState) commandCancel(ctx context.Context, cfg *ConfigFile, c commentEvent) error {
 	cs, err := h.resolveFor(ctx, cfg, c)
 	if cs == nil {
 		return err
@@ -343,7 +343,7 @@ func (h *handling) commandCancel(ctx context.Context, cfg *ConfigFile, c comment
 
 // commandLink edits the PR body's Depends-On lines, the one place links
 // live, then resolves the changeset again.
-func (h *handling) commandLink(ctx context.Context, cfg *ConfigFile, c commentEvent, cmd command) error {
+func (h *eventState) commandLink(ctx context.Context, cfg *ConfigFile, c commentEvent, cmd command) error {
 	pr, err := h.gh.PullRequest(ctx, c.repo, c.number)
 	if err != nil {
 		return fmt.Errorf("read %s#%d: %w", c.repo, c.number, err)

@@ -105,10 +105,10 @@ func newReport(kind, target string, run int64, o payload) store.Report {
 	return store.Report{Run: run, Target: target, Kind: kind, Payload: payload}
 }
 
-// owe records reports in the outbox, in one transaction, and sends them
+// report records reports in the outbox, in one transaction, and sends them
 // now; what GitHub does not accept now is sent again later (sweep).
 // Without an outbox, or when the store fails, they are sent once.
-func (b *Bot) owe(ctx context.Context, reports ...store.Report) {
+func (b *Bot) report(ctx context.Context, reports ...store.Report) {
 	if len(reports) == 0 {
 		return
 	}
@@ -121,7 +121,7 @@ func (b *Bot) owe(ctx context.Context, reports ...store.Report) {
 		}
 		err := b.rec.AddReports(ctx, reports...)
 		if err == nil {
-			b.sendOwed(ctx, reports)
+			b.sendNow(ctx, reports)
 			return
 		}
 		b.logger(ctx).WithError(err).Error("recording reports failed: sending them once, without retries")
@@ -138,9 +138,9 @@ func (b *Bot) owe(ctx context.Context, reports ...store.Report) {
 	}
 }
 
-// sendOwed sends the pending report of each report's target, in order.
+// sendNow sends the pending report of each report's target, in order.
 // Failures are recorded for the sweep.
-func (b *Bot) sendOwed(ctx context.Context, reports []store.Report) {
+func (b *Bot) sendNow(ctx context.Context, reports []store.Report) {
 	for _, r := range reports {
 		b.sendTarget(ctx, r.Target) //nolint:errcheck // recorded in the outbox and logged
 	}

@@ -11,7 +11,7 @@ import (
 
 // handlePullRequest starts a run when a PR's code or links change, and
 // cancels runs when a member closes.
-func handlePullRequest(ctx context.Context, h *handling, e Event) error {
+func handlePullRequest(ctx context.Context, h *eventState, e Event) error {
 	ev, ok := e.(*PullRequestEvent)
 	if !ok {
 		return nil
@@ -39,7 +39,7 @@ func handlePullRequest(ctx context.Context, h *handling, e Event) error {
 
 // closedBy is the cancel of the runs a closed member was in: who closed
 // it, and how to test the members left.
-func closedBy(ctx context.Context, h *handling, ev *PullRequestEvent) *Cancel {
+func closedBy(ctx context.Context, h *eventState, ev *PullRequestEvent) *Cancel {
 	c := &Cancel{Why: ev.PR.Ref() + " was closed"}
 	if ev.PR.Merged {
 		c.Why = ev.PR.Ref() + " was merged"

@@ -409,10 +409,10 @@ func (q *Queue) finish(id int64, p *Plan, o *Outcome, log logrus.FieldLogger) st
 	}
 	if err := q.opt.Runs.FinishRun(ctx, id, ended, o.Result, reports...); err != nil {
 		log.WithError(err).Error("recording the run's result failed")
-		q.b.owe(ctx, reports...)
+		q.b.report(ctx, reports...)
 		return string(ended)
 	}
-	q.b.sendOwed(ctx, reports)
+	q.b.sendNow(ctx, reports)
 	return string(ended)
 }
 

@@ -21,7 +21,7 @@ const maxDescription = 140
 // of each head, and the summary comment, through the outbox. A stopped
 // build reports nothing.
 func (b *Bot) Report(ctx context.Context, p *Plan, o *Outcome) {
-	b.owe(ctx, b.finalReports(ctx, p, o)...)
+	b.report(ctx, b.finalReports(ctx, p, o)...)
 }
 
 // finalReports are the reports an outcome owes: the final state of every
@@ -71,7 +71,7 @@ func (b *Bot) summary(p *Plan, o *Outcome) Summary {
 // setState reports a live state (queued, waiting, building) on the head
 // of every member the plan reports on (reportMembers).
 func (b *Bot) setState(ctx context.Context, p *Plan, st lifecycle.State) {
-	b.owe(ctx, b.stateReports(p, st, "", liveDescription(p, st))...)
+	b.report(ctx, b.stateReports(p, st, "", liveDescription(p, st))...)
 }
 
 // liveDescription is the description of a run not done yet.
@@ -161,7 +161,7 @@ func (b *Bot) reportResolutionError(ctx context.Context, cfg *workspace.Config, 
 	} else {
 		b.logger(ctx).WithError(err).Error("rendering the summary failed")
 	}
-	b.owe(ctx, reports...)
+	b.report(ctx, reports...)
 	return u, nil
 }
 

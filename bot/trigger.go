@@ -27,7 +27,7 @@ type Handled struct {
 	Replies    []string
 }
 
-// Submitted is a plan that was built (inline), or queued (the service).
+// Submitted is a plan that was built (buildNow), or queued (the service).
 type Submitted struct {
 	Plan *Plan
 	// Outcome is how the build ended; nil when the plan was queued.
@@ -41,7 +41,7 @@ type Waiting struct {
 	Description string
 }
 
-// runner is what becomes of the plans events make: inline builds each at
+// runner is what becomes of the plans events make: buildNow builds each at
 // once (the Action, where the job is the queue); a Queue stores them for
 // its workers (the service).
 type runner interface {
@@ -72,7 +72,7 @@ type trigger struct {
 // trigger resolves the changeset start belongs to and builds or queues a
 // run of it. A changeset that cannot be resolved is reported on start's
 // PR; untrusted code waits for an approval.
-func (h *handling) trigger(ctx context.Context, t trigger) error {
+func (h *eventState) trigger(ctx context.Context, t trigger) error {
 	cfg, err := h.config(ctx)
 	if err != nil {
 		return err
@@ -116,7 +116,7 @@ func (h *handling) trigger(ctx context.Context, t trigger) error {
 // the PR changes it, so it is planned as well, from the trusted member.
 // When that is the same changeset, only the trusted one is kept, and it
 // is reported on every member.
-func (h *handling) linkedBy(ctx context.Context, cfg *ConfigFile, p *Plan) ([]*Plan, error) {
+func (h *eventState) linkedBy(ctx context.Context, cfg *ConfigFile, p *Plan) ([]*Plan, error) {
 	var start *changeset.Member
 	for i, m := range p.Changeset.Members {
 		if isStart(m) {
@@ -157,7 +157,7 @@ func (h *handling) linkedBy(ctx context.Context, cfg *ConfigFile, p *Plan) ([]*P
 
 // admit decides whether p's code may run, then builds or queues it, or
 // reports it waiting for an approval.
-func (h *handling) admit(ctx context.Context, p *Plan, t trigger) error {
+func (h *eventState) admit(ctx context.Context, p *Plan, t trigger) error {
 	p.Reason = t.reason
 	log := h.logger(ctx).WithField(logging.Changeset, p.Changeset.Key)
 	ctx = logging.With(ctx, log)
@@ -182,10 +182,10 @@ func (h *handling) admit(ctx context.Context, p *Plan, t trigger) error {
 	return err
 }
 
-// inline builds each plan at once, in the caller's goroutine.
-type inline struct{ b *Bot }
+// buildNow builds each plan at once, in the caller's goroutine.
+type buildNow struct{ b *Bot }
 
-func (i inline) submit(ctx context.Context, p *Plan, _ bool) (*Submitted, error) {
+func (i buildNow) submit(ctx context.Context, p *Plan, _ bool) (*Submitted, error) {
 	i.b.setState(ctx, p, lifecycle.Queued)
 	o := i.b.Build(ctx, p, io.Discard)
 	rctx, cancel := reportContext(ctx)
@@ -195,13 +195,13 @@ func (i inline) submit(ctx context.Context, p *Plan, _ bool) (*Submitted, error)
 }
 
 // Nothing is queued or running beside the build in progress.
-func (inline) cancel(context.Context, *Plan, *Cancel) (int, error) { return 0, nil }
+func (buildNow) cancel(context.Context, *Plan, *Cancel) (int, error) { return 0, nil }
 
-func (inline) latest(_ context.Context, key string) (*store.Run, error) {
+func (buildNow) latest(_ context.Context, key string) (*store.Run, error) {
 	return nil, fmt.Errorf("runs of %s: %w", key, store.ErrNotFound)
 }
 
-func (inline) closed(context.Context, *changeset.PR, *Cancel) error { return nil }
+func (buildNow) closed(context.Context, *changeset.PR, *Cancel) error { return nil }
 
 // reportContext is the context a build's report goes out with: the
 // build's own may be cancelled, and the report is still owed. A cancelled
@@ -234,7 +234,7 @@ func (b *Bot) retireStaleHeads(ctx context.Context, cfg *workspace.Config, old *
 		desc := fmt.Sprintf("superseded by a newer push to %s (%s)", m.PR.Ref(), text.ShortSHA(sha))
 		reports = append(reports, b.stateReport(cfg, m.PR, lifecycle.Done, lifecycle.Superseded, desc, old.ID))
 	}
-	b.owe(ctx, reports...)
+	b.report(ctx, reports...)
 }
 
 // reportCancelled reports the plan's run cancelled on every member but
@@ -248,5 +248,5 @@ func (b *Bot) reportCancelled(ctx context.Context, p *Plan, by *Cancel, skip str
 		}
 		reports = append(reports, b.stateReport(p.Config.Config, m.PR, lifecycle.Done, lifecycle.Cancelled, desc, p.Run))
 	}
-	b.owe(ctx, reports...)
+	b.report(ctx, reports...)
 }

@@ -109,7 +109,7 @@ type userTrust struct {
 // ([workspace.bot].trusted) only what changes nothing, since
 // author_association is what the payload says, and not reliable
 // (private org members show as CONTRIBUTOR).
-func (h *handling) trustedUser(ctx context.Context, cfg *ConfigFile, repo, user, association string) (userTrust, error) {
+func (h *eventState) trustedUser(ctx context.Context, cfg *ConfigFile, repo, user, association string) (userTrust, error) {
 	perm, err := h.permission(ctx, repo, user)
 	if err != nil {
 		return userTrust{}, err
@@ -125,7 +125,7 @@ func (h *handling) trustedUser(ctx context.Context, cfg *ConfigFile, repo, user,
 // the PR's repository. Every PR is asked, forks and branches of the base
 // repository alike: anyone who can read may open a PR from a branch
 // someone else pushed, and its body, with its links, is theirs.
-func (h *handling) trustedPR(ctx context.Context, cfg *ConfigFile, pr *changeset.PR) (bool, error) {
+func (h *eventState) trustedPR(ctx context.Context, cfg *ConfigFile, pr *changeset.PR) (bool, error) {
 	if pr.Author == "" {
 		return false, nil
 	}
@@ -140,7 +140,7 @@ func (h *handling) trustedPR(ctx context.Context, cfg *ConfigFile, pr *changeset
 }
 
 // trustFunc is trustedPR as changeset resolution asks it.
-func (h *handling) trustFunc(cfg *ConfigFile) changeset.TrustFunc {
+func (h *eventState) trustFunc(cfg *ConfigFile) changeset.TrustFunc {
 	return func(ctx context.Context, pr *changeset.PR) (bool, error) { return h.trustedPR(ctx, cfg, pr) }
 }
 
