@@ -65,6 +65,12 @@ func (s *Server) apiRoutes() []route {
 	add("GET", "/repos/{owner}/{repo}/pulls/{number}", s.getPull)
 	add("PATCH", "/repos/{owner}/{repo}/pulls/{number}", s.editPull)
 	add("POST", "/repos/{owner}/{repo}/pulls", s.createPull)
+	add("PUT", "/repos/{owner}/{repo}/pulls/{number}/merge", s.mergePull)
+	add("GET", "/repos/{owner}/{repo}/pulls/{number}/reviews", s.listReviews)
+	add("GET", "/repos/{owner}/{repo}/rules/branches/{branch+}", s.branchRules)
+	add("GET", "/repos/{owner}/{repo}/branches/{branch+}", s.getBranch)
+	add("GET", "/repos/{owner}/{repo}/git/commits/{sha}", s.getGitCommit)
+	add("GET", "/repos/{owner}/{repo}/git/trees/{sha}", s.getGitTree)
 	add("POST", "/repos/{owner}/{repo}/statuses/{sha}", s.createStatus)
 	add("GET", "/repos/{owner}/{repo}/commits/{ref+}/statuses", s.listStatuses)
 	add("GET", "/repos/{owner}/{repo}/commits/{ref+}/status", s.combinedStatus)
@@ -167,7 +173,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-GitHub-Media-Type", "github.v3; format=json")
 	h.Set("X-GitHub-Api-Version-Selected", "2022-11-28")
 
-	if f != nil {
+	if f != nil && !f.After {
 		s.writeFault(w, r, f)
 		return
 	}
@@ -211,6 +217,10 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	status, body = rt.h(c)
+	if f != nil {
+		s.writeFault(w, r, f)
+		return
+	}
 	for k, v := range c.header {
 		h[k] = v
 	}

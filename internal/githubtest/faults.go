@@ -31,6 +31,9 @@ type Fault struct {
 	// Skip lets that many matching requests through before the fault
 	// hits: with no Method or Path, Skip n fails the (n+1)th call.
 	Skip int
+	// After serves the request first and answers with the fault instead
+	// of its response: GitHub did the work and the caller cannot know.
+	After bool
 }
 
 // fill gives a fault its defaults.

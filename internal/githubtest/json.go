@@ -135,6 +135,9 @@ func (s *Server) repoJSON(rp *repo, full bool, who *identity) map[string]any {
 			}
 			m["permissions"] = permissionsJSON(role)
 		}
+		for key, method := range map[string]string{"allow_merge_commit": MethodMerge, "allow_squash_merge": MethodSquash, "allow_rebase_merge": MethodRebase} {
+			m[key] = rp.allows(method)
+		}
 		m["network_count"] = 0
 		m["subscribers_count"] = 0
 	}

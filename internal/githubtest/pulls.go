@@ -176,38 +176,8 @@ func (s *Server) ReopenPR(full string, number int) error {
 // MergePR merges the head into the base branch with a merge commit, as
 // GitHub's default merge method does, and closes the pull request.
 func (s *Server) MergePR(full string, number int) error {
-	s.mu.Lock()
-	rp, p, err := s.lookupPull(full, number)
-	if err == nil && p.state != "open" {
-		err = fmt.Errorf("githubtest: %s#%d is closed; only an open pull request can be merged", full, number)
-	}
-	var title, headRepo, headRef, baseRef, headSHA, owner string
-	if err == nil {
-		full = rp.fullName()
-		title, headRepo, headRef, baseRef, headSHA, owner = p.title, p.headRepo, p.headRef, p.baseRef, p.headSHA, rp.owner
-	}
-	s.mu.Unlock()
-	if err != nil {
-		return err
-	}
-
-	s.gitMu.Lock()
-	dir := s.RepoDir(full)
-	mergeSHA, err := mergeCommit(dir, baseRef, headSHA,
-		fmt.Sprintf("Merge pull request #%d from %s/%s\n\n%s", number, strings.Split(headRepo, "/")[0], headRef, title))
-	s.gitMu.Unlock()
-	if err != nil {
-		return fmt.Errorf("githubtest: merge %s#%d: %w", full, number, err)
-	}
-
-	s.mu.Lock()
-	t := now()
-	p.state, p.merged, p.mergeSHA, p.mergedBy = "closed", true, mergeSHA, owner
-	p.closed, p.mergedAt, p.updated = t, t, t
-	rp.pushed = t
-	s.mu.Unlock()
-	s.syncPRHeads(full)
-	return nil
+	_, err := s.land(full, number, MethodMerge, "", "")
+	return err
 }
 
 // mergeCommit writes a two-parent merge of head into branch and moves the

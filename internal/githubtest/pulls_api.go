@@ -174,6 +174,7 @@ func (s *Server) listPulls(c *call) (int, any) {
 
 func (s *Server) getPull(c *call) (int, any) {
 	n, ok := c.intParam("number")
+	mergeable, state := s.mergeability(c.repoName(), int(n))
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	rp := s.st.repo(c.repoName())
@@ -181,7 +182,11 @@ func (s *Server) getPull(c *call) (int, any) {
 	if !ok || p == nil {
 		return notFound()
 	}
-	return http.StatusOK, s.pullJSON(rp, p, true)
+	m := s.pullJSON(rp, p, true)
+	if p.state == "open" {
+		m["mergeable"], m["rebaseable"], m["mergeable_state"] = mergeable, mergeable, state
+	}
+	return http.StatusOK, m
 }
 
 func (s *Server) editPull(c *call) (int, any) {

@@ -238,6 +238,10 @@ func TestCloseReopenAndMerge(t *testing.T) {
 	gh := client(t, s, "secret-token-value")
 	ctx := t.Context()
 	pr := must[*github.PullRequest](t)(gh.PullRequests.Get(ctx, "acme", "app", n))
+	if pr.GetMergeableState() != "unknown" || pr.Mergeable != nil {
+		t.Errorf("first read of a new head: mergeable %v state %s, want null and unknown (GitHub computes it after)", pr.Mergeable, pr.GetMergeableState())
+	}
+	pr = must[*github.PullRequest](t)(gh.PullRequests.Get(ctx, "acme", "app", n))
 	if !pr.GetDraft() || pr.GetMergeableState() != "draft" || pr.GetUser().GetLogin() != "acme" {
 		t.Errorf("draft PR: draft=%v state=%s user=%s", pr.GetDraft(), pr.GetMergeableState(), pr.GetUser().GetLogin())
 	}

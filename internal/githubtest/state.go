@@ -121,8 +121,10 @@ type repo struct {
 	pushed        time.Time
 	lastNumber    int
 	pulls         map[int]*pull
-	statuses      map[string][]*status // by commit SHA
-	perms         map[string]string    // lower-case login -> role
+	statuses      map[string][]*status    // by commit SHA
+	perms         map[string]string       // lower-case login -> role
+	rules         map[string]*BranchRules // by branch
+	methods       map[string]bool         // merge methods allowed; nil: all
 }
 
 func (r *repo) fullName() string { return r.owner + "/" + r.name }
@@ -149,6 +151,10 @@ type pull struct {
 	closed   time.Time
 	mergedAt time.Time
 	comments []int64
+	reviews  []*review
+	// mergeableFor is the base..head pair whose mergeability GitHub has
+	// computed; until a read finds it current, mergeable is unknown.
+	mergeableFor string
 }
 
 type comment struct {
