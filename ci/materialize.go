@@ -367,6 +367,11 @@ func (r *Runner) materialize(ctx context.Context, lay layout, t target, mode str
 		fmt.Fprintf(log, "fix: merge or rebase %s onto %s and push\n", t.pin.Base, sr.Ref)
 	default:
 		step.Result = Success
+		// The tree built, for whoever lands the change to compare with
+		// what GitHub makes of it.
+		if tree, err := git(ctx, t.dir, "rev-parse", "HEAD^{tree}"); err == nil {
+			sr.Tree = tree
+		}
 		if w.merge {
 			fmt.Fprintf(log, "merged %s (%s) onto %s (%s)\n", sr.Ref, text.ShortSHA(head), t.pin.Base, text.ShortSHA(base))
 		} else {

@@ -192,6 +192,13 @@ func TestMergeModeCleanAndConflict(t *testing.T) {
 	if sr.SHA != head || sr.BaseSHA == "" {
 		t.Errorf("sibling result %+v, want head %s and a base", sr, head)
 	}
+	// The tree built is what git's own merge of the two makes (what
+	// GitHub's merge lands), not the head's.
+	merged, err := gitfixture.Git(dir, "merge-tree", "--write-tree", sr.BaseSHA, head)
+	headTree, _ := gitfixture.Git(dir, "rev-parse", head+"^{tree}")
+	if err != nil || sr.Tree != strings.Fields(merged)[0] || sr.Tree == headTree {
+		t.Errorf("tree built %q, want the merge's %q (%v), not the head's %s", sr.Tree, merged, err, headTree)
+	}
 
 	// clash conflicts: a failed checkout naming the file, later steps skipped.
 	res, err = r.Run(context.Background(), Request{Config: cfg, Pins: map[string]Pin{

@@ -45,6 +45,9 @@ type SiblingResult struct {
 	SHA  string `json:"sha"`
 	// BaseSHA is the base commit the head was merged onto (merge mode).
 	BaseSHA string `json:"base_sha,omitempty"`
+	// Tree is the git tree checked out: the head's, or in merge mode the
+	// merge's.
+	Tree string `json:"tree,omitempty"`
 	// Fetch says how the mirror was brought up to date: "fetched", or
 	// why it was not ("commit already in the mirror", "tip unchanged");
 	// "" when the sibling was never reached (see its checkout step).
