@@ -26,6 +26,7 @@ import (
 	"github.com/provide-io/workspace-bot/internal/clock"
 	"github.com/provide-io/workspace-bot/internal/gherror"
 	"github.com/provide-io/workspace-bot/internal/store"
+	"github.com/provide-io/workspace-bot/land"
 	"github.com/provide-io/workspace-bot/workspace"
 )
 
@@ -128,6 +129,12 @@ type Options struct {
 	// Clock stamps heads and reports and says when queued work is due;
 	// nil is the machine's. The store the bot uses must read the same.
 	Clock clock.Clock
+	// Land, when set, lets /workspace merge land changesets with these
+	// credentials; LandOptions tune it, and OnLanding is told how each
+	// landing ended (landed, differs, halted), for metrics.
+	Land        land.GitHub
+	LandOptions land.Options
+	OnLanding   func(outcome string)
 }
 
 // Bot is the synchronous core. Its methods are safe for concurrent use.
@@ -154,6 +161,8 @@ type Bot struct {
 	sweepWake chan struct{}
 	// noChecks is set once GitHub refused a check run: statuses instead.
 	noChecks atomic.Bool
+	// landLocks hold each repository while a changeset lands into it.
+	landLocks keyedLocks
 
 	selfMu   sync.Mutex
 	self     string

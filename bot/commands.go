@@ -21,6 +21,7 @@ const (
 	verbLink   = "link"
 	verbUnlink = "unlink"
 	verbHelp   = "help"
+	verbMerge  = "merge"
 )
 
 // command is one command line read from a comment.
@@ -28,6 +29,8 @@ type command struct {
 	Verb string
 	Args []string // positional arguments (refs for link and unlink)
 	Line string   // the line as written, for replies
+	// DryRun: merge --dry-run, the preflight alone.
+	DryRun bool
 	// Err is set when the line named the command word but could not be
 	// understood; the reply is the help text.
 	Err error
@@ -73,6 +76,8 @@ func parseLine(line, rest string) command {
 	fs.Usage = func() {}
 	switch c.Verb {
 	case verbTest, verbRetest, verbStatus, verbCancel, verbHelp, verbLink, verbUnlink:
+	case verbMerge:
+		fs.BoolVar(&c.DryRun, "dry-run", false, "check only")
 	default:
 		c.Err = fmt.Errorf("%q: %w", c.Verb, errUsage)
 		return c
@@ -108,6 +113,8 @@ func helpText(word string) string {
 	fmt.Fprintf(&b, "| %s | the same as test | write permission |\n", c("retest"))
 	fmt.Fprintf(&b, "| %s | show the state of the latest run | a trusted association or write permission |\n", c("status"))
 	fmt.Fprintf(&b, "| %s | cancel the queued or running run | write permission |\n", c("cancel"))
+	fmt.Fprintf(&b, "| %s | land the changeset as one: check every PR, then merge them in build order at the tested heads | write permission on every member's repository |\n", c("merge"))
+	fmt.Fprintf(&b, "| %s | answer with the landing checklist; merge nothing | write permission on every member's repository |\n", c("merge --dry-run"))
 	fmt.Fprintf(&b, "| %s | add `Depends-On:` lines for other PRs (`owner/repo#N`, `repo#N` or a PR URL) | write permission |\n", c("link <ref>..."))
 	fmt.Fprintf(&b, "| %s | remove those `Depends-On:` lines | write permission |\n", c("unlink <ref>..."))
 	fmt.Fprintf(&b, "| %s | show this help | a trusted association or write permission |\n", c("help"))

@@ -115,7 +115,7 @@ func handleIssueComment(ctx context.Context, h *eventState, e Event) error {
 // run or edits a PR body.
 func writes(verb string) bool {
 	switch verb {
-	case verbTest, verbRetest, verbCancel, verbLink, verbUnlink:
+	case verbTest, verbRetest, verbCancel, verbLink, verbUnlink, verbMerge:
 		return true
 	}
 	return false
@@ -202,6 +202,8 @@ func (h *eventState) runCommand(ctx context.Context, cfg *ConfigFile, c commentE
 		return h.commandCancel(ctx, cfg, c)
 	case verbLink, verbUnlink:
 		return h.commandLink(ctx, cfg, c, cmd)
+	case verbMerge:
+		return h.commandMerge(ctx, cfg, c, cmd.DryRun)
 	}
 	return nil
 }

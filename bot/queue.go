@@ -58,6 +58,8 @@ type QueueOptions struct {
 	// metrics.
 	OnDelivery func(event, outcome string)
 	OnRun      func(state string, d time.Duration)
+	// OnLanding, when set, is told how each landing ended.
+	OnLanding func(outcome string)
 }
 
 // Defaults.
@@ -128,6 +130,9 @@ func NewQueue(b *Bot, opts QueueOptions) (*Queue, error) {
 	q.claimCtx, q.stopClaim = context.WithCancel(context.Background())
 	q.jobCtx, q.stopJobs = context.WithCancelCause(context.Background())
 	b.runs = q
+	if opts.OnLanding != nil {
+		b.opt.OnLanding = opts.OnLanding
+	}
 	return q, nil
 }
 

@@ -27,6 +27,9 @@ type Metrics struct {
 	RunsTotal *prometheus.CounterVec
 	// RunDuration is how long runs took, in seconds.
 	RunDuration prometheus.Histogram
+	// Landings counts finished landings by outcome: landed, differs (a
+	// landed tree is not the tested one), halted (stopped halfway).
+	Landings *prometheus.CounterVec
 	// ack is how long a webhook request took to answer.
 	ack prometheus.Histogram
 	// events label deliveries by name; other names are "other".
@@ -51,6 +54,10 @@ func NewMetrics(reg prometheus.Registerer, depth func(ctx context.Context) (int,
 			Name: "workspace_bot_runs_total",
 			Help: "Finished changeset runs by result.",
 		}, []string{"result"}),
+		Landings: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "workspace_bot_landings_total",
+			Help: "Finished landings (/workspace merge) by outcome: landed, differs (landed, but a tree is not the one tested), halted (stopped halfway: alarm).",
+		}, []string{"outcome"}),
 		RunDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "workspace_bot_run_duration_seconds",
 			Help:    "How long changeset runs took, from start to final result.",
@@ -62,7 +69,7 @@ func NewMetrics(reg prometheus.Registerer, depth func(ctx context.Context) (int,
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1},
 		}),
 	}
-	cs := []prometheus.Collector{m.Deliveries, m.Handled, m.RunsTotal, m.RunDuration, m.ack}
+	cs := []prometheus.Collector{m.Deliveries, m.Handled, m.RunsTotal, m.RunDuration, m.Landings, m.ack}
 	if depth != nil {
 		cs = append(cs, countGauge("workspace_bot_queue_depth",
 			"Work waiting: pending deliveries plus queued runs (NaN when the store does not answer).", depth))
@@ -147,6 +154,14 @@ func (m *Metrics) RunFinished(result string, d time.Duration) {
 	}
 	m.RunsTotal.WithLabelValues(result).Inc()
 	m.RunDuration.Observe(d.Seconds())
+}
+
+// LandingFinished counts a finished landing.
+func (m *Metrics) LandingFinished(outcome string) {
+	if m == nil {
+		return
+	}
+	m.Landings.WithLabelValues(outcome).Inc()
 }
 
 // RegisterUnfinished registers a gauge of the work not done, read from

@@ -164,6 +164,9 @@ type Bot struct {
 	Context      string
 	Trusted      []string
 	LinkByBranch bool
+	// MergeMethod is how landing merges each PR: merge, squash or
+	// rebase; "" takes the first the repository allows.
+	MergeMethod string
 }
 
 // Sibling is one [[siblings]] entry.
@@ -189,10 +192,25 @@ type Sibling struct {
 	// Sparse lists cone-mode sparse checkout directories; empty means the
 	// whole tree.
 	Sparse []string
+	// MergeMethod overrides [workspace.bot].merge_method for this
+	// sibling's PRs.
+	MergeMethod string
 }
 
 // HasOwnSetup reports whether the sibling's setup replaces the default.
 func (s *Sibling) HasOwnSetup() bool { return s.OwnSetup || len(s.Setup) > 0 }
+
+// MergeMethod is how landing merges the PRs of the sibling (or of the
+// workspace repository) named name: its own merge_method, else
+// [workspace.bot]'s; "" lets landing take the first the repository allows.
+func (c *Config) MergeMethod(name string) string {
+	for i := range c.Siblings {
+		if c.Siblings[i].Name == name && c.Siblings[i].MergeMethod != "" {
+			return c.Siblings[i].MergeMethod
+		}
+	}
+	return c.Workspace.Bot.MergeMethod
+}
 
 // FullName is the GitHub identity owner/name of a git URL or path, taken
 // from its last two path segments with ".git" stripped. It returns "" when

@@ -347,3 +347,20 @@ func TestLoadMissingFile(t *testing.T) {
 		t.Errorf("missing file error should say how to point at one: %v", err)
 	}
 }
+
+func TestMergeMethodIsChecked(t *testing.T) {
+	cfg, _, err := Parse("w.toml", []byte(base+"[workspace.bot]\nmerge_method = \"squash\"\n"+sib("a", "foundation")+sib("b", "tools")+"merge_method = \"rebase\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.MergeMethod("a"); got != "squash" {
+		t.Errorf("a lands by %q, want the workspace's squash", got)
+	}
+	if got := cfg.MergeMethod("b"); got != "rebase" {
+		t.Errorf("b lands by %q, want its own rebase", got)
+	}
+	_, _, err = Parse("w.toml", []byte(base+"[workspace.bot]\nmerge_method = \"fast-forward\"\n"+sib("a", "foundation")))
+	if err == nil || !strings.Contains(err.Error(), `workspace.bot.merge_method: "fast-forward" is not a merge method (fix: use "merge", "squash" or "rebase")`) {
+		t.Errorf("a bad method: %v", err)
+	}
+}

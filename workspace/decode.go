@@ -3,6 +3,7 @@ package workspace
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -22,9 +23,9 @@ var (
 	ciKeys      = []string{"setup", "test", "timeout", "checkout", "env", "cache", "max_log", "network", "limits"}
 	cacheKeys   = []string{"paths", "key"}
 	limitsKeys  = []string{"memory", "pids", "cpu"}
-	botKeys     = []string{"command", "context", "trusted", "link_by_branch"}
+	botKeys     = []string{"command", "context", "trusted", "link_by_branch", "merge_method"}
 	releaseKeys = []string{"fixed"}
-	siblingKeys = []string{"name", "path", "repo", "layer", "depends_on", "branch", "setup", "test", "sparse"}
+	siblingKeys = []string{"name", "path", "repo", "layer", "depends_on", "branch", "setup", "test", "sparse", "merge_method"}
 )
 
 // wrknvKeys are wrknv's own top-level keys: every provide.io repository's
@@ -545,6 +546,20 @@ func (v *validator) bot(ws *Workspace, l loc, val any) {
 		b := v.boolean(l.child("link_by_branch"), x)
 		v.linkByBranch = &b
 	}
+	if x, ok := m["merge_method"]; ok {
+		ws.Bot.MergeMethod = v.mergeMethod(l.child("merge_method"), x)
+	}
+}
+
+// MergeMethods are the merge methods GitHub offers.
+var MergeMethods = []string{"merge", "squash", "rebase"}
+
+func (v *validator) mergeMethod(l loc, val any) string {
+	s := v.str(l, val)
+	if s != "" && !slices.Contains(MergeMethods, s) {
+		v.failAt(l, fmt.Sprintf("%q is not a merge method", s), `use "merge", "squash" or "rebase"`)
+	}
+	return s
 }
 
 func (v *validator) release(ws *Workspace, l loc, val any) {
@@ -619,6 +634,8 @@ func (v *validator) siblings(cfg *Config, l loc, val any) {
 				s.Test = v.commands(kl, x)
 			case "sparse":
 				s.Sparse = v.list(kl, x, "directories")
+			case "merge_method":
+				s.MergeMethod = v.mergeMethod(kl, x)
 			default:
 				v.unknownKey(kl, k, siblingKeys)
 			}

@@ -163,6 +163,7 @@ func newBot(ctx context.Context, o BotOptions, observer ghclient.Observer) (*bot
 			Secrets: o.Secrets, BuildUser: o.BuildUser, Hide: o.Hide, Slots: o.Slots,
 			Confine: o.Confine, DiskReserve: o.DiskReserve},
 		AllowUnsandboxed: o.AllowUnsandboxed, AllowUnlimited: o.AllowUnlimited,
+		Land: api,
 	}
 	if app || o.Checks {
 		opts.Checks = api
@@ -218,7 +219,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	s.Queue, err = bot.NewQueue(b, bot.QueueOptions{
 		Deliveries: st, Runs: st, Decode: gh.DecodeEvent,
 		Workers: o.Workers, CoalesceWindow: o.CoalesceWindow, Poll: o.Poll,
-		OnDelivery: metrics.DeliveryHandled, OnRun: metrics.RunFinished,
+		OnDelivery: metrics.DeliveryHandled, OnRun: metrics.RunFinished, OnLanding: metrics.LandingFinished,
 	})
 	if err != nil {
 		st.Close()

@@ -1,0 +1,379 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/provide-io/workspace-bot/changeset"
+	"github.com/provide-io/workspace-bot/ci"
+	"github.com/provide-io/workspace-bot/internal/logging"
+	"github.com/provide-io/workspace-bot/internal/mdescape"
+	"github.com/provide-io/workspace-bot/internal/store"
+	"github.com/provide-io/workspace-bot/internal/text"
+	"github.com/provide-io/workspace-bot/land"
+	"github.com/provide-io/workspace-bot/lifecycle"
+	"github.com/provide-io/workspace-bot/workspace"
+)
+
+// commandMerge lands the commented PR's changeset as one: the preflight
+// first, answered with its checklist; then, unless dryRun or anything is
+// blocked, the merges in build order and the proof, on every member.
+func (h *eventState) commandMerge(ctx context.Context, cfg *ConfigFile, c commentEvent, dryRun bool) error {
+	if h.opt.Land == nil {
+		return h.reply(ctx, c, mention(c.user)+" this deployment cannot merge: its GitHub credentials are not given to landing (run the service with an App or a token that may merge).")
+	}
+	cs, err := h.resolveFor(ctx, cfg, c)
+	if cs == nil {
+		return err
+	}
+	unlock := h.lockRepos(cs)
+	defer unlock()
+
+	gate, gateProblems, err := h.gate(ctx, cfg, cs)
+	if err != nil {
+		return err
+	}
+	members := landMembers(cfg, cs, gate)
+	cl, err := land.Check(ctx, h.opt.Land, c.user, members, h.opt.LandOptions)
+	if err != nil {
+		if retryable(err) {
+			return err
+		}
+		return h.reply(ctx, c, fmt.Sprintf("%s the preflight could not read GitHub: %s", mention(c.user), mdescape.Text(err.Error())))
+	}
+	cl.Problems = append(gateProblems, cl.Problems...)
+	log := h.logger(ctx).WithField(logging.Changeset, cs.Key)
+	if dryRun || cl.Blocked() {
+		log.WithField("blocked", cl.Blocked()).Info("landing preflight answered")
+		return h.reply(ctx, c, checklistText(cfg, c, cs, gate, cl, dryRun))
+	}
+	if moved := cl.Moved(); len(moved) > 0 {
+		return h.reply(ctx, c, movedText(cfg, c, moved))
+	}
+	if err := h.reply(ctx, c, planText(c, cs, gate, cl)); err != nil {
+		return err
+	}
+	log.WithField(logging.User, c.user).Warn("landing the changeset")
+	out, err := land.Land(ctx, h.opt.Land, cl, logJournal{h: h, ctx: ctx})
+	if err != nil {
+		return err
+	}
+	if h.opt.OnLanding != nil {
+		h.opt.OnLanding(landingOutcome(out))
+	}
+	return h.reportLanding(ctx, cfg, cs, out)
+}
+
+// lockRepos holds every member repository's landing lock until the
+// returned func: two changesets that share a sibling land one at a time,
+// and the second checks the base the first moved. Locks are taken in
+// name order, so two landings never wait on each other.
+func (h *eventState) lockRepos(cs *changeset.Changeset) func() {
+	var repos []string
+	for _, m := range cs.Members {
+		repos = append(repos, strings.ToLower(m.PR.Repo))
+	}
+	sort.Strings(repos)
+	repos = slices.Compact(repos)
+	var held []func()
+	for _, r := range repos {
+		held = append(held, h.landLocks.lock(r))
+	}
+	return func() {
+		for i := len(held) - 1; i >= 0; i-- {
+			held[i]()
+		}
+	}
+}
+
+// gate finds the run whose success lets the changeset land: a successful
+// run of exactly its current heads. Without one, the problem says what
+// to do.
+func (h *eventState) gate(ctx context.Context, cfg *ConfigFile, cs *changeset.Changeset) (*store.Run, []land.Problem, error) {
+	test := mdescape.Code(cfg.CommandWord() + " test")
+	if cfg.Workspace.CI.Checkout == workspace.CheckoutHead {
+		return nil, []land.Problem{{
+			What: `[workspace.ci].checkout = "head" builds each head alone, not what merging it makes`,
+			Fix:  `set checkout = "merge" (the default), test again, then merge`,
+		}}, nil
+	}
+	r, err := h.runs.latest(ctx, cs.Key)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, []land.Problem{{What: "no run has tested this changeset", Fix: "comment " + test + ", then merge once it passes"}}, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	switch {
+	case r.Heads != cs.RunID:
+		return nil, []land.Problem{{What: fmt.Sprintf("the latest run (%d) tested other heads than the members have now", r.ID),
+			Fix: "comment " + test + ", then merge once it passes"}}, nil
+	case !r.Final():
+		return nil, []land.Problem{{What: fmt.Sprintf("run %d is testing these heads now", r.ID), Fix: "merge once it passes"}}, nil
+	case r.Ended != lifecycle.Success || r.Result == nil:
+		return nil, []land.Problem{{What: fmt.Sprintf("run %d of these heads ended %s", r.ID, lifecycle.Show(lifecycle.Done, r.Ended).Word),
+			Fix: "fix what failed and push, or comment " + test + " if it was not the change's fault"}}, nil
+	}
+	return r, nil, nil
+}
+
+// landMembers are the changeset's members in build order, each with what
+// the gate built of it.
+func landMembers(cfg *ConfigFile, cs *changeset.Changeset, gate *store.Run) []land.Member {
+	built := map[string]ci.SiblingResult{}
+	if gate != nil && gate.Result != nil {
+		for _, s := range gate.Result.Siblings {
+			built[s.Name] = s
+		}
+	}
+	rank := map[string]int{}
+	if order, err := cfg.Order(); err == nil {
+		for i, s := range order {
+			rank[s.Name] = i + 1
+		}
+	}
+	var out []land.Member
+	for _, m := range cs.Members {
+		name := memberName(cfg, m)
+		b := built[name]
+		mem := land.Member{Sibling: name, Repo: m.PR.Repo, Number: m.PR.Number, Head: m.PR.HeadSHA, BaseRef: m.PR.BaseRef,
+			TestedBase: b.BaseSHA, TestedTree: b.Tree, Method: cfg.MergeMethod(name)}
+		if gate == nil || b.SHA != m.PR.HeadSHA {
+			mem.TestedBase, mem.TestedTree = "", ""
+		}
+		out = append(out, mem)
+	}
+	// The workspace repository, which is no sibling, lands last: it
+	// builds on them all.
+	sort.SliceStable(out, func(i, j int) bool {
+		ri, rj := rank[out[i].Sibling], rank[out[j].Sibling]
+		if ri == 0 {
+			ri = len(rank) + 1
+		}
+		if rj == 0 {
+			rj = len(rank) + 1
+		}
+		return ri < rj
+	})
+	return out
+}
+
+// memberName is the member's sibling, or the workspace's name for the
+// workspace repository.
+func memberName(cfg *ConfigFile, m changeset.Member) string {
+	if m.Sibling != "" {
+		return m.Sibling
+	}
+	if s := cfg.SiblingByRepo(m.PR.Repo); s != nil {
+		return s.Name
+	}
+	return cfg.Workspace.Name
+}
+
+func checklistText(cfg *ConfigFile, c commentEvent, cs *changeset.Changeset, gate *store.Run, cl *land.Checklist, dryRun bool) string {
+	var b strings.Builder
+	switch {
+	case dryRun && !cl.Blocked():
+		fmt.Fprintf(&b, "%s landing checklist for %s (dry run: nothing merged). Everything is ready: comment %s to land it.\n\n",
+			mention(c.user), mdescape.Text(cs.Key), mdescape.Code(cfg.CommandWord()+" merge"))
+	case dryRun:
+		fmt.Fprintf(&b, "%s landing checklist for %s (dry run: nothing merged). It cannot land yet:\n\n", mention(c.user), mdescape.Text(cs.Key))
+	default:
+		fmt.Fprintf(&b, "%s nothing was merged: %s cannot land yet.\n\n", mention(c.user), mdescape.Text(cs.Key))
+	}
+	if gate != nil {
+		fmt.Fprintf(&b, "Gate: run %d passed at these heads.\n\n", gate.ID)
+	}
+	for _, p := range cl.Problems {
+		fmt.Fprintf(&b, "- ❌ %s. Fix: %s.\n", mdescape.Text(p.What), p.Fix)
+	}
+	if len(cl.Problems) > 0 {
+		b.WriteString("\n")
+	}
+	fmt.Fprintf(&b, "| # | PR | sibling | head | method | ready |\n|---|---|---|---|---|---|\n")
+	for i, r := range cl.Rows {
+		ready := "✅"
+		switch {
+		case r.Merged:
+			ready = "merged already as " + mdescape.Code(text.ShortSHA(r.MergeSHA))
+		case len(r.Problems) > 0:
+			var why []string
+			for _, p := range r.Problems {
+				why = append(why, fmt.Sprintf("❌ %s. Fix: %s.", mdescape.Text(p.What), p.Fix))
+			}
+			ready = strings.Join(why, "<br>")
+		case r.Moved:
+			ready = fmt.Sprintf("base moved (%s now %s): tested again first", mdescape.Text(r.Member.BaseRef), mdescape.Code(text.ShortSHA(r.BaseTip)))
+		}
+		fmt.Fprintf(&b, "| %d | %s | %s | %s | %s | %s |\n", i+1, mdescape.Cell(mdescape.Text(r.Member.Ref())), mdescape.Cell(mdescape.Text(r.Member.Sibling)),
+			mdescape.Cell(mdescape.Code(text.ShortSHA(r.Member.Head))), mdescape.Cell(mdescape.Text(r.Method)), mdescape.Cell(ready))
+	}
+	return b.String()
+}
+
+func movedText(cfg *ConfigFile, c commentEvent, moved []land.Row) string {
+	var parts []string
+	for _, r := range moved {
+		parts = append(parts, fmt.Sprintf("%s (%s moved from %s to %s)", mdescape.Text(r.Member.Repo), mdescape.Text(r.Member.BaseRef),
+			mdescape.Code(text.ShortSHA(r.Member.TestedBase)), mdescape.Code(text.ShortSHA(r.BaseTip))))
+	}
+	return fmt.Sprintf("%s nothing was merged: the tested run built onto bases that have moved since: %s. What lands must be what was tested: comment %s to test onto the new bases, then %s again once it passes.",
+		mention(c.user), strings.Join(parts, ", "), mdescape.Code(cfg.CommandWord()+" test"), mdescape.Code(cfg.CommandWord()+" merge"))
+}
+
+func planText(c commentEvent, cs *changeset.Changeset, gate *store.Run, cl *land.Checklist) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s landing %s now, in build order, each at the head run %d tested:\n\n", mention(c.user), mdescape.Text(cs.Key), gate.ID)
+	fmt.Fprintf(&b, "| # | PR | head | onto | method |\n|---|---|---|---|---|\n")
+	for i, r := range cl.Rows {
+		method := mdescape.Text(r.Method)
+		if r.Merged {
+			method = "merged already"
+		}
+		fmt.Fprintf(&b, "| %d | %s | %s | %s %s | %s |\n", i+1, mdescape.Cell(mdescape.Text(r.Member.Ref())), mdescape.Cell(mdescape.Code(r.Member.Head)),
+			mdescape.Cell(mdescape.Text(r.Member.BaseRef)), mdescape.Cell(mdescape.Code(text.ShortSHA(r.BaseTip))), mdescape.Cell(method))
+	}
+	return b.String()
+}
+
+// reportLanding tells every member how the landing ended: landed as
+// tested, with each merge commit; landed but not as tested (an alarm
+// naming the paths); or halted halfway (an alarm naming what merged,
+// what did not and why, and the ways out, with an error status on the
+// heads that did not merge).
+func (h *eventState) reportLanding(ctx context.Context, cfg *ConfigFile, cs *changeset.Changeset, out *land.Outcome) error {
+	body := landingText(cfg, cs, out)
+	log := h.logger(ctx).WithField(logging.Changeset, cs.Key)
+	if out.Halted != nil {
+		log.WithError(out.Halted.Err).Error("LANDING HALTED: some members merged and some did not; every member was told")
+		var reports []store.Report
+		for _, r := range out.Left {
+			pr := prOf(cs, r.Member)
+			if pr == nil {
+				continue
+			}
+			desc := fmt.Sprintf("landing halted at %s: see the comment", r.Member.Ref())
+			if r.Member.Ref() == out.Halted.Row.Member.Ref() {
+				desc = "landing halted here: GitHub did not merge it; see the comment"
+			}
+			reports = append(reports, h.stateReport(cfg.Config, pr, lifecycle.Done, lifecycle.Error, desc, 0))
+		}
+		h.report(ctx, reports...)
+	} else if !out.AsTested() {
+		log.Error("LANDED TREE DIFFERS from the tested tree; every member was told")
+	} else {
+		log.Info("landed as tested")
+	}
+	var errs []error
+	for _, m := range cs.Members {
+		if _, err := h.gh.CreateComment(ctx, m.PR.Repo, m.PR.Number, body); err != nil {
+			errs = append(errs, fmt.Errorf("tell %s how the landing ended: %w", m.PR.Ref(), err))
+		}
+	}
+	h.handled.Replies = append(h.handled.Replies, body)
+	return errors.Join(errs...)
+}
+
+func prOf(cs *changeset.Changeset, m land.Member) *changeset.PR {
+	for _, x := range cs.Members {
+		if strings.EqualFold(x.PR.Repo, m.Repo) && x.PR.Number == m.Number {
+			return x.PR
+		}
+	}
+	return nil
+}
+
+func landingOutcome(out *land.Outcome) string {
+	switch {
+	case out.Halted != nil:
+		return "halted"
+	case !out.AsTested():
+		return "differs"
+	}
+	return "landed"
+}
+
+func landingText(cfg *ConfigFile, cs *changeset.Changeset, out *land.Outcome) string {
+	var b strings.Builder
+	switch {
+	case out.Halted != nil:
+		fmt.Fprintf(&b, "🚨 **Landing of %s stopped halfway.** %s did not merge: %s\n\n", mdescape.Text(cs.Key),
+			mdescape.Text(out.Halted.Row.Member.Ref()), mdescape.Text(out.Halted.Why))
+	case !out.AsTested():
+		fmt.Fprintf(&b, "🚨 **%s landed, but not as tested.** What GitHub merged differs from what the gate built:\n\n", mdescape.Text(cs.Key))
+	default:
+		fmt.Fprintf(&b, "✅ **%s landed as tested.** Every member merged in build order, and each landed tree is the tree that was tested.\n\n", mdescape.Text(cs.Key))
+	}
+	if len(out.Landed) > 0 {
+		fmt.Fprintf(&b, "| PR | merged as | landed tree |\n|---|---|---|\n")
+		for _, l := range out.Landed {
+			proof := "the tree tested"
+			switch {
+			case !l.Proof.Checked:
+				proof = "not compared (the run recorded no tree)"
+			case !l.Proof.Same && len(l.Proof.Paths) > 0:
+				proof = "⚠️ differs in " + mdescape.Text(strings.Join(l.Proof.Paths, ", "))
+			case !l.Proof.Same:
+				proof = fmt.Sprintf("⚠️ differs: %s, tested %s", mdescape.Code(text.ShortSHA(l.Proof.LandedTree)), mdescape.Code(text.ShortSHA(l.Proof.Tested)))
+			}
+			if l.Before {
+				proof += " (merged before this landing)"
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s |\n", mdescape.Cell(mdescape.Text(l.Row.Member.Ref())), mdescape.Cell(mdescape.Code(l.MergeSHA)), mdescape.Cell(proof))
+		}
+		b.WriteString("\n")
+	}
+	if out.Halted != nil {
+		var left []string
+		for _, r := range out.Left {
+			left = append(left, r.Member.Ref())
+		}
+		fmt.Fprintf(&b, "Not merged: %s.\n\n", mdescape.Text(strings.Join(left, ", ")))
+		fmt.Fprintf(&b, "Until this is resolved, the bases above do not hold a tested state. Two ways out:\n")
+		fmt.Fprintf(&b, "- fix what stopped it, then comment %s again: what merged is skipped, and the rest are checked again;\n", mdescape.Code(cfg.CommandWord()+" merge"))
+		fmt.Fprintf(&b, "- or revert what merged, by hand, so every base returns to its tested state.\n")
+	}
+	return b.String()
+}
+
+// logJournal records a landing's steps in the log.
+type logJournal struct {
+	h   *eventState
+	ctx context.Context
+}
+
+func (j logJournal) Merging(ctx context.Context, r land.Row) error {
+	j.h.logger(j.ctx).WithFields(map[string]any{logging.PR: r.Member.Ref(), "method": r.Method, "head": r.Member.Head}).Info("merging")
+	return nil
+}
+
+func (j logJournal) Merged(ctx context.Context, l land.Landed) error {
+	j.h.logger(j.ctx).WithFields(map[string]any{logging.PR: l.Row.Member.Ref(), "merge_commit": l.MergeSHA, "as_tested": l.Proof.Same}).Info("merged")
+	return nil
+}
+
+// keyedLocks are mutexes by name, made on first use.
+type keyedLocks struct {
+	mu    sync.Mutex
+	locks map[string]*sync.Mutex
+}
+
+func (k *keyedLocks) lock(name string) func() {
+	k.mu.Lock()
+	if k.locks == nil {
+		k.locks = map[string]*sync.Mutex{}
+	}
+	l := k.locks[name]
+	if l == nil {
+		l = &sync.Mutex{}
+		k.locks[name] = l
+	}
+	k.mu.Unlock()
+	l.Lock()
+	return l.Unlock
+}

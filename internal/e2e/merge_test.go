@@ -1,0 +1,136 @@
+package e2e
+
+import (
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/provide-io/workspace-bot/internal/githubtest"
+)
+
+// tested opens the feature on every sibling and waits until the
+// changeset's run passed on every member.
+func (w *world) tested(branch string) []member {
+	ms := w.openFeature(branch, nil)
+	w.send("pull_request", w.prPayload("opened", ms[0].repo, ms[0].n))
+	for _, m := range ms {
+		w.waitState(m.repo, w.head(m.repo, m.n), "success")
+	}
+	w.idle()
+	return ms
+}
+
+// say posts a comment by alice on m and waits for the bot's next reply
+// there.
+func (w *world) say(m member, body string) string {
+	w.t.Helper()
+	before := len(w.replies(m.repo, m.n))
+	p, _ := w.comment(m.repo, m.n, "alice", "MEMBER", body)
+	w.send("issue_comment", p)
+	w.waitFor("a reply to "+body, func() bool { return len(w.replies(m.repo, m.n)) > before })
+	return w.replies(m.repo, m.n)[before]
+}
+
+// A tested three-PR changeset: the dry run names the PR a rule blocks and
+// merges nothing; once it is approved, /workspace merge lands all three
+// in build order, each at its tested head, and every PR is told it landed
+// as tested, with its merge commit.
+func TestMergeLandsTheChangesetInOrder(t *testing.T) {
+	w := newWorld(t, worldOptions{})
+	if err := w.gh.SetBranchRules("acme/lib", "main", githubtest.BranchRules{RequiredApprovals: 1}); err != nil {
+		t.Fatal(err)
+	}
+	ms := w.tested("land-me")
+	heads := map[string]string{}
+	for _, m := range ms {
+		heads[m.repo] = w.head(m.repo, m.n)
+	}
+
+	dry := w.say(ms[2], "/workspace merge --dry-run")
+	if !strings.Contains(dry, "dry run: nothing merged") || !strings.Contains(dry, "needs 1 approving review and has 0") ||
+		strings.Count(dry, "✅") != 2 {
+		t.Fatalf("dry run reply:\n%s", dry)
+	}
+	refused := w.say(ms[2], "/workspace merge")
+	if !strings.Contains(refused, "nothing was merged") || !strings.Contains(refused, "acme/lib#") {
+		t.Fatalf("merge of a blocked changeset:\n%s", refused)
+	}
+	for _, m := range ms {
+		if w.gh.PR(m.repo, m.n).Merged {
+			t.Fatalf("%s merged while the changeset was blocked", m.repo)
+		}
+	}
+
+	var mu sync.Mutex
+	var merges []string
+	w.gh.SetHook(func(method, path string, _ []byte) *githubtest.Fault {
+		if method == "PUT" && strings.HasSuffix(path, "/merge") {
+			mu.Lock()
+			merges = append(merges, path)
+			mu.Unlock()
+		}
+		return nil
+	})
+	if err := w.gh.AddReview("acme/lib", ms[1].n, "carol", "APPROVED"); err != nil {
+		t.Fatal(err)
+	}
+	plan := w.say(ms[2], "/workspace merge")
+	if !strings.Contains(plan, "landing") || !strings.Contains(plan, heads["acme/core"]) {
+		t.Fatalf("plan reply:\n%s", plan)
+	}
+	for _, m := range ms {
+		w.waitFor("the landing report on "+m.repo, func() bool {
+			for _, r := range w.replies(m.repo, m.n) {
+				if strings.Contains(r, "landed as tested") {
+					return true
+				}
+			}
+			return false
+		})
+	}
+	w.idle()
+	mu.Lock()
+	order := strings.Join(merges, " ")
+	mu.Unlock()
+	if order != "/repos/acme/core/pulls/1/merge /repos/acme/lib/pulls/1/merge /repos/acme/app/pulls/1/merge" {
+		t.Errorf("merge calls: %s, want core, lib, app, once each", order)
+	}
+	for _, m := range ms {
+		pr := w.gh.PR(m.repo, m.n)
+		if !pr.Merged || pr.HeadSHA != heads[m.repo] {
+			t.Errorf("%s: %+v, want merged at the tested head %s", m.repo, pr, heads[m.repo])
+		}
+		rs := w.replies(m.repo, m.n)
+		if last := rs[len(rs)-1]; !strings.Contains(last, pr.MergeCommitSHA) || strings.Count(last, "the tree tested") != 3 {
+			t.Errorf("%s: landing report lacks its merge commit %s or a proof:\n%s", m.repo, pr.MergeCommitSHA, last)
+		}
+	}
+}
+
+// What lands must be what was tested: a head pushed since the run is
+// refused, and so is a base that moved (the reply says to test again).
+func TestMergeRefusesWhatWasNotTested(t *testing.T) {
+	w := newWorld(t, worldOptions{})
+	ms := w.tested("moving")
+
+	w.push("acme/core", "main", map[string]string{"NEWS": "someone else landed\n"})
+	moved := w.say(ms[0], "/workspace merge")
+	if !strings.Contains(moved, "nothing was merged") || !strings.Contains(moved, "acme/core (main moved from") || !strings.Contains(moved, "`/workspace test`") {
+		t.Fatalf("merge onto a moved base:\n%s", moved)
+	}
+
+	old := w.head("acme/lib", ms[1].n)
+	w.push("acme/lib", "moving", map[string]string{"LATE": "never tested\n"})
+	pushed := w.say(ms[0], "/workspace merge")
+	if !strings.Contains(pushed, "nothing was merged") || !strings.Contains(pushed, "tested other heads") {
+		t.Fatalf("merge after a push:\n%s", pushed)
+	}
+	for _, m := range ms {
+		if w.gh.PR(m.repo, m.n).Merged {
+			t.Errorf("%s merged", m.repo)
+		}
+	}
+	if w.head("acme/lib", ms[1].n) == old {
+		t.Fatal("the push did not move the head")
+	}
+}
