@@ -67,6 +67,11 @@ type Records interface {
 	SetCommentID(ctx context.Context, repo string, number int, id int64) error
 	Meta(ctx context.Context, key string) (string, bool, error)
 	SetMeta(ctx context.Context, key, value string) error
+	// Landings not ended, which a restart carries on.
+	SetLanding(ctx context.Context, l store.Landing) error
+	EndLanding(ctx context.Context, key string) error
+	GetLanding(ctx context.Context, key string) (*store.Landing, error)
+	Landings(ctx context.Context) ([]store.Landing, error)
 }
 
 // Builder builds and tests a workspace; *ci.Runner is one.

@@ -24,15 +24,61 @@ import (
 // first, answered with its checklist; then, unless dryRun or anything is
 // blocked, the merges in build order and the proof, on every member.
 func (h *eventState) commandMerge(ctx context.Context, cfg *ConfigFile, c commentEvent, dryRun bool) error {
+	return h.merge(ctx, cfg, c, dryRun, false)
+}
+
+// merge is commandMerge, or with carry the landing a run's end or a
+// restart takes up, which is left alone once another has ended it.
+func (h *eventState) merge(ctx context.Context, cfg *ConfigFile, c commentEvent, dryRun, carry bool) error {
 	if h.opt.Land == nil {
 		return h.reply(ctx, c, mention(c.user)+" this deployment cannot merge: its GitHub credentials are not given to landing (run the service with an App or a token that may merge).")
 	}
-	cs, err := h.resolveFor(ctx, cfg, c)
-	if cs == nil {
+	// A landing under way lands the changeset it was asked for: once
+	// some members have merged, resolving again no longer finds them.
+	stored, err := h.landingWith(ctx, c.repo, c.number)
+	if err != nil {
 		return err
+	}
+	var cs *changeset.Changeset
+	switch {
+	case stored != nil:
+		cs = stored.Changeset
+	case carry:
+		return nil
+	default:
+		if cs, err = h.resolveFor(ctx, cfg, c); cs == nil {
+			return err
+		}
 	}
 	unlock := h.lockRepos(cs)
 	defer unlock()
+	if stored != nil {
+		// Another took it up while this waited for the locks, and ended
+		// it: nothing is left to do.
+		now, err := h.rec.GetLanding(ctx, cs.Key)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		if now.State == lifecycle.Gating && !carry {
+			return h.reply(ctx, c, fmt.Sprintf("%s %s lands by itself once its run onto the new bases passes (asked by %s).",
+				mention(c.user), mdescape.Text(cs.Key), mention(now.User)))
+		}
+	}
+	// A landing ends here, however it ends, unless it waits for a run
+	// onto moved bases.
+	gating := false
+	if !dryRun && h.rec != nil {
+		defer func() {
+			if gating {
+				return
+			}
+			if eerr := h.rec.EndLanding(context.WithoutCancel(ctx), cs.Key); eerr != nil {
+				h.logger(ctx).WithError(eerr).Error("recording the end of a landing failed: a restart carries it on again")
+			}
+		}()
+	}
 
 	gate, gateProblems, err := h.gate(ctx, cfg, cs)
 	if err != nil {
@@ -53,7 +99,37 @@ func (h *eventState) commandMerge(ctx context.Context, cfg *ConfigFile, c commen
 		return h.reply(ctx, c, checklistText(cfg, c, cs, gate, cl, dryRun))
 	}
 	if moved := cl.Moved(); len(moved) > 0 {
-		return h.reply(ctx, c, movedText(cfg, c, moved))
+		// One test onto new bases per request: a base that moves again
+		// meanwhile, or a run of other members, ends the landing with
+		// the reason, never a loop of runs.
+		if h.rec == nil || carry {
+			return h.reply(ctx, c, movedText(cfg, c, moved))
+		}
+		// What lands must be what was tested: test onto the new bases
+		// first, and land when that passes (the run's end carries the
+		// landing on).
+		if err := h.rec.SetLanding(ctx, h.landingOf(cs, c, lifecycle.Gating)); err != nil {
+			return err
+		}
+		gating = true
+		pr, err := h.gh.PullRequest(ctx, c.repo, c.number)
+		if err != nil {
+			return fmt.Errorf("read %s#%d: %w", c.repo, c.number, err)
+		}
+		t := trigger{start: pr, force: true, approval: &approval{by: c.user, at: c.at},
+			reason: fmt.Sprintf("%s merge by @%s on %s: testing onto the new bases", cfg.CommandWord(), c.user, pr.Ref())}
+		if err := h.trigger(ctx, t); err != nil {
+			return err
+		}
+		return h.reply(ctx, c, regateText(c, moved))
+	}
+	if allMerged(cl) {
+		return h.reply(ctx, c, fmt.Sprintf("%s every member of %s has merged already: nothing to land.", mention(c.user), mdescape.Text(cs.Key)))
+	}
+	if h.rec != nil {
+		if err := h.rec.SetLanding(ctx, h.landingOf(cs, c, lifecycle.Merging)); err != nil {
+			return err
+		}
 	}
 	if err := h.reply(ctx, c, planText(c, cs, gate, cl)); err != nil {
 		return err
@@ -216,14 +292,108 @@ func checklistText(cfg *ConfigFile, c commentEvent, cs *changeset.Changeset, gat
 	return b.String()
 }
 
-func movedText(cfg *ConfigFile, c commentEvent, moved []land.Row) string {
+func movedList(moved []land.Row) string {
 	var parts []string
 	for _, r := range moved {
 		parts = append(parts, fmt.Sprintf("%s (%s moved from %s to %s)", mdescape.Text(r.Member.Repo), mdescape.Text(r.Member.BaseRef),
 			mdescape.Code(text.ShortSHA(r.Member.TestedBase)), mdescape.Code(text.ShortSHA(r.BaseTip))))
 	}
+	return strings.Join(parts, ", ")
+}
+
+func regateText(c commentEvent, moved []land.Row) string {
+	return fmt.Sprintf("%s re-testing onto the new base of %s before anything merges: the tested run built onto older bases. If this run passes, the changeset lands by itself; if not, nothing merges and the reply says why.",
+		mention(c.user), movedList(moved))
+}
+
+func movedText(cfg *ConfigFile, c commentEvent, moved []land.Row) string {
 	return fmt.Sprintf("%s nothing was merged: the tested run built onto bases that have moved since: %s. What lands must be what was tested: comment %s to test onto the new bases, then %s again once it passes.",
-		mention(c.user), strings.Join(parts, ", "), mdescape.Code(cfg.CommandWord()+" test"), mdescape.Code(cfg.CommandWord()+" merge"))
+		mention(c.user), movedList(moved), mdescape.Code(cfg.CommandWord()+" test"), mdescape.Code(cfg.CommandWord()+" merge"))
+}
+
+func allMerged(cl *land.Checklist) bool {
+	for _, r := range cl.Rows {
+		if !r.Merged {
+			return false
+		}
+	}
+	return true
+}
+
+func (h *eventState) landingOf(cs *changeset.Changeset, c commentEvent, st lifecycle.Landing) store.Landing {
+	return store.Landing{Key: cs.Key, State: st, Changeset: cs, Repo: c.repo, Number: c.number, User: c.user, AskedAt: c.at}
+}
+
+// landingWith is the landing under way whose changeset holds repo#number,
+// or nil.
+func (h *eventState) landingWith(ctx context.Context, repo string, number int) (*store.Landing, error) {
+	if h.rec == nil {
+		return nil, nil
+	}
+	ls, err := h.rec.Landings(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for i := range ls {
+		if ls[i].Changeset != nil && ls[i].Changeset.Has(repo, number) {
+			return &ls[i], nil
+		}
+	}
+	return nil, nil
+}
+
+// carryOnLanding takes up a landing a run's end (or a restart) finds: the
+// same command again, by the same person, on the same PR. It answers as
+// the command would.
+func (b *Bot) carryOnLanding(ctx context.Context, l store.Landing) {
+	h := &eventState{Bot: b}
+	log := b.logger(ctx).WithField(logging.Changeset, l.Key)
+	cfg, err := h.config(ctx)
+	if err == nil {
+		c := commentEvent{repo: l.Repo, number: l.Number, user: l.User, at: l.AskedAt, canWrite: true}
+		log.WithField(logging.State, string(l.State)).Info("carrying on a landing")
+		err = h.merge(ctx, cfg, c, false, true)
+	}
+	if err != nil {
+		log.WithError(err).Error("carrying on a landing failed; the next start tries again")
+	}
+}
+
+// landingsAfter carries on the landings that wait for a run, once the
+// latest run of their changeset has ended.
+func (b *Bot) landingsAfter(ctx context.Context) {
+	if b.rec == nil {
+		return
+	}
+	ls, err := b.rec.Landings(ctx)
+	if err != nil {
+		b.logger(ctx).WithError(err).Warn("looking for landings that wait for a run failed")
+		return
+	}
+	for _, l := range ls {
+		if l.State != lifecycle.Gating {
+			continue
+		}
+		if r, err := b.runs.latest(ctx, l.Key); err == nil && r.Final() {
+			b.carryOnLanding(ctx, l)
+		}
+	}
+}
+
+// resumeLandings carries on, at start, the landings a previous process
+// left: merging ones, and gating ones whose run has ended.
+func (q *Queue) resumeLandings(ctx context.Context) {
+	ls, err := q.b.rec.Landings(ctx)
+	if err != nil {
+		q.log.WithError(err).Error("reading the landings a previous process left failed")
+		return
+	}
+	for _, l := range ls {
+		if l.State == lifecycle.Merging {
+			q.b.carryOnLanding(ctx, l)
+		}
+	}
+	q.b.landingsAfter(ctx)
 }
 
 func planText(c commentEvent, cs *changeset.Changeset, gate *store.Run, cl *land.Checklist) string {

@@ -332,6 +332,9 @@ func (q *Queue) execute(r *store.Run) {
 	if q.opt.OnRun != nil && state != "" {
 		q.opt.OnRun(state, q.b.clock.Now().Sub(start))
 	}
+	if state != "" && state != string(lifecycle.Waiting) {
+		q.b.landingsAfter(context.WithoutCancel(ctx))
+	}
 }
 
 // build runs r and returns its final state, or "" when it was put back.

@@ -38,6 +38,11 @@ func (q *Queue) Start(ctx context.Context) error {
 	}
 	q.loops.Add(1)
 	go q.reportLoop()
+	q.loops.Add(1)
+	go func() {
+		defer q.loops.Done()
+		q.resumeLandings(q.jobCtx)
+	}()
 	return nil
 }
 

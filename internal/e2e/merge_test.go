@@ -3,8 +3,10 @@ package e2e
 import (
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 
+	"github.com/provide-io/workspace-bot/internal/gitfixture"
 	"github.com/provide-io/workspace-bot/internal/githubtest"
 )
 
@@ -107,19 +109,13 @@ func TestMergeLandsTheChangesetInOrder(t *testing.T) {
 	}
 }
 
-// What lands must be what was tested: a head pushed since the run is
-// refused, and so is a base that moved (the reply says to test again).
-func TestMergeRefusesWhatWasNotTested(t *testing.T) {
+// What lands must be what was tested. A head pushed since the run is
+// refused. A base that moved since is tested again first, and the
+// changeset lands by itself once that run passes, onto the new base.
+func TestMergeLandsOnlyWhatWasTested(t *testing.T) {
 	w := newWorld(t, worldOptions{})
 	ms := w.tested("moving")
 
-	w.push("acme/core", "main", map[string]string{"NEWS": "someone else landed\n"})
-	moved := w.say(ms[0], "/workspace merge")
-	if !strings.Contains(moved, "nothing was merged") || !strings.Contains(moved, "acme/core (main moved from") || !strings.Contains(moved, "`/workspace test`") {
-		t.Fatalf("merge onto a moved base:\n%s", moved)
-	}
-
-	old := w.head("acme/lib", ms[1].n)
 	w.push("acme/lib", "moving", map[string]string{"LATE": "never tested\n"})
 	pushed := w.say(ms[0], "/workspace merge")
 	if !strings.Contains(pushed, "nothing was merged") || !strings.Contains(pushed, "tested other heads") {
@@ -127,10 +123,116 @@ func TestMergeRefusesWhatWasNotTested(t *testing.T) {
 	}
 	for _, m := range ms {
 		if w.gh.PR(m.repo, m.n).Merged {
-			t.Errorf("%s merged", m.repo)
+			t.Fatalf("%s merged", m.repo)
 		}
 	}
-	if w.head("acme/lib", ms[1].n) == old {
-		t.Fatal("the push did not move the head")
+	w.send("pull_request", w.prPayload("synchronize", "acme/lib", ms[1].n))
+	w.waitState("acme/lib", w.head("acme/lib", ms[1].n), "success")
+	w.idle()
+
+	base := w.push("acme/core", "main", map[string]string{"NEWS": "someone else landed\n"})
+	regate := w.say(ms[0], "/workspace merge")
+	if !strings.Contains(regate, "re-testing onto the new base of acme/core (main moved from") || !strings.Contains(regate, base[:7]) {
+		t.Fatalf("merge onto a moved base:\n%s", regate)
+	}
+	w.waitFor("the landing after the re-test", func() bool {
+		for _, r := range w.replies("acme/core", ms[0].n) {
+			if strings.Contains(r, "landed as tested") {
+				return true
+			}
+		}
+		return false
+	})
+	w.idle()
+	runs := w.runs()
+	last := runs[len(runs)-1]
+	if len(runs) != 3 || last.Result == nil {
+		t.Fatalf("runs: %s", describeRuns(runs))
+	}
+	for _, s := range last.Result.Siblings {
+		if s.Name == "core" && s.BaseSHA != base {
+			t.Errorf("the re-test built core onto %s, want the new base %s", s.BaseSHA, base)
+		}
+	}
+	for _, m := range ms {
+		pr := w.gh.PR(m.repo, m.n)
+		if !pr.Merged {
+			t.Errorf("%s did not land after the re-test", m.repo)
+		}
+	}
+	if parents, _ := gitfixture.Git(w.gh.RepoDir("acme/core"), "rev-list", "--parents", "-n1", "main"); !strings.Contains(parents, base) {
+		t.Errorf("core's merge commit %s is not onto the moved base %s", parents, base)
+	}
+}
+
+// serve is killed (-9) between two merges, after GitHub merged the second
+// but before the service heard. The next start carries the landing on
+// from GitHub's state: nothing is merged twice, the rest lands, and every
+// PR is told.
+func TestMergeResumesAfterKill9(t *testing.T) {
+	bin := buildBot(t)
+	w := newWorld(t, worldOptions{noServe: true})
+	ms := w.openFeature("killed", nil)
+	dataDir, addr, logs := t.TempDir(), freeAddr(t), &syncBuffer{}
+	first := w.startServe(bin, addr, dataDir, logs)
+	w.send("pull_request", w.prPayload("opened", ms[0].repo, ms[0].n))
+	for _, m := range ms {
+		w.waitState(m.repo, w.head(m.repo, m.n), "success")
+	}
+
+	var mu sync.Mutex
+	merges := map[string]int{}
+	killed := false
+	w.gh.SetHook(func(method, path string, _ []byte) *githubtest.Fault {
+		if method != "PUT" || !strings.HasSuffix(path, "/merge") {
+			return nil
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		merges[path]++
+		if strings.Contains(path, "/acme/lib/") && !killed {
+			killed = true
+			first.Process.Signal(syscall.SIGKILL)
+		}
+		return nil
+	})
+	p, _ := w.comment(ms[0].repo, ms[0].n, "alice", "MEMBER", "/workspace merge")
+	w.send("issue_comment", p)
+	w.waitFor("the kill", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return killed
+	})
+	first.Wait()
+	w.waitFor("lib's merge behind the kill", func() bool { return w.gh.PR("acme/lib", ms[1].n).Merged })
+	if w.gh.PR("acme/app", ms[2].n).Merged {
+		t.Fatal("app merged before the restart: the kill came too late to test anything")
+	}
+
+	w.startServe(bin, addr, dataDir, logs)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("serve's log:\n%s", logs.String())
+		}
+	})
+	for _, m := range ms {
+		w.waitFor("the landing report on "+m.repo, func() bool {
+			for _, r := range w.replies(m.repo, m.n) {
+				if strings.Contains(r, "landed as tested") {
+					return true
+				}
+			}
+			return false
+		})
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, m := range ms {
+		if !w.gh.PR(m.repo, m.n).Merged {
+			t.Errorf("%s did not land", m.repo)
+		}
+		if n := merges["/repos/"+m.repo+"/pulls/1/merge"]; n != 1 {
+			t.Errorf("%s: %d merge calls, want 1", m.repo, n)
+		}
 	}
 }

@@ -611,7 +611,8 @@ func (s *Store) Busy(ctx context.Context) (int, error) {
 	err := s.r.QueryRowContext(ctx, `SELECT
 (SELECT count(*) FROM deliveries WHERE state IN ('pending', 'processing')) +
 (SELECT count(*) FROM runs WHERE state IN ('queued', 'running')) +
-(SELECT count(*) FROM reports WHERE state = 'pending')`).Scan(&n)
+(SELECT count(*) FROM reports WHERE state = 'pending') +
+(SELECT count(*) FROM landings)`).Scan(&n)
 	return n, s.wrap("busy", err)
 }
 

@@ -166,6 +166,18 @@ CREATE INDEX runs_state ON runs (state, id);
 CREATE INDEX runs_key ON runs (key, state);
 CREATE INDEX run_logs_run ON run_logs (run, seq);
 `,
+	`
+CREATE TABLE landings (
+	key        TEXT PRIMARY KEY,
+	state      TEXT NOT NULL CHECK (state IN ('gating', 'merging')),
+	changeset  BLOB NOT NULL,
+	repo       TEXT NOT NULL,
+	number     INTEGER NOT NULL,
+	user       TEXT NOT NULL,
+	asked_at   INTEGER NOT NULL DEFAULT 0,
+	created_at INTEGER NOT NULL
+);
+`,
 }
 
 // SchemaVersion is the user_version this build brings a database to.
