@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"io"
+	"net/http"
 	"strings"
 	"sync"
 	"syscall"
@@ -234,5 +236,61 @@ func TestMergeResumesAfterKill9(t *testing.T) {
 		if n := merges["/repos/"+m.repo+"/pulls/1/merge"]; n != 1 {
 			t.Errorf("%s: %d merge calls, want 1", m.repo, n)
 		}
+	}
+}
+
+// GitHub refuses the second merge (lib's main took a conflicting change
+// after the preflight): the landing stops with core merged. Every PR gets
+// one alarm naming what merged (with its commit), what did not and why,
+// and the ways out; the heads that did not merge get an error status; the
+// metric counts it.
+func TestMergeHaltedHalfwayEndsInAKnownState(t *testing.T) {
+	w := newWorld(t, worldOptions{})
+	ms := w.tested("halts")
+	var once sync.Once
+	w.gh.SetHook(func(method, path string, _ []byte) *githubtest.Fault {
+		if method == "PUT" && path == "/repos/acme/core/pulls/1/merge" {
+			once.Do(func() { w.push("acme/lib", "main", map[string]string{"README": "lib's own change, in the way\n"}) })
+		}
+		return nil
+	})
+	p, _ := w.comment(ms[0].repo, ms[0].n, "alice", "MEMBER", "/workspace merge")
+	w.send("issue_comment", p)
+	alarm := func(m member) string {
+		for _, r := range w.replies(m.repo, m.n) {
+			if strings.Contains(r, "stopped halfway") {
+				return r
+			}
+		}
+		return ""
+	}
+	for _, m := range ms {
+		w.waitFor("the alarm on "+m.repo, func() bool { return alarm(m) != "" })
+	}
+	w.idle()
+	core := w.gh.PR("acme/core", ms[0].n)
+	if !core.Merged || w.gh.PR("acme/lib", ms[1].n).Merged || w.gh.PR("acme/app", ms[2].n).Merged {
+		t.Fatal("want core merged and lib and app open")
+	}
+	for _, m := range ms {
+		a := alarm(m)
+		if !strings.Contains(a, "acme/lib#1 did not merge") || !strings.Contains(a, core.MergeCommitSHA) ||
+			!strings.Contains(a, "Not merged: acme/lib#1, acme/app#1") || !strings.Contains(a, "`/workspace merge` again") {
+			t.Errorf("alarm on %s:\n%s", m.repo, a)
+		}
+	}
+	for _, m := range ms[1:] {
+		if st := w.status(m.repo, w.head(m.repo, m.n)); st.State != "error" || !strings.Contains(st.Description, "landing halted") {
+			t.Errorf("%s head: %+v, want an error naming the halt", m.repo, st)
+		}
+	}
+	resp, err := http.Get(w.url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), `workspace_bot_landings_total{outcome="halted"} 1`) {
+		t.Errorf("metrics lack the halted landing:\n%s", body)
 	}
 }
