@@ -2,9 +2,11 @@ package land
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -86,12 +88,20 @@ func Check(ctx context.Context, g GitHub, user string, members []Member, opts Op
 			})
 		}
 	}
-	for _, m := range members {
-		row, err := check(ctx, g, m, opts)
-		if err != nil {
-			return nil, err
-		}
-		cl.Rows = append(cl.Rows, row)
+	// Each member's reads wait on GitHub alone: they go side by side.
+	cl.Rows = make([]Row, len(members))
+	errs := make([]error, len(members))
+	var wg sync.WaitGroup
+	for i, m := range members {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cl.Rows[i], errs[i] = check(ctx, g, m, opts)
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
 	}
 	return cl, nil
 }

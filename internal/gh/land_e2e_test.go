@@ -23,11 +23,14 @@ type landWorld struct {
 
 var landRepos = []string{"acme/core", "acme/lib", "acme/app"}
 
-func newLandWorld(t *testing.T) *landWorld {
+func newLandWorld(t testing.TB, repos ...string) *landWorld {
 	t.Helper()
+	if repos == nil {
+		repos = landRepos
+	}
 	w := &landWorld{world: newWorld(t)}
 	w.c = w.client(t, fullToken, "")
-	for _, full := range landRepos {
+	for _, full := range repos {
 		w.repo(t, full, githubtest.RepoOptions{})
 		if _, err := w.srv.Commit(full, "change", map[string]string{"CHANGE": full + " changed\n"}, "change "+full); err != nil {
 			t.Fatal(err)
@@ -44,7 +47,7 @@ func newLandWorld(t *testing.T) *landWorld {
 
 // tested is the member as a gate that built its current head onto its
 // current base would record it.
-func (w *landWorld) tested(t *testing.T, full string, n int) land.Member {
+func (w *landWorld) tested(t testing.TB, full string, n int) land.Member {
 	t.Helper()
 	pr := w.srv.PR(full, n)
 	dir := w.srv.RepoDir(full)
@@ -249,5 +252,47 @@ func TestLandHaltsThenResumes(t *testing.T) {
 	}
 	if strings.Join(j.merging, ",") != "acme/lib#1,acme/app#1" {
 		t.Errorf("resume merged %v, want lib and app only", j.merging)
+	}
+}
+
+// What landing adds beyond the merges themselves, for a five-PR
+// changeset: the preflight's reads, the lookups and the proofs. The
+// baseline merges the same five PRs with nothing else. GitHub's
+// mergeability is computed on the first read here (no waits), so the
+// time is the calls' own.
+//
+//	go test ./internal/gh -run XXX -bench Land -benchtime 20x
+func BenchmarkLand(b *testing.B) {
+	repos := []string{"acme/a", "acme/b", "acme/c", "acme/d", "acme/e"}
+	for _, mode := range []string{"merges-alone", "landing"} {
+		b.Run(mode, func(b *testing.B) {
+			calls := 0
+			b.StopTimer()
+			for i := 0; i < b.N; i++ {
+				w := newLandWorld(b, repos...)
+				w.srv.ResetStats()
+				ctx := context.Background()
+				b.StartTimer()
+				if mode == "merges-alone" {
+					for _, m := range w.members {
+						if _, err := w.c.Merge(ctx, m.Repo, m.Number, m.Head, land.MethodMerge, ""); err != nil {
+							b.Fatal(err)
+						}
+					}
+				} else {
+					cl, err := land.Check(ctx, w.c, "alice", w.members, noWait)
+					if err != nil || cl.Blocked() {
+						b.Fatalf("%+v %v", cl, err)
+					}
+					out, err := land.Land(ctx, w.c, cl, &journal{})
+					if err != nil || out.Halted != nil || !out.AsTested() {
+						b.Fatalf("%+v %v", out, err)
+					}
+				}
+				b.StopTimer()
+				calls += w.srv.Stats().Requests
+			}
+			b.ReportMetric(float64(calls)/float64(b.N), "api-calls/op")
+		})
 	}
 }
