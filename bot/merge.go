@@ -31,7 +31,7 @@ func (h *eventState) commandMerge(ctx context.Context, cfg *ConfigFile, c commen
 // restart takes up, which is left alone once another has ended it.
 func (h *eventState) merge(ctx context.Context, cfg *ConfigFile, c commentEvent, dryRun, carry bool) error {
 	if h.opt.Land == nil {
-		return h.reply(ctx, c, mention(c.user)+" this deployment cannot merge: its GitHub credentials are not given to landing (run the service with an App or a token that may merge).")
+		return h.reply(ctx, c, mention(c.user)+" this deployment does not land changesets: landing runs in the service (workspace-bot serve), which keeps it durable.")
 	}
 	// A landing under way lands the changeset it was asked for: once
 	// some members have merged, resolving again no longer finds them.
