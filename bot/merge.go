@@ -134,7 +134,7 @@ func (h *eventState) merge(ctx context.Context, cfg *ConfigFile, c commentEvent,
 	if err := h.reply(ctx, c, planText(c, cs, gate, cl)); err != nil {
 		return err
 	}
-	log.WithField(logging.User, c.user).Warn("landing the changeset")
+	log.WithField(logging.User, c.user).Info("landing the changeset")
 	out, err := land.Land(ctx, h.opt.Land, cl, logJournal{h: h, ctx: ctx})
 	if err != nil {
 		return err

@@ -34,6 +34,9 @@ func TestDemo(t *testing.T) {
 		// The comment is acknowledged and runs the changeset again.
 		`reactions on the comment: \[\+1\]`,
 		`details: http://127\.0\.0\.1:\d+/runs/3\n     summary comment edited in place \(1 edit`,
+		// The rename lands as one, in order, and is proven.
+		`(?m)^   demo-org/greeting#1 merged as [0-9a-f]{40} onto main\n   demo-org/hello-cli#1 merged as [0-9a-f]{40} onto main\n`,
+		`the bot's comment on both: ✅ demo-org/greeting#1,demo-org/hello-cli#1 landed as tested`,
 		`/runs/1  success   demo-org/greeting#1,demo-org/hello-cli#1`,
 		`/runs/2  failure   demo-org/banner#1`,
 	} {
@@ -41,8 +44,8 @@ func TestDemo(t *testing.T) {
 			t.Errorf("demo output lacks %s\n%s", re, got)
 		}
 	}
-	if strings.Count(got, "202 Accepted") != 4 {
-		t.Errorf("want 4 accepted webhooks:\n%s", got)
+	if strings.Count(got, "202 Accepted") != 5 {
+		t.Errorf("want 5 accepted webhooks:\n%s", got)
 	}
 	if errb.Len() > 0 {
 		t.Errorf("the demo logged warnings:\n%s", errb.String())

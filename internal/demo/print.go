@@ -41,6 +41,17 @@ func SummaryComment(srv *githubtest.Server, repo string, number int) (githubtest
 	return githubtest.Comment{}, false
 }
 
+// BotReplies are the bot's comments on the PR other than its summary.
+func BotReplies(srv *githubtest.Server, repo string, number int) []string {
+	var out []string
+	for _, c := range srv.Comments(repo, number) {
+		if c.User == BotLogin && !strings.HasPrefix(c.Body, bot.SummaryMarker) {
+			out = append(out, c.Body)
+		}
+	}
+	return out
+}
+
 // WaitFinal waits until the PR's head has more than after statuses of
 // Context, the last is final, and the summary comment links the same run
 // (the bot posts statuses first, then comments), or timeout passes.

@@ -63,7 +63,7 @@ func Run(ctx context.Context, o Options) error {
 	defer srv.Close()
 	d.srv = srv
 	token := randomHex(20)
-	srv.AddToken(token, githubtest.Token{Login: "workspace-bot"})
+	srv.AddToken(token, githubtest.Token{Login: BotLogin})
 	if err := Create(srv); err != nil {
 		return err
 	}
@@ -111,6 +111,9 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	if err := d.command(ctx); err != nil {
+		return err
+	}
+	if err := d.land(ctx); err != nil {
 		return err
 	}
 
@@ -339,6 +342,56 @@ func (d *session) command(ctx context.Context) error {
 	return nil
 }
 
+// land lands the tested rename as one: both PRs merge, in build order, and
+// each is told what landed.
+func (d *session) land(ctx context.Context) error {
+	d.printf("5. The rename lands as one: @alice comments %q on %s#1.\n", "/workspace merge", CLIRepo)
+	c, err := d.srv.AddComment(CLIRepo, 1, "alice", "MEMBER", "/workspace merge")
+	if err != nil {
+		return err
+	}
+	payload, err := IssueCommentEvent(d.srv, CLIRepo, 1, c, true)
+	if err := d.send(ctx, "issue_comment", "created", payload, err); err != nil {
+		return err
+	}
+	var report string
+	deadline := time.Now().Add(waitTimeout)
+	for report == "" {
+		for _, b := range BotReplies(d.srv, CLIRepo, 1) {
+			if strings.Contains(b, "landed") || strings.Contains(b, "stopped halfway") || strings.Contains(b, "nothing was merged") {
+				report = b
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("demo: no answer to /workspace merge after %s", waitTimeout)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	for _, pr := range []struct {
+		repo string
+		n    int
+	}{{GreetingRepo, 1}, {CLIRepo, 1}} {
+		p := d.srv.PR(pr.repo, pr.n)
+		if p.Merged {
+			d.printf("   %s#%d merged as %s onto main\n", pr.repo, pr.n, p.MergeCommitSHA)
+		} else {
+			d.printf("   %s#%d is not merged (%s)\n", pr.repo, pr.n, p.State)
+		}
+	}
+	where := CLIRepo + "#1"
+	for _, b := range BotReplies(d.srv, GreetingRepo, 1) {
+		if firstLine(b) == firstLine(report) {
+			where = "both"
+		}
+	}
+	d.printf("   the bot's comment on %s: %s\n\n", where, firstLine(report))
+	return nil
+}
+
 // acknowledged says what the bot's reaction to a command means.
 func acknowledged(reactions []string) string {
 	for _, r := range reactions {
@@ -381,6 +434,12 @@ func dependsOn(body string) string {
 		return "no Depends-On line"
 	}
 	return fmt.Sprintf("%q", "Depends-On: "+strings.Join(refs, ", "))
+}
+
+// firstLine is a reply's first line as plain text.
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
+	return strings.ReplaceAll(line, "**", "")
 }
 
 func lastLine(s string) string {

@@ -15,6 +15,9 @@ const (
 	CLIRepo       = Owner + "/hello-cli"
 )
 
+// BotLogin is who the bot acts as on the emulator.
+const BotLogin = "workspace-bot"
+
 // Repositories are the demo's repositories and what each holds.
 var Repositories = []struct{ Repo, About string }{
 	{WorkspaceRepo, "wrknv.toml and the integration test, tests/integration.sh"},
