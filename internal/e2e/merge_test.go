@@ -294,3 +294,67 @@ func TestMergeHaltedHalfwayEndsInAKnownState(t *testing.T) {
 		t.Errorf("metrics lack the halted landing:\n%s", body)
 	}
 }
+
+// Two changesets that share a sibling are landed at once: they land one
+// at a time, and the second is tested again onto the base the first
+// moved before it merges.
+func TestMergeTwoChangesetsThatShareASibling(t *testing.T) {
+	w := newWorld(t, worldOptions{})
+	a := []member{
+		{"acme/core", w.openPR("acme/core", "feat-a", "", map[string]string{"A.txt": "a\n"})},
+		{"acme/lib", w.openPR("acme/lib", "feat-a", "", map[string]string{"A.txt": "a\n"})},
+	}
+	b := []member{
+		{"acme/core", w.openPR("acme/core", "feat-b", "", map[string]string{"B.txt": "b\n"})},
+		{"acme/app", w.openPR("acme/app", "feat-b", "", map[string]string{"B.txt": "b\n"})},
+	}
+	for _, set := range [][]member{a, b} {
+		w.send("pull_request", w.prPayload("opened", set[0].repo, set[0].n))
+	}
+	for _, m := range append(append([]member{}, a...), b...) {
+		w.waitState(m.repo, w.head(m.repo, m.n), "success")
+	}
+	w.idle()
+	for _, set := range [][]member{a, b} {
+		p, _ := w.comment(set[0].repo, set[0].n, "alice", "MEMBER", "/workspace merge")
+		w.send("issue_comment", p)
+	}
+	for _, m := range append(append([]member{}, a...), b...) {
+		w.waitFor("the landing report on "+m.repo+"#"+itoa(m.n), func() bool {
+			for _, r := range w.replies(m.repo, m.n) {
+				if strings.Contains(r, "landed as tested") {
+					return true
+				}
+			}
+			return false
+		})
+	}
+	w.idle()
+	ca, cb := w.gh.PR("acme/core", a[0].n), w.gh.PR("acme/core", b[0].n)
+	if !ca.Merged || !cb.Merged {
+		t.Fatalf("core PRs: %+v %+v", ca, cb)
+	}
+	// Whichever merged second sits on the first's merge commit, and was
+	// built onto it by a run of its own before merging.
+	first, second := ca, cb
+	if p, _ := gitfixture.Git(w.gh.RepoDir("acme/core"), "rev-parse", ca.MergeCommitSHA+"^1"); p == cb.MergeCommitSHA {
+		first, second = cb, ca
+	}
+	if p, _ := gitfixture.Git(w.gh.RepoDir("acme/core"), "rev-parse", second.MergeCommitSHA+"^1"); p != first.MergeCommitSHA {
+		t.Fatalf("core's merges are not one after the other: %s's first parent is %s, want %s", second.MergeCommitSHA, p, first.MergeCommitSHA)
+	}
+	regated := false
+	for _, r := range w.runs() {
+		if r.Result == nil {
+			continue
+		}
+		for _, s := range r.Result.Siblings {
+			if s.Name == "core" && s.SHA == second.HeadSHA && s.BaseSHA == first.MergeCommitSHA {
+				regated = true
+			}
+		}
+	}
+	if !regated {
+		t.Errorf("no run built core#%d onto the first landing's merge %s before it landed: %s", second.Number, first.MergeCommitSHA, describeRuns(w.runs()))
+	}
+}
