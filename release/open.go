@@ -3,6 +3,7 @@ package release
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -213,6 +214,25 @@ func (p *Plan) CommitMessage(e *Entry) string {
 // bodyMarker opens every release PR body.
 const bodyMarker = "<!-- workspace-bot release: this description is rewritten on every `workspace-bot release open` -->"
 
+// releaseLine names, in a release PR's body, the sibling and the version
+// it releases: landing the release tags it.
+const releaseLine = "<!-- workspace-bot release of %s %s -->"
+
+var releaseLineRe = regexp.MustCompile(`(?m)^<!-- workspace-bot release of ([A-Za-z0-9._-]+) ([0-9A-Za-z.+!-]+) -->$`)
+
+// Released reads, from a release PR's body, the sibling and version it
+// releases; ok is false for any other body.
+func Released(body string) (sibling, version string, ok bool) {
+	if !strings.HasPrefix(body, bodyMarker+"\n") {
+		return "", "", false
+	}
+	m := releaseLineRe.FindStringSubmatch(body)
+	if m == nil {
+		return "", "", false
+	}
+	return m[1], m[2], true
+}
+
 // Body is e's PR body: the whole train, e's changelog section (quoted, so
 // none of its lines can pass for a Depends-On line) and a Depends-On line
 // per other release PR.
@@ -220,6 +240,7 @@ func (p *Plan) Body(e *Entry, others []string) string {
 	var b strings.Builder
 	b.WriteString(bodyMarker + "\n")
 	if e.Released() {
+		fmt.Fprintf(&b, releaseLine+"\n", e.Sibling, e.New)
 		fmt.Fprintf(&b, "Release of **%s %s** (from %s), part of the coordinated release of %s.\n\n", e.Package, e.New, dash(e.Old), p.Workspace)
 	} else {
 		fmt.Fprintf(&b, "No release of %s: this removes release notes it held for other siblings, part of the coordinated release of %s.\n\n", e.Sibling, p.Workspace)

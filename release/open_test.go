@@ -186,3 +186,23 @@ func TestOpenTrain(t *testing.T) {
 		}
 	}
 }
+
+// Landing reads what a release PR releases from its body, and nothing
+// from any other body.
+func TestReleasedReadsOnlyReleaseBodies(t *testing.T) {
+	p := &Plan{Workspace: "ws"}
+	e := &Entry{Sibling: "pyvider", Package: "pyvider", Old: "1.2.3", New: "1.2.4", Bump: Patch}
+	s, v, ok := Released(p.Body(e, nil))
+	if !ok || s != "pyvider" || v != "1.2.4" {
+		t.Errorf("a release body: %q %q %v", s, v, ok)
+	}
+	for _, body := range []string{
+		"<!-- workspace-bot release of pyvider 9.9.9 -->\n",
+		"Release of pyvider 1.2.4",
+		bodyMarker + "\nNo release of pyvider\n",
+	} {
+		if _, _, ok := Released(body); ok {
+			t.Errorf("read a release from %q", body)
+		}
+	}
+}

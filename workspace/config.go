@@ -81,6 +81,23 @@ type Release struct {
 	// Fixed lists groups of sibling names released together, at the
 	// highest bump of any member.
 	Fixed [][]string
+	// Tag is the tag a released sibling gets at its merge commit once
+	// its release lands, {version} standing for the version; "" is
+	// DefaultTag.
+	Tag string
+}
+
+// DefaultTag is the release tag format when [workspace.release].tag is
+// not given.
+const DefaultTag = "v{version}"
+
+// TagFor is the tag of a release of version.
+func (c *Config) TagFor(version string) string {
+	f := c.Workspace.Release.Tag
+	if f == "" {
+		f = DefaultTag
+	}
+	return strings.ReplaceAll(f, "{version}", version)
 }
 
 // Python is [workspace.python]: the interpreter for the shared venv of

@@ -364,3 +364,18 @@ func TestMergeMethodIsChecked(t *testing.T) {
 		t.Errorf("a bad method: %v", err)
 	}
 }
+
+func TestReleaseTagFormat(t *testing.T) {
+	cfg, _, err := Parse("w.toml", []byte(base+sib("a", "foundation")))
+	if err != nil || cfg.TagFor("1.2.0") != "v1.2.0" {
+		t.Fatalf("default tag: %q %v", cfg.TagFor("1.2.0"), err)
+	}
+	cfg, _, err = Parse("w.toml", []byte(base+"[workspace.release]\ntag = \"release-{version}\"\n"+sib("a", "foundation")))
+	if err != nil || cfg.TagFor("1.2.0") != "release-1.2.0" {
+		t.Fatalf("own tag: %q %v", cfg.TagFor("1.2.0"), err)
+	}
+	_, _, err = Parse("w.toml", []byte(base+"[workspace.release]\ntag = \"latest\"\n"+sib("a", "foundation")))
+	if err == nil || !strings.Contains(err.Error(), `workspace.release.tag: "latest" does not hold {version}`) {
+		t.Errorf("a tag without the version: %v", err)
+	}
+}

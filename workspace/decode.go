@@ -24,7 +24,7 @@ var (
 	cacheKeys   = []string{"paths", "key"}
 	limitsKeys  = []string{"memory", "pids", "cpu"}
 	botKeys     = []string{"command", "context", "trusted", "link_by_branch", "merge_method"}
-	releaseKeys = []string{"fixed"}
+	releaseKeys = []string{"fixed", "tag"}
 	siblingKeys = []string{"name", "path", "repo", "layer", "depends_on", "branch", "setup", "test", "sparse", "merge_method"}
 )
 
@@ -566,6 +566,13 @@ func (v *validator) release(ws *Workspace, l loc, val any) {
 	m, ok := v.table(l, val, releaseKeys)
 	if !ok {
 		return
+	}
+	if x, ok := m["tag"]; ok {
+		tl := l.child("tag")
+		ws.Release.Tag = v.str(tl, x)
+		if !strings.Contains(ws.Release.Tag, "{version}") {
+			v.failAt(tl, fmt.Sprintf("%q does not hold {version}", ws.Release.Tag), `write the tag with {version} where the version goes, such as tag = "v{version}"`)
+		}
 	}
 	x, ok := m["fixed"]
 	if !ok {
