@@ -17,6 +17,7 @@ import (
 	"github.com/provide-io/workspace-bot/internal/text"
 	"github.com/provide-io/workspace-bot/land"
 	"github.com/provide-io/workspace-bot/lifecycle"
+	"github.com/provide-io/workspace-bot/release"
 	"github.com/provide-io/workspace-bot/workspace"
 )
 
@@ -142,7 +143,30 @@ func (h *eventState) merge(ctx context.Context, cfg *ConfigFile, c commentEvent,
 	if h.opt.OnLanding != nil {
 		h.opt.OnLanding(landingOutcome(out))
 	}
-	return h.reportLanding(ctx, cfg, cs, out)
+	var tags []land.Tagged
+	if out.Halted == nil {
+		tags = land.TagReleases(ctx, h.opt.Land, releases(cfg, cs, out))
+	}
+	return h.reportLanding(ctx, cfg, cs, out, tags)
+}
+
+// releases are the landed members that are release PRs (from a branch of
+// the sibling's own repository, the body release open wrote naming the
+// sibling and version), in build order, with the tag each gets.
+func releases(cfg *ConfigFile, cs *changeset.Changeset, out *land.Outcome) []land.Release {
+	var rels []land.Release
+	for _, l := range out.Landed {
+		pr := prOf(cs, l.Row.Member)
+		if pr == nil || pr.Fork {
+			continue
+		}
+		sibling, version, ok := release.Released(pr.Body)
+		if !ok || sibling != l.Row.Member.Sibling {
+			continue
+		}
+		rels = append(rels, land.Release{Member: l.Row.Member, Tag: cfg.TagFor(version), SHA: l.MergeSHA})
+	}
+	return rels
 }
 
 // lockRepos holds every member repository's landing lock until the
@@ -416,8 +440,8 @@ func planText(c commentEvent, cs *changeset.Changeset, gate *store.Run, cl *land
 // naming the paths); or halted halfway (an alarm naming what merged,
 // what did not and why, and the ways out, with an error status on the
 // heads that did not merge).
-func (h *eventState) reportLanding(ctx context.Context, cfg *ConfigFile, cs *changeset.Changeset, out *land.Outcome) error {
-	body := landingText(cfg, cs, out)
+func (h *eventState) reportLanding(ctx context.Context, cfg *ConfigFile, cs *changeset.Changeset, out *land.Outcome, tags []land.Tagged) error {
+	body := landingText(cfg, cs, out, tags)
 	log := h.logger(ctx).WithField(logging.Changeset, cs.Key)
 	if out.Halted != nil {
 		log.WithError(out.Halted.Err).Error("LANDING HALTED: some members merged and some did not; every member was told")
@@ -468,7 +492,7 @@ func landingOutcome(out *land.Outcome) string {
 	return "landed"
 }
 
-func landingText(cfg *ConfigFile, cs *changeset.Changeset, out *land.Outcome) string {
+func landingText(cfg *ConfigFile, cs *changeset.Changeset, out *land.Outcome, tags []land.Tagged) string {
 	var b strings.Builder
 	switch {
 	case out.Halted != nil:
@@ -495,6 +519,20 @@ func landingText(cfg *ConfigFile, cs *changeset.Changeset, out *land.Outcome) st
 				proof += " (merged before this landing)"
 			}
 			fmt.Fprintf(&b, "| %s | %s | %s |\n", mdescape.Cell(mdescape.Text(l.Row.Member.Ref())), mdescape.Cell(mdescape.Code(l.MergeSHA)), mdescape.Cell(proof))
+		}
+		b.WriteString("\n")
+	}
+	if len(tags) > 0 {
+		fmt.Fprintf(&b, "Released, each tagged at its merge commit in dependency order:\n\n| sibling | tag | commit |\n|---|---|---|\n")
+		for _, t := range tags {
+			what := mdescape.Code(t.Release.Tag)
+			switch {
+			case t.Err != nil:
+				what += " ⚠️ " + mdescape.Text(t.Err.Error())
+			case !t.Created:
+				what += " (there already)"
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s |\n", mdescape.Cell(mdescape.Text(t.Release.Member.Sibling)), mdescape.Cell(what), mdescape.Cell(mdescape.Code(text.ShortSHA(t.Release.SHA))))
 		}
 		b.WriteString("\n")
 	}

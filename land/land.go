@@ -66,6 +66,9 @@ type GitHub interface {
 	// TreeFiles lists a tree's files, path to blob.
 	TreeFiles(ctx context.Context, repo, tree string) (map[string]string, error)
 	Permission(ctx context.Context, repo, user string) (string, error)
+	// Tag makes a lightweight tag at sha unless it is there already
+	// (created false); a tag of that name at another commit is an error.
+	Tag(ctx context.Context, repo, name, sha string) (created bool, err error)
 }
 
 // Member is one PR to land, with what the gate built of it.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/provide-io/workspace-bot/internal/gitfixture"
 	"github.com/provide-io/workspace-bot/internal/githubtest"
+	"github.com/provide-io/workspace-bot/release"
 )
 
 // tested opens the feature on every sibling and waits until the
@@ -356,5 +357,54 @@ func TestMergeTwoChangesetsThatShareASibling(t *testing.T) {
 	}
 	if !regated {
 		t.Errorf("no run built core#%d onto the first landing's merge %s before it landed: %s", second.Number, first.MergeCommitSHA, describeRuns(w.runs()))
+	}
+}
+
+// Release PRs (as release open writes them) land as one, then each
+// released sibling is tagged at its merge commit; a tag of that name
+// already at another commit is left as it is and named.
+func TestMergeReleasePRsThenTags(t *testing.T) {
+	w := newWorld(t, worldOptions{})
+	plan := &release.Plan{Workspace: "ws"}
+	entries := map[string]*release.Entry{
+		"acme/core": {Sibling: "core", Package: "core", Old: "0.1.0", New: "0.2.0", Bump: release.Minor},
+		"acme/lib":  {Sibling: "lib", Package: "lib", Old: "1.0.0", New: "1.0.1", Bump: release.Patch},
+	}
+	stale, err := gitfixture.Git(w.gh.RepoDir("acme/lib"), "rev-parse", "main")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := gitfixture.Git(w.gh.RepoDir("acme/lib"), "tag", "v1.0.1", stale); err != nil {
+		t.Fatal(err)
+	}
+	var ms []member
+	for _, repo := range []string{"acme/core", "acme/lib"} {
+		n := w.openPR(repo, release.DefaultBranch, plan.Body(entries[repo], nil), map[string]string{"VERSION": entries[repo].New + "\n"})
+		ms = append(ms, member{repo, n})
+	}
+	w.send("pull_request", w.prPayload("opened", ms[0].repo, ms[0].n))
+	for _, m := range ms {
+		w.waitState(m.repo, w.head(m.repo, m.n), "success")
+	}
+	w.idle()
+	report := w.say(ms[0], "/workspace merge")
+	w.waitFor("the landing report", func() bool {
+		for _, r := range w.replies(ms[0].repo, ms[0].n) {
+			if strings.Contains(r, "landed as tested") {
+				report = r
+				return true
+			}
+		}
+		return false
+	})
+	core := w.gh.PR("acme/core", ms[0].n)
+	if got, _ := gitfixture.Git(w.gh.RepoDir("acme/core"), "rev-parse", "v0.2.0"); !core.Merged || got != core.MergeCommitSHA {
+		t.Errorf("core's tag v0.2.0 at %q, want its merge %s", got, core.MergeCommitSHA)
+	}
+	if got, _ := gitfixture.Git(w.gh.RepoDir("acme/lib"), "rev-parse", "v1.0.1"); got != stale {
+		t.Errorf("lib's existing tag moved to %s", got)
+	}
+	if !strings.Contains(report, "| core | `v0.2.0` |") || !strings.Contains(report, "tag v1.0.1 of acme/lib is at "+stale[:7]) {
+		t.Errorf("landing report:\n%s", report)
 	}
 }

@@ -2,11 +2,13 @@ package gh
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/google/go-github/v88/github"
 
+	"github.com/provide-io/workspace-bot/internal/gherror"
 	"github.com/provide-io/workspace-bot/internal/text"
 	"github.com/provide-io/workspace-bot/land"
 )
@@ -212,4 +214,36 @@ func (c *Client) TreeFiles(ctx context.Context, repo, tree string) (map[string]s
 		}
 	}
 	return out, nil
+}
+
+// Tag implements land.GitHub: a lightweight tag at sha, made once. A tag
+// already at sha is fine; one at another commit is an error naming it.
+func (c *Client) Tag(ctx context.Context, repo, name, sha string) (bool, error) {
+	api, owner, repoName, err := c.on(ctx, repo)
+	if err != nil {
+		return false, err
+	}
+	existing := func() (bool, error) {
+		ref, _, err := api.Git.GetRef(ctx, owner, repoName, "tags/"+name)
+		if err != nil {
+			return false, wrap(err, fmt.Sprintf("reading tag %s of %s", name, repo), repo)
+		}
+		if got := ref.GetObject().GetSHA(); !strings.EqualFold(got, sha) {
+			return false, fmt.Errorf("tag %s of %s is at %s, not at the merge %s: it was left as it is", name, repo, text.ShortSHA(got), text.ShortSHA(sha))
+		}
+		return false, nil
+	}
+	created, err := existing()
+	if err == nil || !errors.Is(err, gherror.NotFound) {
+		return created, err
+	}
+	_, _, err = api.Git.CreateRef(ctx, owner, repoName, github.CreateRef{Ref: "refs/tags/" + name, SHA: sha})
+	if err != nil {
+		// Made meanwhile, by another landing or a person: read it again.
+		if werr := wrap(err, "", repo); errors.Is(werr, gherror.Rejected) {
+			return existing()
+		}
+		return false, wrap(err, fmt.Sprintf("tagging %s of %s at %s", name, repo, text.ShortSHA(sha)), repo)
+	}
+	return true, nil
 }

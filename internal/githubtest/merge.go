@@ -506,3 +506,56 @@ func (s *Server) getGitTree(c *call) (int, any) {
 	}
 	return http.StatusOK, map[string]any{"sha": sha, "url": s.api("repos/%s/git/trees/%s", full, sha), "tree": entries, "truncated": false}
 }
+
+// refJSON is GitHub's git reference object.
+func (s *Server) refJSON(full, ref, sha string) map[string]any {
+	return map[string]any{
+		"ref": ref, "node_id": nodeID("REF", int64(len(ref))), "url": s.api("repos/%s/git/%s", full, ref),
+		"object": map[string]any{"type": "commit", "sha": sha, "url": s.api("repos/%s/git/commits/%s", full, sha)},
+	}
+}
+
+// getGitRef is GET /repos/{o}/{r}/git/ref/{ref}, such as tags/v1.0.0.
+func (s *Server) getGitRef(c *call) (int, any) {
+	full, ref := c.repoName(), "refs/"+c.param("ref")
+	s.gitMu.Lock()
+	sha, err := gitfixture.Git(s.RepoDir(full), "rev-parse", "--verify", "--quiet", "--end-of-options", ref)
+	s.gitMu.Unlock()
+	if err != nil || sha == "" {
+		return notFound()
+	}
+	return http.StatusOK, s.refJSON(full, ref, sha)
+}
+
+// createGitRef is POST /repos/{o}/{r}/git/refs: a branch or a lightweight
+// tag at a commit; an existing ref is refused as GitHub does.
+func (s *Server) createGitRef(c *call) (int, any) {
+	var in struct {
+		Ref string `json:"ref"`
+		SHA string `json:"sha"`
+	}
+	if st, b := c.decode(&in); st != 0 {
+		return st, b
+	}
+	full := c.repoName()
+	if !strings.HasPrefix(in.Ref, "refs/") || strings.Count(in.Ref, "/") < 2 {
+		return invalid("Reference", "ref", "invalid", "Reference name must start with 'refs/' and have at least two slashes.")
+	}
+	s.gitMu.Lock()
+	defer s.gitMu.Unlock()
+	dir := s.RepoDir(full)
+	if _, err := gitfixture.Git(dir, "check-ref-format", in.Ref); err != nil {
+		return invalid("Reference", "ref", "invalid", in.Ref+" is not a valid ref name.")
+	}
+	if existing, _ := gitfixture.Git(dir, "rev-parse", "--verify", "--quiet", in.Ref); existing != "" {
+		return http.StatusUnprocessableEntity, errBody("Reference already exists")
+	}
+	sha, err := gitfixture.Git(dir, "rev-parse", "--verify", "--quiet", "--end-of-options", in.SHA+"^{commit}")
+	if err != nil || sha == "" || len(in.SHA) != 40 {
+		return http.StatusUnprocessableEntity, errBody("Object does not exist")
+	}
+	if _, err := gitfixture.Git(dir, "update-ref", in.Ref, sha, ""); err != nil {
+		return http.StatusUnprocessableEntity, errBody("Reference already exists")
+	}
+	return http.StatusCreated, s.refJSON(full, in.Ref, sha)
+}

@@ -219,3 +219,27 @@ func TestBranchAndTrees(t *testing.T) {
 		t.Errorf("a missing branch: %v", err)
 	}
 }
+
+// A tag made through the refs API is a git tag a clone sees; making it
+// again is refused.
+func TestCreateAndReadTags(t *testing.T) {
+	s, gh, _ := mergeWorld(t)
+	ctx := t.Context()
+	main := branchTip(s.RepoDir("acme/app"), "main")
+	ref := must[*github.Reference](t)(gh.Git.CreateRef(ctx, "acme", "app", github.CreateRef{Ref: "refs/tags/v1.0.0", SHA: main}))
+	if ref.GetRef() != "refs/tags/v1.0.0" || ref.GetObject().GetSHA() != main {
+		t.Errorf("created %+v", ref)
+	}
+	if got, _ := gitfixture.Git(s.RepoDir("acme/app"), "rev-parse", "v1.0.0"); got != main {
+		t.Errorf("tag in git: %q, want %s", got, main)
+	}
+	if r := must[*github.Reference](t)(gh.Git.GetRef(ctx, "acme", "app", "tags/v1.0.0")); r.GetObject().GetSHA() != main {
+		t.Errorf("read back %+v", r)
+	}
+	if _, resp, err := gh.Git.CreateRef(ctx, "acme", "app", github.CreateRef{Ref: "refs/tags/v1.0.0", SHA: main}); err == nil || resp.StatusCode != http.StatusUnprocessableEntity {
+		t.Errorf("tagging again: %v", err)
+	}
+	if _, resp, err := gh.Git.GetRef(ctx, "acme", "app", "tags/v9"); err == nil || resp.StatusCode != http.StatusNotFound {
+		t.Errorf("a missing tag: %v", err)
+	}
+}

@@ -1,0 +1,33 @@
+package land
+
+import "context"
+
+// Release is a landed member that releases a version: its tag goes on
+// its merge commit.
+type Release struct {
+	Member Member
+	Tag    string
+	SHA    string
+}
+
+// Tagged is what became of one release's tag.
+type Tagged struct {
+	Release Release
+	// Created: made now; false with no Err: it was there already, at
+	// this commit.
+	Created bool
+	Err     error
+}
+
+// TagReleases tags each release at its merge commit, in the order given
+// (dependency order: a sibling's tag never precedes the tags of what it
+// depends on). A tag that fails does not stop the others: each says how
+// it ended.
+func TagReleases(ctx context.Context, g GitHub, rels []Release) []Tagged {
+	out := make([]Tagged, 0, len(rels))
+	for _, r := range rels {
+		created, err := g.Tag(ctx, r.Member.Repo, r.Tag, r.SHA)
+		out = append(out, Tagged{Release: r, Created: created, Err: err})
+	}
+	return out
+}
