@@ -140,6 +140,9 @@ type Options struct {
 	Land        land.GitHub
 	LandOptions land.Options
 	OnLanding   func(outcome string)
+	// Revert, when set, lets /workspace revert open the PRs that undo a
+	// halted landing.
+	Revert land.RevertGitHub
 }
 
 // Bot is the synchronous core. Its methods are safe for concurrent use.

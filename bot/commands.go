@@ -22,6 +22,7 @@ const (
 	verbUnlink = "unlink"
 	verbHelp   = "help"
 	verbMerge  = "merge"
+	verbRevert = "revert"
 )
 
 // command is one command line read from a comment.
@@ -75,7 +76,7 @@ func parseLine(line, rest string) command {
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
 	switch c.Verb {
-	case verbTest, verbRetest, verbStatus, verbCancel, verbHelp, verbLink, verbUnlink:
+	case verbTest, verbRetest, verbStatus, verbCancel, verbHelp, verbLink, verbUnlink, verbRevert:
 	case verbMerge:
 		fs.BoolVar(&c.DryRun, "dry-run", false, "check only")
 	default:
@@ -115,6 +116,7 @@ func helpText(word string) string {
 	fmt.Fprintf(&b, "| %s | cancel the queued or running run | write permission |\n", c("cancel"))
 	fmt.Fprintf(&b, "| %s | land the changeset as one: check every PR, then merge them in build order at the tested heads | write permission on every member's repository |\n", c("merge"))
 	fmt.Fprintf(&b, "| %s | answer with the landing checklist; merge nothing | write permission on every member's repository |\n", c("merge --dry-run"))
+	fmt.Fprintf(&b, "| %s | after a landing stopped halfway: open one PR per merged member that reverts it, linked as one changeset | write permission on each of those repositories |\n", c("revert"))
 	fmt.Fprintf(&b, "| %s | add `Depends-On:` lines for other PRs (`owner/repo#N`, `repo#N` or a PR URL) | write permission |\n", c("link <ref>..."))
 	fmt.Fprintf(&b, "| %s | remove those `Depends-On:` lines | write permission |\n", c("unlink <ref>..."))
 	fmt.Fprintf(&b, "| %s | show this help | a trusted association or write permission |\n", c("help"))

@@ -115,7 +115,7 @@ func handleIssueComment(ctx context.Context, h *eventState, e Event) error {
 // run or edits a PR body.
 func writes(verb string) bool {
 	switch verb {
-	case verbTest, verbRetest, verbCancel, verbLink, verbUnlink, verbMerge:
+	case verbTest, verbRetest, verbCancel, verbLink, verbUnlink, verbMerge, verbRevert:
 		return true
 	}
 	return false
@@ -204,6 +204,8 @@ func (h *eventState) runCommand(ctx context.Context, cfg *ConfigFile, c commentE
 		return h.commandLink(ctx, cfg, c, cmd)
 	case verbMerge:
 		return h.commandMerge(ctx, cfg, c, cmd.DryRun)
+	case verbRevert:
+		return h.commandRevert(ctx, cfg, c)
 	}
 	return nil
 }

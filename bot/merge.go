@@ -68,11 +68,11 @@ func (h *eventState) merge(ctx context.Context, cfg *ConfigFile, c commentEvent,
 		}
 	}
 	// A landing ends here, however it ends, unless it waits for a run
-	// onto moved bases.
-	gating := false
+	// onto moved bases or stopped halfway (kept for revert).
+	keep := false
 	if !dryRun && h.rec != nil {
 		defer func() {
-			if gating {
+			if keep {
 				return
 			}
 			if eerr := h.rec.EndLanding(context.WithoutCancel(ctx), cs.Key); eerr != nil {
@@ -112,7 +112,7 @@ func (h *eventState) merge(ctx context.Context, cfg *ConfigFile, c commentEvent,
 		if err := h.rec.SetLanding(ctx, h.landingOf(cs, c, lifecycle.Gating)); err != nil {
 			return err
 		}
-		gating = true
+		keep = true
 		pr, err := h.gh.PullRequest(ctx, c.repo, c.number)
 		if err != nil {
 			return fmt.Errorf("read %s#%d: %w", c.repo, c.number, err)
@@ -146,6 +146,17 @@ func (h *eventState) merge(ctx context.Context, cfg *ConfigFile, c commentEvent,
 	var tags []land.Tagged
 	if out.Halted == nil {
 		tags = land.TagReleases(ctx, h.opt.Land, releases(cfg, cs, out))
+	} else if h.rec != nil {
+		// What merged is kept, for /workspace revert.
+		l := h.landingOf(cs, c, lifecycle.Halted)
+		for _, ld := range out.Landed {
+			l.Merged = append(l.Merged, land.Merged{Member: ld.Row.Member, Before: ld.Row.BaseTip, After: ld.MergeSHA})
+		}
+		if err := h.rec.SetLanding(ctx, l); err != nil {
+			h.logger(ctx).WithError(err).Error("recording what the halted landing merged failed: /workspace revert cannot find it")
+		} else {
+			keep = true
+		}
 	}
 	return h.reportLanding(ctx, cfg, cs, out, tags)
 }
@@ -359,7 +370,7 @@ func (h *eventState) landingWith(ctx context.Context, repo string, number int) (
 		return nil, err
 	}
 	for i := range ls {
-		if ls[i].Changeset != nil && ls[i].Changeset.Has(repo, number) {
+		if ls[i].State != lifecycle.Halted && ls[i].Changeset != nil && ls[i].Changeset.Has(repo, number) {
 			return &ls[i], nil
 		}
 	}
@@ -544,7 +555,7 @@ func landingText(cfg *ConfigFile, cs *changeset.Changeset, out *land.Outcome, ta
 		fmt.Fprintf(&b, "Not merged: %s.\n\n", mdescape.Text(strings.Join(left, ", ")))
 		fmt.Fprintf(&b, "Until this is resolved, the bases above do not hold a tested state. Two ways out:\n")
 		fmt.Fprintf(&b, "- fix what stopped it, then comment %s again: what merged is skipped, and the rest are checked again;\n", mdescape.Code(cfg.CommandWord()+" merge"))
-		fmt.Fprintf(&b, "- or revert what merged, by hand, so every base returns to its tested state.\n")
+		fmt.Fprintf(&b, "- or comment %s: it opens a PR reverting each merged member, linked as one changeset, to test and land like any other, so every base returns to its tested state.\n", mdescape.Code(cfg.CommandWord()+" revert"))
 	}
 	return b.String()
 }

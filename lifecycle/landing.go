@@ -11,4 +11,7 @@ const (
 	Gating Landing = "gating"
 	// Merging: its members are being merged, in build order.
 	Merging Landing = "merging"
+	// Halted: GitHub stopped it halfway; what merged is kept, so a
+	// person can revert it.
+	Halted Landing = "halted"
 )

@@ -294,6 +294,34 @@ func TestMergeHaltedHalfwayEndsInAKnownState(t *testing.T) {
 	if !strings.Contains(string(body), `workspace_bot_landings_total{outcome="halted"} 1`) {
 		t.Errorf("metrics lack the halted landing:\n%s", body)
 	}
+
+	// The second way out: revert what merged. The revert PR is tested
+	// and landed like any other, and core's main holds what it held
+	// before the landing.
+	before, err := gitfixture.Git(w.gh.RepoDir("acme/core"), "rev-parse", core.MergeCommitSHA+"^1^{tree}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	reply := w.say(ms[1], "/workspace revert")
+	if !strings.Contains(reply, "| acme/core#1 | `"+core.MergeCommitSHA+"` | acme/core#2 |") {
+		t.Fatalf("revert reply:\n%s", reply)
+	}
+	revert := member{"acme/core", 2}
+	if pr := w.gh.PR("acme/core", 2); pr.User != "workspace-bot" || !strings.HasPrefix(pr.HeadRef, "workspace-bot/revert-") {
+		t.Fatalf("revert PR: %+v", pr)
+	}
+	w.send("pull_request", w.prPayload("opened", revert.repo, revert.n))
+	w.waitState(revert.repo, w.head(revert.repo, revert.n), "success")
+	w.idle()
+	w.say(revert, "/workspace merge")
+	w.waitFor("the revert to land", func() bool { return w.gh.PR("acme/core", 2).Merged })
+	if got, _ := gitfixture.Git(w.gh.RepoDir("acme/core"), "rev-parse", "main^{tree}"); got != before {
+		t.Errorf("core's main after the revert holds tree %s, want %s from before the landing", got, before)
+	}
+	again := w.say(ms[1], "/workspace revert")
+	if !strings.Contains(again, "nothing to revert") {
+		t.Errorf("a second revert: %s", again)
+	}
 }
 
 // Two changesets that share a sibling are landed at once: they land one

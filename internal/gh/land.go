@@ -247,3 +247,34 @@ func (c *Client) Tag(ctx context.Context, repo, name, sha string) (bool, error) 
 	}
 	return true, nil
 }
+
+var _ land.RevertGitHub = (*Client)(nil)
+
+// CreateCommit implements land.RevertGitHub.
+func (c *Client) CreateCommit(ctx context.Context, repo, message, tree string, parents []string) (string, error) {
+	api, owner, name, err := c.on(ctx, repo)
+	if err != nil {
+		return "", err
+	}
+	var ps []*github.Commit
+	for _, p := range parents {
+		ps = append(ps, &github.Commit{SHA: github.String(p)})
+	}
+	cm, _, err := api.Git.CreateCommit(ctx, owner, name, github.Commit{Message: github.String(message), Tree: &github.Tree{SHA: github.String(tree)}, Parents: ps}, nil)
+	if err != nil {
+		return "", wrap(err, "making a commit in "+repo, repo)
+	}
+	return cm.GetSHA(), nil
+}
+
+// CreateBranch implements land.RevertGitHub.
+func (c *Client) CreateBranch(ctx context.Context, repo, branch, sha string) error {
+	api, owner, name, err := c.on(ctx, repo)
+	if err != nil {
+		return err
+	}
+	if _, _, err := api.Git.CreateRef(ctx, owner, name, github.CreateRef{Ref: "refs/heads/" + branch, SHA: sha}); err != nil {
+		return wrap(err, fmt.Sprintf("making branch %s of %s", branch, repo), repo)
+	}
+	return nil
+}

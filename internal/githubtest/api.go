@@ -73,6 +73,7 @@ func (s *Server) apiRoutes() []route {
 	add("GET", "/repos/{owner}/{repo}/git/trees/{sha}", s.getGitTree)
 	add("GET", "/repos/{owner}/{repo}/git/ref/{ref+}", s.getGitRef)
 	add("POST", "/repos/{owner}/{repo}/git/refs", s.createGitRef)
+	add("POST", "/repos/{owner}/{repo}/git/commits", s.createGitCommit)
 	add("POST", "/repos/{owner}/{repo}/statuses/{sha}", s.createStatus)
 	add("GET", "/repos/{owner}/{repo}/commits/{ref+}/statuses", s.listStatuses)
 	add("GET", "/repos/{owner}/{repo}/commits/{ref+}/status", s.combinedStatus)

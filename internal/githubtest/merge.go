@@ -462,13 +462,24 @@ func (s *Server) getBranch(c *call) (int, any) {
 
 // getGitCommit is GET /repos/{o}/{r}/git/commits/{sha}.
 func (s *Server) getGitCommit(c *call) (int, any) {
-	full, sha := c.repoName(), c.param("sha")
+	if len(c.param("sha")) != 40 {
+		return notFound()
+	}
+	m := s.gitCommitJSON(c.repoName(), c.param("sha"))
+	if m == nil {
+		return notFound()
+	}
+	return http.StatusOK, m
+}
+
+// gitCommitJSON is GitHub's git commit object for sha, or nil.
+func (s *Server) gitCommitJSON(full, sha string) map[string]any {
 	s.gitMu.Lock()
 	out, err := gitfixture.Git(s.RepoDir(full), "show", "-s", "--format=%H%n%T%n%P", "--end-of-options", sha+"^{commit}")
 	s.gitMu.Unlock()
 	lines := strings.Split(out, "\n")
-	if err != nil || len(lines) < 2 || len(sha) != 40 {
-		return notFound()
+	if err != nil || len(lines) < 2 {
+		return nil
 	}
 	parents := []any{}
 	if len(lines) > 2 {
@@ -476,7 +487,7 @@ func (s *Server) getGitCommit(c *call) (int, any) {
 			parents = append(parents, map[string]any{"sha": p, "url": s.api("repos/%s/git/commits/%s", full, p)})
 		}
 	}
-	return http.StatusOK, map[string]any{
+	return map[string]any{
 		"sha": lines[0], "url": s.api("repos/%s/git/commits/%s", full, lines[0]),
 		"tree": map[string]any{"sha": lines[1], "url": s.api("repos/%s/git/trees/%s", full, lines[1])}, "parents": parents,
 	}
@@ -558,4 +569,32 @@ func (s *Server) createGitRef(c *call) (int, any) {
 		return http.StatusUnprocessableEntity, errBody("Reference already exists")
 	}
 	return http.StatusCreated, s.refJSON(full, in.Ref, sha)
+}
+
+// createGitCommit is POST /repos/{o}/{r}/git/commits: a commit of an
+// existing tree on existing parents, on no branch.
+func (s *Server) createGitCommit(c *call) (int, any) {
+	var in struct {
+		Message string   `json:"message"`
+		Tree    string   `json:"tree"`
+		Parents []string `json:"parents"`
+	}
+	if st, b := c.decode(&in); st != 0 {
+		return st, b
+	}
+	if in.Message == "" || in.Tree == "" {
+		return invalid("Commit", "message", "missing_field", "message and tree are required")
+	}
+	full := c.repoName()
+	args := []string{"commit-tree", in.Tree}
+	for _, p := range in.Parents {
+		args = append(args, "-p", p)
+	}
+	s.gitMu.Lock()
+	sha, err := gitfixture.Git(s.RepoDir(full), append(args, "-m", in.Message)...)
+	s.gitMu.Unlock()
+	if err != nil {
+		return http.StatusUnprocessableEntity, errBody("Tree SHA or a parent SHA does not exist")
+	}
+	return http.StatusCreated, s.gitCommitJSON(full, sha)
 }

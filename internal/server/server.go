@@ -163,7 +163,7 @@ func newBot(ctx context.Context, o BotOptions, observer ghclient.Observer) (*bot
 			Secrets: o.Secrets, BuildUser: o.BuildUser, Hide: o.Hide, Slots: o.Slots,
 			Confine: o.Confine, DiskReserve: o.DiskReserve},
 		AllowUnsandboxed: o.AllowUnsandboxed, AllowUnlimited: o.AllowUnlimited,
-		Land: api,
+		Land: api, Revert: api,
 	}
 	if app || o.Checks {
 		opts.Checks = api

@@ -9,19 +9,23 @@ import (
 	"time"
 
 	"github.com/provide-io/workspace-bot/changeset"
+	"github.com/provide-io/workspace-bot/land"
 	"github.com/provide-io/workspace-bot/lifecycle"
 )
 
 // Landing is a changeset being landed (/workspace merge): while Gating it
 // waits for a run onto the bases that moved; while Merging its members
-// are being merged. A restart finds it here and carries it on; it is
-// removed when the landing ends, however it ends.
+// are being merged. A restart finds it here and carries it on. It is
+// removed when the landing ends, unless it Halted halfway: then it keeps
+// what merged, for /workspace revert.
 type Landing struct {
 	Key   string
 	State lifecycle.Landing
 	// Changeset is what lands, as it was resolved when asked: once some
 	// members have merged, resolving it again no longer finds them.
 	Changeset *changeset.Changeset
+	// Merged are the members a Halted landing merged.
+	Merged []land.Merged
 	// Repo#Number is the PR whose comment asked, User who asked and
 	// AskedAt when.
 	Repo      string
@@ -37,9 +41,13 @@ func (s *Store) SetLanding(ctx context.Context, l Landing) error {
 	if err != nil || cs == nil {
 		return fmt.Errorf("store: the changeset of the landing of %s: %v", l.Key, err)
 	}
-	_, err = s.w.ExecContext(ctx, `INSERT INTO landings (key, state, changeset, repo, number, user, asked_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (key) DO UPDATE SET state = excluded.state, changeset = excluded.changeset, repo = excluded.repo, number = excluded.number, user = excluded.user, asked_at = excluded.asked_at`,
-		l.Key, string(l.State), cs, l.Repo, l.Number, l.User, toNanos(l.AskedAt), toNanos(s.now()))
+	merged, err := json.Marshal(l.Merged)
+	if err != nil {
+		return fmt.Errorf("store: what the landing of %s merged: %w", l.Key, err)
+	}
+	_, err = s.w.ExecContext(ctx, `INSERT INTO landings (key, state, changeset, merged, repo, number, user, asked_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (key) DO UPDATE SET state = excluded.state, changeset = excluded.changeset, merged = excluded.merged, repo = excluded.repo, number = excluded.number, user = excluded.user, asked_at = excluded.asked_at`,
+		l.Key, string(l.State), cs, merged, l.Repo, l.Number, l.User, toNanos(l.AskedAt), toNanos(s.now()))
 	return s.wrap("record the landing of "+l.Key, err)
 }
 
@@ -67,7 +75,7 @@ func (s *Store) Landings(ctx context.Context) ([]Landing, error) {
 }
 
 func (s *Store) landings(ctx context.Context, where string, args ...any) ([]Landing, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT key, state, changeset, repo, number, user, asked_at, created_at FROM landings `+where, args...)
+	rows, err := s.r.QueryContext(ctx, `SELECT key, state, changeset, merged, repo, number, user, asked_at, created_at FROM landings `+where, args...)
 	if err != nil {
 		return nil, s.wrap("read landings", err)
 	}
@@ -76,13 +84,18 @@ func (s *Store) landings(ctx context.Context, where string, args ...any) ([]Land
 	for rows.Next() {
 		var l Landing
 		var state string
-		var cs []byte
+		var cs, merged []byte
 		var asked, created int64
-		if err := rows.Scan(&l.Key, &state, &cs, &l.Repo, &l.Number, &l.User, &asked, &created); err != nil {
+		if err := rows.Scan(&l.Key, &state, &cs, &merged, &l.Repo, &l.Number, &l.User, &asked, &created); err != nil {
 			return nil, s.wrap("read landings", err)
 		}
 		if err := json.Unmarshal(cs, &l.Changeset); err != nil {
 			return nil, fmt.Errorf("store: the changeset of the landing of %s: %w", l.Key, err)
+		}
+		if len(merged) > 0 {
+			if err := json.Unmarshal(merged, &l.Merged); err != nil {
+				return nil, fmt.Errorf("store: what the landing of %s merged: %w", l.Key, err)
+			}
 		}
 		l.State, l.AskedAt, l.CreatedAt = lifecycle.Landing(state), fromNanos(asked), fromNanos(created)
 		out = append(out, l)

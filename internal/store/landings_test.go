@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/provide-io/workspace-bot/changeset"
+	"github.com/provide-io/workspace-bot/land"
 	"github.com/provide-io/workspace-bot/lifecycle"
 )
 
@@ -38,6 +39,17 @@ func TestLandingsAreDurableUntilEnded(t *testing.T) {
 	}
 	if n, err := s.Busy(ctx); err != nil || n != 1 {
 		t.Errorf("busy with a landing: %d %v", n, err)
+	}
+	// A halted landing keeps what merged, and is no unfinished work.
+	l.State, l.Merged = lifecycle.Halted, []land.Merged{{Member: land.Member{Repo: "o/a", Number: 1}, Before: "b0", After: "m1"}}
+	if err := s.SetLanding(ctx, l); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.GetLanding(ctx, l.Key); err != nil || len(got.Merged) != 1 || got.Merged[0].After != "m1" || got.Merged[0].Member.Repo != "o/a" {
+		t.Errorf("halted landing: %+v %v", got, err)
+	}
+	if n, _ := s.Busy(ctx); n != 0 {
+		t.Errorf("a halted landing counts as work: busy %d", n)
 	}
 	if err := s.EndLanding(ctx, l.Key); err != nil {
 		t.Fatal(err)

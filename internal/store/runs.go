@@ -612,7 +612,7 @@ func (s *Store) Busy(ctx context.Context) (int, error) {
 (SELECT count(*) FROM deliveries WHERE state IN ('pending', 'processing')) +
 (SELECT count(*) FROM runs WHERE state IN ('queued', 'running')) +
 (SELECT count(*) FROM reports WHERE state = 'pending') +
-(SELECT count(*) FROM landings)`).Scan(&n)
+(SELECT count(*) FROM landings WHERE state != 'halted')`).Scan(&n)
 	return n, s.wrap("busy", err)
 }
 

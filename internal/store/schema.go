@@ -169,8 +169,9 @@ CREATE INDEX run_logs_run ON run_logs (run, seq);
 	`
 CREATE TABLE landings (
 	key        TEXT PRIMARY KEY,
-	state      TEXT NOT NULL CHECK (state IN ('gating', 'merging')),
+	state      TEXT NOT NULL CHECK (state IN ('gating', 'merging', 'halted')),
 	changeset  BLOB NOT NULL,
+	merged     BLOB,
 	repo       TEXT NOT NULL,
 	number     INTEGER NOT NULL,
 	user       TEXT NOT NULL,
