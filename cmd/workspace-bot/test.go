@@ -102,8 +102,7 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	runner := &ci.Runner{DataDir: o.DataDir, Keep: o.Keep, Progress: ci.NewProgress(stderr, o.Verbose), BuildUser: o.BuildUser}
-	// With GitHub credentials, private siblings on that GitHub are fetched
-	// with them; without, git needs no credentials (public or ssh).
+	// Private siblings on that GitHub are fetched with the credentials, if given.
 	factory, err := o.GitHub.Factory(false)
 	if err != nil {
 		fmt.Fprintf(stderr, "error: %s\n", err)
