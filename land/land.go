@@ -12,6 +12,8 @@ package land
 import (
 	"context"
 	"time"
+
+	"github.com/provide-io/workspace-bot/internal/clock"
 )
 
 // Merge methods, as GitHub names them.
@@ -105,12 +107,5 @@ func (o *Options) sleep(ctx context.Context, d time.Duration) error {
 	if o.Sleep != nil {
 		return o.Sleep(ctx, d)
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return clock.Sleep(ctx, d)
 }

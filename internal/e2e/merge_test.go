@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"slices"
@@ -35,6 +36,23 @@ func (w *world) say(m member, body string) string {
 	w.send("issue_comment", p)
 	w.waitFor("a reply to "+body, func() bool { return len(w.replies(m.repo, m.n)) > before })
 	return w.replies(m.repo, m.n)[before]
+}
+
+// waitReply waits for a reply of the bot on m that holds what, and
+// returns it.
+func (w *world) waitReply(m member, what string) string {
+	w.t.Helper()
+	var found string
+	w.waitFor(fmt.Sprintf("a reply holding %q on %s#%d", what, m.repo, m.n), func() bool {
+		for _, r := range w.replies(m.repo, m.n) {
+			if strings.Contains(r, what) {
+				found = r
+				return true
+			}
+		}
+		return false
+	})
+	return found
 }
 
 // A tested three-PR changeset: the dry run names the PR a rule blocks and
@@ -87,14 +105,7 @@ func TestMergeLandsTheChangesetInOrder(t *testing.T) {
 		t.Fatalf("plan reply:\n%s", plan)
 	}
 	for _, m := range ms {
-		w.waitFor("the landing report on "+m.repo, func() bool {
-			for _, r := range w.replies(m.repo, m.n) {
-				if strings.Contains(r, "landed as tested") {
-					return true
-				}
-			}
-			return false
-		})
+		w.waitReply(m, "landed as tested")
 	}
 	w.idle()
 	mu.Lock()
@@ -225,14 +236,7 @@ func TestMergeResumesAfterKill9(t *testing.T) {
 		}
 	})
 	for _, m := range ms {
-		w.waitFor("the landing report on "+m.repo, func() bool {
-			for _, r := range w.replies(m.repo, m.n) {
-				if strings.Contains(r, "landed as tested") {
-					return true
-				}
-			}
-			return false
-		})
+		w.waitReply(m, "landed as tested")
 	}
 	mu.Lock()
 	defer mu.Unlock()
@@ -355,14 +359,7 @@ func TestMergeTwoChangesetsThatShareASibling(t *testing.T) {
 		w.send("issue_comment", p)
 	}
 	for _, m := range append(append([]member{}, a...), b...) {
-		w.waitFor("the landing report on "+m.repo+"#"+itoa(m.n), func() bool {
-			for _, r := range w.replies(m.repo, m.n) {
-				if strings.Contains(r, "landed as tested") {
-					return true
-				}
-			}
-			return false
-		})
+		w.waitReply(m, "landed as tested")
 	}
 	w.idle()
 	ca, cb := w.gh.PR("acme/core", a[0].n), w.gh.PR("acme/core", b[0].n)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/provide-io/workspace-bot/internal/backoff"
+	"github.com/provide-io/workspace-bot/internal/clock"
 )
 
 // RateLimitError is returned when a rate limit would outlast the wait the
@@ -62,18 +63,7 @@ type retry struct {
 }
 
 func newRetry(next http.RoundTripper, o *Options) *retry {
-	return &retry{next: next, maxWait: o.MaxWait, maxAttempts: o.MaxAttempts, base: o.RetryBase, sleep: sleepCtx, now: time.Now}
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return &retry{next: next, maxWait: o.MaxWait, maxAttempts: o.MaxAttempts, base: o.RetryBase, sleep: clock.Sleep, now: time.Now}
 }
 
 // idempotentKey marks a request's context: repeating the request is

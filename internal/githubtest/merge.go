@@ -308,15 +308,11 @@ func (s *Server) land(full string, number int, method, title, user string) (stri
 // squashCommit writes one commit on branch holding the merge of head, with
 // the branch's tip as its only parent.
 func squashCommit(dir, branch, head, msg string) (string, error) {
-	base := branchTip(dir, branch)
-	if base == "" {
-		return "", fmt.Errorf("base branch %s does not exist", branch)
-	}
-	tree, err := gitfixture.Git(dir, "merge-tree", "--write-tree", base, head)
+	base, tree, err := mergedTree(dir, branch, head)
 	if err != nil {
-		return "", fmt.Errorf("merge conflict or git failure: %w", err)
+		return "", err
 	}
-	sha, err := gitfixture.Git(dir, "commit-tree", strings.SplitN(tree, "\n", 2)[0], "-p", base, "-m", msg)
+	sha, err := gitfixture.Git(dir, "commit-tree", tree, "-p", base, "-m", msg)
 	if err != nil {
 		return "", err
 	}

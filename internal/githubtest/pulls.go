@@ -180,18 +180,27 @@ func (s *Server) MergePR(full string, number int) error {
 	return err
 }
 
+// mergedTree is branch's tip and the tree of head merged onto it, as
+// GitHub's merges make it; a conflict is an error.
+func mergedTree(dir, branch, head string) (base, tree string, err error) {
+	base = branchTip(dir, branch)
+	if base == "" {
+		return "", "", fmt.Errorf("base branch %s does not exist", branch)
+	}
+	tree, err = gitfixture.Git(dir, "merge-tree", "--write-tree", base, head)
+	if err != nil {
+		return "", "", fmt.Errorf("merge conflict or git failure: %w", err)
+	}
+	return base, strings.SplitN(tree, "\n", 2)[0], nil
+}
+
 // mergeCommit writes a two-parent merge of head into branch and moves the
 // branch to it; a conflict is an error.
 func mergeCommit(dir, branch, head, msg string) (string, error) {
-	base := branchTip(dir, branch)
-	if base == "" {
-		return "", fmt.Errorf("base branch %s does not exist", branch)
-	}
-	tree, err := gitfixture.Git(dir, "merge-tree", "--write-tree", base, head)
+	base, tree, err := mergedTree(dir, branch, head)
 	if err != nil {
-		return "", fmt.Errorf("merge conflict or git failure: %w", err)
+		return "", err
 	}
-	tree = strings.SplitN(tree, "\n", 2)[0]
 	sha, err := gitfixture.Git(dir, "commit-tree", tree, "-p", base, "-p", head, "-m", msg)
 	if err != nil {
 		return "", err

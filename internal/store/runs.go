@@ -189,12 +189,7 @@ func (s *Store) Trigger(ctx context.Context, r Run, force bool, window time.Dura
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
-		runs := map[int64]*Run{}
-		seen := make([]lifecycle.Run, len(live))
-		for i := range live {
-			runs[live[i].ID] = &live[i]
-			seen[i] = live[i].Life()
-		}
+		runs, seen := lives(live)
 		var newest *lifecycle.Run
 		if last != nil {
 			runs[last.ID] = last
@@ -226,6 +221,17 @@ func (s *Store) Trigger(ctx context.Context, r Run, force bool, window time.Dura
 	return t, err
 }
 
+// lives are the runs by id, and what the lifecycle decisions know of each.
+func lives(rs []Run) (map[int64]*Run, []lifecycle.Run) {
+	byID := map[int64]*Run{}
+	seen := make([]lifecycle.Run, len(rs))
+	for i := range rs {
+		byID[rs[i].ID] = &rs[i]
+		seen[i] = rs[i].Life()
+	}
+	return byID, seen
+}
+
 // Life is what the lifecycle decisions know of the run.
 func (r Run) Life() lifecycle.Run {
 	l := lifecycle.Run{ID: r.ID, Heads: r.Heads, State: r.State, Ended: r.Ended}
@@ -248,12 +254,7 @@ func (s *Store) Cancel(ctx context.Context, key string, c lifecycle.Cancel) ([]R
 		if err != nil {
 			return err
 		}
-		runs := map[int64]*Run{}
-		seen := make([]lifecycle.Run, len(live))
-		for i := range live {
-			runs[live[i].ID] = &live[i]
-			seen[i] = live[i].Life()
-		}
+		runs, seen := lives(live)
 		for _, d := range lifecycle.DecideCancel(seen, c) {
 			if err := cancel(ctx, tx, d.Run, 0, s.now()); err != nil {
 				return err
