@@ -206,7 +206,8 @@ func (h *eventState) lockRepos(cs *changeset.Changeset) func() {
 // run of exactly its current heads. Without one, the problem says what
 // to do.
 func (h *eventState) gate(ctx context.Context, cfg *ConfigFile, cs *changeset.Changeset) (*store.Run, []land.Problem, error) {
-	test := mdescape.Code(cfg.CommandWord() + " test")
+	// Problems are plain text: the checklist escapes them.
+	test := cfg.CommandWord() + " test"
 	if cfg.Workspace.CI.Checkout == workspace.CheckoutHead {
 		return nil, []land.Problem{{
 			What: `[workspace.ci].checkout = "head" builds each head alone, not what merging it makes`,
@@ -301,7 +302,7 @@ func checklistText(cfg *ConfigFile, c commentEvent, cs *changeset.Changeset, gat
 		fmt.Fprintf(&b, "Gate: run %d passed at these heads.\n\n", gate.ID)
 	}
 	for _, p := range cl.Problems {
-		fmt.Fprintf(&b, "- ❌ %s. Fix: %s.\n", mdescape.Text(p.What), p.Fix)
+		fmt.Fprintf(&b, "- ❌ %s. Fix: %s.\n", mdescape.Text(p.What), mdescape.Text(p.Fix))
 	}
 	if len(cl.Problems) > 0 {
 		b.WriteString("\n")
@@ -315,7 +316,7 @@ func checklistText(cfg *ConfigFile, c commentEvent, cs *changeset.Changeset, gat
 		case len(r.Problems) > 0:
 			var why []string
 			for _, p := range r.Problems {
-				why = append(why, fmt.Sprintf("❌ %s. Fix: %s.", mdescape.Text(p.What), p.Fix))
+				why = append(why, fmt.Sprintf("❌ %s. Fix: %s.", mdescape.Text(p.What), mdescape.Text(p.Fix)))
 			}
 			ready = strings.Join(why, "<br>")
 		case r.Moved:
