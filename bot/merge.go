@@ -85,7 +85,11 @@ func (h *eventState) merge(ctx context.Context, cfg *ConfigFile, c commentEvent,
 	if err != nil {
 		return err
 	}
-	members := landMembers(cfg, cs, gate)
+	var built *ci.Result
+	if gate != nil {
+		built = gate.Result
+	}
+	members := LandMembers(cfg, cs, built)
 	cl, err := land.Check(ctx, h.opt.Land, c.user, members, h.opt.LandOptions)
 	if err != nil {
 		if retryable(err) {
@@ -234,12 +238,12 @@ func (h *eventState) gate(ctx context.Context, cfg *ConfigFile, cs *changeset.Ch
 	return r, nil, nil
 }
 
-// landMembers are the changeset's members in build order, each with what
-// the gate built of it.
-func landMembers(cfg *ConfigFile, cs *changeset.Changeset, gate *store.Run) []land.Member {
+// LandMembers are the changeset's members in build order, each with what
+// res, the run that gates the landing, built of it (nil: nothing built).
+func LandMembers(cfg *ConfigFile, cs *changeset.Changeset, res *ci.Result) []land.Member {
 	built := map[string]ci.SiblingResult{}
-	if gate != nil && gate.Result != nil {
-		for _, s := range gate.Result.Siblings {
+	if res != nil {
+		for _, s := range res.Siblings {
 			built[s.Name] = s
 		}
 	}
@@ -255,7 +259,7 @@ func landMembers(cfg *ConfigFile, cs *changeset.Changeset, gate *store.Run) []la
 		b := built[name]
 		mem := land.Member{Sibling: name, Repo: m.PR.Repo, Number: m.PR.Number, Head: m.PR.HeadSHA, BaseRef: m.PR.BaseRef,
 			TestedBase: b.BaseSHA, TestedTree: b.Tree, Method: cfg.MergeMethod(name)}
-		if gate == nil || b.SHA != m.PR.HeadSHA {
+		if res == nil || b.SHA != m.PR.HeadSHA {
 			mem.TestedBase, mem.TestedTree = "", ""
 		}
 		out = append(out, mem)
