@@ -179,6 +179,11 @@ func (s *Server) syncPRHeads(pushed string) {
 // updatePullRef makes refs/pull/N/head of base point at the head branch,
 // copying the objects over for a fork. The caller holds gitMu.
 func (s *Server) updatePullRef(base, headRepo, headRef string, number int) error {
+	if strings.EqualFold(base, headRepo) {
+		// The objects are there: one update-ref, not a fetch's processes.
+		_, err := gitfixture.Git(s.RepoDir(base), "update-ref", fmt.Sprintf("refs/pull/%d/head", number), "refs/heads/"+headRef)
+		return err
+	}
 	ref := fmt.Sprintf("+refs/heads/%s:refs/pull/%d/head", headRef, number)
 	_, err := gitfixture.Git(s.RepoDir(base), "fetch", "--quiet", s.RepoDir(headRepo), ref)
 	return err
