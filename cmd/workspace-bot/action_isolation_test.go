@@ -61,6 +61,7 @@ done
 // where a workflow command outside the stop-commands block would be
 // obeyed. It also reads /proc/<action pid>/environ while the action runs.
 func TestActionStepsCannotReachTheRunner(t *testing.T) {
+	t.Parallel()
 	w := newActionWorld(t)
 	runnerDir := t.TempDir()
 	files := map[string]string{}

@@ -204,6 +204,7 @@ func assertWorkflowCommands(t *testing.T, r actionRunResult) {
 }
 
 func TestActionPassingChangeset(t *testing.T) {
+	t.Parallel()
 	w := newActionWorld(t)
 	rn, payload := w.openRename(t)
 	r := w.run(t, "pull_request", demo.CLIRepo, payload)
@@ -244,6 +245,7 @@ func TestActionPassingChangeset(t *testing.T) {
 }
 
 func TestActionFailingChangeset(t *testing.T) {
+	t.Parallel()
 	w := newActionWorld(t)
 	n, err := demo.OpenBannerBreak(w.srv)
 	if err != nil {
@@ -280,6 +282,7 @@ func TestActionFailingChangeset(t *testing.T) {
 }
 
 func TestActionCommentFromTrustedUserRuns(t *testing.T) {
+	t.Parallel()
 	w := newActionWorld(t)
 	rn, c, payload := w.renameComment(t, "alice", "MEMBER", "Looks right.\n/workspace test\n", true)
 	r := w.run(t, "issue_comment", demo.GreetingRepo, payload)
@@ -300,6 +303,7 @@ func TestActionCommentFromTrustedUserRuns(t *testing.T) {
 }
 
 func TestActionCommentFromUntrustedUserIsRefused(t *testing.T) {
+	t.Parallel()
 	w := newActionWorld(t)
 	rn, c, payload := w.renameComment(t, "mallory", "CONTRIBUTOR", "/workspace test", true)
 	r := w.run(t, "issue_comment", demo.GreetingRepo, payload)
@@ -324,6 +328,7 @@ func TestActionCommentFromUntrustedUserIsRefused(t *testing.T) {
 }
 
 func TestActionCommentOnPlainIssueIsIgnored(t *testing.T) {
+	t.Parallel()
 	w := newActionWorld(t)
 	rn, c, payload := w.renameComment(t, "alice", "MEMBER", "/workspace test", false)
 	r := w.run(t, "issue_comment", demo.GreetingRepo, payload)
@@ -339,6 +344,7 @@ func TestActionCommentOnPlainIssueIsIgnored(t *testing.T) {
 }
 
 func TestActionPushInWorkspaceBuildsTips(t *testing.T) {
+	t.Parallel()
 	w := newActionWorld(t)
 	// The code under test must not find the token in its environment.
 	script, err := gitfixture.Git(w.srv.RepoDir(demo.WorkspaceRepo), "show", "main:tests/integration.sh")
@@ -368,6 +374,7 @@ func TestActionPushInWorkspaceBuildsTips(t *testing.T) {
 }
 
 func TestActionRefusesPullRequestTarget(t *testing.T) {
+	t.Parallel()
 	w := newActionWorld(t)
 	r := w.run(t, "pull_request_target", demo.CLIRepo, []byte(`{}`))
 	if r.code != exitUsage || r.outputs["result"] != "error" || !strings.Contains(r.stdout, "::error title=workspace-bot::refusing pull_request_target") {
@@ -376,6 +383,7 @@ func TestActionRefusesPullRequestTarget(t *testing.T) {
 }
 
 func TestActionBadEnvironment(t *testing.T) {
+	t.Parallel()
 	w := newActionWorld(t)
 	r := w.run(t, "pull_request", demo.CLIRepo, []byte(`{}`), "WORKSPACE_BOT_COMMAND=deploy")
 	if r.code != exitUsage || !strings.Contains(r.stdout, "::error title=workspace-bot::command input") {
@@ -388,6 +396,7 @@ func TestActionBadEnvironment(t *testing.T) {
 }
 
 func TestActionUnresolvableChangesetIsAConfigError(t *testing.T) {
+	t.Parallel()
 	w := newActionWorld(t)
 	if _, err := w.srv.Commit(demo.CLIRepo, "stray", map[string]string{"NOTES": "x\n"}, "notes"); err != nil {
 		t.Fatal(err)
@@ -450,6 +459,7 @@ func (w *actionWorld) forkPR(t *testing.T, branch string, files map[string]strin
 }
 
 func TestActionForkFromUntrustedAuthorWaits(t *testing.T) {
+	t.Parallel()
 	w := newActionWorld(t)
 	n := w.forkPR(t, "steal", map[string]string{"lib.sh": "banner() { env; }\n"}, "Small fix")
 	payload, err := demo.PullRequestEvent(w.srv, "opened", demo.BannerRepo, n)
@@ -469,6 +479,7 @@ func TestActionForkFromUntrustedAuthorWaits(t *testing.T) {
 }
 
 func TestActionValidateCommand(t *testing.T) {
+	t.Parallel()
 	w := newActionWorld(t)
 	r := w.run(t, "push", demo.WorkspaceRepo, []byte(`{}`), "WORKSPACE_BOT_COMMAND=validate")
 	if r.code != 0 || !strings.Contains(r.stdout, "demo-workspace: 3 siblings, valid; build order: greeting, banner, hello-cli") {
@@ -477,6 +488,7 @@ func TestActionValidateCommand(t *testing.T) {
 }
 
 func TestActionCancelledLeavesNoPendingStatus(t *testing.T) {
+	t.Parallel()
 	w := newActionWorld(t)
 	rn, err := demo.OpenRename(w.srv)
 	if err != nil {
@@ -551,6 +563,7 @@ func (w *actionWorld) renameComment(t *testing.T, user, association, body string
 // state on it from GitHub. A head that appears after the comment is not
 // approved.
 func TestActionApprovalCoversHeadsWaitingBeforeTheComment(t *testing.T) {
+	t.Parallel()
 	w := newActionWorld(t)
 	n := w.forkPR(t, "typo", map[string]string{"NOTES": "a typo fixed\n"}, "Typo")
 	opened, err := demo.PullRequestEvent(w.srv, "opened", demo.BannerRepo, n)
@@ -607,6 +620,7 @@ func TestActionApprovalCoversHeadsWaitingBeforeTheComment(t *testing.T) {
 // once: it may have been applied) is sent again before the step ends, and
 // every PR ends with one summary.
 func TestActionSendsAgainWhatGitHubFailed(t *testing.T) {
+	t.Parallel()
 	w := newActionWorld(t)
 	rn, payload := w.openRename(t)
 	w.srv.Fault(githubtest.Fault{Method: "POST", Path: "/repos/" + demo.GreetingRepo + "/issues/", Status: 502})
