@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -39,7 +40,7 @@ func installationOf(t *testing.T, repo string) int64 {
 	return 0
 }
 
-// startApp registers a GitHub App with a fresh key and its installations,
+// startApp registers a GitHub App with the key and its installations,
 // and starts `workspace-bot serve` as that App. It returns a line of the
 // key's PEM, which the logs must never show.
 func (w *world) startApp(logs *syncBuffer) string {
@@ -49,12 +50,21 @@ func (w *world) startApp(logs *syncBuffer) string {
 	return keyLine
 }
 
-// registerApp registers a GitHub App with a fresh key and its
+// The App's key: one per test binary, as each world has an emulator of
+// its own to register it with (a 2048-bit key takes a while to make).
+var (
+	appKeyOnce sync.Once
+	appKey     *rsa.PrivateKey
+	appKeyErr  error
+)
+
+// registerApp registers a GitHub App with the key and its
 // installations, and returns the serve flags that act as it and a line of
 // the key's PEM.
 func (w *world) registerApp() (flags []string, keyLine string) {
 	w.t.Helper()
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	appKeyOnce.Do(func() { appKey, appKeyErr = rsa.GenerateKey(rand.Reader, 2048) })
+	key, err := appKey, appKeyErr
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -203,6 +213,7 @@ func (w *world) runIDOf(repo string, cr githubtest.CheckRun) string {
 }
 
 func TestAppReportsWithCheckRunsAndReruns(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, worldOptions{noServe: true})
 	ms := w.openFeature("app-feature", nil)
 	logs := &syncBuffer{}

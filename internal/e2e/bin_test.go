@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"errors"
+	"flag"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +20,15 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	flag.Parse()
+	// Each test here is a service, an emulator and their processes, and
+	// spends most of its time waiting on them (coalescing windows, builds,
+	// retries): run four at once, not one per core, unless -parallel says.
+	explicit := false
+	flag.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "test.parallel" })
+	if !explicit {
+		flag.Set("test.parallel", "4")
+	}
 	code := m.Run()
 	if binDir != "" {
 		os.RemoveAll(binDir)

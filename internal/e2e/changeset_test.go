@@ -32,6 +32,7 @@ func (w *world) openFeature(branch string, files map[string]map[string]string) [
 }
 
 func TestThreeSiblingsPassThenFail(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, worldOptions{})
 	ms := w.openFeature("feature-x", nil)
 
@@ -123,6 +124,7 @@ func TestPushDuringRunCancelsIt(t *testing.T) {
 }
 
 func TestBurstOfPushesIsOneRun(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, worldOptions{coalesce: time.Second})
 	ms := w.openFeature("burst", nil)
 	var bodies [][]byte
@@ -143,6 +145,7 @@ func TestBurstOfPushesIsOneRun(t *testing.T) {
 }
 
 func TestResolutionErrorOnTriggeringPR(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, worldOptions{})
 	n := w.openPR("acme/app", "lonely", "Needs the new API.\n\nDepends-On: acme/elsewhere#5\n", map[string]string{"README": "x\n"})
 	w.send("pull_request", w.prPayload("opened", "acme/app", n))

@@ -13,6 +13,7 @@ import (
 )
 
 func TestCommentCommands(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, worldOptions{})
 	core := w.openPR("acme/core", "cmd", "", map[string]string{"README": "core cmd\n"})
 	lib := w.openPR("acme/lib", "other", "", map[string]string{"README": "lib other\n"})
@@ -121,6 +122,7 @@ func TestCommentCommands(t *testing.T) {
 }
 
 func TestForkNeedsApprovalForExactHeads(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, worldOptions{})
 	if err := w.gh.CreateRepo("eve/lib", githubtest.RepoOptions{ForkOf: "acme/lib"}); err != nil {
 		t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 // Most workspaces keep some siblings private: the service must fetch them
 // with its own credentials, which no clone URL in wrknv.toml carries.
 func TestPrivateSiblingsBuildWithTheServiceCredentials(t *testing.T) {
+	t.Parallel()
 	bin := buildBot(t)
 	w := newWorld(t, worldOptions{noServe: true, private: true})
 	if _, err := gitfixture.Git(t.TempDir(), "-c", "credential.helper=", "clone", "--quiet", w.gh.GitURL("acme/core"), "dst"); err == nil {

@@ -117,6 +117,7 @@ func (w *world) runServe(bin, addr, dataDir string, logs *syncBuffer, extra ...s
 }
 
 func TestRestartResumesQueuedAndInterruptedRuns(t *testing.T) {
+	t.Parallel()
 	bin := buildBot(t)
 	w := newWorld(t, worldOptions{noServe: true})
 	a := w.openPR("acme/core", "slow-a", "", map[string]string{"check.sh": "sleep 2\necho core slow but fine\n"})
