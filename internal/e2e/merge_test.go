@@ -60,6 +60,7 @@ func (w *world) waitReply(m member, what string) string {
 // in build order, each at its tested head, and every PR is told it landed
 // as tested, with its merge commit.
 func TestMergeLandsTheChangesetInOrder(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, worldOptions{})
 	if err := w.gh.SetBranchRules("acme/lib", "main", githubtest.BranchRules{RequiredApprovals: 1}); err != nil {
 		t.Fatal(err)
@@ -133,6 +134,7 @@ func TestMergeLandsTheChangesetInOrder(t *testing.T) {
 // refused. A base that moved since is tested again first, and the
 // changeset lands by itself once that run passes, onto the new base.
 func TestMergeLandsOnlyWhatWasTested(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, worldOptions{})
 	ms := w.tested("moving")
 
@@ -190,6 +192,7 @@ func TestMergeLandsOnlyWhatWasTested(t *testing.T) {
 // from GitHub's state: nothing is merged twice, the rest lands, and every
 // PR is told.
 func TestMergeResumesAfterKill9(t *testing.T) {
+	t.Parallel()
 	bin := buildBot(t)
 	w := newWorld(t, worldOptions{noServe: true})
 	ms := w.openFeature("killed", nil)
@@ -256,6 +259,7 @@ func TestMergeResumesAfterKill9(t *testing.T) {
 // and the ways out; the heads that did not merge get an error status; the
 // metric counts it.
 func TestMergeHaltedHalfwayEndsInAKnownState(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, worldOptions{})
 	ms := w.tested("halts")
 	var once sync.Once
@@ -338,6 +342,7 @@ func TestMergeHaltedHalfwayEndsInAKnownState(t *testing.T) {
 // at a time, and the second is tested again onto the base the first
 // moved before it merges.
 func TestMergeTwoChangesetsThatShareASibling(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, worldOptions{})
 	a := []member{
 		{"acme/core", w.openPR("acme/core", "feat-a", "", map[string]string{"A.txt": "a\n"})},
@@ -395,6 +400,7 @@ func TestMergeTwoChangesetsThatShareASibling(t *testing.T) {
 // released sibling is tagged at its merge commit; a tag of that name
 // already at another commit is left as it is and named.
 func TestMergeReleasePRsThenTags(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, worldOptions{})
 	plan := &release.Plan{Workspace: "ws"}
 	entries := map[string]*release.Entry{
