@@ -64,6 +64,15 @@ type Journal interface {
 	Merged(ctx context.Context, l Landed) error
 }
 
+// Unrecorded is the Journal of a landing nothing resumes (the CLI's: it
+// runs once, in the foreground).
+var Unrecorded Journal = unrecorded{}
+
+type unrecorded struct{}
+
+func (unrecorded) Merging(context.Context, Row) error   { return nil }
+func (unrecorded) Merged(context.Context, Landed) error { return nil }
+
 // Land merges the checklist's rows in order, each at its tested head, and
 // proves each. It stops at the first member GitHub will not merge: what
 // merged stays merged, and the Outcome says what did not and why. A merge

@@ -1,6 +1,7 @@
 package land
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"strings"
@@ -54,4 +55,39 @@ func (o *Outcome) WriteText(w io.Writer) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// Foreground checks members and, unless dryRun or a problem stops it,
+// lands them, writing the checklist and the outcome to w: the CLI's
+// landing, which nothing resumes. ok says whether everything landed as
+// tested (with dryRun: whether it could land); say is the last word for
+// the person at the terminal.
+func Foreground(ctx context.Context, g GitHub, members []Member, dryRun bool, w io.Writer) (ok bool, say string, err error) {
+	cl, err := Check(ctx, g, "", members, Options{})
+	if err != nil {
+		return false, "", err
+	}
+	if err := cl.WriteText(w); err != nil {
+		return false, "", err
+	}
+	switch {
+	case cl.Blocked() || len(cl.Moved()) > 0:
+		return false, "nothing was merged: fix what the checklist names, then run merge again", nil
+	case dryRun:
+		return true, "dry run: nothing was built or merged; without --dry-run the changeset is built first and lands if it passes", nil
+	}
+	out, err := Land(ctx, g, cl, Unrecorded)
+	if err != nil {
+		return false, "", err
+	}
+	if err := out.WriteText(w); err != nil {
+		return false, "", err
+	}
+	if out.Halted != nil {
+		return false, "the landing stopped halfway: what merged stays merged; fix what stopped it, then run merge again", nil
+	}
+	if !out.AsTested() {
+		return false, "landed, but not as tested: compare the trees named above", nil
+	}
+	return true, "landed as tested", nil
 }

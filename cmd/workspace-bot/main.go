@@ -37,6 +37,7 @@ var commands = []command{
 	{"validate", "check wrknv.toml and print the build order", runValidate},
 	{"test", "build and test the workspace at chosen refs", runTest},
 	{"changeset", "resolve and print the changeset of a pull request", runChangeset},
+	{"merge", "test a pull request's changeset and land it as one", runMerge},
 	{"serve", "run the webhook service", runServe},
 	{"action", "the GitHub Action's entry point: test the event's changeset", runAction},
 	{"release", "plan coordinated releases, or open one release PR per sibling", runRelease},

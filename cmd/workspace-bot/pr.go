@@ -6,29 +6,31 @@ import (
 	"io"
 	"strings"
 
+	"github.com/provide-io/workspace-bot/bot"
 	"github.com/provide-io/workspace-bot/changeset"
 	"github.com/provide-io/workspace-bot/ci"
+	"github.com/provide-io/workspace-bot/internal/cli"
 	"github.com/provide-io/workspace-bot/internal/text"
 	"github.com/provide-io/workspace-bot/workspace"
 )
 
 // pinChangeset resolves the --pr changesets through the bot's core and
-// pins each member's sibling as the bot would. It returns false with the
+// pins each member's sibling as the bot would. It returns nil with the
 // exit code when it cannot.
-func pinChangeset(ctx context.Context, o *testOptions, cfg *workspace.Config, req *ci.Request, stderr io.Writer) (int, bool) {
+func pinChangeset(ctx context.Context, o *testOptions, cfg *workspace.Config, req *ci.Request, stderr io.Writer) (*bot.Plan, int) {
 	if o.Local {
 		fmt.Fprintln(stderr, "error: --pr cannot be combined with --local: --local uses the checkouts on disk as they are")
-		return exitUsage, false
+		return nil, exitUsage
 	}
-	plan, code := resolvePlan(ctx, &o.GitHub, cfg, o.DataDir, o.PRs, stderr)
+	plan, code := cli.ResolvePlan(ctx, &o.GitHub, cfg, o.DataDir, o.PRs, stderr)
 	if plan == nil {
-		return code, false
+		return nil, code
 	}
 	cs := plan.Changeset
 	for _, m := range cs.Members {
 		if _, dup := req.Pins[m.Sibling]; dup {
 			fmt.Fprintf(stderr, "error: --ref pins %s, which the changeset pins to %s; drop one of them\n", m.Sibling, m.PR.Ref())
-			return exitUsage, false
+			return nil, exitUsage
 		}
 		req.Pins[m.Sibling] = plan.Pins[m.Sibling]
 	}
@@ -41,5 +43,5 @@ func pinChangeset(ctx context.Context, o *testOptions, cfg *workspace.Config, re
 	for _, m := range cs.Members {
 		fmt.Fprintf(stderr, "  %-20s %s @ %s (%s)\n", m.Sibling, m.PR.Ref(), text.ShortSHA(m.PR.HeadSHA), strings.Join(changeset.LinkWords(m.Links), "; "))
 	}
-	return 0, true
+	return plan, exitOK
 }

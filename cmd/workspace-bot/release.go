@@ -98,12 +98,12 @@ func runRelease(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	defer cleanup()
 	if err != nil {
 		fmt.Fprintf(stderr, "error: %s\n", err)
-		return releaseExit(err)
+		return cli.ExitOf(err)
 	}
 	plan, err := release.NewPlan(cfg, states, o.Date)
 	if err != nil {
 		fmt.Fprintf(stderr, "error: %s\n", err)
-		return releaseExit(err)
+		return cli.ExitOf(err)
 	}
 	if sub == "plan" {
 		if o.JSON {
@@ -129,7 +129,7 @@ func runRelease(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	opened, err := release.Open(ctx, gh.Routed(factory.ForRepo), plan, targets, release.OpenOptions{Branch: o.Branch, DryRun: o.DryRun, Authorization: auth})
 	if err != nil {
 		fmt.Fprintf(stderr, "error: %s\n", err)
-		return releaseExit(err)
+		return cli.ExitOf(err)
 	}
 	if o.JSON {
 		return writeJSON(stdout, struct {
@@ -152,17 +152,6 @@ func writeJSON(w io.Writer, v any) int {
 		return exitInfra
 	}
 	return exitOK
-}
-
-// releaseExit maps an error to the shared exit codes: bad input is a
-// usage error, anything else git or GitHub trouble.
-func releaseExit(err error) int {
-	var re *release.InputError
-	var ce *ci.InputError
-	if errors.As(err, &re) || errors.As(err, &ce) {
-		return exitUsage
-	}
-	return exitInfra
 }
 
 // releaseStates reads every sibling: from the checkouts on disk with

@@ -7,6 +7,9 @@ import (
 	"io"
 	"strings"
 
+	"github.com/spf13/pflag"
+
+	"github.com/provide-io/workspace-bot/bot"
 	"github.com/provide-io/workspace-bot/ci"
 	"github.com/provide-io/workspace-bot/internal/cli"
 	"github.com/provide-io/workspace-bot/internal/sandbox"
@@ -28,6 +31,8 @@ type testOptions struct {
 	GitHub  cli.GitHubFlags // for --pr
 	// BuildUser runs setup and test steps as this user (--build-user).
 	BuildUser string
+	// Merge lands the changeset once it passes (merge); DryRun checks only.
+	Merge, DryRun bool
 }
 
 // Validate checks the flags that make sense without the config.
@@ -67,7 +72,10 @@ func (o *testOptions) request(cfg *workspace.Config) (ci.Request, error) {
 
 func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := cli.NewFlagSet("test", "test [--config wrknv.toml] [--data-dir DIR] [--ref SIBLING=REF]... [--pr REF]... [--local] [--task NAME] [--fresh] [--json] [--keep] [-v]", stderr)
-	o := &testOptions{GitHub: githubFlags()}
+	return testOrMerge(ctx, fs, &testOptions{GitHub: githubFlags()}, args, stdout, stderr)
+}
+
+func testOrMerge(ctx context.Context, fs *pflag.FlagSet, o *testOptions, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.Config, "config", envOr(workspace.DefaultFileName, "WORKSPACE_BOT_CONFIG"), "path to wrknv.toml")
 	fs.StringVar(&o.DataDir, "data-dir", defaultDataDir(), "where mirrors and build roots live (env WORKSPACE_BOT_DATA_DIR)")
 	fs.StringArrayVar(&o.Refs, "ref", nil, "build SIBLING at REF (a branch, tag or SHA) instead of its branch tip; repeatable")
@@ -89,10 +97,14 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "error: %s\n", err)
 		return exitUsage
 	}
+	var plan *bot.Plan
 	if len(o.PRs) > 0 {
-		if code, ok := pinChangeset(ctx, o, cfg, &req, stderr); !ok {
+		if plan, code = pinChangeset(ctx, o, cfg, &req, stderr); plan == nil {
 			return code
 		}
+	}
+	if o.DryRun {
+		return landChangeset(ctx, o, plan, nil, stdout, stderr)
 	}
 	if o.Verbose {
 		req.Output = stderr
@@ -128,6 +140,9 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			// show beyond the error already said.
 			ci.WriteReport(stdout, cfg.Workspace.Name, res)
 		}
+	}
+	if o.Merge && err == nil && res.Result == ci.Success {
+		return landChangeset(ctx, o, plan, res, stdout, stderr)
 	}
 	return ci.ExitCode(res, err)
 }

@@ -1,0 +1,67 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/provide-io/workspace-bot/internal/githubtest"
+)
+
+// workspace-bot merge: the dry run names what stops a PR and merges
+// nothing; then merge builds the changeset as the bot would and lands
+// both PRs in build order, each at its tested head, proven.
+func TestMergeCommand(t *testing.T) {
+	srv, config := emulatedWorkspace(t, "test -f ../s1/pr-s1.txt && test -f ../s2/pr-s2.txt")
+	a := openPR(t, srv, "o/s1", "feature", "")
+	b := openPR(t, srv, "o/s2", "other-name", fmt.Sprintf("Depends-On: o/s1#%d", a))
+	gh := []string{"--config", config, "--data-dir", t.TempDir(), "--github-api-url", srv.APIURL(), "--github-token", cmdToken}
+	if err := srv.SetBranchRules("o/s1", "main", githubtest.BranchRules{RequiredApprovals: 1}); err != nil {
+		t.Fatal(err)
+	}
+
+	code, out, errs := runCmd(t, append([]string{"merge", fmt.Sprintf("o/s2#%d", b), "--dry-run"}, gh...)...)
+	if code != exitFailed || !strings.Contains(out, "it needs 1 approving review and has 0") || !strings.Contains(errs, "nothing was merged") {
+		t.Fatalf("dry run of a blocked changeset (exit %d):\n%s\n%s", code, out, errs)
+	}
+	if err := srv.AddReview("o/s1", a, "carol", "APPROVED"); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs = runCmd(t, append([]string{"merge", fmt.Sprintf("o/s2#%d", b), "--dry-run"}, gh...)...)
+	if code != exitOK || strings.Count(out, "✔") != 2 || !strings.Contains(out, "dry run: nothing was built or merged") {
+		t.Fatalf("dry run of a ready changeset (exit %d):\n%s\n%s", code, out, errs)
+	}
+	if srv.PR("o/s1", a).Merged || srv.PR("o/s2", b).Merged {
+		t.Fatal("a dry run merged")
+	}
+
+	var mu sync.Mutex
+	var merges []string
+	srv.SetHook(func(method, path string, _ []byte) *githubtest.Fault {
+		if method == "PUT" {
+			mu.Lock()
+			merges = append(merges, path)
+			mu.Unlock()
+		}
+		return nil
+	})
+	heads := []string{srv.PR("o/s1", a).HeadSHA, srv.PR("o/s2", b).HeadSHA}
+	code, out, errs = runCmd(t, append([]string{"merge", fmt.Sprintf("o/s2#%d", b)}, gh...)...)
+	if code != exitOK || !strings.Contains(out, "test -f ../s1/pr-s1.txt") || !strings.Contains(out, "landed as tested") || strings.Count(out, "the tree tested") != 2 {
+		t.Fatalf("merge (exit %d):\n%s\n%s", code, out, errs)
+	}
+	for i, pr := range []githubtest.PullRequest{srv.PR("o/s1", a), srv.PR("o/s2", b)} {
+		if !pr.Merged || pr.HeadSHA != heads[i] || !strings.Contains(out, pr.MergeCommitSHA) {
+			t.Errorf("PR %d: %+v, want merged at %s and its merge commit printed", i, pr, heads[i])
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if got := strings.Join(merges, " "); got != fmt.Sprintf("/repos/o/s1/pulls/%d/merge /repos/o/s2/pulls/%d/merge", a, b) {
+		t.Errorf("merges %s, want s1's then s2's", got)
+	}
+	if code, _, errs := runCmd(t, append([]string{"merge"}, gh...)...); code != exitUsage || !strings.Contains(errs, "name the PR to land first") {
+		t.Errorf("merge without a PR: exit %d, %s", code, errs)
+	}
+}
