@@ -148,9 +148,10 @@ func (h *eventState) merge(ctx context.Context, cfg *ConfigFile, c commentEvent,
 		h.opt.OnLanding(landingOutcome(out))
 	}
 	var tags []land.Tagged
-	if out.Halted == nil {
+	if out.Halted == nil && out.AsTested() {
+		// A release is tagged only where what landed is what was tested.
 		tags = land.TagReleases(ctx, h.opt.Land, releases(cfg, cs, out))
-	} else if h.rec != nil {
+	} else if out.Halted != nil && h.rec != nil {
 		// What merged is kept, for /workspace revert.
 		l := h.landingOf(cs, c, lifecycle.Halted)
 		for _, ld := range out.Landed {
