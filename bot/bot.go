@@ -143,6 +143,9 @@ type Options struct {
 	// Revert, when set, lets /workspace revert open the PRs that undo a
 	// halted landing.
 	Revert land.RevertGitHub
+	// Released reads what a release PR's body releases (release.Released);
+	// nil tags nothing when a changeset lands.
+	Released func(body string) (sibling, version string, ok bool)
 }
 
 // Bot is the synchronous core. Its methods are safe for concurrent use.

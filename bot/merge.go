@@ -17,7 +17,6 @@ import (
 	"github.com/provide-io/workspace-bot/internal/text"
 	"github.com/provide-io/workspace-bot/land"
 	"github.com/provide-io/workspace-bot/lifecycle"
-	"github.com/provide-io/workspace-bot/release"
 	"github.com/provide-io/workspace-bot/workspace"
 )
 
@@ -150,7 +149,7 @@ func (h *eventState) merge(ctx context.Context, cfg *ConfigFile, c commentEvent,
 	var tags []land.Tagged
 	if out.Halted == nil && out.AsTested() {
 		// A release is tagged only where what landed is what was tested.
-		tags = land.TagReleases(ctx, h.opt.Land, releases(cfg, cs, out))
+		tags = land.TagReleases(ctx, h.opt.Land, h.releases(cfg, cs, out))
 	} else if out.Halted != nil && h.rec != nil {
 		// What merged is kept, for /workspace revert.
 		l := h.landingOf(cs, c, lifecycle.Halted)
@@ -169,14 +168,17 @@ func (h *eventState) merge(ctx context.Context, cfg *ConfigFile, c commentEvent,
 // releases are the landed members that are release PRs (from a branch of
 // the sibling's own repository, the body release open wrote naming the
 // sibling and version), in build order, with the tag each gets.
-func releases(cfg *ConfigFile, cs *changeset.Changeset, out *land.Outcome) []land.Release {
+func (h *eventState) releases(cfg *ConfigFile, cs *changeset.Changeset, out *land.Outcome) []land.Release {
+	if h.opt.Released == nil {
+		return nil
+	}
 	var rels []land.Release
 	for _, l := range out.Landed {
 		pr := prOf(cs, l.Row.Member)
 		if pr == nil || pr.Fork {
 			continue
 		}
-		sibling, version, ok := release.Released(pr.Body)
+		sibling, version, ok := h.opt.Released(pr.Body)
 		if !ok || sibling != l.Row.Member.Sibling {
 			continue
 		}

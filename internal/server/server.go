@@ -23,6 +23,7 @@ import (
 	"github.com/provide-io/workspace-bot/internal/ghclient"
 	"github.com/provide-io/workspace-bot/internal/logging"
 	"github.com/provide-io/workspace-bot/internal/store"
+	"github.com/provide-io/workspace-bot/release"
 	"github.com/provide-io/workspace-bot/webhook"
 )
 
@@ -163,7 +164,7 @@ func newBot(ctx context.Context, o BotOptions, observer ghclient.Observer) (*bot
 			Secrets: o.Secrets, BuildUser: o.BuildUser, Hide: o.Hide, Slots: o.Slots,
 			Confine: o.Confine, DiskReserve: o.DiskReserve},
 		AllowUnsandboxed: o.AllowUnsandboxed, AllowUnlimited: o.AllowUnlimited,
-		Land: api, Revert: api,
+		Land: api, Revert: api, Released: release.Released,
 	}
 	if app || o.Checks {
 		opts.Checks = api
