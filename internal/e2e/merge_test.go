@@ -445,3 +445,38 @@ func TestMergeReleasePRsThenTags(t *testing.T) {
 		t.Errorf("landing report:\n%s", report)
 	}
 }
+
+// The first way out of a halt: the author fixes the conflict and pushes,
+// the members left are tested again (against core's main, which holds
+// what merged), and /workspace merge lands them.
+func TestMergeAfterAHaltOnceFixed(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, worldOptions{})
+	ms := w.tested("fixed")
+	var once sync.Once
+	w.gh.SetHook(func(method, path string, _ []byte) *githubtest.Fault {
+		if method == "PUT" && path == "/repos/acme/core/pulls/1/merge" {
+			once.Do(func() { w.push("acme/lib", "main", map[string]string{"README": "lib's own change, in the way\n"}) })
+		}
+		return nil
+	})
+	p, _ := w.comment(ms[0].repo, ms[0].n, "alice", "MEMBER", "/workspace merge")
+	w.send("issue_comment", p)
+	w.waitReply(ms[1], "stopped halfway")
+	w.idle()
+
+	// lib's author resolves the conflict on the branch.
+	w.push("acme/lib", "fixed", map[string]string{"README": "lib's own change, in the way\n"})
+	w.send("pull_request", w.prPayload("synchronize", "acme/lib", ms[1].n))
+	w.waitState("acme/lib", w.head("acme/lib", ms[1].n), "success")
+	w.idle()
+	w.say(ms[1], "/workspace merge")
+	for _, m := range ms[1:] {
+		w.waitReply(m, "landed as tested")
+	}
+	for _, m := range ms {
+		if !w.gh.PR(m.repo, m.n).Merged {
+			t.Errorf("%s is not merged", m.repo)
+		}
+	}
+}
