@@ -92,6 +92,11 @@ func revertOne(ctx context.Context, g RevertGitHub, key, branch string, m Merged
 	if err != nil {
 		return nil, err
 	}
+	if m.Before == "" {
+		// Merged before a restart carried the landing on: what its base
+		// held before is not recorded.
+		return nil, fmt.Errorf("what %s held before %s merged is not recorded: revert it by hand: git revert %s (-m 1 for a merge commit)", mem.BaseRef, mem.Ref(), m.After)
+	}
 	if !strings.EqualFold(tip, m.After) {
 		return nil, fmt.Errorf("%s %s moved on since %s merged (now %s): revert it by hand with git revert, onto what came after",
 			mem.Repo, mem.BaseRef, mem.Ref(), short(tip))
