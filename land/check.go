@@ -179,6 +179,12 @@ func check(ctx context.Context, g GitHub, m Member, opts Options) (Row, error) {
 			}
 		}
 	}
+	if st.MergeableState == "behind" {
+		// Branch protection requires the branch to be up to date: GitHub
+		// would refuse the merge halfway through the sequence.
+		problem(fmt.Sprintf("its branch is behind %s, which the branch's protection does not allow", st.BaseRef),
+			fmt.Sprintf("update the branch with %s (merge it in and push), then test again", st.BaseRef))
+	}
 	if st.MergeableState == "blocked" && !known {
 		problem("GitHub blocks its merge (branch protection: reviews, checks, or unresolved conversations)",
 			"open the PR and read what its merge box asks for")

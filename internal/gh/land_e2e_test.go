@@ -190,6 +190,21 @@ func TestPreflightHeadAndBaseMoved(t *testing.T) {
 	if moved := cl.Moved(); len(moved) != 1 || moved[0].Member.Repo != "acme/lib" || len(moved[0].Problems) != 0 {
 		t.Errorf("moved: %+v", moved)
 	}
+	// Where protection requires branches up to date, a PR behind its base
+	// is named before anything merges, not refused halfway.
+	if err := w.srv.SetBranchRules("acme/lib", "main", githubtest.BranchRules{UpToDate: true}); err != nil {
+		t.Fatal(err)
+	}
+	cl, err = land.Check(ctx, w.c, "alice", w.members, noWait)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := problems(cl.Rows[1]); !strings.Contains(p, "its branch is behind main") {
+		t.Errorf("lib behind its base: %s", p)
+	}
+	if _, err := w.c.Merge(ctx, "acme/lib", 1, w.members[1].Head, land.MethodMerge, ""); err == nil || !strings.Contains(err.Error(), "out of date") {
+		t.Errorf("merging a PR behind its base: %v", err)
+	}
 }
 
 // GitHub merges and answers 502: the member counts as merged, once, and

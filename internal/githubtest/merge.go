@@ -38,6 +38,9 @@ type BranchRules struct {
 	MergeQueue bool
 	// LinearHistory forbids merge commits.
 	LinearHistory bool
+	// UpToDate requires the head to hold the base's tip (required status
+	// checks' strict policy): a PR behind its base cannot merge.
+	UpToDate bool
 }
 
 // SetBranchRules sets the rules of a repository's branch; the zero value
@@ -170,6 +173,7 @@ func (s *Server) mergeability(full string, number int) (mergeable any, state str
 	dir := s.RepoDir(full)
 	base := branchTip(dir, baseRef)
 	_, conflict := gitfixture.Git(dir, "merge-tree", "--write-tree", base, headSHA)
+	_, behind := gitfixture.Git(dir, "merge-base", "--is-ancestor", base, headSHA)
 	s.gitMu.Unlock()
 
 	s.mu.Lock()
@@ -186,6 +190,8 @@ func (s *Server) mergeability(full string, number int) (mergeable any, state str
 		return true, "draft"
 	case s.blocked(rp, p) != "":
 		return true, "blocked"
+	case behind != nil && rp.rules[p.baseRef] != nil && rp.rules[p.baseRef].UpToDate:
+		return true, "behind"
 	}
 	return true, "clean"
 }
@@ -244,8 +250,17 @@ func (s *Server) mergePull(c *call) (int, any) {
 	if why := s.blocked(rp, p); why != "" {
 		return refuse(http.StatusMethodNotAllowed, why)
 	}
-	full := rp.fullName()
+	full, baseRef, head := rp.fullName(), p.baseRef, p.headSHA
+	upToDate := rp.rules[p.baseRef] != nil && rp.rules[p.baseRef].UpToDate
 	s.mu.Unlock()
+	if upToDate {
+		s.gitMu.Lock()
+		_, behind := gitfixture.Git(s.RepoDir(full), "merge-base", "--is-ancestor", branchTip(s.RepoDir(full), baseRef), head)
+		s.gitMu.Unlock()
+		if behind != nil {
+			return http.StatusMethodNotAllowed, errBody("Head branch is out of date. Review and try the merge again.")
+		}
+	}
 
 	sha, err := s.land(full, int(n), in.MergeMethod, in.CommitTitle, c.who.login)
 	if err != nil {
@@ -415,7 +430,7 @@ func (s *Server) branchRules(c *call) (int, any) {
 		for _, c := range r.RequiredChecks {
 			checks = append(checks, map[string]any{"context": c})
 		}
-		rule("required_status_checks", map[string]any{"required_status_checks": checks, "strict_required_status_checks_policy": false})
+		rule("required_status_checks", map[string]any{"required_status_checks": checks, "strict_required_status_checks_policy": r.UpToDate})
 	}
 	if r.MergeQueue {
 		rule("merge_queue", map[string]any{
