@@ -190,6 +190,12 @@ func check(ctx context.Context, g GitHub, m Member, opts Options) (Row, error) {
 			"open the PR and read what its merge box asks for")
 	}
 
+	if opts.MayChangeWorkflows != nil {
+		if err := checkWorkflows(ctx, g, m, opts, problem); err != nil {
+			return row, err
+		}
+	}
+
 	method, p := pickMethod(ctx, g, m, rules)
 	if p != nil {
 		row.Problems = append(row.Problems, *p)
@@ -203,6 +209,30 @@ func check(ctx context.Context, g GitHub, m Member, opts Options) (Row, error) {
 	row.BaseTip = tip
 	row.Moved = m.TestedBase != "" && !strings.EqualFold(tip, m.TestedBase)
 	return row, nil
+}
+
+// checkWorkflows names a change to .github/workflows that the credentials
+// may not merge: GitHub would refuse it halfway through the sequence.
+func checkWorkflows(ctx context.Context, g GitHub, m Member, opts Options, problem func(what, fix string)) error {
+	may, known, err := opts.MayChangeWorkflows(ctx, m.Repo)
+	if err != nil {
+		return fmt.Errorf("whether the bot may change workflows in %s: %w", m.Repo, err)
+	}
+	if may || !known {
+		return nil
+	}
+	files, err := g.ChangedFiles(ctx, m.Repo, m.Number)
+	if err != nil {
+		return fmt.Errorf("the files of %s: %w", m.Ref(), err)
+	}
+	for _, f := range files {
+		if strings.HasPrefix(f, ".github/workflows/") {
+			problem(fmt.Sprintf("it changes %s, and the GitHub App may not change workflows", f),
+				"give the App the Workflows permission (read and write) in its settings and accept it on the installation, or merge this PR by hand")
+			return nil
+		}
+	}
+	return nil
 }
 
 // pullState reads the PR until GitHub has computed its mergeability, or

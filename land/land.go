@@ -68,6 +68,8 @@ type GitHub interface {
 	// TreeFiles lists a tree's files, path to blob.
 	TreeFiles(ctx context.Context, repo, tree string) (map[string]string, error)
 	Permission(ctx context.Context, repo, user string) (string, error)
+	// ChangedFiles are the paths a PR changes.
+	ChangedFiles(ctx context.Context, repo string, number int) ([]string, error)
 	// Tag makes a lightweight tag at sha unless it is there already
 	// (created false); a tag of that name at another commit is an error.
 	Tag(ctx context.Context, repo, name, sha string) (created bool, err error)
@@ -101,6 +103,10 @@ type Options struct {
 	Sleep func(ctx context.Context, d time.Duration) error
 	// MergeableReads bounds those reads (default 6).
 	MergeableReads int
+	// MayChangeWorkflows says whether the credentials may merge a change
+	// to .github/workflows in repo (an App needs the workflows
+	// permission); known false when GitHub does not say. Nil: not asked.
+	MayChangeWorkflows func(ctx context.Context, repo string) (may, known bool, err error)
 }
 
 func (o *Options) sleep(ctx context.Context, d time.Duration) error {

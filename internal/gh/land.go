@@ -278,3 +278,26 @@ func (c *Client) CreateBranch(ctx context.Context, repo, branch, sha string) err
 	}
 	return nil
 }
+
+// ChangedFiles implements land.GitHub.
+func (c *Client) ChangedFiles(ctx context.Context, repo string, number int) ([]string, error) {
+	api, owner, name, err := c.on(ctx, repo)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	opts := &github.ListOptions{PerPage: 100}
+	for {
+		page, resp, err := api.PullRequests.ListFiles(ctx, owner, name, number, opts)
+		if err != nil {
+			return nil, wrap(err, fmt.Sprintf("listing the files of %s#%d", repo, number), repo)
+		}
+		for _, f := range page {
+			out = append(out, f.GetFilename())
+		}
+		if resp == nil || resp.NextPage == 0 {
+			return out, nil
+		}
+		opts.Page = resp.NextPage
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/provide-io/workspace-bot/internal/ghclient"
 	"github.com/provide-io/workspace-bot/internal/gitfixture"
 	"github.com/provide-io/workspace-bot/internal/githubtest"
 	"github.com/provide-io/workspace-bot/land"
@@ -309,5 +310,50 @@ func BenchmarkLand(b *testing.B) {
 			}
 			b.ReportMetric(float64(calls)/float64(b.N), "api-calls/op")
 		})
+	}
+}
+
+// A PR that changes a workflow cannot be merged by an App without the
+// workflows permission: the preflight names it, before anything merges;
+// with the permission it lands.
+func TestPreflightNamesAWorkflowChangeTheAppMayNotMerge(t *testing.T) {
+	w := newLandWorld(t)
+	ctx := t.Context()
+	if _, err := w.srv.Commit("acme/app", "change", map[string]string{".github/workflows/ci.yml": "on: push\n"}, "a workflow"); err != nil {
+		t.Fatal(err)
+	}
+	w.members[2] = w.tested(t, "acme/app", 1)
+	key, pemKey := rsaKey(t)
+	w.srv.AddApp(77, "workspace-bot", &key.PublicKey)
+	for _, grant := range []bool{false, true} {
+		w.srv.AddInstallation(githubtest.Installation{ID: 9, AppID: 77, Account: "acme", Workflows: grant})
+		f, err := ghclient.New(ghclient.Options{APIURL: w.srv.APIURL(), AppID: 77, AppPrivateKey: pemKey})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := Routed(f.ForRepo)
+		opts := noWait
+		opts.MayChangeWorkflows = f.MayChangeWorkflows
+		cl, err := land.Check(ctx, c, "", w.members, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := problems(cl.Rows[2])
+		if !grant {
+			if !strings.Contains(p, "it changes .github/workflows/ci.yml, and the GitHub App may not change workflows") || problems(cl.Rows[0]) != "" {
+				t.Errorf("without the permission: app %q, core %q", p, problems(cl.Rows[0]))
+			}
+			// What GitHub would answer the merge.
+			if _, err := c.Merge(ctx, "acme/app", 1, w.members[2].Head, land.MethodMerge, ""); err == nil || !strings.Contains(err.Error(), "without `workflows` permission") {
+				t.Errorf("the emulator merged a workflow change without the permission: %v", err)
+			}
+			continue
+		}
+		if cl.Blocked() {
+			t.Fatalf("with the permission: %+v", cl)
+		}
+		if out, err := land.Land(ctx, c, cl, &journal{}); err != nil || out.Halted != nil || len(out.Landed) != 3 {
+			t.Fatalf("land with the permission: %+v %v", out, err)
+		}
 	}
 }

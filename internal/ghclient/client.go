@@ -240,3 +240,31 @@ func (f *Factory) GitAuthorization(ctx context.Context, repoURL string) (string,
 	}
 	return "Basic " + base64.StdEncoding.EncodeToString([]byte("x-access-token:"+tok)), nil
 }
+
+// MayChangeWorkflows says whether the credentials may merge a change to
+// .github/workflows in repo: an App needs its installation's workflows
+// permission, which its token reports. For a token GitHub does not say
+// (known is false): the merge itself tells.
+func (f *Factory) MayChangeWorkflows(ctx context.Context, repo string) (may, known bool, err error) {
+	if !f.IsApp() {
+		return false, false, nil
+	}
+	id, err := f.InstallationForRepo(ctx, repo)
+	if err != nil {
+		return false, false, err
+	}
+	if _, err := f.Installation(id); err != nil {
+		return false, false, err
+	}
+	f.mu.Lock()
+	tr := f.instTok[id]
+	f.mu.Unlock()
+	if _, err := tr.Token(ctx); err != nil {
+		return false, false, fmt.Errorf("an installation token for %s: %w", repo, err)
+	}
+	perms, err := tr.Permissions()
+	if err != nil {
+		return false, false, err
+	}
+	return perms.GetWorkflows() == "write", true, nil
+}

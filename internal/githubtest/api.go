@@ -67,6 +67,7 @@ func (s *Server) apiRoutes() []route {
 	add("POST", "/repos/{owner}/{repo}/pulls", s.createPull)
 	add("PUT", "/repos/{owner}/{repo}/pulls/{number}/merge", s.mergePull)
 	add("GET", "/repos/{owner}/{repo}/pulls/{number}/reviews", s.listReviews)
+	add("GET", "/repos/{owner}/{repo}/pulls/{number}/files", s.listPullFiles)
 	add("GET", "/repos/{owner}/{repo}/rules/branches/{branch+}", s.branchRules)
 	add("GET", "/repos/{owner}/{repo}/branches/{branch+}", s.getBranch)
 	add("GET", "/repos/{owner}/{repo}/git/commits/{sha}", s.getGitCommit)

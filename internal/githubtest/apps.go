@@ -26,6 +26,8 @@ type installation struct {
 	appID   int64
 	account string
 	repos   []string // nil: every repository of the account
+	// workflows: the installation may change .github/workflows.
+	workflows bool
 }
 
 // Installation is a GitHub App installation.
@@ -34,6 +36,9 @@ type Installation struct {
 	AppID   int64
 	Account string   // the owner it is installed on
 	Repos   []string // owner/name; nil for all the account's repositories
+	// Workflows grants the workflows permission (write): without it the
+	// installation cannot merge a change to .github/workflows.
+	Workflows bool
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
@@ -53,7 +58,7 @@ func (s *Server) AddApp(appID int64, slug string, key *rsa.PublicKey) {
 func (s *Server) AddInstallation(in Installation) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.st.installs[in.ID] = &installation{id: in.ID, appID: in.AppID, account: in.Account, repos: append([]string(nil), in.Repos...)}
+	s.st.installs[in.ID] = &installation{id: in.ID, appID: in.AppID, account: in.Account, repos: append([]string(nil), in.Repos...), workflows: in.Workflows}
 }
 
 // appFor returns the registered App or a stand-in; the caller holds s.mu.
@@ -271,7 +276,14 @@ func (s *Server) createInstallationToken(c *call) (int, any) {
 	a := s.appFor(c.who.appID)
 	s.st.tokens[token] = &tokenEntry{Token: Token{Login: a.slug + "[bot]", Repos: repos}, installID: inst.id, appID: a.id, expires: expires}
 	selection := "all"
-	body := map[string]any{"token": token, "expires_at": ts(expires), "permissions": s.appJSON(a.id)["permissions"]}
+	perms := map[string]string{}
+	for k, v := range s.appJSON(a.id)["permissions"].(map[string]string) {
+		perms[k] = v
+	}
+	if inst.workflows {
+		perms["workflows"] = "write"
+	}
+	body := map[string]any{"token": token, "expires_at": ts(expires), "permissions": perms}
 	if repos != nil {
 		selection = "selected"
 		list := []any{}

@@ -252,7 +252,15 @@ func (s *Server) mergePull(c *call) (int, any) {
 	}
 	full, baseRef, head := rp.fullName(), p.baseRef, p.headSHA
 	upToDate := rp.rules[p.baseRef] != nil && rp.rules[p.baseRef].UpToDate
+	inst := s.st.installs[c.who.installID]
 	s.mu.Unlock()
+	if inst != nil && !inst.workflows {
+		for _, f := range s.pullFiles(full, baseRef, head) {
+			if strings.HasPrefix(f.name, ".github/workflows/") {
+				return http.StatusForbidden, errBody("refusing to allow a GitHub App to create or update workflow `" + f.name + "` without `workflows` permission")
+			}
+		}
+	}
 	if upToDate {
 		s.gitMu.Lock()
 		_, behind := gitfixture.Git(s.RepoDir(full), "merge-base", "--is-ancestor", branchTip(s.RepoDir(full), baseRef), head)
@@ -608,4 +616,48 @@ func (s *Server) createGitCommit(c *call) (int, any) {
 		return http.StatusUnprocessableEntity, errBody("Tree SHA or a parent SHA does not exist")
 	}
 	return http.StatusCreated, s.gitCommitJSON(full, sha)
+}
+
+type pullFile struct{ name, status string }
+
+// pullFiles are the files a PR changes: those that differ between its
+// head and where it forked from the base.
+func (s *Server) pullFiles(full, baseRef, head string) []pullFile {
+	s.gitMu.Lock()
+	defer s.gitMu.Unlock()
+	dir := s.RepoDir(full)
+	out, err := gitfixture.Git(dir, "diff", "--name-status", "--no-renames", branchTip(dir, baseRef)+"..."+head)
+	if err != nil {
+		return nil
+	}
+	var files []pullFile
+	status := map[string]string{"A": "added", "M": "modified", "D": "removed", "T": "changed"}
+	for _, line := range strings.Split(out, "\n") {
+		st, name, ok := strings.Cut(line, "\t")
+		if ok {
+			files = append(files, pullFile{name: name, status: status[st]})
+		}
+	}
+	return files
+}
+
+// listPullFiles is GET /repos/{o}/{r}/pulls/{n}/files.
+func (s *Server) listPullFiles(c *call) (int, any) {
+	n, ok := c.intParam("number")
+	s.mu.Lock()
+	rp := s.st.repo(c.repoName())
+	p := rp.pulls[int(n)]
+	if !ok || p == nil {
+		s.mu.Unlock()
+		return notFound()
+	}
+	full, baseRef, head := rp.fullName(), p.baseRef, p.headSHA
+	s.mu.Unlock()
+	files := s.pullFiles(full, baseRef, head)
+	lo, hi := c.page(len(files))
+	out := []any{}
+	for _, f := range files[lo:hi] {
+		out = append(out, map[string]any{"filename": f.name, "status": f.status, "additions": 0, "deletions": 0, "changes": 0})
+	}
+	return http.StatusOK, out
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/provide-io/workspace-bot/internal/ghclient"
 	"github.com/provide-io/workspace-bot/internal/logging"
 	"github.com/provide-io/workspace-bot/internal/store"
+	"github.com/provide-io/workspace-bot/land"
 	"github.com/provide-io/workspace-bot/release"
 	"github.com/provide-io/workspace-bot/webhook"
 )
@@ -165,6 +166,7 @@ func newBot(ctx context.Context, o BotOptions, observer ghclient.Observer) (*bot
 			Confine: o.Confine, DiskReserve: o.DiskReserve},
 		AllowUnsandboxed: o.AllowUnsandboxed, AllowUnlimited: o.AllowUnlimited,
 		Land: api, Revert: api, Released: release.Released,
+		LandOptions: land.Options{MayChangeWorkflows: f.MayChangeWorkflows},
 	}
 	if app || o.Checks {
 		opts.Checks = api
