@@ -262,15 +262,7 @@ func TestMergeHaltedHalfwayEndsInAKnownState(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, worldOptions{})
 	ms := w.tested("halts")
-	var once sync.Once
-	w.gh.SetHook(func(method, path string, _ []byte) *githubtest.Fault {
-		if method == "PUT" && path == "/repos/acme/core/pulls/1/merge" {
-			once.Do(func() { w.push("acme/lib", "main", map[string]string{"README": "lib's own change, in the way\n"}) })
-		}
-		return nil
-	})
-	p, _ := w.comment(ms[0].repo, ms[0].n, "alice", "MEMBER", "/workspace merge")
-	w.send("issue_comment", p)
+	w.haltAtLib(ms)
 	alarm := func(m member) string {
 		for _, r := range w.replies(m.repo, m.n) {
 			if strings.Contains(r, "stopped halfway") {
@@ -446,13 +438,10 @@ func TestMergeReleasePRsThenTags(t *testing.T) {
 	}
 }
 
-// The first way out of a halt: the author fixes the conflict and pushes,
-// the members left are tested again (against core's main, which holds
-// what merged), and /workspace merge lands them.
-func TestMergeAfterAHaltOnceFixed(t *testing.T) {
-	t.Parallel()
-	w := newWorld(t, worldOptions{})
-	ms := w.tested("fixed")
+// haltAtLib lands ms with /workspace merge while lib's main takes a
+// change that conflicts with lib's PR as core merges: GitHub refuses the
+// second merge.
+func (w *world) haltAtLib(ms []member) {
 	var once sync.Once
 	w.gh.SetHook(func(method, path string, _ []byte) *githubtest.Fault {
 		if method == "PUT" && path == "/repos/acme/core/pulls/1/merge" {
@@ -462,6 +451,16 @@ func TestMergeAfterAHaltOnceFixed(t *testing.T) {
 	})
 	p, _ := w.comment(ms[0].repo, ms[0].n, "alice", "MEMBER", "/workspace merge")
 	w.send("issue_comment", p)
+}
+
+// The first way out of a halt: the author fixes the conflict and pushes,
+// the members left are tested again (against core's main, which holds
+// what merged), and /workspace merge lands them.
+func TestMergeAfterAHaltOnceFixed(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, worldOptions{})
+	ms := w.tested("fixed")
+	w.haltAtLib(ms)
 	w.waitReply(ms[1], "stopped halfway")
 	w.idle()
 
