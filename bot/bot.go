@@ -144,8 +144,10 @@ type Options struct {
 	// halted landing.
 	Revert land.RevertGitHub
 	// Released reads what a release PR's body releases (release.Released);
-	// nil tags nothing when a changeset lands.
-	Released func(body string) (sibling, version string, ok bool)
+	// nil tags nothing when a changeset lands. ReleaseNotes reads its
+	// notes (release.Notes), for a GitHub release.
+	Released     func(body string) (sibling, version string, ok bool)
+	ReleaseNotes func(body string) string
 }
 
 // Bot is the synchronous core. Its methods are safe for concurrent use.

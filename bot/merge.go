@@ -181,7 +181,11 @@ func (h *eventState) releases(cfg *ConfigFile, cs *changeset.Changeset, out *lan
 		if !ok || sibling != l.Row.Member.Sibling {
 			continue
 		}
-		rels = append(rels, land.Release{Member: l.Row.Member, Tag: cfg.TagFor(version), SHA: l.MergeSHA})
+		r := land.Release{Member: l.Row.Member, Tag: cfg.TagFor(version), SHA: l.MergeSHA}
+		if cfg.Workspace.Release.GitHubReleases && h.opt.ReleaseNotes != nil {
+			r.Publish, r.Name, r.Notes = true, fmt.Sprintf("%s %s", sibling, version), h.opt.ReleaseNotes(pr.Body)
+		}
+		rels = append(rels, r)
 	}
 	return rels
 }

@@ -140,6 +140,9 @@ func landingText(cfg *ConfigFile, cs *changeset.Changeset, out *land.Outcome, ta
 			case !t.Created:
 				what += " (there already)"
 			}
+			if t.Published {
+				what += ", published as a GitHub release"
+			}
 			fmt.Fprintf(&b, "| %s | %s | %s |\n", mdescape.Cell(mdescape.Text(t.Release.Member.Sibling)), mdescape.Cell(what), mdescape.Cell(mdescape.Code(text.ShortSHA(t.Release.SHA))))
 		}
 		b.WriteString("\n")

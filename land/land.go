@@ -73,6 +73,9 @@ type GitHub interface {
 	// Tag makes a lightweight tag at sha unless it is there already
 	// (created false); a tag of that name at another commit is an error.
 	Tag(ctx context.Context, repo, name, sha string) (created bool, err error)
+	// PublishRelease makes a GitHub release of an existing tag unless one
+	// is there already (created false).
+	PublishRelease(ctx context.Context, repo, tag, name, notes string) (created bool, err error)
 }
 
 // Member is one PR to land, with what the gate built of it.

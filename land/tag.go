@@ -8,6 +8,10 @@ type Release struct {
 	Member Member
 	Tag    string
 	SHA    string
+	// Publish makes a GitHub release of the tag too, named Name, with
+	// Notes.
+	Publish     bool
+	Name, Notes string
 }
 
 // Tagged is what became of one release's tag.
@@ -17,6 +21,8 @@ type Tagged struct {
 	// this commit.
 	Created bool
 	Err     error
+	// Published: a GitHub release was made now (Publish).
+	Published bool
 }
 
 // TagReleases tags each release at its merge commit, in the order given
@@ -26,8 +32,12 @@ type Tagged struct {
 func TagReleases(ctx context.Context, g GitHub, rels []Release) []Tagged {
 	out := make([]Tagged, 0, len(rels))
 	for _, r := range rels {
-		created, err := g.Tag(ctx, r.Member.Repo, r.Tag, r.SHA)
-		out = append(out, Tagged{Release: r, Created: created, Err: err})
+		t := Tagged{Release: r}
+		t.Created, t.Err = g.Tag(ctx, r.Member.Repo, r.Tag, r.SHA)
+		if t.Err == nil && r.Publish {
+			t.Published, t.Err = g.PublishRelease(ctx, r.Member.Repo, r.Tag, r.Name, r.Notes)
+		}
+		out = append(out, t)
 	}
 	return out
 }

@@ -233,6 +233,23 @@ func Released(body string) (sibling, version string, ok bool) {
 	return m[1], m[2], true
 }
 
+// Notes are the release notes a release PR's body quotes (its changelog
+// section), unquoted; "" when it quotes none.
+func Notes(body string) string {
+	_, after, ok := strings.Cut(body, "\n#### "+ChangelogFile+"\n\n")
+	if !ok {
+		return ""
+	}
+	var lines []string
+	for _, l := range strings.Split(after, "\n") {
+		if l != ">" && !strings.HasPrefix(l, "> ") {
+			break
+		}
+		lines = append(lines, strings.TrimPrefix(strings.TrimPrefix(l, ">"), " "))
+	}
+	return strings.TrimSpace(strings.Join(lines, "\n")) + "\n"
+}
+
 // Body is e's PR body: the whole train, e's changelog section (quoted, so
 // none of its lines can pass for a Depends-On line) and a Depends-On line
 // per other release PR.

@@ -133,6 +133,11 @@ func TestOpenTrain(t *testing.T) {
 		}
 	}
 	golden(t, "train/body-pyvider.md", h.srv.PR("acme/pyvider", 1).Body)
+	// Its notes, for a GitHub release once it lands, are the changelog
+	// section it quotes.
+	if n, want := Notes(h.srv.PR("acme/pyvider", 1).Body), strings.TrimSpace(plan.Section(plan.Entry("pyvider")))+"\n"; n != want {
+		t.Errorf("notes %q, want %q", n, want)
+	}
 	// The bot links the train from any of its PRs: the body's Depends-On
 	// lines are the only ones its parser sees, quoted changelogs aside.
 	linked, errs := changeset.ScanDependsOn(h.srv.PR("acme/pyvider", 1).Body, "acme")

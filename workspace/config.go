@@ -85,6 +85,9 @@ type Release struct {
 	// its release lands, {version} standing for the version; "" is
 	// DefaultTag.
 	Tag string
+	// GitHubReleases also publishes a GitHub release for each tag, with
+	// the release PR's changelog section as its notes.
+	GitHubReleases bool
 }
 
 // DefaultTag is the release tag format when [workspace.release].tag is

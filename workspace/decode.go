@@ -24,7 +24,7 @@ var (
 	cacheKeys   = []string{"paths", "key"}
 	limitsKeys  = []string{"memory", "pids", "cpu"}
 	botKeys     = []string{"command", "context", "trusted", "link_by_branch", "merge_method"}
-	releaseKeys = []string{"fixed", "tag"}
+	releaseKeys = []string{"fixed", "tag", "github_releases"}
 	siblingKeys = []string{"name", "path", "repo", "layer", "depends_on", "branch", "setup", "test", "sparse", "merge_method"}
 )
 
@@ -566,6 +566,9 @@ func (v *validator) release(ws *Workspace, l loc, val any) {
 	m, ok := v.table(l, val, releaseKeys)
 	if !ok {
 		return
+	}
+	if x, ok := m["github_releases"]; ok {
+		ws.Release.GitHubReleases = v.boolean(l.child("github_releases"), x)
 	}
 	if x, ok := m["tag"]; ok {
 		tl := l.child("tag")

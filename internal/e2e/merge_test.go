@@ -389,11 +389,12 @@ func TestMergeTwoChangesetsThatShareASibling(t *testing.T) {
 }
 
 // Release PRs (as release open writes them) land as one, then each
-// released sibling is tagged at its merge commit; a tag of that name
-// already at another commit is left as it is and named.
+// released sibling is tagged at its merge commit and published as a
+// GitHub release with its notes; a tag of that name already at another
+// commit is left as it is and named.
 func TestMergeReleasePRsThenTags(t *testing.T) {
 	t.Parallel()
-	w := newWorld(t, worldOptions{})
+	w := newWorld(t, worldOptions{tables: "\n[workspace.release]\ngithub_releases = true\n"})
 	plan := &release.Plan{Workspace: "ws"}
 	entries := map[string]*release.Entry{
 		"acme/core": {Sibling: "core", Package: "core", Old: "0.1.0", New: "0.2.0", Bump: release.Minor},
@@ -433,8 +434,17 @@ func TestMergeReleasePRsThenTags(t *testing.T) {
 	if got, _ := gitfixture.Git(w.gh.RepoDir("acme/lib"), "rev-parse", "v1.0.1"); got != stale {
 		t.Errorf("lib's existing tag moved to %s", got)
 	}
-	if !strings.Contains(report, "| core | `v0.2.0` |") || !strings.Contains(report, "tag v1.0.1 of acme/lib is at "+stale[:7]) {
+	if !strings.Contains(report, "| core | `v0.2.0`, published as a GitHub release |") || !strings.Contains(report, "tag v1.0.1 of acme/lib is at "+stale[:7]) {
 		t.Errorf("landing report:\n%s", report)
+	}
+	// The GitHub release carries the changelog section the PR quoted; a
+	// tag left as it was gets none.
+	rels := w.gh.Releases("acme/core")
+	if len(rels) != 1 || rels[0].Tag != "v0.2.0" || rels[0].Name != "core 0.2.0" || rels[0].Body != release.Notes(w.gh.PR("acme/core", ms[0].n).Body) || rels[0].Body == "" {
+		t.Errorf("core's releases: %+v", rels)
+	}
+	if rels := w.gh.Releases("acme/lib"); len(rels) != 0 {
+		t.Errorf("lib, whose tag was left, got releases: %+v", rels)
 	}
 }
 

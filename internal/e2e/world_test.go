@@ -59,8 +59,9 @@ type worldOptions struct {
 	// siblings are the workspace's repositories under acme; all of
 	// siblings when nil.
 	siblings []string
-	// ci are more lines of [workspace.ci].
-	ci string
+	// ci are more lines of [workspace.ci]; tables, more tables of the
+	// workspace (such as [workspace.release]).
+	ci, tables string
 }
 
 func newWorld(t *testing.T, o worldOptions) *world {
@@ -90,7 +91,7 @@ func newWorld(t *testing.T, o worldOptions) *world {
 		t.Fatal(err)
 	}
 	var cfg strings.Builder
-	fmt.Fprintf(&cfg, "[workspace]\nname = \"ws\"\n\n[workspace.ci]\ntest = [\"sh check-all.sh\"]\ntimeout = \"1m\"\n%s\n[workspace.bot]\nlink_by_branch = true\n", o.ci)
+	fmt.Fprintf(&cfg, "[workspace]\nname = \"ws\"\n\n[workspace.ci]\ntest = [\"sh check-all.sh\"]\ntimeout = \"1m\"\n%s\n[workspace.bot]\nlink_by_branch = true\n%s", o.ci, o.tables)
 	deps := map[string]string{"core": "", "lib": `"core"`, "app": `"lib"`}
 	layers := map[string]string{"core": "foundation", "lib": "framework", "app": "tools"}
 	for _, s := range sibs {

@@ -301,3 +301,22 @@ func (c *Client) ChangedFiles(ctx context.Context, repo string, number int) ([]s
 		opts.Page = resp.NextPage
 	}
 }
+
+// PublishRelease implements land.GitHub: a GitHub release of tag, made
+// once; a release of that tag already there is left as it is.
+func (c *Client) PublishRelease(ctx context.Context, repo, tag, name, notes string) (bool, error) {
+	api, owner, repoName, err := c.on(ctx, repo)
+	if err != nil {
+		return false, err
+	}
+	if _, _, err := api.Repositories.GetReleaseByTag(ctx, owner, repoName, tag); err == nil {
+		return false, nil
+	} else if werr := wrap(err, "", repo); !errors.Is(werr, gherror.NotFound) {
+		return false, wrap(err, fmt.Sprintf("reading the release of %s in %s", tag, repo), repo)
+	}
+	rel := &github.RepositoryRelease{TagName: github.String(tag), Name: github.String(name), Body: github.String(notes)}
+	if _, _, err := api.Repositories.CreateRelease(ctx, owner, repoName, rel); err != nil {
+		return false, wrap(err, fmt.Sprintf("publishing the release of %s in %s", tag, repo), repo)
+	}
+	return true, nil
+}

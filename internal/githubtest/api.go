@@ -75,6 +75,8 @@ func (s *Server) apiRoutes() []route {
 	add("GET", "/repos/{owner}/{repo}/git/ref/{ref+}", s.getGitRef)
 	add("POST", "/repos/{owner}/{repo}/git/refs", s.createGitRef)
 	add("POST", "/repos/{owner}/{repo}/git/commits", s.createGitCommit)
+	add("POST", "/repos/{owner}/{repo}/releases", s.createRelease)
+	add("GET", "/repos/{owner}/{repo}/releases/tags/{tag+}", s.getReleaseByTag)
 	add("POST", "/repos/{owner}/{repo}/statuses/{sha}", s.createStatus)
 	add("GET", "/repos/{owner}/{repo}/commits/{ref+}/statuses", s.listStatuses)
 	add("GET", "/repos/{owner}/{repo}/commits/{ref+}/status", s.combinedStatus)

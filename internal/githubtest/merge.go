@@ -661,3 +661,67 @@ func (s *Server) listPullFiles(c *call) (int, any) {
 	}
 	return http.StatusOK, out
 }
+
+// Release is a GitHub release as it was published.
+type Release struct {
+	Tag, Name, Body string
+}
+
+// Releases are repo's releases, oldest first.
+func (s *Server) Releases(full string) []Release {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rp := s.st.repo(full)
+	if rp == nil {
+		return nil
+	}
+	return append([]Release(nil), rp.releases...)
+}
+
+func (s *Server) releaseJSON(full string, i int, r Release) map[string]any {
+	id := int64(5000 + i)
+	return map[string]any{
+		"id": id, "node_id": nodeID("RE", id), "tag_name": r.Tag, "name": r.Name, "body": r.Body,
+		"draft": false, "prerelease": false, "url": s.api("repos/%s/releases/%d", full, id),
+		"html_url": s.url + "/" + full + "/releases/tag/" + r.Tag,
+	}
+}
+
+// createRelease is POST /repos/{o}/{r}/releases, for an existing tag.
+func (s *Server) createRelease(c *call) (int, any) {
+	var in struct {
+		TagName string `json:"tag_name"`
+		Name    string `json:"name"`
+		Body    string `json:"body"`
+	}
+	if st, b := c.decode(&in); st != 0 {
+		return st, b
+	}
+	full := c.repoName()
+	if s.resolveRef(full, "refs/tags/"+in.TagName) == "" {
+		return invalid("Release", "tag_name", "invalid", "tag "+in.TagName+" does not exist")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rp := s.st.repo(full)
+	for _, r := range rp.releases {
+		if r.Tag == in.TagName {
+			return invalid("Release", "tag_name", "already_exists", "")
+		}
+	}
+	rp.releases = append(rp.releases, Release{Tag: in.TagName, Name: in.Name, Body: in.Body})
+	return http.StatusCreated, s.releaseJSON(rp.fullName(), len(rp.releases)-1, rp.releases[len(rp.releases)-1])
+}
+
+// getReleaseByTag is GET /repos/{o}/{r}/releases/tags/{tag}.
+func (s *Server) getReleaseByTag(c *call) (int, any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rp := s.st.repo(c.repoName())
+	for i, r := range rp.releases {
+		if r.Tag == c.param("tag") {
+			return http.StatusOK, s.releaseJSON(rp.fullName(), i, r)
+		}
+	}
+	return notFound()
+}

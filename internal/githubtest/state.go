@@ -125,6 +125,7 @@ type repo struct {
 	perms         map[string]string       // lower-case login -> role
 	rules         map[string]*BranchRules // by branch
 	methods       map[string]bool         // merge methods allowed; nil: all
+	releases      []Release
 }
 
 func (r *repo) fullName() string { return r.owner + "/" + r.name }

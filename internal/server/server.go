@@ -165,7 +165,7 @@ func newBot(ctx context.Context, o BotOptions, observer ghclient.Observer) (*bot
 			Secrets: o.Secrets, BuildUser: o.BuildUser, Hide: o.Hide, Slots: o.Slots,
 			Confine: o.Confine, DiskReserve: o.DiskReserve},
 		AllowUnsandboxed: o.AllowUnsandboxed, AllowUnlimited: o.AllowUnlimited,
-		Land: api, Revert: api, Released: release.Released,
+		Land: api, Revert: api, Released: release.Released, ReleaseNotes: release.Notes,
 		LandOptions: land.Options{MayChangeWorkflows: f.MayChangeWorkflows},
 	}
 	if app || o.Checks {
