@@ -120,6 +120,9 @@ func landingText(cfg *ConfigFile, cs *changeset.Changeset, out *land.Outcome, ta
 				proof = "not compared (the run recorded no tree)"
 			case !l.Proof.Same && len(l.Proof.Paths) > 0:
 				proof = "⚠️ differs in " + mdescape.Text(strings.Join(l.Proof.Paths, ", "))
+				if l.Proof.BaseMovedTo != "" {
+					proof += fmt.Sprintf(" (its base moved to %s before it merged)", mdescape.Code(text.ShortSHA(l.Proof.BaseMovedTo)))
+				}
 			case !l.Proof.Same:
 				proof = fmt.Sprintf("⚠️ differs: %s, tested %s", mdescape.Code(text.ShortSHA(l.Proof.LandedTree)), mdescape.Code(text.ShortSHA(l.Proof.Tested)))
 			}

@@ -63,8 +63,9 @@ type GitHub interface {
 	// Merge merges the PR at head sha by method and returns the commit
 	// it made.
 	Merge(ctx context.Context, repo string, number int, sha, method, title string) (string, error)
-	// CommitTree is the tree of a commit.
+	// CommitTree is the tree of a commit; CommitParents its parents.
 	CommitTree(ctx context.Context, repo, sha string) (string, error)
+	CommitParents(ctx context.Context, repo, sha string) ([]string, error)
 	// TreeFiles lists a tree's files, path to blob.
 	TreeFiles(ctx context.Context, repo, tree string) (map[string]string, error)
 	Permission(ctx context.Context, repo, user string) (string, error)

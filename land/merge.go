@@ -16,8 +16,11 @@ type Proof struct {
 	// Same: the landed commit's tree is the tree the gate built.
 	Same               bool
 	Tested, LandedTree string
-	// Paths differ between the two, when both trees can be read.
-	Paths []string
+	// Paths differ between the two, when they can be told: both trees
+	// read, or the base moved to BaseMovedTo before the merge and these
+	// changed there since the tested base.
+	Paths       []string
+	BaseMovedTo string
 }
 
 // Landed is one member that is on its base now.
@@ -137,26 +140,57 @@ func prove(ctx context.Context, g GitHub, r Row, sha string) Proof {
 	if p.Same {
 		return p
 	}
-	landed, err := g.TreeFiles(ctx, r.Member.Repo, tree)
-	if err != nil {
-		return p
-	}
 	// The tested tree was made in the build root: GitHub holds it only
 	// when its files match some commit's exactly.
-	tested, err := g.TreeFiles(ctx, r.Member.Repo, p.Tested)
+	if paths, err := treeDiff(ctx, g, r.Member.Repo, p.Tested, tree); err == nil {
+		p.Paths = paths
+		return p
+	}
+	// Most often the base moved between the preflight and the merge: a
+	// merge or squash commit's first parent is the base it landed on,
+	// and what changed there since the tested base is what differs.
+	if r.Method == MethodRebase || r.Member.TestedBase == "" {
+		return p
+	}
+	parents, err := g.CommitParents(ctx, r.Member.Repo, sha)
+	if err != nil || len(parents) == 0 || strings.EqualFold(parents[0], r.Member.TestedBase) {
+		return p
+	}
+	before, err := g.CommitTree(ctx, r.Member.Repo, r.Member.TestedBase)
 	if err != nil {
 		return p
 	}
-	for path, blob := range landed {
-		if tested[path] != blob {
-			p.Paths = append(p.Paths, path)
-		}
+	after, err := g.CommitTree(ctx, r.Member.Repo, parents[0])
+	if err != nil {
+		return p
 	}
-	for path := range tested {
-		if _, ok := landed[path]; !ok {
-			p.Paths = append(p.Paths, path)
-		}
+	if paths, err := treeDiff(ctx, g, r.Member.Repo, before, after); err == nil {
+		p.Paths, p.BaseMovedTo = paths, parents[0]
 	}
-	sort.Strings(p.Paths)
 	return p
+}
+
+// treeDiff lists the files that differ between two trees GitHub holds.
+func treeDiff(ctx context.Context, g GitHub, repo, a, b string) ([]string, error) {
+	from, err := g.TreeFiles(ctx, repo, a)
+	if err != nil {
+		return nil, err
+	}
+	to, err := g.TreeFiles(ctx, repo, b)
+	if err != nil {
+		return nil, err
+	}
+	var paths []string
+	for path, blob := range to {
+		if from[path] != blob {
+			paths = append(paths, path)
+		}
+	}
+	for path := range from {
+		if _, ok := to[path]; !ok {
+			paths = append(paths, path)
+		}
+	}
+	sort.Strings(paths)
+	return paths, nil
 }

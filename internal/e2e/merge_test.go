@@ -489,3 +489,38 @@ func TestMergeAfterAHaltOnceFixed(t *testing.T) {
 		}
 	}
 }
+
+// core's main moves between the preflight and core's merge (another
+// person merged meanwhile, and nothing required branches up to date):
+// GitHub merges onto the new tip, so what landed is not what was tested.
+// The final comment raises the alarm on every PR and names core.
+func TestMergeLandedNotAsTestedIsAnAlarm(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, worldOptions{})
+	ms := w.tested("raced")
+	var once sync.Once
+	w.gh.SetHook(func(method, path string, _ []byte) *githubtest.Fault {
+		if method == "PUT" && path == "/repos/acme/core/pulls/1/merge" {
+			once.Do(func() { w.push("acme/core", "main", map[string]string{"RACED": "landed by someone else meanwhile\n"}) })
+		}
+		return nil
+	})
+	p, _ := w.comment(ms[0].repo, ms[0].n, "alice", "MEMBER", "/workspace merge")
+	w.send("issue_comment", p)
+	for _, m := range ms {
+		alarm := w.waitReply(m, "landed, but not as tested")
+		if !strings.Contains(alarm, "| acme/core#1 |") || !strings.Contains(alarm, "⚠️ differs in RACED") || strings.Count(alarm, "the tree tested") != 2 {
+			t.Errorf("alarm on %s:\n%s", m.repo, alarm)
+		}
+	}
+	w.idle()
+	resp, err := http.Get(w.url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), `workspace_bot_landings_total{outcome="differs"} 1`) {
+		t.Errorf("metrics lack the landing that differs:\n%s", body)
+	}
+}

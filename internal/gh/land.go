@@ -320,3 +320,20 @@ func (c *Client) PublishRelease(ctx context.Context, repo, tag, name, notes stri
 	}
 	return true, nil
 }
+
+// CommitParents implements land.GitHub.
+func (c *Client) CommitParents(ctx context.Context, repo, sha string) ([]string, error) {
+	api, owner, name, err := c.on(ctx, repo)
+	if err != nil {
+		return nil, err
+	}
+	cm, _, err := api.Git.GetCommit(ctx, owner, name, sha)
+	if err != nil {
+		return nil, wrap(err, fmt.Sprintf("reading commit %s of %s", text.ShortSHA(sha), repo), repo)
+	}
+	var out []string
+	for _, p := range cm.Parents {
+		out = append(out, p.GetSHA())
+	}
+	return out, nil
+}

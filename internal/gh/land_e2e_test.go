@@ -357,3 +357,28 @@ func TestPreflightNamesAWorkflowChangeTheAppMayNotMerge(t *testing.T) {
 		}
 	}
 }
+
+// The base moved between the preflight and the merge. Where GitHub does
+// not hold the tested tree, the proof still names what differs: what
+// changed on the base since the tested one.
+func TestProofNamesWhatTheMovedBaseBrought(t *testing.T) {
+	w := newLandWorld(t)
+	ctx := t.Context()
+	cl, err := land.Check(ctx, w.c, "alice", w.members, noWait)
+	if err != nil || cl.Blocked() {
+		t.Fatalf("preflight: %+v %v", cl, err)
+	}
+	moved, err := w.srv.Commit("acme/core", "main", map[string]string{"RACED": "meanwhile\n"}, "meanwhile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl.Rows[0].Member.TestedTree = strings.Repeat("ab", 20) // made in a build root, unknown to GitHub
+	out, err := land.Land(ctx, w.c, cl, &journal{})
+	if err != nil || out.Halted != nil || out.AsTested() {
+		t.Fatalf("land: %+v %v", out, err)
+	}
+	p := out.Landed[0].Proof
+	if p.Same || !p.Checked || strings.Join(p.Paths, ",") != "RACED" || p.BaseMovedTo != moved {
+		t.Errorf("proof of core: %+v, want RACED from the base moved to %s", p, moved)
+	}
+}
