@@ -65,3 +65,30 @@ func TestMergeCommand(t *testing.T) {
 		t.Errorf("merge without a PR: exit %d, %s", code, errs)
 	}
 }
+
+// GitHub refuses the second merge (s2's main took a conflicting change as
+// s1 merged): merge stops there, says so, exits 1, and s1 stays merged.
+func TestMergeCommandStopsHalfway(t *testing.T) {
+	srv, config := emulatedWorkspace(t, "true")
+	a := openPR(t, srv, "o/s1", "feature", "")
+	b := openPR(t, srv, "o/s2", "other-name", fmt.Sprintf("Depends-On: o/s1#%d", a))
+	gh := []string{"--config", config, "--data-dir", t.TempDir(), "--github-api-url", srv.APIURL(), "--github-token", cmdToken}
+	var once sync.Once
+	srv.SetHook(func(method, path string, _ []byte) *githubtest.Fault {
+		if method == "PUT" && path == fmt.Sprintf("/repos/o/s1/pulls/%d/merge", a) {
+			once.Do(func() {
+				if _, err := srv.Commit("o/s2", "main", map[string]string{"pr-s2.txt": "main's own\n"}, "in the way"); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		return nil
+	})
+	code, out, errs := runCmd(t, append([]string{"merge", fmt.Sprintf("o/s1#%d", a)}, gh...)...)
+	if code != exitFailed || !strings.Contains(out, fmt.Sprintf("STOPPED HALFWAY: o/s2#%d did not merge", b)) || !strings.Contains(errs, "what merged stays merged") {
+		t.Fatalf("merge with a conflict on the second (exit %d):\n%s\n%s", code, out, errs)
+	}
+	if !srv.PR("o/s1", a).Merged || srv.PR("o/s2", b).Merged {
+		t.Error("want s1 merged and s2 open")
+	}
+}

@@ -55,14 +55,17 @@ func (w *world) waitReply(m member, what string) string {
 	return found
 }
 
-// A tested three-PR changeset: the dry run names the PR a rule blocks and
-// merges nothing; once it is approved, /workspace merge lands all three
+// A tested three-PR changeset: the dry run names the two PRs rules block
+// and merges nothing; once it is approved, /workspace merge lands all three
 // in build order, each at its tested head, and every PR is told it landed
 // as tested, with its merge commit.
 func TestMergeLandsTheChangesetInOrder(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, worldOptions{})
 	if err := w.gh.SetBranchRules("acme/lib", "main", githubtest.BranchRules{RequiredApprovals: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.gh.SetBranchRules("acme/app", "main", githubtest.BranchRules{RequiredChecks: []string{"lint"}}); err != nil {
 		t.Fatal(err)
 	}
 	ms := w.tested("land-me")
@@ -73,7 +76,7 @@ func TestMergeLandsTheChangesetInOrder(t *testing.T) {
 
 	dry := w.say(ms[2], "/workspace merge --dry-run")
 	if !strings.Contains(dry, "dry run: nothing merged") || !strings.Contains(dry, "needs 1 approving review and has 0") ||
-		strings.Count(dry, "✅") != 2 {
+		!strings.Contains(dry, `the required check "lint" is missing`) || strings.Count(dry, "✅") != 1 {
 		t.Fatalf("dry run reply:\n%s", dry)
 	}
 	refused := w.say(ms[2], "/workspace merge")
@@ -97,6 +100,9 @@ func TestMergeLandsTheChangesetInOrder(t *testing.T) {
 		return nil
 	})
 	if err := w.gh.AddReview("acme/lib", ms[1].n, "carol", "APPROVED"); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.gh.SetStatus("acme/app", heads["acme/app"], githubtest.Status{State: "success", Context: "lint"}); err != nil {
 		t.Fatal(err)
 	}
 	// GitHub merges lib and still answers 502: it counts as merged, once.

@@ -1,6 +1,7 @@
 package githubtest
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -167,4 +168,21 @@ func (s *Server) combinedStatus(c *call) (int, any) {
 		"commit_url":  s.api("repos/%s/commits/%s", rp.fullName(), sha),
 		"url":         s.api("repos/%s/commits/%s/status", rp.fullName(), sha),
 	}
+}
+
+// SetStatus posts a commit status on sha as user st.Creator would (another
+// CI, say): State and Context are required.
+func (s *Server) SetStatus(full, sha string, st Status) error {
+	if !statusStates[st.State] || st.Context == "" {
+		return fmt.Errorf("githubtest: status %+v: want a state GitHub knows and a context", st)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rp, err := s.repoOrErr(full)
+	if err != nil {
+		return err
+	}
+	rp.statuses[sha] = append(rp.statuses[sha], &status{id: s.st.id(), state: st.State, context: st.Context, desc: st.Description,
+		target: st.TargetURL, creator: st.Creator, created: now()})
+	return nil
 }
