@@ -168,7 +168,13 @@ func (h *eventState) merge(ctx context.Context, cfg *ConfigFile, c commentEvent,
 // the sibling's own repository, the body release open wrote naming the
 // sibling and version), in build order, with the tag each gets.
 func (h *eventState) releases(cfg *ConfigFile, cs *changeset.Changeset, out *land.Outcome) []land.Release {
-	if h.opt.Released == nil {
+	return Releases(cfg, cs, out, h.opt.Released, h.opt.ReleaseNotes)
+}
+
+// Releases are the landed members of cs that are release PRs, read with
+// released (nil: none) and, for GitHub releases, notes.
+func Releases(cfg *ConfigFile, cs *changeset.Changeset, out *land.Outcome, released func(string) (string, string, bool), notes func(string) string) []land.Release {
+	if released == nil {
 		return nil
 	}
 	var rels []land.Release
@@ -177,13 +183,13 @@ func (h *eventState) releases(cfg *ConfigFile, cs *changeset.Changeset, out *lan
 		if pr == nil || pr.Fork {
 			continue
 		}
-		sibling, version, ok := h.opt.Released(pr.Body)
+		sibling, version, ok := released(pr.Body)
 		if !ok || sibling != l.Row.Member.Sibling {
 			continue
 		}
 		r := land.Release{Member: l.Row.Member, Tag: cfg.TagFor(version), SHA: l.MergeSHA}
-		if cfg.Workspace.Release.GitHubReleases && h.opt.ReleaseNotes != nil {
-			r.Publish, r.Name, r.Notes = true, fmt.Sprintf("%s %s", sibling, version), h.opt.ReleaseNotes(pr.Body)
+		if cfg.Workspace.Release.GitHubReleases && notes != nil {
+			r.Publish, r.Name, r.Notes = true, fmt.Sprintf("%s %s", sibling, version), notes(pr.Body)
 		}
 		rels = append(rels, r)
 	}

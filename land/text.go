@@ -62,7 +62,10 @@ func (o *Outcome) WriteText(w io.Writer) error {
 // landing, which nothing resumes. ok says whether everything landed as
 // tested (with dryRun: whether it could land); say is the last word for
 // the person at the terminal.
-func Foreground(ctx context.Context, g GitHub, members []Member, dryRun bool, w io.Writer) (ok bool, say string, err error) {
+//
+// Once everything landed as tested, the releases rels names are tagged
+// (and published).
+func Foreground(ctx context.Context, g GitHub, members []Member, dryRun bool, rels func(*Outcome) []Release, w io.Writer) (ok bool, say string, err error) {
 	cl, err := Check(ctx, g, "", members, Options{})
 	if err != nil {
 		return false, "", err
@@ -88,6 +91,20 @@ func Foreground(ctx context.Context, g GitHub, members []Member, dryRun bool, w 
 	}
 	if !out.AsTested() {
 		return false, "landed, but not as tested: compare the trees named above", nil
+	}
+	var failed []string
+	for _, t := range TagReleases(ctx, g, rels(out)) {
+		what := "tagged " + t.Release.Member.Ref() + " " + t.Release.Tag
+		if !t.Created {
+			what = t.Release.Member.Ref() + ": tag " + t.Release.Tag + " was there already"
+		}
+		if t.Err != nil {
+			what, failed = what+": "+t.Err.Error(), append(failed, t.Release.Tag)
+		}
+		fmt.Fprintln(w, what)
+	}
+	if len(failed) > 0 {
+		return false, "landed as tested; not tagged: " + strings.Join(failed, ", "), nil
 	}
 	return true, "landed as tested", nil
 }

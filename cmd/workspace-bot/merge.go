@@ -11,6 +11,7 @@ import (
 	"github.com/provide-io/workspace-bot/ci"
 	"github.com/provide-io/workspace-bot/internal/cli"
 	"github.com/provide-io/workspace-bot/land"
+	"github.com/provide-io/workspace-bot/release"
 )
 
 func runMerge(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -36,7 +37,10 @@ func landChangeset(ctx context.Context, o *testOptions, plan *bot.Plan, res *ci.
 		return code
 	}
 	fmt.Fprintf(stdout, "\nlanding %s:\n", plan.Changeset.Key)
-	ok, say, err := land.Foreground(ctx, client, bot.LandMembers(plan.Config, plan.Changeset, res), o.DryRun, stdout)
+	rels := func(out *land.Outcome) []land.Release {
+		return bot.Releases(plan.Config, plan.Changeset, out, release.Released, release.Notes)
+	}
+	ok, say, err := land.Foreground(ctx, client, bot.LandMembers(plan.Config, plan.Changeset, res), o.DryRun, rels, stdout)
 	switch {
 	case err != nil:
 		fmt.Fprintf(stderr, "error: %s\n", err)

@@ -6,7 +6,9 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/provide-io/workspace-bot/internal/gitfixture"
 	"github.com/provide-io/workspace-bot/internal/githubtest"
+	"github.com/provide-io/workspace-bot/release"
 )
 
 // workspace-bot merge: the dry run names what stops a PR and merges
@@ -90,5 +92,28 @@ func TestMergeCommandStopsHalfway(t *testing.T) {
 	}
 	if !srv.PR("o/s1", a).Merged || srv.PR("o/s2", b).Merged {
 		t.Error("want s1 merged and s2 open")
+	}
+}
+
+// Release PRs (as release open writes them) landed from the CLI are
+// tagged at their merge commits too.
+func TestMergeCommandTagsReleases(t *testing.T) {
+	srv, config := emulatedWorkspace(t, "true")
+	plan := &release.Plan{Workspace: "ws"}
+	var prs []int
+	for i, repo := range []string{"o/s1", "o/s2"} {
+		e := &release.Entry{Sibling: strings.TrimPrefix(repo, "o/"), Package: repo, Old: "1.0.0", New: fmt.Sprintf("1.%d.0", i+1), Bump: release.Minor}
+		prs = append(prs, openPR(t, srv, repo, release.DefaultBranch, plan.Body(e, nil)))
+	}
+	gh := []string{"--config", config, "--data-dir", t.TempDir(), "--github-api-url", srv.APIURL(), "--github-token", cmdToken}
+	code, out, errs := runCmd(t, append([]string{"merge", fmt.Sprintf("o/s1#%d", prs[0])}, gh...)...)
+	if code != exitOK || !strings.Contains(out, fmt.Sprintf("tagged o/s1#%d v1.1.0", prs[0])) || !strings.Contains(out, fmt.Sprintf("tagged o/s2#%d v1.2.0", prs[1])) {
+		t.Fatalf("merge of release PRs (exit %d):\n%s\n%s", code, out, errs)
+	}
+	for i, repo := range []string{"o/s1", "o/s2"} {
+		tag, err := gitfixture.Git(srv.RepoDir(repo), "rev-parse", fmt.Sprintf("v1.%d.0", i+1))
+		if pr := srv.PR(repo, prs[i]); err != nil || tag != pr.MergeCommitSHA {
+			t.Errorf("%s: tag at %q (%v), want the merge %s", repo, tag, err, pr.MergeCommitSHA)
+		}
 	}
 }
