@@ -144,6 +144,14 @@ func TestMergeLandsOnlyWhatWasTested(t *testing.T) {
 	w := newWorld(t, worldOptions{})
 	ms := w.tested("moving")
 
+	// A collaborator with read permission cannot land anything.
+	w.gh.SetPermission("acme/core", "carol", "read")
+	p, _ := w.comment(ms[0].repo, ms[0].n, "carol", "COLLABORATOR", "/workspace merge")
+	w.send("issue_comment", p)
+	if r := w.waitReply(ms[0], "@carol"); !strings.Contains(r, "`/workspace merge` needs write permission on acme/core, and GitHub says yours is read") {
+		t.Fatalf("a read-only merge: %s", r)
+	}
+
 	w.push("acme/lib", "moving", map[string]string{"LATE": "never tested\n"})
 	pushed := w.say(ms[0], "/workspace merge")
 	if !strings.Contains(pushed, "nothing was merged") || !strings.Contains(pushed, "tested other heads") {
