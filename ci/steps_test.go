@@ -201,7 +201,7 @@ func TestTimeoutKillsEverything(t *testing.T) {
 // tagged with this test binary's pid (another suite may run the same test
 // at once), so stillRunning finds exactly this run's leftovers.
 func ownSleep(secs, tag int) string {
-	return fmt.Sprintf("sleep %d.%d%d", secs, tag, os.Getpid())
+	return fmt.Sprintf("sleep %d.%d%07d", secs, tag, os.Getpid())
 }
 
 func stillRunning(s string) []int {

@@ -139,7 +139,10 @@ func TestForkAttacksFailInTheDefaultDeployment(t *testing.T) {
 		"cat " + secret + " 2>/dev/null || echo 'could not read the key'\n" +
 		probe("serve", addr) + probe("github", apiHost) +
 		probe("metadata", "169.254.169.254:80")})
-	bomb := w.openFork("acme/lib", "speedup", map[string]string{"check.sh": "for i in $(seq 3000); do sleep 319 & done\nwait\n"})
+	// The bomb's sleep carries this binary's pid: another suite may run
+	// the same attack at once, and its processes are not this run's.
+	bombSleep := fmt.Sprintf("sleep 319.%07d", os.Getpid())
+	bomb := w.openFork("acme/lib", "speedup", map[string]string{"check.sh": "for i in $(seq 3000); do " + bombSleep + " & done\nwait\n"})
 	hog := w.openFork("acme/app", "cache", map[string]string{"check.sh": "x=a; for i in $(seq 30); do x=$x$x; done; echo \"held ${#x}\"\n"})
 	w.approveForks(map[string]int{"acme/core": reader, "acme/lib": bomb, "acme/app": hog})
 	own := w.openPR("acme/core", "own-change", "", map[string]string{"README": "core, changed\n"})
@@ -170,7 +173,7 @@ func TestForkAttacksFailInTheDefaultDeployment(t *testing.T) {
 				t.Errorf("%s's summary does not say it hit the limit (%q), nor where to raise it: %+v\n%s", c.repo, c.want, st, body)
 			}
 		}
-		if left := processesOf("sleep 319"); len(left) > 0 {
+		if left := processesOf(bombSleep); len(left) > 0 {
 			t.Errorf("the fork bomb's processes outlived its run: %v", left)
 		}
 	} else {

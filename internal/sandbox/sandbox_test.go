@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"os"
 	"os/exec"
@@ -106,21 +107,21 @@ func TestServiceInvisible(t *testing.T) {
 // with setsid dies when the command exits, and when it is killed.
 func TestNothingOutlivesTheCommand(t *testing.T) {
 	needSandbox(t)
-	if out, err := run(t, Spec{Isolate: true}, `setsid sleep 311.25 & sleep 0.2`); err != nil {
+	if out, err := run(t, Spec{Isolate: true}, "setsid "+ownSleep(311)+" & sleep 0.2"); err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}
-	if !gone("sleep 311.25") {
-		t.Errorf("a setsid daemon outlived its command: %v", running("sleep 311.25"))
+	if !gone(ownSleep(311)) {
+		t.Errorf("a setsid daemon outlived its command: %v", running(ownSleep(311)))
 	}
 
 	out, _ := os.Create(filepath.Join(t.TempDir(), "out"))
 	defer out.Close()
-	p, err := Start(Spec{Isolate: true, Path: "/bin/sh", Args: []string{"sh", "-c", "setsid sleep 312.25 & sleep 300"},
+	p, err := Start(Spec{Isolate: true, Path: "/bin/sh", Args: []string{"sh", "-c", "setsid " + ownSleep(312) + " & sleep 300"},
 		Env: []string{"PATH=/usr/bin:/bin"}, Dir: "/", Stdout: out, Stderr: out})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for deadline := time.Now().Add(5 * time.Second); len(running("sleep 312.25")) == 0; time.Sleep(10 * time.Millisecond) {
+	for deadline := time.Now().Add(5 * time.Second); len(running(ownSleep(312))) == 0; time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatal("the daemon never started")
 		}
@@ -130,8 +131,8 @@ func TestNothingOutlivesTheCommand(t *testing.T) {
 	if err := p.Wait(); !errors.As(err, &ee) || ee.Signal != syscall.SIGKILL {
 		t.Errorf("Wait after Kill: %v", err)
 	}
-	if !gone("sleep 312.25") {
-		t.Errorf("a setsid daemon outlived Kill: %v", running("sleep 312.25"))
+	if !gone(ownSleep(312)) {
+		t.Errorf("a setsid daemon outlived Kill: %v", running(ownSleep(312)))
 	}
 }
 
@@ -142,7 +143,7 @@ func TestHelperProcess(t *testing.T) {
 	case "serve":
 		// A stand-in for the service: start a sandboxed step, say so,
 		// and wait to be killed.
-		p, err := Start(Spec{Isolate: true, Path: "/bin/sh", Args: []string{"sh", "-c", "setsid sleep 313.25 & sleep 313.5"},
+		p, err := Start(Spec{Isolate: true, Path: "/bin/sh", Args: []string{"sh", "-c", "setsid " + ownSleep(313) + " & " + ownSleep(315)},
 			Env: []string{"PATH=/usr/bin:/bin"}, Dir: "/", Stdout: os.Stderr, Stderr: os.Stderr})
 		if err != nil {
 			fmt.Println("error", err)
@@ -221,15 +222,15 @@ func TestServiceDeathKillsTheSandbox(t *testing.T) {
 		cmd.Process.Kill()
 		t.Fatalf("helper said %q", line)
 	}
-	for deadline := time.Now().Add(5 * time.Second); len(running("sleep 313.25")) == 0; time.Sleep(10 * time.Millisecond) {
+	for deadline := time.Now().Add(5 * time.Second); len(running(ownSleep(313))) == 0; time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatal("the step never started")
 		}
 	}
 	cmd.Process.Kill()
 	cmd.Wait()
-	if !gone("sleep 313.5") || !gone("sleep 313.25") {
-		t.Errorf("the step outlived the service: %v %v", running("sleep 313.5"), running("sleep 313.25"))
+	if !gone(ownSleep(315)) || !gone(ownSleep(313)) {
+		t.Errorf("the step outlived the service: %v %v", running(ownSleep(315)), running(ownSleep(313)))
 	}
 }
 
@@ -447,7 +448,7 @@ func unprivileged(t *testing.T) {
 		echo ok > built && echo "wrote build"
 		touch /usr/planted && echo "wrote /usr"
 		grep -E '^CapEff' /proc/self/status
-		setsid sleep 314.25 &
+		setsid `+ownSleep(314)+` &
 		true`)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
@@ -460,7 +461,7 @@ func unprivileged(t *testing.T) {
 	if !strings.Contains(out, "wrote build") || !strings.Contains(out, "CapEff:\t0000000000000000") {
 		t.Errorf("unprivileged sandbox:\n%s", out)
 	}
-	if !gone("sleep 314.25") {
+	if !gone(ownSleep(314)) {
 		t.Errorf("a daemon outlived its unprivileged sandbox")
 	}
 	fmt.Println("unprivileged checked")
@@ -483,4 +484,14 @@ func withoutNamespaces(t *testing.T) {
 		t.Errorf("a process group command: %v %q", err, out)
 	}
 	fmt.Println("namespaces checked:", err)
+}
+
+// ownSleep is a sleep no other suite on the machine runs at once: its
+// fraction is drawn from this test binary's path, which the helper
+// processes it starts share, so a check for leftovers finds only its own.
+func ownSleep(secs int) string {
+	exe, _ := os.Executable()
+	h := fnv.New32a()
+	h.Write([]byte(exe))
+	return fmt.Sprintf("sleep %d.%d", secs, 10000+h.Sum32()%90000)
 }
