@@ -69,6 +69,7 @@ func planSteps(req Request, lay layout, py interpreter, cached bool, res *Result
 	} else {
 		p = cfg.Plan(f)
 	}
+	affected := selectAffected(req, lay, res)
 	rp := runPlan{setupEnd: len(p.Phases)}
 	if p.Venv != "" {
 		rp.venv = filepath.Join(lay.wsDir, p.Venv)
@@ -98,6 +99,11 @@ func planSteps(req Request, lay layout, py interpreter, cached bool, res *Result
 					sr.LogTail = "[cached: the venv was built for the same pyproject.toml files, interpreter and setup at this path; not run]"
 					sr.Log = sr.LogTail + "\n"
 				}
+				if ph.Kind == workspace.PhaseSiblingTests && affected != nil && affected[st.Sibling] == "" {
+					sr.NotAffected = workspace.NotAffected
+					res.Steps = append(res.Steps, sr)
+					continue
+				}
 				res.Steps = append(res.Steps, sr)
 				i := len(res.Steps) - 1
 				rph.dirs[i] = lay.wsDir
@@ -110,7 +116,9 @@ func planSteps(req Request, lay layout, py interpreter, cached bool, res *Result
 				pipLane = append(pipLane, lane...)
 				continue
 			}
-			rph.lanes = append(rph.lanes, lane)
+			if len(lane) > 0 {
+				rph.lanes = append(rph.lanes, lane)
+			}
 		}
 		if len(pipLane) > 0 {
 			rph.lanes = append(rph.lanes, pipLane)
@@ -118,6 +126,18 @@ func planSteps(req Request, lay layout, py interpreter, cached bool, res *Result
 		rp.phases = append(rp.phases, rph)
 	}
 	return rp, nil
+}
+
+// selectAffected is the siblings whose tests a run of req.Members runs,
+// with why (recorded in res), or nil when every test runs. The graph is
+// depends_on joined with the dependencies the checkouts' pyproject.toml
+// files declare on each other.
+func selectAffected(req Request, lay layout, res *Result) map[string]string {
+	if req.Members == nil || req.Config.Workspace.CI.TestAll || req.Task != "" {
+		return nil
+	}
+	res.Affected = req.Config.Affected(req.Members, req.Config.PackageUses(lay.dirs))
+	return res.Affected
 }
 
 // withVenv is env with the venv active, as "source .venv/bin/activate"

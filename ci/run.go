@@ -137,6 +137,12 @@ type Request struct {
 	// its steps cannot be sandboxed (code from a fork, unless the service
 	// was told to allow unsandboxed builds).
 	RequireSandbox bool
+	// Members, when set, are the siblings whose PRs the run builds (the
+	// workspace repository under Config.Workspace.Name): only the tests
+	// of the siblings they affect run (workspace.Config.Affected), and
+	// the workspace tests always. Nil runs every test, as a run at branch
+	// tips does; so does [workspace.ci].affected = false.
+	Members []string
 	// RequireLimits fails the run, before anything is checked out, when
 	// its steps cannot be put in a cgroup with limits (code from a fork,
 	// unless the service was told to allow unlimited builds).

@@ -73,6 +73,9 @@ type StepResult struct {
 	// Cached: the default setup's venv was already built for these
 	// inputs at this path, so the step did not run (its Result is success).
 	Cached bool `json:"cached,omitempty"`
+	// NotAffected says why a sibling's test did not run: the changeset
+	// does not reach the sibling (its Result is skipped).
+	NotAffected string `json:"not_affected,omitempty"`
 	// Log is the step's whole output (capped), for run pages.
 	Log string `json:"-"`
 }
@@ -122,6 +125,9 @@ type Result struct {
 	// Warnings are one-line notes for whoever runs the build, such as
 	// steps that ran without a sandbox.
 	Warnings []string `json:"warnings,omitempty"`
+	// Affected are the siblings whose tests the run selected, with why,
+	// when it ran only the affected ones; nil when every test ran.
+	Affected map[string]string `json:"affected,omitempty"`
 	// Isolation says how the steps were kept from the machine; nil when
 	// no step was run.
 	Isolation *Isolation `json:"isolation,omitempty"`

@@ -142,6 +142,9 @@ type CI struct {
 	// Limits bound each run's processes together; a zero field takes the
 	// runner's default.
 	Limits Limits
+	// TestAll is affected = false: a PR run tests every sibling, not
+	// only those its changeset affects (see Affected).
+	TestAll bool
 }
 
 // The networks [workspace.ci].network names.
@@ -215,6 +218,10 @@ type Sibling struct {
 	// MergeMethod overrides [workspace.bot].merge_method for this
 	// sibling's PRs.
 	MergeMethod string
+
+	// dependsOnLines are the lines DependsOn's names are written on, for
+	// warnings about the graph (0 when unknown).
+	dependsOnLines []int
 }
 
 // HasOwnSetup reports whether the sibling's setup replaces the default.
@@ -306,7 +313,6 @@ func (c *Config) WorkspaceFullName() string {
 	return FullName(c.Workspace.Repo)
 }
 
-// Sibling returns the sibling with the given name.
 // SiblingDirs is where each sibling's checkout is on disk, by name: at
 // its path from the workspace root.
 func (c *Config) SiblingDirs() map[string]string {
@@ -317,6 +323,7 @@ func (c *Config) SiblingDirs() map[string]string {
 	return dirs
 }
 
+// Sibling returns the sibling with the given name.
 func (c *Config) Sibling(name string) *Sibling {
 	for i := range c.Siblings {
 		if c.Siblings[i].Name == name {

@@ -20,7 +20,7 @@ var (
 		"python", "tools", "tasks", "env", "hooks", "ci", "bot", "release"}
 	pythonKeys  = []string{"version", "venv_path"}
 	hooksKeys   = []string{"pre_install", "post_install"}
-	ciKeys      = []string{"setup", "test", "timeout", "checkout", "env", "cache", "max_log", "network", "limits"}
+	ciKeys      = []string{"setup", "test", "timeout", "checkout", "env", "cache", "max_log", "network", "limits", "affected"}
 	cacheKeys   = []string{"paths", "key"}
 	limitsKeys  = []string{"memory", "pids", "cpu"}
 	botKeys     = []string{"command", "context", "trusted", "link_by_branch", "merge_method"}
@@ -486,6 +486,8 @@ func (v *validator) ci(ws *Workspace, l loc, val any) {
 			}
 		case "limits":
 			v.limits(&ws.CI.Limits, kl, x)
+		case "affected":
+			ws.CI.TestAll = !v.boolean(kl, x)
 		}
 	}
 }

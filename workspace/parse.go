@@ -358,7 +358,9 @@ func (v *validator) checkSiblings(cfg *Config) {
 	for i := range cfg.Siblings {
 		s := &cfg.Siblings[i]
 		dl := siblingLoc(i, s).child("depends_on")
+		s.dependsOnLines = make([]int, len(s.DependsOn))
 		for j, d := range s.DependsOn {
+			s.dependsOnLines[j] = v.lines.line(dl.elem(j).path...)
 			dep := cfg.Sibling(d)
 			switch {
 			case dep == nil:

@@ -32,6 +32,10 @@ func runValidate(_ context.Context, args []string, stdout, stderr io.Writer) int
 		*config = fs.Arg(0)
 	}
 	cfg, warnings, err := workspace.Load(*config)
+	if err == nil {
+		// The siblings checked out beside the workspace, if they are.
+		warnings = append(warnings, cfg.GraphWarnings(cfg.SiblingDirs())...)
+	}
 	rep := workspace.NewReport(*config, cfg, warnings, err)
 	code := exitOK
 	if err != nil {
