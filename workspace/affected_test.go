@@ -62,7 +62,7 @@ func graphWorkspace(t *testing.T, pyprojects map[string]string) (*Config, map[st
 func TestAffected(t *testing.T) {
 	cfg, dirs := graphWorkspace(t, map[string]string{
 		// docs uses flavor's package though depends_on does not say so.
-		"docs": "[project]\nname = \"provide-docs\"\ndependencies = [\n  \"requests>=2\",\n  \"Flavor_Pack[extra] >= 0.1 ; python_version >= '3.11'\",\n]\n",
+		"docs":   "[project]\nname = \"provide-docs\"\ndependencies = [\n  \"requests>=2\",\n  \"Flavor_Pack[extra] >= 0.1 ; python_version >= '3.11'\",\n]\n",
 		"flavor": "[project]\nname = \"flavor.pack\"\n",
 	})
 	uses := cfg.PackageUses(dirs)
