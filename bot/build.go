@@ -58,7 +58,7 @@ func (b *Bot) Build(ctx context.Context, p *Plan, out io.Writer) (o *Outcome) {
 	// on the project wrote.
 	untrusted := len(p.Untrusted) > 0
 	req := ci.Request{Config: p.Config.Config, Pins: p.Pins, Changeset: p.Changeset.Key, Output: out,
-		Trusted: !untrusted, RequireSandbox: untrusted && !b.opt.AllowUnsandboxed, RequireLimits: untrusted && !b.opt.AllowUnlimited}
+		Members: p.Members(), Trusted: !untrusted, RequireSandbox: untrusted && !b.opt.AllowUnsandboxed, RequireLimits: untrusted && !b.opt.AllowUnlimited}
 	res, err := b.opt.Builder.Run(ctx, req)
 	cause := context.Cause(ctx)
 	if cause == errShutdown || cause == errSuperseded {

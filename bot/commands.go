@@ -32,6 +32,8 @@ type command struct {
 	Line string   // the line as written, for replies
 	// DryRun: merge --dry-run, the preflight alone.
 	DryRun bool
+	// All: test --all, every sibling's tests and not only the affected.
+	All bool
 	// Err is set when the line named the command word but could not be
 	// understood; the reply is the help text.
 	Err error
@@ -76,7 +78,9 @@ func parseLine(line, rest string) command {
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
 	switch c.Verb {
-	case verbTest, verbRetest, verbStatus, verbCancel, verbHelp, verbLink, verbUnlink, verbRevert:
+	case verbTest, verbRetest:
+		fs.BoolVar(&c.All, "all", false, "every sibling's tests")
+	case verbStatus, verbCancel, verbHelp, verbLink, verbUnlink, verbRevert:
 	case verbMerge:
 		fs.BoolVar(&c.DryRun, "dry-run", false, "check only")
 	default:
@@ -111,6 +115,7 @@ func helpText(word string) string {
 	fmt.Fprintf(&b, "Commands (one per line, at the start of a line, in a new comment on an open pull request):\n\n")
 	fmt.Fprintf(&b, "| command | what it does | who may run it |\n|---|---|---|\n")
 	fmt.Fprintf(&b, "| %s | build and test this PR's changeset now; approves the heads of authors who are not trusted that the bot had seen by the comment's time | write permission |\n", c("test"))
+	fmt.Fprintf(&b, "| %s | the same, with every sibling's own tests, not only those of the siblings the change affects | write permission |\n", c("test --all"))
 	fmt.Fprintf(&b, "| %s | the same as test | write permission |\n", c("retest"))
 	fmt.Fprintf(&b, "| %s | show the state of the latest run | a trusted association or write permission |\n", c("status"))
 	fmt.Fprintf(&b, "| %s | cancel the queued or running run | write permission |\n", c("cancel"))

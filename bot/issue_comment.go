@@ -195,7 +195,7 @@ func (h *eventState) runCommand(ctx context.Context, cfg *ConfigFile, c commentE
 	case verbHelp:
 		return h.reply(ctx, c, helpText(cfg.CommandWord()))
 	case verbTest, verbRetest:
-		return h.commandTest(ctx, cfg, c)
+		return h.commandTest(ctx, cfg, c, cmd.All)
 	case verbStatus:
 		return h.commandStatus(ctx, cfg, c)
 	case verbCancel:
@@ -213,13 +213,13 @@ func (h *eventState) runCommand(ctx context.Context, cfg *ConfigFile, c commentE
 // commandTest runs the changeset now. Only a commenter who can push gets
 // here (writes), so the command approves the untrusted heads the bot had
 // seen by the comment's time, and the reply names each of them.
-func (h *eventState) commandTest(ctx context.Context, cfg *ConfigFile, c commentEvent) error {
+func (h *eventState) commandTest(ctx context.Context, cfg *ConfigFile, c commentEvent, all bool) error {
 	pr, err := h.gh.PullRequest(ctx, c.repo, c.number)
 	if err != nil {
 		return fmt.Errorf("read %s#%d: %w", c.repo, c.number, err)
 	}
 	h.approvals = nil
-	t := trigger{start: pr, force: true, approval: &approval{by: c.user, at: c.at},
+	t := trigger{start: pr, force: true, all: all, approval: &approval{by: c.user, at: c.at},
 		reason: fmt.Sprintf("%s test by @%s on %s", cfg.CommandWord(), c.user, pr.Ref())}
 	if err := h.trigger(ctx, t); err != nil {
 		return err

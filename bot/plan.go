@@ -31,6 +31,22 @@ type Plan struct {
 	// Run is the plan's number in the service's store, which run pages
 	// and status links name; 0 when it is built at once.
 	Run int64
+	// AllTests runs every sibling's tests; otherwise only those of the
+	// siblings the changeset affects run (ci.Request.Members).
+	AllTests bool
+}
+
+// Members are the siblings the plan's changeset changes, for ci to select
+// the affected tests by; nil when every test is to run.
+func (p *Plan) Members() []string {
+	if p.AllTests {
+		return nil
+	}
+	out := []string{}
+	for _, m := range p.Changeset.Members {
+		out = append(out, memberName(p.Config, m))
+	}
+	return out
 }
 
 // Runnable says whether the plan's code may run.
@@ -102,14 +118,7 @@ func pins(cfg *ConfigFile, cs *changeset.Changeset) map[string]ci.Pin {
 	out := make(map[string]ci.Pin, len(cs.Members)+1)
 	for _, m := range cs.Members {
 		pr := m.PR
-		name := m.Sibling
-		if name == "" {
-			if s := cfg.SiblingByRepo(pr.Repo); s != nil {
-				name = s.Name
-			} else {
-				name = cfg.Workspace.Name
-			}
-		}
+		name := memberName(cfg, m)
 		p := ci.Pin{Ref: pr.HeadRef, SHA: pr.HeadSHA, FetchRef: fmt.Sprintf("refs/pull/%d/head", pr.Number)}
 		if cfg.Workspace.CI.Checkout != workspace.CheckoutHead {
 			p.Base = pr.BaseRef

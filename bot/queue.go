@@ -194,6 +194,7 @@ func (q *Queue) submit(ctx context.Context, p *Plan, force bool) (*Submitted, er
 	t, err := q.opt.Runs.Trigger(ctx, store.Run{
 		Key: p.Changeset.Key, Heads: p.Changeset.RunID, Reason: p.Reason,
 		Changeset: p.Changeset, Config: p.Config.Text, ConfigName: p.Config.Name, ConfigRemote: p.Config.Remote,
+		AllTests: p.AllTests,
 	}, force, window)
 	if err != nil {
 		return nil, err
@@ -285,7 +286,7 @@ func (q *Queue) storedPlan(ctx context.Context, r *store.Run) (*Plan, error) {
 		cfg = c
 	}
 	p := NewPlan(cfg, r.Changeset)
-	p.Run, p.Reason = r.ID, r.Reason
+	p.Run, p.Reason, p.AllTests = r.ID, r.Reason, r.AllTests
 	return p, nil
 }
 

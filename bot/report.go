@@ -59,6 +59,9 @@ func (b *Bot) summary(p *Plan, o *Outcome) Summary {
 		Members: summaryMembers(p.Changeset), Steps: res.Steps, Failed: res.FirstFailure(),
 	}
 	s.Excluded, s.MoreExcluded = summaryExcluded(p.Changeset)
+	if s.NotAffected = res.NotAffected(); len(s.NotAffected) > 0 {
+		s.NotAffectedWhy = workspace.NotAffected
+	}
 	if res.Isolation != nil {
 		s.Isolation = res.Isolation.Line()
 	}

@@ -56,6 +56,10 @@ type Summary struct {
 	Steps    []ci.StepResult
 	// Failed is the first step that did not pass, with its log tail.
 	Failed *ci.StepResult
+	// NotAffected are the siblings whose tests did not run, because the
+	// changeset does not affect them, and NotAffectedWhy says so.
+	NotAffected    []string
+	NotAffectedWhy string
 	// Isolation says in one line how the steps were kept from the
 	// machine (ci.Isolation.Line); "" when no step ran.
 	Isolation string

@@ -64,6 +64,8 @@ type trigger struct {
 	reason string // for people: "pull_request synchronize o/r#3"
 	// force runs even when the same heads were already tested.
 	force bool
+	// all runs every sibling's tests, not only the affected ones.
+	all bool
 	// approval, when set, is a /workspace test by someone who can push:
 	// it approves the untrusted heads the bot had seen by its time.
 	approval *approval
@@ -102,6 +104,7 @@ func (h *eventState) trigger(ctx context.Context, t trigger) error {
 		return err
 	}
 	for _, p := range plans {
+		p.AllTests = t.all
 		if err := h.admit(ctx, p, t); err != nil {
 			return err
 		}

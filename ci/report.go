@@ -9,6 +9,7 @@ import (
 
 	"github.com/provide-io/workspace-bot/internal/text"
 	"github.com/provide-io/workspace-bot/lifecycle"
+	"github.com/provide-io/workspace-bot/workspace"
 )
 
 // NewProgress prints one line per finished fetch and checkout, per
@@ -109,13 +110,12 @@ func WriteReport(w io.Writer, name string, res *Result) {
 			if many[s.Name+"\x00"+s.Sibling] > 1 {
 				name = fmt.Sprintf("%s #%d", s.Name, s.Index)
 			}
-			result := s.Result
-			if s.Cached {
-				result = "cached"
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%.1fs\t%s\n", name, who, result, float64(s.DurationMS)/1000, oneLine(s.Command))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%.1fs\t%s\n", name, who, s.Shown(), float64(s.DurationMS)/1000, oneLine(s.Command))
 		}
 		tw.Flush()
+	}
+	if na := res.NotAffected(); len(na) > 0 {
+		fmt.Fprintf(w, "\nnot run: the tests of %s (%s); test --all runs them\n", strings.Join(na, ", "), workspace.NotAffected)
 	}
 	for _, s := range res.Steps {
 		if s.Result == Success || s.Result == Skipped {

@@ -94,6 +94,19 @@ func (s StepResult) Title() string {
 	return t
 }
 
+// Shown is the step's result as reports show it: "not affected" and
+// "cached" told apart from a plain skipped or success, so that a suite
+// that did not run never reads as one that passed.
+func (s StepResult) Shown() string {
+	switch {
+	case s.NotAffected != "":
+		return "not affected"
+	case s.Cached:
+		return "cached"
+	}
+	return string(s.Result)
+}
+
 // Result is a whole run's outcome.
 type Result struct {
 	Result    lifecycle.Result `json:"result"`
@@ -144,6 +157,18 @@ func (r *Result) FirstFailure() *StepResult {
 		}
 	}
 	return nil
+}
+
+// NotAffected lists the siblings whose tests did not run because the
+// changeset does not affect them, in run order.
+func (r *Result) NotAffected() []string {
+	var out []string
+	for _, s := range r.Steps {
+		if s.NotAffected != "" && (len(out) == 0 || out[len(out)-1] != s.Sibling) {
+			out = append(out, s.Sibling)
+		}
+	}
+	return out
 }
 
 // Isolation says how a run's steps were kept from the machine, for the

@@ -121,6 +121,10 @@ func (c *Config) Affected(members []string, uses Uses) map[string]string {
 	via := map[string]string{}
 	root := map[string]string{}
 	var queue []string
+	// In name order, so that a sibling two members reach is always
+	// explained by the same one.
+	members = append([]string(nil), members...)
+	sort.Strings(members)
 	for _, m := range members {
 		if c.Sibling(m) == nil || root[m] != "" {
 			continue

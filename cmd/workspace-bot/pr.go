@@ -34,6 +34,15 @@ func pinChangeset(ctx context.Context, o *testOptions, cfg *workspace.Config, re
 		}
 		req.Pins[m.Sibling] = plan.Pins[m.Sibling]
 	}
+	if !o.All {
+		// What --ref pins is changed as much as the PRs are.
+		req.Members = plan.Members()
+		for name := range req.Pins {
+			if _, pr := plan.Pins[name]; !pr {
+				req.Members = append(req.Members, name)
+			}
+		}
+	}
 	if req.Changeset == "tips" {
 		req.Changeset = cs.Key
 	} else {

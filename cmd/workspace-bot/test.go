@@ -33,6 +33,9 @@ type testOptions struct {
 	BuildUser string
 	// Merge lands the changeset once it passes (merge); DryRun checks only.
 	Merge, DryRun bool
+	// All runs every sibling's tests in a --pr run, not only those of
+	// the siblings the changeset affects.
+	All bool
 }
 
 // Validate checks the flags that make sense without the config.
@@ -71,8 +74,10 @@ func (o *testOptions) request(cfg *workspace.Config) (ci.Request, error) {
 }
 
 func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := cli.NewFlagSet("test", "test [--config wrknv.toml] [--data-dir DIR] [--ref SIBLING=REF]... [--pr REF]... [--local] [--task NAME] [--fresh] [--json] [--keep] [-v]", stderr)
-	return testOrMerge(ctx, fs, &testOptions{GitHub: githubFlags()}, args, stdout, stderr)
+	fs := cli.NewFlagSet("test", "test [--config wrknv.toml] [--data-dir DIR] [--ref SIBLING=REF]... [--pr REF]... [--all] [--local] [--task NAME] [--fresh] [--json] [--keep] [-v]", stderr)
+	o := &testOptions{GitHub: githubFlags()}
+	fs.BoolVar(&o.All, "all", false, "with --pr, run every sibling's tests, not only those of the siblings the changeset affects")
+	return testOrMerge(ctx, fs, o, args, stdout, stderr)
 }
 
 func testOrMerge(ctx context.Context, fs *pflag.FlagSet, o *testOptions, args []string, stdout, stderr io.Writer) int {

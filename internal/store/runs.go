@@ -49,6 +49,10 @@ type Run struct {
 	// Superseded is the id of the run that replaced this one, when it was
 	// cancelled for a newer push.
 	Superseded int64
+	// AllTests runs every sibling's tests, not only the affected ones
+	// (test --all). It sticks to a queued run that later events coalesce
+	// into.
+	AllTests bool
 }
 
 // Final reports whether the run has ended.
@@ -72,7 +76,7 @@ func stateOf(col string) (lifecycle.State, lifecycle.Result) {
 	return lifecycle.Done, lifecycle.Result(col)
 }
 
-const runColumns = `id, key, run_id, state, trigger, changeset, result, config, config_name, config_remote, not_before, created_at, started_at, finished_at, attempts, superseded`
+const runColumns = `id, key, run_id, state, trigger, changeset, result, config, config_name, config_remote, not_before, created_at, started_at, finished_at, attempts, superseded, all_tests`
 
 func scanRun(row interface{ Scan(...any) error }) (*Run, error) {
 	var r Run
@@ -80,7 +84,7 @@ func scanRun(row interface{ Scan(...any) error }) (*Run, error) {
 	var nb, ca, sa, fa int64
 	var state string
 	if err := row.Scan(&r.ID, &r.Key, &r.Heads, &state, &r.Reason, &cs, &res, &r.Config, &r.ConfigName, &r.ConfigRemote,
-		&nb, &ca, &sa, &fa, &r.Attempts, &r.Superseded); err != nil {
+		&nb, &ca, &sa, &fa, &r.Attempts, &r.Superseded, &r.AllTests); err != nil {
 		return nil, err
 	}
 	r.State, r.Ended = stateOf(state)
@@ -303,12 +307,12 @@ func (s *Store) enqueue(ctx context.Context, tx *sql.Tx, r Run, window time.Dura
 			nb = limit
 		}
 		q = queued{ID: prev.ID, Coalesced: true, Due: nb}
-		_, err = tx.ExecContext(ctx, `UPDATE runs SET run_id = ?, trigger = ?, changeset = ?, config = ?, config_name = ?, config_remote = ?, not_before = ? WHERE id = ?`,
-			r.Heads, r.Reason, cs, r.Config, r.ConfigName, r.ConfigRemote, notBefore(nb, hold), prev.ID)
+		_, err = tx.ExecContext(ctx, `UPDATE runs SET run_id = ?, trigger = ?, changeset = ?, config = ?, config_name = ?, config_remote = ?, not_before = ?, all_tests = all_tests OR ? WHERE id = ?`,
+			r.Heads, r.Reason, cs, r.Config, r.ConfigName, r.ConfigRemote, notBefore(nb, hold), r.AllTests, prev.ID)
 		return q, err
 	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO runs (key, run_id, state, trigger, changeset, config, config_name, config_remote, not_before, created_at)
-VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?)`, r.Key, r.Heads, r.Reason, cs, r.Config, r.ConfigName, r.ConfigRemote, notBefore(nb, hold), toNanos(now))
+	res, err := tx.ExecContext(ctx, `INSERT INTO runs (key, run_id, state, trigger, changeset, config, config_name, config_remote, not_before, created_at, all_tests)
+VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?)`, r.Key, r.Heads, r.Reason, cs, r.Config, r.ConfigName, r.ConfigRemote, notBefore(nb, hold), toNanos(now), r.AllTests)
 	if err != nil {
 		return q, err
 	}

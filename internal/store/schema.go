@@ -179,6 +179,9 @@ CREATE TABLE landings (
 	created_at INTEGER NOT NULL
 );
 `,
+	`
+ALTER TABLE runs ADD COLUMN all_tests INTEGER NOT NULL DEFAULT 0;
+`,
 }
 
 // SchemaVersion is the user_version this build brings a database to.
