@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/provide-io/workspace-bot/changeset"
+	"github.com/provide-io/workspace-bot/ci"
 	"github.com/provide-io/workspace-bot/lifecycle"
 )
 
@@ -354,5 +355,47 @@ func TestLinkAndUnlinkWhereLinesCount(t *testing.T) {
 	}
 	if body() != "> Depends-On: acme/lib#2\n" {
 		t.Errorf("the body changed: %q", body())
+	}
+}
+
+// TestTestAllRunsEveryTest: a PR run names its changeset's members, so
+// that ci runs only the affected siblings' tests, and its summary says
+// which did not run and how to run them; /workspace test --all names
+// none, so every test runs.
+func TestTestAllRunsEveryTest(t *testing.T) {
+	h := newHarness(t, nil)
+	h.threeSiblings()
+	h.bld.mu.Lock()
+	h.bld.Value = &ci.Result{Result: ci.Success, Steps: []ci.StepResult{
+		{Name: "test", Sibling: "core", Index: 1, Result: ci.Success},
+		{Name: "test", Sibling: "docs<b>", Index: 1, Result: ci.Skipped, NotAffected: "not affected: depends on no member"},
+	}}
+	h.bld.mu.Unlock()
+	h.handle(prEvent("opened", prLib, nil))
+	h.waitState(prLib.Repo, prLib.HeadSHA, "success")
+	if got := strings.Join(h.bld.calls[0].Members, ","); got != "app,core,lib" {
+		t.Errorf("a PR run's members: %q", got)
+	}
+	h.expect("summary", func() bool { return len(h.gh.commentsOn(prLib.Ref())) == 1 })
+	body := h.gh.commentsOn(prLib.Ref())[0].Body
+	for _, want := range []string{"**Not run:** the tests of docs\\<b\\>, not affected: depends on no member. `/workspace test --all` runs them.",
+		"| ⏭️ not affected |"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the summary lacks %q:\n%s", want, body)
+		}
+	}
+
+	h.comment("acme/lib", 2, 20, "alice", "MEMBER", "/workspace test --all")
+	h.settle()
+	if n := h.bld.callCount(); n != 2 {
+		t.Fatalf("builds: %d, want 2", n)
+	}
+	if m := h.bld.calls[1].Members; m != nil {
+		t.Errorf("test --all named members %v: only the affected tests would run", m)
+	}
+	h.comment("acme/lib", 2, 21, "alice", "MEMBER", "/workspace test --every")
+	h.settle()
+	if r := h.replies(prLib.Ref()); len(r) == 0 || !strings.Contains(r[len(r)-1], "test --all") {
+		t.Errorf("a mistyped flag's reply does not show test --all: %q", r)
 	}
 }

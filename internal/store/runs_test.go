@@ -323,3 +323,26 @@ func TestPruneRunsKeepsTheNewestOfEachChangeset(t *testing.T) {
 		}
 	}
 }
+
+// TestAllTestsSticksToACoalescedRun: a test --all that a push coalesces
+// into still runs every test, and the claimed run says so.
+func TestAllTestsSticksToACoalescedRun(t *testing.T) {
+	s, _ := openTest(t)
+	clk := withClock(s)
+	ctx := context.Background()
+	id, _, err := s.EnqueueRun(ctx, Run{Key: "o/a#1", Heads: "r1", AllTests: true}, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again, co, err := s.EnqueueRun(ctx, Run{Key: "o/a#1", Heads: "r2"}, time.Second); err != nil || !co || again != id {
+		t.Fatalf("the push did not coalesce: %d %v %v", again, co, err)
+	}
+	r, err := s.ClaimRun(ctx, clk.now().Add(time.Second))
+	if err != nil || r == nil || r.ID != id || !r.AllTests || r.Heads != "r2" {
+		t.Fatalf("claimed %+v %v, want run %d at r2 with every test", r, err, id)
+	}
+	plain, _, err := s.EnqueueRun(ctx, Run{Key: "o/b#2", Heads: "r3"}, 0)
+	if r, err := s.GetRun(ctx, plain); err != nil || r.AllTests {
+		t.Fatalf("a plain run reads as test --all: %+v %v", r, err)
+	}
+}
