@@ -62,6 +62,9 @@ type worldOptions struct {
 	// ci are more lines of [workspace.ci]; tables, more tables of the
 	// workspace (such as [workspace.release]).
 	ci, tables string
+	// siblingTests gives each sibling a test of its own, which prints
+	// "own tests of NAME".
+	siblingTests bool
 }
 
 func newWorld(t *testing.T, o worldOptions) *world {
@@ -97,6 +100,9 @@ func newWorld(t *testing.T, o worldOptions) *world {
 	for _, s := range sibs {
 		fmt.Fprintf(&cfg, "\n[[siblings]]\nname = %q\npath = \"../%s\"\nrepo = %q\nlayer = %q\ndepends_on = [%s]\n",
 			s, s, srv.GitURL(owner+"/"+s), layers[s], deps[s])
+		if o.siblingTests {
+			fmt.Fprintf(&cfg, "test = [\"echo own tests of %s\"]\n", s)
+		}
 	}
 	w.cfg = filepath.Join(w.cfgDir, "wrknv.toml")
 	write(t, w.cfg, cfg.String())
