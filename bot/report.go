@@ -100,7 +100,17 @@ func describeResult(res *ci.Result, cs *changeset.Changeset) string {
 	verb := lifecycle.Show(lifecycle.Done, res.Result).Short
 	switch res.Result {
 	case lifecycle.Success:
-		return fmt.Sprintf("%s: %s, %d steps in %s", verb, describeMembers(cs), len(res.Steps), res.Duration.Round(1e8))
+		ran := len(res.Steps)
+		for _, s := range res.Steps {
+			if s.NotAffected != "" {
+				ran--
+			}
+		}
+		left := ""
+		if n := len(res.NotAffected()); n > 0 {
+			left = fmt.Sprintf(" (%d siblings' tests not affected)", n)
+		}
+		return fmt.Sprintf("%s: %s, %d steps in %s%s", verb, describeMembers(cs), ran, res.Duration.Round(1e8), left)
 	case lifecycle.Cancelled:
 		if res.Error != "" {
 			return res.Error

@@ -279,6 +279,11 @@ func TestActionFailingChangeset(t *testing.T) {
 	if !strings.Contains(r.summary, "failed") {
 		t.Errorf("step summary:\n%s", r.summary)
 	}
+	// banner's change reaches hello-cli, which depends on it, but not
+	// greeting: its own test does not run, and the step summary says so.
+	if !strings.Contains(r.summary, "**Not run:** the tests of greeting, not affected") || !strings.Contains(r.summary, "| banner | ✅ success |") {
+		t.Errorf("the step summary does not say which tests did not run:\n%s", r.summary)
+	}
 }
 
 func TestActionCommentFromTrustedUserRuns(t *testing.T) {

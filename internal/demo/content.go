@@ -33,6 +33,7 @@ path = "../greeting"
 repo = "{{GIT}}/demo-org/greeting.git"
 layer = "foundation"
 setup = ["sh install.sh"]
+test = ["sh -n lib.sh"]
 
 [[siblings]]
 name = "banner"
@@ -41,6 +42,7 @@ repo = "{{GIT}}/demo-org/banner.git"
 layer = "framework"
 depends_on = ["greeting"]
 setup = ["sh install.sh"]
+test = ["sh -n lib.sh"]
 
 [[siblings]]
 name = "hello-cli"
@@ -49,6 +51,7 @@ repo = "{{GIT}}/demo-org/hello-cli.git"
 layer = "tools"
 depends_on = ["greeting", "banner"]
 setup = ["sh install.sh"]
+test = ["sh -n lib.sh"]
 `
 
 // install links a sibling into the workspace's shared environment, as an
