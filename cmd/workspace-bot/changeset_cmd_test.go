@@ -38,7 +38,7 @@ func emulatedWorkspace(t *testing.T, testCmd string) (*githubtest.Server, string
 		if _, err := srv.Commit("o/"+n, "main", map[string]string{"base-" + n + ".txt": "base\n"}, "initial"); err != nil {
 			t.Fatal(err)
 		}
-		fmt.Fprintf(&b, "\n[[siblings]]\nname = %q\npath = \"../%s\"\nrepo = %q\nlayer = \"foundation\"\nsetup = [\"true\"]\n", n, n, srv.GitURL("o/"+n))
+		fmt.Fprintf(&b, "\n[[siblings]]\nname = %q\npath = \"../%s\"\nrepo = %q\nlayer = \"foundation\"\nsetup = [\"true\"]\ntest = [\"echo own tests of %s\"]\n", n, n, srv.GitURL("o/"+n), n)
 	}
 	return srv, writeConfig(t, b.String())
 }
@@ -120,10 +120,19 @@ func TestChangesetAndTestPRCommands(t *testing.T) {
 	// A failing test is exit 1: the PR's file is missing from the build.
 	srv2, config2 := emulatedWorkspace(t, "test -f ../s1/never-there.txt")
 	c := openPR(t, srv2, "o/s1", "feature", "")
-	code, _, _ = runCmd(t, "test", "--pr", fmt.Sprintf("o/s1#%d", c), "--config", config2, "--data-dir", t.TempDir(),
-		"--github-api-url", srv2.APIURL(), "--github-token", cmdToken)
+	gh2 := []string{"--config", config2, "--data-dir", t.TempDir(), "--github-api-url", srv2.APIURL(), "--github-token", cmdToken}
+	code, out, _ = runCmd(t, append([]string{"test", "--pr", fmt.Sprintf("o/s1#%d", c)}, gh2...)...)
 	if code != exitFailed {
 		t.Errorf("failing test exit = %d, want %d", code, exitFailed)
+	}
+	// s1's PR does not reach s2: its tests do not run, and test says so;
+	// --all runs them.
+	if !strings.Contains(out, "not run: the tests of s2 (not affected: depends on no member); test --all runs them") {
+		t.Errorf("test --pr does not say which tests did not run:\n%s", out)
+	}
+	code, out, errs = runCmd(t, append([]string{"test", "--pr", fmt.Sprintf("o/s1#%d", c), "--all", "-v"}, gh2...)...)
+	if code != exitFailed || strings.Contains(out, "not run") || !strings.Contains(errs, "own tests of s2") {
+		t.Errorf("test --all: exit %d\n%s\n%s", code, out, errs)
 	}
 }
 
