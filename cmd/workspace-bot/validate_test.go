@@ -128,3 +128,24 @@ func TestValidateWrknvSectionsAndNoTests(t *testing.T) {
 		t.Errorf("-v should list wrknv's sections: exit %d\n%s", code, out)
 	}
 }
+
+// TestValidateChecksTheGraphAgainstThePackages: with the siblings checked
+// out beside the workspace, validate warns where a package depends on a
+// sibling depends_on does not list, at its file and line.
+func TestValidateChecksTheGraphAgainstThePackages(t *testing.T) {
+	config := writeConfig(t, validateConfig)
+	parent := filepath.Dir(filepath.Dir(config))
+	for name, text := range map[string]string{
+		"a": "[project]\nname = \"acme-a\"\n",
+		"c": "[project]\nname = \"c\"\ndependencies = [\n  \"acme_a>=1\",\n]\n",
+	} {
+		os.MkdirAll(filepath.Join(parent, name), 0o755)
+		os.WriteFile(filepath.Join(parent, name, "pyproject.toml"), []byte(text), 0o644)
+	}
+	code, _, errs := runCmd(t, "validate", config)
+	want := "warning: " + filepath.Join(parent, "c", "pyproject.toml") + ":4: c depends on sibling a, which siblings[c].depends_on in " + config +
+		" does not list (fix: add \"a\" to depends_on of sibling c"
+	if code != exitOK || !strings.Contains(errs, want) {
+		t.Errorf("exit %d, want a warning %q:\n%s", code, want, errs)
+	}
+}
