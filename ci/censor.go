@@ -204,6 +204,7 @@ func (s *secrets) result(res *Result, err error) (*Result, error) {
 		for i := range res.Steps {
 			st := &res.Steps[i]
 			st.Command, st.Log, st.LogTail = s.text(st.Command), s.text(st.Log), s.text(st.LogTail)
+			s.censorTests(st.Tests)
 		}
 	}
 	if err != nil {

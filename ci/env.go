@@ -28,11 +28,14 @@ var stepPassed = map[string]bool{
 // another run, and nothing of the service's home is needed.
 type scratch struct {
 	home, tmp string
+	// reports holds each step's WORKSPACE_REPORTS.
+	reports *reports
 }
 
-// newScratch makes the run's scratch directories: in the build root, or
-// for --local in a temporary directory removed by cleanup.
-func newScratch(root string) (s scratch, cleanup func(), err error) {
+// newScratch makes the run's scratch directories, and a reports
+// directory for each of its steps: in the build root, or for --local in a
+// temporary directory removed by cleanup.
+func newScratch(root string, steps int) (s scratch, cleanup func(), err error) {
 	cleanup = func() {}
 	dir := root
 	if dir == "" {
@@ -48,7 +51,12 @@ func newScratch(root string) (s scratch, cleanup func(), err error) {
 			return s, func() {}, err
 		}
 	}
-	return s, cleanup, nil
+	if s.reports, err = makeReports(dir, steps); err != nil {
+		cleanup()
+		return s, func() {}, err
+	}
+	removeDir := cleanup
+	return s, func() { s.reports.close(); removeDir() }, nil
 }
 
 // stepEnv is every step's environment: the passed variables of the

@@ -25,6 +25,9 @@ type runPlan struct {
 	// setupEnd is the index of the first phase after the setup (the
 	// tests); the cache is saved when everything before it succeeded.
 	setupEnd int
+	// pytest names, by step index, the report pytest is told to write
+	// (see pytestReport).
+	pytest map[int]string
 }
 
 // runPhase is lanes run side by side, each lane's steps in order.
@@ -70,7 +73,7 @@ func planSteps(req Request, lay layout, py interpreter, cached bool, res *Result
 		p = cfg.Plan(f)
 	}
 	affected := selectAffected(req, lay, res)
-	rp := runPlan{setupEnd: len(p.Phases)}
+	rp := runPlan{setupEnd: len(p.Phases), pytest: map[int]string{}}
 	if p.Venv != "" {
 		rp.venv = filepath.Join(lay.wsDir, p.Venv)
 	}
@@ -106,6 +109,9 @@ func planSteps(req Request, lay layout, py interpreter, cached bool, res *Result
 				}
 				res.Steps = append(res.Steps, sr)
 				i := len(res.Steps) - 1
+				if name := pytestReport(cfg, f, p, ph.Kind, st); name != "" {
+					rp.pytest[i] = name
+				}
 				rph.dirs[i] = lay.wsDir
 				if st.Sibling != "" {
 					rph.dirs[i] = lay.dirs[st.Sibling]
@@ -230,7 +236,8 @@ func (r *Runner) runPhases(ctx context.Context, req Request, lay layout, sc scra
 					if res.Steps[i].Cached {
 						continue
 					}
-					res.Steps[i] = r.runStep(ctx, res.Steps[i], ph.dirs[i], psx, parallel)
+					res.Steps[i] = r.runStep(ctx, res.Steps[i], ph.dirs[i], psx, parallel, sc.reports.stepEnv(i, rp.pytest[i]))
+					res.Steps[i].Tests = sc.reports.read(i, ph.dirs[i], lay, req.Config)
 					if res.Steps[i].Result != Success {
 						return
 					}

@@ -127,14 +127,14 @@ import %[1]s
 
 class Test(unittest.TestCase):
     def test_chain(self):
-        self.assertTrue(%[1]s.chain().startswith("%[1]s:"))
+        self.assertTrue(%[1]s.chain().startswith(%[2]q + ":"))
 
     def test_against_the_workspace(self):
         # A sibling's own tests run in the shared venv, with every
         # sibling it imports installed there.
         import sys
         self.assertTrue(sys.prefix.startswith(os.environ["VIRTUAL_ENV"]), sys.prefix)
-`, mod),
+`, mod, p.name),
 		// Kept out of a sparse checkout of src and tests.
 		"docs/site/index.html": "<html>" + strings.Repeat("built docs ", 200) + "</html>\n",
 	}

@@ -435,11 +435,11 @@ func (r *Runner) run(ctx context.Context, req Request) (*Result, error) {
 	if root != "" {
 		// A reused root's scratch is not reused: the steps' HOME and
 		// TMPDIR start empty in every run.
-		for _, d := range []string{".home", ".tmp"} {
+		for _, d := range []string{".home", ".tmp", reportsDirName} {
 			removeTree(filepath.Join(root, d))
 		}
 	}
-	sc, cleanup, err := newScratch(root)
+	sc, cleanup, err := newScratch(root, len(res.Steps))
 	if err != nil {
 		return fail(fmt.Errorf("create the steps' home and temporary directories: %w", err))
 	}
@@ -630,7 +630,7 @@ func planLayout(cfg *workspace.Config, req Request, root string) (layout, error)
 			filepath.IsAbs(s.Path) || dir == lay.wsDir {
 			return layout{}, inputErr(fmt.Sprintf("sibling %s: path %q would land outside the build root (use a path like \"../%s\" next to the workspace)", s.Name, s.Path, s.Name))
 		}
-		if d := filepath.Base(dir); filepath.Dir(dir) == root && (d == ".home" || d == ".tmp") {
+		if d := filepath.Base(dir); filepath.Dir(dir) == root && (d == ".home" || d == ".tmp" || d == reportsDirName) {
 			return layout{}, inputErr(fmt.Sprintf("sibling %s: path %q lands on the build root's %s, which holds the steps' HOME and TMPDIR (use a path like \"../%s\")", s.Name, s.Path, d, s.Name))
 		}
 		for i, c := range lay.cache {

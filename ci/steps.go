@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sync"
 	"time"
 
@@ -15,7 +16,7 @@ import (
 // runStep runs one command with sh -c. Output goes to the run's output
 // as it comes, or, for steps running side by side, to a spool file copied
 // there in one piece when the step ends, so logs do not interleave.
-func (r *Runner) runStep(ctx context.Context, st StepResult, dir string, sx *stepIO, buffered bool) StepResult {
+func (r *Runner) runStep(ctx context.Context, st StepResult, dir string, sx *stepIO, buffered bool, env []string) StepResult {
 	who := st.Sibling
 	if who == "" {
 		who = "workspace"
@@ -40,6 +41,7 @@ func (r *Runner) runStep(ctx context.Context, st StepResult, dir string, sx *ste
 	start0 := time.Now()
 	stopBeat := r.beat(st, who, out)
 	start, spec := sandbox.Start, sx.command(dir, "sh", "-c", st.Command)
+	spec.Env = slices.Concat(spec.Env, env)
 	if sx.sandbox != nil {
 		start = sx.sandbox.start
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/provide-io/workspace-bot/ci/junit"
 	"github.com/provide-io/workspace-bot/lifecycle"
 )
 
@@ -78,6 +79,9 @@ type StepResult struct {
 	NotAffected string `json:"not_affected,omitempty"`
 	// Log is the step's whole output (capped), for run pages.
 	Log string `json:"-"`
+	// Tests is what the JUnit reports the step left in WORKSPACE_REPORTS
+	// say; nil when it left none.
+	Tests *junit.Report `json:"tests,omitempty"`
 }
 
 // Title names the step for people, told apart from every other step of
