@@ -6,6 +6,7 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
 
 	"github.com/provide-io/workspace-bot/internal/text"
 	"github.com/provide-io/workspace-bot/lifecycle"
@@ -129,6 +130,81 @@ func WriteReport(w io.Writer, name string, res *Result) {
 	if res.BuildRoot != "" {
 		fmt.Fprintf(w, "\nbuild root: %s\n", res.BuildRoot)
 	}
+	// Last, where a terminal leaves the eye.
+	writeTests(w, res)
+}
+
+// maxPrintedTests bounds the failing tests a report prints; --json has
+// every one the run kept.
+const maxPrintedTests = 50
+
+// writeTests prints the test counts and, last, the failing tests: one
+// line each, with control characters (which a test's name or message can
+// use to rewrite the terminal) shown as spaces.
+func writeTests(w io.Writer, res *Result) {
+	total, per := res.Tests()
+	if len(per) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\ntests: %s\n", total.Words())
+	if len(per) > 1 {
+		for _, p := range per {
+			who := p.Sibling
+			if who == "" {
+				who = "workspace"
+			}
+			fmt.Fprintf(w, "  %s: %s\n", who, p.Words())
+		}
+	}
+	failed, more := res.FailedTests()
+	if len(failed) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "\nfailing tests:")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for i, f := range failed {
+		if i == maxPrintedTests {
+			more += len(failed) - maxPrintedTests
+			break
+		}
+		who := f.Sibling
+		if who == "" {
+			who = "workspace"
+		}
+		where := f.File
+		if f.Path != "" {
+			where = f.Checkout + ": " + f.Path
+		}
+		if where != "" && f.Line > 0 {
+			where += fmt.Sprintf(":%d", f.Line)
+		}
+		line := "  " + strings.Join([]string{printable(who, 40), printable(f.ID, 120), printable(where, 120), printable(firstLine(f.Message), 160)}, "\t")
+		fmt.Fprintln(tw, strings.TrimRight(line, "\t"))
+	}
+	tw.Flush()
+	if more > 0 {
+		fmt.Fprintf(w, "  and %d more (--json lists the %d the run kept)\n", more, len(failed))
+	}
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
+}
+
+// printable is s on one line of at most n characters, every control
+// character a space.
+func printable(s string, n int) string {
+	r := []rune(strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
+			return ' '
+		}
+		return r
+	}, s))
+	if len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return string(r)
 }
 
 func oneLine(s string) string {

@@ -248,3 +248,25 @@ func (s *secrets) censorTests(rep *junit.Report) {
 		rep.Problems[i] = s.text(rep.Problems[i])
 	}
 }
+
+// JSONResult is a Result with its tests summed, as `test --json` prints
+// it: the counts in total and per sibling, and every failing test the run
+// kept, without looking through the steps.
+type JSONResult struct {
+	*Result
+	Tests           *TestCounts  `json:"tests,omitempty"`
+	TestsBySibling  []TestCounts `json:"tests_by_sibling,omitempty"`
+	FailedTests     []FailedTest `json:"failed_tests,omitempty"`
+	MoreFailedTests int          `json:"more_failed_tests,omitempty"`
+}
+
+// ForJSON is r with its tests summed (see JSONResult).
+func (r *Result) ForJSON() JSONResult {
+	out := JSONResult{Result: r}
+	total, per := r.Tests()
+	if len(per) > 0 {
+		out.Tests, out.TestsBySibling = &total, per
+	}
+	out.FailedTests, out.MoreFailedTests = r.FailedTests()
+	return out
+}

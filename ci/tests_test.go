@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/provide-io/workspace-bot/ci/junit"
 	"github.com/provide-io/workspace-bot/workspace"
 )
 
@@ -96,5 +97,31 @@ func TestPytestReportOnlyForTheDefaultSetup(t *testing.T) {
 	cfg.Workspace.CI.Env = map[string]string{"PYTEST_ADDOPTS": "-p no:cacheprovider"}
 	if got := pytestReport(cfg, f, venv, workspace.PhaseSiblingTests, step("py")); got != "" {
 		t.Errorf("PYTEST_ADDOPTS set by the config was replaced: %q", got)
+	}
+}
+
+// The CLI's report ends with the failing tests, one line each: a test's
+// name or message cannot move the cursor, clear the screen or add lines.
+func TestReportEndsWithTheFailingTests(t *testing.T) {
+	t.Parallel()
+	res := &Result{Result: Failure, Steps: []StepResult{
+		{Name: "test", Sibling: "alpha", Result: Success, Tests: &junit.Report{Passed: 3}},
+		{Name: "test", Result: Failure, LogTail: "boom", Tests: &junit.Report{Passed: 1, Failed: 2, Failures: []junit.Case{
+			{ID: "t::a\x1b[2J\x1b[H", Checkout: "alpha", Path: "tests/a.py", File: "../alpha/tests/a.py", Line: 7, Message: "assert 1\rFAKE OK\nsecond line"},
+			{ID: "t::b", File: "/usr/lib/x.py"},
+		}}},
+	}}
+	var b strings.Builder
+	WriteReport(&b, "ws", res)
+	out := b.String()
+	if strings.ContainsAny(out, "\x1b\r") {
+		t.Errorf("control characters reached the report: %q", out)
+	}
+	i := strings.Index(out, "\ntests: 4 passed, 2 failed\n  workspace: 1 passed, 2 failed\n  alpha: 3 passed\n\nfailing tests:\n")
+	if i < 0 || !strings.HasSuffix(out, "  workspace  t::b         /usr/lib/x.py\n") {
+		t.Fatalf("report:\n%s", out)
+	}
+	if !strings.Contains(out, "  workspace  t::a [2J [H  alpha: tests/a.py:7  assert 1 FAKE OK\n") {
+		t.Errorf("the failing test's line:\n%s", out)
 	}
 }

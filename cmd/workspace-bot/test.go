@@ -137,7 +137,7 @@ func testOrMerge(ctx context.Context, fs *pflag.FlagSet, o *testOptions, args []
 	}
 	if res != nil {
 		if o.JSON {
-			if code := writeJSON(stdout, res); code != exitOK {
+			if code := writeJSON(stdout, res.ForJSON()); code != exitOK {
 				return code
 			}
 		} else if err == nil || len(res.Siblings)+len(res.Steps) > 0 {

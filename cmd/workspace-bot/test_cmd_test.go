@@ -109,15 +109,38 @@ func TestTestCommandJSON(t *testing.T) {
 }
 
 func TestTestCommandFailureShowsTail(t *testing.T) {
-	config, _ := testCmdWorkspace(t, "echo the-assertion-failed; exit 1")
-	code, out, errs := runTestCmd(t, "--config", config, "--data-dir", t.TempDir())
+	// The test leaves a JUnit report naming the failing test.
+	config, _ := testCmdWorkspace(t, `echo '<testsuite><testcase classname="tests.test_ws" name="test_ok"/><testcase classname="tests.test_ws" name="test_answer"><failure message="expected 42">../beta/check.py:3: AssertionError</failure></testcase></testsuite>' > "$WORKSPACE_REPORTS/ws.xml"; echo the-assertion-failed; exit 1`)
+	data := t.TempDir()
+	code, out, errs := runTestCmd(t, "--config", config, "--data-dir", data)
 	if code != exitFailed {
 		t.Fatalf("exit %d, want %d\n%s\n%s", code, exitFailed, out, errs)
 	}
-	for _, want := range []string{"ws: FAILURE", "STEP", "checkout", "the-assertion-failed", "test workspace failure"} {
+	for _, want := range []string{"ws: FAILURE", "STEP", "checkout", "the-assertion-failed", "test workspace failure", "tests: 1 passed, 1 failed"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("report lacks %q:\n%s", want, out)
 		}
+	}
+	if !strings.HasSuffix(out, "failing tests:\n  workspace  tests.test_ws::test_answer  beta: check.py:3  expected 42\n") {
+		t.Errorf("the report does not end with the failing test:\n%s", out)
+	}
+
+	code, out, errs = runTestCmd(t, "--config", config, "--data-dir", data, "--json")
+	var res struct {
+		Tests       struct{ Passed, Failed int } `json:"tests"`
+		FailedTests []struct {
+			Sibling, ID, Checkout, Path, Message string
+			Line                                 int
+		} `json:"failed_tests"`
+	}
+	if err := json.Unmarshal([]byte(out), &res); code != exitFailed || err != nil {
+		t.Fatalf("exit %d, %v\n%s\n%s", code, err, out, errs)
+	}
+	if res.Tests.Passed != 1 || res.Tests.Failed != 1 || len(res.FailedTests) != 1 {
+		t.Fatalf("--json tests %+v", res)
+	}
+	if f := res.FailedTests[0]; f.ID != "tests.test_ws::test_answer" || f.Checkout != "beta" || f.Path != "check.py" || f.Line != 3 || f.Message != "expected 42" {
+		t.Errorf("--json failed test %+v", f)
 	}
 }
 
