@@ -45,11 +45,17 @@ type checkRunInput struct {
 	StartedAt   *time.Time `json:"started_at"`
 	CompletedAt *time.Time `json:"completed_at"`
 	Output      *struct {
-		Title   *string `json:"title"`
-		Summary *string `json:"summary"`
-		Text    *string `json:"text"`
+		Title       *string      `json:"title"`
+		Summary     *string      `json:"summary"`
+		Text        *string      `json:"text"`
+		Annotations []Annotation `json:"annotations"`
 	} `json:"output"`
 }
+
+// maxAnnotationsPerRequest is GitHub's limit: more go in further updates.
+const maxAnnotationsPerRequest = 50
+
+var annotationLevels = map[string]bool{"notice": true, "warning": true, "failure": true}
 
 // apply validates in and writes it into cr; a conclusion completes the run,
 // as GitHub does.
@@ -100,6 +106,23 @@ func (in *checkRunInput) apply(cr *checkRun) (int, any) {
 		if cr.summary == "" {
 			return invalid("CheckRun", "output.summary", "missing_field", "")
 		}
+		if len(o.Annotations) > 0 && (o.Title == nil || o.Summary == nil) {
+			return invalid("CheckRun", "output", "missing_field", "title and summary are required with annotations")
+		}
+		if len(o.Annotations) > maxAnnotationsPerRequest {
+			return invalid("CheckRun", "output.annotations", "too_many", "Only 50 annotations may be added per request")
+		}
+		for _, a := range o.Annotations {
+			switch {
+			case a.Path == "", a.Message == "":
+				return invalid("CheckRun", "output.annotations", "missing_field", "path and message are required")
+			case a.StartLine < 1 || a.EndLine < a.StartLine:
+				return invalid("CheckRun", "output.annotations", "invalid", "start_line and end_line must be lines of the file")
+			case !annotationLevels[a.Level]:
+				return invalid("CheckRun", "output.annotations", "invalid", "annotation_level must be notice, warning or failure")
+			}
+		}
+		cr.annotations = append(cr.annotations, o.Annotations...)
 	}
 	return 0, nil
 }
@@ -128,7 +151,7 @@ func (s *Server) checkRunJSON(cr *checkRun) map[string]any {
 		"completed_at": ts(cr.completed),
 		"output": map[string]any{
 			"title": nullable(cr.title), "summary": nullable(cr.summary), "text": nullable(cr.text),
-			"annotations_count": 0, "annotations_url": api + "/annotations",
+			"annotations_count": len(cr.annotations), "annotations_url": api + "/annotations",
 		},
 		"name":          cr.name,
 		"check_suite":   map[string]any{"id": cr.suiteID},

@@ -1,6 +1,7 @@
 package githubtest
 
 import (
+	"reflect"
 	"testing"
 
 	"github.com/google/go-github/v88/github"
@@ -49,7 +50,7 @@ func TestCheckRuns(t *testing.T) {
 		t.Errorf("completed = %d runs", completed.GetTotal())
 	}
 	got := s.CheckRuns("acme/app", sha)
-	if len(got) != 2 || got[0] != (CheckRun{ID: run.GetID(), HeadSHA: sha, Name: "workspace/integration", Status: "completed",
+	if len(got) != 2 || !reflect.DeepEqual(got[0], CheckRun{ID: run.GetID(), HeadSHA: sha, Name: "workspace/integration", Status: "completed",
 		Conclusion: "failure", Title: "1 failed", Summary: "lib failed", DetailsURL: "http://ci.example/1", ExternalID: "run-1"}) {
 		t.Errorf("CheckRuns = %+v", got)
 	}

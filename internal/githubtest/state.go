@@ -43,6 +43,19 @@ type CheckRun struct {
 	Text       string
 	DetailsURL string
 	ExternalID string
+	// Annotations, in the order they were added.
+	Annotations []Annotation
+}
+
+// Annotation is one check run annotation.
+type Annotation struct {
+	Path       string `json:"path"`
+	StartLine  int    `json:"start_line"`
+	EndLine    int    `json:"end_line"`
+	Level      string `json:"annotation_level"`
+	Title      string `json:"title,omitempty"`
+	Message    string `json:"message"`
+	RawDetails string `json:"raw_details,omitempty"`
 }
 
 // Comment is a snapshot of one issue comment.
@@ -205,6 +218,8 @@ type checkRun struct {
 	appID      int64
 	appSlug    string
 	suiteID    int64
+	// annotations are kept as added: GitHub appends each request's.
+	annotations []Annotation
 }
 
 func (st *state) repo(full string) *repo { return st.repos[strings.ToLower(full)] }
@@ -230,5 +245,5 @@ func (c *comment) snapshot() Comment {
 func (c *checkRun) snapshot() CheckRun {
 	return CheckRun{ID: c.id, HeadSHA: c.headSHA, Name: c.name, Status: c.status,
 		Conclusion: c.conclusion, Title: c.title, Summary: c.summary, Text: c.text,
-		DetailsURL: c.detailsURL, ExternalID: c.externalID}
+		DetailsURL: c.detailsURL, ExternalID: c.externalID, Annotations: append([]Annotation(nil), c.annotations...)}
 }
