@@ -60,6 +60,14 @@ type Summary struct {
 	// changeset does not affect them, and NotAffectedWhy says so.
 	NotAffected    []string
 	NotAffectedWhy string
+	// Tests counts the tests the steps' JUnit reports list ("12 passed,
+	// 1 failed"; "" when no step left a report), TestsBy per sibling when
+	// more than one reported. FailedTests are the first failing tests
+	// (see AddTests); MoreFailedTests counts the rest.
+	Tests           string
+	TestsBy         []SummaryCount
+	FailedTests     []SummaryTest
+	MoreFailedTests int
 	// Isolation says in one line how the steps were kept from the
 	// machine (ci.Isolation.Line); "" when no step ran.
 	Isolation string

@@ -2,6 +2,7 @@ package bot
 
 import (
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/provide-io/workspace-bot/changeset"
 	"github.com/provide-io/workspace-bot/ci"
+	"github.com/provide-io/workspace-bot/ci/junit"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -29,6 +31,28 @@ func golden(t *testing.T, name, got string) {
 	if got != string(want) {
 		t.Errorf("%s differs from %s:\n--- got\n%s\n--- want\n%s", name, path, got, want)
 	}
+}
+
+// failures are n failing tests of the workspace's suite, some with a
+// place in a repository, some only as reported, one with no place.
+func failures(n int) []junit.Case {
+	var out []junit.Case
+	for i := range n {
+		c := junit.Case{ID: fmt.Sprintf("tests.test_core::test_%d", i), Message: fmt.Sprintf("assert %d == 0\n+  where more follows", i),
+			File: "tests/test_core.py", Line: 10 + i, Checkout: "ws", Path: "tests/test_core.py"}
+		if i == 3 {
+			c.Checkout, c.Path = "core", "src/core/x.py"
+		}
+		switch i % 3 {
+		case 1:
+			c.Checkout, c.Path = "", ""
+			c.File = "/usr/lib/python3/helper.py"
+		case 2:
+			c.File, c.Path, c.Line = "", "", 0
+		}
+		out = append(out, c)
+	}
+	return out
 }
 
 func testChangeset() *changeset.Changeset {
@@ -51,19 +75,24 @@ func TestSummaryGolden(t *testing.T) {
 	steps := []ci.StepResult{
 		{Name: "checkout", Result: ci.Success, DurationMS: 1200},
 		{Name: "setup", Sibling: "core", Command: "make install", Result: ci.Success, DurationMS: 350},
+		{Name: "test", Sibling: "core", Command: "pytest -q", Result: ci.Success, DurationMS: 900,
+			Tests: &junit.Report{Passed: 40, Skipped: 2}},
 		{Name: "test", Command: "sh run-tests.sh", Result: ci.Failure, DurationMS: 2041,
-			LogTail: "ok 1 core\nnot ok 2 lib ```injected```\nFAIL"},
+			LogTail: "ok 1 core\nnot ok 2 lib ```injected```\nFAIL",
+			Tests:   &junit.Report{Passed: 7, Failed: 13, Omitted: 1, Failures: failures(12)}},
 	}
+	failedRes := &ci.Result{Steps: steps}
+	passedRes := &ci.Result{Steps: steps[:3]}
 	cases := map[string]Summary{
 		"summary_failure": {
 			Context: "workspace/integration", Command: "/workspace", Result: ci.Failure,
 			Headline: "failed at test", RunURL: "https://bot.example/runs/7", Key: cs.Key,
-			Members: summaryMembers(cs), Steps: steps, Failed: (&ci.Result{Steps: steps}).FirstFailure(),
+			Members: summaryMembers(cs), Steps: steps, Failed: failedRes.FirstFailure(),
 		},
 		"summary_success": {
 			Context: "workspace/integration", Command: "/workspace", Result: ci.Success,
 			Headline: "passed", RunURL: "https://bot.example/runs/8", Key: cs.Key,
-			Members: summaryMembers(cs), Steps: steps[:2],
+			Members: summaryMembers(cs), Steps: passedRes.Steps,
 		},
 		"summary_resolution_error": {
 			Context: "workspace/integration", Command: "/workspace", Result: ci.Error,
@@ -72,6 +101,11 @@ func TestSummaryGolden(t *testing.T) {
 			Problem: "acme/zzz#9 (Depends-On in acme/app#3): repository acme/zzz is not in the workspace",
 			Fix:     "edit the Depends-On lines of the PR body, then comment /workspace test",
 		},
+	}
+	for name, res := range map[string]*ci.Result{"summary_failure": failedRes, "summary_success": passedRes} {
+		s := cases[name]
+		s.AddTests(res, "ws")
+		cases[name] = s
 	}
 	for name, s := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -101,7 +135,14 @@ func TestSummaryEscapesWhatComesFromOutside(t *testing.T) {
 	steps := []ci.StepResult{
 		{Name: "checkout", Sibling: "app", Command: "git checkout " + branch, Result: ci.Success, DurationMS: 100},
 		{Name: "test", Command: "pytest -q || exit 1", Result: ci.Failure, DurationMS: 2000,
-			LogTail: "/workspace link acme/core#1\n@provide-io/security-team ``` </details> <b>x</b>\n"},
+			LogTail: "/workspace link acme/core#1\n@provide-io/security-team ``` </details> <b>x</b>\n",
+			// Test names, places and messages are the code under test's.
+			Tests: &junit.Report{Failed: 1, Failures: []junit.Case{{
+				ID:   "t::x`@provide-io/security-team`|<img src=x onerror=alert(1)>",
+				Path: "a`b|c.py", Line: 3,
+				Message: "</details><script>alert(1)</script> @provide-io/security-team [x](javascript:alert(1)) " +
+					strings.Repeat("very long line ", 1000) + "\n# second line",
+			}}}},
 	}
 	excluded, more := summaryExcluded(cs)
 	s := Summary{
@@ -111,11 +152,21 @@ func TestSummaryEscapesWhatComesFromOutside(t *testing.T) {
 		Problem: "branch " + branch + " <!-- is odd\n# not a heading", Fix: "rename " + branch,
 		Excluded: excluded, MoreExcluded: more,
 	}
+	s.AddTests(&ci.Result{Steps: steps}, "ws")
 	got, err := RenderSummary(s)
 	if err != nil {
 		t.Fatal(err)
 	}
 	golden(t, "summary_hostile", got)
+	for _, line := range strings.Split(got, "\n") {
+		if len(line) > 1000 {
+			t.Errorf("a line of %d bytes: %.80q...", len(line), line)
+		}
+		bare := strings.ReplaceAll(withoutCode(line), `\<`, "") // an escaped < is shown as itself
+		if strings.Contains(bare, "<script") || strings.Contains(bare, "<img") || strings.HasPrefix(line, "# second") {
+			t.Errorf("HTML or Markdown from a test got through: %q", line)
+		}
+	}
 	inFence := false
 	for _, line := range strings.Split(got, "\n") {
 		if strings.HasPrefix(line, "```") {

@@ -87,6 +87,7 @@ func TipsSummary(context, command, runURL string, res *ci.Result) (string, error
 	if res.Result != ci.Success {
 		s.Problem = res.Error
 	}
+	s.AddTests(res, "")
 	body, err := bot.RenderSummary(s)
 	if err != nil {
 		return "", err
