@@ -62,6 +62,9 @@ type payload struct {
 	Context     string           `json:"context,omitempty"`
 	Description string           `json:"description,omitempty"`
 	TargetURL   string           `json:"target_url,omitempty"`
+	// Annotations are the failing tests in this head's repository, for
+	// a check run.
+	Annotations []Annotation `json:"annotations,omitempty"`
 	// The summary comment on PR Number.
 	Body string `json:"body,omitempty"`
 }
@@ -84,9 +87,9 @@ func (o payload) shown() lifecycle.Shown {
 // stateReport is the state of pr's head under cfg's status context. Its
 // description is plain text GitHub shows as written: one line, no control
 // characters (it carries branch names and commands).
-func (b *Bot) stateReport(cfg *workspace.Config, pr *changeset.PR, st lifecycle.State, res lifecycle.Result, desc string, run int64) store.Report {
+func (b *Bot) stateReport(cfg *workspace.Config, pr *changeset.PR, st lifecycle.State, res lifecycle.Result, desc string, run int64, ann ...Annotation) store.Report {
 	o := payload{Repo: pr.Repo, Number: pr.Number, SHA: pr.HeadSHA, Phase: st, Result: res, Context: cfg.StatusContext(),
-		Description: text.Truncate(mdescape.Plain(desc), maxDescription), TargetURL: b.runURL(run)}
+		Description: text.Truncate(mdescape.Plain(desc), maxDescription), TargetURL: b.runURL(run), Annotations: ann}
 	return newReport(kindState, fmt.Sprintf("state %s@%s %s", strings.ToLower(o.Repo), o.SHA, o.Context), run, o)
 }
 

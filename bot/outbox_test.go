@@ -155,7 +155,7 @@ func TestNewerReportReplacesOwedOne(t *testing.T) {
 	h.gh.mu.Unlock()
 	p := NewPlan(&ConfigFile{Config: h.cfg, Name: "wrknv.toml"}, &changeset.Changeset{Key: "acme/core#1", Members: []changeset.Member{{PR: prCore}}})
 	ctx := context.Background()
-	h.bot.report(ctx, h.bot.stateReports(p, lifecycle.Done, lifecycle.Failure, "the first run failed")...)
+	h.bot.report(ctx, h.bot.stateReports(p, lifecycle.Done, lifecycle.Failure, "the first run failed", nil)...)
 	if h.pending() != 1 {
 		t.Fatalf("the failed send is not owed")
 	}
@@ -180,7 +180,7 @@ func TestFlushSendsWhatWasNotTaken(t *testing.T) {
 	h.gh.failFinal = 1
 	h.gh.mu.Unlock()
 	p := NewPlan(&ConfigFile{Config: h.cfg, Name: "wrknv.toml"}, &changeset.Changeset{Key: "acme/core#1", Members: []changeset.Member{{PR: prCore}}})
-	h.bot.report(context.Background(), h.bot.stateReports(p, lifecycle.Done, lifecycle.Success, "passed")...)
+	h.bot.report(context.Background(), h.bot.stateReports(p, lifecycle.Done, lifecycle.Success, "passed", nil)...)
 	if h.pending() != 1 {
 		t.Fatal("the failed send is not owed")
 	}

@@ -32,7 +32,7 @@ func (b *Bot) finalReports(ctx context.Context, p *Plan, o *Outcome) []store.Rep
 		return nil
 	}
 	res := o.Result
-	out := b.stateReports(p, lifecycle.Done, res.Result, describeResult(res, p.Changeset))
+	out := b.stateReports(p, lifecycle.Done, res.Result, describeResult(res, p.Changeset), annotations(res))
 	body, err := RenderSummary(b.summary(p, o))
 	if err != nil {
 		// The template is ours and fixed: a failure is a bug, and the
@@ -62,6 +62,7 @@ func (b *Bot) summary(p *Plan, o *Outcome) Summary {
 	if s.NotAffected = res.NotAffected(); len(s.NotAffected) > 0 {
 		s.NotAffectedWhy = workspace.NotAffected
 	}
+	s.AddTests(res, p.Config.Workspace.Name)
 	if res.Isolation != nil {
 		s.Isolation = res.Isolation.Line()
 	}
@@ -74,7 +75,7 @@ func (b *Bot) summary(p *Plan, o *Outcome) Summary {
 // setState reports a live state (queued, waiting, building) on the head
 // of every member the plan reports on (reportMembers).
 func (b *Bot) setState(ctx context.Context, p *Plan, st lifecycle.State) {
-	b.report(ctx, b.stateReports(p, st, "", liveDescription(p, st))...)
+	b.report(ctx, b.stateReports(p, st, "", liveDescription(p, st), nil)...)
 }
 
 // liveDescription is the description of a run not done yet.
@@ -85,11 +86,14 @@ func liveDescription(p *Plan, st lifecycle.State) string {
 	return lifecycle.Show(st, "").Short + ": " + describeMembers(p.Changeset)
 }
 
-func (b *Bot) stateReports(p *Plan, st lifecycle.State, res lifecycle.Result, desc string) []store.Report {
+// stateReports are the state st on every member's head; ann, by sibling
+// (the workspace's name for its own repository), are the failing tests
+// each head's check run shows on its files.
+func (b *Bot) stateReports(p *Plan, st lifecycle.State, res lifecycle.Result, desc string, ann map[string][]Annotation) []store.Report {
 	members := reportMembers(p.Changeset)
 	out := make([]store.Report, 0, len(members))
 	for _, m := range members {
-		out = append(out, b.stateReport(p.Config.Config, m.PR, st, res, desc, p.Run))
+		out = append(out, b.stateReport(p.Config.Config, m.PR, st, res, desc, p.Run, ann[m.Sibling]...))
 	}
 	return out
 }

@@ -32,8 +32,12 @@ func (b *Bot) sendState(ctx context.Context, o payload, run int64) error {
 // text; the summary is Markdown.
 func checkRunFor(o payload, run int64) CheckRun {
 	shown := o.shown()
-	return CheckRun{Name: o.Context, DetailsURL: o.TargetURL, Title: o.Description, Summary: mdescape.Text(o.Description), ExternalID: checkExternalID(run),
-		Status: shown.CheckStatus, Conclusion: shown.CheckConclusion}
+	cr := CheckRun{Name: o.Context, DetailsURL: o.TargetURL, Title: o.Description, Summary: mdescape.Text(o.Description), ExternalID: checkExternalID(run),
+		Status: shown.CheckStatus, Conclusion: shown.CheckConclusion, Annotations: o.Annotations}
+	if n := len(o.Annotations); n > 0 {
+		cr.Summary += fmt.Sprintf("\n\nFailing tests shown on the lines of this repository's files: %d.", n)
+	}
+	return cr
 }
 
 // checkExternalPrefix starts the external id of every check run the bot

@@ -31,6 +31,9 @@ type CheckRun struct {
 	Text       string
 	DetailsURL string
 	ExternalID string
+	// Annotations go on lines of the repository's files; the client
+	// sends them AnnotationBatch at a time.
+	Annotations []Annotation
 }
 
 // FoundCheckRun is a check run found on a head.

@@ -3,8 +3,11 @@ package gh
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/google/go-github/v88/github"
 
 	"github.com/provide-io/workspace-bot/bot"
 	"github.com/provide-io/workspace-bot/changeset"
@@ -195,5 +198,58 @@ func TestCheckRunsAsApp(t *testing.T) {
 	r := runs[0]
 	if r.Name != "workspace/integration" || r.Status != "completed" || r.Conclusion != "success" || r.Title != "Passed" || r.Summary != "all green" {
 		t.Errorf("check run = %+v", r)
+	}
+}
+
+// A check run takes at most 50 annotations a request: the client sends
+// the first 50 with the create and the rest in updates, and the check
+// run ends with every one, in order.
+func TestCheckRunAnnotationsInBatches(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	w.repo(t, "o/a", githubtest.RepoOptions{})
+	n := w.pr(t, githubtest.NewPR{Repo: "o/a", Head: "feat"})
+	sha := w.srv.PR("o/a", n).HeadSHA
+	key, pemKey := rsaKey(t)
+	w.srv.AddApp(77, "workspace-bot", &key.PublicKey)
+	w.srv.AddInstallation(githubtest.Installation{ID: 9, AppID: 77, Account: "o"})
+	f, err := ghclient.New(ghclient.Options{APIURL: w.srv.APIURL(), AppID: 77, AppPrivateKey: pemKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ic, err := f.ForRepo(ctx, "o/a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ann []bot.Annotation
+	for i := range 120 {
+		ann = append(ann, bot.Annotation{Path: "tests/test_a.py", StartLine: i + 1, EndLine: i + 1, Level: "failure",
+			Title: fmt.Sprintf("tests.test_a::test_%d", i), Message: "assert False", RawDetails: "tests/test_a.py:1: AssertionError"})
+	}
+	c := New(ic)
+	id, err := c.CreateCheckRun(ctx, "o/a", sha, bot.CheckRun{Name: "workspace/integration", Conclusion: "failure", Title: "Failed", Summary: "120 failing", Annotations: ann})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := w.srv.CheckRuns("o/a", sha)[0].Annotations
+	if len(got) != 120 || got[0].Title != "tests.test_a::test_0" || got[119].StartLine != 120 || got[50].Level != "failure" {
+		t.Fatalf("%d annotations: first %+v", len(got), got[:min(1, len(got))])
+	}
+	// An update adds its own the same way.
+	if err := c.UpdateCheckRun(ctx, "o/a", id, bot.CheckRun{Title: "Failed", Summary: "more", Annotations: ann[:60]}); err != nil {
+		t.Fatal(err)
+	}
+	if got := w.srv.CheckRuns("o/a", sha)[0].Annotations; len(got) != 180 {
+		t.Fatalf("%d annotations after the update, want 180", len(got))
+	}
+	// What the batching is for: GitHub refuses 51 in one request.
+	var many []*github.CheckRunAnnotation
+	for _, b := range annotationBatches(ann[:51]) {
+		many = append(many, b...)
+	}
+	_, _, err = ic.Checks.UpdateCheckRun(ctx, "o", "a", id, github.UpdateCheckRunOptions{Name: "workspace/integration",
+		Output: &github.CheckRunOutput{Title: github.String("x"), Summary: github.String("x"), Annotations: many}})
+	if err == nil || !strings.Contains(err.Error(), "422") {
+		t.Fatalf("51 annotations in one request: %v, want a 422", err)
 	}
 }

@@ -37,6 +37,8 @@ func (c *Client) SetStatus(ctx context.Context, repo, sha string, st bot.Status)
 	return nil
 }
 
+// checkRunOutput is cr's output with the first batch of its annotations;
+// later batches go in updates (annotationBatches).
 func checkRunOutput(cr bot.CheckRun) *github.CheckRunOutput {
 	if cr.Title == "" && cr.Summary == "" && cr.Text == "" {
 		return nil
@@ -45,7 +47,48 @@ func checkRunOutput(cr bot.CheckRun) *github.CheckRunOutput {
 	if cr.Text != "" {
 		o.Text = github.String(cr.Text)
 	}
+	if batches := annotationBatches(cr.Annotations); len(batches) > 0 {
+		o.Annotations = batches[0]
+	}
 	return o
+}
+
+// annotationBatches splits annotations into the batches GitHub takes, at
+// most bot.AnnotationBatch in one request.
+func annotationBatches(as []bot.Annotation) [][]*github.CheckRunAnnotation {
+	var out [][]*github.CheckRunAnnotation
+	for i, a := range as {
+		if i%bot.AnnotationBatch == 0 {
+			out = append(out, make([]*github.CheckRunAnnotation, 0, min(bot.AnnotationBatch, len(as)-i)))
+		}
+		out[len(out)-1] = append(out[len(out)-1], &github.CheckRunAnnotation{
+			Path: github.String(a.Path), StartLine: github.Int(a.StartLine), EndLine: github.Int(a.EndLine),
+			AnnotationLevel: github.String(a.Level), Message: github.String(a.Message),
+			Title: optional(a.Title), RawDetails: optional(a.RawDetails),
+		})
+	}
+	return out
+}
+
+// addAnnotations sends the batches of cr's annotations after the first,
+// each in an update of check run id that repeats the output's title and
+// summary (GitHub requires them with annotations) and adds to what the
+// check run has. An update that fails is retried with the whole report,
+// first batch included, so a retry can repeat annotations; it never
+// loses one.
+func (c *Client) addAnnotations(ctx context.Context, api *github.Client, repo, owner, name string, id int64, cr bot.CheckRun) error {
+	batches := annotationBatches(cr.Annotations)
+	for i := 1; i < len(batches); i++ {
+		body := map[string]any{"output": &github.CheckRunOutput{Title: github.String(cr.Title), Summary: github.String(cr.Summary), Annotations: batches[i]}}
+		req, err := api.NewRequest(ctx, "PATCH", fmt.Sprintf("repos/%s/%s/check-runs/%d", owner, name, id), body)
+		if err != nil {
+			return fmt.Errorf("annotating check run %d in %s: %w", id, repo, err)
+		}
+		if _, err := api.Do(req, nil); err != nil {
+			return wrap(err, fmt.Sprintf("annotating check run %d in %s (batch %d of %d)", id, repo, i+1, len(batches)), repo)
+		}
+	}
+	return nil
 }
 
 func optional(s string) *string {
@@ -74,7 +117,9 @@ func (c *Client) CreateCheckRun(ctx context.Context, repo, sha string, cr bot.Ch
 	if err != nil {
 		return 0, wrap(err, fmt.Sprintf("creating check run %s on %s@%s", cr.Name, repo, text.ShortSHA(sha)), repo)
 	}
-	return run.GetID(), nil
+	// The check run exists: its id is returned even when a later batch
+	// fails, so a retry updates it rather than making another.
+	return run.GetID(), c.addAnnotations(ctx, api, repo, owner, name, run.GetID(), cr)
 }
 
 // CheckRuns lists the check runs named name on sha, newest first, all
@@ -128,5 +173,5 @@ func (c *Client) UpdateCheckRun(ctx context.Context, repo string, id int64, cr b
 	if _, err := api.Do(req, nil); err != nil {
 		return wrap(err, fmt.Sprintf("updating check run %d in %s", id, repo), repo)
 	}
-	return nil
+	return c.addAnnotations(ctx, api, repo, owner, name, id, cr)
 }
