@@ -52,6 +52,12 @@ type runView struct {
 	Age      string
 	Failed   *failedStep
 	Notes    []string // what could not be shown, and why
+	// Tests counts the tests the steps' JUnit reports list, "" for none;
+	// FailedTests are every failing test the run kept, with its output,
+	// and MoreFailedTests those it only counted.
+	Tests           string
+	FailedTests     []ci.FailedTest
+	MoreFailedTests int
 }
 
 // failedStep is the step a failed run stopped at, for the top of its page.
@@ -103,6 +109,10 @@ func newRunView(r *store.Run, now time.Time) runView {
 		if f := r.Result.FirstFailure(); f != nil {
 			v.Failed = &failedStep{StepResult: *f, Exit: exitOf(f)}
 		}
+		if total, per := r.Result.Tests(); len(per) > 0 {
+			v.Tests = total.Words()
+		}
+		v.FailedTests, v.MoreFailedTests = r.Result.FailedTests()
 	}
 	return v
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/provide-io/workspace-bot/changeset"
 	"github.com/provide-io/workspace-bot/ci"
+	"github.com/provide-io/workspace-bot/ci/junit"
 	"github.com/provide-io/workspace-bot/internal/store"
 	"github.com/provide-io/workspace-bot/lifecycle"
 )
@@ -91,7 +92,9 @@ func TestRunPagesEscapeWhatComesFromOutside(t *testing.T) {
 	ts.Store.FinishRun(ctx, id, lifecycle.Failure, &ci.Result{Result: ci.Failure, Error: evil,
 		Siblings: []ci.SiblingResult{{Name: "a", Repo: evil, Ref: evil, SHA: evil}},
 		Warnings: []string{evil},
-		Steps:    []ci.StepResult{{Name: "test", Sibling: evil, Command: evil, Result: ci.Failure, LogTail: evil + "\n[exit status 1]"}}})
+		Steps: []ci.StepResult{{Name: "test", Sibling: evil, Command: evil, Result: ci.Failure, LogTail: evil + "\n[exit status 1]",
+			// Test names, places, messages and output are the code under test's.
+			Tests: &junit.Report{Failed: 1, Failures: []junit.Case{{ID: evil, File: evil, Line: 3, Checkout: evil, Path: evil, Message: evil, Output: evil}}}}}})
 	for _, path := range []string{"/runs/1", "/runs"} {
 		_, _, page := get(t, ts.URL+path)
 		for _, bad := range []string{"<script>", "<img", "javascript:", "onerror=alert(2)>"} {
@@ -101,6 +104,9 @@ func TestRunPagesEscapeWhatComesFromOutside(t *testing.T) {
 		}
 		if !strings.Contains(page, "&lt;script&gt;alert(1)&lt;/script&gt;") {
 			t.Errorf("GET %s does not show the hostile text escaped", path)
+		}
+		if path == "/runs/1" && !strings.Contains(page, "<h2>Tests</h2>") {
+			t.Errorf("GET %s does not list the failing test", path)
 		}
 	}
 }
