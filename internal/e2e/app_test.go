@@ -276,7 +276,15 @@ func TestAppReportsWithCheckRunsAndReruns(t *testing.T) {
 	// A push that breaks lib fails the changeset on every member's new
 	// head; "Re-run all checks" on lib's new head, whose payload names no
 	// PR, finds the PR by its head and fails again.
-	w.push("acme/lib", "app-feature", map[string]string{"check.sh": "echo lib is broken: expected 42, got 41\nexit 1\n"})
+	// Its check leaves a JUnit report: the failing test is named in the
+	// summary, on the run page, and on lib's check run at the line of
+	// lib's file.
+	w.push("acme/lib", "app-feature", map[string]string{"check.sh": `cat > "$WORKSPACE_REPORTS/lib.xml" <<'EOF'
+<testsuite><testcase classname="lib" name="test_ok"/><testcase classname="lib" name="test_answer"><failure message="expected 42, got 41 @acme/security">../lib/check.sh:3: AssertionError</failure></testcase></testsuite>
+EOF
+echo lib is broken: expected 42, got 41
+exit 1
+`})
 	heads["acme/lib"] = w.head("acme/lib", ms[1].n)
 	w.send("pull_request", w.prAppPayload("synchronize", "acme/lib", ms[1].n))
 	third := w.watchChecks(map[string]string{"acme/lib": heads["acme/lib"]}, 1, map[string][]string{})
@@ -292,7 +300,30 @@ func TestAppReportsWithCheckRunsAndReruns(t *testing.T) {
 			return len(sums) == 1 && strings.Contains(sums[0].Body, "expected 42, got 41")
 		})
 	}
+	for _, m := range ms {
+		ann := third[m.repo].Annotations
+		if m.repo != "acme/lib" {
+			if len(ann) != 0 {
+				t.Errorf("%s: annotations for another repository's file: %+v", m.repo, ann)
+			}
+			continue
+		}
+		if len(ann) != 1 || ann[0].Path != "check.sh" || ann[0].StartLine != 3 || ann[0].Level != "failure" ||
+			!strings.HasPrefix(ann[0].Title, "lib::test_answer") || !strings.Contains(ann[0].RawDetails, "AssertionError") {
+			t.Errorf("acme/lib: annotations %+v, want the failing test at check.sh:3", ann)
+		}
+	}
+	for _, m := range ms {
+		sum := w.summaries(m.repo, m.n)[0].Body
+		if !strings.Contains(sum, "**Tests:** 1 passed, 1 failed") ||
+			!strings.Contains(sum, "- workspace: `lib::test_answer` at `check.sh:3` in lib: expected 42, got 41 @\u200dacme/security") {
+			t.Errorf("%s: the summary does not name the failing test:\n%s", m.repo, sum)
+		}
+	}
 	failedID := w.runIDOf("acme/lib", third["acme/lib"])
+	if code, page := w.page("/runs/" + failedID); code != http.StatusOK || !strings.Contains(page, "<code>lib::test_answer</code>") || !strings.Contains(page, "../lib/check.sh:3: AssertionError") {
+		t.Errorf("the run page (%d) does not list the failing test with its output:\n%s", code, page)
+	}
 	w.send("check_suite", w.checkSuiteRerequested("acme/lib", "app-feature", heads["acme/lib"]))
 	fourth := w.watchChecks(map[string]string{"acme/lib": heads["acme/lib"]}, 2, map[string][]string{})
 	if cr := fourth["acme/lib"]; cr.Conclusion != "failure" || w.runIDOf("acme/lib", cr) == failedID {
@@ -315,4 +346,19 @@ func TestAppReportsWithCheckRunsAndReruns(t *testing.T) {
 			t.Errorf("service logged an error: %s", line)
 		}
 	}
+}
+
+// page gets one of the service's pages.
+func (w *world) page(path string) (int, string) {
+	w.t.Helper()
+	resp, err := http.Get(w.url + path)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return resp.StatusCode, string(body)
 }
