@@ -182,6 +182,31 @@ CREATE TABLE landings (
 	`
 ALTER TABLE runs ADD COLUMN all_tests INTEGER NOT NULL DEFAULT 0;
 `,
+	`
+CREATE TABLE test_suites (
+	run      INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+	heads    TEXT NOT NULL,
+	suite    TEXT NOT NULL,
+	complete INTEGER NOT NULL,
+	PRIMARY KEY (run, suite)
+);
+CREATE INDEX test_suites_heads ON test_suites (heads, suite, run);
+CREATE TABLE test_failures (
+	run   INTEGER NOT NULL,
+	suite TEXT NOT NULL,
+	test  TEXT NOT NULL,
+	PRIMARY KEY (run, suite, test),
+	FOREIGN KEY (run, suite) REFERENCES test_suites (run, suite) ON DELETE CASCADE
+);
+CREATE TABLE flaky_tests (
+	suite     TEXT NOT NULL,
+	test      TEXT NOT NULL,
+	first_run INTEGER NOT NULL,
+	last_run  INTEGER NOT NULL,
+	flips     INTEGER NOT NULL DEFAULT 1,
+	PRIMARY KEY (suite, test)
+);
+`,
 }
 
 // SchemaVersion is the user_version this build brings a database to.
