@@ -105,6 +105,9 @@ type Resolver func(ctx context.Context, gh changeset.GitHub, cfg *workspace.Conf
 type Options struct {
 	GitHub GitHub
 	Checks Checks // set when running as a GitHub App: report with check runs
+	// Flaky, when set, records each run's tests so that a failure of a
+	// test known to be flaky is marked as such.
+	Flaky Flakes
 	// Records are required to handle events; Resolve alone needs none.
 	Records Records
 	Builder Builder

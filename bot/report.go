@@ -33,7 +33,9 @@ func (b *Bot) finalReports(ctx context.Context, p *Plan, o *Outcome) []store.Rep
 	}
 	res := o.Result
 	out := b.stateReports(p, lifecycle.Done, res.Result, describeResult(res, p.Changeset), annotations(res))
-	body, err := RenderSummary(b.summary(p, o))
+	s := b.summary(p, o)
+	s.MarkFlaky(b.flakyMarks(ctx, p.Run, res))
+	body, err := RenderSummary(s)
 	if err != nil {
 		// The template is ours and fixed: a failure is a bug, and the
 		// states still go out.

@@ -12,6 +12,7 @@ import (
 	"github.com/provide-io/workspace-bot/changeset"
 	"github.com/provide-io/workspace-bot/ci"
 	"github.com/provide-io/workspace-bot/ci/junit"
+	"github.com/provide-io/workspace-bot/internal/store"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -105,6 +106,7 @@ func TestSummaryGolden(t *testing.T) {
 	for name, res := range map[string]*ci.Result{"summary_failure": failedRes, "summary_success": passedRes} {
 		s := cases[name]
 		s.AddTests(res, "ws")
+		s.MarkFlaky(map[string]store.FlakyMark{store.FlakyKey("test workspace", "tests.test_core::test_1"): {Failed: 3, Runs: 10}})
 		cases[name] = s
 	}
 	for name, s := range cases {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/provide-io/workspace-bot/ci"
+	"github.com/provide-io/workspace-bot/internal/store"
 	"github.com/provide-io/workspace-bot/internal/text"
 )
 
@@ -32,6 +33,9 @@ type SummaryTest struct {
 	// (a workspace test failing in a sibling's file).
 	In      string
 	Message string // the first line
+	// Flaky says the test is known to be flaky, and how often it failed.
+	Flaky string
+	step  string // the step's title, to find its flaky mark
 }
 
 // AddTests fills the summary's test counts and failing tests from the
@@ -54,7 +58,7 @@ func (s *Summary) AddTests(res *ci.Result, workspace string) {
 			break
 		}
 		t := SummaryTest{
-			Sibling: orWorkspace(f.Sibling), ID: f.ID, Where: where(f),
+			Sibling: orWorkspace(f.Sibling), ID: f.ID, Where: where(f), step: f.Step,
 			Message: text.Truncate(text.FirstLine(f.Message), maxTestMessage),
 		}
 		if own := f.Sibling; f.Path != "" && f.Checkout != own && !(own == "" && f.Checkout == workspace) {
@@ -86,4 +90,14 @@ func orWorkspace(sibling string) string {
 		return "workspace"
 	}
 	return sibling
+}
+
+// MarkFlaky marks the failing tests known to be flaky (store.FlakyKey of
+// the step's title and the test's id).
+func (s *Summary) MarkFlaky(marks map[string]store.FlakyMark) {
+	for i, t := range s.FailedTests {
+		if m, ok := marks[store.FlakyKey(t.step, t.ID)]; ok {
+			s.FailedTests[i].Flaky = flakyWords(m)
+		}
+	}
 }

@@ -175,6 +175,17 @@ func RegisterUnfinished(reg prometheus.Registerer, busy func(ctx context.Context
 	return nil
 }
 
+// RegisterFlakyTests registers a gauge of the tests held as flaky, read
+// from count at each scrape (store.FlakyTests): tests that failed and
+// then passed at the same heads.
+func RegisterFlakyTests(reg prometheus.Registerer, count func(ctx context.Context) (int, error)) error {
+	if err := reg.Register(countGauge("workspace_bot_flaky_tests",
+		"Tests that failed and then passed with the same head and base commits, so are held as flaky (NaN when the store does not answer).", count)); err != nil {
+		return fmt.Errorf("webhook: register metrics: %w", err)
+	}
+	return nil
+}
+
 // countGauge is a gauge that asks the store for a count at each scrape:
 // NaN when the store does not answer.
 func countGauge(name, help string, count func(ctx context.Context) (int, error)) prometheus.Collector {

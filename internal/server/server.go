@@ -157,7 +157,7 @@ func newBot(ctx context.Context, o BotOptions, observer ghclient.Observer) (*bot
 		st.SetLogReserve(o.DiskReserve)
 	}
 	opts := bot.Options{
-		GitHub: api, Records: st, Config: cfgSrc, Log: o.Log, PublicURL: o.PublicURL, RunURL: o.RunURL,
+		GitHub: api, Records: st, Flaky: st, Config: cfgSrc, Log: o.Log, PublicURL: o.PublicURL, RunURL: o.RunURL,
 		Self: gh.Self(f),
 		// Siblings on the same GitHub are fetched with the service's own
 		// credentials, so private repositories build too.
@@ -213,6 +213,9 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		}
 		if err == nil {
 			err = webhook.RegisterUnfinished(reg, st.Busy)
+		}
+		if err == nil {
+			err = webhook.RegisterFlakyTests(reg, st.FlakyTests)
 		}
 		if err != nil {
 			st.Close()
