@@ -649,3 +649,39 @@ func TestActionSendsAgainWhatGitHubFailed(t *testing.T) {
 		}
 	}
 }
+
+// A test the workspace's suite reports by name in a JUnit file is named in
+// the step summary and the summary comment, in the Action as in the
+// service.
+func TestActionNamesTheFailingTest(t *testing.T) {
+	t.Parallel()
+	w := newActionWorld(t)
+	script := `#!/bin/sh
+cat > "$WORKSPACE_REPORTS/integration.xml" <<'EOF'
+<testsuite><testcase classname="tests.integration" name="test_frame"><failure message="expected '*** Hello, world! ***'">tests/integration.sh:2: FAIL</failure></testcase><testcase classname="tests.integration" name="test_ok"/></testsuite>
+EOF
+exit 1
+`
+	if _, err := w.srv.Commit(demo.WorkspaceRepo, "junit", map[string]string{"tests/integration.sh": script}, "Report the integration test as JUnit"); err != nil {
+		t.Fatal(err)
+	}
+	n, err := w.srv.OpenPR(githubtest.NewPR{Repo: demo.WorkspaceRepo, Head: "junit", Title: "JUnit", User: "bob", AuthorAssociation: "COLLABORATOR"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload, err := demo.PullRequestEvent(w.srv, "opened", demo.WorkspaceRepo, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := w.run(t, "pull_request", demo.WorkspaceRepo, payload)
+	if r.code != exitFailed {
+		t.Fatalf("want exit 1:\n%s", r)
+	}
+	const named = "- workspace: `tests.integration::test_frame` at `tests/integration.sh:2`: expected '\\*\\*\\* Hello, world! \\*\\*\\*'"
+	if !strings.Contains(r.summary, "**Tests:** 1 passed, 1 failed") || !strings.Contains(r.summary, named) {
+		t.Errorf("the step summary does not name the failing test:\n%s", r.summary)
+	}
+	if body := summaryComment(w.srv, demo.WorkspaceRepo, n); !strings.Contains(body, named) {
+		t.Errorf("the summary comment does not name the failing test:\n%s", body)
+	}
+}
