@@ -16,11 +16,6 @@ import (
 // reports: WORKSPACE_REPORTS.
 const reportsDirName = ".reports"
 
-// MaxFailedTests bounds the failing tests a run keeps with their text,
-// over all its steps (each step keeps junit.DefaultLimits.Failures); all
-// are counted.
-const MaxFailedTests = 500
-
 // reports are the run's reports directories, one per step.
 type reports struct {
 	base string // the directory holding reportsDirName
