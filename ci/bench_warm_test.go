@@ -30,7 +30,7 @@ const (
 
 // fastImport writes one commit of files on main in the bare repository
 // dir, in one git fast-import.
-func fastImport(b *testing.B, dir string, files map[string]string) {
+func fastImport(b testing.TB, dir string, files map[string]string) {
 	if err := gitfixture.InitBare(dir, "main"); err != nil {
 		b.Fatal(err)
 	}
@@ -109,23 +109,35 @@ func warmFiles(i int, word string) map[string]string {
 //
 // It reports each time, the ratios, and ours minus the test command's own
 // time ("own"), which is what workspace-bot adds.
-func BenchmarkWarmRerun(b *testing.B) {
+// warmBench is the warm benchmark's workspace, served and configured.
+type warmBench struct {
+	tmp, remote string
+	cfg         *workspace.Config
+	r           *Runner
+	order       []pyPackage // build order: foundation, framework, tools
+	testCmd     string
+	srvURL      string
+}
+
+// newWarmBench writes the 14 repositories under tmp, serves them over
+// smart HTTP until the test ends, and writes the workspace's wrknv.toml.
+func newWarmBench(tb testing.TB, tmp string) *warmBench {
 	if _, err := exec.LookPath("python3"); err != nil {
-		b.Fatal("python3 is needed for the Python workspace")
+		tb.Fatal("python3 is needed for the Python workspace")
 	}
-	tmp := b.TempDir()
-	remote := filepath.Join(tmp, "remote")
+	w := &warmBench{tmp: tmp, remote: filepath.Join(tmp, "remote")}
 	var wg sync.WaitGroup
 	for i := 0; i < warmSiblings; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			fastImport(b, filepath.Join(remote, "o", warmPackage(i).name+".git"), warmFiles(i, "one"))
+			fastImport(tb, filepath.Join(w.remote, "o", warmPackage(i).name+".git"), warmFiles(i, "one"))
 		}()
 	}
 	wg.Wait()
-	srv := httptest.NewServer(gitfixture.Handler(remote))
-	defer srv.Close()
+	srv := httptest.NewServer(gitfixture.Handler(w.remote))
+	tb.Cleanup(srv.Close)
+	w.srvURL = srv.URL
 
 	ws := filepath.Join(tmp, "ws")
 	os.MkdirAll(ws, 0o755)
@@ -135,12 +147,11 @@ func BenchmarkWarmRerun(b *testing.B) {
 	for i := 0; i < warmSiblings; i++ {
 		imports = append(imports, warmPackage(i).name)
 	}
-	testCmd := "python -c 'import " + strings.Join(imports, ", ") + "'"
-	fmt.Fprintf(&toml, "[workspace.tasks]\ntest = %q\n", testCmd)
-	var order []pyPackage
+	w.testCmd = "python -c 'import " + strings.Join(imports, ", ") + "'"
+	fmt.Fprintf(&toml, "[workspace.tasks]\ntest = %q\n", w.testCmd)
 	for i := 0; i < warmSiblings; i++ {
 		p := warmPackage(i)
-		order = append(order, p)
+		w.order = append(w.order, p)
 		deps := make([]string, len(p.deps))
 		for k, d := range p.deps {
 			deps[k] = fmt.Sprintf("%q", d)
@@ -155,25 +166,60 @@ func BenchmarkWarmRerun(b *testing.B) {
 	os.WriteFile(cfgFile, []byte(toml.String()), 0o644)
 	cfg, _, err := workspace.Load(cfgFile)
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
-	sort.SliceStable(order, func(i, j int) bool { return order[i].layer < order[j].layer }) // foundation, framework, tools
+	w.cfg = cfg
+	sort.SliceStable(w.order, func(i, j int) bool { return w.order[i].layer < w.order[j].layer })
+	w.r = &Runner{DataDir: filepath.Join(tmp, "data")}
+	return w
+}
 
-	r := &Runner{DataDir: filepath.Join(tmp, "data")}
-	ctx := context.Background()
-	run := func() (*Result, time.Duration) {
-		res, err := r.Run(ctx, Request{Config: cfg, Trusted: true})
-		if err != nil || res.Result != Success {
-			b.Fatalf("%v %+v", err, res.FirstFailure())
-		}
-		var test time.Duration
-		for _, s := range res.Steps {
-			if s.Name == "test" {
-				test += time.Duration(s.DurationMS) * time.Millisecond
-			}
-		}
-		return res, test
+// run runs the workspace's tests at the branch tips as a trusted run,
+// and returns the result and the test command's own time.
+func (w *warmBench) run(tb testing.TB) (*Result, time.Duration) {
+	res, err := w.r.Run(context.Background(), Request{Config: w.cfg, Trusted: true})
+	if err != nil || res.Result != Success {
+		tb.Fatalf("%v %+v", err, res.FirstFailure())
 	}
+	var test time.Duration
+	for _, s := range res.Steps {
+		if s.Name == "test" {
+			test += time.Duration(s.DurationMS) * time.Millisecond
+		}
+	}
+	return res, test
+}
+
+// change pushes a commit changing one module of sibling i.
+func (w *warmBench) change(i, n int) {
+	files := warmFiles(i, "one")
+	mod := fmt.Sprintf("src/%s/mod_%03d.py", warmPackage(i).name, n%warmModules)
+	gitfixture.Commit(filepath.Join(w.remote, "o", warmPackage(i).name+".git"), "main", "",
+		map[string]string{mod: files[mod] + fmt.Sprintf("# change %d\n", n)}, "change")
+}
+
+// BenchmarkWarmRerun measures what a developer waits for on the second
+// run: the workspace above, its mirrors, warm root and venv cache made by
+// a first run, then in every iteration
+//
+//   - ours, nothing changed: Runner.Run at the branch tips;
+//   - ours, one sibling changed: a commit pushed to one sibling, then
+//     Runner.Run;
+//   - the floor: a parallel "git clone --shared" plus checkout of every
+//     sibling at the same commits from the same mirrors (the large one
+//     sparse, as ours), and nothing else;
+//   - the bootstrap baseline: what provide-workspace's scripts do, a
+//     sequential "git clone" of every sibling from the server, a new venv
+//     and "pip install -e" of each sibling in build order, then the same
+//     test command.
+//
+// It reports each time, the ratios, and ours minus the test command's own
+// time ("own"), which is what workspace-bot adds.
+func BenchmarkWarmRerun(b *testing.B) {
+	tmp := b.TempDir()
+	w := newWarmBench(b, tmp)
+	cfg, r, order, testCmd := w.cfg, w.r, w.order, w.testCmd
+	run := func() (*Result, time.Duration) { return w.run(b) }
 	coldStart := time.Now()
 	cold, _ := run()
 	coldTime := time.Since(coldStart)
@@ -213,7 +259,7 @@ func BenchmarkWarmRerun(b *testing.B) {
 		start := time.Now()
 		for i := 0; i < warmSiblings; i++ {
 			name := warmPackage(i).name
-			if _, err := gitfixture.Git(dir, "clone", "--quiet", srv.URL+"/o/"+name+".git", name); err != nil {
+			if _, err := gitfixture.Git(dir, "clone", "--quiet", w.srvURL+"/o/"+name+".git", name); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -246,11 +292,7 @@ func BenchmarkWarmRerun(b *testing.B) {
 		sumSame += d
 		sumOwnSame += d - test
 
-		changed := 1 + i%(warmSiblings-1)
-		files := warmFiles(changed, "one")
-		mod := fmt.Sprintf("src/%s/mod_%03d.py", warmPackage(changed).name, i%warmModules)
-		gitfixture.Commit(filepath.Join(remote, "o", warmPackage(changed).name+".git"), "main", "",
-			map[string]string{mod: files[mod] + fmt.Sprintf("# change %d\n", i)}, "change")
+		w.change(1+i%(warmSiblings-1), i)
 		start = time.Now()
 		res, test = run()
 		d = time.Since(start)
