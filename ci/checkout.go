@@ -91,13 +91,16 @@ func reuseClone(ctx context.Context, m *mirror, t target, rev string) error {
 			return err
 		}
 	}
-	for _, name := range []string{"hooks", "info/sparse-checkout", "MERGE_HEAD", "MERGE_MSG", "MERGE_MODE", "AUTO_MERGE",
+	// info/attributes could make checkout convert what it writes.
+	for _, name := range []string{"hooks", "info/sparse-checkout", "info/attributes", "MERGE_HEAD", "MERGE_MSG", "MERGE_MODE", "AUTO_MERGE",
 		"CHERRY_PICK_HEAD", "REVERT_HEAD", "rebase-merge", "rebase-apply", "sequencer", "index.lock", "shallow"} {
 		if err := os.RemoveAll(filepath.Join(gd, name)); err != nil {
 			return err
 		}
 	}
-	if _, err := git(ctx, t.dir, "fetch", "--quiet", "--prune", "--no-write-fetch-head", "origin",
+	// The objects are the mirror's (alternates): nothing for maintenance
+	// to pack, so it is not started.
+	if _, err := git(ctx, t.dir, "-c", "maintenance.auto=false", "-c", "gc.auto=0", "fetch", "--quiet", "--prune", "--no-write-fetch-head", "origin",
 		"+refs/heads/*:refs/remotes/origin/*", "+refs/tags/*:refs/tags/*"); err != nil {
 		return err
 	}

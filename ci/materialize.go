@@ -309,11 +309,28 @@ func (r *Runner) materialize(ctx context.Context, lay layout, t target, mode str
 	}
 	defer unlock()
 
-	head, base, err := r.resolve(ctx, m, t, w, how, forkRef)
-	if err != nil {
+	// A clone the last run left at the commit this run builds is kept as
+	// it is when nothing can have moved it (see reuse.go): the mirror's
+	// refs are as they were, so the ref resolves as it did.
+	stampable := lay.stamps != nil && !w.merge && forkRef == "" && t.pin.URL == ""
+	key := stampKey(lay, t.dir)
+	var stamp *cloneStamp
+	mdigest := ""
+	if stampable && how != fetchedNow {
+		if d, err := mirrorDigest(m); err == nil {
+			mdigest = d
+			if s, ok := lay.stamps.previous(key); ok && s.Mirror == d && s.Ref == w.ref && (w.sha == "" || w.sha == s.Head) && sameStrings(s.Sparse, t.sparse) {
+				stamp = &s
+			}
+		}
+	}
+	var head, base string
+	if stamp != nil {
+		head = stamp.Head
+	} else if head, base, err = r.resolve(ctx, m, t, w, how, forkRef); err != nil {
 		return fail(err)
 	}
-	if partial {
+	if partial && stamp == nil {
 		commits, sparse := []string{head}, t.sparse
 		if base != "" {
 			// git merge writes an index of the whole tree, and refuses
@@ -347,7 +364,26 @@ func (r *Runner) materialize(ctx context.Context, lay layout, t target, mode str
 		note = " (" + how + ")"
 	}
 	fmt.Fprintf(log, "fetched %s in %s%s\n", gitauth.Redact(t.url), fetchTime.Round(time.Millisecond), note)
-	conflict, err := r.checkout(ctx, m, t, head, base, sr.Ref)
+	kept := false
+	if stamp != nil {
+		ok, why, kerr := keepClone(ctx, t, *stamp)
+		switch {
+		case ok:
+			kept = true
+			fmt.Fprintf(log, "kept the clone as the last run left it at %s (nothing tracked changed; untracked and ignored files removed)\n", text.ShortSHA(head))
+		case ctx.Err() != nil:
+			return fail(ctx.Err())
+		default:
+			if kerr != nil {
+				why += ": " + kerr.Error()
+			}
+			fmt.Fprintf(log, "switching the clone: %s\n", why)
+		}
+	}
+	var conflict []string
+	if !kept {
+		conflict, err = r.checkout(ctx, m, t, head, base, sr.Ref)
+	}
 	d := time.Since(start)
 	clock.checkedOut(start, time.Now())
 	step.DurationMS = d.Milliseconds()
@@ -369,8 +405,13 @@ func (r *Runner) materialize(ctx context.Context, lay layout, t target, mode str
 		step.Result = Success
 		// The tree built, for whoever lands the change to compare with
 		// what GitHub makes of it.
-		if tree, err := git(ctx, t.dir, "rev-parse", "HEAD^{tree}"); err == nil {
+		if kept {
+			sr.Tree = stamp.Tree
+		} else if tree, err := git(ctx, t.dir, "rev-parse", "HEAD^{tree}"); err == nil {
 			sr.Tree = tree
+		}
+		if stampable {
+			r.stampClone(lay, key, m, t, w.ref, head, sr.Tree, mdigest)
 		}
 		if w.merge {
 			fmt.Fprintf(log, "merged %s (%s) onto %s (%s)\n", sr.Ref, text.ShortSHA(head), t.pin.Base, text.ShortSHA(base))
@@ -381,6 +422,25 @@ func (r *Runner) materialize(ctx context.Context, lay layout, t target, mode str
 	step.Log, step.LogTail = log.Log(), log.Tail()
 	r.emit(Event{Kind: EventCheckout, Done: true, Sibling: t.name, Command: step.Command, Result: step.Result, Detail: text.ShortSHA(head), Duration: d})
 	return o
+}
+
+// stampClone records what this run left the clone at t.dir at, after
+// its last git command there, for the next run to prove it untouched.
+// mdigest is the mirror's refs' digest, "" when not taken yet; the
+// caller holds the mirror's lock.
+func (r *Runner) stampClone(lay layout, key string, m *mirror, t target, ref, head, tree, mdigest string) {
+	if mdigest == "" {
+		d, err := mirrorDigest(m)
+		if err != nil {
+			return
+		}
+		mdigest = d
+	}
+	g, err := gitDirDigest(t.dir)
+	if err != nil || tree == "" {
+		return
+	}
+	lay.stamps.record(key, cloneStamp{Ref: ref, Head: head, Tree: tree, Sparse: t.sparse, Mirror: mdigest, Git: g})
 }
 
 // resolve turns what t wants into commits of the mirror: the head to

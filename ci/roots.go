@@ -41,6 +41,8 @@ type buildRoot struct {
 	finish func(complete bool)
 	// tmpfs: the root is in memory (inMemory).
 	tmpfs bool
+	// stamps are the clones' stamps, the last run's and this one's.
+	stamps *stampBook
 }
 
 // rootState is what a warm root remembers of the run that left it.
@@ -50,6 +52,8 @@ type rootState struct {
 	// CacheKey is the key the root's cache paths were built for, "" when
 	// unknown.
 	CacheKey string `json:"cache_key,omitempty"`
+	// Clones are what the run left each clone at (see reuse.go).
+	Clones map[string]cloneStamp `json:"clones,omitempty"`
 }
 
 // acquireRoot finds the build root for a run. A trusted run takes the
@@ -104,7 +108,7 @@ func (r *Runner) acquireRoot(dataDir string, cfg *workspace.Config, req Request)
 		}
 		dir := filepath.Join(pool, strconv.Itoa(slot))
 		stateFile := dir + ".json"
-		br := &buildRoot{dir: dir, how: RootNew, warm: true}
+		br := &buildRoot{dir: dir, how: RootNew, warm: true, stamps: &stampBook{}}
 		var st rootState
 		data, serr := os.ReadFile(stateFile)
 		_, derr := os.Stat(dir)
@@ -120,6 +124,7 @@ func (r *Runner) acquireRoot(dataDir string, cfg *workspace.Config, req Request)
 		default:
 			br.how = RootReused
 			br.prevKey = st.CacheKey
+			br.stamps.prev = st.Clones
 		}
 		// Until this run records it whole, the root counts as unfinished.
 		os.Remove(stateFile)
@@ -139,7 +144,7 @@ func (r *Runner) acquireRoot(dataDir string, cfg *workspace.Config, req Request)
 			if !complete {
 				return
 			}
-			st.Epoch, st.CacheKey = epoch, br.key
+			st.Epoch, st.CacheKey, st.Clones = epoch, br.key, br.stamps.recorded()
 			if data, err := json.Marshal(st); err == nil {
 				os.WriteFile(stateFile, data, 0o644)
 			}

@@ -189,6 +189,8 @@ type layout struct {
 	wsDir string            // the workspace checkout: WORKSPACE_ROOT
 	dirs  map[string]string // sibling name to its absolute directory
 	cache []string          // absolute paths kept between runs
+	// stamps, in a warm root, prove clones the last run left untouched.
+	stamps *stampBook
 }
 
 // keep lists what a reused checkout at dir keeps (relative to dir): the
@@ -369,6 +371,7 @@ func (r *Runner) run(ctx context.Context, req Request) (*Result, error) {
 		if lay, err = planLayout(cfg, req, br.dir); err != nil {
 			return fail(err)
 		}
+		lay.stamps = br.stamps
 		if br.how == RootReused {
 			if err := lay.tidy(); err != nil {
 				return fail(fmt.Errorf("tidy the reused build root %s: %w", br.dir, err))
