@@ -33,6 +33,8 @@ type interpreter struct {
 type finder struct {
 	path string // "" for the service's PATH
 	user *sandbox.User
+	// versions, when set, keeps interpreters' versions between runs.
+	versions *versionBook
 }
 
 func newFinder(u *sandbox.User) finder {
@@ -202,7 +204,7 @@ func selectPython(ctx context.Context, c workspace.Constraint, find finder) (int
 			return interpreter{}, false
 		}
 		// Only --version: "python3 version" runs a file named version.
-		v := versionOf(ctx, path, find)
+		v := versionFor(ctx, path, find)
 		tried = append(tried, fmt.Sprintf("%s (%s)", path, orNone(v)))
 		if v != "" && c.Allows(v) {
 			return interpreter{path: path, version: v, find: find}, true

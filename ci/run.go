@@ -279,7 +279,14 @@ func (r *Runner) run(ctx context.Context, req Request) (*Result, error) {
 			return fail(err)
 		}
 	}
-	py, err := preflight(ctx, req, newFinder(iso.user))
+	find := newFinder(iso.user)
+	if req.Trusted && !req.Fresh && !req.Local && r.DataDir != "" {
+		// What earlier trusted runs learnt of this machine's interpreters.
+		if d, err := filepath.Abs(r.DataDir); err == nil {
+			find.versions = &versionBook{file: filepath.Join(d, "python-versions.json")}
+		}
+	}
+	py, err := preflight(ctx, req, find)
 	if err != nil {
 		return fail(err)
 	}
