@@ -155,6 +155,11 @@ func (r *Runner) tipsUnchanged(ctx context.Context, m *mirror, auth string, w wa
 // lsRemote lists the named refs of url (and, with head, the branch its
 // HEAD points at) in one request.
 func lsRemote(ctx context.Context, auth, url string, head bool, names []string) (tips map[string]string, headBranch string, err error) {
+	if overHTTP(url) {
+		if tips, headBranch, err := lsRefsHTTP(ctx, auth, url, head, names); err == nil || ctx.Err() != nil {
+			return tips, headBranch, err
+		}
+	}
 	args := []string{"ls-remote", "--symref", "--end-of-options", url}
 	if head {
 		args = append(args, "HEAD")
