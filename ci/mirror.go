@@ -192,12 +192,15 @@ func isFullSHA(s string) bool {
 	return (len(s) == 40 || len(s) == 64) && isHex(s)
 }
 
-// refs reads the named refs (full names) that exist in the mirror, in one
-// git call; the caller holds a lock.
+// refs reads the named refs (full names) that exist in the mirror; the
+// caller holds a lock.
 func (m *mirror) refs(ctx context.Context, names []string) (map[string]string, error) {
 	out := map[string]string{}
 	if len(names) == 0 {
 		return out, nil
+	}
+	if refs, ok := m.readRefs(names); ok {
+		return refs, nil
 	}
 	args := append([]string{"for-each-ref", "--format=%(objectname) %(refname)", "--"}, names...)
 	text, err := git(ctx, m.dir, args...)
@@ -210,4 +213,63 @@ func (m *mirror) refs(ctx context.Context, names []string) (map[string]string, e
 		}
 	}
 	return out, nil
+}
+
+// readRefs reads the named refs from the mirror's files, as git's files
+// backend keeps them (a loose file wins over packed-refs), without
+// starting git: a warm re-run asks this of every sibling. ok is false
+// for anything but plain SHAs in plain files (a symbolic ref, an odd
+// name, an unreadable file): git answers those.
+func (m *mirror) readRefs(names []string) (refs map[string]string, ok bool) {
+	refs = map[string]string{}
+	var packed map[string]string
+	for _, name := range names {
+		if !strings.HasPrefix(name, "refs/") || strings.Contains(name, "..") || strings.ContainsAny(name, "\\\x00") {
+			return nil, false
+		}
+		data, err := os.ReadFile(filepath.Join(m.dir, filepath.FromSlash(name)))
+		switch {
+		case err == nil:
+			sha := strings.TrimSuffix(string(data), "\n")
+			if !isFullSHA(sha) {
+				return nil, false
+			}
+			refs[name] = sha
+			continue
+		case !errors.Is(err, os.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR):
+			return nil, false
+		}
+		if packed == nil {
+			if packed, ok = m.packedRefs(); !ok {
+				return nil, false
+			}
+		}
+		if sha, found := packed[name]; found {
+			refs[name] = sha
+		}
+	}
+	return refs, true
+}
+
+// packedRefs reads the mirror's packed-refs file (none is empty).
+func (m *mirror) packedRefs() (map[string]string, bool) {
+	refs := map[string]string{}
+	data, err := os.ReadFile(filepath.Join(m.dir, "packed-refs"))
+	if errors.Is(err, os.ErrNotExist) {
+		return refs, true
+	}
+	if err != nil {
+		return nil, false
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if line == "" || line[0] == '#' || line[0] == '^' {
+			continue
+		}
+		sha, name, found := strings.Cut(line, " ")
+		if !found || !isFullSHA(sha) {
+			return nil, false
+		}
+		refs[name] = sha
+	}
+	return refs, true
 }
