@@ -209,6 +209,12 @@ type Sibling struct {
 	// OwnSetup with no commands, which turns setup off.
 	Setup    []string
 	OwnSetup bool
+	// SetupInputs are globs, relative to the sibling's root, of the files
+	// its setup is built from: a trusted run in a warm root skips the
+	// setup while they (and the venv) are unchanged. Empty means
+	// DefaultSetupInputs for the default setup, and never skipping a
+	// setup of the sibling's own.
+	SetupInputs []string
 	// Test is the sibling's own tests, run in its directory against the
 	// whole workspace once everything is set up.
 	Test []string
@@ -223,6 +229,9 @@ type Sibling struct {
 	// warnings about the graph (0 when unknown).
 	dependsOnLines []int
 }
+
+// DefaultSetupInputs are the files an editable install is built from.
+var DefaultSetupInputs = []string{"pyproject.toml", "setup.cfg", "setup.py", "uv.lock", "requirements*.txt"}
 
 // HasOwnSetup reports whether the sibling's setup replaces the default.
 func (s *Sibling) HasOwnSetup() bool { return s.OwnSetup || len(s.Setup) > 0 }

@@ -117,6 +117,7 @@ limits = { memory = "4GB", pids = 2048, cpu = 1.5 }
 test = "pytest -q"
 sparse = ["src", "tests"]
 setup = []
+setup_inputs = ["pyproject.toml", "requirements*.txt"]
 ` + sib("b", "tools")
 	cfg, _, err := Parse("w.toml", []byte(text))
 	if err != nil {
@@ -130,7 +131,8 @@ setup = []
 		t.Errorf("network %q, limits %+v", ws.CI.Network, ws.CI.Limits)
 	}
 	a, b := cfg.Sibling("a"), cfg.Sibling("b")
-	if a.Branch != "trunk" || !reflect.DeepEqual(a.Test, []string{"pytest -q"}) || !reflect.DeepEqual(a.Sparse, []string{"src", "tests"}) || !a.HasOwnSetup() || len(a.Setup) != 0 {
+	if a.Branch != "trunk" || !reflect.DeepEqual(a.Test, []string{"pytest -q"}) || !reflect.DeepEqual(a.Sparse, []string{"src", "tests"}) || !a.HasOwnSetup() || len(a.Setup) != 0 ||
+		!reflect.DeepEqual(a.SetupInputs, []string{"pyproject.toml", "requirements*.txt"}) {
 		t.Errorf("a = %+v", a)
 	}
 	if b.Branch != DefaultBranch || b.HasOwnSetup() || b.Test != nil {
@@ -207,6 +209,10 @@ func TestValidationErrors(t *testing.T) {
 		{"limits cpu", base + "[workspace.ci]\nlimits = { cpu = \"two\" }\n" + sib("a", "foundation"), []string{"w.toml:6: workspace.ci.limits.cpu", "not a number of CPUs"}},
 		{"limits unknown", base + "[workspace.ci.limits]\nmemroy = \"1GB\"\n" + sib("a", "foundation"), []string{"w.toml:6: workspace.ci.limits.memroy: unknown key (fix: did you mean memory?)"}},
 		{"sparse escape", base + sib("a", "foundation") + "sparse = [\"src\", \"../b\"]\n", []string{"w.toml:11: siblings[a].sparse", `"../b" is not a directory inside the sibling`}},
+		{"setup_inputs glob", base + sib("a", "foundation") + "setup_inputs = [\"req[.txt\"]\n", []string{"w.toml:11: siblings[a].setup_inputs", `"req[.txt" is not a valid glob`, `"requirements*.txt"`}},
+		{"setup_inputs escape", base + sib("a", "foundation") + "setup_inputs = [\"../b/pyproject.toml\"]\n", []string{"w.toml:11: siblings[a].setup_inputs", "not a path inside the sibling"}},
+		{"setup_inputs empty", base + sib("a", "foundation") + "setup_inputs = []\n", []string{"w.toml:11: siblings[a].setup_inputs", "would skip the setup whatever changed", "remove setup_inputs"}},
+		{"setup_inputs misspelt", base + sib("a", "foundation") + "setup_input = [\"x\"]\n", []string{"w.toml:11: siblings[a].setup_input: unknown key (fix: did you mean setup_inputs?)"}},
 		{"workspace branch", base + "branch = \"-x\"\n" + sib("a", "foundation"), []string{"w.toml:5: workspace.branch", "command-line option"}},
 		{"empty command", base + sib("a", "foundation") + "test = [\"pytest\", \" \"]\n", []string{"w.toml:11: siblings[a].test: empty command"}},
 		{"bad workspace repo", "[workspace]\nname = \"ws\"\nrepo = \"ws\"\n" + sib("a", "foundation"), []string{"w.toml:3: workspace.repo", "has no owner/name"}},

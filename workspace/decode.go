@@ -25,7 +25,7 @@ var (
 	limitsKeys  = []string{"memory", "pids", "cpu"}
 	botKeys     = []string{"command", "context", "trusted", "link_by_branch", "merge_method"}
 	releaseKeys = []string{"fixed", "tag", "github_releases"}
-	siblingKeys = []string{"name", "path", "repo", "layer", "depends_on", "branch", "setup", "test", "sparse", "merge_method"}
+	siblingKeys = []string{"name", "path", "repo", "layer", "depends_on", "branch", "setup", "setup_inputs", "test", "sparse", "merge_method"}
 )
 
 // wrknvKeys are wrknv's own top-level keys: every provide.io repository's
@@ -644,6 +644,12 @@ func (v *validator) siblings(cfg *Config, l loc, val any) {
 				s.OwnSetup = true
 			case "test":
 				s.Test = v.commands(kl, x)
+			case "setup_inputs":
+				s.SetupInputs = v.list(kl, x, "globs")
+				if len(s.SetupInputs) == 0 {
+					v.failAt(kl, "an empty list would skip the setup whatever changed",
+						`list the files the setup is built from, such as ["pyproject.toml", "requirements*.txt"], or remove setup_inputs to run the setup every time`)
+				}
 			case "sparse":
 				s.Sparse = v.list(kl, x, "directories")
 			case "merge_method":

@@ -348,6 +348,17 @@ func (v *validator) checkSiblings(cfg *Config) {
 			v.failAt(sl.child("repo"), fmt.Sprintf("%q has no owner/name", s.Repo),
 				`use a git URL ending in owner/name, such as "https://github.com/provide-io/`+s.Name+`.git"`)
 		}
+		for j, g := range s.SetupInputs {
+			_, err := filepath.Match(g, "")
+			switch {
+			case err != nil:
+				v.failAt(sl.child("setup_inputs").elem(j), fmt.Sprintf("%q is not a valid glob: %v", g, err),
+					`use a glob relative to the sibling's root, such as "requirements*.txt" or "src/*/schema.json"`)
+			case g == "" || hasDotDot(g) || strings.HasPrefix(g, "/"):
+				v.failAt(sl.child("setup_inputs").elem(j), fmt.Sprintf("%q is not a path inside the sibling", g),
+					`use a glob relative to the sibling's root, such as "requirements*.txt"`)
+			}
+		}
 		for j, p := range s.Sparse {
 			if !safePath(p) || hasDotDot(p) || strings.HasPrefix(p, "/") {
 				v.failAt(sl.child("sparse").elem(j), fmt.Sprintf("%q is not a directory inside the sibling", p),
