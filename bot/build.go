@@ -57,7 +57,7 @@ func (b *Bot) Build(ctx context.Context, p *Plan, out io.Writer) (o *Outcome) {
 	// approved PR by an author who is not trusted still runs code nobody
 	// on the project wrote.
 	untrusted := len(p.Untrusted) > 0
-	req := ci.Request{Config: p.Config.Config, Pins: p.Pins, Changeset: p.Changeset.Key, Output: out,
+	req := ci.Request{Config: p.Config.Config, Pins: p.Pins, Changeset: p.Changeset.Key, Output: out, RunLabel: runLabel(p),
 		Members: p.Members(), Trusted: !untrusted, RequireSandbox: untrusted && !b.opt.AllowUnsandboxed, RequireLimits: untrusted && !b.opt.AllowUnlimited}
 	res, err := b.opt.Builder.Run(ctx, req)
 	cause := context.Cause(ctx)
@@ -90,4 +90,12 @@ func (b *Bot) Build(ctx context.Context, p *Plan, out io.Writer) (o *Outcome) {
 		res.Error = c.describe()
 	}
 	return &Outcome{Result: res}
+}
+
+// runLabel names p's run for later runs' logs: its number in the store.
+func runLabel(p *Plan) string {
+	if p.Run == 0 {
+		return ""
+	}
+	return fmt.Sprintf("run %d", p.Run)
 }

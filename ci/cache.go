@@ -27,7 +27,8 @@ const cacheEntries = 3
 
 // defaultKeyFiles are what a venv of editable installs depends on, in
 // each sibling and in the workspace: hashed when [workspace.ci].cache
-// declares no key.
+// declares no key, with every requirements*.txt
+// (workspace.DefaultSetupInputs).
 var defaultKeyFiles = []string{"pyproject.toml", "uv.lock", "setup.py", "setup.cfg"}
 
 // cachePaths are the paths kept between runs, relative to the workspace
@@ -120,6 +121,8 @@ func cacheKey(cfg *workspace.Config, lay layout, py interpreter, plan workspace.
 			for _, f := range defaultKeyFiles {
 				files = append(files, filepath.Join(d, f))
 			}
+			reqs, _ := filepath.Glob(filepath.Join(d, "requirements*.txt"))
+			files = append(files, reqs...)
 		}
 	}
 	sort.Strings(files)

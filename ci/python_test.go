@@ -95,6 +95,9 @@ func TestPythonWorkspace(t *testing.T) {
 		if (s.Name == "setup" || s.Name == "venv") != s.Cached {
 			t.Errorf("second run: %s cached = %v", s.Title(), s.Cached)
 		}
+		if s.Name == "setup" && !strings.HasPrefix(s.LogTail, "setup skipped: inputs unchanged since the run started ") {
+			t.Errorf("second run: %s says %q", s.Title(), s.LogTail)
+		}
 	}
 
 	// A sibling's code changes: the editable install serves it as is.
@@ -109,6 +112,13 @@ func TestPythonWorkspace(t *testing.T) {
 	}
 	if sr := siblingResult(t, res, "pyfoundation"); sr.Fetch != fetchTipSame {
 		t.Errorf("pyfoundation did not move, yet: %+v", sr)
+	}
+
+	// Its pyproject.toml changes: the setup runs again.
+	w.commit(p.name, "main", "", map[string]string{"pyproject.toml": pyFiles(p, "0.1.1", "two")["pyproject.toml"]})
+	res = runOK(t, r, ctx)
+	if s := stepsOf(res, "setup", p.name); len(s) != 1 || s[0].Cached || res.Cache == CacheHit {
+		t.Errorf("after a pyproject.toml change: cache %q, setup %+v", res.Cache, s)
 	}
 
 }

@@ -43,6 +43,8 @@ type buildRoot struct {
 	tmpfs bool
 	// stamps are the clones' stamps, the last run's and this one's.
 	stamps *stampBook
+	// prevSetups are the setups the last run recorded, setups this run's.
+	prevSetups, setups map[string]setupStamp
 }
 
 // rootState is what a warm root remembers of the run that left it.
@@ -54,6 +56,8 @@ type rootState struct {
 	CacheKey string `json:"cache_key,omitempty"`
 	// Clones are what the run left each clone at (see reuse.go).
 	Clones map[string]cloneStamp `json:"clones,omitempty"`
+	// Setups are the siblings' last successful setups (see setupskip.go).
+	Setups map[string]setupStamp `json:"setups,omitempty"`
 }
 
 // acquireRoot finds the build root for a run. A trusted run takes the
@@ -125,6 +129,7 @@ func (r *Runner) acquireRoot(dataDir string, cfg *workspace.Config, req Request)
 			br.how = RootReused
 			br.prevKey = st.CacheKey
 			br.stamps.prev = st.Clones
+			br.prevSetups = st.Setups
 		}
 		// Until this run records it whole, the root counts as unfinished.
 		os.Remove(stateFile)
@@ -144,7 +149,7 @@ func (r *Runner) acquireRoot(dataDir string, cfg *workspace.Config, req Request)
 			if !complete {
 				return
 			}
-			st.Epoch, st.CacheKey, st.Clones = epoch, br.key, br.stamps.recorded()
+			st.Epoch, st.CacheKey, st.Clones, st.Setups = epoch, br.key, br.stamps.recorded(), br.setups
 			if data, err := json.Marshal(st); err == nil {
 				os.WriteFile(stateFile, data, 0o644)
 			}

@@ -130,6 +130,10 @@ type Request struct {
 	// Fresh makes a trusted run start from a new build root and restore
 	// nothing from the cache (it still saves).
 	Fresh bool
+	// RunLabel names the run for later runs' logs ("run 41"): a setup
+	// they skip says which run last did it. "" names it by the time it
+	// started.
+	RunLabel string
 	// CheckoutOnly materializes the workspace and runs nothing: no
 	// setup, no tests (release planning reads the checkouts).
 	CheckoutOnly bool
@@ -441,6 +445,20 @@ func (r *Runner) run(ctx context.Context, req Request) (*Result, error) {
 	if err != nil {
 		return fail(err)
 	}
+	// Siblings whose setup inputs are unchanged since the last run here.
+	var digests map[string]string
+	skipped := map[string]bool{}
+	if br != nil && br.warm && c != nil {
+		digests = setupDigests(cfg, lay, res.Steps)
+		skips := setupSkips(req, br, c, digests)
+		for i := range res.Steps {
+			s := &res.Steps[i]
+			if msg, ok := skips[s.Sibling]; ok && s.Name == "setup" && s.Sibling != "" {
+				s.Result, s.Cached, s.LogTail, s.Log = Success, true, msg, msg+"\n"
+				skipped[s.Sibling] = true
+			}
+		}
+	}
 	root := lay.root
 	if root != "" {
 		// A reused root's scratch is not reused: the steps' HOME and
@@ -475,6 +493,7 @@ func (r *Runner) run(ctx context.Context, req Request) (*Result, error) {
 			if err := c.save(lay, br, epoch); err != nil {
 				r.note(req, "cache not saved: %v", err)
 			}
+			recordSetups(br, c, digests, skipped, runLabel(req, res.Started))
 		}
 	})
 	stopWatch()

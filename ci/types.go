@@ -71,8 +71,10 @@ type StepResult struct {
 	Result     lifecycle.Result `json:"result"`
 	DurationMS int64            `json:"duration_ms"`
 	LogTail    string           `json:"log_tail"`
-	// Cached: the default setup's venv was already built for these
-	// inputs at this path, so the step did not run (its Result is success).
+	// Cached: the step did not run, and its Result is success: the
+	// default setup's venv was already built for these inputs at this
+	// path, or the sibling's setup inputs are unchanged since the run its
+	// log names (see setupskip.go).
 	Cached bool `json:"cached,omitempty"`
 	// NotAffected says why a sibling's test did not run: the changeset
 	// does not reach the sibling (its Result is skipped).
