@@ -92,23 +92,6 @@ func warmFiles(i int, word string) map[string]string {
 	return files
 }
 
-// BenchmarkWarmRerun measures what a developer waits for on the second
-// run: the workspace above, its mirrors, warm root and venv cache made by
-// a first run, then in every iteration
-//
-//   - ours, nothing changed: Runner.Run at the branch tips;
-//   - ours, one sibling changed: a commit pushed to one sibling, then
-//     Runner.Run;
-//   - the floor: a parallel "git clone --shared" plus checkout of every
-//     sibling at the same commits from the same mirrors (the large one
-//     sparse, as ours), and nothing else;
-//   - the bootstrap baseline: what provide-workspace's scripts do, a
-//     sequential "git clone" of every sibling from the server, a new venv
-//     and "pip install -e" of each sibling in build order, then the same
-//     test command.
-//
-// It reports each time, the ratios, and ours minus the test command's own
-// time ("own"), which is what workspace-bot adds.
 // warmBench is the warm benchmark's workspace, served and configured.
 type warmBench struct {
 	tmp, remote string
@@ -204,10 +187,11 @@ func (w *warmBench) change(i, n int) {
 //
 //   - ours, nothing changed: Runner.Run at the branch tips;
 //   - ours, one sibling changed: a commit pushed to one sibling, then
-//     Runner.Run;
+//     Runner.Run (setup skipped: its inputs did not change);
 //   - the floor: a parallel "git clone --shared" plus checkout of every
 //     sibling at the same commits from the same mirrors (the large one
-//     sparse, as ours), and nothing else;
+//     sparse, as ours), and nothing else: no ls-remote or fetch from the
+//     server, no setup and no test command, all of which ours includes;
 //   - the bootstrap baseline: what provide-workspace's scripts do, a
 //     sequential "git clone" of every sibling from the server, a new venv
 //     and "pip install -e" of each sibling in build order, then the same
@@ -320,7 +304,7 @@ func BenchmarkWarmRerun(b *testing.B) {
 	b.Logf("cold first run (clone, venv, setup)   %8.0f ms", float64(coldTime)/float64(time.Millisecond))
 	b.Logf("ours, nothing changed                 %8.0f ms  (own time %0.f ms beside the test command)", ms(sumSame), ms(sumOwnSame))
 	b.Logf("ours, one sibling changed             %8.0f ms  (own time %0.f ms)", ms(sumOne), ms(sumOwnOne))
-	b.Logf("floor: parallel clone --shared+checkout %6.0f ms  ours is %.2fx of it", ms(sumFloor), float64(sumOne)/float64(sumFloor))
+	b.Logf("floor: parallel clone --shared+checkout %6.0f ms  ours (one changed) is %.2fx of it; the floor has no ls-remote, fetch, setup or test command", ms(sumFloor), float64(sumOne)/float64(sumFloor))
 	b.Logf("bootstrap: sequential clone+venv+pip  %8.0f ms  ours is %.1fx faster", ms(sumBoot), float64(sumBoot)/float64(sumOne))
 }
 
