@@ -185,10 +185,15 @@ func keepClone(ctx context.Context, t target, s cloneStamp) (ok bool, why string
 	}
 	// The config is ours (it is in the digest), but these settings decide
 	// what status trusts, so they are set here whatever it says.
-	// Not trimmed: a line's first column may be a space.
-	raw, err := gitrun.Run(ctx, t.dir, gitrun.Env(gitrun.Hermetic), nil, "-c", "core.untrackedCache=false", "-c", "core.trustctime=true", "-c", "core.checkStat=default",
+	args := []string{"-c", "core.untrackedCache=false", "-c", "core.trustctime=true", "-c", "core.checkStat=default",
 		"-c", "core.ignoreStat=false", "-c", "core.ignoreCase=false", "-c", "status.relativePaths=false",
-		"status", "--porcelain=v1", "-z", "--ignored=traditional", "--untracked-files=normal", "--no-renames", "--ignore-submodules=none")
+		"status", "--porcelain=v1", "-z", "--ignored=traditional", "--untracked-files=normal", "--no-renames", "--ignore-submodules=none", "--"}
+	// The kept paths (a venv, nested siblings) are not walked.
+	for _, sp := range t.spare {
+		args = append(args, ":(top,exclude,literal)"+filepath.ToSlash(filepath.Clean(sp)))
+	}
+	// Not trimmed: a line's first column may be a space.
+	raw, err := gitrun.Run(ctx, t.dir, gitrun.Env(gitrun.Hermetic), nil, args...)
 	if err != nil {
 		return false, "git status failed", err
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/provide-io/workspace-bot/internal/gitfixture"
+	"github.com/provide-io/workspace-bot/workspace"
 )
 
 // checkoutLog is the log of sibling's checkout step.
@@ -136,5 +137,27 @@ func TestWarmCloneKeptAtPinnedSHA(t *testing.T) {
 	res = runOK(t, r, pinned(second))
 	if strings.Contains(checkoutLog(t, res, "alpha"), keptLine) || readFile(t, filepath.Join(res.BuildRoot, "alpha", "a.txt")) != "2\n" {
 		t.Errorf("another SHA was not checked out:\n%s", checkoutLog(t, res, "alpha"))
+	}
+}
+
+// A cache path inside a kept clone stays, unwalked and untouched, while
+// other strays go.
+func TestWarmCloneKeepsCachePathInside(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.repo("alpha", map[string]string{"a.txt": "1\n"})
+	cfg := f.config(sib{name: "alpha"})
+	cfg.Workspace.CI.Cache = workspace.Cache{Paths: []string{"../alpha/built"}, Key: []string{"alpha/a.txt"}}
+	cfg.Sibling("alpha").Setup = []string{"mkdir -p built && echo run >> built/log && echo x > stray"}
+	r := f.runner()
+	trusted := Request{Config: cfg, Trusted: true}
+	runOK(t, r, trusted)
+	res := runOK(t, r, trusted)
+	if !strings.Contains(checkoutLog(t, res, "alpha"), keptLine) {
+		t.Errorf("not kept:\n%s", checkoutLog(t, res, "alpha"))
+	}
+	alpha := filepath.Join(res.BuildRoot, "alpha")
+	if got := readFile(t, filepath.Join(alpha, "built", "log")); got != "run\nrun\n" {
+		t.Errorf("the cache path inside the clone: %q", got)
 	}
 }
