@@ -219,3 +219,23 @@ func withoutCode(line string) string {
 	}
 	return out.String()
 }
+
+// A setup skipped because its inputs did not change says so in its row,
+// with the run that last did it: a reader must not take it for a setup
+// that ran.
+func TestSummaryNamesSkippedSetup(t *testing.T) {
+	cs := testChangeset()
+	steps := []ci.StepResult{
+		{Name: "setup", Sibling: "app", Command: "pip install -e .", Result: ci.Success, Cached: true, SkippedSince: "run 41",
+			LogTail: "setup skipped: inputs unchanged since run 41"},
+		{Name: "test", Command: "pytest -q", Result: ci.Success, DurationMS: 2000},
+	}
+	got, err := RenderSummary(Summary{Context: "workspace/integration", Command: "/workspace", Result: ci.Success,
+		Key: cs.Key, Members: summaryMembers(cs), Steps: steps})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(got, " skipped: inputs unchanged since run 41 |") {
+		t.Errorf("the skipped setup's row does not say so:\n%s", got)
+	}
+}

@@ -453,8 +453,9 @@ func (r *Runner) run(ctx context.Context, req Request) (*Result, error) {
 		skips := setupSkips(req, br, c, digests)
 		for i := range res.Steps {
 			s := &res.Steps[i]
-			if msg, ok := skips[s.Sibling]; ok && s.Name == "setup" && s.Sibling != "" {
-				s.Result, s.Cached, s.LogTail, s.Log = Success, true, msg, msg+"\n"
+			if since, ok := skips[s.Sibling]; ok && s.Name == "setup" && s.Sibling != "" {
+				msg := "setup skipped: inputs unchanged since " + since
+				s.Result, s.Cached, s.SkippedSince, s.LogTail, s.Log = Success, true, since, msg, msg+"\n"
 				skipped[s.Sibling] = true
 			}
 		}

@@ -140,8 +140,8 @@ func digestInputs(h io.Writer, dir string, globs []string) error {
 	return nil
 }
 
-// setupSkips says which siblings' setups this run skips, and the line
-// each skipped step reads.
+// setupSkips says which siblings' setups this run skips, and for each
+// the run that last did it.
 func setupSkips(req Request, br *buildRoot, c *runCache, digests map[string]string) map[string]string {
 	if !req.Trusted || req.Fresh || br == nil || br.how != RootReused || c == nil || c.state != CacheHit {
 		return nil
@@ -150,7 +150,7 @@ func setupSkips(req Request, br *buildRoot, c *runCache, digests map[string]stri
 	for name, d := range digests {
 		prev, ok := br.prevSetups[name]
 		if ok && prev.Inputs == d && prev.Cache == c.key {
-			out[name] = "setup skipped: inputs unchanged since " + prev.Run
+			out[name] = prev.Run
 		}
 	}
 	return out

@@ -49,7 +49,8 @@ func TestSetupSkippedWhileInputsUnchanged(t *testing.T) {
 		t.Fatalf("first run: alpha %q beta %q", a, b)
 	}
 	res, a, b = run(Request{Trusted: true, RunLabel: "run 42"})
-	if s := setupOf(res, "alpha"); !s.Cached || s.Result != Success || s.LogTail != "setup skipped: inputs unchanged since run 41" || a != "ran\n" {
+	if s := setupOf(res, "alpha"); !s.Cached || s.Result != Success || s.LogTail != "setup skipped: inputs unchanged since run 41" ||
+		s.Shown() != "skipped: inputs unchanged since run 41" || a != "ran\n" {
 		t.Errorf("nothing changed: alpha's setup %+v, its log %q", s, a)
 	}
 	if setupOf(res, "beta").Cached || b != "ran\nran\n" {

@@ -73,9 +73,12 @@ type StepResult struct {
 	LogTail    string           `json:"log_tail"`
 	// Cached: the step did not run, and its Result is success: the
 	// default setup's venv was already built for these inputs at this
-	// path, or the sibling's setup inputs are unchanged since the run its
-	// log names (see setupskip.go).
+	// path, or the sibling's setup inputs are unchanged since the run
+	// SkippedSince names (see setupskip.go).
 	Cached bool `json:"cached,omitempty"`
+	// SkippedSince names the run that last did a setup skipped for its
+	// unchanged inputs ("run 41").
+	SkippedSince string `json:"skipped_since,omitempty"`
 	// NotAffected says why a sibling's test did not run: the changeset
 	// does not reach the sibling (its Result is skipped).
 	NotAffected string `json:"not_affected,omitempty"`
@@ -107,6 +110,8 @@ func (s StepResult) Shown() string {
 	switch {
 	case s.NotAffected != "":
 		return "not affected"
+	case s.SkippedSince != "":
+		return "skipped: inputs unchanged since " + s.SkippedSince
 	case s.Cached:
 		return "cached"
 	}
