@@ -23,6 +23,10 @@ type route struct {
 	h       func(c *call) (int, any)
 	app     bool // authenticated by the App's JWT rather than a token
 	free    bool // costs no rate limit, like GET /rate_limit
+	// public routes ignore credentials, like the App manifest conversion.
+	public bool
+	// perm is what an installation token needs (routePermissions).
+	perm string
 }
 
 // call is one API request on its way through the middleware.
@@ -95,6 +99,7 @@ func (s *Server) apiRoutes() []route {
 	add("GET", "/repos/{owner}/{repo}/installation", s.getRepoInstallation).app = true
 	add("POST", "/app/installations/{id}/access_tokens", s.createInstallationToken).app = true
 	add("GET", "/app", s.getApp).app = true
+	add("POST", "/app-manifests/{code}/conversions", s.convertManifest).public = true
 	return rs
 }
 
@@ -193,6 +198,9 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	}
 
 	who, status, body := s.authenticate(r, rt.app)
+	if rt.public {
+		who, status = &identity{login: OpenLogin, key: "anonymous", anonymous: true}, 0
+	}
 	if status != 0 {
 		writeJSON(w, r, status, body)
 		return
@@ -222,7 +230,14 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	status, body = rt.h(c)
+	s.mu.Lock()
+	ok, needs := s.allowed(who, rt.perm)
+	s.mu.Unlock()
+	if ok {
+		status, body = rt.h(c)
+	} else {
+		status, body = forbiddenByPermissions(needs)
+	}
 	if f != nil {
 		s.writeFault(w, r, f)
 		return

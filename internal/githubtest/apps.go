@@ -19,6 +19,13 @@ type app struct {
 	id   int64
 	slug string
 	key  *rsa.PublicKey
+	// perms, when set, are the App's permissions, enforced on its
+	// installation tokens; used records what they were used for.
+	perms, used map[string]string
+	// Set for an App made from a manifest.
+	name, owner, hookURL, webhookSecret string
+	public                              bool
+	events                              []string
 }
 
 type installation struct {
@@ -49,7 +56,12 @@ func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 func (s *Server) AddApp(appID int64, slug string, key *rsa.PublicKey) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.st.apps[appID] = &app{id: appID, slug: slug, key: key}
+	a := s.st.apps[appID]
+	if a == nil {
+		a = &app{id: appID}
+		s.st.apps[appID] = a
+	}
+	a.slug, a.key = slug, key
 }
 
 // AddInstallation registers an installation. While none is registered,
@@ -71,13 +83,31 @@ func (s *Server) appFor(id int64) *app {
 
 func (s *Server) appJSON(id int64) map[string]any {
 	a := s.appFor(id)
+	perms := map[string]string{"checks": "write", "contents": "read", "issues": "write", "metadata": "read",
+		"pull_requests": "write", "statuses": "write"}
+	if a.perms != nil {
+		perms = map[string]string{}
+		for k, v := range a.perms {
+			perms[k] = v
+		}
+	}
+	events := []string{"check_run", "issue_comment", "pull_request"}
+	if a.events != nil {
+		events = append([]string(nil), a.events...)
+	}
+	name := a.slug
+	if a.name != "" {
+		name = a.name
+	}
+	var owner any
+	if a.owner != "" {
+		owner = s.userJSON(a.owner)
+	}
 	return map[string]any{
-		"id": a.id, "slug": a.slug, "node_id": nodeID("A", a.id), "name": a.slug,
-		"owner": nil, "description": "", "external_url": s.url, "html_url": s.url + "/apps/" + a.slug,
+		"id": a.id, "slug": a.slug, "node_id": nodeID("A", a.id), "name": name,
+		"owner": owner, "description": "", "external_url": s.url, "html_url": s.url + "/apps/" + a.slug,
 		"created_at": ts(time.Unix(0, 0)), "updated_at": ts(time.Unix(0, 0)),
-		"permissions": map[string]string{"checks": "write", "contents": "read", "issues": "write", "metadata": "read",
-			"pull_requests": "write", "statuses": "write"},
-		"events": []string{"check_run", "issue_comment", "pull_request"},
+		"permissions": perms, "events": events,
 	}
 }
 
@@ -280,7 +310,7 @@ func (s *Server) createInstallationToken(c *call) (int, any) {
 	for k, v := range s.appJSON(a.id)["permissions"].(map[string]string) {
 		perms[k] = v
 	}
-	if inst.workflows {
+	if inst.workflows && a.perms == nil {
 		perms["workflows"] = "write"
 	}
 	body := map[string]any{"token": token, "expires_at": ts(expires), "permissions": perms}

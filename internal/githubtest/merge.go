@@ -253,8 +253,14 @@ func (s *Server) mergePull(c *call) (int, any) {
 	full, baseRef, head := rp.fullName(), p.baseRef, p.headSHA
 	upToDate := rp.rules[p.baseRef] != nil && rp.rules[p.baseRef].UpToDate
 	inst := s.st.installs[c.who.installID]
+	mayWorkflows := inst == nil || inst.workflows
+	// An App with permissions of its own has the workflows permission
+	// or not, whatever the installation was registered with.
+	if a := s.st.apps[c.who.appID]; c.who.installID != 0 && a != nil && a.perms != nil {
+		mayWorkflows = a.perms["workflows"] == "write"
+	}
 	s.mu.Unlock()
-	if inst != nil && !inst.workflows {
+	if !mayWorkflows {
 		for _, f := range s.pullFiles(full, baseRef, head) {
 			if strings.HasPrefix(f.name, ".github/workflows/") {
 				return http.StatusForbidden, errBody("refusing to allow a GitHub App to create or update workflow `" + f.name + "` without `workflows` permission")

@@ -84,6 +84,7 @@ func Start(opts Options) (*Server, error) {
 	s.st = newState()
 	s.git = http.StripPrefix("/git", gitfixture.Handler(s.dir))
 	s.routes = s.apiRoutes()
+	s.setRoutePermissions()
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -135,6 +136,8 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveAPI(rec, r)
 	case strings.HasPrefix(r.URL.Path, "/git/"):
 		s.serveGit(rec, r)
+	case isManifestForm(r.URL.Path):
+		s.serveManifestForm(rec, r)
 	default:
 		writeJSON(rec, r, http.StatusNotFound, notFoundBody())
 	}

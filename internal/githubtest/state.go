@@ -78,19 +78,21 @@ type Token struct {
 }
 
 type state struct {
-	repos     map[string]*repo // by lower-case owner/name: GitHub names are case-insensitive
-	users     map[string]int64
-	tokens    map[string]*tokenEntry
-	apps      map[int64]*app
-	installs  map[int64]*installation
-	comments  map[int64]*comment
-	checkRuns map[int64]*checkRun
-	faults    []*Fault
-	hook      Hook
-	rates     map[string]*rateWindow
-	stats     Stats
-	nextID    int64
-	requestN  int64
+	repos    map[string]*repo // by lower-case owner/name: GitHub names are case-insensitive
+	users    map[string]int64
+	tokens   map[string]*tokenEntry
+	apps     map[int64]*app
+	installs map[int64]*installation
+	// conversions are the App manifest codes not yet exchanged.
+	conversions map[string]*conversion
+	comments    map[int64]*comment
+	checkRuns   map[int64]*checkRun
+	faults      []*Fault
+	hook        Hook
+	rates       map[string]*rateWindow
+	stats       Stats
+	nextID      int64
+	requestN    int64
 }
 
 func newState() state {
