@@ -135,7 +135,7 @@ func New(opts Options) (*Handler, error) {
 	}
 
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /webhook", h.serveWebhook)
+	mux.HandleFunc("POST "+Path, h.serveWebhook)
 	mux.HandleFunc("GET /healthz", h.serveHealth)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(h.reg, promhttp.HandlerOpts{ErrorLog: errorLog{h.log}}))
 	mux.HandleFunc("GET /{$}", h.serveRuns)
