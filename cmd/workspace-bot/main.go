@@ -39,6 +39,7 @@ var commands = []command{
 	{"changeset", "resolve and print the changeset of a pull request", runChangeset},
 	{"merge", "test a pull request's changeset and land it as one", runMerge},
 	{"serve", "run the webhook service", runServe},
+	{"app", "make the GitHub App that runs the service, in one step", runApp},
 	{"action", "the GitHub Action's entry point: test the event's changeset", runAction},
 	{"release", "plan coordinated releases, or open one release PR per sibling", runRelease},
 	{"demo", "the whole loop on this machine, offline, in under a minute", runDemo},

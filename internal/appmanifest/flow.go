@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -72,8 +73,15 @@ func (o *FlowOptions) Validate() error {
 		return fmt.Errorf("--listen %q: the page hands over the App's credentials, so it stays on this machine: use 127.0.0.1:PORT (or 127.0.0.1:0 for a free port)", o.Listen)
 	}
 	if o.Files.Dir == "" {
-		o.Files = FilesIn(DefaultDir)
+		o.Files.Dir = DefaultDir
 	}
+	// Absolute, so the serve command printed at the end works from
+	// any directory.
+	dir, err := filepath.Abs(o.Files.Dir)
+	if err != nil {
+		return fmt.Errorf("--dir %q: %w", o.Files.Dir, err)
+	}
+	o.Files = FilesIn(dir)
 	if o.Convert == nil {
 		return errors.New("appmanifest: FlowOptions.Convert is required")
 	}
