@@ -32,14 +32,29 @@ func PermissionTitle(p gh.Permission) string {
 	return title + ": read-only"
 }
 
-// PermissionsMarkdown is the README's list of the permissions an App
-// made by hand needs: the same as the manifest's, so the two never
-// differ (a test compares them).
-func PermissionsMarkdown() string {
+// eventTitles are the events as GitHub's App settings page names them.
+var eventTitles = map[string]string{
+	"check_run": "Check run", "check_suite": "Check suite", "issue_comment": "Issue comment", "pull_request": "Pull request",
+}
+
+// SetupMarkdown is the README's permissions and events for an App made
+// by hand: the manifest's, so the two never differ (a test compares the
+// README with it).
+func SetupMarkdown() string {
 	var b strings.Builder
+	b.WriteString("2. Repository permissions:\n")
 	for _, p := range gh.AppPermissions() {
 		b.WriteString("   - **" + PermissionTitle(p) + "**: " + permissionTitles[p.Name].why + "\n")
 	}
+	var events []string
+	for _, e := range Events() {
+		title := e
+		if t, ok := eventTitles[e]; ok {
+			title = t
+		}
+		events = append(events, "**"+title+"**")
+	}
+	b.WriteString("3. Subscribe to events: " + strings.Join(events, ", ") + ".\n")
 	return b.String()
 }
 
