@@ -204,3 +204,50 @@ func TestCreateAgainstTheEmulator(t *testing.T) {
 		t.Error("the result page shows the webhook secret")
 	}
 }
+
+// A code GitHub will not exchange ends the flow with GitHub's reason, on
+// the page and from Create, and writes nothing.
+func TestCreateFailsWhenTheExchangeFails(t *testing.T) {
+	files := FilesIn(filepath.Join(t.TempDir(), "creds"))
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		_, err := Create(t.Context(), FlowOptions{
+			Options: Options{PublicURL: "https://bot.example.com"}, Files: files, Ready: func(u string) { ready <- u },
+			Convert: func(context.Context, string) (*gh.NewApp, error) {
+				return nil, errors.New("GitHub does not know the App's code")
+			},
+		})
+		done <- err
+	}()
+	pageURL := <-ready
+	resp, err := http.Get(pageURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	action := actionRe.FindSubmatch(page)
+	if action == nil {
+		t.Fatalf("no form on the page:\n%s", page)
+	}
+	formURL, err := url.Parse(html.UnescapeString(string(action[1])))
+	if err != nil || formURL.Host != "github.com" || formURL.Path != "/settings/apps/new" || len(formURL.Query().Get("state")) < 32 {
+		t.Fatalf("form posts to %q, want github.com's /settings/apps/new with a long random state", action[1])
+	}
+	resp, err = http.Get(pageURL + "callback?code=abc&state=" + formURL.Query().Get("state"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadGateway || !strings.Contains(string(body), "does not know the App") {
+		t.Errorf("callback: %s\n%s", resp.Status, body)
+	}
+	if err := <-done; err == nil || !strings.Contains(err.Error(), "does not know the App") {
+		t.Errorf("Create: %v, want GitHub's reason", err)
+	}
+	if _, err := os.Stat(files.Dir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("credentials directory made without credentials: %v", err)
+	}
+}
