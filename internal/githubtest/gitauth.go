@@ -39,5 +39,17 @@ func (s *Server) gitAccess(r *http.Request) (int, string) {
 	if status != 0 || who.anonymous || !s.visible(who, repo) {
 		return http.StatusNotFound, "Repository not found."
 	}
+	// An App's installation token fetches with Contents read and pushes
+	// with Contents write.
+	perm := "contents:read"
+	if strings.HasSuffix(r.URL.Path, "/git-receive-pack") || r.URL.Query().Get("service") == "git-receive-pack" {
+		perm = "contents:write"
+	}
+	s.mu.Lock()
+	allowed, _ := s.allowed(who, perm)
+	s.mu.Unlock()
+	if !allowed {
+		return http.StatusForbidden, "Permission to " + repo + " denied to " + who.login + "."
+	}
 	return 0, ""
 }

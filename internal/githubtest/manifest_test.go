@@ -120,3 +120,37 @@ func TestEveryRepositoryRouteHasAPermission(t *testing.T) {
 		}
 	}
 }
+
+// Git over HTTPS holds an App's installation tokens to Contents too.
+func TestGitNeedsContents(t *testing.T) {
+	s := start(t)
+	if err := s.CreateRepo("acme/secret", RepoOptions{Private: true}); err != nil {
+		t.Fatal(err)
+	}
+	s.AddToken("admin", Token{Login: "admin"})
+	for i, tc := range []struct {
+		perms map[string]string
+		want  int
+	}{
+		{map[string]string{"pull_requests": "write"}, http.StatusForbidden},
+		{map[string]string{"contents": "read"}, http.StatusOK},
+	} {
+		appID := int64(100 + i)
+		s.SetAppPermissions(appID, tc.perms)
+		s.AddInstallation(Installation{ID: appID, AppID: appID, Account: "acme"})
+		// An installation token as the App endpoints mint them.
+		s.mu.Lock()
+		s.st.tokens["ghs_"+itoa(appID)] = &tokenEntry{Token: Token{Login: "app[bot]"}, installID: appID, appID: appID}
+		s.mu.Unlock()
+		req, _ := http.NewRequest("GET", s.GitURL("acme/secret")+"/info/refs?service=git-upload-pack", nil)
+		req.SetBasicAuth("x-access-token", "ghs_"+itoa(appID))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.want {
+			t.Errorf("fetch with %v: %s, want %d", tc.perms, resp.Status, tc.want)
+		}
+	}
+}
