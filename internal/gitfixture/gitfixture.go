@@ -68,8 +68,17 @@ func InitBare(dir, branch string) error {
 	if _, err := Git(dir, "init", "--bare", "--quiet", "--initial-branch="+branch); err != nil {
 		return err
 	}
-	_, err := Git(dir, "config", "http.receivepack", "true")
-	return err
+	// As git config http.receivepack true writes it, without its process:
+	// git init has just written the file and nothing else holds it.
+	f, err := os.OpenFile(filepath.Join(dir, "config"), os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		return err
+	}
+	if _, err := f.WriteString("[http]\n\treceivepack = true\n"); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // Commit adds a commit on branch in repo (bare or not) that writes files
@@ -78,14 +87,20 @@ func InitBare(dir, branch string) error {
 // on top of the branch tip, or of from when the branch does not exist yet
 // ("" for a root commit). It returns the new commit's SHA. No work tree is
 // touched: the commit is made by one git fast-import, which writes the
-// blobs, the tree, the commit and the branch (three git processes at most,
-// where a process per blob and per plumbing step cost the test suites
-// most of their time).
+// blobs, the tree, the commit and the branch, and the branch and from
+// are read from disk when they are plain branches (one git process, where
+// a process per blob and per plumbing step cost the test suites most of
+// their time).
 func Commit(repo, branch, from string, files map[string]string, message string) (string, error) {
-	parent, err := Git(repo, "rev-parse", "--verify", "--quiet", "refs/heads/"+branch)
-	if err != nil || parent == "" {
-		parent = ""
-		if from != "" {
+	parent := ResolveRef(repo, "refs/heads/"+branch)
+	if parent == "" && from != "" {
+		// A branch tip is a commit; a tag, a SHA or an expression is
+		// git's to peel and check.
+		var err error
+		if strings.HasPrefix(from, "refs/heads/") {
+			parent, _ = readRef(repo, from)
+		}
+		if parent == "" {
 			if parent, err = Git(repo, "rev-parse", "--verify", from+"^{commit}"); err != nil {
 				return "", err
 			}

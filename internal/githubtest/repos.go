@@ -90,11 +90,7 @@ func (s *Server) repoOrErr(full string) (*repo, error) {
 
 // branchTip returns the SHA of branch in dir, or "" when it does not exist.
 func branchTip(dir, branch string) string {
-	sha, err := gitfixture.Git(dir, "rev-parse", "--verify", "--quiet", "refs/heads/"+branch)
-	if err != nil {
-		return ""
-	}
-	return sha
+	return gitfixture.ResolveRef(dir, "refs/heads/"+branch)
 }
 
 // Commit adds a commit writing files (see gitfixture.Commit for deletions
