@@ -98,7 +98,7 @@ func Commit(repo, branch, from string, files map[string]string, message string) 
 		// git's to peel and check.
 		var err error
 		if strings.HasPrefix(from, "refs/heads/") {
-			parent, _ = readRef(repo, from)
+			parent, _ = ReadRef(repo, from)
 		}
 		if parent == "" {
 			if parent, err = Git(repo, "rev-parse", "--verify", from+"^{commit}"); err != nil {

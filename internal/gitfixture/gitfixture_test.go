@@ -79,7 +79,7 @@ func TestResolveRefAgreesWithGit(t *testing.T) {
 			t.Errorf("%s: %q, git says %q", ref, got, want)
 		}
 	}
-	if _, ok := readRef(repo, "refs/heads/packed"); !ok {
+	if _, ok := ReadRef(repo, "refs/heads/packed"); !ok {
 		t.Error("a packed branch was not read from disk")
 	}
 	if _, err := Commit(repo, "main", "", map[string]string{"d": "4\n"}, "four"); err != nil {

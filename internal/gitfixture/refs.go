@@ -16,7 +16,7 @@ import (
 // name git would read as a revision expression, a symbolic ref, a linked
 // worktree, another ref backend) is asked of git rev-parse, as before.
 func ResolveRef(repo, ref string) string {
-	if sha, ok := readRef(repo, ref); ok {
+	if sha, ok := ReadRef(repo, ref); ok {
 		return sha
 	}
 	sha, err := Git(repo, "rev-parse", "--verify", "--quiet", ref)
@@ -26,9 +26,9 @@ func ResolveRef(repo, ref string) string {
 	return sha
 }
 
-// readRef reads ref from the files backend; ok is false when it cannot
-// tell on its own and git must be asked.
-func readRef(repo, ref string) (sha string, ok bool) {
+// ReadRef reads ref from the files backend with no process; ok is false
+// when it cannot tell on its own and git must be asked.
+func ReadRef(repo, ref string) (sha string, ok bool) {
 	if !plainRefName(ref) {
 		return "", false
 	}

@@ -54,6 +54,9 @@ type Server struct {
 	// gitMu serialises writes to the git repositories so a branch tip read
 	// and the ref update that follows it cannot interleave.
 	gitMu sync.Mutex
+	// commits are the "owner/name sha" pairs git has said are commits,
+	// under gitMu.
+	commits map[string]struct{}
 
 	mu    sync.Mutex
 	st    state

@@ -16,10 +16,25 @@ func (s *Server) resolveRef(full, ref string) string {
 	}
 	s.gitMu.Lock()
 	defer s.gitMu.Unlock()
+	// A commit stays one: a SHA git has called a commit of this
+	// repository is taken without asking again, as is a branch whose tip
+	// is one. The reporting calls name the same few heads over and over.
+	key := strings.ToLower(full) + " "
+	known := ref
+	if strings.HasPrefix(ref, "refs/heads/") {
+		known, _ = gitfixture.ReadRef(s.RepoDir(full), ref)
+	}
+	if _, ok := s.commits[key+known]; ok {
+		return known
+	}
 	sha, err := gitfixture.Git(s.RepoDir(full), "rev-parse", "--verify", "--quiet", "--end-of-options", ref+"^{commit}")
 	if err != nil {
 		return ""
 	}
+	if s.commits == nil {
+		s.commits = map[string]struct{}{}
+	}
+	s.commits[key+sha] = struct{}{}
 	return sha
 }
 
