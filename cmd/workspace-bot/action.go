@@ -10,12 +10,27 @@ import (
 	"github.com/provide-io/workspace-bot/internal/cli"
 )
 
+const actionSynopsis = `action [flags]
+
+The GitHub Action's entry point. It reads the event from GITHUB_EVENT_NAME and
+GITHUB_EVENT_PATH, the token from WORKSPACE_BOT_GITHUB_TOKEN (the action's
+token input) or GITHUB_TOKEN, and each flag from its variable, which
+action.yml sets from the action's inputs.`
+
 func runAction(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := cli.NewFlagSet("action", "action\n\nThe GitHub Action's entry point. It reads the event from GITHUB_EVENT_NAME and\nGITHUB_EVENT_PATH and the action's inputs from WORKSPACE_BOT_GITHUB_TOKEN,\nWORKSPACE_BOT_CONFIG (a path, or owner/repo:path), WORKSPACE_BOT_COMMAND\n(auto, test or validate) and WORKSPACE_BOT_DATA_DIR.", stderr)
+	fs := cli.NewFlagSet("action", actionSynopsis, stderr)
+	env := action.ReadEnv(getenv)
+	logLevel := "warn"
+	cli.Checked(fs, &env.Config, "config", env.Config, "string", "wrknv.toml: a path, or owner/repo:path on GitHub (env WORKSPACE_BOT_CONFIG)", cli.ConfigPath)
+	cli.Checked(fs, &env.Command, "command", env.Command, "string", "auto, test or validate (env WORKSPACE_BOT_COMMAND)", action.CheckCommand)
+	cli.Checked(fs, &env.DataDir, "data-dir", env.DataDir, "string", "mirrors and build roots; default a temporary directory (env WORKSPACE_BOT_DATA_DIR)", cli.Dir)
+	cli.Checked(fs, &logLevel, "log-level", logLevel, "string", "debug, info, warn or error (env WORKSPACE_BOT_LOG_LEVEL)", cli.LogLevel)
 	if code, ok := cli.ParseNoArgs(fs, args); !ok {
 		return code
 	}
-	env := action.ReadEnv(getenv)
+	if err := cli.ApplyEnv(fs, getenv); err != nil {
+		return action.Refuse(action.Options{Env: env, Stdout: stdout, Stderr: stderr}, err)
+	}
 	// main took the credentials out of the process (secretenv); this
 	// clears Go's copy too, for a child started without its own
 	// environment.
@@ -23,7 +38,7 @@ func runAction(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		os.Unsetenv(k)
 	}
 	return action.Run(ctx, action.Options{
-		Env: env, Stdout: stdout, Stderr: stderr, LogLevel: envOr("warn", "WORKSPACE_BOT_LOG_LEVEL"),
+		Env: env, Stdout: stdout, Stderr: stderr, LogLevel: logLevel,
 		UserAgent: userAgent(), Secrets: secrets.Values(), Progress: ci.NewProgress(stdout, false),
 	})
 }

@@ -391,7 +391,8 @@ func TestActionBadEnvironment(t *testing.T) {
 	t.Parallel()
 	w := newActionWorld(t)
 	r := w.run(t, "pull_request", demo.CLIRepo, []byte(`{}`), "WORKSPACE_BOT_COMMAND=deploy")
-	if r.code != exitUsage || !strings.Contains(r.stdout, "::error title=workspace-bot::command input") {
+	if r.code != exitUsage || r.outputs["result"] != "error" ||
+		!strings.Contains(r.stdout, `::error title=workspace-bot::WORKSPACE_BOT_COMMAND="deploy": want auto, test or validate (the same as --command)`) {
 		t.Errorf("bad command input:\n%s", r)
 	}
 	r = w.run(t, "pull_request", demo.CLIRepo, []byte(`{}`), "WORKSPACE_BOT_CONFIG=demo-org/demo-workspace:missing.toml")

@@ -40,7 +40,7 @@ func runApp(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	o := appmanifest.FlowOptions{}
 	var apiURL string
 	fs := cli.NewFlagSet("app create", appCreateSynopsis, stderr)
-	fs.StringVar(&o.PublicURL, "public-url", envOr("", "WORKSPACE_BOT_PUBLIC_URL"), "the https URL where GitHub reaches serve; webhooks go to its /webhook (env WORKSPACE_BOT_PUBLIC_URL)")
+	cli.Checked(fs, &o.PublicURL, "public-url", "", "url", "the https URL where GitHub reaches serve; webhooks go to its /webhook (env WORKSPACE_BOT_PUBLIC_URL)", cli.HTTPURL)
 	fs.StringVar(&o.Org, "org", "", "make the App in this organisation (you must own it); default your own account")
 	fs.StringVar(&o.Name, "name", "", "the App's name, unique on GitHub; default workspace-bot, or workspace-bot-ORG with --org")
 	fs.StringVar(&o.Files.Dir, "dir", appmanifest.DefaultDir, "new directory for the App's id, private key and webhook secret; existing files are never overwritten")
@@ -50,6 +50,11 @@ func runApp(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&apiURL, "github-api-url", "", "GitHub REST API root (env GITHUB_API_URL); default the one of --github-url")
 	if code, ok := cli.ParseNoArgs(fs, args[1:]); !ok {
 		return code
+	}
+	// Only --public-url is serve's: this --listen is the page's own.
+	if err := cli.ApplyEnvFor(fs, getenv, "public-url"); err != nil {
+		fmt.Fprintf(stderr, "error: %s\n", err)
+		return exitUsage
 	}
 	if apiURL == "" {
 		apiURL = envOr(appmanifest.APIURLFor(o.GitHubURL), "GITHUB_API_URL")

@@ -11,12 +11,13 @@ import (
 
 func runChangeset(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := cli.NewFlagSet("changeset", "changeset REF [--config wrknv.toml] [--json] [--github-api-url URL] [--github-token T]\n\nREF is https://github.com/o/r/pull/N, o/r#N or r#N", stderr)
-	config := fs.String("config", envOr(workspace.DefaultFileName, "WORKSPACE_BOT_CONFIG"), "path to wrknv.toml")
-	dataDir := fs.String("data-dir", defaultDataDir(), "where the GitHub HTTP cache lives (env WORKSPACE_BOT_DATA_DIR)")
+	var config, dataDir string
+	cli.Checked(fs, &config, "config", workspace.DefaultFileName, "string", "path to wrknv.toml (env WORKSPACE_BOT_CONFIG)", cli.ConfigPath)
+	cli.Checked(fs, &dataDir, "data-dir", defaultDataDir(), "string", "where the GitHub HTTP cache lives (env WORKSPACE_BOT_DATA_DIR)", cli.Dir)
 	asJSON := fs.Bool("json", false, "print the changeset as JSON on stdout")
 	ghf := githubFlags()
 	ghf.Register(fs)
-	if code, ok := cli.Parse(fs, args); !ok {
+	if code, ok := cli.ParseEnv(fs, args, getenv); !ok {
 		return code
 	}
 	if fs.NArg() != 1 {
@@ -24,11 +25,11 @@ func runChangeset(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fs.Usage()
 		return exitUsage
 	}
-	cfg, code := loadConfig(*config, stderr)
+	cfg, code := loadConfig(config, stderr)
 	if cfg == nil {
 		return code
 	}
-	plan, code := cli.ResolvePlan(ctx, &ghf, cfg, *dataDir, []string{fs.Arg(0)}, stderr)
+	plan, code := cli.ResolvePlan(ctx, &ghf, cfg, dataDir, []string{fs.Arg(0)}, stderr)
 	if plan == nil {
 		return code
 	}

@@ -12,7 +12,8 @@ import (
 	"github.com/provide-io/workspace-bot/workspace"
 )
 
-// envOr returns the first non-empty environment variable, or def.
+// envOr is the first of the variables keys that is set, or def: for the
+// runner's GITHUB_* variables, which are not workspace-bot's (cli.Env).
 func envOr(def string, keys ...string) string {
 	for _, k := range keys {
 		if v := getenv(k); v != "" {
@@ -22,10 +23,9 @@ func envOr(def string, keys ...string) string {
 	return def
 }
 
+// defaultDataDir is --data-dir's default; WORKSPACE_BOT_DATA_DIR sets
+// it (cli.ApplyEnv).
 func defaultDataDir() string {
-	if d := os.Getenv("WORKSPACE_BOT_DATA_DIR"); d != "" {
-		return d
-	}
 	if d, err := os.UserCacheDir(); err == nil {
 		return filepath.Join(d, "workspace-bot")
 	}
@@ -36,7 +36,7 @@ func defaultDataDir() string {
 // (hint says what to use instead), validates the options and loads the
 // config named by *config. A nil config comes with the exit code.
 func parseAndLoad(fs *pflag.FlagSet, args []string, o interface{ Validate() error }, config *string, hint string, stderr io.Writer) (*workspace.Config, int) {
-	if code, ok := cli.Parse(fs, args); !ok {
+	if code, ok := cli.ParseEnv(fs, args, getenv); !ok {
 		return nil, code
 	}
 	if fs.NArg() > 0 {

@@ -66,8 +66,8 @@ func runRelease(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	}
 	fs := cli.NewFlagSet("release "+sub, syn, stderr)
 	o := &releaseOptions{GitHub: githubFlags()}
-	fs.StringVar(&o.Config, "config", envOr(workspace.DefaultFileName, "WORKSPACE_BOT_CONFIG"), "path to wrknv.toml")
-	fs.StringVar(&o.DataDir, "data-dir", defaultDataDir(), "where mirrors and checkouts live (env WORKSPACE_BOT_DATA_DIR)")
+	cli.Checked(fs, &o.Config, "config", workspace.DefaultFileName, "string", "path to wrknv.toml (env WORKSPACE_BOT_CONFIG)", cli.ConfigPath)
+	cli.Checked(fs, &o.DataDir, "data-dir", defaultDataDir(), "string", "where mirrors and checkouts live (env WORKSPACE_BOT_DATA_DIR)", cli.Dir)
 	fs.BoolVar(&o.Local, "local", false, "read the checkouts on disk at each sibling's path (their HEAD commits) instead of each repo's branch tip")
 	fs.BoolVar(&o.JSON, "json", false, "print the plan (and for open, the PRs) as JSON on stdout")
 	fs.StringVar(&o.Date, "date", time.Now().UTC().Format("2006-01-02"), "date of the new CHANGELOG sections")

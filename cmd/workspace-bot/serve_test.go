@@ -22,6 +22,10 @@ func TestServeOptions(t *testing.T) {
 	if err := os.WriteFile(secretFile, []byte("from-file\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	configFile := filepath.Join(t.TempDir(), "wrknv.toml")
+	if err := os.WriteFile(configFile, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	base := []string{"--github-token", "tok-9f8e7d", "--data-dir", t.TempDir()}
 	for _, tc := range []struct {
 		name    string
@@ -47,28 +51,28 @@ func TestServeOptions(t *testing.T) {
 			}
 		}},
 		{name: "flags win over env", env: map[string]string{"WORKSPACE_BOT_WORKERS": "4", "WORKSPACE_BOT_WEBHOOK_SECRET": "env"},
-			args: []string{"--workers", "1", "--webhook-secret", "flag", "--listen", "0.0.0.0:7000", "--config", "x/wrknv.toml"},
+			args: []string{"--workers", "1", "--webhook-secret", "flag", "--listen", "0.0.0.0:7000", "--config", configFile},
 			check: func(t *testing.T, o *server.ServeOptions) {
-				if o.Workers != 1 || string(o.Secret) != "flag" || o.PublicURL != "http://127.0.0.1:7000" || o.ConfigSpec() != "x/wrknv.toml" {
+				if o.Workers != 1 || string(o.Secret) != "flag" || o.PublicURL != "http://127.0.0.1:7000" || o.ConfigSpec() != configFile {
 					t.Errorf("options %+v", o)
 				}
 			}},
 		{name: "no secret", wantErr: "no webhook secret"},
 		{name: "two secrets", args: []string{"--webhook-secret", "a", "--webhook-secret-file", secretFile}, wantErr: "not both"},
 		{name: "unreadable secret file", args: []string{"--webhook-secret-file", secretFile + ".missing"}, wantErr: "cannot read"},
-		{name: "config and repo", args: []string{"--webhook-secret", "a", "--config", "w.toml", "--workspace-repo", "a/b"}, wantErr: "not both"},
+		{name: "config and repo", args: []string{"--webhook-secret", "a", "--config", configFile, "--workspace-repo", "a/b"}, wantErr: "not both"},
 		{name: "bad repo", args: []string{"--webhook-secret", "a", "--workspace-repo", "nope"}, wantErr: "owner/repo"},
-		{name: "bad listen", args: []string{"--webhook-secret", "a", "--listen", "8080"}, wantErr: "host:port"},
-		{name: "bad workers", args: []string{"--webhook-secret", "a", "--workers", "0"}, wantErr: "--workers"},
+		{name: "bad listen", args: []string{"--webhook-secret", "a", "--listen", "8080"}, wantErr: `--listen "8080": want host:port`},
+		{name: "bad workers", args: []string{"--webhook-secret", "a", "--workers", "0"}, wantErr: `--workers "0": want a whole number from 1 to 64`},
 		{name: "bad public url", args: []string{"--webhook-secret", "a", "--public-url", "bot.example"}, wantErr: "--public-url"},
-		{name: "bad max in flight", args: []string{"--webhook-secret", "a", "--max-in-flight", "1MB"}, wantErr: "--max-in-flight \"1MB\": use a size of at least 50MB"},
+		{name: "bad max in flight", args: []string{"--webhook-secret", "a", "--max-in-flight", "1MB"}, wantErr: `--max-in-flight "1MB": want a size of at least 50MB`},
 		{name: "max in flight from env", env: map[string]string{"WORKSPACE_BOT_WEBHOOK_SECRET": "a", "WORKSPACE_BOT_MAX_IN_FLIGHT": "128MB"},
 			check: func(t *testing.T, o *server.ServeOptions) {
 				if o.MaxInFlightBytes != 128<<20 {
 					t.Errorf("max in flight %d, want 128 MiB", o.MaxInFlightBytes)
 				}
 			}},
-		{name: "bad disk reserve", args: []string{"--webhook-secret", "a", "--disk-reserve", "lots"}, wantErr: `--disk-reserve "lots": use a size such as 64MB`},
+		{name: "bad disk reserve", args: []string{"--webhook-secret", "a", "--disk-reserve", "lots"}, wantErr: `--disk-reserve "lots": want a size, such as 64MB`},
 		{name: "unknown build user", args: []string{"--webhook-secret", "a", "--build-user", "no-such-user-7c1"}, wantErr: `--build-user "no-such-user-7c1": no such user`},
 		{name: "build user and unsandboxed from env", env: map[string]string{"WORKSPACE_BOT_WEBHOOK_SECRET": "a", "WORKSPACE_BOT_BUILD_USER": "nobody",
 			"WORKSPACE_BOT_ALLOW_UNSANDBOXED": "true", "WORKSPACE_BOT_ALLOW_UNLIMITED": "1"},
@@ -90,24 +94,32 @@ func TestServeOptions(t *testing.T) {
 				t.Setenv(k, v)
 			}
 			args := append(append([]string{}, base...), tc.args...)
-			o, code, ok := parseServeFlags(args, os.Getenv, io.Discard)
+			// A value is refused as it is parsed, or by Validate when it
+			// is wrong only beside another.
+			var stderr bytes.Buffer
+			var problem string
+			o, code, ok := parseServeFlags(args, os.Getenv, &stderr)
 			if !ok {
-				t.Fatalf("parse failed with %d", code)
+				if code != exitUsage {
+					t.Fatalf("parse failed with %d", code)
+				}
+				problem = stderr.String()
+			} else if err := o.Validate(); err != nil {
+				problem = err.Error()
 			}
-			err := o.Validate()
 			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("error %v, want one containing %q", err, tc.wantErr)
+				if !strings.Contains(problem, tc.wantErr) {
+					t.Fatalf("error %q, want one containing %q", problem, tc.wantErr)
 				}
 				for _, s := range []string{"s3cret", "from-file", "tok-9f8e7d"} {
-					if strings.Contains(err.Error(), s) {
-						t.Fatalf("error %q shows a secret", err)
+					if strings.Contains(problem, s) {
+						t.Fatalf("error %q shows a secret", problem)
 					}
 				}
 				return
 			}
-			if err != nil {
-				t.Fatal(err)
+			if problem != "" {
+				t.Fatal(problem)
 			}
 			tc.check(t, o)
 		})

@@ -81,8 +81,8 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 func testOrMerge(ctx context.Context, fs *pflag.FlagSet, o *testOptions, args []string, stdout, stderr io.Writer) int {
-	fs.StringVar(&o.Config, "config", envOr(workspace.DefaultFileName, "WORKSPACE_BOT_CONFIG"), "path to wrknv.toml")
-	fs.StringVar(&o.DataDir, "data-dir", defaultDataDir(), "where mirrors and build roots live (env WORKSPACE_BOT_DATA_DIR)")
+	cli.Checked(fs, &o.Config, "config", workspace.DefaultFileName, "string", "path to wrknv.toml (env WORKSPACE_BOT_CONFIG)", cli.ConfigPath)
+	cli.Checked(fs, &o.DataDir, "data-dir", defaultDataDir(), "string", "where mirrors and build roots live (env WORKSPACE_BOT_DATA_DIR)", cli.Dir)
 	fs.StringArrayVar(&o.Refs, "ref", nil, "build SIBLING at REF (a branch, tag or SHA) instead of its branch tip; repeatable")
 	fs.StringArrayVar(&o.PRs, "pr", nil, "build the changeset of this pull request (o/r#N, r#N or its URL), resolved through GitHub; repeatable")
 	fs.BoolVar(&o.Local, "local", false, "use the checkouts already on disk at each sibling's path, in place")
@@ -91,7 +91,7 @@ func testOrMerge(ctx context.Context, fs *pflag.FlagSet, o *testOptions, args []
 	fs.BoolVar(&o.Fresh, "fresh", false, "start from a new build root and restore nothing from the cache")
 	fs.BoolVar(&o.Keep, "keep", false, "keep a temporary build root after the run (its path is printed)")
 	fs.BoolVarP(&o.Verbose, "verbose", "v", false, "stream every step's output to stderr")
-	fs.StringVar(&o.BuildUser, "build-user", envOr("", "WORKSPACE_BOT_BUILD_USER"), "run setup and test steps as this unprivileged user (needs root) (env WORKSPACE_BOT_BUILD_USER)")
+	cli.Checked(fs, &o.BuildUser, "build-user", "", "string", "run setup and test steps as this unprivileged user (needs root) (env WORKSPACE_BOT_BUILD_USER)", sandbox.CheckBuildUser)
 	o.GitHub.Register(fs)
 	cfg, code := parseAndLoad(fs, args, o, &o.Config, " (refs are given with --ref SIBLING=REF)", stderr)
 	if cfg == nil {
@@ -113,10 +113,6 @@ func testOrMerge(ctx context.Context, fs *pflag.FlagSet, o *testOptions, args []
 	}
 	if o.Verbose {
 		req.Output = stderr
-	}
-	if err := sandbox.CheckBuildUser(o.BuildUser); err != nil {
-		fmt.Fprintf(stderr, "error: %s\n", err)
-		return exitUsage
 	}
 	runner := &ci.Runner{DataDir: o.DataDir, Keep: o.Keep, Progress: ci.NewProgress(stderr, o.Verbose), BuildUser: o.BuildUser}
 	// Private siblings on that GitHub are fetched with the credentials, if given.

@@ -13,10 +13,11 @@ import (
 
 func runValidate(_ context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := cli.NewFlagSet("validate", "validate [FILE | --config wrknv.toml] [--json] [-v]", stderr)
-	config := fs.String("config", envOr(workspace.DefaultFileName, "WORKSPACE_BOT_CONFIG"), "path to wrknv.toml, or its directory")
+	var config string
+	cli.Checked(fs, &config, "config", workspace.DefaultFileName, "string", "path to wrknv.toml, or its directory (env WORKSPACE_BOT_CONFIG)", cli.ConfigPath)
 	asJSON := fs.Bool("json", false, "print the result as JSON on stdout")
 	verbose := fs.BoolP("verbose", "v", false, "also list wrknv's own sections and where each step comes from")
-	if code, ok := cli.Parse(fs, args); !ok {
+	if code, ok := cli.ParseEnv(fs, args, getenv); !ok {
 		return code
 	}
 	switch {
@@ -25,18 +26,18 @@ func runValidate(_ context.Context, args []string, stdout, stderr io.Writer) int
 		fs.Usage()
 		return exitUsage
 	case fs.NArg() == 1 && fs.Changed("config"):
-		fmt.Fprintf(stderr, "error: two files given (--config %s and %s); validate checks one\n\n", *config, fs.Arg(0))
+		fmt.Fprintf(stderr, "error: two files given (--config %s and %s); validate checks one\n\n", config, fs.Arg(0))
 		fs.Usage()
 		return exitUsage
 	case fs.NArg() == 1:
-		*config = fs.Arg(0)
+		config = fs.Arg(0)
 	}
-	cfg, warnings, err := workspace.Load(*config)
+	cfg, warnings, err := workspace.Load(config)
 	if err == nil {
 		// The siblings checked out beside the workspace, if they are.
 		warnings = append(warnings, cfg.GraphWarnings(cfg.SiblingDirs())...)
 	}
-	rep := workspace.NewReport(*config, cfg, warnings, err)
+	rep := workspace.NewReport(config, cfg, warnings, err)
 	code := exitOK
 	if err != nil {
 		code = exitUsage

@@ -33,7 +33,7 @@ func TestReadEnvAndValidate(t *testing.T) {
 		env  Env
 		want string
 	}{
-		{"bad command", Env{Command: "deploy"}, "use auto, test or validate"},
+		{"bad command", Env{Command: "deploy"}, "want auto, test or validate"},
 		{"not in Actions", Env{Command: CommandAuto, Token: "t"}, "GITHUB_EVENT_NAME, GITHUB_EVENT_PATH, GITHUB_REPOSITORY not set"},
 		{"no token", Env{Command: CommandAuto, EventName: "push", EventPath: "p", Repository: "o/r"}, "no GitHub token"},
 	} {

@@ -5,8 +5,11 @@
 package action
 
 import (
+	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/provide-io/workspace-bot/internal/cli"
 )
 
 // Commands the action input "command" takes.
@@ -51,7 +54,7 @@ func ReadEnv(getenv func(string) string) Env {
 		OutputFile:  getenv("GITHUB_OUTPUT"),
 		SummaryFile: getenv("GITHUB_STEP_SUMMARY"),
 		Config:      getenv("WORKSPACE_BOT_CONFIG"),
-		Command:     strings.ToLower(strings.TrimSpace(getenv("WORKSPACE_BOT_COMMAND"))),
+		Command:     normalCommand(getenv("WORKSPACE_BOT_COMMAND")),
 		DataDir:     getenv("WORKSPACE_BOT_DATA_DIR"),
 	}
 	for _, k := range TokenVars {
@@ -75,13 +78,25 @@ func ReadEnv(getenv func(string) string) Env {
 	return e
 }
 
+func normalCommand(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+
+// CheckCommand checks the command input, in any case.
+func CheckCommand(s string) error {
+	switch normalCommand(s) {
+	case CommandAuto, CommandTest, CommandValidate:
+		return nil
+	}
+	return errors.New("want auto, test or validate")
+}
+
 // Validate checks what every command needs. Its errors name the variable
 // and the fix, never a value that could be secret.
 func (e Env) Validate() error {
-	switch e.Command {
-	case CommandAuto, CommandTest, CommandValidate:
-	default:
-		return fmt.Errorf("command input %q: use auto, test or validate", e.Command)
+	if err := CheckCommand(e.Command); err != nil {
+		return fmt.Errorf("command input %q: %w", e.Command, err)
+	}
+	if err := cli.Token(e.Token); err != nil {
+		return fmt.Errorf("the GitHub token (WORKSPACE_BOT_GITHUB_TOKEN, the action's token input, or GITHUB_TOKEN) %w", err)
 	}
 	if e.Command == CommandValidate {
 		return nil

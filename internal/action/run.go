@@ -64,6 +64,7 @@ var errCancelled = &bot.Cancel{Why: "the workflow run was cancelled"}
 // outcome with log groups, annotations, the step summary and outputs,
 // and returns the exit code.
 func Run(ctx context.Context, o Options) int {
+	o.Env.Command = normalCommand(o.Env.Command)
 	a := &run{Options: o, wf: &Workflow{Out: o.Stdout}}
 	a.wf.Mask(o.Env.Token)
 	if err := o.Env.Validate(); err != nil {
@@ -95,6 +96,15 @@ func Run(ctx context.Context, o Options) int {
 		return a.fail(exitcode.Usage, "workspace-bot", errors.New("refusing pull_request_target: it runs with the base repository's secrets, and this action builds the PR's code; trigger the workflow on pull_request instead"))
 	}
 	return a.tips(ctx)
+}
+
+// Refuse ends a step whose settings are wrong before it starts (a
+// variable its flag refuses): an error annotation, the result output
+// error, exit 2.
+func Refuse(o Options, err error) int {
+	a := &run{Options: o, wf: &Workflow{Out: o.Stdout}}
+	a.wf.Mask(o.Env.Token)
+	return a.fail(exitcode.Usage, "workspace-bot", err)
 }
 
 // fail reports err as an annotation and on stderr, and returns code.

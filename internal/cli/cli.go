@@ -84,6 +84,19 @@ func Parse(fs *pflag.FlagSet, args []string) (code int, ok bool) {
 		return exitcode.OK, false
 	}
 	w := fs.Output()
+	// pflag's message quotes the value: not a secret's, even one typed on
+	// the command line.
+	// strconv's words become what the flag takes, as from the environment.
+	var bad *pflag.InvalidValueError
+	if errors.As(err, &bad) {
+		f := bad.GetFlag()
+		problem := want(f.Value, errors.Unwrap(bad))
+		if secretFlag(f.Name) {
+			err = fmt.Errorf("--%s: %w", f.Name, problem)
+		} else {
+			err = fmt.Errorf("--%s %q: %w", f.Name, bad.GetValue(), problem)
+		}
+	}
 	fmt.Fprintf(w, "error: %s%s\n\n", err, flagSuggestion(fs, err))
 	fs.Usage()
 	return exitcode.Usage, false

@@ -58,13 +58,13 @@ func (g *GitHubFlags) envOr(def string, keys ...string) string {
 // Register adds the flags to fs.
 func (g *GitHubFlags) Register(fs *pflag.FlagSet) {
 	g.fs = fs
-	fs.StringVar(&g.APIURL, "github-api-url", ghclient.DefaultAPIURL,
-		"GitHub REST API root; https://ghe.example/api/v3/ for GitHub Enterprise (env GITHUB_API_URL)")
-	fs.StringVar(&g.Token, "github-token", "", "GitHub token (env WORKSPACE_BOT_GITHUB_TOKEN or GITHUB_TOKEN); it needs read access to every sibling. "+
-		"On the command line every user of the machine can read it: prefer --github-token-file or the variable")
-	fs.StringVar(&g.TokenFile, "github-token-file", "", "read the GitHub token from this file (env WORKSPACE_BOT_GITHUB_TOKEN_FILE)")
-	fs.StringVar(&g.AppID, "app-id", "", "GitHub App id, instead of a token (env WORKSPACE_BOT_APP_ID)")
-	fs.StringVar(&g.AppKey, "app-private-key", "", "GitHub App private key: a .pem file (env WORKSPACE_BOT_APP_PRIVATE_KEY)")
+	Checked(fs, &g.APIURL, "github-api-url", ghclient.DefaultAPIURL, "url",
+		"GitHub REST API root; https://ghe.example/api/v3/ for GitHub Enterprise (env GITHUB_API_URL)", APIURL)
+	Checked(fs, &g.Token, "github-token", "", "string", "GitHub token (env WORKSPACE_BOT_GITHUB_TOKEN or GITHUB_TOKEN); it needs read access to every sibling. "+
+		"On the command line every user of the machine can read it: prefer --github-token-file or the variable", Token)
+	Checked(fs, &g.TokenFile, "github-token-file", "", "string", "read the GitHub token from this file (env WORKSPACE_BOT_GITHUB_TOKEN_FILE)", ReadableFile)
+	Checked(fs, &g.AppID, "app-id", "", "string", "GitHub App id, instead of a token (env WORKSPACE_BOT_APP_ID)", AppID)
+	Checked(fs, &g.AppKey, "app-private-key", "", "string", "GitHub App private key: a .pem file (env WORKSPACE_BOT_APP_PRIVATE_KEY)", AppKey)
 }
 
 // Options turns the flags and environment into ghclient options, with
@@ -107,7 +107,12 @@ func (g *GitHubFlags) Options(dataDir string) (ghclient.Options, error) {
 		}
 		o.Token = tok
 	}
+	// Commands without --log-level still take the variable, for a log of
+	// every GitHub call at debug.
 	if lv := g.envOr("", "WORKSPACE_BOT_LOG_LEVEL"); lv != "" {
+		if err := LogLevel(lv); err != nil {
+			return o, fmt.Errorf("WORKSPACE_BOT_LOG_LEVEL=%q: %w", lv, err)
+		}
 		if log, err := NewLogger(os.Stderr, "text", lv); err == nil && log.IsLevelEnabled(logrus.DebugLevel) {
 			o.Logger = log
 		}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -18,9 +17,18 @@ import (
 	"github.com/provide-io/workspace-bot/internal/cli"
 	"github.com/provide-io/workspace-bot/internal/ghclient"
 	"github.com/provide-io/workspace-bot/internal/logging"
-	"github.com/provide-io/workspace-bot/internal/sandbox"
 	"github.com/provide-io/workspace-bot/webhook"
 	"github.com/provide-io/workspace-bot/workspace"
+)
+
+// Bounds of serve's flags.
+const (
+	MaxWorkers        = 64
+	MaxCoalesceWindow = 10 * time.Minute
+	// MinInFlight is what --max-in-flight must hold at least: a body is
+	// read into a buffer that doubles, and both are counted while it
+	// grows, so twice the largest delivery always fits.
+	MinInFlight = 2 * webhook.MaxBody
 )
 
 // ServeOptions are what `workspace-bot serve` is started with: its flags,
@@ -76,36 +84,18 @@ func (o *ServeOptions) Validate() error {
 		return errors.New("no webhook secret: set --webhook-secret, WORKSPACE_BOT_WEBHOOK_SECRET or WORKSPACE_BOT_WEBHOOK_SECRET_FILE " +
 			"to the secret configured on the GitHub webhook (without one, unsigned requests would be accepted)")
 	}
-	if _, _, err := net.SplitHostPort(o.Listen); err != nil {
-		return fmt.Errorf("--listen %q: use host:port, such as 127.0.0.1:8080 or :8080", o.Listen)
-	}
 	if o.Config != "" && o.WorkspaceRepo != "" {
 		return errors.New("give --config (a local wrknv.toml) or --workspace-repo (read it from GitHub), not both")
 	}
-	if o.WorkspaceRepo != "" && !ValidRepo(o.WorkspaceRepo) {
-		return fmt.Errorf("--workspace-repo %q: use owner/repo", o.WorkspaceRepo)
-	}
-	if o.Workers < 1 || o.Workers > 64 {
-		return fmt.Errorf("--workers %d: use 1 to 64", o.Workers)
-	}
-	if o.CoalesceWindow < 0 || o.CoalesceWindow > 10*time.Minute {
-		return fmt.Errorf("--coalesce-window %s: use 0 to 10m", o.CoalesceWindow)
-	}
-	if o.ShutdownGrace < 0 {
-		return fmt.Errorf("--shutdown-grace %s must not be negative", o.ShutdownGrace)
-	}
+	// Each value was checked as its flag or variable was parsed; these
+	// are what the service takes them as.
 	n, err := workspace.ParseSize(o.MaxInFlight)
-	// A body is read into a buffer that doubles, and both are counted
-	// while it grows: twice the largest delivery always fits.
-	if err != nil || n < 2*webhook.MaxBody {
-		return fmt.Errorf("--max-in-flight %q: use a size of at least %dMB, such as 64MB, so a delivery of GitHub's largest size fits", o.MaxInFlight, 2*webhook.MaxBody>>20)
+	if err != nil || n < MinInFlight {
+		return fmt.Errorf("--max-in-flight %q: %w", o.MaxInFlight, cli.Size(MinInFlight)(o.MaxInFlight))
 	}
 	o.MaxInFlightBytes = n
 	if o.DiskReserveBytes, err = workspace.ParseSize(o.DiskReserve); err != nil {
-		return fmt.Errorf("--disk-reserve %q: use a size such as 64MB", o.DiskReserve)
-	}
-	if err := sandbox.CheckBuildUser(o.BuildUser); err != nil {
-		return err
+		return fmt.Errorf("--disk-reserve %q: %w", o.DiskReserve, err)
 	}
 	if o.DataDir == "" {
 		return errors.New("--data-dir is empty: name a directory for the database and git mirrors")
@@ -117,16 +107,7 @@ func (o *ServeOptions) Validate() error {
 		}
 		o.PublicURL = "http://" + net.JoinHostPort(host, port)
 	}
-	if u, err := url.Parse(o.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("--public-url %q: use an http or https URL, such as https://bot.example.com", o.PublicURL)
-	}
 	o.PublicURL = strings.TrimRight(o.PublicURL, "/")
-	if o.LogFormat != "json" && o.LogFormat != "text" {
-		return fmt.Errorf("--log-format %q: use json or text", o.LogFormat)
-	}
-	if _, err := logrus.ParseLevel(o.LogLevel); err != nil {
-		return fmt.Errorf("--log-level %q: use debug, info, warn or error", o.LogLevel)
-	}
 	g, err := o.GitHub.Options(o.DataDir)
 	if err != nil {
 		return err
