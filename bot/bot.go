@@ -134,6 +134,9 @@ type Options struct {
 	// AllowUnlimited builds untrusted forks' code even where its steps
 	// cannot be put in a cgroup with memory and process limits.
 	AllowUnlimited bool
+	// QuietRefusals logs a report GitHub refused for good at debug, not
+	// as an error: the caller says it once per repository (Refused).
+	QuietRefusals bool
 	// Clock stamps heads and reports and says when queued work is due;
 	// nil is the machine's. The store the bot uses must read the same.
 	Clock clock.Clock

@@ -184,9 +184,12 @@ func (b *Bot) attempt(ctx context.Context, r *store.Report) error {
 	if merr := b.rec.ReportFailed(rctx, r.ID, err.Error(), retry, giveUp); merr != nil {
 		log.WithError(merr).Error("recording a failed report failed")
 	}
-	if giveUp {
+	switch {
+	case giveUp && b.opt.QuietRefusals:
+		log.WithError(err).Debug("GitHub refused a report; it is not sent again")
+	case giveUp:
 		log.WithError(err).Error("GitHub refused a report; it is not sent again")
-	} else {
+	default:
 		log.WithError(err).WithField(logging.Attempts, r.Attempts+1).Warn("sending a report failed; it is sent again later")
 		b.wakeSweep()
 	}
@@ -274,6 +277,42 @@ func (b *Bot) sweep(ctx context.Context, all bool) error {
 			return nil
 		}
 	}
+}
+
+// Refusal is a report GitHub refused for good: the PR it was for shows
+// nothing of it.
+type Refusal struct {
+	Repo   string
+	Number int
+	// Summary is true for the summary comment, false for the status or
+	// check run on the head.
+	Summary bool
+	Error   string
+}
+
+// Refused lists the reports GitHub refused for good, when the outbox
+// keeps them (*store.Store does), so a caller can name the PRs left
+// without a report.
+func (b *Bot) Refused(ctx context.Context) ([]Refusal, error) {
+	lister, ok := b.rec.(interface {
+		FailedReports(ctx context.Context) ([]store.Report, error)
+	})
+	if !ok {
+		return nil, nil
+	}
+	reports, err := lister.FailedReports(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Refusal, 0, len(reports))
+	for _, r := range reports {
+		var o payload
+		if err := json.Unmarshal(r.Payload, &o); err != nil {
+			continue // a report that cannot be read was never for a PR
+		}
+		out = append(out, Refusal{Repo: o.Repo, Number: o.Number, Summary: r.Kind == kindSummary, Error: r.Error})
+	}
+	return out, nil
 }
 
 // Flush sends every pending report, trying again with backoff until all

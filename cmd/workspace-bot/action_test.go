@@ -686,3 +686,44 @@ exit 1
 		t.Errorf("the summary comment does not name the failing test:\n%s", body)
 	}
 }
+
+// A token that cannot write to a sibling (the workflow's own GITHUB_TOKEN
+// on another repository): the step says so once for that repository, as
+// a warning naming it and the fix, and the step summary lists the PR
+// left without a report. The other PR gets its reports as usual.
+func TestActionNamesTheRepositoryItCannotReport(t *testing.T) {
+	t.Parallel()
+	w := newActionWorld(t)
+	rn, payload := w.openRename(t)
+	for _, method := range []string{"POST", "PATCH"} {
+		w.srv.Fault(githubtest.Fault{Method: method, Path: "/repos/" + demo.GreetingRepo + "/", Status: 403, Count: -1})
+	}
+	r := w.run(t, "pull_request", demo.CLIRepo, payload)
+	if r.code != 0 || r.outputs["result"] != "success" {
+		t.Fatalf("want exit 0 and success: the build passed:\n%s", r)
+	}
+	warnings := regexp.MustCompile(`(?m)^::warning .*$`).FindAllString(r.stdout, -1)
+	if len(warnings) != 1 {
+		t.Fatalf("want one warning, got %d:\n%s", len(warnings), r)
+	}
+	for _, want := range []string{"title=workspace-bot: no report on " + demo.GreetingRepo, demo.GreetingRepo + "#" + strconv.Itoa(rn.Greeting) + " got no result from this run",
+		"actions/create-github-app-token"} {
+		if !strings.Contains(strings.ReplaceAll(warnings[0], "%3A", ":"), want) {
+			t.Errorf("the warning lacks %q:\n%s", want, warnings[0])
+		}
+	}
+	if strings.Contains(r.stdout+r.stderr, "GitHub refused a report") {
+		t.Errorf("each refused report is still logged on its own:\n%s", r)
+	}
+	wantLine := "- " + demo.GreetingRepo + "#" + strconv.Itoa(rn.Greeting) + ": no "
+	if !strings.Contains(r.summary, "### Pull requests without a report") || !strings.Contains(r.summary, wantLine) ||
+		strings.Contains(r.summary, "- "+demo.CLIRepo+"#") {
+		t.Errorf("the step summary does not list exactly %s#%d:\n%s", demo.GreetingRepo, rn.Greeting, r.summary)
+	}
+	if st := lastStatus(w.srv, demo.CLIRepo, rn.CLI); st.State != "success" {
+		t.Errorf("%s#%d: status %+v, want success", demo.CLIRepo, rn.CLI, st)
+	}
+	if st := lastStatus(w.srv, demo.GreetingRepo, rn.Greeting); st.State != "" {
+		t.Errorf("%s#%d got a status through the refusing token: %+v", demo.GreetingRepo, rn.Greeting, st)
+	}
+}

@@ -228,6 +228,9 @@ func (a *run) changeset(ctx context.Context, event string, payload []byte) int {
 		// no sandbox and no limits to be allowed (see the README's
 		// Security section).
 		AllowUnsandboxed: true, AllowUnlimited: true,
+		// Refused reports are said once per repository (refused), not
+		// once per report.
+		QuietRefusals: true,
 	})
 	if err != nil {
 		return a.fail(configExit(err), "workspace-bot", err)
@@ -247,6 +250,7 @@ func (a *run) changeset(ctx context.Context, event string, payload []byte) int {
 	defer stop()
 	handled, err := handle(bctx, b, ev, test)
 	a.flush(ctx, b)
+	defer a.refused(ctx, b)()
 	if bctx.Err() != nil && !built(handled) {
 		a.wf.Error("workspace-bot", errCancelled.Error())
 		if err := Outputs(a.Env, (*changeset.Changeset)(nil).Output(), ci.Cancelled); err != nil {
@@ -281,6 +285,22 @@ func (a *run) flush(ctx context.Context, b *bot.Bot) {
 		msg += ": " + err.Error()
 	}
 	a.wf.Error("workspace-bot", msg)
+}
+
+// refused warns once per repository where GitHub refused the step's
+// reports; the func it returns lists those PRs in the step summary,
+// after whatever the step writes there.
+func (a *run) refused(ctx context.Context, b *bot.Bot) func() {
+	refused, err := b.Refused(context.WithoutCancel(ctx))
+	if err != nil {
+		fmt.Fprintf(a.Stderr, "error: listing the reports GitHub refused: %s\n", err)
+	}
+	WarnRefused(a.wf, refused)
+	return func() {
+		if err := AppendSummary(a.Env.SummaryFile, RefusedSummary(refused)); err != nil {
+			fmt.Fprintf(a.Stderr, "error: %s\n", err)
+		}
+	}
 }
 
 // handle handles the event, or tests the PR the test command names,

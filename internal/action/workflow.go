@@ -58,6 +58,11 @@ func (w *Workflow) Error(title, msg string) {
 	w.command("error", "title="+escapeProperty(title), msg)
 }
 
+// Warning adds a warning annotation with a title.
+func (w *Workflow) Warning(title, msg string) {
+	w.command("warning", "title="+escapeProperty(title), msg)
+}
+
 // Notice adds a notice annotation.
 func (w *Workflow) Notice(msg string) { w.command("notice", "", msg) }
 

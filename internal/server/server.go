@@ -72,6 +72,8 @@ type BotOptions struct {
 	// DiskReserve is the free space run logs never take, kept for
 	// webhook deliveries (0: store.DefaultLogReserve).
 	DiskReserve int64
+	// QuietRefusals: see bot.Options.QuietRefusals.
+	QuietRefusals bool
 }
 
 // Options configure the service.
@@ -164,7 +166,7 @@ func newBot(ctx context.Context, o BotOptions, observer ghclient.Observer) (*bot
 		Builder: &ci.Runner{DataDir: o.DataDir, Progress: o.Progress, Authorization: f.GitAuthorization,
 			Secrets: o.Secrets, BuildUser: o.BuildUser, Hide: o.Hide, Slots: o.Slots,
 			Confine: o.Confine, DiskReserve: o.DiskReserve},
-		AllowUnsandboxed: o.AllowUnsandboxed, AllowUnlimited: o.AllowUnlimited,
+		AllowUnsandboxed: o.AllowUnsandboxed, AllowUnlimited: o.AllowUnlimited, QuietRefusals: o.QuietRefusals,
 		Land: api, Revert: api, Released: release.Released, ReleaseNotes: release.Notes,
 		LandOptions: land.Options{MayChangeWorkflows: f.MayChangeWorkflows},
 	}

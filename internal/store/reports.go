@@ -115,6 +115,24 @@ func (s *Store) DueReports(ctx context.Context, now time.Time, after int64, limi
 	return out, s.wrap("due reports", rows.Err())
 }
 
+// FailedReports are the reports GitHub refused for good, oldest first.
+func (s *Store) FailedReports(ctx context.Context) ([]Report, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+reportColumns+` FROM reports WHERE state = 'failed' ORDER BY id`)
+	if err != nil {
+		return nil, s.wrap("failed reports", err)
+	}
+	defer rows.Close()
+	var out []Report
+	for rows.Next() {
+		r, err := scanReport(rows)
+		if err != nil {
+			return nil, s.wrap("failed reports", err)
+		}
+		out = append(out, *r)
+	}
+	return out, s.wrap("failed reports", rows.Err())
+}
+
 // ReportSent marks a pending report sent: GitHub accepted it.
 func (s *Store) ReportSent(ctx context.Context, id int64) error {
 	_, err := s.w.ExecContext(ctx, `UPDATE reports SET state = 'sent', done_at = ?, error = '' WHERE id = ? AND state = 'pending'`, toNanos(s.now()), id)
