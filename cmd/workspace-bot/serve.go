@@ -51,6 +51,7 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	fs.BoolVar(&o.AllowUnsandboxed, "allow-unsandboxed", false, "build untrusted forks' PRs even where steps cannot be sandboxed (env WORKSPACE_BOT_ALLOW_UNSANDBOXED)")
 	fs.BoolVar(&o.AllowUnlimited, "allow-unlimited", false, "build untrusted forks' PRs even where their steps cannot get memory and process limits (env WORKSPACE_BOT_ALLOW_UNLIMITED)")
 	cli.Checked(fs, &o.DiskReserve, "disk-reserve", "64MB", "size", "free space on the data dir's disk that run logs never take, kept for webhook deliveries; a run whose log reaches it fails (env WORKSPACE_BOT_DISK_RESERVE)", cli.Size(0))
+	fs.BoolVar(&o.CheckConfig, "check-config", false, "check what a start would meet (webhook secret, flags, GitHub credentials, data dir, database, GitHub itself, workspace config), one line each, and start nothing; exit 0 when all pass, 2 otherwise")
 	if code, ok := cli.ParseEnv(fs, args, getenv); !ok {
 		return nil, code, false
 	}
@@ -61,10 +62,16 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	return o, exitOK, true
 }
 
-func runServe(ctx context.Context, args []string, _, stderr io.Writer) int {
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	o, code, ok := parseServeFlags(args, getenv, stderr)
 	if !ok {
 		return code
+	}
+	if o.CheckConfig {
+		if !server.WriteChecks(stdout, server.CheckConfig(ctx, o)) {
+			return exitUsage
+		}
+		return exitOK
 	}
 	if err := o.Validate(); err != nil {
 		fmt.Fprintf(stderr, "workspace-bot serve: %s\n", err)

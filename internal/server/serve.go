@@ -52,6 +52,9 @@ type ServeOptions struct {
 	AllowUnsandboxed  bool
 	AllowUnlimited    bool
 	DiskReserve       string
+	// CheckConfig checks what a start would meet, says so one line a
+	// check, and starts nothing (CheckConfig).
+	CheckConfig bool
 
 	// Handed are the credentials the process was handed at start
 	// (secretenv), censored like the others.
@@ -68,6 +71,17 @@ type ServeOptions struct {
 // Validate checks the options and reads the secrets. Its errors name the
 // flag and the fix, never a secret's value.
 func (o *ServeOptions) Validate() error {
+	if err := o.readSecret(); err != nil {
+		return err
+	}
+	if err := o.settle(); err != nil {
+		return err
+	}
+	return o.gitHubOptions()
+}
+
+// readSecret reads the webhook secret from its flag or file.
+func (o *ServeOptions) readSecret() error {
 	switch {
 	case o.WebhookSecret != "" && o.WebhookSecretFile != "":
 		return errors.New("give the webhook secret once: --webhook-secret or --webhook-secret-file, not both")
@@ -84,6 +98,12 @@ func (o *ServeOptions) Validate() error {
 		return errors.New("no webhook secret: set --webhook-secret, WORKSPACE_BOT_WEBHOOK_SECRET or WORKSPACE_BOT_WEBHOOK_SECRET_FILE " +
 			"to the secret configured on the GitHub webhook (without one, unsigned requests would be accepted)")
 	}
+	return nil
+}
+
+// settle checks the flags that are wrong only together and turns the
+// rest into what the service takes.
+func (o *ServeOptions) settle() error {
 	if o.Config != "" && o.WorkspaceRepo != "" {
 		return errors.New("give --config (a local wrknv.toml) or --workspace-repo (read it from GitHub), not both")
 	}
@@ -108,6 +128,11 @@ func (o *ServeOptions) Validate() error {
 		o.PublicURL = "http://" + net.JoinHostPort(host, port)
 	}
 	o.PublicURL = strings.TrimRight(o.PublicURL, "/")
+	return nil
+}
+
+// gitHubOptions reads the GitHub credentials into the client's options.
+func (o *ServeOptions) gitHubOptions() error {
 	g, err := o.GitHub.Options(o.DataDir)
 	if err != nil {
 		return err
