@@ -18,8 +18,8 @@ type EnvVar struct {
 	// Secret values are never printed, not even in an error about them.
 	Secret bool
 	// Unless names a flag that, once it has a value, makes this one's
-	// variables unread: a token file given on the command line is not
-	// overridden by a token in the environment.
+	// variables unread: a token given on the command line, or a token
+	// file, is not joined by another from the environment.
 	Unless string
 }
 
@@ -28,10 +28,10 @@ type EnvVar struct {
 // list: ApplyEnv reads it, and a test gives each variable a bad value.
 var Env = []EnvVar{
 	{Flag: "listen", Vars: []string{"WORKSPACE_BOT_LISTEN"}},
-	{Flag: "webhook-secret-file", Vars: []string{"WORKSPACE_BOT_WEBHOOK_SECRET_FILE"}},
+	{Flag: "webhook-secret-file", Vars: []string{"WORKSPACE_BOT_WEBHOOK_SECRET_FILE"}, Unless: "webhook-secret"},
 	{Flag: "webhook-secret", Vars: []string{"WORKSPACE_BOT_WEBHOOK_SECRET"}, Secret: true, Unless: "webhook-secret-file"},
 	{Flag: "github-api-url", Vars: []string{"WORKSPACE_BOT_GITHUB_API_URL", "GITHUB_API_URL"}},
-	{Flag: "github-token-file", Vars: []string{"WORKSPACE_BOT_GITHUB_TOKEN_FILE"}},
+	{Flag: "github-token-file", Vars: []string{"WORKSPACE_BOT_GITHUB_TOKEN_FILE"}, Unless: "github-token"},
 	{Flag: "github-token", Vars: []string{"WORKSPACE_BOT_GITHUB_TOKEN", "GITHUB_TOKEN"}, Secret: true, Unless: "github-token-file"},
 	{Flag: "app-id", Vars: []string{"WORKSPACE_BOT_APP_ID"}},
 	{Flag: "app-private-key", Vars: []string{"WORKSPACE_BOT_APP_PRIVATE_KEY"}, Secret: true},
