@@ -1,8 +1,12 @@
 package main
 
 import (
+	"errors"
+	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -93,5 +97,55 @@ func TestBadEnvironmentVariables(t *testing.T) {
 	}
 	for name := range cases {
 		t.Errorf("%s is tested here but is not in cli.Env", name)
+	}
+}
+
+// WORKSPACE_BOT_SECRETS_FD is not a setting: serve and action set it for
+// themselves when they re-execute. Set from outside, it is a usage error
+// naming it and its value.
+func TestSecretsFDFromOutside(t *testing.T) {
+	t.Parallel()
+	for _, command := range []string{"serve", "action"} {
+		cmd := exec.Command(actionBinary(t), command)
+		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "WORKSPACE_BOT_SECRETS_FD=abc"}
+		out, err := cmd.CombinedOutput()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != exitUsage ||
+			!strings.Contains(string(out), `WORKSPACE_BOT_SECRETS_FD="abc": workspace-bot sets this for itself; unset it`) {
+			t.Errorf("%s: %v\n%s", command, err, out)
+		}
+	}
+}
+
+// Every WORKSPACE_BOT_* name the code mentions is in cli.Env, so
+// TestBadEnvironmentVariables covers it, or is the one the program sets
+// for itself.
+func TestEveryVariableIsInTheList(t *testing.T) {
+	known := map[string]bool{"WORKSPACE_BOT_SECRETS_FD": true}
+	for _, e := range cli.Env {
+		for _, v := range e.Vars {
+			known[v] = true
+		}
+	}
+	re := regexp.MustCompile(`WORKSPACE_BOT_[A-Z][A-Z_]*[A-Z]`)
+	root := filepath.Join("..", "..")
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return err
+		}
+		src, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		for _, name := range re.FindAllString(string(src), -1) {
+			if !known[name] {
+				t.Errorf("%s reads %s, which is not in cli.Env: add it there, with a bad value in TestBadEnvironmentVariables", path, name)
+				known[name] = true
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -53,6 +54,9 @@ func main() {
 		s, err := secretenv.Protect(credentials, os.Args)
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "workspace-bot %s: %s\n", os.Args[1], err)
+			if errors.Is(err, secretenv.ErrSetOutside) {
+				os.Exit(exitUsage)
+			}
 			os.Exit(exitInfra)
 		}
 		secrets = s

@@ -79,11 +79,11 @@ func receive(fdText string) (*Secrets, error) {
 	}
 	n, err := strconv.Atoi(fdText)
 	if err != nil || n < 3 {
-		return nil, fmt.Errorf("secretenv: %s=%q: workspace-bot sets this for itself; unset it", fdVar, fdText)
+		return nil, fmt.Errorf("secretenv: %s=%q: %w", fdVar, fdText, ErrSetOutside)
 	}
 	var st unix.Stat_t
 	if err := unix.Fstat(n, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFIFO {
-		return nil, fmt.Errorf("secretenv: %s=%d is not the pipe workspace-bot hands its credentials over in; unset it", fdVar, n)
+		return nil, fmt.Errorf("secretenv: %s=%d is not the pipe workspace-bot hands its credentials over in: %w", fdVar, n, ErrSetOutside)
 	}
 	f := os.NewFile(uintptr(n), "credentials")
 	defer f.Close()

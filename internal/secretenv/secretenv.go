@@ -11,6 +11,7 @@
 package secretenv
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -20,6 +21,10 @@ import (
 // fdVar names the descriptor the handover is read from, in the
 // re-executed process; it carries no secret.
 const fdVar = "WORKSPACE_BOT_SECRETS_FD"
+
+// ErrSetOutside is a WORKSPACE_BOT_SECRETS_FD that workspace-bot did not
+// set: a usage error, not a failure of the machine.
+var ErrSetOutside = errors.New("workspace-bot sets this for itself; unset it")
 
 // maxHandover bounds what is read from the pipe, and what is written to
 // it before the exec (a pipe holds 64 KiB without a reader).
