@@ -8,6 +8,7 @@ import (
 	"github.com/provide-io/workspace-bot/ci"
 	"github.com/provide-io/workspace-bot/internal/action"
 	"github.com/provide-io/workspace-bot/internal/cli"
+	"github.com/provide-io/workspace-bot/workspace"
 )
 
 const actionSynopsis = `action [flags]
@@ -19,11 +20,13 @@ action.yml sets from the action's inputs.`
 
 func runAction(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := cli.NewFlagSet("action", actionSynopsis, stderr)
+	// The variables action.yml sets are applied to these flags after
+	// parsing (cli.ApplyEnv), so --help shows the defaults.
 	env := action.ReadEnv(getenv)
 	logLevel := "warn"
-	cli.Checked(fs, &env.Config, "config", env.Config, "string", "wrknv.toml: a path, or owner/repo:path on GitHub (env WORKSPACE_BOT_CONFIG)", cli.ConfigPath)
-	cli.Checked(fs, &env.Command, "command", env.Command, "string", "auto, test or validate (env WORKSPACE_BOT_COMMAND)", action.CheckCommand)
-	cli.Checked(fs, &env.DataDir, "data-dir", env.DataDir, "string", "mirrors and build roots; default a temporary directory (env WORKSPACE_BOT_DATA_DIR)", cli.Dir)
+	cli.Checked(fs, &env.Config, "config", workspace.DefaultFileName, "string", "wrknv.toml: a path, or owner/repo:path on GitHub (env WORKSPACE_BOT_CONFIG)", cli.ConfigPath)
+	cli.Checked(fs, &env.Command, "command", action.CommandAuto, "string", "auto, test or validate (env WORKSPACE_BOT_COMMAND)", action.CheckCommand)
+	cli.Checked(fs, &env.DataDir, "data-dir", "", "string", "mirrors and build roots; default a temporary directory (env WORKSPACE_BOT_DATA_DIR)", cli.Dir)
 	cli.Checked(fs, &logLevel, "log-level", logLevel, "string", "debug, info, warn or error (env WORKSPACE_BOT_LOG_LEVEL)", cli.LogLevel)
 	if code, ok := cli.ParseNoArgs(fs, args); !ok {
 		return code
