@@ -1,16 +1,19 @@
 package main
 
 import (
+	"bytes"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/provide-io/workspace-bot/internal/cli"
+	"github.com/provide-io/workspace-bot/internal/ghclient"
 )
 
 func TestGitHubFlags(t *testing.T) {
@@ -49,11 +52,11 @@ func TestGitHubFlags(t *testing.T) {
 		{name: "token file before env", env: map[string]string{"GITHUB_TOKEN": "env"}, args: []string{"--github-token-file", tokenFile}, token: "from-file", apiURL: "https://api.github.com/"},
 		{name: "token file from env", env: map[string]string{"WORKSPACE_BOT_GITHUB_TOKEN_FILE": tokenFile}, token: "from-file", apiURL: "https://api.github.com/"},
 		{name: "token and token file", args: []string{"--github-token", "a", "--github-token-file", tokenFile}, wantErr: "not both"},
-		{name: "missing token file", args: []string{"--github-token-file", tokenFile + ".missing"}, wantErr: "cannot read " + tokenFile + ".missing"},
+		{name: "missing token file", args: []string{"--github-token-file", tokenFile + ".missing"}, wantErr: `--github-token-file "` + tokenFile + `.missing": cannot read it: no such file or directory`},
 		{name: "empty token file", args: []string{"--github-token-file", emptyFile}, wantErr: "is empty"},
 		{name: "no credentials", wantErr: "no credentials"},
 		{name: "bad app id", args: []string{"--app-id", "twelve", "--app-private-key", keyFile}, wantErr: "numeric id"},
-		{name: "missing key file", args: []string{"--app-id", "12", "--app-private-key", "/nonexistent/app.pem"}, wantErr: "cannot read /nonexistent/app.pem"},
+		{name: "missing key file", args: []string{"--app-id", "12", "--app-private-key", "/nonexistent/app.pem"}, wantErr: "--app-private-key: neither a PEM key nor a readable file"},
 		{name: "credentials in url", args: []string{"--github-token", "t", "--github-api-url", "https://u:secret@ghe.example/api/v3"}, wantErr: "credentials in the URL"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -61,12 +64,18 @@ func TestGitHubFlags(t *testing.T) {
 				t.Setenv(k, tc.env[k])
 			}
 			g := githubFlags()
-			fs := cli.NewFlagSet("x", "x", os.Stderr)
+			var out bytes.Buffer
+			fs := cli.NewFlagSet("x", "x", &out)
 			g.Register(fs)
-			if err := fs.Parse(tc.args); err != nil {
-				t.Fatal(err)
+			// A value is refused as it is parsed, or when the options
+			// are put together.
+			var o ghclient.Options
+			var err error
+			if _, ok := cli.ParseEnv(fs, tc.args, os.Getenv); !ok {
+				err = errors.New(out.String())
+			} else {
+				o, err = g.Options(t.TempDir())
 			}
-			o, err := g.Options(t.TempDir())
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tc.wantErr)

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/provide-io/workspace-bot/internal/exitcode"
+	"github.com/provide-io/workspace-bot/internal/ghclient"
 	"github.com/provide-io/workspace-bot/internal/suggest"
 )
 
@@ -94,7 +95,8 @@ func Parse(fs *pflag.FlagSet, args []string) (code int, ok bool) {
 		if secretFlag(f.Name) {
 			err = fmt.Errorf("--%s: %w", f.Name, problem)
 		} else {
-			err = fmt.Errorf("--%s %q: %w", f.Name, bad.GetValue(), problem)
+			// Credentials in a URL are not shown either.
+			err = fmt.Errorf("--%s %q: %w", f.Name, ghclient.RedactURL(bad.GetValue()), problem)
 		}
 	}
 	fmt.Fprintf(w, "error: %s%s\n\n", err, flagSuggestion(fs, err))

@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/provide-io/workspace-bot/internal/exitcode"
+	"github.com/provide-io/workspace-bot/internal/ghclient"
 )
 
 // EnvVar is a flag that an environment variable can set, in every command
@@ -73,7 +74,7 @@ func (e *EnvError) Error() string {
 	if e.Secret {
 		return fmt.Sprintf("%s: %s (the same as --%s)", e.Var, e.Err, e.Flag)
 	}
-	return fmt.Sprintf("%s=%q: %s (the same as --%s)", e.Var, e.Value, e.Err, e.Flag)
+	return fmt.Sprintf("%s=%q: %s (the same as --%s)", e.Var, ghclient.RedactURL(e.Value), e.Err, e.Flag)
 }
 
 func (e *EnvError) Unwrap() error { return e.Err }

@@ -155,12 +155,7 @@ func HTTPURL(v string) error {
 }
 
 // APIURL checks a GitHub REST API root.
-func APIURL(v string) error {
-	if _, err := ghclient.NormalizeAPIURL(v); err != nil {
-		return errors.New("want the REST API root, such as https://api.github.com/ or https://ghe.example/api/v3/")
-	}
-	return nil
-}
+func APIURL(v string) error { return ghclient.APIURLProblem(v) }
 
 // repoRe is owner/repo as GitHub spells them.
 var repoRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9._-]+$`)

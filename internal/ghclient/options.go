@@ -131,23 +131,32 @@ func NormalizeAPIURL(s string) (string, error) {
 	if s == "" {
 		return DefaultAPIURL, nil
 	}
-	u, err := url.Parse(s)
-	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-		return "", fmt.Errorf("--github-api-url %q: use an http(s) URL such as %s or https://ghe.example/api/v3/", redactURL(s), DefaultAPIURL)
+	if err := APIURLProblem(s); err != nil {
+		return "", fmt.Errorf("--github-api-url %q: %w", RedactURL(s), err)
 	}
-	if u.User != nil {
-		return "", fmt.Errorf("--github-api-url %s: credentials in the URL are not used; pass the token with --github-token", u.Redacted())
-	}
-	if u.RawQuery != "" || u.Fragment != "" {
-		return "", fmt.Errorf("--github-api-url %s: remove the query or fragment", u.Redacted())
-	}
+	u, _ := url.Parse(s)
 	u.Path = strings.TrimRight(u.Path, "/") + "/"
 	u.RawPath = ""
 	return u.String(), nil
 }
 
-// redactURL hides userinfo in a string that may not parse as a URL.
-func redactURL(s string) string {
+// APIURLProblem says what is wrong with an API root, without repeating
+// it, or nil.
+func APIURLProblem(s string) error {
+	u, err := url.Parse(strings.TrimSpace(s))
+	switch {
+	case err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https"):
+		return fmt.Errorf("use an http(s) URL such as %s or https://ghe.example/api/v3/", DefaultAPIURL)
+	case u.User != nil:
+		return errors.New("credentials in the URL are not used; pass the token with --github-token")
+	case u.RawQuery != "" || u.Fragment != "":
+		return errors.New("remove the query or fragment")
+	}
+	return nil
+}
+
+// RedactURL hides userinfo in a string that may not parse as a URL.
+func RedactURL(s string) string {
 	if u, err := url.Parse(s); err == nil {
 		return u.Redacted()
 	}
