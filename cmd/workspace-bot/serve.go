@@ -25,8 +25,9 @@ const (
 const serveSynopsis = `serve [flags]
 
 Runs the webhook service: POST /webhook, GET /healthz, GET /metrics,
-GET /runs/{id} and GET /runs/{id}/log. Every flag has an environment
-variable WORKSPACE_BOT_<FLAG> (upper case, dashes as underscores).`
+GET /runs/{id} and GET /runs/{id}/log. Every flag but --check-config has
+an environment variable WORKSPACE_BOT_<FLAG> (upper case, dashes as
+underscores), parsed as the flag is.`
 
 // parseServeFlags fills server.ServeOptions from args and the environment; ok is
 // false with the exit code when serve should stop.
