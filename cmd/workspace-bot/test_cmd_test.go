@@ -294,12 +294,18 @@ func TestTestCommandTaskFreshAndRelativeDataDir(t *testing.T) {
 
 // A run cut short by its timeout says so, with the step it was in.
 func TestTestCommandTimeoutHeadline(t *testing.T) {
-	config, _ := testCmdWorkspace(t, "sleep 30")
+	config, repos := testCmdWorkspace(t, "sleep 30")
 	text, _ := os.ReadFile(config)
-	// Long enough that a loaded machine still reaches the test before
-	// the time is up: the headline names the step it was in.
+	// The checkouts on disk (--local): nothing to fetch, so even a loaded
+	// machine reaches the test before the time is up, and the headline
+	// names the step it was in.
+	for _, n := range []string{"alpha", "beta"} {
+		if _, err := gitfixture.Git(filepath.Dir(filepath.Dir(config)), "clone", "--quiet", filepath.Join(repos, "o", n+".git"), n); err != nil {
+			t.Fatal(err)
+		}
+	}
 	os.WriteFile(config, []byte(strings.Replace(string(text), `timeout = "1m"`, `timeout = "5s"`, 1)), 0o644)
-	code, out, errs := runTestCmd(t, "--config", config, "--data-dir", t.TempDir())
+	code, out, errs := runTestCmd(t, "--config", config, "--local")
 	if code != exitFailed || !strings.HasPrefix(out, "ws: timed out after 5s in test workspace") || strings.Contains(out, "CANCELLED") {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
 	}
