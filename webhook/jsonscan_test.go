@@ -132,3 +132,37 @@ func agreesWithEncodingJSON(t *testing.T, b []byte) {
 		}
 	}
 }
+
+// BenchmarkPayloadAction times the edge's one look at a payload against
+// what encoding/json would take to give the same answer (the validator
+// the scanner is measured against in FuzzPayloadAction):
+//
+//	go test ./webhook -run '^$' -bench PayloadAction
+func BenchmarkPayloadAction(b *testing.B) {
+	body, err := bodyOf("pull_request/opened.payload.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, c := range []struct {
+		name   string
+		action func([]byte) (string, error)
+	}{
+		{"jsonscan", payloadAction},
+		{"encoding-json", func(p []byte) (string, error) {
+			var v struct{ Action *string }
+			if err := json.Unmarshal(p, &v); err != nil || v.Action == nil {
+				return "", err
+			}
+			return *v.Action, nil
+		}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			b.SetBytes(int64(len(body)))
+			for b.Loop() {
+				if a, err := c.action(body); err != nil || a != "opened" {
+					b.Fatalf("action %q, %v", a, err)
+				}
+			}
+		})
+	}
+}
