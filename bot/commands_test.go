@@ -48,6 +48,11 @@ func TestParseCommands(t *testing.T) {
 		{"after the comment closes", "<!-- a -->\n/workspace status", []want{{verb: "status"}}},
 		{"quoted fence", "> ```\n/workspace status", []want{{verb: "status"}}},
 		{"lone CR ends a line", "hi\r/workspace status\r", []want{{verb: "status"}}},
+		// Lines that GitHub shows inside a quote or an HTML block, with no
+		// marker of their own.
+		{"lazy quote continuation ignored", "> can you run\n/workspace cancel", nil},
+		{"HTML block ignored", "<details>\n/workspace cancel\n</details>", nil},
+		{"after the quote ends", "> quoted\n\n/workspace status", []want{{verb: "status"}}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -154,7 +154,8 @@ var ErrCannotEdit = errors.New("cannot edit the Depends-On lines")
 //     HTML comment;
 //   - else at the end of the body, after a blank line, when the body ends
 //     outside any block;
-//   - else, when the body ends in an unclosed "<!--" or code fence, just
+//   - else, when the body ends in an unclosed "<!--", code fence or HTML
+//     block that only its end tag closes (<pre>, <script>, ...), just
 //     before the line where that block opens. Closing the block instead
 //     would change how the author's text renders; everything after an
 //     unclosed opener is hidden, so that line is the last place a new line

@@ -112,6 +112,37 @@ func TestScanDependsOnReadsOnlyLinesThatCount(t *testing.T) {
 	}
 }
 
+// TestScanDependsOnSkipsCommonMarkBlocks: lines that GitHub shows as
+// code, as HTML or inside a quote are no links, even where no fence or
+// quote marker begins them.
+func TestScanDependsOnSkipsCommonMarkBlocks(t *testing.T) {
+	body := strings.Join([]string{
+		"Depends-On: o/a#1",
+		"",
+		"    Depends-On: o/indented#1",
+		"",
+		"> quoted",
+		"Depends-On: o/lazy#2",
+		"",
+		"<details>",
+		"Depends-On: o/html#3",
+		"</details>",
+		"",
+		"Depends-On: o/b#2",
+	}, "\n")
+	refs, errs := ScanDependsOn(body, "o")
+	want := []Ref{{"o/a", 1}, {"o/b", 2}}
+	if !reflect.DeepEqual(refs, want) || len(errs) != 0 {
+		t.Errorf("ScanDependsOn = %v, %v; want %v and no errors", refs, errs, want)
+	}
+	// A link added to a body that ends inside a <pre> block goes before it,
+	// where it is seen.
+	ed, err := AddDependsOn("text\n\n<pre>\nDepends-On: o/pre#1\n", "o", []Ref{{"o/c", 3}})
+	if refs := ParseDependsOn(ed.Body, "o"); err != nil || !reflect.DeepEqual(refs, []Ref{{"o/c", 3}}) {
+		t.Errorf("AddDependsOn gave %q, %v, which reads as %v", ed.Body, err, refs)
+	}
+}
+
 // FuzzScanDependsOn: any body is read without a panic, and every reference
 // it yields reads back as itself.
 func FuzzScanDependsOn(f *testing.F) {

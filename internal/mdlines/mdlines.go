@@ -1,11 +1,15 @@
 // Package mdlines finds the lines of a Markdown text that count: those
-// that begin outside fenced code blocks and HTML comments and are not
-// quoted. Depends-On lines and comment commands are read from these lines
-// only, so an example in a PR template's comment, a command shown in a code
-// block, or someone else's words quoted in a reply never act.
+// that begin outside code blocks, HTML blocks and HTML comments and are
+// not quoted. Depends-On lines and comment commands are read from these
+// lines only, so an example in a PR template's comment, a command shown in
+// a code block, or someone else's words quoted in a reply never act.
 //
-// The reader is a small model of CommonMark, not a renderer. Where the
-// model and GitHub's rendering can differ it errs towards not counting:
+// The block structure comes from a CommonMark parser (goldmark): a line
+// that it places in an indented or fenced code block, in an HTML block, or
+// in a block quote (lazy continuation lines included) does not count.
+// GitHub renders with another CommonMark implementation, and the two are
+// not identical where it matters most (is "<!-->" a whole comment?), so a
+// stricter line reader runs too and a line counts only when both agree:
 //   - A fence opens on a line of three or more backticks or tildes (a
 //     backtick fence's info string has no backtick), at any indentation so
 //     that fences nested in list items are seen, and closes on a line of
@@ -20,22 +24,30 @@
 //   - Lines end at "\n", "\r\n" or a lone "\r", as in CommonMark.
 package mdlines
 
-import "strings"
+import (
+	"sort"
+	"strings"
+
+	"github.com/yuin/goldmark/ast"
+	"github.com/yuin/goldmark/parser"
+	"github.com/yuin/goldmark/text"
+)
 
 // Line is one line of a text.
 type Line struct {
 	Start int    // byte offset of the line in the text
 	Text  string // the line without its ending
 	EOL   string // "\n", "\r\n", "\r", or "" for a last line without one
-	// Counts is set when the line begins outside any fence or comment and
-	// is not quoted: what it says is read.
+	// Counts is set when the line begins outside any code block, HTML
+	// block, fence or comment and is not quoted: what it says is read.
 	Counts bool
 	// Visible is the part of Text that counts: all of it, or the part
 	// before a comment opening on the line. Empty when the line does not
 	// count.
 	Visible string
-	// Open is set when the line ends inside a fence or a comment: the next
-	// line begins inside it.
+	// Open is set when the line ends inside a fence, a comment or an HTML
+	// block that only its end tag closes (<pre>, <script>, ...): the next
+	// line begins inside it, even after a blank line.
 	Open bool
 }
 
@@ -83,6 +95,7 @@ func Lines(text string) []Line {
 		}
 		out = append(out, ln)
 	}
+	hideBlocks(text, out)
 	return out
 }
 
@@ -148,4 +161,146 @@ func endsInComment(s string) bool {
 		}
 		s = s[j+3:]
 	}
+}
+
+// blocks reads block structure only: inline parsing (emphasis, links)
+// cannot change which lines are code, HTML or quoted, and leaving it out
+// keeps the work linear in a hostile body. Link reference definitions stay
+// paragraph text, which only ever counts more lines, never fewer, and the
+// line reader still hides what it hides.
+var blocks = parser.NewParser(parser.WithBlockParsers(parser.DefaultBlockParsers()...))
+
+// hideBlocks clears Counts and Visible on the lines that the CommonMark
+// parser places in a code block, an HTML block or a block quote, and sets
+// Open on the lines inside an HTML block that only its end tag closes.
+func hideBlocks(src string, lines []Line) {
+	if len(lines) == 0 {
+		return
+	}
+	stop := parseLimit(lines)
+	for i := stop; i < len(lines); i++ {
+		lines[i].Counts, lines[i].Visible = false, ""
+	}
+	if stop == 0 {
+		return
+	}
+	lines = lines[:stop]
+	// goldmark ends lines at "\n" only; a lone "\r" becomes "\n", byte
+	// for byte, so offsets still index src.
+	b := []byte(src[:lines[stop-1].End()])
+	for i, c := range b {
+		if c == '\r' && (i+1 == len(b) || b[i+1] != '\n') {
+			b[i] = '\n'
+		}
+	}
+	lineAt := func(off int) int {
+		return sort.Search(len(lines), func(i int) bool { return lines[i].End() > off })
+	}
+	hide := func(segs *text.Segments) {
+		for i := 0; i < segs.Len(); i++ {
+			if k := lineAt(segs.At(i).Start); k < len(lines) {
+				lines[k].Counts, lines[k].Visible = false, ""
+			}
+		}
+	}
+	doc := blocks.Parse(text.NewReader(b))
+	_ = ast.Walk(doc, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
+		if !entering {
+			return ast.WalkContinue, nil
+		}
+		switch n := n.(type) {
+		case *ast.Blockquote:
+			hideAll(n, hide)
+			return ast.WalkSkipChildren, nil
+		case *ast.FencedCodeBlock:
+			if n.Info != nil {
+				hide(segmentsOf(n.Info.Segment))
+			}
+			hide(n.Lines())
+		case *ast.CodeBlock:
+			hide(n.Lines())
+		case *ast.HTMLBlock:
+			// Comments are the line reader's, whose end is stricter.
+			if n.HTMLBlockType == ast.HTMLBlockType2 {
+				break
+			}
+			hide(n.Lines())
+			if closedByTag(n.HTMLBlockType) {
+				segs := n.Lines()
+				for i := 0; i < segs.Len(); i++ {
+					if k := lineAt(segs.At(i).Start); k < len(lines) {
+						lines[k].Open = true
+					}
+				}
+				if n.HasClosure() {
+					hide(segmentsOf(n.ClosureLine))
+				}
+			}
+		}
+		return ast.WalkContinue, nil
+	})
+}
+
+// Bounds on what the parser reads. Its work per line grows with the
+// line's nesting times the length of its indentation, so one line of
+// 16 Ki ">" takes seconds; these bounds keep a hostile body linear.
+// GitHub caps a body or comment at 65,536 characters (at most 256 KiB of
+// UTF-8), and no one nests quotes 32 deep or indents 256 columns outside
+// code, so nothing GitHub shows as a command or a link is lost.
+const (
+	maxParse  = 256 << 10 // bytes
+	maxQuotes = 32        // ">" markers before a line's text
+	maxIndent = 256       // bytes of spaces, tabs and ">" before a line's text
+)
+
+// parseLimit returns the index of the first line the parser does not
+// read: the line past maxParse bytes or the first too deeply nested one.
+// That line and every one after it do not count, erring towards not
+// acting on what cannot be read safely.
+func parseLimit(lines []Line) int {
+	for i, ln := range lines {
+		if ln.End() > maxParse {
+			return i
+		}
+		quotes, n := 0, 0
+		for ; n < len(ln.Text); n++ {
+			if c := ln.Text[n]; c == '>' {
+				quotes++
+			} else if c != ' ' && c != '\t' {
+				break
+			}
+		}
+		if n > maxIndent || quotes > maxQuotes {
+			return i
+		}
+	}
+	return len(lines)
+}
+
+// hideAll hides the lines of every block under n.
+func hideAll(n ast.Node, hide func(*text.Segments)) {
+	_ = ast.Walk(n, func(c ast.Node, entering bool) (ast.WalkStatus, error) {
+		if entering && c.Type() == ast.TypeBlock {
+			hide(c.Lines())
+			if f, ok := c.(*ast.FencedCodeBlock); ok && f.Info != nil {
+				hide(segmentsOf(f.Info.Segment))
+			}
+			if h, ok := c.(*ast.HTMLBlock); ok && h.HasClosure() {
+				hide(segmentsOf(h.ClosureLine))
+			}
+		}
+		return ast.WalkContinue, nil
+	})
+}
+
+// closedByTag reports the HTML block types that a blank line does not
+// end (CommonMark's types 1 to 5; 2, the comment, is the line reader's).
+func closedByTag(t ast.HTMLBlockType) bool {
+	return t >= ast.HTMLBlockType1 && t <= ast.HTMLBlockType5
+}
+
+func segmentsOf(s text.Segment) *text.Segments {
+	segs := text.NewSegments()
+	segs.Append(s)
+	return segs
 }

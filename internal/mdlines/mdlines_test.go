@@ -41,9 +41,9 @@ func TestCounting(t *testing.T) {
 		{"<!--> does not close itself", "<!-->\nhidden\n-->\nb", []string{"", "b"}},
 		{"a fence inside a comment is text", "<!--\n```\n-->\nb", []string{"", "b"}},
 		{"a comment inside a fence is text", "```\n<!--\n```\nb", []string{"b"}},
-		{"quotes do not count", "> a\n  > b\nc", []string{"c"}},
+		{"quotes do not count", "> a\n  > b\n\nc", []string{"", "c"}},
 		{"a fence in a quote ends with it", "> ```\nb", []string{"b"}},
-		{"a comment in a quote hides what follows", "> x <!--\nhidden\n-->\nb", []string{"b"}},
+		{"a comment in a quote hides what follows", "> x <!--\nhidden\n-->\n\nb", []string{"", "b"}},
 		{"lone carriage returns end lines", "a\r```\rhidden\r```\rb", []string{"a", "b"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -73,6 +73,78 @@ func TestLinesKeepOffsets(t *testing.T) {
 		open[i] = ln.Open
 	}
 	if want := []bool{false, true, false, false, true, true}; !reflect.DeepEqual(open, want) {
+		t.Errorf("Open = %v, want %v", open, want)
+	}
+}
+
+// TestCommonMarkBlocks covers what only a CommonMark parser sees: each
+// case has a command and a Depends-On line where GitHub shows them as code,
+// HTML or part of a quote, and a last line that counts.
+func TestCommonMarkBlocks(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		text string
+		want []string
+	}{
+		{"indented code", "a\n\n    /workspace test\n    Depends-On: o/r#1\n\nb", []string{"a", "", "", "b"}},
+		{"indented code with a tab", "\t/workspace test\n\nb", []string{"", "b"}},
+		{"indented code after a list ends it", "- item\n\n<!-- -->\n\n    /workspace test\n\nb", []string{"- item", "", "", "", "", "b"}},
+		{"four spaces in a paragraph are text", "a\n    /workspace test", []string{"a", "    /workspace test"}},
+		{"lazy quote continuation", "> quoted\n/workspace test\nDepends-On: o/r#1\n\nb", []string{"", "b"}},
+		{"lazy continuation in a nested quote", "> > quoted\n/workspace test\n\nb", []string{"", "b"}},
+		{"lazy continuation in a quoted list", "> - item\n/workspace test\n\nb", []string{"", "b"}},
+		{"a fence in a quote takes no lazy line", "> ```\n/workspace test", []string{"/workspace test"}},
+		{"html block", "<details>\n/workspace test\nDepends-On: o/r#1\n\nb", []string{"", "b"}},
+		{"html block of a closing tag", "</div>\n/workspace test\n\nb", []string{"", "b"}},
+		{"pre block across blank lines", "<pre>\n\n/workspace test\n\n</pre>\nb", []string{"b"}},
+		{"script block across blank lines", "<script>\n\n/workspace test\n</script> x\n\nb", []string{"", "b"}},
+		{"inline html is text", "<b>bold</b> /workspace test\nb", []string{"<b>bold</b> /workspace test", "b"}},
+		{"fence in a list item ends with the item", "- ```\n  /workspace test\n\nb", []string{"- ```", "b"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := visible(tc.text); !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("Counting(%q) = %q, want %q", tc.text, got, tc.want)
+			}
+			checkAgainstModel(t, tc.text)
+		})
+	}
+}
+
+// TestParseBounds: past the bounds that keep the parser linear, nothing
+// counts, and what comes before is read as usual.
+func TestParseBounds(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		text string
+		want []string
+	}{
+		{"32 quotes are read", "a\n" + strings.Repeat(">", 32) + " q\n\nb", []string{"a", "", "b"}},
+		{"33 quotes stop reading", "a\n" + strings.Repeat(">", 33) + " q\n\nb", []string{"a"}},
+		{"spaced quotes count too", "a\n" + strings.Repeat("> ", 33) + "q\n\nb", []string{"a"}},
+		{"256 columns are read", "a\n\n- x\n" + strings.Repeat(" ", 256) + "y\n\nb", []string{"a", "", "- x", strings.Repeat(" ", 256) + "y", "", "b"}},
+		{"257 columns stop reading", "a\n\n- x\n" + strings.Repeat(" ", 257) + "y\n\nb", []string{"a", "", "- x"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := visible(tc.text); !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("Counting(%.60q) = %.200q, want %.200q", tc.text, got, tc.want)
+			}
+			checkAgainstModel(t, tc.text)
+		})
+	}
+	long := strings.Repeat("text\n", maxParse/5) + "/workspace test\n"
+	got := Counting(long)
+	if n := len(got); n != maxParse/5 || got[n-1].Visible != "text" {
+		t.Errorf("a body over %d bytes: %d lines count, the last %q", maxParse, n, got[n-1].Visible)
+	}
+}
+
+func TestOpenHTMLBlock(t *testing.T) {
+	lines := Lines("<pre>\nx\n\n</pre>\ny")
+	var open []bool
+	for _, ln := range lines {
+		open = append(open, ln.Open)
+	}
+	if want := []bool{true, true, true, false, false}; !reflect.DeepEqual(open, want) {
 		t.Errorf("Open = %v, want %v", open, want)
 	}
 }
@@ -177,7 +249,10 @@ func checkAgainstModel(t *testing.T, text string) {
 		if ln.Counts && m.hiddenAtStart {
 			t.Fatalf("%q line %d (%q) counts but begins inside a fence or comment", text, i, ln.Text)
 		}
-		if ln.Counts != m.counts || ln.Visible != m.visible || ln.Open != m.openAfter {
+		// The model is the line reader alone: the parser may hide more
+		// (code, HTML blocks, lazy quote lines) and keep more open, but
+		// never counts a line the model hides or shows a different part.
+		if ln.Counts && (!m.counts || ln.Visible != m.visible) || !ln.Counts && ln.Visible != "" || m.openAfter && !ln.Open {
 			t.Fatalf("%q line %d (%q): counts=%v visible=%q open=%v; the model says counts=%v visible=%q open=%v",
 				text, i, ln.Text, ln.Counts, ln.Visible, ln.Open, m.counts, m.visible, m.openAfter)
 		}
