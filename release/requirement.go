@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/provide-io/workspace-bot/internal/version"
 )
 
 // clause is one version specifier of a requirement, such as ">=0.4.0",
@@ -104,7 +106,7 @@ func parseRequirement(s string) (requirement, error) {
 }
 
 // specVersion is a specifier's version: numeric components, optionally
-// ending in ".*".
+// ending in ".*". Rewriting a range is arithmetic on these.
 type specVersion struct {
 	parts    []int
 	wildcard bool
@@ -115,41 +117,14 @@ func parseSpecVersion(s string) (specVersion, error) {
 	if strings.HasSuffix(s, ".*") {
 		sv.wildcard, s = true, strings.TrimSuffix(s, ".*")
 	}
-	for _, p := range strings.Split(s, ".") {
-		n, err := strconv.Atoi(p)
-		if err != nil || n < 0 {
-			return sv, fmt.Errorf("version %q is not numeric (pre-releases, local versions and epochs are not supported in internal ranges)", s)
-		}
-		sv.parts = append(sv.parts, n)
-	}
-	return sv, nil
+	parts, err := version.Release(s)
+	sv.parts = parts
+	return sv, err
 }
 
-// cmp compares version parts, padding the shorter with zeros.
-func cmp(a, b []int) int {
-	for i := 0; i < max(len(a), len(b)); i++ {
-		x, y := 0, 0
-		if i < len(a) {
-			x = a[i]
-		}
-		if i < len(b) {
-			y = b[i]
-		}
-		if x != y {
-			if x < y {
-				return -1
-			}
-			return 1
-		}
-	}
-	return 0
-}
-
-func prefixMatch(v, prefix []int) bool {
-	return cmp(v[:min(len(prefix), len(v))], prefix) == 0
-}
-
-// allows says whether the clause admits v.
+// allows says whether the clause admits v, as PEP 440 compares them
+// (internal/version); the clauses a release can rewrite are checked
+// first, so a range it could not rewrite is refused as before.
 func (c clause) allows(v Version) (bool, error) {
 	if c.op == "===" {
 		return c.ver == v.String(), nil
@@ -161,33 +136,10 @@ func (c clause) allows(v Version) (bool, error) {
 	if sv.wildcard && c.op != "==" && c.op != "!=" {
 		return false, fmt.Errorf("%s%s: a wildcard only goes with == or !=", c.op, c.ver)
 	}
-	p := v.parts()
-	switch c.op {
-	case "==":
-		if sv.wildcard {
-			return prefixMatch(p, sv.parts), nil
-		}
-		return cmp(p, sv.parts) == 0, nil
-	case "!=":
-		if sv.wildcard {
-			return !prefixMatch(p, sv.parts), nil
-		}
-		return cmp(p, sv.parts) != 0, nil
-	case ">=":
-		return cmp(p, sv.parts) >= 0, nil
-	case "<=":
-		return cmp(p, sv.parts) <= 0, nil
-	case ">":
-		return cmp(p, sv.parts) > 0, nil
-	case "<":
-		return cmp(p, sv.parts) < 0, nil
-	case "~=":
-		if len(sv.parts) < 2 {
-			return false, fmt.Errorf("~=%s: a compatible release needs at least two components", c.ver)
-		}
-		return cmp(p, sv.parts) >= 0 && prefixMatch(p, sv.parts[:len(sv.parts)-1]), nil
+	if c.op == "~=" && len(sv.parts) < 2 {
+		return false, fmt.Errorf("~=%s: a compatible release needs at least two components", c.ver)
 	}
-	return false, fmt.Errorf("unknown operator %s", c.op)
+	return version.Satisfies(v.String(), c.op+c.ver)
 }
 
 // allows says whether every clause admits v.

@@ -6,8 +6,8 @@ package release
 
 import (
 	"fmt"
-	"strconv"
-	"strings"
+
+	"github.com/provide-io/workspace-bot/internal/version"
 )
 
 // Bump is how far a version moves.
@@ -54,19 +54,12 @@ type Version struct {
 	Major, Minor, Patch int
 }
 
-// ParseVersion reads a plain MAJOR.MINOR.PATCH version.
+// ParseVersion reads a plain MAJOR.MINOR.PATCH version, as written: no
+// leading zeros, no pre-release or local part.
 func ParseVersion(s string) (Version, error) {
-	parts := strings.Split(s, ".")
-	if len(parts) != 3 {
+	n, err := version.Release(s)
+	if err != nil || len(n) != 3 || fmt.Sprintf("%d.%d.%d", n[0], n[1], n[2]) != s {
 		return Version{}, fmt.Errorf("%q is not MAJOR.MINOR.PATCH", s)
-	}
-	var n [3]int
-	for i, p := range parts {
-		v, err := strconv.Atoi(p)
-		if err != nil || v < 0 || p == "" || (len(p) > 1 && p[0] == '0') || strings.HasPrefix(p, "+") {
-			return Version{}, fmt.Errorf("%q is not MAJOR.MINOR.PATCH", s)
-		}
-		n[i] = v
 	}
 	return Version{n[0], n[1], n[2]}, nil
 }
