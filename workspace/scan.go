@@ -1,15 +1,18 @@
 package workspace
 
 import (
+	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/pelletier/go-toml/v2/unstable"
 )
 
 // lines knows the line of every key, table header and array element of
 // a config, so that messages point at what the user wrote. BurntSushi/toml
-// keeps no positions, so this reads the text itself; it runs only on text
-// the TOML parser accepted, and on anything it does not follow it stops
-// recording rather than guess.
+// keeps its positions private, so go-toml's parser, which gives every key
+// and value its bytes in the text, finds them; it runs only on text
+// BurntSushi accepted, and where go-toml stops it keeps what it found.
 //
 // A path is the key's segments with each [[array]] table's index as "#n"
 // after its name: siblings, #2, depends_on; array elements likewise.
@@ -36,326 +39,154 @@ func (l *lines) exact(path ...string) int {
 	return l.at[pathKey(path)]
 }
 
-func scanLines(text string) *lines {
-	s := &scanner{src: strings.TrimPrefix(text, "\ufeff"), line: 1, aot: map[string]int{}, out: map[string]int{}}
-	defer func() {
-		// The scanner is best effort; a confused scan keeps what it found.
-		_ = recover()
-	}()
-	s.document()
-	return &lines{at: s.out}
-}
-
-type scanner struct {
-	src  string
-	pos  int
-	line int
-	cur  []string       // the current table's resolved path
-	aot  map[string]int // index of the last table of each [[array]]
-	out  map[string]int
-	// depth counts the arrays and inline tables the scan is inside. Below
-	// maxDepth nothing is recorded, so that a hostile nesting costs time
-	// linear in its size.
-	depth int
-}
-
+// maxDepth bounds the arrays and inline tables whose insides are
+// recorded: no config nests deeper, and a hostile nesting then costs no
+// more than its parse.
 const maxDepth = 8
 
-func (s *scanner) record(path []string, line int) {
-	if s.depth > maxDepth {
-		return
+func scanLines(text string) (l *lines) {
+	src := []byte(strings.TrimPrefix(text, "\ufeff"))
+	f := &finder{aot: map[string]int{}, out: map[string]int{}}
+	l = &lines{at: f.out}
+	for i, c := range src {
+		if c == '\n' {
+			f.starts = append(f.starts, i+1)
+		}
 	}
+	defer func() {
+		// Best effort, as for text the parser does not follow: a panic
+		// in it keeps what was found.
+		_ = recover()
+	}()
+	f.p.Reset(src)
+	for f.p.NextExpression() {
+		f.expression(f.p.Expression())
+	}
+	return l
+}
+
+type finder struct {
+	p      unstable.Parser
+	starts []int          // offsets where lines 2, 3, ... begin
+	cur    []string       // the current table's resolved path
+	aot    map[string]int // index of the last table of each [[array]]
+	out    map[string]int
+}
+
+// lineOf is the line of a byte offset into the text.
+func (f *finder) lineOf(off int) int {
+	return sort.SearchInts(f.starts, off+1) + 1
+}
+
+// lineOfNode is the line where n begins: its own bytes, or for an array
+// (which go-toml gives none) its first element's.
+func (f *finder) lineOfNode(n *unstable.Node) int {
+	for n != nil {
+		if n.Raw.Length > 0 || n.Kind == unstable.InlineTable {
+			return f.lineOf(int(n.Raw.Offset))
+		}
+		it := n.Children()
+		if !it.Next() {
+			return 0
+		}
+		n = it.Node()
+	}
+	return 0
+}
+
+func (f *finder) record(path []string, line int) {
 	k := pathKey(path)
-	if _, ok := s.out[k]; !ok {
-		s.out[k] = line
+	if _, ok := f.out[k]; !ok && line > 0 {
+		f.out[k] = line
 	}
 }
 
-func (s *scanner) eof() bool { return s.pos >= len(s.src) }
-
-func (s *scanner) peek() byte {
-	if s.eof() {
-		return 0
-	}
-	return s.src[s.pos]
-}
-
-func (s *scanner) next() byte {
-	c := s.src[s.pos]
-	s.pos++
-	if c == '\n' {
-		s.line++
-	}
-	return c
-}
-
-// blank skips spaces and tabs (and carriage returns) on the current line.
-func (s *scanner) blank() {
-	for !s.eof() && (s.peek() == ' ' || s.peek() == '\t' || s.peek() == '\r') {
-		s.pos++
-	}
-}
-
-// space skips whitespace, newlines and comments (inside arrays).
-func (s *scanner) space() {
-	for !s.eof() {
-		switch s.peek() {
-		case ' ', '\t', '\r', '\n':
-			s.next()
-		case '#':
-			s.comment()
-		default:
-			return
+// keyOf returns a key's segments and the line of its first.
+func (f *finder) keyOf(n *unstable.Node) ([]string, int) {
+	var segs []string
+	line := 0
+	it := n.Key()
+	for it.Next() {
+		k := it.Node()
+		if line == 0 {
+			line = f.lineOf(int(k.Raw.Offset))
 		}
+		segs = append(segs, string(k.Data))
 	}
-}
-
-func (s *scanner) comment() {
-	for !s.eof() && s.peek() != '\n' {
-		s.pos++
-	}
-}
-
-func (s *scanner) document() {
-	for {
-		s.space()
-		if s.eof() {
-			return
-		}
-		start := s.pos
-		if s.peek() == '[' {
-			s.header()
-		} else {
-			s.keyValue(s.cur)
-		}
-		if s.pos == start {
-			// Not understood (a key form this reader does not know):
-			// skip the line rather than stop or loop.
-			s.comment()
-		}
-	}
+	return segs, line
 }
 
 // resolve maps a header's key segments to a path, inserting the current
 // index after every prefix that names an array of tables.
-func (s *scanner) resolve(segs []string) []string {
+func (f *finder) resolve(segs []string) []string {
 	var out []string
 	for _, seg := range segs {
 		out = append(out, seg)
-		if i, ok := s.aot[pathKey(out)]; ok {
+		if i, ok := f.aot[pathKey(out)]; ok {
 			out = append(out, "#"+strconv.Itoa(i))
 		}
 	}
 	return out
 }
 
-func (s *scanner) header() {
-	line := s.line
-	s.next() // [
-	array := s.peek() == '['
-	if array {
-		s.next()
+func (f *finder) expression(e *unstable.Node) {
+	switch e.Kind {
+	case unstable.Table:
+		segs, line := f.keyOf(e)
+		f.cur = f.resolve(segs)
+		f.record(f.cur, line)
+	case unstable.ArrayTable:
+		segs, line := f.keyOf(e)
+		if len(segs) == 0 {
+			return
+		}
+		p := append(f.resolve(segs[:len(segs)-1]), segs[len(segs)-1])
+		k := pathKey(p)
+		i, seen := f.aot[k]
+		if seen {
+			i++
+		}
+		f.aot[k] = i
+		f.record(p, line)
+		f.cur = append(p, "#"+strconv.Itoa(i))
+		f.record(f.cur, line)
+	case unstable.KeyValue:
+		f.keyValue(e, f.cur, 0)
 	}
-	s.blank()
-	segs := s.key()
-	s.blank()
-	for !s.eof() && s.peek() == ']' {
-		s.next()
+}
+
+func (f *finder) keyValue(kv *unstable.Node, table []string, depth int) {
+	segs, line := f.keyOf(kv)
+	path := append(append([]string(nil), table...), segs...)
+	for n := len(table) + 1; n <= len(path); n++ {
+		f.record(path[:n], line)
 	}
-	if len(segs) == 0 {
+	f.value(kv.Value(), path, depth)
+}
+
+func (f *finder) value(v *unstable.Node, path []string, depth int) {
+	if depth >= maxDepth {
 		return
 	}
-	if !array {
-		s.cur = s.resolve(segs)
-		s.record(s.cur, line)
-		return
-	}
-	parent := s.resolve(segs[:len(segs)-1])
-	p := append(parent, segs[len(segs)-1])
-	k := pathKey(p)
-	i, seen := s.aot[k]
-	if seen {
-		i++
-	}
-	s.aot[k] = i
-	s.record(p, line)
-	s.cur = append(p, "#"+strconv.Itoa(i))
-	s.record(s.cur, line)
-}
-
-// key reads a dotted key: bare, "basic" or 'literal' segments.
-func (s *scanner) key() []string {
-	var segs []string
-	for {
-		s.blank()
-		var seg string
-		switch c := s.peek(); {
-		case c == '"':
-			seg = s.basicString()
-		case c == '\'':
-			seg = s.literalString()
-		case isBare(c):
-			start := s.pos
-			for !s.eof() && isBare(s.peek()) {
-				s.pos++
+	switch v.Kind {
+	case unstable.Array:
+		it := v.Children()
+		for i := 0; it.Next(); {
+			c := it.Node()
+			if c.Kind == unstable.Comment {
+				continue
 			}
-			seg = s.src[start:s.pos]
-		default:
-			return segs
+			elem := append(append([]string(nil), path...), "#"+strconv.Itoa(i))
+			f.record(elem, f.lineOfNode(c))
+			f.value(c, elem, depth+1)
+			i++
 		}
-		segs = append(segs, seg)
-		s.blank()
-		if s.peek() != '.' {
-			return segs
-		}
-		s.next()
-	}
-}
-
-func isBare(c byte) bool {
-	return c == '_' || c == '-' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
-}
-
-func (s *scanner) keyValue(table []string) {
-	line := s.line
-	segs := s.key()
-	if len(segs) == 0 {
-		return
-	}
-	path := table
-	if s.depth <= maxDepth {
-		path = append(append([]string(nil), table...), segs...)
-		for n := len(table) + 1; n <= len(path); n++ {
-			s.record(path[:n], line)
-		}
-	}
-	s.blank()
-	if s.peek() != '=' {
-		return
-	}
-	s.next()
-	s.blank()
-	s.value(path)
-}
-
-func (s *scanner) value(path []string) {
-	switch c := s.peek(); c {
-	case '"':
-		s.basicString()
-	case '\'':
-		s.literalString()
-	case '[':
-		s.array(path)
-	case '{':
-		s.inlineTable(path)
-	default:
-		for !s.eof() {
-			switch s.peek() {
-			case ',', ']', '}', '#', '\n', ' ', '\t', '\r':
-				return
+	case unstable.InlineTable:
+		it := v.Children()
+		for it.Next() {
+			if c := it.Node(); c.Kind == unstable.KeyValue {
+				f.keyValue(c, path, depth+1)
 			}
-			s.pos++
 		}
 	}
-}
-
-func (s *scanner) array(path []string) {
-	s.next() // [
-	s.depth++
-	defer func() { s.depth-- }()
-	for i := 0; ; i++ {
-		s.space()
-		if s.eof() {
-			return
-		}
-		if s.peek() == ']' {
-			s.next()
-			return
-		}
-		elem := path
-		if s.depth <= maxDepth {
-			elem = append(append([]string(nil), path...), "#"+strconv.Itoa(i))
-			s.record(elem, s.line)
-		}
-		start := s.pos
-		s.value(elem)
-		s.space()
-		if s.peek() == ',' {
-			s.next()
-		} else if s.pos == start {
-			return
-		}
-	}
-}
-
-func (s *scanner) inlineTable(path []string) {
-	s.next() // {
-	s.depth++
-	defer func() { s.depth-- }()
-	for {
-		s.space()
-		if s.eof() {
-			return
-		}
-		switch s.peek() {
-		case '}':
-			s.next()
-			return
-		case ',':
-			s.next()
-			continue
-		}
-		start := s.pos
-		s.keyValue(path)
-		if s.pos == start {
-			return
-		}
-	}
-}
-
-// basicString reads a "string" or """multi-line string""" and returns
-// its raw text (escapes left as written: keys with escapes are rare).
-func (s *scanner) basicString() string {
-	return s.quoted('"', true)
-}
-
-func (s *scanner) literalString() string {
-	return s.quoted('\'', false)
-}
-
-func (s *scanner) quoted(q byte, escapes bool) string {
-	triple := strings.HasPrefix(s.src[s.pos:], strings.Repeat(string(q), 3))
-	if triple {
-		s.pos += 3
-	} else {
-		s.pos++
-	}
-	start := s.pos
-	for !s.eof() {
-		c := s.peek()
-		switch {
-		case escapes && c == '\\':
-			s.next()
-			if !s.eof() {
-				s.next()
-			}
-		case c == q && !triple:
-			str := s.src[start:s.pos]
-			s.next()
-			return str
-		case c == q && strings.HasPrefix(s.src[s.pos:], strings.Repeat(string(q), 3)):
-			// A closing delimiter may follow up to two quotes of content.
-			n := 0
-			for !s.eof() && s.peek() == q && n < 5 {
-				s.next()
-				n++
-			}
-			return s.src[start : s.pos-3]
-		case c == '\n' && !triple:
-			return s.src[start:s.pos]
-		default:
-			s.next()
-		}
-	}
-	return s.src[start:]
 }
