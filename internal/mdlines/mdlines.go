@@ -245,8 +245,10 @@ func hideBlocks(src string, lines []Line) {
 // line's nesting times the length of its indentation, so one line of
 // 16 Ki ">" takes seconds; these bounds keep a hostile body linear.
 // GitHub caps a body or comment at 65,536 characters (at most 256 KiB of
-// UTF-8), and no one nests quotes 32 deep or indents 256 columns outside
-// code, so nothing GitHub shows as a command or a link is lost.
+// UTF-8), and people do not nest quotes 32 deep; the price is a line
+// indented 256 columns, even inside a code block, after which no link or
+// command is read (the safe side: one that does not act, never one that
+// acts unseen).
 const (
 	maxParse  = 256 << 10 // bytes
 	maxQuotes = 32        // ">" markers before a line's text
