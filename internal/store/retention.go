@@ -17,12 +17,14 @@ const (
 
 // Prune deletes the finished deliveries and runs older than their
 // retention at now, and says how many of each went. Heads seen (and
-// approved) before the runs' retention go too; reports done are kept as
-// long as deliveries, to tell what was sent.
+// approved) before the runs' retention go too, and so do changesets
+// found waiting for an approval no later than that; reports done are
+// kept as long as deliveries, to tell what was sent.
 func (s *Store) Prune(ctx context.Context, now time.Time) (deliveries, runs int, err error) {
 	deliveries, derr := s.PruneDeliveries(ctx, now.Add(-DeliveryRetention))
 	runs, rerr := s.PruneRuns(ctx, now.Add(-RunRetention))
 	_, herr := s.PruneHeads(ctx, now.Add(-RunRetention))
 	_, perr := s.PruneReports(ctx, now.Add(-DeliveryRetention))
-	return deliveries, runs, errors.Join(derr, rerr, herr, perr)
+	_, werr := s.PruneWaiting(ctx, now.Add(-RunRetention))
+	return deliveries, runs, errors.Join(derr, rerr, herr, perr, werr)
 }

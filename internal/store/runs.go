@@ -53,6 +53,10 @@ type Run struct {
 	// (test --all). It sticks to a queued run that later events coalesce
 	// into.
 	AllTests bool
+	// Step is what a building run is doing now, as its builder last said
+	// (SetRunStep), and StepAt when that began; "" until it says.
+	Step   string
+	StepAt time.Time
 }
 
 // Final reports whether the run has ended.
@@ -76,19 +80,20 @@ func stateOf(col string) (lifecycle.State, lifecycle.Result) {
 	return lifecycle.Done, lifecycle.Result(col)
 }
 
-const runColumns = `id, key, run_id, state, trigger, changeset, result, config, config_name, config_remote, not_before, created_at, started_at, finished_at, attempts, superseded, all_tests`
+const runColumns = `id, key, run_id, state, trigger, changeset, result, config, config_name, config_remote, not_before, created_at, started_at, finished_at, attempts, superseded, all_tests, step, step_at`
 
 func scanRun(row interface{ Scan(...any) error }) (*Run, error) {
 	var r Run
 	var cs, res []byte
-	var nb, ca, sa, fa int64
+	var nb, ca, sa, fa, st int64
 	var state string
 	if err := row.Scan(&r.ID, &r.Key, &r.Heads, &state, &r.Reason, &cs, &res, &r.Config, &r.ConfigName, &r.ConfigRemote,
-		&nb, &ca, &sa, &fa, &r.Attempts, &r.Superseded, &r.AllTests); err != nil {
+		&nb, &ca, &sa, &fa, &r.Attempts, &r.Superseded, &r.AllTests, &r.Step, &st); err != nil {
 		return nil, err
 	}
 	r.State, r.Ended = stateOf(state)
 	r.NotBefore, r.CreatedAt, r.StartedAt, r.FinishedAt = fromNanos(nb), fromNanos(ca), fromNanos(sa), fromNanos(fa)
+	r.StepAt = fromNanos(st)
 	if len(cs) > 0 {
 		r.Changeset = new(changeset.Changeset)
 		if err := json.Unmarshal(cs, r.Changeset); err != nil {
@@ -193,6 +198,11 @@ func (s *Store) Trigger(ctx context.Context, r Run, force bool, window time.Dura
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
+		// Heads that reach a trigger may run: the changeset no longer
+		// waits for an approval, whatever is decided below.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM waiting WHERE key = ?`, r.Key); err != nil {
+			return err
+		}
 		runs, seen := lives(live)
 		var newest *lifecycle.Run
 		if last != nil {
@@ -258,6 +268,9 @@ func (s *Store) Cancel(ctx context.Context, key string, c lifecycle.Cancel) ([]R
 		if err != nil {
 			return err
 		}
+		if err := clearWaiting(ctx, tx, key, c.Member); err != nil {
+			return err
+		}
 		runs, seen := lives(live)
 		for _, d := range lifecycle.DecideCancel(seen, c) {
 			if err := cancel(ctx, tx, d.Run, 0, s.now()); err != nil {
@@ -309,16 +322,21 @@ func (s *Store) enqueue(ctx context.Context, tx *sql.Tx, r Run, window time.Dura
 		q = queued{ID: prev.ID, Coalesced: true, Due: nb}
 		_, err = tx.ExecContext(ctx, `UPDATE runs SET run_id = ?, trigger = ?, changeset = ?, config = ?, config_name = ?, config_remote = ?, not_before = ?, all_tests = all_tests OR ? WHERE id = ?`,
 			r.Heads, r.Reason, cs, r.Config, r.ConfigName, r.ConfigRemote, notBefore(nb, hold), r.AllTests, prev.ID)
-		return q, err
+		if err != nil {
+			return q, err
+		}
+		return q, setMembers(ctx, tx, prev.ID, r.Changeset)
 	}
 	res, err := tx.ExecContext(ctx, `INSERT INTO runs (key, run_id, state, trigger, changeset, config, config_name, config_remote, not_before, created_at, all_tests)
 VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?)`, r.Key, r.Heads, r.Reason, cs, r.Config, r.ConfigName, r.ConfigRemote, notBefore(nb, hold), toNanos(now), r.AllTests)
 	if err != nil {
 		return q, err
 	}
-	q.ID, err = res.LastInsertId()
+	if q.ID, err = res.LastInsertId(); err != nil {
+		return q, err
+	}
 	q.Due = nb
-	return q, err
+	return q, setMembers(ctx, tx, q.ID, r.Changeset)
 }
 
 func notBefore(t time.Time, hold bool) int64 {
@@ -374,7 +392,7 @@ func queryRuns(ctx context.Context, q querier, query string, args ...any) ([]Run
 // Runs of one changeset therefore never build side by side.
 func (s *Store) ClaimRun(ctx context.Context, now time.Time) (*Run, error) {
 	r, err := scanRun(s.w.QueryRowContext(ctx, `UPDATE runs
-SET state = 'running', started_at = ?, attempts = attempts + 1
+SET state = 'running', started_at = ?, attempts = attempts + 1, step = '', step_at = 0
 WHERE id = (
 	SELECT q.id FROM runs q
 	WHERE q.state = 'queued' AND q.not_before <= ?
@@ -464,12 +482,26 @@ WHERE id = ? AND state IN ('queued', 'running', 'cancelled', 'superseded')`, end
 
 // WaitRun records that a run's untrusted code waits for a trusted
 // approval: it is not built, and the approval queues a run of its own.
-func (s *Store) WaitRun(ctx context.Context, id int64) error {
-	res, err := s.w.ExecContext(ctx, `UPDATE runs SET state = 'waiting', finished_at = ? WHERE id = ? AND state IN ('queued', 'running')`, toNanos(s.now()), id)
+// In the same transaction w, the changeset as it waits, is recorded
+// (SetWaiting) with the run's id.
+func (s *Store) WaitRun(ctx context.Context, id int64, w Waiting) error {
+	waited := false
+	err := s.runTx(ctx, fmt.Sprintf("run %d waits", id), func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE runs SET state = 'waiting', finished_at = ? WHERE id = ? AND state IN ('queued', 'running')`, toNanos(s.now()), id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil
+		}
+		waited = true
+		w.Run = id
+		return s.setWaiting(ctx, tx, w)
+	})
 	if err != nil {
-		return s.wrap(fmt.Sprintf("run %d waits", id), err)
+		return err
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
+	if !waited {
 		return s.stateError(ctx, "wait", id)
 	}
 	return nil
@@ -497,7 +529,7 @@ WHERE id = ? AND state IN ('queued', 'running')`, cancelledAs(supersededBy), toN
 // Requeue puts a running run back in the queue, to start again from the
 // beginning (the service is stopping).
 func (s *Store) Requeue(ctx context.Context, id int64) error {
-	res, err := s.w.ExecContext(ctx, `UPDATE runs SET state = 'queued', started_at = 0 WHERE id = ? AND state = 'running'`, id)
+	res, err := s.w.ExecContext(ctx, `UPDATE runs SET state = 'queued', started_at = 0, step = '', step_at = 0 WHERE id = ? AND state = 'running'`, id)
 	if err != nil {
 		return s.wrap(fmt.Sprintf("requeue run %d", id), err)
 	}
@@ -514,11 +546,22 @@ func (s *Store) SetRunChangeset(ctx context.Context, id int64, runID string, cs 
 	if err != nil {
 		return fmt.Errorf("store: set run %d changeset: %w", id, err)
 	}
-	res, err := s.w.ExecContext(ctx, `UPDATE runs SET run_id = ?, changeset = ? WHERE id = ?`, runID, data, id)
+	found := false
+	err = s.runTx(ctx, fmt.Sprintf("set run %d changeset", id), func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE runs SET run_id = ?, changeset = ? WHERE id = ?`, runID, data, id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil
+		}
+		found = true
+		return setMembers(ctx, tx, id, cs)
+	})
 	if err != nil {
-		return s.wrap(fmt.Sprintf("set run %d changeset", id), err)
+		return err
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
+	if !found {
 		return fmt.Errorf("store: run %d: %w", id, ErrNotFound)
 	}
 	return nil
@@ -638,7 +681,7 @@ func (s *Store) RequeueInterrupted(ctx context.Context) (int, error) {
 		sql  string
 		args []any
 	}{
-		{`UPDATE runs SET state = 'queued', started_at = 0, not_before = ? WHERE state = 'running'`, []any{now}},
+		{`UPDATE runs SET state = 'queued', started_at = 0, step = '', step_at = 0, not_before = ? WHERE state = 'running'`, []any{now}},
 		// A trigger that queued a run and stopped before its reports
 		// were out held it; nothing else will release it.
 		{`UPDATE runs SET not_before = ? WHERE state = 'queued' AND not_before = ?`, []any{now, int64(held)}},

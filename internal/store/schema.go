@@ -207,6 +207,38 @@ CREATE TABLE flaky_tests (
 	PRIMARY KEY (suite, test)
 );
 `,
+	// The queue page: the step a building run is at; the members of every
+	// run, so runs filter by repository, PR and author without decoding
+	// each changeset (filled from the stored changesets here); and the
+	// changesets that wait for an approval, which have no queued run.
+	`
+ALTER TABLE runs ADD COLUMN step TEXT NOT NULL DEFAULT '';
+ALTER TABLE runs ADD COLUMN step_at INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE run_members (
+	run    INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+	repo   TEXT NOT NULL COLLATE NOCASE,
+	number INTEGER NOT NULL,
+	author TEXT NOT NULL DEFAULT '' COLLATE NOCASE,
+	PRIMARY KEY (run, repo, number)
+);
+CREATE INDEX run_members_pr ON run_members (repo, number, run);
+CREATE INDEX run_members_author ON run_members (author, run);
+INSERT OR IGNORE INTO run_members (run, repo, number, author)
+SELECT r.id, json_extract(m.value, '$.PR.Repo'), json_extract(m.value, '$.PR.Number'), coalesce(json_extract(m.value, '$.PR.Author'), '')
+FROM runs r, json_each(CAST(r.changeset AS TEXT), '$.Members') m
+WHERE r.changeset IS NOT NULL AND json_valid(CAST(r.changeset AS TEXT))
+AND json_type(m.value, '$.PR.Repo') = 'text' AND json_type(m.value, '$.PR.Number') = 'integer';
+CREATE TABLE waiting (
+	key        TEXT PRIMARY KEY,
+	run        INTEGER NOT NULL DEFAULT 0,
+	members    TEXT NOT NULL,
+	changeset  BLOB NOT NULL,
+	trigger    TEXT NOT NULL DEFAULT '',
+	command    TEXT NOT NULL DEFAULT '',
+	since      INTEGER NOT NULL,
+	updated_at INTEGER NOT NULL
+);
+`,
 }
 
 // SchemaVersion is the user_version this build brings a database to.
