@@ -272,17 +272,17 @@ func (r *Runner) materialize(ctx context.Context, lay layout, t target, mode str
 	}
 
 	start := time.Now()
-	r.emit(Event{Kind: EventFetch, Sibling: t.name, Detail: gitauth.Redact(t.url)})
+	r.progress(ctx, Event{Kind: EventFetch, Sibling: t.name, Detail: gitauth.Redact(t.url)})
 	how, ref, forkRef, err := r.syncMirror(ctx, m, t, w)
 	fetchTime := time.Since(start)
 	sr.FetchMS = fetchTime.Milliseconds()
 	clock.fetched(time.Now())
 	if err != nil {
 		if ctx.Err() != nil {
-			r.emit(Event{Kind: EventFetch, Done: true, Sibling: t.name, Result: Skipped, Duration: fetchTime})
+			r.progress(ctx, Event{Kind: EventFetch, Done: true, Sibling: t.name, Result: Skipped, Duration: fetchTime})
 			return fail(ctx.Err())
 		}
-		r.emit(Event{Kind: EventFetch, Done: true, Sibling: t.name, Result: Error, Duration: fetchTime})
+		r.progress(ctx, Event{Kind: EventFetch, Done: true, Sibling: t.name, Result: Error, Duration: fetchTime})
 		var ie *InputError
 		if errors.As(err, &ie) {
 			return fail(err)
@@ -298,7 +298,7 @@ func (r *Runner) materialize(ctx context.Context, lay layout, t target, mode str
 	if how != fetchedNow {
 		detail = how
 	}
-	r.emit(Event{Kind: EventFetch, Done: true, Sibling: t.name, Result: Success, Detail: detail, Duration: fetchTime})
+	r.progress(ctx, Event{Kind: EventFetch, Done: true, Sibling: t.name, Result: Success, Detail: detail, Duration: fetchTime})
 
 	// A partial mirror gets the blobs this checkout needs first, which
 	// writes to it: the exclusive lock then.
@@ -356,7 +356,7 @@ func (r *Runner) materialize(ctx context.Context, lay layout, t target, mode str
 	if err := confine(lay, t.name, t.dir); err != nil {
 		return fail(err)
 	}
-	r.emit(Event{Kind: EventCheckout, Sibling: t.name, Command: step.Command})
+	r.progress(ctx, Event{Kind: EventCheckout, Sibling: t.name, Command: step.Command})
 	start = time.Now()
 	log := &stepLog{}
 	note := ""
@@ -391,10 +391,10 @@ func (r *Runner) materialize(ctx context.Context, lay layout, t target, mode str
 	switch {
 	case err != nil:
 		if ctx.Err() != nil {
-			r.emit(Event{Kind: EventCheckout, Done: true, Sibling: t.name, Command: step.Command, Result: Skipped, Duration: d})
+			r.progress(ctx, Event{Kind: EventCheckout, Done: true, Sibling: t.name, Command: step.Command, Result: Skipped, Duration: d})
 			return fail(ctx.Err())
 		}
-		r.emit(Event{Kind: EventCheckout, Done: true, Sibling: t.name, Command: step.Command, Result: Error, Duration: d})
+		r.progress(ctx, Event{Kind: EventCheckout, Done: true, Sibling: t.name, Command: step.Command, Result: Error, Duration: d})
 		return fail(fmt.Errorf("sibling %s: check out %s into %s: %w", t.name, text.ShortSHA(head), t.dir, err))
 	case len(conflict) > 0:
 		step.Result = Failure
@@ -420,7 +420,7 @@ func (r *Runner) materialize(ctx context.Context, lay layout, t target, mode str
 		}
 	}
 	step.Log, step.LogTail = log.Log(), log.Tail()
-	r.emit(Event{Kind: EventCheckout, Done: true, Sibling: t.name, Command: step.Command, Result: step.Result, Detail: text.ShortSHA(head), Duration: d})
+	r.progress(ctx, Event{Kind: EventCheckout, Done: true, Sibling: t.name, Command: step.Command, Result: step.Result, Detail: text.ShortSHA(head), Duration: d})
 	return o
 }
 

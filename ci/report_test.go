@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -271,5 +272,35 @@ func TestWorkspaceRepoBranch(t *testing.T) {
 	}
 	if sr := siblingResult(t, res, "ws"); sr.Ref != "release" || sr.SHA != tip {
 		t.Errorf("workspace built at %+v, want release at %s", sr, tip)
+	}
+}
+
+// A run's own Progress hears its steps start and end, with the Runner's
+// secrets censored as in its log, while the Runner's Progress hears
+// every run.
+func TestRequestProgress(t *testing.T) {
+	cfg := localWorkspace(t, "alpha")
+	cfg.Sibling("alpha").Setup = []string{"echo s3cret-token"}
+	cfg.Workspace.CI.Test = []string{"true"}
+	var all []Event
+	r := &Runner{DataDir: t.TempDir(), Secrets: []string{"s3cret-token"}, Progress: func(e Event) { all = append(all, e) }}
+	var mine []string
+	res, err := r.Run(context.Background(), Request{Config: cfg, Local: true, Progress: func(e Event) {
+		if e.Kind == EventStep {
+			mine = append(mine, fmt.Sprintf("%s %s %s: %s done=%v", e.Name, e.Sibling, e.Command, e.Result, e.Done))
+		}
+	}})
+	if err != nil || res.Result != Success {
+		t.Fatalf("%v %+v", err, res)
+	}
+	want := []string{
+		"setup alpha echo [redacted]:  done=false", "setup alpha echo [redacted]: success done=true",
+		"test  true:  done=false", "test  true: success done=true",
+	}
+	if strings.Join(mine, "\n") != strings.Join(want, "\n") {
+		t.Errorf("the run's progress:\n%s\nwant:\n%s", strings.Join(mine, "\n"), strings.Join(want, "\n"))
+	}
+	if len(all) < len(want) {
+		t.Errorf("the Runner's Progress heard %d events, want at least %d", len(all), len(want))
 	}
 }

@@ -151,6 +151,11 @@ type Request struct {
 	// its steps cannot be put in a cgroup with limits (code from a fork,
 	// unless the service was told to allow unlimited builds).
 	RequireLimits bool
+	// Progress, when set, is told when this run's fetches, checkouts and
+	// steps start and end, with secrets censored as in Output: the
+	// service shows a building run's step from it. Calls are serialized
+	// and must return quickly.
+	Progress func(Event)
 }
 
 // Event kinds.
@@ -185,6 +190,29 @@ func (r *Runner) emit(e Event) {
 	r.progressMu.Lock()
 	defer r.progressMu.Unlock()
 	r.Progress(e)
+}
+
+// runProgress is a run's Request.Progress, serialized, in its context.
+type runProgress struct {
+	mu sync.Mutex
+	fn func(Event)
+}
+
+type runProgressKey struct{}
+
+// progress tells the Runner's Progress and the run's own of e; the
+// run's gets e censored, as the run's log is.
+func (r *Runner) progress(ctx context.Context, e Event) {
+	r.emit(e)
+	rp, _ := ctx.Value(runProgressKey{}).(*runProgress)
+	if rp == nil {
+		return
+	}
+	sec := r.secretSet()
+	e.Command, e.Detail = sec.text(e.Command), sec.text(e.Detail)
+	rp.mu.Lock()
+	defer rp.mu.Unlock()
+	rp.fn(e)
 }
 
 // layout is where each part of the workspace lives for one run.
@@ -239,6 +267,9 @@ func (l layout) tidy() error {
 // error, each with a Result whose Error says the same. Nothing returned
 // shows a secret (see Runner.Secrets).
 func (r *Runner) Run(ctx context.Context, req Request) (*Result, error) {
+	if req.Progress != nil {
+		ctx = context.WithValue(ctx, runProgressKey{}, &runProgress{fn: req.Progress})
+	}
 	res, err := r.run(ctx, req)
 	return r.secretSet().result(res, err)
 }

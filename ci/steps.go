@@ -37,7 +37,7 @@ func (r *Runner) runStep(ctx context.Context, st StepResult, dir string, sx *ste
 		io.WriteString(stream, sx.censorText(header))
 	}
 	log := newStepLog(sx.needles, stream, sx.limit, sx.budget)
-	r.emit(Event{Kind: EventStep, Name: st.Name, Sibling: st.Sibling, Command: st.Command})
+	r.progress(ctx, Event{Kind: EventStep, Name: st.Name, Sibling: st.Sibling, Command: st.Command})
 	start0 := time.Now()
 	stopBeat := r.beat(st, who, out)
 	start, spec := sandbox.Start, sx.command(dir, "sh", "-c", st.Command)
@@ -82,7 +82,7 @@ func (r *Runner) runStep(ctx context.Context, st StepResult, dir string, sx *ste
 			io.Copy(out, spool)
 		}
 	}
-	r.emit(Event{Kind: EventStep, Done: true, Name: st.Name, Sibling: st.Sibling, Command: st.Command, Result: st.Result, Duration: d})
+	r.progress(ctx, Event{Kind: EventStep, Done: true, Name: st.Name, Sibling: st.Sibling, Command: st.Command, Result: st.Result, Duration: d})
 	return st
 }
 
