@@ -14,6 +14,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -238,6 +239,15 @@ func (c *Cancel) describe() string {
 		return c.Error()
 	}
 	return c.Error() + "; " + c.Next
+}
+
+// queueURL is the service's queue page filtered by q; "" where there is
+// no such page (the Action, which links its workflow run instead).
+func (b *Bot) queueURL(q url.Values) string {
+	if b.opt.RunURL != nil || b.opt.PublicURL == "" {
+		return ""
+	}
+	return b.opt.PublicURL + "/runs?" + q.Encode()
 }
 
 func (b *Bot) runURL(id int64) string {

@@ -36,9 +36,10 @@ func (o *Outcome) Ended() lifecycle.Result {
 }
 
 // Build marks the plan's members running, builds and tests the plan, and
-// says how it ended; out receives the build's log as it is written. A
-// build that panics ends in an error, reported like any other.
-func (b *Bot) Build(ctx context.Context, p *Plan, out io.Writer) (o *Outcome) {
+// says how it ended; out receives the build's log as it is written, and
+// progress, when set, each fetch, checkout and step as it starts and
+// ends. A build that panics ends in an error, reported like any other.
+func (b *Bot) Build(ctx context.Context, p *Plan, out io.Writer, progress func(ci.Event)) (o *Outcome) {
 	defer func() {
 		if r := recover(); r != nil {
 			b.logger(ctx).WithField(logging.Stack, string(debug.Stack())).Errorf("panic in run: %v", r)
@@ -58,7 +59,8 @@ func (b *Bot) Build(ctx context.Context, p *Plan, out io.Writer) (o *Outcome) {
 	// on the project wrote.
 	untrusted := len(p.Untrusted) > 0
 	req := ci.Request{Config: p.Config.Config, Pins: p.Pins, Changeset: p.Changeset.Key, Output: out, RunLabel: runLabel(p),
-		Members: p.Members(), Trusted: !untrusted, RequireSandbox: untrusted && !b.opt.AllowUnsandboxed, RequireLimits: untrusted && !b.opt.AllowUnlimited}
+		Members: p.Members(), Trusted: !untrusted, RequireSandbox: untrusted && !b.opt.AllowUnsandboxed, RequireLimits: untrusted && !b.opt.AllowUnlimited,
+		Progress: progress}
 	res, err := b.opt.Builder.Run(ctx, req)
 	cause := context.Cause(ctx)
 	if cause == errShutdown || cause == errSuperseded {

@@ -175,11 +175,13 @@ func (f *fakeGitHub) commentsOn(ref string) []Comment {
 // fakeBuilder returns Value or Error; with Block set it waits for the
 // context (or Block to close) first, like a slow test step.
 type fakeBuilder struct {
-	mu     sync.Mutex
-	Value  *ci.Result
-	Error  error
-	Block  chan struct{}
-	Panic  string
+	mu    sync.Mutex
+	Value *ci.Result
+	Error error
+	Block chan struct{}
+	Panic string
+	// Events are told to a run's Progress before it blocks.
+	Events []ci.Event
 	calls  []ci.Request
 	starts chan ci.Request
 }
@@ -187,8 +189,13 @@ type fakeBuilder struct {
 func (f *fakeBuilder) Run(ctx context.Context, req ci.Request) (*ci.Result, error) {
 	f.mu.Lock()
 	f.calls = append(f.calls, req)
-	block, val, err, p, starts := f.Block, f.Value, f.Error, f.Panic, f.starts
+	block, val, err, p, starts, events := f.Block, f.Value, f.Error, f.Panic, f.starts, f.Events
 	f.mu.Unlock()
+	if req.Progress != nil {
+		for _, e := range events {
+			req.Progress(e)
+		}
+	}
 	if starts != nil {
 		starts <- req
 	}

@@ -32,7 +32,10 @@ type Runs interface {
 	NextRunDue(ctx context.Context) (time.Time, bool, error)
 	LatestRun(ctx context.Context, key string) (*store.Run, error)
 	FinishRun(ctx context.Context, id int64, ended lifecycle.Result, result *ci.Result, reports ...store.Report) error
-	WaitRun(ctx context.Context, id int64) error
+	WaitRun(ctx context.Context, id int64, w store.Waiting) error
+	SetWaiting(ctx context.Context, w store.Waiting) error
+	SettleWaiting(ctx context.Context, start string, keys []string) error
+	SetRunStep(ctx context.Context, id int64, step string, at time.Time) error
 	Cancel(ctx context.Context, key string, c lifecycle.Cancel) ([]store.Run, error)
 	Requeue(ctx context.Context, id int64) error
 	AppendLog(ctx context.Context, runID int64, chunk []byte) error
@@ -243,6 +246,21 @@ func (q *Queue) reportStopped(ctx context.Context, r *store.Run, by *Cancel, ski
 	}
 }
 
+// wait records that p's changeset waits for an approval, for the queue
+// page; the trigger that queues its run clears it.
+func (q *Queue) wait(ctx context.Context, p *Plan) error {
+	return q.opt.Runs.SetWaiting(ctx, waitingOf(p))
+}
+
+// waitingOf is p as the store keeps a changeset that waits.
+func waitingOf(p *Plan) store.Waiting {
+	return store.Waiting{Key: p.Changeset.Key, Changeset: p.Changeset, Run: p.Run, Reason: p.Reason, Command: p.Config.CommandWord()}
+}
+
+func (q *Queue) settle(ctx context.Context, start string, keys []string) error {
+	return q.opt.Runs.SettleWaiting(ctx, start, keys)
+}
+
 func (q *Queue) latest(ctx context.Context, key string) (*store.Run, error) {
 	return q.opt.Runs.LatestRun(ctx, key)
 }
@@ -374,7 +392,7 @@ func (q *Queue) build(ctx context.Context, r *store.Run) string {
 	if lifecycle.DecideStart(r.Life(), p.Runnable()).Kind == lifecycle.Wait {
 		log.Info("heads not approved: the run waits for a trusted command")
 		q.b.setState(ctx, p, lifecycle.Waiting)
-		q.wait(r.ID, log)
+		q.waitRun(p, log)
 		return string(lifecycle.Waiting)
 	}
 	// A log that cannot be stored (a full disk) stops the build: its
@@ -382,7 +400,8 @@ func (q *Queue) build(ctx context.Context, r *store.Run) string {
 	bctx, stopBuild := context.WithCancelCause(ctx)
 	defer stopBuild(nil)
 	lw := &logWriter{ctx: bctx, st: q.opt.Runs, id: r.ID, fail: stopBuild}
-	o := q.b.Build(bctx, p, lw)
+	steps := &stepTracker{ctx: bctx, st: q.opt.Runs, id: r.ID, now: q.b.clock.Now, log: log}
+	o := q.b.Build(bctx, p, lw, steps.event)
 	// A run cancelled (by a person, a close) is reported as that, even
 	// when its tail could not be stored.
 	if err := lw.failed(); err != nil && o.Stopped == nil && ctx.Err() == nil {
@@ -434,11 +453,11 @@ func (q *Queue) finishQuiet(id int64, ended lifecycle.Result, log logrus.FieldLo
 	}
 }
 
-// wait records that a run waits for an approval of its code.
-func (q *Queue) wait(id int64, log logrus.FieldLogger) {
+// waitRun records that p's run waits for an approval of its code.
+func (q *Queue) waitRun(p *Plan, log logrus.FieldLogger) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := q.opt.Runs.WaitRun(ctx, id); err != nil {
+	if err := q.opt.Runs.WaitRun(ctx, p.Run, waitingOf(p)); err != nil {
 		log.WithError(err).Warn("recording that the run waits for an approval failed")
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/provide-io/workspace-bot/changeset"
@@ -58,7 +60,8 @@ func (b *Bot) summary(p *Plan, o *Outcome) Summary {
 	s := Summary{
 		Context: p.Config.StatusContext(), Command: p.Config.CommandWord(), Result: res.Result,
 		Headline: lifecycle.Show(lifecycle.Done, res.Result).Word, RunURL: b.runURL(p.Run), Key: p.Changeset.Key,
-		Members: summaryMembers(p.Changeset), Steps: res.Steps, Failed: res.FirstFailure(),
+		QueueURL: b.queueURL(url.Values{"changeset": {p.Changeset.Key}}),
+		Members:  summaryMembers(p.Changeset), Steps: res.Steps, Failed: res.FirstFailure(),
 	}
 	s.Excluded, s.MoreExcluded = summaryExcluded(p.Changeset)
 	if s.NotAffected = res.NotAffected(); len(s.NotAffected) > 0 {
@@ -172,6 +175,7 @@ func (b *Bot) reportResolutionError(ctx context.Context, cfg *workspace.Config, 
 		Context: cfg.StatusContext(), Command: cfg.CommandWord(), Result: lifecycle.Error,
 		Headline: "the changeset could not be resolved", Key: cs.Key,
 		Members: summaryMembers(cs), Problem: problem, Fix: fix,
+		QueueURL: b.queueURL(url.Values{"repo": {start.Repo}, "pr": {strconv.Itoa(start.Number)}}),
 	}
 	reports := []store.Report{b.stateReport(cfg, start, lifecycle.Done, lifecycle.Failure, u.Description, 0)}
 	var err error

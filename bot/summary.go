@@ -51,6 +51,9 @@ type Summary struct {
 	Result   lifecycle.Result
 	Headline string
 	RunURL   string
+	// QueueURL is the queue page filtered to the changeset, or to the
+	// PR when it could not be resolved; "" where there is none.
+	QueueURL string
 	Key      string // the changeset key
 	Members  []SummaryMember
 	Steps    []ci.StepResult

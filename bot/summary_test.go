@@ -3,6 +3,7 @@ package bot
 import (
 	"flag"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -88,7 +89,8 @@ func TestSummaryGolden(t *testing.T) {
 		"summary_failure": {
 			Context: "workspace/integration", Command: "/workspace", Result: ci.Failure,
 			Headline: "failed at test", RunURL: "https://bot.example/runs/7", Key: cs.Key,
-			Members: summaryMembers(cs), Steps: steps, Failed: failedRes.FirstFailure(),
+			QueueURL: "https://bot.example/runs?changeset=" + url.QueryEscape(cs.Key),
+			Members:  summaryMembers(cs), Steps: steps, Failed: failedRes.FirstFailure(),
 		},
 		"summary_success": {
 			Context: "workspace/integration", Command: "/workspace", Result: ci.Success,
@@ -98,9 +100,10 @@ func TestSummaryGolden(t *testing.T) {
 		"summary_resolution_error": {
 			Context: "workspace/integration", Command: "/workspace", Result: ci.Error,
 			Headline: "could not resolve the changeset", Key: "acme/app#3",
-			Members: summaryMembers(&changeset.Changeset{Members: cs.Members[:1]}),
-			Problem: "acme/zzz#9 (Depends-On in acme/app#3): repository acme/zzz is not in the workspace",
-			Fix:     "edit the Depends-On lines of the PR body, then comment /workspace test",
+			Members:  summaryMembers(&changeset.Changeset{Members: cs.Members[:1]}),
+			QueueURL: "https://bot.example/runs?pr=3&repo=acme%2Fapp",
+			Problem:  "acme/zzz#9 (Depends-On in acme/app#3): repository acme/zzz is not in the workspace",
+			Fix:      "edit the Depends-On lines of the PR body, then comment /workspace test",
 		},
 	}
 	for name, res := range map[string]*ci.Result{"summary_failure": failedRes, "summary_success": passedRes} {

@@ -56,6 +56,11 @@ type runner interface {
 	latest(ctx context.Context, key string) (*store.Run, error)
 	// closed cancels the live runs whose changeset holds pr, by by.
 	closed(ctx context.Context, pr *changeset.PR, by *Cancel) error
+	// wait records that p's changeset waits for an approval.
+	wait(ctx context.Context, p *Plan) error
+	// settle is told the keys of the changesets a trigger from start
+	// made: any other that waits with start in it was superseded.
+	settle(ctx context.Context, start string, keys []string) error
 }
 
 // trigger is a reason to test the changeset a PR belongs to.
@@ -103,13 +108,15 @@ func (h *eventState) trigger(ctx context.Context, t trigger) error {
 	if err != nil {
 		return err
 	}
+	keys := make([]string, 0, len(plans))
 	for _, p := range plans {
 		p.AllTests = t.all
 		if err := h.admit(ctx, p, t); err != nil {
 			return err
 		}
+		keys = append(keys, p.Changeset.Key)
 	}
-	return nil
+	return h.runs.settle(ctx, t.start.Ref(), keys)
 }
 
 // linkedBy returns the plans a trigger of p's start makes. A changeset
@@ -176,7 +183,7 @@ func (h *eventState) admit(ctx context.Context, p *Plan, t trigger) error {
 		log.WithField(logging.Untrusted, len(p.Untrusted)).Info("authors not trusted: waiting for an approval")
 		h.setState(ctx, p, lifecycle.Waiting)
 		h.handled.Waiting = append(h.handled.Waiting, Waiting{Plan: p, Description: waitingDescription(p)})
-		return nil
+		return h.runs.wait(ctx, p)
 	}
 	ran, err := h.runs.submit(ctx, p, t.force)
 	if ran != nil {
@@ -190,7 +197,7 @@ type buildNow struct{ b *Bot }
 
 func (i buildNow) submit(ctx context.Context, p *Plan, _ bool) (*Submitted, error) {
 	i.b.setState(ctx, p, lifecycle.Queued)
-	o := i.b.Build(ctx, p, io.Discard)
+	o := i.b.Build(ctx, p, io.Discard, nil)
 	rctx, cancel := reportContext(ctx)
 	defer cancel()
 	i.b.Report(rctx, p, o)
@@ -205,6 +212,10 @@ func (buildNow) latest(_ context.Context, key string) (*store.Run, error) {
 }
 
 func (buildNow) closed(context.Context, *changeset.PR, *Cancel) error { return nil }
+
+// The job shows what waits: there is no queue page.
+func (buildNow) wait(context.Context, *Plan) error              { return nil }
+func (buildNow) settle(context.Context, string, []string) error { return nil }
 
 // reportContext is the context a build's report goes out with: the
 // build's own may be cancelled, and the report is still owed. A cancelled
