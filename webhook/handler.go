@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/sirupsen/logrus"
 
+	"github.com/provide-io/workspace-bot/internal/clock"
 	"github.com/provide-io/workspace-bot/internal/store"
 )
 
@@ -29,7 +30,10 @@ type Store interface {
 	Ping(ctx context.Context) error
 	QueueDepth(ctx context.Context) (int, error)
 	GetRun(ctx context.Context, id int64) (*store.Run, error)
-	RecentRuns(ctx context.Context, limit int) ([]store.Run, error)
+	LiveList(ctx context.Context, f store.RunFilter) ([]store.Run, error)
+	History(ctx context.Context, f store.RunFilter, before int64, limit int) ([]store.Run, error)
+	WaitingList(ctx context.Context, f store.RunFilter) ([]store.Waiting, error)
+	CountQueue(ctx context.Context) (store.QueueCounts, error)
 	OpenLog(ctx context.Context, runID int64) (io.ReadCloser, error)
 }
 
@@ -59,10 +63,14 @@ type Options struct {
 	// all requests (0: DefaultMaxInFlight); a request that would pass it
 	// is answered 503.
 	MaxInFlight int64
+	// Clock says how long ago and how long for on the run pages; nil is
+	// the machine's. It should be the store's.
+	Clock clock.Clock
 }
 
 // Handler serves POST /webhook, GET /healthz, GET /metrics, GET / and
-// GET /runs (the newest runs), GET /runs/{id} and GET /runs/{id}/log.
+// GET /runs (the queue and the finished runs), GET /runs/{id} and GET
+// /runs/{id}/log.
 type Handler struct {
 	secret   []byte
 	st       Store
@@ -74,6 +82,10 @@ type Handler struct {
 	maxBody  int64
 	inFlight *budget
 	mux      *http.ServeMux
+	clock    clock.Clock
+	// historyPage is how many finished runs a page of GET /runs lists:
+	// HistoryPageSize, fewer in tests.
+	historyPage int
 }
 
 // ErrNoSecret is returned by New without a webhook secret.
@@ -100,6 +112,9 @@ func New(opts Options) (*Handler, error) {
 		reg:      opts.Registry,
 		maxBody:  opts.MaxBody,
 		inFlight: &budget{limit: opts.MaxInFlight},
+
+		clock:       clock.Or(opts.Clock),
+		historyPage: HistoryPageSize,
 	}
 	if h.notify == nil {
 		h.notify = func() {}

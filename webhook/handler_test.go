@@ -42,7 +42,11 @@ type testServer struct {
 func newTestServer(t *testing.T, opts Options) *testServer {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), store.FileName)
-	st, err := store.Open(context.Background(), path)
+	var sopts []store.Option
+	if opts.Clock != nil {
+		sopts = append(sopts, store.WithClock(opts.Clock))
+	}
+	st, err := store.Open(context.Background(), path, sopts...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -48,10 +48,12 @@ func TestRunListAndLivePages(t *testing.T) {
 		}
 		for _, want := range []string{
 			`<td><a href="runs/1">1</a></td>`, `<span class="badge success">success</span>`,
-			`<a href="https://gh.example/o/a/pull/1">o/a#1</a>, o/b#2`, "<td>12.3s</td>", "<td>just now</td>",
+			`<a href="runs?repo=o%2fa">o/a</a><a href="runs?repo=o%2fa&amp;pr=1">#1</a> <a href="https://gh.example/o/a/pull/1" title="the pull request on GitHub">&#8599;</a>, <a href="runs?repo=o%2fb">o/b</a><a href="runs?repo=o%2fb&amp;pr=2">#2</a>`,
+			"<td>12.3s</td>", "<td>just now</td>",
 			`<span class="badge failure">failure</span>`, "failed at setup of c, exit status 2", "<td>4s</td>",
-			`<a href="runs/3">3</a>`, `<span class="badge running">running</span>`, "so far",
-			`<a href="runs/4">4</a>`, `<span class="badge queued">queued</span>`,
+			"<h2>Building</h2>\n<table>", `<a href="runs/3">3</a>`, `<span class="muted">starting</span>`,
+			"<h2>Queued</h2>\n<table>", `<a href="runs/4">4</a>`, "due; next for a free worker",
+			"<b>1</b> building, <b>1</b> queued, <b>0</b> waiting",
 			`<meta http-equiv="refresh" content="10">`,
 		} {
 			if !strings.Contains(page, want) {

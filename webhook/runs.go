@@ -15,9 +15,6 @@ import (
 	"github.com/provide-io/workspace-bot/internal/store"
 )
 
-// RunListSize is how many of the newest runs GET /runs lists.
-const RunListSize = 100
-
 func (h *Handler) runFromPath(w http.ResponseWriter, r *http.Request) (*store.Run, bool) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil || id <= 0 {
@@ -61,33 +58,7 @@ func (h *Handler) serveRun(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	h.page(w, "run", newRunView(run, time.Now()))
-}
-
-// runList is the data of GET /runs.
-type runList struct {
-	Runs    []runView
-	Live    bool
-	Refresh int
-}
-
-func (h *Handler) serveRuns(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
-	defer cancel()
-	runs, err := h.st.RecentRuns(ctx, RunListSize)
-	if err != nil {
-		h.log.WithError(err).Error("run list: store")
-		http.Error(w, "store unavailable", http.StatusServiceUnavailable)
-		return
-	}
-	now := time.Now()
-	data := runList{Refresh: 2 * liveRefresh}
-	for i := range runs {
-		v := newRunView(&runs[i], now)
-		data.Live = data.Live || v.Live
-		data.Runs = append(data.Runs, v)
-	}
-	h.page(w, "runs", data)
+	h.page(w, "run", newRunView(run, h.clock.Now()))
 }
 
 func (h *Handler) serveRunLog(w http.ResponseWriter, r *http.Request) {
