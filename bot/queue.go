@@ -391,8 +391,8 @@ func (q *Queue) build(ctx context.Context, r *store.Run) string {
 	}
 	if lifecycle.DecideStart(r.Life(), p.Runnable()).Kind == lifecycle.Wait {
 		log.Info("heads not approved: the run waits for a trusted command")
-		q.b.setState(ctx, p, lifecycle.Waiting)
 		q.waitRun(p, log)
+		q.b.setState(ctx, p, lifecycle.Waiting)
 		return string(lifecycle.Waiting)
 	}
 	// A log that cannot be stored (a full disk) stops the build: its

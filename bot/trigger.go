@@ -181,9 +181,14 @@ func (h *eventState) admit(ctx context.Context, p *Plan, t trigger) error {
 	}
 	if !p.Runnable() {
 		log.WithField(logging.Untrusted, len(p.Untrusted)).Info("authors not trusted: waiting for an approval")
+		// Recorded first: whoever reads the status finds it on the
+		// queue page.
+		if err := h.runs.wait(ctx, p); err != nil {
+			return err
+		}
 		h.setState(ctx, p, lifecycle.Waiting)
 		h.handled.Waiting = append(h.handled.Waiting, Waiting{Plan: p, Description: waitingDescription(p)})
-		return h.runs.wait(ctx, p)
+		return nil
 	}
 	ran, err := h.runs.submit(ctx, p, t.force)
 	if ran != nil {

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -176,6 +177,10 @@ func TestOutsidersChangesetWaitsForAnExactApproval(t *testing.T) {
 	w.waitFor("the waiting status", func() bool {
 		return w.status("acme/app", v1).Description == "waiting for a trusted /workspace test: acme/app#"+itoa(evil)+" (author not trusted)"
 	})
+	// The queue page says whose code waits.
+	if page := w.pageAt(w.url + "/runs?author=mallory"); !strings.Contains(page, `<a href="runs?author=mallory">mallory</a>'s acme/app#`+itoa(evil)+` at <code>`+v1[:12]+`</code>`) {
+		t.Errorf("the queue page does not show the outsider's changeset waiting:\n%s", page)
+	}
 	w.send("pull_request", w.prPayload("opened", "acme/core", core))
 	w.waitState("acme/core", coreHead, "success")
 	w.waitFor("the maintainer's summary", func() bool { return len(w.summaries("acme/core", core)) == 1 })
@@ -213,7 +218,8 @@ func TestOutsidersChangesetWaitsForAnExactApproval(t *testing.T) {
 		t.Fatalf("reply to the approval:\n%s", strings.Join(rs, "\n---\n"))
 	}
 	key := "acme/app#" + itoa(evil) + ",acme/core#" + itoa(core)
-	if runs := w.runs(); len(runs) != 2 || runs[1].Key != key || runs[1].Ended != lifecycle.Success {
+	runs := w.runs()
+	if len(runs) != 2 || runs[1].Key != key || runs[1].Ended != lifecycle.Success {
 		t.Fatalf("runs %s, want the outsider's changeset built once approved", describeRuns(runs))
 	}
 
@@ -226,7 +232,20 @@ func TestOutsidersChangesetWaitsForAnExactApproval(t *testing.T) {
 	if sums := w.summaries("acme/core", core); len(sums) != 1 || strings.Contains(sums[0].Body, "acme/app#"+itoa(evil)+"](") {
 		t.Errorf("acme/core#%d summaries: %+v", core, sums)
 	}
-	if sums := w.summaries("acme/app", evil); len(sums) != 1 || !strings.Contains(sums[0].Body, "acme/core#"+itoa(core)) {
-		t.Errorf("the outsider's summary does not show the changeset it ran: %+v", sums)
+	sums := w.summaries("acme/app", evil)
+	if len(sums) != 1 || !strings.Contains(sums[0].Body, "acme/core#"+itoa(core)) {
+		t.Fatalf("the outsider's summary does not show the changeset it ran: %+v", sums)
+	}
+	// The summary links the queue page of its changeset: the run that
+	// ran, and nothing waiting any more.
+	u := queueURL(sums[0].Body)
+	if u == "" {
+		t.Fatalf("the summary links no queue page:\n%s", sums[0].Body)
+	}
+	page := w.pageAt(u)
+	for _, want := range []string{`<a href="runs/` + strconv.FormatInt(runs[1].ID, 10) + `">`, "Nothing of these waits for an approval."} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the queue page the summary links lacks %q:\n%s", want, page)
+		}
 	}
 }

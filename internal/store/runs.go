@@ -268,7 +268,9 @@ func (s *Store) Cancel(ctx context.Context, key string, c lifecycle.Cancel) ([]R
 		if err != nil {
 			return err
 		}
-		if err := clearWaiting(ctx, tx, key, c.Member); err != nil {
+		// A closed member's changesets wait no more; a cancel command
+		// leaves a waiting changeset waiting, as its status still says.
+		if err := clearWaiting(ctx, tx, "", c.Member); err != nil {
 			return err
 		}
 		runs, seen := lives(live)
