@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -87,9 +89,16 @@ func (o payload) shown() lifecycle.Shown {
 // stateReport is the state of pr's head under cfg's status context. Its
 // description is plain text GitHub shows as written: one line, no control
 // characters (it carries branch names and commands).
+//
+// A changeset that waits for an approval before any run has one links
+// the queue page of the PR, which says whose code waits.
 func (b *Bot) stateReport(cfg *workspace.Config, pr *changeset.PR, st lifecycle.State, res lifecycle.Result, desc string, run int64, ann ...Annotation) store.Report {
+	target := b.runURL(run)
+	if target == "" && st == lifecycle.Waiting {
+		target = b.queueURL(url.Values{"repo": {pr.Repo}, "pr": {strconv.Itoa(pr.Number)}})
+	}
 	o := payload{Repo: pr.Repo, Number: pr.Number, SHA: pr.HeadSHA, Phase: st, Result: res, Context: cfg.StatusContext(),
-		Description: text.Truncate(mdescape.Plain(desc), maxDescription), TargetURL: b.runURL(run), Annotations: ann}
+		Description: text.Truncate(mdescape.Plain(desc), maxDescription), TargetURL: target, Annotations: ann}
 	return newReport(kindState, fmt.Sprintf("state %s@%s %s", strings.ToLower(o.Repo), o.SHA, o.Context), run, o)
 }
 

@@ -37,6 +37,10 @@ func TestWaitingChangesetIsRecordedUntilApprovedOrClosed(t *testing.T) {
 		len(ws[0].Changeset.Members) != 1 || ws[0].Changeset.Members[0].Trusted || ws[0].Changeset.Members[0].PR.Author != "eve" {
 		t.Fatalf("waiting after the fork opened: %+v", ws)
 	}
+	// Its status links the queue page, which says whose code waits.
+	if st := h.gh.lastState("acme/lib", "f1"); st.TargetURL != "https://bot.example/runs?pr=2&repo=acme%2Flib" {
+		t.Errorf("the waiting status links %q, want the queue page of acme/lib#2", st.TargetURL)
+	}
 	h.gh.perms["alice"] = "maintain"
 	h.comment("acme/lib", 2, 41, "alice", "MEMBER", "/workspace test")
 	h.waitState("acme/lib", "f1", "success")
