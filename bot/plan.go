@@ -28,6 +28,8 @@ type Plan struct {
 	// approved.
 	Untrusted []*changeset.PR
 	Approved  bool
+	// Unapproved are the Untrusted whose heads no approval covers yet.
+	Unapproved []*changeset.PR
 	// Run is the plan's number in the service's store, which run pages
 	// and status links name; 0 when it is built at once.
 	Run int64

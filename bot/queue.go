@@ -254,7 +254,11 @@ func (q *Queue) wait(ctx context.Context, p *Plan) error {
 
 // waitingOf is p as the store keeps a changeset that waits.
 func waitingOf(p *Plan) store.Waiting {
-	return store.Waiting{Key: p.Changeset.Key, Changeset: p.Changeset, Run: p.Run, Reason: p.Reason, Command: p.Config.CommandWord()}
+	w := store.Waiting{Key: p.Changeset.Key, Changeset: p.Changeset, Run: p.Run, Reason: p.Reason, Command: p.Config.CommandWord()}
+	for _, pr := range p.Unapproved {
+		w.Needs = append(w.Needs, pr.Ref())
+	}
+	return w
 }
 
 func (q *Queue) settle(ctx context.Context, start string, keys []string) error {

@@ -34,7 +34,8 @@ func TestWaitingChangesetIsRecordedUntilApprovedOrClosed(t *testing.T) {
 	h.settle()
 	ws := h.waiting()
 	if len(ws) != 1 || ws[0].Key != "acme/lib#2" || ws[0].Run != 0 || ws[0].Command != "/workspace" ||
-		len(ws[0].Changeset.Members) != 1 || ws[0].Changeset.Members[0].Trusted || ws[0].Changeset.Members[0].PR.Author != "eve" {
+		len(ws[0].Changeset.Members) != 1 || ws[0].Changeset.Members[0].Trusted || ws[0].Changeset.Members[0].PR.Author != "eve" ||
+		len(ws[0].Needs) != 1 || ws[0].Needs[0] != "acme/lib#2" {
 		t.Fatalf("waiting after the fork opened: %+v", ws)
 	}
 	// Its status links the queue page, which says whose code waits.

@@ -209,7 +209,7 @@ func headKey(pr *changeset.PR) store.HeadKey { return store.HeadKey{PR: pr.Ref()
 // before the approving comment's time: a push after the comment, even
 // one the bot reads first, needs a new approval.
 func (b *Bot) decideTrust(ctx context.Context, p *Plan, appr *approval) ([]headApproval, error) {
-	p.Untrusted, p.Approved = untrusted(p.Changeset), false
+	p.Untrusted, p.Approved, p.Unapproved = untrusted(p.Changeset), false, nil
 	keys := make([]store.HeadKey, 0, len(p.Changeset.Members))
 	for _, m := range p.Changeset.Members {
 		keys = append(keys, headKey(m.PR))
@@ -241,6 +241,9 @@ func (b *Bot) decideTrust(ctx context.Context, p *Plan, appr *approval) ([]headA
 			}
 		}
 		all = all && ha.By != ""
+		if ha.By == "" {
+			p.Unapproved = append(p.Unapproved, pr)
+		}
 		out = append(out, ha)
 	}
 	if len(approve) > 0 {

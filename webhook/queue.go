@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -168,7 +169,8 @@ type liveRow struct {
 type waitRow struct {
 	store.Waiting
 	Members []changeset.Member
-	// Untrusted are the PRs whose heads need the approval.
+	// Untrusted are the PRs whose heads need the approval: of authors
+	// who are not trusted, at heads no approval covers yet.
 	Untrusted []*changeset.PR
 	Age       string
 	Problem   string
@@ -245,7 +247,7 @@ func (h *Handler) queuePage(ctx context.Context, q queueQuery, now time.Time) (*
 		if wt.Changeset != nil {
 			row.Members = wt.Changeset.Members
 			for _, m := range wt.Changeset.Members {
-				if !m.Trusted && m.PR != nil {
+				if !m.Trusted && m.PR != nil && (len(wt.Needs) == 0 || slices.Contains(wt.Needs, m.PR.Ref())) {
 					row.Untrusted = append(row.Untrusted, m.PR)
 				}
 			}

@@ -103,11 +103,12 @@ func TestQueuePageShowsWhatIsLive(t *testing.T) {
 	// Another changeset, due in ten minutes (its coalescing window).
 	later := w.enqueue(csOf(w.pr("acme/app", 5, "carol"), w.pr("acme/lib", 4, "carol")), 10*time.Minute)
 	// A fork by eve that waits for an approval.
+	// Mallory's head in it was approved already.
 	fork := w.pr("acme/lib", 7, "eve")
 	fork.Fork = true
-	waits := csOf(fork, w.pr("acme/core", 13, "alice"))
-	waits.Members[0].Trusted = false
-	if err := ts.Store.SetWaiting(ctx, store.Waiting{Key: waits.Key, Changeset: waits, Reason: "pull_request opened", Command: "/ws"}); err != nil {
+	waits := csOf(fork, w.pr("acme/core", 13, "alice"), w.pr("acme/app", 8, "mallory"))
+	waits.Members[0].Trusted, waits.Members[2].Trusted = false, false
+	if err := ts.Store.SetWaiting(ctx, store.Waiting{Key: waits.Key, Changeset: waits, Needs: []string{"acme/lib#7"}, Reason: "pull_request opened", Command: "/ws"}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -142,8 +143,10 @@ func TestQueuePageShowsWhatIsLive(t *testing.T) {
 			}
 		}
 	}
-	if strings.Contains(section(page, "Waiting for an approval"), ">alice</a>'s") {
-		t.Error("a trusted author is listed as waiting for an approval")
+	for _, who := range []string{"alice", "mallory"} {
+		if strings.Contains(section(page, "Waiting for an approval"), ">"+who+"</a>'s") {
+			t.Errorf("%s, trusted or approved, is listed as waiting for an approval", who)
+		}
 	}
 	if i, j := strings.Index(page, fmt.Sprintf(`href="runs/%d"`, blocked)), strings.Index(page, fmt.Sprintf(`href="runs/%d"`, later)); i < 0 || j < i {
 		t.Error("queued runs are not in the order workers claim them")
@@ -154,10 +157,14 @@ func TestQueuePageShowsWhatIsLive(t *testing.T) {
 		}
 	}
 
-	// After a reload, from the store alone: the step moved on.
+	// After a reload, from the store alone: the step moved on. The run's
+	// own page says it too.
 	ts.Store.SetRunStep(ctx, building, "test workspace: pytest", clk.Now())
 	if _, _, page := get(t, ts.URL+"/runs"); !strings.Contains(section(page, "Building"), "<code>test workspace: pytest</code>") {
 		t.Errorf("the building run's new step is not shown:\n%s", section(page, "Building"))
+	}
+	if _, _, page := get(t, fmt.Sprintf("%s/runs/%d", ts.URL, building)); !strings.Contains(page, "Running, at <code>test workspace: pytest</code>.") {
+		t.Error("the building run's page does not say its step")
 	}
 }
 

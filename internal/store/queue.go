@@ -165,6 +165,9 @@ type Waiting struct {
 	// when the trigger did, and no run was queued.
 	Run    int64
 	Reason string // what asked for a run, for people
+	// Needs are the refs of the untrusted members whose heads no
+	// approval covers yet: whose code the approval is for.
+	Needs []string
 	// Command is the config's command word (/workspace), for the page's
 	// advice.
 	Command string
@@ -206,11 +209,11 @@ func (s *Store) setWaiting(ctx context.Context, tx *sql.Tx, w Waiting) error {
 		return fmt.Errorf("encode the changeset: %w", err)
 	}
 	now := toNanos(s.now())
-	_, err = tx.ExecContext(ctx, `INSERT INTO waiting (key, run, members, changeset, trigger, command, since, updated_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (key) DO UPDATE SET run = excluded.run, members = excluded.members, changeset = excluded.changeset,
+	_, err = tx.ExecContext(ctx, `INSERT INTO waiting (key, run, members, needs, changeset, trigger, command, since, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (key) DO UPDATE SET run = excluded.run, members = excluded.members, needs = excluded.needs, changeset = excluded.changeset,
 	trigger = excluded.trigger, command = excluded.command, updated_at = excluded.updated_at`,
-		w.Key, w.Run, memberList(w.Changeset), cs, w.Reason, w.Command, now, now)
+		w.Key, w.Run, memberList(w.Changeset), strings.Join(w.Needs, "\n"), cs, w.Reason, w.Command, now, now)
 	return err
 }
 
@@ -235,23 +238,27 @@ func clearWaiting(ctx context.Context, tx *sql.Tx, key, member string) error {
 // holds start and is not one of them was superseded (a PR linked or
 // unlinked since) and waits no more.
 func (s *Store) SettleWaiting(ctx context.Context, start string, keys []string) error {
-	return s.runTx(ctx, "settle the waiting changesets of "+start, func(tx *sql.Tx) error {
-		q, args := `DELETE FROM waiting WHERE instr(members, ?) > 0`, []any{"\n" + strings.ToLower(start) + "\n"}
-		if len(keys) > 0 {
-			q += ` AND key NOT IN (?` + strings.Repeat(", ?", len(keys)-1) + `)`
-			for _, k := range keys {
-				args = append(args, k)
-			}
+	cond, args := `instr(members, ?) > 0`, []any{"\n" + strings.ToLower(start) + "\n"}
+	if len(keys) > 0 {
+		cond += ` AND key NOT IN (?` + strings.Repeat(", ?", len(keys)-1) + `)`
+		for _, k := range keys {
+			args = append(args, k)
 		}
-		_, err := tx.ExecContext(ctx, q, args...)
-		return err
-	})
+	}
+	// Every trigger asks, and nearly always nothing is superseded: a read
+	// costs no write to the disk.
+	var n int
+	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM waiting WHERE `+cond, args...).Scan(&n); err != nil || n == 0 {
+		return s.wrap("settle the waiting changesets of "+start, err)
+	}
+	_, err := s.w.ExecContext(ctx, `DELETE FROM waiting WHERE `+cond, args...)
+	return s.wrap("settle the waiting changesets of "+start, err)
 }
 
 // WaitingList returns the changesets waiting for an approval that pass
 // f, the longest waiting first, at most MaxLiveList.
 func (s *Store) WaitingList(ctx context.Context, f RunFilter) ([]Waiting, error) {
-	q, args := `SELECT key, run, changeset, trigger, command, since, updated_at FROM waiting`, []any{}
+	q, args := `SELECT key, run, needs, changeset, trigger, command, since, updated_at FROM waiting`, []any{}
 	if f.Key != "" {
 		q, args = q+` WHERE key = ?`, append(args, f.Key)
 	}
@@ -264,9 +271,13 @@ func (s *Store) WaitingList(ctx context.Context, f RunFilter) ([]Waiting, error)
 	for rows.Next() && len(out) < MaxLiveList {
 		var w Waiting
 		var cs []byte
+		var needs string
 		var since, upd int64
-		if err := rows.Scan(&w.Key, &w.Run, &cs, &w.Reason, &w.Command, &since, &upd); err != nil {
+		if err := rows.Scan(&w.Key, &w.Run, &needs, &cs, &w.Reason, &w.Command, &since, &upd); err != nil {
 			return nil, s.wrap("list waiting changesets", err)
+		}
+		if needs != "" {
+			w.Needs = strings.Split(needs, "\n")
 		}
 		w.Since, w.Updated = fromNanos(since), fromNanos(upd)
 		w.Changeset = new(changeset.Changeset)
@@ -274,7 +285,7 @@ func (s *Store) WaitingList(ctx context.Context, f RunFilter) ([]Waiting, error)
 			w.Changeset = nil
 			w.RecordError = fmt.Errorf("the waiting changeset %s could not be read: %w", w.Key, err)
 		}
-		if f.Matches(w.Changeset) || (w.Changeset == nil && f.Empty()) {
+		if f.Matches(w.Changeset) {
 			out = append(out, w)
 		}
 	}

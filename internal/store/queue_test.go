@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -151,7 +152,7 @@ func TestWaitingChangesets(t *testing.T) {
 		}
 		return out
 	}
-	if err := s.SetWaiting(ctx, Waiting{Key: k, Changeset: csOf(k, fork, lib), Reason: "opened", Command: "/workspace"}); err != nil {
+	if err := s.SetWaiting(ctx, Waiting{Key: k, Changeset: csOf(k, fork, lib), Needs: []string{"acme/core#7"}, Reason: "opened", Command: "/workspace"}); err != nil {
 		t.Fatal(err)
 	}
 	since := clk.now()
@@ -159,10 +160,13 @@ func TestWaitingChangesets(t *testing.T) {
 	// Found waiting again (a newer push): since stays.
 	s.SetWaiting(ctx, Waiting{Key: k, Changeset: csOf(k, fork, lib), Reason: "synchronize"})
 	ws, _ := s.WaitingList(ctx, RunFilter{})
-	if len(ws) != 1 || !ws[0].Since.Equal(since) || !ws[0].Updated.Equal(clk.now()) || ws[0].Reason != "synchronize" || len(ws[0].Changeset.Members) != 2 {
+	if len(ws) != 1 || !ws[0].Since.Equal(since) || !ws[0].Updated.Equal(clk.now()) || ws[0].Reason != "synchronize" || len(ws[0].Changeset.Members) != 2 || len(ws[0].Needs) != 0 {
 		t.Fatalf("waiting = %+v", ws)
 	}
-	s.SetWaiting(ctx, Waiting{Key: "acme/x#1", Changeset: csOf("acme/x#1", &changeset.PR{Repo: "acme/x", Number: 1, Author: "mallory"})})
+	s.SetWaiting(ctx, Waiting{Key: "acme/x#1", Changeset: csOf("acme/x#1", &changeset.PR{Repo: "acme/x", Number: 1, Author: "mallory"}), Needs: []string{"acme/x#1", "acme/y#2"}})
+	if ws, _ := s.WaitingList(ctx, RunFilter{Key: "acme/x#1"}); len(ws) != 1 || strings.Join(ws[0].Needs, " ") != "acme/x#1 acme/y#2" {
+		t.Fatalf("waiting acme/x#1 needs %+v", ws)
+	}
 	for f, want := range map[RunFilter][]string{
 		{Author: "MALLORY"}:              {k, "acme/x#1"},
 		{Repo: "acme/lib"}:               {k},

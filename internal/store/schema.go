@@ -232,6 +232,7 @@ CREATE TABLE waiting (
 	key        TEXT PRIMARY KEY,
 	run        INTEGER NOT NULL DEFAULT 0,
 	members    TEXT NOT NULL,
+	needs      TEXT NOT NULL DEFAULT '',
 	changeset  BLOB NOT NULL,
 	trigger    TEXT NOT NULL DEFAULT '',
 	command    TEXT NOT NULL DEFAULT '',
