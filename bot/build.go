@@ -62,6 +62,18 @@ func (b *Bot) Build(ctx context.Context, p *Plan, out io.Writer, progress func(c
 		Members: p.Members(), Trusted: !untrusted, RequireSandbox: untrusted && !b.opt.AllowUnsandboxed, RequireLimits: untrusted && !b.opt.AllowUnlimited,
 		Progress: progress}
 	res, err := b.opt.Builder.Run(ctx, req)
+	// [workspace.ci].retry_flaky: a run that failed only at tests known
+	// to be flaky is run again, whole, and the last run is the result.
+	for retries := 0; retries < p.Config.Workspace.CI.RetryFlaky && err == nil && res != nil && ctx.Err() == nil && b.onlyFlakyFailed(ctx, res); {
+		retries++
+		if out != nil {
+			fmt.Fprintf(out, "\n--- every failing test is known to be flaky: running again (%d of %d, [workspace.ci].retry_flaky)\n", retries, p.Config.Workspace.CI.RetryFlaky)
+		}
+		res, err = b.opt.Builder.Run(ctx, req)
+		if res != nil {
+			res.RetriedFlaky = retries
+		}
+	}
 	cause := context.Cause(ctx)
 	if cause == errShutdown || cause == errSuperseded {
 		return &Outcome{Stopped: cause}

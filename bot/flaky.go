@@ -14,6 +14,48 @@ import (
 // from a broken one (*store.Store is one).
 type Flakes interface {
 	RecordTests(ctx context.Context, run int64, heads string, suites []store.Suite) (map[string]store.FlakyMark, error)
+	KnownFlaky(ctx context.Context, suites []store.Suite) (map[string]bool, error)
+}
+
+// onlyFlakyFailed says whether every step of res that failed is a test
+// step whose report named every failure, and every one of those tests
+// is held as flaky: then running again may pass, and nothing else in the
+// run is known to be broken.
+func (b *Bot) onlyFlakyFailed(ctx context.Context, res *ci.Result) bool {
+	if b.opt.Flaky == nil || res.Result != ci.Failure {
+		return false
+	}
+	suites := map[string]store.Suite{}
+	for _, su := range testSuites(res) {
+		suites[su.Name] = su
+	}
+	var failed []store.Suite
+	for _, s := range res.Steps {
+		if s.Result != ci.Failure {
+			continue
+		}
+		su, ok := suites[s.Title()]
+		if !ok || !su.Complete || len(su.Failed) == 0 {
+			return false
+		}
+		failed = append(failed, su)
+	}
+	if len(failed) == 0 {
+		return false
+	}
+	known, err := b.opt.Flaky.KnownFlaky(ctx, failed)
+	if err != nil {
+		b.logger(ctx).WithError(err).Warn("reading flaky tests failed: the run is not retried")
+		return false
+	}
+	for _, su := range failed {
+		for _, t := range su.Failed {
+			if !known[store.FlakyKey(su.Name, t)] {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // testHeads names what a run tested: every checkout's head and, in merge

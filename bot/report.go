@@ -64,6 +64,7 @@ func (b *Bot) summary(p *Plan, o *Outcome) Summary {
 		Members:  summaryMembers(p.Changeset), Steps: res.Steps, Failed: res.FirstFailure(),
 	}
 	s.Excluded, s.MoreExcluded = summaryExcluded(p.Changeset)
+	s.RetriedFlaky = res.RetriedFlaky
 	if s.NotAffected = res.NotAffected(); len(s.NotAffected) > 0 {
 		s.NotAffectedWhy = workspace.NotAffected
 	}

@@ -63,6 +63,9 @@ type Summary struct {
 	// changeset does not affect them, and NotAffectedWhy says so.
 	NotAffected    []string
 	NotAffectedWhy string
+	// RetriedFlaky is how many times the run was run again for tests
+	// known to be flaky.
+	RetriedFlaky int
 	// Tests counts the tests the steps' JUnit reports list ("12 passed,
 	// 1 failed"; "" when no step left a report), TestsBy per sibling when
 	// more than one reported. FailedTests are the first failing tests

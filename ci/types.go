@@ -149,6 +149,10 @@ type Result struct {
 	// Warnings are one-line notes for whoever runs the build, such as
 	// steps that ran without a sandbox.
 	Warnings []string `json:"warnings,omitempty"`
+	// RetriedFlaky is how many times the run was run again because only
+	// tests known to be flaky had failed ([workspace.ci].retry_flaky);
+	// this result is the last run's.
+	RetriedFlaky int `json:"retried_flaky,omitempty"`
 	// Affected are the siblings whose tests the run selected, with why,
 	// when it ran only the affected ones; nil when every test ran.
 	Affected map[string]string `json:"affected,omitempty"`

@@ -205,3 +205,19 @@ func TestGraphWarnings(t *testing.T) {
 		t.Errorf("got:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+func TestRetryFlakyKey(t *testing.T) {
+	for _, c := range []struct {
+		value string
+		want  int
+		err   string
+	}{{"2", 2, ""}, {"0", 0, ""}, {"4", 0, "want a whole number from 0 to 3"}, {`"1"`, 0, "want a whole number from 0 to 3"}, {"-1", 0, "want a whole number"}} {
+		cfg, _, err := Parse("wrknv.toml", []byte("[workspace]\nname = \"ws\"\n[workspace.ci]\ntest = [\"true\"]\nretry_flaky = "+c.value+"\n[[siblings]]\nname = \"a\"\n"))
+		switch {
+		case c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err) || !strings.Contains(err.Error(), "wrknv.toml:5: workspace.ci.retry_flaky")):
+			t.Errorf("retry_flaky = %s: %v, want an error saying %q at its line", c.value, err, c.err)
+		case c.err == "" && (err != nil || cfg.Workspace.CI.RetryFlaky != c.want):
+			t.Errorf("retry_flaky = %s: %v", c.value, err)
+		}
+	}
+}

@@ -145,7 +145,14 @@ type CI struct {
 	// TestAll is affected = false: a PR run tests every sibling, not
 	// only those its changeset affects (see Affected).
 	TestAll bool
+	// RetryFlaky is how many times a run that failed only at tests
+	// known to be flaky is run again; 0, the default, never.
+	RetryFlaky int
 }
+
+// MaxRetryFlaky bounds [workspace.ci].retry_flaky: each retry is a whole
+// run.
+const MaxRetryFlaky = 3
 
 // The networks [workspace.ci].network names.
 const (

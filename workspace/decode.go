@@ -20,7 +20,7 @@ var (
 		"python", "tools", "tasks", "env", "hooks", "ci", "bot", "release"}
 	pythonKeys  = []string{"version", "venv_path"}
 	hooksKeys   = []string{"pre_install", "post_install"}
-	ciKeys      = []string{"setup", "test", "timeout", "checkout", "env", "cache", "max_log", "network", "limits", "affected"}
+	ciKeys      = []string{"setup", "test", "timeout", "checkout", "env", "cache", "max_log", "network", "limits", "affected", "retry_flaky"}
 	cacheKeys   = []string{"paths", "key"}
 	limitsKeys  = []string{"memory", "pids", "cpu"}
 	botKeys     = []string{"command", "context", "trusted", "link_by_branch", "merge_method"}
@@ -488,6 +488,14 @@ func (v *validator) ci(ws *Workspace, l loc, val any) {
 			v.limits(&ws.CI.Limits, kl, x)
 		case "affected":
 			ws.CI.TestAll = !v.boolean(kl, x)
+		case "retry_flaky":
+			n, ok := x.(int64)
+			if !ok || n < 0 || n > MaxRetryFlaky {
+				v.failAt(kl, fmt.Sprintf("want a whole number from 0 to %d, got %v", MaxRetryFlaky, x),
+					"write retry_flaky = 1 to run a run again once when only tests known to be flaky failed")
+			} else {
+				ws.CI.RetryFlaky = int(n)
+			}
 		}
 	}
 }

@@ -94,3 +94,21 @@ func (s *Store) FlakyTests(ctx context.Context) (int, error) {
 	}
 	return n, nil
 }
+
+// KnownFlaky says which of the suites' failing tests are held as flaky,
+// by FlakyKey, recording nothing.
+func (s *Store) KnownFlaky(ctx context.Context, suites []Suite) (map[string]bool, error) {
+	out := map[string]bool{}
+	for _, su := range suites {
+		for _, t := range su.Failed {
+			var n int
+			if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM flaky_tests WHERE suite = ? AND test = ?`, su.Name, t).Scan(&n); err != nil {
+				return nil, s.wrap("read flaky tests", err)
+			}
+			if n > 0 {
+				out[FlakyKey(su.Name, t)] = true
+			}
+		}
+	}
+	return out, nil
+}
