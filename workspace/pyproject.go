@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
 	"syscall"
 
@@ -101,19 +102,21 @@ func ReadPackage(dir string) (*Package, error) {
 	return pkg, nil
 }
 
-// sortByPosition orders keys by where "key" first appears in text.
+// sortByPosition orders keys by where "key" first appears in text, then
+// by name.
 func sortByPosition(keys []string, text string) {
-	pos := func(k string) int {
-		if i := strings.Index(text, k); i >= 0 {
-			return i
-		}
-		return len(text)
-	}
-	for i := 1; i < len(keys); i++ {
-		for j := i; j > 0 && (pos(keys[j]) < pos(keys[j-1]) || pos(keys[j]) == pos(keys[j-1]) && keys[j] < keys[j-1]); j-- {
-			keys[j], keys[j-1] = keys[j-1], keys[j]
+	pos := make(map[string]int, len(keys))
+	for _, k := range keys {
+		if pos[k] = strings.Index(text, k); pos[k] < 0 {
+			pos[k] = len(text)
 		}
 	}
+	sort.Slice(keys, func(i, j int) bool {
+		if pos[keys[i]] != pos[keys[j]] {
+			return pos[keys[i]] < pos[keys[j]]
+		}
+		return keys[i] < keys[j]
+	})
 }
 
 var (

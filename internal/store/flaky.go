@@ -65,11 +65,10 @@ ON CONFLICT (suite, test) DO UPDATE SET last_run = excluded.last_run, flips = fl
 				}
 			}
 			for _, t := range su.Failed {
-				var known int
-				if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM flaky_tests WHERE suite = ? AND test = ?`, su.Name, t).Scan(&known); err != nil {
-					return err
-				}
-				if known == 0 {
+				if known, err := isFlaky(ctx, tx, su.Name, t); err != nil || !known {
+					if err != nil {
+						return err
+					}
 					continue
 				}
 				var m FlakyMark
@@ -101,14 +100,23 @@ func (s *Store) KnownFlaky(ctx context.Context, suites []Suite) (map[string]bool
 	out := map[string]bool{}
 	for _, su := range suites {
 		for _, t := range su.Failed {
-			var n int
-			if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM flaky_tests WHERE suite = ? AND test = ?`, su.Name, t).Scan(&n); err != nil {
+			known, err := isFlaky(ctx, s.r, su.Name, t)
+			if err != nil {
 				return nil, s.wrap("read flaky tests", err)
 			}
-			if n > 0 {
+			if known {
 				out[FlakyKey(su.Name, t)] = true
 			}
 		}
 	}
 	return out, nil
+}
+
+// isFlaky says whether the store holds test of suite as flaky.
+func isFlaky(ctx context.Context, db interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}, suite, test string) (bool, error) {
+	var n int
+	err := db.QueryRowContext(ctx, `SELECT count(*) FROM flaky_tests WHERE suite = ? AND test = ?`, suite, test).Scan(&n)
+	return n > 0, err
 }
