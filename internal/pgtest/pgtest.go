@@ -106,6 +106,10 @@ func Main(m *testing.M) {
 	os.Exit(code)
 }
 
+// Stop is Main's end for a TestMain with more to do after the tests: it
+// stops the server DSN started, if any, and removes its directory.
+func Stop() error { return shutdown() }
+
 // shutdown closes the server's connections and stops it if it is the
 // binary's own.
 func shutdown() error {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -160,6 +161,9 @@ func (s *Store) insertBatch(batch []*addReq) ([]addRes, error) {
 	// The requests' contexts are not used: a half-committed batch would
 	// answer some callers wrongly.
 	ctx := context.Background()
+	if s.pg {
+		return s.insertBatchRows(ctx, batch)
+	}
 	results := make([]addRes, len(batch))
 	err := func() error {
 		tx, err := s.w.BeginTx(ctx, nil)
@@ -200,10 +204,11 @@ func scanDelivery(row interface{ Scan(...any) error }) (*Delivery, error) {
 // ClaimDelivery marks the oldest pending delivery processing and returns
 // it, or nil and nil when none is waiting.
 func (s *Store) ClaimDelivery(ctx context.Context) (*Delivery, error) {
+	// On PostgreSQL, replicas claiming at once skip each other's rows.
 	row := s.w.QueryRowContext(ctx, `UPDATE deliveries
-SET state = 'processing', attempts = attempts + 1
-WHERE seq = (SELECT seq FROM deliveries WHERE state = 'pending' AND not_before <= ? ORDER BY seq LIMIT 1)
-RETURNING `+deliveryColumns, toNanos(s.now()))
+SET state = 'processing', attempts = attempts + 1, owner = ?, lease_until = ?
+WHERE seq = (SELECT seq FROM deliveries WHERE state = 'pending' AND not_before <= ? ORDER BY seq LIMIT 1 /*skip locked*/)
+RETURNING `+deliveryColumns, s.owner, s.leaseUntil(), toNanos(s.now()))
 	d, err := scanDelivery(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
@@ -221,7 +226,7 @@ func (s *Store) FinishDelivery(ctx context.Context, id string, handleErr error) 
 	var res sql.Result
 	var err error
 	if handleErr == nil {
-		res, err = s.w.ExecContext(ctx, `UPDATE deliveries SET state = 'done', error = '' WHERE id = ?`, id)
+		res, err = s.w.ExecContext(ctx, `UPDATE deliveries SET state = 'done', error = '', owner = '', lease_until = 0 WHERE id = ?`, id)
 	} else {
 		var attempts int
 		if err = s.w.QueryRowContext(ctx, `SELECT attempts FROM deliveries WHERE id = ?`, id).Scan(&attempts); errors.Is(err, sql.ErrNoRows) {
@@ -233,7 +238,7 @@ func (s *Store) FinishDelivery(ctx context.Context, id string, handleErr error) 
 		if attempts < s.maxDeliveryAttempts {
 			state, notBefore = DeliveryPending, toNanos(s.now().Add(s.retryDelay(attempts)))
 		}
-		res, err = s.w.ExecContext(ctx, `UPDATE deliveries SET state = ?, error = ?, not_before = ? WHERE id = ?`,
+		res, err = s.w.ExecContext(ctx, `UPDATE deliveries SET state = ?, error = ?, not_before = ?, owner = '', lease_until = 0 WHERE id = ?`,
 			state, handleErr.Error(), notBefore, id)
 	}
 	if err != nil {
@@ -271,4 +276,45 @@ func (s *Store) PruneDeliveries(ctx context.Context, before time.Time) (int, err
 	}
 	n, _ := res.RowsAffected()
 	return int(n), nil
+}
+
+// insertBatchRows inserts a batch in one statement, for PostgreSQL, where
+// each statement is a round trip to the server: a batch of 256 costs one.
+// A delivery is inserted when its id comes back, and only its first
+// request in the batch says so.
+func (s *Store) insertBatchRows(ctx context.Context, batch []*addReq) ([]addRes, error) {
+	var q strings.Builder
+	q.WriteString(`INSERT INTO deliveries (id, event, action, payload, received_at, state) VALUES `)
+	args := make([]any, 0, 5*len(batch))
+	for i, req := range batch {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString("(?, ?, ?, ?, ?, 'pending')")
+		d := req.d
+		args = append(args, d.ID, d.Event, d.Action, d.Payload, toNanos(d.ReceivedAt))
+	}
+	q.WriteString(` ON CONFLICT (id) DO NOTHING RETURNING id`)
+	rows, err := s.w.QueryContext(ctx, q.String(), args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	inserted := map[string]bool{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		inserted[id] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	results := make([]addRes, len(batch))
+	for i, req := range batch {
+		results[i].inserted = inserted[req.d.ID]
+		delete(inserted, req.d.ID)
+	}
+	return results, nil
 }

@@ -47,7 +47,7 @@ func (s *Store) RecordTests(ctx context.Context, run int64, heads string, suites
 					return err
 				}
 				for _, t := range su.Failed {
-					if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO test_failures (run, suite, test) VALUES (?, ?, ?)`, run, su.Name, t); err != nil {
+					if _, err := tx.ExecContext(ctx, `INSERT INTO test_failures (run, suite, test) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`, run, su.Name, t); err != nil {
 						return err
 					}
 				}
@@ -56,10 +56,10 @@ func (s *Store) RecordTests(ctx context.Context, run int64, heads string, suites
 				// Failed here before, at these heads; not now.
 				if _, err := tx.ExecContext(ctx, `
 INSERT INTO flaky_tests (suite, test, first_run, last_run)
-SELECT DISTINCT f.suite, f.test, ?, ? FROM test_failures f JOIN test_suites p ON p.run = f.run AND p.suite = f.suite
+SELECT DISTINCT f.suite, f.test, CAST(? AS BIGINT), CAST(? AS BIGINT) FROM test_failures f JOIN test_suites p ON p.run = f.run AND p.suite = f.suite
 WHERE p.heads = ? AND p.suite = ? AND f.run < ?
   AND f.test NOT IN (SELECT test FROM test_failures WHERE run = ? AND suite = ?)
-ON CONFLICT (suite, test) DO UPDATE SET last_run = excluded.last_run, flips = flips + 1 WHERE last_run < excluded.last_run`,
+ON CONFLICT (suite, test) DO UPDATE SET last_run = excluded.last_run, flips = flaky_tests.flips + 1 WHERE flaky_tests.last_run < excluded.last_run`,
 					run, run, heads, su.Name, run, run, su.Name); err != nil {
 					return err
 				}

@@ -45,8 +45,8 @@ func (s *Store) SetLanding(ctx context.Context, l Landing) error {
 	if err != nil {
 		return fmt.Errorf("store: what the landing of %s merged: %w", l.Key, err)
 	}
-	_, err = s.w.ExecContext(ctx, `INSERT INTO landings (key, state, changeset, merged, repo, number, user, asked_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (key) DO UPDATE SET state = excluded.state, changeset = excluded.changeset, merged = excluded.merged, repo = excluded.repo, number = excluded.number, user = excluded.user, asked_at = excluded.asked_at`,
+	_, err = s.w.ExecContext(ctx, `INSERT INTO landings (key, state, changeset, merged, repo, number, "user", asked_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (key) DO UPDATE SET state = excluded.state, changeset = excluded.changeset, merged = excluded.merged, repo = excluded.repo, number = excluded.number, "user" = excluded."user", asked_at = excluded.asked_at`,
 		l.Key, string(l.State), cs, merged, l.Repo, l.Number, l.User, toNanos(l.AskedAt), toNanos(s.now()))
 	return s.wrap("record the landing of "+l.Key, err)
 }
@@ -75,7 +75,7 @@ func (s *Store) Landings(ctx context.Context) ([]Landing, error) {
 }
 
 func (s *Store) landings(ctx context.Context, where string, args ...any) ([]Landing, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT key, state, changeset, merged, repo, number, user, asked_at, created_at FROM landings `+where, args...)
+	rows, err := s.r.QueryContext(ctx, `SELECT key, state, changeset, merged, repo, number, "user", asked_at, created_at FROM landings `+where, args...)
 	if err != nil {
 		return nil, s.wrap("read landings", err)
 	}

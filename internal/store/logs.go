@@ -51,6 +51,9 @@ func (s *Store) SetLogReserve(n int64) {
 	s.logs.mu.Lock()
 	s.logs.reserve = n
 	s.logs.mu.Unlock()
+	if s.pg {
+		return // logs are rows on the server's disk
+	}
 	s.ballast.give()
 	s.ballast.mu.Lock()
 	s.ballast.size = min(n/2, DefaultBallast)
@@ -79,6 +82,9 @@ func (s *Store) logPath(runID int64) string {
 func (s *Store) AppendLog(ctx context.Context, runID int64, chunk []byte) error {
 	if len(chunk) == 0 {
 		return nil
+	}
+	if s.pg {
+		return s.appendLogRow(ctx, runID, chunk)
 	}
 	path := s.logPath(runID)
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
@@ -142,6 +148,9 @@ func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
 // log. Logs written before they were files are read from the database.
 // While the run goes on, the reader ends where the log ends now.
 func (s *Store) OpenLog(ctx context.Context, runID int64) (io.ReadCloser, error) {
+	if s.pg {
+		return s.legacyLog(ctx, runID)
+	}
 	f, err := os.Open(s.logPath(runID))
 	if err == nil {
 		return f, nil
@@ -152,7 +161,20 @@ func (s *Store) OpenLog(ctx context.Context, runID int64) (io.ReadCloser, error)
 	return s.legacyLog(ctx, runID)
 }
 
-// legacyLog streams a log kept in the database, chunk by chunk.
+// appendLogRow keeps a chunk of a log on PostgreSQL, where logs are rows
+// so that every replica serves them.
+func (s *Store) appendLogRow(ctx context.Context, runID int64, chunk []byte) error {
+	if _, err := s.w.ExecContext(ctx, `INSERT INTO run_logs (run, chunk) VALUES (?, ?)`, runID, chunk); err != nil {
+		if _, gerr := s.GetRun(ctx, runID); gerr != nil {
+			return fmt.Errorf("store: append log: %w", gerr)
+		}
+		return s.wrap(fmt.Sprintf("append to the log of run %d", runID), err)
+	}
+	return nil
+}
+
+// legacyLog streams a log kept in the database, chunk by chunk: every
+// log on PostgreSQL, and those SQLite kept before logs were files.
 func (s *Store) legacyLog(ctx context.Context, runID int64) (io.ReadCloser, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT chunk FROM run_logs WHERE run = ? ORDER BY seq`, runID)
 	if err != nil {
@@ -203,6 +225,9 @@ func (s *Store) Log(ctx context.Context, runID int64) ([]byte, error) {
 
 // removeLogs deletes the log files of runs that are gone.
 func (s *Store) removeLogs(ids []int64) {
+	if s.pg {
+		return // rows, gone with their runs
+	}
 	for _, id := range ids {
 		os.Remove(s.logPath(id))
 		s.logs.mu.Lock()

@@ -21,6 +21,9 @@ type Probe struct {
 // reads its schema version. A schema newer than this build knows is an
 // error, as it is at start.
 func ProbeDatabase(ctx context.Context, path string) (Probe, error) {
+	if IsDatabaseURL(path) {
+		return probePostgres(ctx, path)
+	}
 	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 		return Probe{}, nil
 	} else if err != nil {

@@ -63,18 +63,18 @@ func (f RunFilter) where() (string, []any) {
 	if f.Repo != "" || f.Author != "" {
 		var m []string
 		if f.Repo != "" {
-			m, args = append(m, "m.repo = ?"), append(args, f.Repo)
+			m, args = append(m, "m.repo = ?"), append(args, strings.ToLower(f.Repo))
 		}
 		if f.PR != 0 {
 			m, args = append(m, "m.number = ?"), append(args, f.PR)
 		}
 		if f.Author != "" {
-			m, args = append(m, "m.author = ?"), append(args, f.Author)
+			m, args = append(m, "m.author = ?"), append(args, strings.ToLower(f.Author))
 		}
 		conds = append(conds, "r.id IN (SELECT m.run FROM run_members m WHERE "+strings.Join(m, " AND ")+")")
 	}
 	if len(conds) == 0 {
-		return "1", nil
+		return "1 = 1", nil
 	}
 	return strings.Join(conds, " AND "), args
 }
@@ -91,8 +91,9 @@ func setMembers(ctx context.Context, tx *sql.Tx, id int64, cs *changeset.Changes
 		if m.PR == nil {
 			continue
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO run_members (run, repo, number, author) VALUES (?, ?, ?, ?)`,
-			id, m.PR.Repo, m.PR.Number, m.PR.Author); err != nil {
+		// Stored in lower case, as filters ask: PostgreSQL has no NOCASE.
+		if _, err := tx.ExecContext(ctx, `INSERT INTO run_members (run, repo, number, author) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+			id, strings.ToLower(m.PR.Repo), m.PR.Number, strings.ToLower(m.PR.Author)); err != nil {
 			return err
 		}
 	}

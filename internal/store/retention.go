@@ -20,7 +20,25 @@ const (
 // approved) before the runs' retention go too, and so do changesets
 // found waiting for an approval no later than that; reports done are
 // kept as long as deliveries, to tell what was sent.
+//
+// On PostgreSQL one replica prunes at a time: a replica that finds
+// another pruning leaves it to that one and returns zeros.
 func (s *Store) Prune(ctx context.Context, now time.Time) (deliveries, runs int, err error) {
+	if s.pg {
+		conn, err := s.w.Conn(ctx)
+		if err != nil {
+			return 0, 0, s.wrap("prune", err)
+		}
+		defer conn.Close()
+		var got bool
+		if err := conn.QueryRowContext(ctx, `SELECT pg_try_advisory_lock(?)`, pruneLock).Scan(&got); err != nil {
+			return 0, 0, s.wrap("prune", err)
+		}
+		if !got {
+			return 0, 0, nil
+		}
+		defer conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(?)`, pruneLock)
+	}
 	deliveries, derr := s.PruneDeliveries(ctx, now.Add(-DeliveryRetention))
 	runs, rerr := s.PruneRuns(ctx, now.Add(-RunRetention))
 	_, herr := s.PruneHeads(ctx, now.Add(-RunRetention))

@@ -322,19 +322,16 @@ func (s *Store) enqueue(ctx context.Context, tx *sql.Tx, r Run, window time.Dura
 			nb = limit
 		}
 		q = queued{ID: prev.ID, Coalesced: true, Due: nb}
-		_, err = tx.ExecContext(ctx, `UPDATE runs SET run_id = ?, trigger = ?, changeset = ?, config = ?, config_name = ?, config_remote = ?, not_before = ?, all_tests = all_tests OR ? WHERE id = ?`,
+		_, err = tx.ExecContext(ctx, `UPDATE runs SET run_id = ?, trigger = ?, changeset = ?, config = ?, config_name = ?, config_remote = ?, not_before = ?, all_tests = CASE WHEN ? = 1 THEN 1 ELSE all_tests END WHERE id = ?`,
 			r.Heads, r.Reason, cs, r.Config, r.ConfigName, r.ConfigRemote, notBefore(nb, hold), r.AllTests, prev.ID)
 		if err != nil {
 			return q, err
 		}
 		return q, setMembers(ctx, tx, prev.ID, r.Changeset)
 	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO runs (key, run_id, state, trigger, changeset, config, config_name, config_remote, not_before, created_at, all_tests)
-VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?)`, r.Key, r.Heads, r.Reason, cs, r.Config, r.ConfigName, r.ConfigRemote, notBefore(nb, hold), toNanos(now), r.AllTests)
+	err = tx.QueryRowContext(ctx, `INSERT INTO runs (key, run_id, state, trigger, changeset, config, config_name, config_remote, not_before, created_at, all_tests)
+VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, r.Key, r.Heads, r.Reason, cs, r.Config, r.ConfigName, r.ConfigRemote, notBefore(nb, hold), toNanos(now), r.AllTests).Scan(&q.ID)
 	if err != nil {
-		return q, err
-	}
-	if q.ID, err = res.LastInsertId(); err != nil {
 		return q, err
 	}
 	q.Due = nb
@@ -370,6 +367,13 @@ func (s *Store) runTx(ctx context.Context, op string, fn func(tx *sql.Tx) error)
 		return s.wrap(op, err)
 	}
 	defer tx.Rollback()
+	if s.pg {
+		// See postgres.go: decisions over the queue are serial, as on
+		// SQLite's one writer.
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(?)`, queueLock); err != nil {
+			return s.wrap(op, err)
+		}
+	}
 	if err := fn(tx); err != nil {
 		return s.wrap(op, err)
 	}
@@ -393,21 +397,24 @@ func queryRuns(ctx context.Context, q querier, query string, args ...any) ([]Run
 // now and whose key has no running run, or nil and nil when there is none.
 // Runs of one changeset therefore never build side by side.
 func (s *Store) ClaimRun(ctx context.Context, now time.Time) (*Run, error) {
-	r, err := scanRun(s.w.QueryRowContext(ctx, `UPDATE runs
-SET state = 'running', started_at = ?, attempts = attempts + 1, step = '', step_at = 0
+	var r *Run
+	err := s.runTx(ctx, "claim run", func(tx *sql.Tx) error {
+		var err error
+		r, err = scanRun(tx.QueryRowContext(ctx, `UPDATE runs
+SET state = 'running', started_at = ?, attempts = attempts + 1, step = '', step_at = 0, owner = ?, lease_until = ?
 WHERE id = (
 	SELECT q.id FROM runs q
 	WHERE q.state = 'queued' AND q.not_before <= ?
 	AND NOT EXISTS (SELECT 1 FROM runs x WHERE x.key = q.key AND x.state = 'running')
 	ORDER BY q.id LIMIT 1)
-RETURNING `+runColumns, toNanos(now), toNanos(now)))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, s.wrap("claim run", err)
-	}
-	return r, nil
+RETURNING `+runColumns, toNanos(now), s.owner, s.leaseUntil(), toNanos(now)))
+		if errors.Is(err, sql.ErrNoRows) {
+			r = nil
+			return nil
+		}
+		return err
+	})
+	return r, err
 }
 
 // NextRunDue returns when the earliest queued run becomes due, so a worker
@@ -531,7 +538,7 @@ WHERE id = ? AND state IN ('queued', 'running')`, cancelledAs(supersededBy), toN
 // Requeue puts a running run back in the queue, to start again from the
 // beginning (the service is stopping).
 func (s *Store) Requeue(ctx context.Context, id int64) error {
-	res, err := s.w.ExecContext(ctx, `UPDATE runs SET state = 'queued', started_at = 0, step = '', step_at = 0 WHERE id = ? AND state = 'running'`, id)
+	res, err := s.w.ExecContext(ctx, `UPDATE runs SET state = 'queued', started_at = 0, step = '', step_at = 0, owner = '', lease_until = 0 WHERE id = ? AND state = 'running'`, id)
 	if err != nil {
 		return s.wrap(fmt.Sprintf("requeue run %d", id), err)
 	}
@@ -667,40 +674,30 @@ func (s *Store) Busy(ctx context.Context) (int, error) {
 }
 
 // RequeueInterrupted, called once at startup before any worker, puts back
-// the work a previous process left half done: running runs are queued
-// again (to run from the start) and processing deliveries are pending
-// again, unless a delivery has used up its attempts (it may be what killed
-// the process), which is left failed. It returns how many rows it moved.
+// the work a previous process left half done (see requeue). On SQLite the
+// starting process is the only one, so everything running was
+// interrupted; on PostgreSQL other replicas may be building, and only work
+// whose lease ran out was. A trigger that queued a run and stopped before
+// its reports were out held it; nothing else will release it. It returns
+// how many rows it moved.
 func (s *Store) RequeueInterrupted(ctx context.Context) (int, error) {
-	tx, err := s.w.BeginTx(ctx, nil)
+	cond, args := `1 = 1`, []any(nil)
+	heldCond, heldArgs := `1 = 1`, []any(nil)
+	if s.pg {
+		cond, args = `lease_until > 0 AND lease_until < ?`, []any{time.Now().UnixNano()}
+		heldCond, heldArgs = `created_at < ?`, []any{toNanos(s.now().Add(-s.lease))}
+	}
+	n, err := s.requeue(ctx, "requeue interrupted work", cond, args...)
+	if err != nil {
+		return 0, err
+	}
+	res, err := s.w.ExecContext(ctx, `UPDATE runs SET not_before = ? WHERE state = 'queued' AND not_before = ? AND `+heldCond,
+		append([]any{toNanos(s.now()), int64(held)}, heldArgs...)...)
 	if err != nil {
 		return 0, s.wrap("requeue interrupted work", err)
 	}
-	defer tx.Rollback()
-	now := toNanos(s.now())
-	var total int64
-	for _, q := range []struct {
-		sql  string
-		args []any
-	}{
-		{`UPDATE runs SET state = 'queued', started_at = 0, step = '', step_at = 0, not_before = ? WHERE state = 'running'`, []any{now}},
-		// A trigger that queued a run and stopped before its reports
-		// were out held it; nothing else will release it.
-		{`UPDATE runs SET not_before = ? WHERE state = 'queued' AND not_before = ?`, []any{now, int64(held)}},
-		{`UPDATE deliveries SET state = 'failed', error = 'interrupted on every attempt' WHERE state = 'processing' AND attempts >= ?`, []any{s.maxDeliveryAttempts}},
-		{`UPDATE deliveries SET state = 'pending', not_before = 0 WHERE state = 'processing'`, nil},
-	} {
-		res, err := tx.ExecContext(ctx, q.sql, q.args...)
-		if err != nil {
-			return 0, s.wrap("requeue interrupted work", err)
-		}
-		n, _ := res.RowsAffected()
-		total += n
-	}
-	if err := tx.Commit(); err != nil {
-		return 0, s.wrap("requeue interrupted work", err)
-	}
-	return int(total), nil
+	m, _ := res.RowsAffected()
+	return n + int(m), nil
 }
 
 // PruneRuns deletes finished runs (and their logs) that finished before t,

@@ -240,6 +240,20 @@ CREATE TABLE waiting (
 	updated_at INTEGER NOT NULL
 );
 `,
+	// Replicas on PostgreSQL: what a replica has taken carries its id and
+	// a lease (leases.go). SQLite keeps the same columns so one set of
+	// queries serves both.
+	`
+ALTER TABLE deliveries ADD COLUMN owner TEXT NOT NULL DEFAULT '';
+ALTER TABLE deliveries ADD COLUMN lease_until INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE runs ADD COLUMN owner TEXT NOT NULL DEFAULT '';
+ALTER TABLE runs ADD COLUMN lease_until INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE leases (
+	name  TEXT PRIMARY KEY,
+	owner TEXT NOT NULL,
+	until INTEGER NOT NULL
+);
+`,
 }
 
 // SchemaVersion is the user_version this build brings a database to.

@@ -40,7 +40,11 @@ var (
 
 // Store is the database. Its methods are safe for concurrent use.
 type Store struct {
+	// path is the SQLite file; "" on PostgreSQL. name is the database as
+	// messages show it (a URL without its password).
 	path string
+	name string
+	pg   bool
 	// w is the only connection that writes. SQLite admits one writer at a
 	// time, so more writer connections would only queue on the file lock
 	// (and spin in busy_timeout) instead of in the pool.
@@ -68,6 +72,11 @@ type Store struct {
 
 	logs    logState
 	ballast ballast
+
+	// owner is this store's id on what it claims; lease how long a claim
+	// outlives its last renewal (leases.go).
+	owner string
+	lease time.Duration
 }
 
 // DefaultMaxDeliveryAttempts is how often a delivery is handled before it
@@ -110,8 +119,9 @@ func WithClock(c clock.Clock) Option {
 	return func(s *Store) { s.now = c.Now }
 }
 
-// Open opens (creating if needed) the database at path and brings its schema
-// up to date.
+// Open opens (creating if needed) the database and brings its schema up
+// to date: a SQLite file at path, or, when path is a postgres:// URL, a
+// PostgreSQL database that several replicas of the service may share.
 func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	return open(ctx, path, func(s *Store) {
 		for _, o := range opts {
@@ -123,6 +133,9 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 // open is Open with a hook that adjusts the Store before its goroutines
 // start, for tests.
 func open(ctx context.Context, path string, adjust func(*Store)) (*Store, error) {
+	if IsDatabaseURL(path) {
+		return openPostgres(ctx, path, adjust)
+	}
 	if dir := filepath.Dir(path); dir != "" {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, fmt.Errorf("store: create data directory %s: %w (check --data-dir and its permissions)", dir, err)
@@ -157,21 +170,10 @@ func open(ctx context.Context, path string, adjust func(*Store)) (*Store, error)
 		r.Close()
 		return nil, fmt.Errorf("store: open %s for reading: %w", path, err)
 	}
-	s := &Store{
-		path:                path,
-		w:                   w,
-		r:                   r,
-		adds:                make(chan *addReq),
-		restart:             make(chan chan struct{}),
-		checkpointEvery:     checkpointEvery,
-		walRestartBytes:     walRestartBytes,
-		quit:                make(chan struct{}),
-		now:                 time.Now,
-		maxDeliveryAttempts: DefaultMaxDeliveryAttempts,
-		retryDelay:          backoff.Policy{First: 5 * time.Second, Max: 5 * time.Minute}.Wait,
-		logs:                logState{reserve: DefaultLogReserve, free: statfsFree},
-		ballast:             ballast{path: filepath.Join(filepath.Dir(path), BallastName), size: DefaultBallast},
-	}
+	s := newStore(path, w, r)
+	s.path = path
+	s.logs.free = statfsFree
+	s.ballast = ballast{path: filepath.Join(filepath.Dir(path), BallastName), size: DefaultBallast}
 	if s.insDelivery, err = w.PrepareContext(ctx, sqlInsertDelivery); err != nil {
 		w.Close()
 		r.Close()
@@ -191,10 +193,40 @@ func open(ctx context.Context, path string, adjust func(*Store)) (*Store, error)
 	// A ballast left by an earlier process is taken anew, or given back.
 	os.Remove(s.ballast.path)
 	s.ballast.take(s.logs.free, s.logs.reserve, s.now())
+	s.start(ck)
+	return s, nil
+}
+
+func newStore(name string, w, r *sql.DB) *Store {
+	return &Store{
+		name:                name,
+		w:                   w,
+		r:                   r,
+		adds:                make(chan *addReq),
+		restart:             make(chan chan struct{}),
+		checkpointEvery:     checkpointEvery,
+		walRestartBytes:     walRestartBytes,
+		quit:                make(chan struct{}),
+		now:                 time.Now,
+		maxDeliveryAttempts: DefaultMaxDeliveryAttempts,
+		retryDelay:          backoff.Policy{First: 5 * time.Second, Max: 5 * time.Minute}.Wait,
+		logs:                logState{reserve: DefaultLogReserve},
+		ballast:             ballast{}, // none: the database's disk is not ours
+		owner:               newOwner(),
+		lease:               DefaultLease,
+	}
+}
+
+// start starts the delivery writer, the lease keeper and, on SQLite,
+// the checkpointer on ck.
+func (s *Store) start(ck *sql.DB) {
 	s.wg.Add(2)
 	go s.commitLoop()
-	go s.checkpointLoop(ck)
-	return s, nil
+	go s.leaseLoop()
+	if ck != nil {
+		s.wg.Add(1)
+		go s.checkpointLoop(ck)
+	}
 }
 
 // pageSize suits the rows that dominate the database: webhook payloads of
@@ -222,9 +254,12 @@ func (s *Store) Close() error {
 		s.wg.Wait()
 		s.insDelivery.Close()
 		errW := s.w.Close()
-		errR := s.r.Close()
+		var errR error
+		if s.r != s.w {
+			errR = s.r.Close()
+		}
 		if err := errors.Join(errW, errR); err != nil {
-			s.closeErr = fmt.Errorf("store: close %s: %w", s.path, err)
+			s.closeErr = fmt.Errorf("store: close %s: %w", s.name, err)
 		}
 	})
 	return s.closeErr
@@ -239,7 +274,7 @@ func (s *Store) Ping(ctx context.Context) error {
 	}
 	var one int
 	if err := s.r.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
-		return fmt.Errorf("store: ping %s: %w", s.path, err)
+		return fmt.Errorf("store: ping %s: %w", s.name, err)
 	}
 	return nil
 }

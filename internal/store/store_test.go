@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/provide-io/workspace-bot/internal/pgtest"
 )
 
 // clock is a settable now for tests of time windows.
@@ -17,9 +19,14 @@ type testClock struct{ t time.Time }
 func (c *testClock) now() time.Time          { return c.t }
 func (c *testClock) advance(d time.Duration) { c.t = c.t.Add(d) }
 
+// openTest opens an empty store: SQLite, or, under TestPostgres, a new
+// PostgreSQL database. The path it returns opens the store again.
 func openTest(t *testing.T) (*Store, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "data", FileName)
+	if onPostgres(t) {
+		path = pgtest.DSN(t)
+	}
 	s, err := Open(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)
