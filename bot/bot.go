@@ -219,6 +219,9 @@ func New(opts Options) (*Bot, error) {
 var (
 	errShutdown   = errors.New("the service is shutting down; the run is queued again")
 	errSuperseded = errors.New("superseded by a newer run of the same changeset")
+	// errStoppedElsewhere stops a run another replica cancelled or
+	// superseded; that replica reported it.
+	errStoppedElsewhere = errors.New("cancelled or superseded through another replica")
 )
 
 // Cancel is a build cancelled on request: cancel its context with it

@@ -75,7 +75,7 @@ func (b *Bot) Build(ctx context.Context, p *Plan, out io.Writer, progress func(c
 		}
 	}
 	cause := context.Cause(ctx)
-	if cause == errShutdown || cause == errSuperseded {
+	if cause == errShutdown || cause == errSuperseded || cause == errStoppedElsewhere {
 		return &Outcome{Stopped: cause}
 	}
 	if res == nil {

@@ -49,7 +49,7 @@ func (h *eventState) merge(ctx context.Context, cfg *ConfigFile, c commentEvent,
 			return err
 		}
 	}
-	unlock := h.lockRepos(cs)
+	unlock := h.lockRepos(ctx, cs)
 	defer unlock()
 	if stored != nil {
 		// Another took it up while this waited for the locks, and ended
@@ -200,7 +200,7 @@ func Releases(cfg *ConfigFile, cs *changeset.Changeset, out *land.Outcome, relea
 // returned func: two changesets that share a sibling land one at a time,
 // and the second checks the base the first moved. Locks are taken in
 // name order, so two landings never wait on each other.
-func (h *eventState) lockRepos(cs *changeset.Changeset) func() {
+func (h *eventState) lockRepos(ctx context.Context, cs *changeset.Changeset) func() {
 	var repos []string
 	for _, m := range cs.Members {
 		repos = append(repos, strings.ToLower(m.PR.Repo))
@@ -209,7 +209,7 @@ func (h *eventState) lockRepos(cs *changeset.Changeset) func() {
 	repos = slices.Compact(repos)
 	var held []func()
 	for _, r := range repos {
-		held = append(held, h.landLocks.lock(r))
+		held = append(held, h.landLocks.lock(r), h.holdName(ctx, "land "+r))
 	}
 	return func() {
 		for i := len(held) - 1; i >= 0; i-- {

@@ -165,6 +165,11 @@ func (b *Bot) sendTarget(ctx context.Context, target string) error {
 	mu := b.reportLock(target)
 	mu.Lock()
 	defer mu.Unlock()
+	release, ok := b.claimTarget(ctx, target)
+	if !ok {
+		return nil
+	}
+	defer release()
 	r, err := b.rec.PendingReport(ctx, target)
 	if err != nil || r == nil {
 		return err
@@ -345,6 +350,79 @@ func (b *Bot) Flush(ctx context.Context) (int, error) {
 			t.Stop()
 			return len(left), ctx.Err()
 		case <-t.C:
+		}
+	}
+}
+
+// Claimer is an outbox shared by several replicas: a name claimed by one
+// is refused to the others until released, or until the replica that
+// holds it dies. *store.Store is one.
+type Claimer interface {
+	// Shared says whether other replicas use the store at all.
+	Shared() bool
+	ClaimName(ctx context.Context, name string) (bool, error)
+	ReleaseName(ctx context.Context, name string) error
+}
+
+// claimTarget takes target for this replica, so that no other writes to
+// it at once: two replicas sending a PR's first summary would both create
+// a comment. A target another replica holds is tried a few times, for a
+// send takes a fraction of a second; then it is left to the sweep, which
+// is woken. ok is false when the target was not taken.
+func (b *Bot) claimTarget(ctx context.Context, target string) (release func(), ok bool) {
+	c, ok := b.rec.(Claimer)
+	if !ok || !c.Shared() {
+		return func() {}, true
+	}
+	name := "report " + target
+	for i := 0; i < 50; i++ {
+		got, err := c.ClaimName(ctx, name)
+		if err != nil {
+			b.logger(ctx).WithError(err).WithField(logging.Report, target).Warn("claiming a report's target failed; the sweep tries again")
+			b.wakeSweep()
+			return nil, false
+		}
+		if got {
+			return func() {
+				rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+				defer cancel()
+				c.ReleaseName(rctx, name) //nolint:errcheck // the lease runs out if this fails
+			}, true
+		}
+		select {
+		case <-ctx.Done():
+			return nil, false
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	b.wakeSweep()
+	return nil, false
+}
+
+// holdName waits until this replica holds name, when replicas share the
+// store, and returns its release: landings lock their repositories across
+// replicas as within one. It gives up when ctx ends.
+func (b *Bot) holdName(ctx context.Context, name string) func() {
+	c, ok := b.rec.(Claimer)
+	if !ok || !c.Shared() {
+		return func() {}
+	}
+	for {
+		got, err := c.ClaimName(ctx, name)
+		if err == nil && got {
+			return func() {
+				rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+				defer cancel()
+				c.ReleaseName(rctx, name) //nolint:errcheck // the lease runs out if this fails
+			}
+		}
+		if err != nil {
+			b.logger(ctx).WithError(err).WithField(logging.Changeset, name).Warn("claiming a lock shared by the replicas failed; trying again")
+		}
+		select {
+		case <-ctx.Done():
+			return func() {}
+		case <-time.After(200 * time.Millisecond):
 		}
 	}
 }

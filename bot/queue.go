@@ -40,6 +40,7 @@ type Runs interface {
 	Requeue(ctx context.Context, id int64) error
 	AppendLog(ctx context.Context, runID int64, chunk []byte) error
 	RequeueInterrupted(ctx context.Context) (int, error)
+	StillRunning(ctx context.Context, ids []int64) (map[int64]bool, error)
 }
 
 // QueueOptions configure a Queue.
@@ -84,7 +85,12 @@ type Queue struct {
 	opt QueueOptions
 	log logrus.FieldLogger
 
-	wake chan struct{}
+	wake chan struct{} // a delivery was stored: for the delivery loops
+	// runWake wakes the run loops when due, the earliest queued run they
+	// know of, comes sooner (runLoop).
+	runWake chan struct{}
+	dueMu   sync.Mutex
+	due     time.Time
 
 	mu      sync.Mutex
 	active  map[int64]context.CancelCauseFunc // runs building in this process, by store id
@@ -128,7 +134,7 @@ func NewQueue(b *Bot, opts QueueOptions) (*Queue, error) {
 	if opts.Poll <= 0 {
 		opts.Poll = DefaultPoll
 	}
-	q := &Queue{b: b, opt: opts, log: b.log, wake: make(chan struct{}, 64), active: map[int64]context.CancelCauseFunc{}}
+	q := &Queue{b: b, opt: opts, log: b.log, wake: make(chan struct{}, 64), runWake: make(chan struct{}, opts.Workers), active: map[int64]context.CancelCauseFunc{}}
 	// Until Start, the work is done by Drain, in its caller's goroutine.
 	q.claimCtx, q.stopClaim = context.WithCancel(context.Background())
 	q.jobCtx, q.stopJobs = context.WithCancelCause(context.Background())
@@ -173,7 +179,7 @@ func (q *Queue) Drain(ctx context.Context) error {
 	return nil
 }
 
-// Notify wakes idle workers: a delivery was stored.
+// Notify wakes idle delivery workers: a delivery was stored.
 func (q *Queue) Notify() {
 	for i := 0; i < cap(q.wake); i++ {
 		select {
@@ -219,7 +225,7 @@ func (q *Queue) submit(ctx context.Context, p *Plan, force bool) (*Submitted, er
 		return nil, err
 	}
 	log.WithFields(map[string]any{logging.Run: t.ID, logging.Coalesced: t.Coalesced}).Info("run queued")
-	q.Notify()
+	q.wakeRuns(t.Due)
 	return &Submitted{Plan: p}, nil
 }
 
@@ -416,7 +422,8 @@ func (q *Queue) build(ctx context.Context, r *store.Run) string {
 	case errShutdown:
 		q.requeue(r.ID, log)
 		return ""
-	case errSuperseded:
+	case errSuperseded, errStoppedElsewhere:
+		// The store keeps how the run ended if another replica ended it.
 		q.finishQuiet(r.ID, lifecycle.Superseded, log)
 		return string(lifecycle.Superseded)
 	}

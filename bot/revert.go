@@ -36,7 +36,7 @@ func (h *eventState) commandRevert(ctx context.Context, cfg *ConfigFile, c comme
 				mention(c.user), mdescape.Text(perm), mdescape.Text(m.Member.Repo)))
 		}
 	}
-	unlock := h.lockRepos(halted.Changeset)
+	unlock := h.lockRepos(ctx, halted.Changeset)
 	defer unlock()
 	reverted := land.Revert(ctx, h.opt.Revert, halted.Key, halted.Merged)
 	failed := false

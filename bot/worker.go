@@ -39,6 +39,8 @@ func (q *Queue) Start(ctx context.Context) error {
 	q.loops.Add(1)
 	go q.reportLoop()
 	q.loops.Add(1)
+	go q.watchLoop()
+	q.loops.Add(1)
 	go func() {
 		defer q.loops.Done()
 		q.resumeLandings(q.jobCtx)
@@ -112,6 +114,11 @@ func (q *Queue) deliveryLoop(worker int) {
 	}
 }
 
+// runLoop claims and builds runs. It asks the store only when a run may
+// be claimable: when the earliest queued run it knows of is due, when a
+// trigger queued one due sooner (wakeRuns), or every poll interval, for
+// what other replicas queued. A flood of deliveries that queue nothing, or
+// that coalesce into runs already queued, costs no query here.
 func (q *Queue) runLoop(worker int) {
 	defer q.loops.Done()
 	log := q.log.WithField(logging.Worker, fmt.Sprintf("run-%d", worker))
@@ -126,22 +133,82 @@ func (q *Queue) runLoop(worker int) {
 			}
 			continue
 		}
-		if r == nil {
-			var wait time.Duration
-			if due, ok, err := q.opt.Runs.NextRunDue(q.claimCtx); err == nil && ok {
-				wait = due.Sub(q.b.clock.Now())
-				if wait <= 0 {
-					// Due but blocked by a running run of its key:
-					// poll, the running run's end will not notify.
-					wait = 100 * time.Millisecond
-				}
-			}
-			if !q.idle(wait) {
-				return
-			}
+		if r != nil {
+			q.execute(r)
 			continue
 		}
-		q.execute(r)
+		if due, ok, err := q.opt.Runs.NextRunDue(q.claimCtx); err == nil && ok {
+			if due.Sub(q.b.clock.Now()) <= 0 {
+				// Due but blocked by a running run of its key, which
+				// may end on another replica: look again soon.
+				due = q.b.clock.Now().Add(100 * time.Millisecond)
+			}
+			q.expectRun(due)
+		}
+		if !q.idleRuns() {
+			return
+		}
+	}
+}
+
+// expectRun notes that a queued run is due at due, if that is sooner
+// than the run loops knew; it says whether it was.
+func (q *Queue) expectRun(due time.Time) bool {
+	q.dueMu.Lock()
+	defer q.dueMu.Unlock()
+	if !q.due.IsZero() && !due.Before(q.due) {
+		return false
+	}
+	q.due = due
+	return true
+}
+
+// wakeRuns tells the run loops a run was queued due at due; they wake
+// only when it is sooner than what they wait for.
+func (q *Queue) wakeRuns(due time.Time) {
+	if !q.expectRun(due) {
+		return
+	}
+	for i := 0; i < cap(q.runWake); i++ {
+		select {
+		case q.runWake <- struct{}{}:
+		default:
+			return
+		}
+	}
+}
+
+// idleRuns waits until the earliest queued run known is due, or the poll
+// interval, whichever is sooner, without asking the store; a wakeRuns
+// that brings the due time closer shortens the wait. It reports false
+// when claiming has ended.
+func (q *Queue) idleRuns() bool {
+	for {
+		wait := q.opt.Poll
+		q.dueMu.Lock()
+		if !q.due.IsZero() {
+			wait = min(wait, q.due.Sub(q.b.clock.Now()))
+		}
+		q.dueMu.Unlock()
+		if wait <= 0 {
+			q.dueMu.Lock()
+			q.due = time.Time{}
+			q.dueMu.Unlock()
+			return true
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-q.claimCtx.Done():
+			t.Stop()
+			return false
+		case <-q.runWake:
+			t.Stop()
+		case <-t.C:
+			q.dueMu.Lock()
+			q.due = time.Time{}
+			q.dueMu.Unlock()
+			return true
+		}
 	}
 }
 
@@ -217,4 +284,47 @@ func (q *Queue) dispatch(ctx context.Context, event string, payload []byte) erro
 	}
 	_, err = q.b.Handle(ctx, ev)
 	return err
+}
+
+// watchLoop stops the runs building here that were cancelled or
+// superseded through another replica sharing the database: the replica
+// that handled the event could not reach this process's builds.
+func (q *Queue) watchLoop() {
+	defer q.loops.Done()
+	t := time.NewTicker(q.opt.Poll)
+	defer t.Stop()
+	for {
+		select {
+		case <-q.claimCtx.Done():
+			return
+		case <-t.C:
+		}
+		q.stopEnded(q.claimCtx)
+	}
+}
+
+// stopEnded cancels the runs building here that the store no longer has
+// running.
+func (q *Queue) stopEnded(ctx context.Context) {
+	q.mu.Lock()
+	ids := make([]int64, 0, len(q.active))
+	for id := range q.active {
+		ids = append(ids, id)
+	}
+	q.mu.Unlock()
+	if len(ids) == 0 {
+		return
+	}
+	running, err := q.opt.Runs.StillRunning(ctx, ids)
+	if err != nil {
+		if ctx.Err() == nil {
+			q.log.WithError(err).Warn("checking the runs building here failed")
+		}
+		return
+	}
+	for _, id := range ids {
+		if !running[id] && q.cancelActive(id, errStoppedElsewhere) {
+			q.log.WithField(logging.Run, id).Info("run stopped: it was cancelled or superseded through another replica")
+		}
+	}
 }

@@ -3,6 +3,7 @@ package webhook
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"fmt"
 	"io"
 	"net/http"
@@ -14,9 +15,11 @@ import (
 	"testing"
 	"time"
 
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver
 	"github.com/sirupsen/logrus"
 
 	"github.com/provide-io/workspace-bot/bot"
+	"github.com/provide-io/workspace-bot/internal/pgtest"
 	"github.com/provide-io/workspace-bot/internal/phony"
 	"github.com/provide-io/workspace-bot/internal/store"
 )
@@ -26,23 +29,50 @@ import (
 // pull_request payload to a real listener on loopback, each request with a
 // new delivery id. "bounded" is the service as it runs, with its bound on
 // the bytes in flight and its server's timeouts; "unbounded" is the
-// baseline in the same run, without them. Run it as in the README:
+// baseline in the same run, without them; both on SQLite. "postgres" is
+// the service as it runs with --database, against a PostgreSQL server on
+// the same machine (internal/pgtest). Run it as in the README:
 //
 //	go test ./webhook -run '^$' -bench Ingest -benchtime 20000x
 func BenchmarkIngest(b *testing.B) {
-	b.Run("bounded", func(b *testing.B) {
-		benchIngest(b, DefaultMaxInFlight, func(s *http.Server) {
-			// internal/server's defaults.
-			s.ReadHeaderTimeout, s.ReadTimeout, s.MaxHeaderBytes = 10*time.Second, 30*time.Second, 64<<10
-		})
+	// internal/server's defaults.
+	served := func(s *http.Server) {
+		s.ReadHeaderTimeout, s.ReadTimeout, s.MaxHeaderBytes = 10*time.Second, 30*time.Second, 64<<10
+	}
+	sqlite := func(b *testing.B) string { return filepath.Join(b.TempDir(), store.FileName) }
+	b.Run("bounded", func(b *testing.B) { benchIngest(b, sqlite(b), DefaultMaxInFlight, served) })
+	b.Run("unbounded", func(b *testing.B) { benchIngest(b, sqlite(b), 1<<62, func(*http.Server) {}) })
+	b.Run("postgres", func(b *testing.B) {
+		dsn := pgtest.DSN(b)
+		// A test server may run without fsync; the figure says which.
+		d := durable(b, dsn)
+		benchIngest(b, dsn, DefaultMaxInFlight, served)
+		b.ReportMetric(d, "durable")
 	})
-	b.Run("unbounded", func(b *testing.B) { benchIngest(b, 1<<62, func(*http.Server) {}) })
 }
 
-func benchIngest(b *testing.B, maxInFlight int64, config func(*http.Server)) {
+// durable is 1 when the server at dsn makes a commit durable before it
+// answers (fsync and synchronous_commit on), else 0.
+func durable(b *testing.B, dsn string) float64 {
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	var fsync, syncCommit string
+	if err := db.QueryRow(`SELECT current_setting('fsync'), current_setting('synchronous_commit')`).Scan(&fsync, &syncCommit); err != nil {
+		b.Fatal(err)
+	}
+	if fsync == "on" && syncCommit == "on" {
+		return 1
+	}
+	return 0
+}
+
+func benchIngest(b *testing.B, database string, maxInFlight int64, config func(*http.Server)) {
 	const clients = 32
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(b.TempDir(), store.FileName))
+	st, err := store.Open(ctx, database)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/provide-io/workspace-bot/internal/logging"
 	"github.com/provide-io/workspace-bot/internal/sandbox"
 	"github.com/provide-io/workspace-bot/internal/server"
+	"github.com/provide-io/workspace-bot/internal/store"
 )
 
 // Defaults of serve's flags.
@@ -41,6 +42,8 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	cli.Checked(fs, &o.Config, "config", "", "string", "local wrknv.toml, read once at start (env WORKSPACE_BOT_CONFIG); default ./wrknv.toml", cli.ConfigPath)
 	cli.Checked(fs, &o.WorkspaceRepo, "workspace-repo", "", "string", "owner/repo whose default branch holds wrknv.toml, read again for every run (env WORKSPACE_BOT_WORKSPACE_REPO)", cli.OwnerRepo)
 	cli.Checked(fs, &o.DataDir, "data-dir", defaultDataDir(), "string", "database, git mirrors, build roots and HTTP cache (env WORKSPACE_BOT_DATA_DIR)", cli.Dir)
+	cli.Checked(fs, &o.Database, "database", "", "url", "PostgreSQL database that several replicas share, postgres://user:password@host:5432/dbname; default the SQLite file in --data-dir (env WORKSPACE_BOT_DATABASE)", cli.DatabaseURL)
+	cli.DurationRange(fs, &o.ReplicaLease, "replica-lease", store.DefaultLease, time.Second, 10*time.Minute, "with --database: how long the work of a replica that stopped answering waits before another replica takes it over (env WORKSPACE_BOT_REPLICA_LEASE)")
 	cli.IntRange(fs, &o.Workers, "workers", bot.DefaultWorkers, 1, server.MaxWorkers, "runs built at once (env WORKSPACE_BOT_WORKERS)")
 	cli.Checked(fs, &o.PublicURL, "public-url", "", "url", "the service's URL as GitHub users reach it, for links to run pages (env WORKSPACE_BOT_PUBLIC_URL); default http://<listen>", cli.HTTPURL)
 	cli.Checked(fs, &o.LogFormat, "log-format", defaultServeLogFormat, "string", "json or text (env WORKSPACE_BOT_LOG_FORMAT)", cli.OneOf("json", "text"))

@@ -39,6 +39,8 @@ var Env = []EnvVar{
 	{Flag: "config", Vars: []string{"WORKSPACE_BOT_CONFIG"}},
 	{Flag: "workspace-repo", Vars: []string{"WORKSPACE_BOT_WORKSPACE_REPO"}},
 	{Flag: "data-dir", Vars: []string{"WORKSPACE_BOT_DATA_DIR"}},
+	{Flag: "database", Vars: []string{"WORKSPACE_BOT_DATABASE"}, Secret: true},
+	{Flag: "replica-lease", Vars: []string{"WORKSPACE_BOT_REPLICA_LEASE"}},
 	{Flag: "workers", Vars: []string{"WORKSPACE_BOT_WORKERS"}},
 	{Flag: "public-url", Vars: []string{"WORKSPACE_BOT_PUBLIC_URL"}},
 	{Flag: "log-format", Vars: []string{"WORKSPACE_BOT_LOG_FORMAT"}},

@@ -194,6 +194,22 @@ func Dir(v string) error {
 	return nil
 }
 
+// DatabaseURL checks --database: empty (the SQLite file in the data dir)
+// or a PostgreSQL URL. It holds a password, so no message repeats it.
+func DatabaseURL(v string) error {
+	if v == "" {
+		return nil
+	}
+	if !strings.HasPrefix(v, "postgres://") && !strings.HasPrefix(v, "postgresql://") {
+		return errors.New("want a PostgreSQL URL, postgres://user:password@host:5432/dbname; leave it empty to keep the SQLite file in --data-dir")
+	}
+	u, err := url.Parse(v)
+	if err != nil || u.Host == "" {
+		return errors.New("the URL does not parse or names no host: want postgres://user:password@host:5432/dbname")
+	}
+	return nil
+}
+
 // ReadableFile checks a file holding a credential: it can be opened. Its
 // contents are not read here, and never shown.
 func ReadableFile(v string) error {

@@ -58,7 +58,11 @@ func CheckConfig(ctx context.Context, o *ServeOptions) []Check {
 	if flagsOK {
 		found, err := checkDataDir(o.DataDir, o.DiskReserveBytes)
 		if add("data dir", found, err) {
-			found, err = checkDatabase(ctx, store.Path(o.DataDir))
+			db := o.Database
+			if db == "" {
+				db = store.Path(o.DataDir)
+			}
+			found, err = checkDatabase(ctx, db)
 			add("database", found, err)
 		} else {
 			add("database", "", errors.New("not checked: fix the data dir first"))
@@ -153,6 +157,9 @@ func checkDataDir(dir string, reserve int64) (string, error) {
 // checkDatabase reads the database's schema version without changing it.
 func checkDatabase(ctx context.Context, path string) (string, error) {
 	p, err := store.ProbeDatabase(ctx, path)
+	if store.IsDatabaseURL(path) {
+		path = store.RedactURL(path)
+	}
 	switch {
 	case err != nil:
 		return "", err

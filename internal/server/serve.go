@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -41,6 +42,8 @@ type ServeOptions struct {
 	Config            string
 	WorkspaceRepo     string
 	DataDir           string
+	Database          string
+	ReplicaLease      time.Duration
 	Workers           int
 	PublicURL         string
 	LogFormat         string
@@ -166,6 +169,11 @@ func (o *ServeOptions) hidden() []string {
 // Secrets are the values the logs must never show.
 func (o *ServeOptions) Secrets() []string {
 	out := append([]string{string(o.Secret), o.GitHubOptions.Token}, o.Handed...)
+	if u, err := url.Parse(o.Database); err == nil && u.User != nil {
+		if p, ok := u.User.Password(); ok {
+			out = append(out, p)
+		}
+	}
 	for _, line := range strings.Split(string(o.GitHubOptions.AppPrivateKey), "\n") {
 		if len(strings.TrimSpace(line)) > 16 && !strings.HasPrefix(line, "-----") {
 			out = append(out, strings.TrimSpace(line))
@@ -180,7 +188,7 @@ func Serve(ctx context.Context, o *ServeOptions, log *logrus.Logger) error {
 		return fmt.Errorf("create --data-dir %s: %w", o.DataDir, err)
 	}
 	srv, err := New(ctx, Options{
-		BotOptions: BotOptions{GitHub: o.GitHubOptions, Config: o.ConfigSpec(), DataDir: o.DataDir, PublicURL: o.PublicURL, Log: log,
+		BotOptions: BotOptions{GitHub: o.GitHubOptions, Config: o.ConfigSpec(), DataDir: o.DataDir, StorePath: o.Database, Lease: o.ReplicaLease, PublicURL: o.PublicURL, Log: log,
 			Secrets: o.Secrets(), BuildUser: o.BuildUser, Hide: o.hidden(), AllowUnsandboxed: o.AllowUnsandboxed, DiskReserve: o.DiskReserveBytes,
 			Confine: true, AllowUnlimited: o.AllowUnlimited},
 		Secret: o.Secret, Workers: o.Workers, CoalesceWindow: o.CoalesceWindow, MaxInFlight: o.MaxInFlightBytes,

@@ -36,9 +36,12 @@ type BotOptions struct {
 	// from GitHub for every run.
 	Config string
 	// DataDir holds mirrors and build roots; the database too unless
-	// StorePath names another file.
+	// StorePath names another file, or a PostgreSQL URL.
 	DataDir   string
 	StorePath string
+	// Lease is how long the work of a replica that died waits before
+	// another takes it (0: store.DefaultLease).
+	Lease time.Duration
 	// PublicURL is where the run pages are served, for status links;
 	// RunURL, when set, links runs elsewhere (the Action's workflow run).
 	PublicURL string
@@ -151,7 +154,11 @@ func newBot(ctx context.Context, o BotOptions, observer ghclient.Observer) (*bot
 	if o.StorePath == "" {
 		o.StorePath = store.Path(o.DataDir)
 	}
-	st, err := store.Open(ctx, o.StorePath)
+	var sopts []store.Option
+	if o.Lease > 0 {
+		sopts = append(sopts, store.WithLease(o.Lease))
+	}
+	st, err := store.Open(ctx, o.StorePath, sopts...)
 	if err != nil {
 		return nil, nil, false, err
 	}
