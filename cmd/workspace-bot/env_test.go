@@ -42,6 +42,8 @@ func TestBadEnvironmentVariables(t *testing.T) {
 		"WORKSPACE_BOT_CONFIG":              {[]string{"validate"}, missing, "file not found: name wrknv.toml or its directory"},
 		"WORKSPACE_BOT_WORKSPACE_REPO":      {[]string{"serve"}, "provide-workspace", "want owner/repo"},
 		"WORKSPACE_BOT_DATA_DIR":            {[]string{"serve"}, aFile, "is a file, not a directory"},
+		"WORKSPACE_BOT_DATABASE":            {[]string{"serve"}, "mysql://bot:hush@db/bot", "want a PostgreSQL URL"},
+		"WORKSPACE_BOT_REPLICA_LEASE":       {[]string{"serve"}, "10ms", "want a duration"},
 		"WORKSPACE_BOT_WORKERS":             {[]string{"serve"}, "abc", "want a whole number from 1 to 64, such as 4"},
 		"WORKSPACE_BOT_PUBLIC_URL":          {[]string{"serve"}, "bot.example.com", "want an http or https URL"},
 		"WORKSPACE_BOT_LOG_FORMAT":          {[]string{"serve"}, "xml", "want json or text"},
@@ -121,7 +123,8 @@ func TestSecretsFDFromOutside(t *testing.T) {
 // TestBadEnvironmentVariables covers it, or is the one the program sets
 // for itself.
 func TestEveryVariableIsInTheList(t *testing.T) {
-	known := map[string]bool{"WORKSPACE_BOT_SECRETS_FD": true}
+	// internal/pgtest's variables are read by tests alone.
+	known := map[string]bool{"WORKSPACE_BOT_SECRETS_FD": true, "WORKSPACE_BOT_TEST_POSTGRES": true, "WORKSPACE_BOT_REQUIRE_POSTGRES": true}
 	for _, e := range cli.Env {
 		for _, v := range e.Vars {
 			known[v] = true
