@@ -683,7 +683,12 @@ func (s *Store) RequeueInterrupted(ctx context.Context) (int, error) {
 		sql  string
 		args []any
 	}{
-		{`UPDATE runs SET state = 'queued', started_at = 0, step = '', step_at = 0, not_before = ? WHERE state = 'running'`, []any{now}},
+		// A run handed to a remote executor is not interrupted: its job
+		// goes on (on GitHub Actions) and posts its result to whichever
+		// replica answers; a job that died is the dispatch watcher's to
+		// find (see LiveDispatches).
+		{`UPDATE runs SET state = 'queued', started_at = 0, step = '', step_at = 0, not_before = ? WHERE state = 'running'
+AND id NOT IN (SELECT run FROM run_dispatches WHERE ` + liveDispatch + `)`, []any{now}},
 		// A trigger that queued a run and stopped before its reports
 		// were out held it; nothing else will release it.
 		{`UPDATE runs SET not_before = ? WHERE state = 'queued' AND not_before = ?`, []any{now, int64(held)}},
