@@ -31,6 +31,7 @@ type Runs interface {
 	ClaimRun(ctx context.Context, now time.Time) (*store.Run, error)
 	NextRunDue(ctx context.Context) (time.Time, bool, error)
 	LatestRun(ctx context.Context, key string) (*store.Run, error)
+	GetRun(ctx context.Context, id int64) (*store.Run, error)
 	FinishRun(ctx context.Context, id int64, ended lifecycle.Result, result *ci.Result, reports ...store.Report) error
 	WaitRun(ctx context.Context, id int64, w store.Waiting) error
 	SetWaiting(ctx context.Context, w store.Waiting) error
@@ -88,6 +89,8 @@ type Queue struct {
 	log logrus.FieldLogger
 
 	wake chan struct{}
+	// dispatchWake wakes the watcher of runs built remotely.
+	dispatchWake chan struct{}
 
 	mu      sync.Mutex
 	active  map[int64]context.CancelCauseFunc // runs building in this process, by store id
@@ -134,11 +137,14 @@ func NewQueue(b *Bot, opts QueueOptions) (*Queue, error) {
 	if opts.Executor == nil {
 		opts.Executor = Local{Bot: b}
 	}
-	q := &Queue{b: b, opt: opts, log: b.log, wake: make(chan struct{}, 64), active: map[int64]context.CancelCauseFunc{}}
+	q := &Queue{b: b, opt: opts, log: b.log, wake: make(chan struct{}, 64), dispatchWake: make(chan struct{}, 1), active: map[int64]context.CancelCauseFunc{}}
 	// Until Start, the work is done by Drain, in its caller's goroutine.
 	q.claimCtx, q.stopClaim = context.WithCancel(context.Background())
 	q.jobCtx, q.stopJobs = context.WithCancelCause(context.Background())
 	b.runs = q
+	if q.remote() != nil {
+		b.workflowEvent = q.WakeDispatches
+	}
 	if opts.OnLanding != nil {
 		b.opt.OnLanding = opts.OnLanding
 	}
@@ -170,6 +176,9 @@ func (q *Queue) Drain(ctx context.Context) error {
 			worked = true
 		}
 		if err := q.b.sweep(ctx, false); err != nil {
+			return err
+		}
+		if err := q.checkDispatches(ctx); err != nil {
 			return err
 		}
 		if !worked {

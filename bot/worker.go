@@ -38,6 +38,10 @@ func (q *Queue) Start(ctx context.Context) error {
 	}
 	q.loops.Add(1)
 	go q.reportLoop()
+	if q.remote() != nil {
+		q.loops.Add(1)
+		go q.watchLoop()
+	}
 	q.loops.Add(1)
 	go func() {
 		defer q.loops.Done()

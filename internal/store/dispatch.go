@@ -29,8 +29,11 @@ type Dispatch struct {
 	ResultDigest string
 	ResultAt     time.Time
 	// Ended says why the dispatch ended without a result: cancelled,
-	// superseded, or lost (its job died or never started).
+	// refused, or lost (its job died or never started).
 	Ended string
+	// Job is what the job was handed, as the executor encoded it: the
+	// pinned plan and the trust decided when it was dispatched.
+	Job []byte
 }
 
 // Live reports whether the dispatch still waits for its result.
@@ -43,24 +46,24 @@ const liveDispatch = `result_at = 0 AND ended = ''`
 // ErrResultRecorded is a second, different result posted for a run.
 var ErrResultRecorded = errors.New("a different result was already recorded for this run")
 
-const dispatchColumns = `run, token_hash, attempt, workflow_run, workflow_url, dispatched_at, started_at, result_digest, result_at, ended`
+const dispatchColumns = `run, token_hash, attempt, workflow_run, workflow_url, dispatched_at, started_at, result_digest, result_at, ended, job`
 
 func scanDispatch(row interface{ Scan(...any) error }) (*Dispatch, error) {
 	var d Dispatch
 	var da, sa, ra int64
-	if err := row.Scan(&d.Run, &d.TokenHash, &d.Attempt, &d.WorkflowRun, &d.WorkflowURL, &da, &sa, &d.ResultDigest, &ra, &d.Ended); err != nil {
+	if err := row.Scan(&d.Run, &d.TokenHash, &d.Attempt, &d.WorkflowRun, &d.WorkflowURL, &da, &sa, &d.ResultDigest, &ra, &d.Ended, &d.Job); err != nil {
 		return nil, err
 	}
 	d.DispatchedAt, d.StartedAt, d.ResultAt = fromNanos(da), fromNanos(sa), fromNanos(ra)
 	return &d, nil
 }
 
-// Dispatch records that the running run id is being handed off with a
-// token whose hash is tokenHash, before the hand-off is asked of GitHub:
+// Dispatch records that the running run id is being handed off, job
+// what it is handed, with a token whose hash is tokenHash, before the hand-off is asked of GitHub:
 // whatever happens next, the run's token is known to every replica. A
 // run dispatched before gets the new token and its next attempt number,
 // which comes back.
-func (s *Store) Dispatch(ctx context.Context, id int64, tokenHash string) (attempt int, err error) {
+func (s *Store) Dispatch(ctx context.Context, id int64, tokenHash string, job []byte) (attempt int, err error) {
 	err = s.runTx(ctx, fmt.Sprintf("dispatch run %d", id), func(tx *sql.Tx) error {
 		var state string
 		if err := tx.QueryRowContext(ctx, `SELECT state FROM runs WHERE id = ?`, id).Scan(&state); err != nil {
@@ -72,10 +75,10 @@ func (s *Store) Dispatch(ctx context.Context, id int64, tokenHash string) (attem
 		if state != "running" {
 			return fmt.Errorf("run %d is %s, not running: nothing to dispatch", id, state)
 		}
-		return tx.QueryRowContext(ctx, `INSERT INTO run_dispatches (run, token_hash, dispatched_at) VALUES (?, ?, ?)
+		return tx.QueryRowContext(ctx, `INSERT INTO run_dispatches (run, token_hash, dispatched_at, job) VALUES (?, ?, ?, ?)
 ON CONFLICT (run) DO UPDATE SET token_hash = excluded.token_hash, attempt = attempt + 1, workflow_run = 0, workflow_url = '',
-	dispatched_at = excluded.dispatched_at, started_at = 0, result_digest = '', result_at = 0, ended = ''
-RETURNING attempt`, id, tokenHash, toNanos(s.now())).Scan(&attempt)
+	dispatched_at = excluded.dispatched_at, started_at = 0, result_digest = '', result_at = 0, ended = '', job = excluded.job
+RETURNING attempt`, id, tokenHash, toNanos(s.now()), job).Scan(&attempt)
 	})
 	return attempt, err
 }

@@ -19,7 +19,7 @@ func dispatched(t *testing.T, s *Store, key, h string) int64 {
 	if r, err := s.ClaimRun(ctx, s.now()); err != nil || r == nil || r.ID != id {
 		t.Fatalf("claim = %+v, %v", r, err)
 	}
-	if n, err := s.Dispatch(ctx, id, h); err != nil || n != 1 {
+	if n, err := s.Dispatch(ctx, id, h, []byte(`{}`)); err != nil || n != 1 {
 		t.Fatalf("Dispatch = %d, %v; want attempt 1", n, err)
 	}
 	return id
@@ -115,7 +115,7 @@ func TestRetryDispatch(t *testing.T) {
 	if err != nil || r == nil || r.ID != id {
 		t.Fatalf("claim after retry = %+v %v", r, err)
 	}
-	if n, err := s.Dispatch(ctx, id, "h2"); err != nil || n != 2 {
+	if n, err := s.Dispatch(ctx, id, "h2", nil); err != nil || n != 2 {
 		t.Fatalf("second Dispatch = %d %v, want attempt 2", n, err)
 	}
 	d, _ := s.GetDispatch(ctx, id)

@@ -255,7 +255,8 @@ CREATE TABLE run_dispatches (
 	started_at    INTEGER NOT NULL DEFAULT 0,
 	result_digest TEXT NOT NULL DEFAULT '',
 	result_at     INTEGER NOT NULL DEFAULT 0,
-	ended         TEXT NOT NULL DEFAULT ''
+	ended         TEXT NOT NULL DEFAULT '',
+	job           BLOB
 );
 CREATE INDEX run_dispatches_workflow_run ON run_dispatches (workflow_run);
 `,
