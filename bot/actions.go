@@ -143,6 +143,14 @@ func (a *Actions) target(cfg *workspace.Config) (repo, ref string, err error) {
 	return repo, ref, nil
 }
 
+// The inputs a dispatch passes the workflow (examples/workspace-run.yml).
+const (
+	InputRun     = "run"
+	InputToken   = "token"
+	InputService = "service"
+	InputRunsOn  = "runs-on"
+)
+
 // RunToken is a new one-time run token and the hash the store keeps.
 func RunToken() (token, hash string) {
 	var b [32]byte
@@ -189,9 +197,9 @@ func (a *Actions) Build(ctx context.Context, j Job) *Outcome {
 	if err != nil {
 		return fail("recording the dispatch failed: " + err.Error())
 	}
-	inputs := map[string]string{"run": strconv.FormatInt(p.Run, 10), "token": token, "service": a.opt.ServiceURL}
+	inputs := map[string]string{InputRun: strconv.FormatInt(p.Run, 10), InputToken: token, InputService: a.opt.ServiceURL}
 	if a.opt.RunsOn != "" {
-		inputs["runs-on"] = a.opt.RunsOn
+		inputs[InputRunsOn] = a.opt.RunsOn
 	}
 	wr, err := a.opt.GitHub.DispatchWorkflow(ctx, repo, a.opt.Workflow, ref, inputs)
 	if err != nil {

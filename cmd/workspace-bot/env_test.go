@@ -55,7 +55,7 @@ func TestBadEnvironmentVariables(t *testing.T) {
 		"WORKSPACE_BOT_DISK_RESERVE":            {[]string{"serve"}, "lots", "want a size, such as 64MB"},
 		"WORKSPACE_BOT_EXECUTOR":                {[]string{"serve"}, "k8s", "want local or actions"},
 		"WORKSPACE_BOT_EXECUTOR_WORKFLOW":       {[]string{"serve"}, "../x.yml", "want a workflow file name such as workspace-run.yml"},
-		"WORKSPACE_BOT_EXECUTOR_RUNS_ON":        {[]string{"serve"}, "[\"linux\"", "want one runner label, or a JSON list of labels"},
+		"WORKSPACE_BOT_EXECUTOR_RUNS_ON":        {[]string{"serve"}, "linux,x64", "want one runner label, or a JSON list of labels"},
 		"WORKSPACE_BOT_EXECUTOR_START_DEADLINE": {[]string{"serve"}, "soon", "want a duration with its unit"},
 		"WORKSPACE_BOT_COMMAND":                 {[]string{"action"}, "deploy", "want auto, test or validate"},
 	}
