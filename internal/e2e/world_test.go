@@ -17,6 +17,7 @@ import (
 
 	"github.com/provide-io/workspace-bot/bot"
 	"github.com/provide-io/workspace-bot/ci"
+	"github.com/provide-io/workspace-bot/internal/actionstest"
 	"github.com/provide-io/workspace-bot/internal/ghclient"
 	"github.com/provide-io/workspace-bot/internal/githubtest"
 	"github.com/provide-io/workspace-bot/internal/phony"
@@ -50,6 +51,8 @@ type world struct {
 	// serveEnv added to its environment.
 	serveAs  *syscall.Credential
 	serveEnv []string
+	// runner runs the dispatched jobs of a world with actions.
+	runner *actionstest.Runner
 }
 
 type worldOptions struct {
@@ -65,6 +68,12 @@ type worldOptions struct {
 	// siblingTests gives each sibling a test of its own, which prints
 	// "own tests of NAME".
 	siblingTests bool
+	// actions builds with serve --executor actions: runs are dispatched
+	// to the emulator's acme/ws workflow, and a test runner (w.runner)
+	// runs the real binary's run-job, doing modes in turn.
+	actions *actionsWorld
+	// logTo, when set, receives the service's log at debug level.
+	logTo io.Writer
 }
 
 func newWorld(t *testing.T, o worldOptions) *world {
@@ -130,6 +139,10 @@ func (w *world) serve(o worldOptions) {
 	if testing.Verbose() && os.Getenv("E2E_LOG") != "" {
 		log.SetLevel(logrus.DebugLevel)
 	}
+	if o.logTo != nil {
+		log.SetOutput(o.logTo)
+		log.SetLevel(logrus.DebugLevel)
+	}
 	if o.coalesce == 0 {
 		o.coalesce = 300 * time.Millisecond
 	}
@@ -138,7 +151,7 @@ func (w *world) serve(o worldOptions) {
 		t.Fatal(err)
 	}
 	url := "http://" + ln.Addr().String()
-	srv, err := server.New(context.Background(), server.Options{
+	so := server.Options{
 		BotOptions: server.BotOptions{
 			GitHub: ghclient.Options{APIURL: w.gh.APIURL(), Token: botToken, RetryBase: 10 * time.Millisecond, MaxWait: 2 * time.Second},
 			Config: w.cfg, DataDir: dataDir, PublicURL: url, Log: log,
@@ -147,7 +160,11 @@ func (w *world) serve(o worldOptions) {
 			Confine: true, AllowUnlimited: ci.LimitsAvailable() != nil,
 		},
 		Secret: []byte(secret), Workers: 2, CoalesceWindow: o.coalesce, Poll: 50 * time.Millisecond,
-	})
+	}
+	if o.actions != nil {
+		w.dispatchTo(o.actions, url, &so)
+	}
+	srv, err := server.New(context.Background(), so)
 	if err != nil {
 		ln.Close()
 		t.Fatal(err)
