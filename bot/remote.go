@@ -261,7 +261,7 @@ func (q *Queue) lost(ctx context.Context, a *Actions, p *Plan, d *store.Dispatch
 		}
 		log.Warn("the run's job is lost; dispatching it once more: " + why)
 		q.appendLog(ctx, d.Run, "\n--- the run's job is lost: "+why+"; dispatching it once more\n")
-		q.b.report(ctx, q.b.stateReports(p, lifecycle.Done, lifecycle.Error, "lost: "+why+"; retrying once", nil)...)
+		q.b.report(ctx, q.b.stateReports(p, lifecycle.Done, lifecycle.Error, "job lost, retrying once: "+why, nil)...)
 		q.Notify()
 		return
 	}

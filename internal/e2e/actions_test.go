@@ -92,17 +92,22 @@ func TestActionsPassThenFail(t *testing.T) {
 func TestActionsSupersedeCancelsTheWorkflowRun(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, worldOptions{actions: &actionsWorld{}})
-	n := w.openPR("acme/core", "slow", "", map[string]string{"check.sh": "echo core slow; sleep 60\n"})
+	n := w.openPR("acme/core", "slow", "", map[string]string{"check.sh": "echo core slow; sleep 120\n"})
 	w.send("pull_request", w.prPayload("opened", "acme/core", n))
 	w.waitFor("the first job to build", func() bool {
 		rs := w.workflowRuns()
-		return len(rs) == 1 && strings.Contains(w.runner.Log(rs[0].ID), "core slow")
+		// run-job prints each step as it starts.
+		return len(rs) == 1 && strings.Contains(w.runner.Log(rs[0].ID), "test workspace: ")
 	})
 	w.push("acme/core", "slow", map[string]string{"check.sh": "echo core fast\n"})
 	sha := w.head("acme/core", n)
 	w.send("pull_request", w.prPayload("synchronize", "acme/core", n))
 	w.waitState("acme/core", sha, "success")
 	w.idle()
+	w.waitFor("the second workflow run to end", func() bool {
+		rs := w.workflowRuns()
+		return len(rs) == 2 && rs[1].Status == "completed"
+	})
 	rs := w.workflowRuns()
 	if len(rs) != 2 || !rs[0].Cancelled || rs[0].Conclusion != "cancelled" || rs[1].Conclusion != "success" {
 		t.Fatalf("workflow runs %+v, want the first cancelled and the second a success", rs)
@@ -124,6 +129,10 @@ func TestActionsRunnerDiesAndTheRunIsRetriedOnce(t *testing.T) {
 	w.send("pull_request", w.prPayload("opened", "acme/core", n))
 	w.waitState("acme/core", sha, "success")
 	w.idle()
+	w.waitFor("the second workflow run to end", func() bool {
+		rs := w.workflowRuns()
+		return len(rs) == 2 && rs[1].Status == "completed"
+	})
 	lost := false
 	for _, s := range w.gh.Statuses("acme/core", sha) {
 		if s.State == "error" && strings.Contains(s.Description, "retrying once") {
