@@ -306,3 +306,31 @@ func TestActionsForgedResultsAreRefused(t *testing.T) {
 		}
 	}
 }
+
+// /workspace cancel while a run builds on a runner cancels its workflow
+// run, and the members say who cancelled it.
+func TestActionsCancelCommandCancelsTheWorkflowRun(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, worldOptions{actions: &actionsWorld{}})
+	n := w.openPR("acme/core", "slow", "", map[string]string{"check.sh": "echo core slow; sleep 120\n"})
+	sha := w.head("acme/core", n)
+	w.send("pull_request", w.prPayload("opened", "acme/core", n))
+	w.waitFor("the job to build", func() bool {
+		rs := w.workflowRuns()
+		return len(rs) == 1 && strings.Contains(w.runner.Log(rs[0].ID), "test workspace: ")
+	})
+	body, _ := w.comment("acme/core", n, "alice", "MEMBER", "/workspace cancel")
+	w.send("issue_comment", body)
+	st := w.waitState("acme/core", sha, "error")
+	if !strings.Contains(st.Description, "cancelled by @alice") {
+		t.Errorf("status %q does not say who cancelled", st.Description)
+	}
+	w.idle()
+	w.waitFor("the workflow run to end", func() bool { return w.workflowRuns()[0].Status == "completed" })
+	if wr := w.workflowRuns()[0]; !wr.Cancelled || wr.Conclusion != "cancelled" {
+		t.Errorf("workflow run %+v, want cancelled", wr)
+	}
+	if rs := w.runs(); len(rs) != 1 || rs[0].Ended != lifecycle.Cancelled {
+		t.Fatalf("runs %+v", rs)
+	}
+}
