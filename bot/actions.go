@@ -146,6 +146,7 @@ func (a *Actions) target(cfg *workspace.Config) (repo, ref string, err error) {
 // The inputs a dispatch passes the workflow (examples/workspace-run.yml).
 const (
 	InputRun     = "run"
+	InputAttempt = "attempt"
 	InputToken   = "token"
 	InputService = "service"
 	InputRunsOn  = "runs-on"
@@ -167,10 +168,13 @@ func TokenHash(token string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// Title is the display title the workflow gives run id's workflow run
-// (its run-name), by which a dispatch GitHub did not answer with its run
-// is found.
-func Title(id int64) string { return fmt.Sprintf("workspace-bot run %d", id) }
+// Title is the display title the workflow gives the workflow run of
+// attempt of run id (its run-name), by which a dispatch GitHub did not
+// answer with its run is found. The attempt tells a retry's run from the
+// lost one's.
+func Title(id int64, attempt int) string {
+	return fmt.Sprintf("workspace-bot run %d, attempt %d", id, attempt)
+}
 
 // Build dispatches the workflow for j's run and returns nil: the run
 // stays building until its job posts the outcome. A dispatch GitHub
@@ -197,7 +201,7 @@ func (a *Actions) Build(ctx context.Context, j Job) *Outcome {
 	if err != nil {
 		return fail("recording the dispatch failed: " + err.Error())
 	}
-	inputs := map[string]string{InputRun: strconv.FormatInt(p.Run, 10), InputToken: token, InputService: a.opt.ServiceURL}
+	inputs := map[string]string{InputRun: strconv.FormatInt(p.Run, 10), InputAttempt: strconv.Itoa(attempt), InputToken: token, InputService: a.opt.ServiceURL}
 	if a.opt.RunsOn != "" {
 		inputs[InputRunsOn] = a.opt.RunsOn
 	}
@@ -271,7 +275,7 @@ func (a *Actions) cancelWorkflow(ctx context.Context, id int64, d *store.Dispatc
 	}
 	wr := d.WorkflowRun
 	if wr == 0 {
-		found, ok, err := a.opt.GitHub.FindWorkflowRun(ctx, repo, a.opt.Workflow, Title(id), d.DispatchedAt.Add(-time.Minute))
+		found, ok, err := a.opt.GitHub.FindWorkflowRun(ctx, repo, a.opt.Workflow, Title(id, d.Attempt), d.DispatchedAt.Add(-time.Minute))
 		if err != nil || !ok {
 			// Never found: its job will ask for the plan and be refused.
 			return err
@@ -313,7 +317,7 @@ func (a *Actions) check(ctx context.Context, p *Plan, d *store.Dispatch, now tim
 		return err.Error(), nil
 	}
 	if d.WorkflowRun == 0 {
-		found, ok, err := a.opt.GitHub.FindWorkflowRun(ctx, repo, a.opt.Workflow, Title(d.Run), d.DispatchedAt.Add(-time.Minute))
+		found, ok, err := a.opt.GitHub.FindWorkflowRun(ctx, repo, a.opt.Workflow, Title(d.Run, d.Attempt), d.DispatchedAt.Add(-time.Minute))
 		if err != nil {
 			return "", err
 		}

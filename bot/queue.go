@@ -178,8 +178,10 @@ func (q *Queue) Drain(ctx context.Context) error {
 		if err := q.b.sweep(ctx, false); err != nil {
 			return err
 		}
-		if err := q.checkDispatches(ctx); err != nil {
+		if lost, err := q.checkDispatches(ctx); err != nil {
 			return err
+		} else if lost {
+			worked = true
 		}
 		if !worked {
 			return nil

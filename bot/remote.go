@@ -194,7 +194,7 @@ func (q *Queue) watchLoop() {
 	t := time.NewTicker(a.opt.Check)
 	defer t.Stop()
 	for {
-		if err := q.checkDispatches(q.claimCtx); err != nil && q.claimCtx.Err() == nil {
+		if _, err := q.checkDispatches(q.claimCtx); err != nil && q.claimCtx.Err() == nil {
 			q.log.WithError(err).Warn("checking the runs on GitHub Actions failed")
 		}
 		select {
@@ -207,16 +207,16 @@ func (q *Queue) watchLoop() {
 }
 
 // checkDispatches finds the live dispatches whose job is lost and
-// retries each once, then reports it as an error. Any replica may do
-// it: the store lets one act on each lost job.
-func (q *Queue) checkDispatches(ctx context.Context) error {
+// retries each once, then reports it as an error; acted says it found
+// one. Any replica may do it: the store lets one act on each lost job.
+func (q *Queue) checkDispatches(ctx context.Context) (acted bool, err error) {
 	a := q.remote()
 	if a == nil {
-		return nil
+		return false, nil
 	}
 	live, err := a.opt.Dispatches.LiveDispatches(ctx)
 	if err != nil {
-		return err
+		return false, err
 	}
 	var errs []error
 	for i := range live {
@@ -238,9 +238,10 @@ func (q *Queue) checkDispatches(ctx context.Context) error {
 		}
 		if why != "" {
 			q.lost(ctx, a, p, d, why)
+			acted = true
 		}
 	}
-	return errors.Join(errs...)
+	return acted, errors.Join(errs...)
 }
 
 // lost handles a job that will not post a result: its first attempt is

@@ -43,13 +43,13 @@ func TestExampleRunWorkflow(t *testing.T) {
 	if err := yaml.Unmarshal(raw, &wf); err != nil {
 		t.Fatal(err)
 	}
-	for _, in := range []string{bot.InputRun, bot.InputToken, bot.InputService, bot.InputRunsOn} {
+	for _, in := range []string{bot.InputRun, bot.InputAttempt, bot.InputToken, bot.InputService, bot.InputRunsOn} {
 		if _, ok := wf.On.Dispatch.Inputs[in]; !ok {
 			t.Errorf("the workflow takes no %q input, which the service sends", in)
 		}
 	}
-	if title := strings.ReplaceAll(wf.RunName, "${{ inputs.run }}", "42"); title != bot.Title(42) {
-		t.Errorf("run-name %q gives run 42 the title %q; the service looks for %q", wf.RunName, title, bot.Title(42))
+	if title := strings.NewReplacer("${{ inputs.run }}", "42", "${{ inputs.attempt }}", "2").Replace(wf.RunName); title != bot.Title(42, 2) {
+		t.Errorf("run-name %q gives run 42's attempt 2 the title %q; the service looks for %q", wf.RunName, title, bot.Title(42, 2))
 	}
 	if !strings.Contains(wf.Concurrency.Group, "inputs.run") {
 		t.Errorf("concurrency group %q is not per run", wf.Concurrency.Group)

@@ -39,7 +39,7 @@ func (w *world) dispatchTo(a *actionsWorld, url string, so *server.Options) {
 	}
 	w.push(wsRepo, "main", map[string]string{"README": "ws\n"})
 	if !a.noWorkflow {
-		w.gh.AddWorkflow(wsRepo, githubtest.Workflow{Path: workflow, Name: "workspace-run", RunName: "workspace-bot run ${{ inputs.run }}", Disabled: a.disabled})
+		w.gh.AddWorkflow(wsRepo, githubtest.Workflow{Path: workflow, Name: "workspace-run", RunName: "workspace-bot run ${{ inputs.run }}, attempt ${{ inputs.attempt }}", Disabled: a.disabled})
 	}
 	w.gh.SendWebhooks(url+"/webhook", secret, "workflow_run", "workflow_job")
 	deadline := a.startDeadline
