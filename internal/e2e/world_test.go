@@ -40,7 +40,7 @@ var siblings = []string{"core", "lib", "app"}
 // world is the emulator with three sibling repositories and, unless
 // serve is false, the service wired as `workspace-bot serve` wires it.
 type world struct {
-	t      *testing.T
+	t      testing.TB
 	gh     *githubtest.Server
 	cfgDir string
 	cfg    string // path of wrknv.toml
@@ -76,7 +76,7 @@ type worldOptions struct {
 	logTo io.Writer
 }
 
-func newWorld(t *testing.T, o worldOptions) *world {
+func newWorld(t testing.TB, o worldOptions) *world {
 	t.Helper()
 	srv, err := githubtest.Start(githubtest.Options{})
 	if err != nil {
@@ -122,7 +122,7 @@ func newWorld(t *testing.T, o worldOptions) *world {
 	return w
 }
 
-func write(t *testing.T, path, content string) {
+func write(t testing.TB, path, content string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
@@ -311,9 +311,13 @@ func (w *world) waitFor(what string, cond func() bool) {
 // event's time on a loaded machine (a run of these tests takes seconds),
 // and shortly before the test binary's own deadline if that is sooner,
 // so the failure names what it waited for.
-func patience(t *testing.T) time.Time {
+func patience(t testing.TB) time.Time {
 	end := time.Now().Add(3 * time.Minute)
-	if d, ok := t.Deadline(); ok && d.Add(-30*time.Second).Before(end) {
+	dl, hasDeadline := t.(interface{ Deadline() (time.Time, bool) })
+	if !hasDeadline {
+		return end
+	}
+	if d, ok := dl.Deadline(); ok && d.Add(-30*time.Second).Before(end) {
 		return d.Add(-30 * time.Second)
 	}
 	return end
