@@ -128,7 +128,7 @@ func BenchmarkActionsCoordination(b *testing.B) {
 // each a test of testFor, and returns each one's time from its delivery
 // to its final status, and the time from the first delivery to the last
 // final status.
-func fanOut(b *testing.B, w *world, count int, spread, testFor time.Duration) (each []time.Duration, all time.Duration) {
+func fanOut(b *testing.B, w *world, count int, spread, testFor time.Duration) (each []time.Duration, all time.Duration, sentByPR map[int]time.Time) {
 	times := &statusTimes{}
 	times.hook(w)
 	type cs struct {
@@ -149,6 +149,10 @@ func fanOut(b *testing.B, w *world, count int, spread, testFor time.Duration) (e
 		sent[i] = time.Now()
 		w.send("pull_request", w.prPayload("opened", "acme/core", c.n))
 	}
+	sentByPR = map[int]time.Time{}
+	for i, c := range sets {
+		sentByPR[c.n] = sent[i]
+	}
 	var last time.Time
 	for i, c := range sets {
 		w.waitFor("success of "+strconv.Itoa(i), func() bool { return !times.get("acme/core", c.sha, "success").IsZero() })
@@ -158,7 +162,7 @@ func fanOut(b *testing.B, w *world, count int, spread, testFor time.Duration) (e
 			last = done
 		}
 	}
-	return each, last.Sub(start)
+	return each, last.Sub(start), sentByPR
 }
 
 func maxOf(ds []time.Duration) time.Duration {
@@ -181,21 +185,54 @@ func BenchmarkFanOut(b *testing.B) {
 		name string
 		o    worldOptions
 	}{
-		{"actions-50-runners", worldOptions{actions: &actionsWorld{}, siblings: []string{"core"}, coalesce: time.Millisecond}},
+		// The service builds nothing itself: its workers only dispatch,
+		// and as many again handle deliveries.
+		{"actions-50-runners", worldOptions{actions: &actionsWorld{}, siblings: []string{"core"}, coalesce: time.Millisecond, workers: 8}},
 		{"local-2-workers", worldOptions{siblings: []string{"core"}, coalesce: time.Millisecond}},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				w := newWorld(b, c.o)
-				one, _ := fanOut(b, w, 1, 0, test)
+				one, _, _ := fanOut(b, w, 1, 0, test)
 				w2 := newWorld(b, c.o)
-				each, all := fanOut(b, w2, count, spread, test)
+				each, all, sent := fanOut(b, w2, count, spread, test)
 				b.ReportMetric(one[0].Seconds(), "one-s")
 				b.ReportMetric(median(each).Seconds(), "each-s-p50")
 				b.ReportMetric(maxOf(each).Seconds(), "each-s-max")
 				b.ReportMetric(all.Seconds(), "all-s")
 				b.ReportMetric(maxOf(each).Seconds()/one[0].Seconds(), "max/one")
+				if c.o.actions != nil {
+					w2.reportPhases(b, sent)
+				}
 			}
 		})
 	}
+}
+
+// reportPhases reports where the runs of a world with actions spent
+// their time, p50 over its runs: from the run's creation to its dispatch
+// (the service), from the dispatch to the job's start (the runner), the
+// job itself, and from its result to the run's end in the store.
+func (w *world) reportPhases(b *testing.B, sent map[int]time.Time) {
+	var handled, queued, starting, building, ending []time.Duration
+	for _, r := range w.runs() {
+		for _, m := range r.Changeset.Members {
+			if t, ok := sent[m.PR.Number]; ok {
+				handled = append(handled, r.CreatedAt.Sub(t))
+			}
+		}
+		d, err := w.st.GetDispatch(context.Background(), r.ID)
+		if err != nil {
+			b.Fatal(err)
+		}
+		queued = append(queued, d.DispatchedAt.Sub(r.CreatedAt))
+		starting = append(starting, d.StartedAt.Sub(d.DispatchedAt))
+		building = append(building, d.ResultAt.Sub(d.StartedAt))
+		ending = append(ending, r.FinishedAt.Sub(d.ResultAt))
+	}
+	b.ReportMetric(median(handled).Seconds(), "sent-to-created-s-p50")
+	b.ReportMetric(median(queued).Seconds(), "created-to-dispatch-s-p50")
+	b.ReportMetric(median(starting).Seconds(), "dispatch-to-start-s-p50")
+	b.ReportMetric(median(building).Seconds(), "job-s-p50")
+	b.ReportMetric(median(ending).Seconds(), "result-to-end-s-p50")
 }

@@ -74,6 +74,8 @@ type worldOptions struct {
 	actions *actionsWorld
 	// logTo, when set, receives the service's log at debug level.
 	logTo io.Writer
+	// workers is serve --workers (2 when 0).
+	workers int
 }
 
 func newWorld(t testing.TB, o worldOptions) *world {
@@ -159,7 +161,7 @@ func (w *world) serve(o worldOptions) {
 			// build without limits (the refusal is the confinement tests').
 			Confine: true, AllowUnlimited: ci.LimitsAvailable() != nil,
 		},
-		Secret: []byte(secret), Workers: 2, CoalesceWindow: o.coalesce, Poll: 50 * time.Millisecond,
+		Secret: []byte(secret), Workers: max(o.workers, 2), CoalesceWindow: o.coalesce, Poll: 50 * time.Millisecond,
 	}
 	if o.actions != nil {
 		w.dispatchTo(o.actions, url, &so)
