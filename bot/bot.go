@@ -183,6 +183,9 @@ type Bot struct {
 	noChecks atomic.Bool
 	// landLocks hold each repository while a changeset lands into it.
 	landLocks keyedLocks
+	// workflowEvent, when set, is told of each workflow_run and
+	// workflow_job event: a remote build may have ended.
+	workflowEvent func()
 
 	selfMu   sync.Mutex
 	self     string

@@ -54,13 +54,8 @@ func (b *Bot) Build(ctx context.Context, p *Plan, out io.Writer, progress func(c
 	if ctx.Err() == nil {
 		b.setState(ctx, p, lifecycle.Building)
 	}
-	// Only a run of trusted code may reuse a warm root and the cache: an
-	// approved PR by an author who is not trusted still runs code nobody
-	// on the project wrote.
-	untrusted := len(p.Untrusted) > 0
-	req := ci.Request{Config: p.Config.Config, Pins: p.Pins, Changeset: p.Changeset.Key, Output: out, RunLabel: runLabel(p),
-		Members: p.Members(), Trusted: !untrusted, RequireSandbox: untrusted && !b.opt.AllowUnsandboxed, RequireLimits: untrusted && !b.opt.AllowUnlimited,
-		Progress: progress}
+	req := b.request(p)
+	req.Output, req.Progress = out, progress
 	res, err := b.opt.Builder.Run(ctx, req)
 	// [workspace.ci].retry_flaky: a run that failed only at tests known
 	// to be flaky is run again, whole, and the last run is the result.
@@ -104,6 +99,16 @@ func (b *Bot) Build(ctx context.Context, p *Plan, out io.Writer, progress func(c
 		res.Error = c.describe()
 	}
 	return &Outcome{Result: res}
+}
+
+// request is what ci is asked to build for p, whoever builds it.
+func (b *Bot) request(p *Plan) ci.Request {
+	// Only a run of trusted code may reuse a warm root and the cache: an
+	// approved PR by an author who is not trusted still runs code nobody
+	// on the project wrote.
+	untrusted := len(p.Untrusted) > 0
+	return ci.Request{Config: p.Config.Config, Pins: p.Pins, Changeset: p.Changeset.Key, RunLabel: runLabel(p),
+		Members: p.Members(), Trusted: !untrusted, RequireSandbox: untrusted && !b.opt.AllowUnsandboxed, RequireLimits: untrusted && !b.opt.AllowUnlimited}
 }
 
 // runLabel names p's run for later runs' logs: its number in the store.

@@ -41,6 +41,20 @@ type RerunEvent struct {
 	PRs []int
 }
 
+// WorkflowEvent is a workflow_run or workflow_job delivery: a GitHub
+// Actions run, perhaps one building a run of the bot, moved.
+type WorkflowEvent struct {
+	Event  string // workflow_run or workflow_job
+	Action string
+	Repo   string
+	// RunID is the workflow run; Status and Conclusion where it is.
+	RunID              int64
+	Status, Conclusion string
+}
+
+// Name implements Event.
+func (e *WorkflowEvent) Name() string { return e.Event }
+
 // Name implements Event.
 func (*PullRequestEvent) Name() string { return "pull_request" }
 

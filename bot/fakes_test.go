@@ -336,6 +336,8 @@ type setup struct {
 	Options
 	Queue QueueOptions
 	Store *store.Store
+	// Executor, when set, makes the queue's executor for the bot.
+	Executor func(b *Bot, st *store.Store) Executor
 }
 
 func newHarness(t *testing.T, mutate func(*setup)) *harness {
@@ -375,6 +377,9 @@ func newHarness(t *testing.T, mutate func(*setup)) *harness {
 	s.Records, s.Queue.Runs, s.Queue.Deliveries, s.Queue.Decode = h.st, h.st, h.st, noDecoder
 	if h.bot, err = New(s.Options); err != nil {
 		t.Fatal(err)
+	}
+	if s.Executor != nil {
+		s.Queue.Executor = s.Executor(h.bot, h.st)
 	}
 	if h.q, err = NewQueue(h.bot, s.Queue); err != nil {
 		t.Fatal(err)

@@ -25,6 +25,8 @@ var handlers = []handler{
 	{"issue_comment", handleIssueComment},
 	{"check_run", handleRerun},
 	{"check_suite", handleRerun},
+	{"workflow_run", handleWorkflow},
+	{"workflow_job", handleWorkflow},
 }
 
 // Events are the names of the events the bot acts on, read from the one
@@ -87,4 +89,16 @@ func (b *Bot) Test(ctx context.Context, ref changeset.Ref, reason string) (*Hand
 	h := &eventState{Bot: b}
 	err := h.trigger(ctx, trigger{start: &changeset.PR{Repo: ref.Repo, Number: ref.Number}, reason: reason})
 	return &h.handled, err
+}
+
+// handleWorkflow wakes the watcher of remote builds when a workflow run
+// or job completed: a job that ended without posting its result is lost,
+// and found now rather than at the next poll. The watcher reads the run
+// from GitHub itself; the event only says when to look.
+func handleWorkflow(ctx context.Context, h *eventState, ev Event) error {
+	e := ev.(*WorkflowEvent)
+	if e.Action == "completed" && h.workflowEvent != nil {
+		h.workflowEvent()
+	}
+	return nil
 }

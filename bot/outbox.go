@@ -97,6 +97,12 @@ func (b *Bot) stateReport(cfg *workspace.Config, pr *changeset.PR, st lifecycle.
 	if target == "" && st == lifecycle.Waiting {
 		target = b.queueURL(url.Values{"repo": {pr.Repo}, "pr": {strconv.Itoa(pr.Number)}})
 	}
+	return b.stateReportTo(cfg, pr, st, res, desc, run, target, ann...)
+}
+
+// stateReportTo is stateReport linking target: a run built on GitHub
+// Actions links its workflow run while it builds.
+func (b *Bot) stateReportTo(cfg *workspace.Config, pr *changeset.PR, st lifecycle.State, res lifecycle.Result, desc string, run int64, target string, ann ...Annotation) store.Report {
 	o := payload{Repo: pr.Repo, Number: pr.Number, SHA: pr.HeadSHA, Phase: st, Result: res, Context: cfg.StatusContext(),
 		Description: text.Truncate(mdescape.Plain(desc), maxDescription), TargetURL: target, Annotations: ann}
 	return newReport(kindState, fmt.Sprintf("state %s@%s %s", strings.ToLower(o.Repo), o.SHA, o.Context), run, o)

@@ -75,6 +75,9 @@ type ResolveError struct {
 func (e *ResolveError) Error() string { return fmt.Sprintf("resolving %s: %s", e.Start, e.Err) }
 func (e *ResolveError) Unwrap() error { return e.Err }
 
+// Config is the workspace config as the bot reads it now.
+func (b *Bot) Config(ctx context.Context) (*ConfigFile, error) { return b.config(ctx) }
+
 func (b *Bot) config(ctx context.Context) (*ConfigFile, error) {
 	cfg, err := b.opt.Config(ctx)
 	if err != nil {

@@ -31,6 +31,7 @@ type Runs interface {
 	ClaimRun(ctx context.Context, now time.Time) (*store.Run, error)
 	NextRunDue(ctx context.Context) (time.Time, bool, error)
 	LatestRun(ctx context.Context, key string) (*store.Run, error)
+	GetRun(ctx context.Context, id int64) (*store.Run, error)
 	FinishRun(ctx context.Context, id int64, ended lifecycle.Result, result *ci.Result, reports ...store.Report) error
 	WaitRun(ctx context.Context, id int64, w store.Waiting) error
 	SetWaiting(ctx context.Context, w store.Waiting) error
@@ -64,6 +65,9 @@ type QueueOptions struct {
 	OnRun      func(state string, d time.Duration)
 	// OnLanding, when set, is told how each landing ended.
 	OnLanding func(outcome string)
+	// Executor builds the runs the workers claim; nil is Local, with the
+	// bot's Builder.
+	Executor Executor
 }
 
 // Defaults.
@@ -91,6 +95,8 @@ type Queue struct {
 	runWake chan struct{}
 	dueMu   sync.Mutex
 	due     time.Time
+	// dispatchWake wakes the watcher of runs built remotely.
+	dispatchWake chan struct{}
 
 	mu      sync.Mutex
 	active  map[int64]context.CancelCauseFunc // runs building in this process, by store id
@@ -119,7 +125,7 @@ func NewQueue(b *Bot, opts QueueOptions) (*Queue, error) {
 	if b.rec == nil {
 		missing = append(missing, "the bot's Records")
 	}
-	if b.opt.Builder == nil {
+	if b.opt.Builder == nil && opts.Executor == nil {
 		missing = append(missing, "the bot's Builder")
 	}
 	if len(missing) > 0 {
@@ -134,11 +140,18 @@ func NewQueue(b *Bot, opts QueueOptions) (*Queue, error) {
 	if opts.Poll <= 0 {
 		opts.Poll = DefaultPoll
 	}
-	q := &Queue{b: b, opt: opts, log: b.log, wake: make(chan struct{}, 64), runWake: make(chan struct{}, opts.Workers), active: map[int64]context.CancelCauseFunc{}}
+	if opts.Executor == nil {
+		opts.Executor = Local{Bot: b}
+	}
+	q := &Queue{b: b, opt: opts, log: b.log, wake: make(chan struct{}, 64), runWake: make(chan struct{}, opts.Workers), dispatchWake: make(chan struct{}, 1),
+		active: map[int64]context.CancelCauseFunc{}}
 	// Until Start, the work is done by Drain, in its caller's goroutine.
 	q.claimCtx, q.stopClaim = context.WithCancel(context.Background())
 	q.jobCtx, q.stopJobs = context.WithCancelCause(context.Background())
 	b.runs = q
+	if q.remote() != nil {
+		b.workflowEvent = q.WakeDispatches
+	}
 	if opts.OnLanding != nil {
 		b.opt.OnLanding = opts.OnLanding
 	}
@@ -171,6 +184,11 @@ func (q *Queue) Drain(ctx context.Context) error {
 		}
 		if err := q.b.sweep(ctx, false); err != nil {
 			return err
+		}
+		if lost, err := q.checkDispatches(ctx); err != nil {
+			return err
+		} else if lost {
+			worked = true
 		}
 		if !worked {
 			return nil
@@ -209,7 +227,9 @@ func (q *Queue) submit(ctx context.Context, p *Plan, force bool) (*Submitted, er
 		return nil, err
 	}
 	for _, r := range t.Superseded {
-		q.cancelActive(r.ID, errSuperseded)
+		if !q.cancelActive(r.ID, errSuperseded) {
+			q.cancelRemote(ctx, r.ID, errSuperseded.Error())
+		}
 		log.WithFields(map[string]any{logging.Run: r.ID, logging.SupersededBy: t.ID}).Info("run superseded")
 	}
 	for i := range t.Retired {
@@ -245,6 +265,7 @@ func (q *Queue) reportStopped(ctx context.Context, r *store.Run, by *Cancel, ski
 	if q.cancelActive(r.ID, by) {
 		return
 	}
+	q.cancelRemote(ctx, r.ID, by.Error())
 	if p, err := q.storedPlan(ctx, r); err == nil {
 		q.b.reportCancelled(ctx, p, by, skip)
 	} else {
@@ -330,6 +351,14 @@ func (q *Queue) cancelActive(id int64, cause error) bool {
 	return true
 }
 
+// cancelRemote stops the handed-off build of run id, if it has one: its
+// run already ended in the store, and a result it posts is refused.
+func (q *Queue) cancelRemote(ctx context.Context, id int64, why string) {
+	if err := q.opt.Executor.Cancel(ctx, id, why); err != nil {
+		q.b.logger(ctx).WithError(err).WithField(logging.Run, id).Warn("stopping the run's build failed")
+	}
+}
+
 // execute builds a claimed run and reports it. A run cancelled because
 // the service stops goes back to the queue; one superseded by a newer run
 // reports nothing (the newer run will); every other end is reported on
@@ -411,7 +440,13 @@ func (q *Queue) build(ctx context.Context, r *store.Run) string {
 	defer stopBuild(nil)
 	lw := &logWriter{ctx: bctx, st: q.opt.Runs, id: r.ID, fail: stopBuild}
 	steps := &stepTracker{ctx: bctx, st: q.opt.Runs, id: r.ID, now: q.b.clock.Now, log: log}
-	o := q.b.Build(bctx, p, lw, steps.event)
+	o := q.opt.Executor.Build(bctx, Job{Plan: p, Log: lw, Progress: steps.event})
+	if o == nil {
+		// Handed off: whoever builds it posts the outcome back
+		// (Complete), and the run stays building in the store till then.
+		log.Info("run handed to the executor")
+		return ""
+	}
 	// A run cancelled (by a person, a close) is reported as that, even
 	// when its tail could not be stored.
 	if err := lw.failed(); err != nil && o.Stopped == nil && ctx.Err() == nil {

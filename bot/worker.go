@@ -38,8 +38,12 @@ func (q *Queue) Start(ctx context.Context) error {
 	}
 	q.loops.Add(1)
 	go q.reportLoop()
+	if q.remote() != nil {
+		q.loops.Add(1)
+		go q.watchLoop()
+	}
 	q.loops.Add(1)
-	go q.watchLoop()
+	go q.replicaLoop()
 	q.loops.Add(1)
 	go func() {
 		defer q.loops.Done()
@@ -286,10 +290,10 @@ func (q *Queue) dispatch(ctx context.Context, event string, payload []byte) erro
 	return err
 }
 
-// watchLoop stops the runs building here that were cancelled or
+// replicaLoop stops the runs building here that were cancelled or
 // superseded through another replica sharing the database: the replica
 // that handled the event could not reach this process's builds.
-func (q *Queue) watchLoop() {
+func (q *Queue) replicaLoop() {
 	defer q.loops.Done()
 	t := time.NewTicker(q.opt.Poll)
 	defer t.Stop()

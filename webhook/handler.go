@@ -66,6 +66,9 @@ type Options struct {
 	// Clock says how long ago and how long for on the run pages; nil is
 	// the machine's. It should be the store's.
 	Clock clock.Clock
+	// Jobs, when set, answers the jobs that build runs elsewhere (the
+	// actions executor): GET /runs/{id}/plan and POST /runs/{id}/result.
+	Jobs Jobs
 }
 
 // Handler serves POST /webhook, GET /healthz, GET /metrics, GET / and
@@ -83,6 +86,7 @@ type Handler struct {
 	inFlight *budget
 	mux      *http.ServeMux
 	clock    clock.Clock
+	jobs     Jobs
 	// historyPage is how many finished runs a page of GET /runs lists:
 	// HistoryPageSize, fewer in tests.
 	historyPage int
@@ -115,6 +119,7 @@ func New(opts Options) (*Handler, error) {
 
 		clock:       clock.Or(opts.Clock),
 		historyPage: HistoryPageSize,
+		jobs:        opts.Jobs,
 	}
 	if h.notify == nil {
 		h.notify = func() {}
@@ -157,6 +162,10 @@ func New(opts Options) (*Handler, error) {
 	mux.HandleFunc("GET /runs", h.serveRuns)
 	mux.HandleFunc("GET /runs/{id}", h.serveRun)
 	mux.HandleFunc("GET /runs/{id}/log", h.serveRunLog)
+	if h.jobs != nil {
+		mux.HandleFunc("GET /runs/{id}/plan", h.serveJobPlan)
+		mux.HandleFunc("POST /runs/{id}/result", h.serveJobResult)
+	}
 	h.mux = mux
 	return h, nil
 }

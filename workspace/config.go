@@ -197,6 +197,9 @@ type Bot struct {
 	// MergeMethod is how landing merges each PR: merge, squash or
 	// rebase; "" takes the first the repository allows.
 	MergeMethod string
+	// Executor is where the service builds runs: local or actions; ""
+	// leaves it to serve --executor (local by default).
+	Executor string
 }
 
 // Sibling is one [[siblings]] entry.

@@ -385,3 +385,17 @@ func TestReleaseTagFormat(t *testing.T) {
 		t.Errorf("a tag without the version: %v", err)
 	}
 }
+
+func TestExecutorIsChecked(t *testing.T) {
+	cfg, _, err := Parse("w.toml", []byte(base+"[workspace.bot]\nexecutor = \"actions\"\n"+sib("a", "foundation")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Workspace.Bot.Executor != "actions" {
+		t.Errorf("executor %q, want actions", cfg.Workspace.Bot.Executor)
+	}
+	_, _, err = Parse("w.toml", []byte(base+"[workspace.bot]\nexecutor = \"k8s\"\n"+sib("a", "foundation")))
+	if err == nil || !strings.Contains(err.Error(), `workspace.bot.executor: "k8s" is not an executor (fix: use "local"`) {
+		t.Errorf("a bad executor: %v", err)
+	}
+}

@@ -23,7 +23,7 @@ var (
 	ciKeys      = []string{"setup", "test", "timeout", "checkout", "env", "cache", "max_log", "network", "limits", "affected", "retry_flaky"}
 	cacheKeys   = []string{"paths", "key"}
 	limitsKeys  = []string{"memory", "pids", "cpu"}
-	botKeys     = []string{"command", "context", "trusted", "link_by_branch", "merge_method"}
+	botKeys     = []string{"command", "context", "trusted", "link_by_branch", "merge_method", "executor"}
 	releaseKeys = []string{"fixed", "tag", "github_releases"}
 	siblingKeys = []string{"name", "path", "repo", "layer", "depends_on", "branch", "setup", "setup_inputs", "test", "sparse", "merge_method"}
 )
@@ -559,7 +559,16 @@ func (v *validator) bot(ws *Workspace, l loc, val any) {
 	if x, ok := m["merge_method"]; ok {
 		ws.Bot.MergeMethod = v.mergeMethod(l.child("merge_method"), x)
 	}
+	if x, ok := m["executor"]; ok {
+		ws.Bot.Executor = v.str(l.child("executor"), x)
+		if ws.Bot.Executor != "" && !slices.Contains(Executors, ws.Bot.Executor) {
+			v.failAt(l.child("executor"), fmt.Sprintf("%q is not an executor", ws.Bot.Executor), `use "local" (build on the service's machine) or "actions" (dispatch a workflow in the workspace repository)`)
+		}
+	}
 }
+
+// Executors are where the service can build a run.
+var Executors = []string{"local", "actions"}
 
 // MergeMethods are the merge methods GitHub offers.
 var MergeMethods = []string{"merge", "squash", "rebase"}

@@ -103,7 +103,7 @@ func TestEveryFlagIsDocumented(t *testing.T) {
 	}
 	docs := all.String()
 	commands := [][]string{{"validate"}, {"test"}, {"changeset"}, {"merge"}, {"serve"}, {"action"},
-		{"release", "plan"}, {"release", "open"}, {"demo"}, {"app", "create"}}
+		{"release", "plan"}, {"release", "open"}, {"demo"}, {"app", "create"}, {"run-job"}}
 	var missing []string
 	for _, c := range commands {
 		_, out, errs := runCmd(t, append(append([]string{}, c...), "--help")...)

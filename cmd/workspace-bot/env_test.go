@@ -29,33 +29,37 @@ func TestBadEnvironmentVariables(t *testing.T) {
 		value   string
 		want    string
 	}{
-		"WORKSPACE_BOT_LISTEN":              {[]string{"serve"}, "8080", "want host:port, such as 127.0.0.1:8080 or :8080"},
-		"WORKSPACE_BOT_WEBHOOK_SECRET_FILE": {[]string{"serve"}, missing, "cannot read it: no such file or directory"},
-		"WORKSPACE_BOT_WEBHOOK_SECRET":      {[]string{"serve"}, "hush\nhush", "has a line break or a control character"},
-		"WORKSPACE_BOT_GITHUB_API_URL":      {[]string{"serve"}, "api.github.com", "use an http(s) URL such as https://api.github.com/"},
-		"GITHUB_API_URL":                    {[]string{"changeset"}, "api.github.com", "use an http(s) URL such as https://api.github.com/"},
-		"WORKSPACE_BOT_GITHUB_TOKEN_FILE":   {[]string{"test"}, missing, "cannot read it: no such file or directory"},
-		"WORKSPACE_BOT_GITHUB_TOKEN":        {[]string{"serve"}, "token ghp_hush0123", "starts with a scheme word (token or Bearer): give the token alone"},
-		"GITHUB_TOKEN":                      {[]string{"release", "plan"}, "ghp_hush 0123", "has a space, a line break"},
-		"WORKSPACE_BOT_APP_ID":              {[]string{"serve"}, "my-app", "want the App's numeric id"},
-		"WORKSPACE_BOT_APP_PRIVATE_KEY":     {[]string{"serve"}, "MIIEhush0123", "neither a PEM key nor a readable file"},
-		"WORKSPACE_BOT_CONFIG":              {[]string{"validate"}, missing, "file not found: name wrknv.toml or its directory"},
-		"WORKSPACE_BOT_WORKSPACE_REPO":      {[]string{"serve"}, "provide-workspace", "want owner/repo"},
-		"WORKSPACE_BOT_DATA_DIR":            {[]string{"serve"}, aFile, "is a file, not a directory"},
-		"WORKSPACE_BOT_DATABASE":            {[]string{"serve"}, "mysql://bot:hush@db/bot", "want a PostgreSQL URL"},
-		"WORKSPACE_BOT_REPLICA_LEASE":       {[]string{"serve"}, "10ms", "want a duration"},
-		"WORKSPACE_BOT_WORKERS":             {[]string{"serve"}, "abc", "want a whole number from 1 to 64, such as 4"},
-		"WORKSPACE_BOT_PUBLIC_URL":          {[]string{"serve"}, "bot.example.com", "want an http or https URL"},
-		"WORKSPACE_BOT_LOG_FORMAT":          {[]string{"serve"}, "xml", "want json or text"},
-		"WORKSPACE_BOT_LOG_LEVEL":           {[]string{"serve"}, "loud", "want debug, info, warn or error"},
-		"WORKSPACE_BOT_COALESCE_WINDOW":     {[]string{"serve"}, "5", "want a duration with its unit, such as 500ms, 2s or 1m"},
-		"WORKSPACE_BOT_SHUTDOWN_GRACE":      {[]string{"serve"}, "-5s", "want a duration of at least 0s"},
-		"WORKSPACE_BOT_MAX_IN_FLIGHT":       {[]string{"serve"}, "1MB", "want a size of at least 50MB"},
-		"WORKSPACE_BOT_BUILD_USER":          {[]string{"test"}, "no-such-user-7c1", "no such user"},
-		"WORKSPACE_BOT_ALLOW_UNSANDBOXED":   {[]string{"serve"}, "yes", "want true or false"},
-		"WORKSPACE_BOT_ALLOW_UNLIMITED":     {[]string{"serve"}, "maybe", "want true or false"},
-		"WORKSPACE_BOT_DISK_RESERVE":        {[]string{"serve"}, "lots", "want a size, such as 64MB"},
-		"WORKSPACE_BOT_COMMAND":             {[]string{"action"}, "deploy", "want auto, test or validate"},
+		"WORKSPACE_BOT_LISTEN":                  {[]string{"serve"}, "8080", "want host:port, such as 127.0.0.1:8080 or :8080"},
+		"WORKSPACE_BOT_WEBHOOK_SECRET_FILE":     {[]string{"serve"}, missing, "cannot read it: no such file or directory"},
+		"WORKSPACE_BOT_WEBHOOK_SECRET":          {[]string{"serve"}, "hush\nhush", "has a line break or a control character"},
+		"WORKSPACE_BOT_GITHUB_API_URL":          {[]string{"serve"}, "api.github.com", "use an http(s) URL such as https://api.github.com/"},
+		"GITHUB_API_URL":                        {[]string{"changeset"}, "api.github.com", "use an http(s) URL such as https://api.github.com/"},
+		"WORKSPACE_BOT_GITHUB_TOKEN_FILE":       {[]string{"test"}, missing, "cannot read it: no such file or directory"},
+		"WORKSPACE_BOT_GITHUB_TOKEN":            {[]string{"serve"}, "token ghp_hush0123", "starts with a scheme word (token or Bearer): give the token alone"},
+		"GITHUB_TOKEN":                          {[]string{"release", "plan"}, "ghp_hush 0123", "has a space, a line break"},
+		"WORKSPACE_BOT_APP_ID":                  {[]string{"serve"}, "my-app", "want the App's numeric id"},
+		"WORKSPACE_BOT_APP_PRIVATE_KEY":         {[]string{"serve"}, "MIIEhush0123", "neither a PEM key nor a readable file"},
+		"WORKSPACE_BOT_CONFIG":                  {[]string{"validate"}, missing, "file not found: name wrknv.toml or its directory"},
+		"WORKSPACE_BOT_WORKSPACE_REPO":          {[]string{"serve"}, "provide-workspace", "want owner/repo"},
+		"WORKSPACE_BOT_DATA_DIR":                {[]string{"serve"}, aFile, "is a file, not a directory"},
+		"WORKSPACE_BOT_DATABASE":                {[]string{"serve"}, "mysql://bot:hush@db/bot", "want a PostgreSQL URL"},
+		"WORKSPACE_BOT_REPLICA_LEASE":           {[]string{"serve"}, "10ms", "want a duration"},
+		"WORKSPACE_BOT_WORKERS":                 {[]string{"serve"}, "abc", "want a whole number from 1 to 64, such as 4"},
+		"WORKSPACE_BOT_PUBLIC_URL":              {[]string{"serve"}, "bot.example.com", "want an http or https URL"},
+		"WORKSPACE_BOT_LOG_FORMAT":              {[]string{"serve"}, "xml", "want json or text"},
+		"WORKSPACE_BOT_LOG_LEVEL":               {[]string{"serve"}, "loud", "want debug, info, warn or error"},
+		"WORKSPACE_BOT_COALESCE_WINDOW":         {[]string{"serve"}, "5", "want a duration with its unit, such as 500ms, 2s or 1m"},
+		"WORKSPACE_BOT_SHUTDOWN_GRACE":          {[]string{"serve"}, "-5s", "want a duration of at least 0s"},
+		"WORKSPACE_BOT_MAX_IN_FLIGHT":           {[]string{"serve"}, "1MB", "want a size of at least 50MB"},
+		"WORKSPACE_BOT_BUILD_USER":              {[]string{"test"}, "no-such-user-7c1", "no such user"},
+		"WORKSPACE_BOT_ALLOW_UNSANDBOXED":       {[]string{"serve"}, "yes", "want true or false"},
+		"WORKSPACE_BOT_ALLOW_UNLIMITED":         {[]string{"serve"}, "maybe", "want true or false"},
+		"WORKSPACE_BOT_DISK_RESERVE":            {[]string{"serve"}, "lots", "want a size, such as 64MB"},
+		"WORKSPACE_BOT_EXECUTOR":                {[]string{"serve"}, "k8s", "want local or actions"},
+		"WORKSPACE_BOT_EXECUTOR_WORKFLOW":       {[]string{"serve"}, "../x.yml", "want a workflow file name such as workspace-run.yml"},
+		"WORKSPACE_BOT_EXECUTOR_RUNS_ON":        {[]string{"serve"}, "linux,x64", "want one runner label, or a JSON list of labels"},
+		"WORKSPACE_BOT_EXECUTOR_START_DEADLINE": {[]string{"serve"}, "soon", "want a duration with its unit"},
+		"WORKSPACE_BOT_COMMAND":                 {[]string{"action"}, "deploy", "want auto, test or validate"},
 	}
 	for _, e := range cli.Env {
 		for _, name := range e.Vars {
@@ -123,8 +127,12 @@ func TestSecretsFDFromOutside(t *testing.T) {
 // TestBadEnvironmentVariables covers it, or is the one the program sets
 // for itself.
 func TestEveryVariableIsInTheList(t *testing.T) {
-	// internal/pgtest's variables are read by tests alone.
-	known := map[string]bool{"WORKSPACE_BOT_SECRETS_FD": true, "WORKSPACE_BOT_TEST_POSTGRES": true, "WORKSPACE_BOT_REQUIRE_POSTGRES": true}
+	known := map[string]bool{"WORKSPACE_BOT_SECRETS_FD": true,
+		// run-job's token: a credential taken only from the environment,
+		// never a flag (TestRunJobRefusesBadInput).
+		"WORKSPACE_BOT_RUN_TOKEN": true,
+		// internal/pgtest's, read by tests alone.
+		"WORKSPACE_BOT_TEST_POSTGRES": true, "WORKSPACE_BOT_REQUIRE_POSTGRES": true}
 	for _, e := range cli.Env {
 		for _, v := range e.Vars {
 			known[v] = true

@@ -42,6 +42,7 @@ var commands = []command{
 	{"serve", "run the webhook service", runServe},
 	{"app", "make the GitHub App that runs the service, in one step", runApp},
 	{"action", "the GitHub Action's entry point: test the event's changeset", runAction},
+	{"run-job", "the job of serve --executor actions: build one run's pinned plan, post the outcome", runRunJob},
 	{"release", "plan coordinated releases, or open one release PR per sibling", runRelease},
 	{"demo", "the whole loop on this machine, offline, in under a minute", runDemo},
 	{"version", "print the version", runVersion},
@@ -50,7 +51,7 @@ var commands = []command{
 var version = "dev"
 
 func main() {
-	if len(os.Args) > 1 && (os.Args[1] == "serve" || os.Args[1] == "action") {
+	if len(os.Args) > 1 && (os.Args[1] == "serve" || os.Args[1] == "action" || os.Args[1] == "run-job") {
 		s, err := secretenv.Protect(credentials, os.Args)
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "workspace-bot %s: %s\n", os.Args[1], err)

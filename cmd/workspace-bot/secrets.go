@@ -15,6 +15,7 @@ var credentials = secretenv.Spec{
 	Vars: []string{
 		"GITHUB_TOKEN", "WORKSPACE_BOT_GITHUB_TOKEN", "WORKSPACE_BOT_WEBHOOK_SECRET", "WORKSPACE_BOT_APP_PRIVATE_KEY",
 		"INPUT_TOKEN", "ACTIONS_RUNTIME_TOKEN", "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+		"WORKSPACE_BOT_RUN_TOKEN",
 	},
 	Flags: []secretenv.Flag{
 		{Name: "github-token", Var: "WORKSPACE_BOT_GITHUB_TOKEN", Instead: "--github-token-file FILE or the WORKSPACE_BOT_GITHUB_TOKEN variable"},

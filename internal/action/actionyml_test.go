@@ -145,6 +145,9 @@ func TestExampleWorkflowsUseTheActionsInputs(t *testing.T) {
 		t.Fatalf("no example workflows (%v)", err)
 	}
 	for _, f := range files {
+		if filepath.Base(f) == "workspace-run.yml" {
+			continue // serve --executor actions's job, checked in cmd/workspace-bot
+		}
 		raw, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)

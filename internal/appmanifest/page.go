@@ -10,6 +10,7 @@ import (
 // permissionTitles are the names GitHub's App settings page shows, and
 // what the bot does with each permission, for the page and the README.
 var permissionTitles = map[string]struct{ title, why string }{
+	"actions":       {"Actions", "see the workflow runs that build runs end (`serve --executor actions`, which needs write to dispatch and cancel them)"},
 	"checks":        {"Checks", "results as check runs, with GitHub's Re-run button"},
 	"contents":      {"Contents", "clone siblings, read `wrknv.toml`; write: `/workspace merge` merges, tags and reverts"},
 	"issues":        {"Issues", "summary comments, replies and reactions on PR conversations"},
@@ -35,6 +36,7 @@ func PermissionTitle(p gh.Permission) string {
 // eventTitles are the events as GitHub's App settings page names them.
 var eventTitles = map[string]string{
 	"check_run": "Check run", "check_suite": "Check suite", "issue_comment": "Issue comment", "pull_request": "Pull request",
+	"workflow_job": "Workflow job", "workflow_run": "Workflow run",
 }
 
 // SetupMarkdown is the README's permissions and events for an App made

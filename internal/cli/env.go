@@ -52,6 +52,10 @@ var Env = []EnvVar{
 	{Flag: "allow-unsandboxed", Vars: []string{"WORKSPACE_BOT_ALLOW_UNSANDBOXED"}},
 	{Flag: "allow-unlimited", Vars: []string{"WORKSPACE_BOT_ALLOW_UNLIMITED"}},
 	{Flag: "disk-reserve", Vars: []string{"WORKSPACE_BOT_DISK_RESERVE"}},
+	{Flag: "executor", Vars: []string{"WORKSPACE_BOT_EXECUTOR"}},
+	{Flag: "executor-workflow", Vars: []string{"WORKSPACE_BOT_EXECUTOR_WORKFLOW"}},
+	{Flag: "executor-runs-on", Vars: []string{"WORKSPACE_BOT_EXECUTOR_RUNS_ON"}},
+	{Flag: "executor-start-deadline", Vars: []string{"WORKSPACE_BOT_EXECUTOR_START_DEADLINE"}},
 	{Flag: "command", Vars: []string{"WORKSPACE_BOT_COMMAND"}},
 }
 

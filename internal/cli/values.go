@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -164,6 +165,36 @@ var repoRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9._-]+$`)
 func OwnerRepo(v string) error {
 	if !repoRe.MatchString(v) {
 		return errors.New("want owner/repo, such as provide-io/provide-workspace")
+	}
+	return nil
+}
+
+// workflowRe is a workflow file name: the Actions API names a workflow
+// by its file in .github/workflows.
+var workflowRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*\.ya?ml$`)
+
+// WorkflowFile checks a workflow's file name.
+func WorkflowFile(v string) error {
+	if !workflowRe.MatchString(v) {
+		return errors.New("want a workflow file name such as workspace-run.yml (its name in .github/workflows, no directory)")
+	}
+	return nil
+}
+
+// RunnerLabels checks runner labels: one label, or a JSON list of them.
+func RunnerLabels(v string) error {
+	if v == "" {
+		return nil
+	}
+	if strings.HasPrefix(strings.TrimSpace(v), "[") {
+		var labels []string
+		if err := json.Unmarshal([]byte(v), &labels); err != nil || len(labels) == 0 {
+			return errors.New(`want one runner label, or a JSON list of labels such as ["self-hosted","linux"]`)
+		}
+		return nil
+	}
+	if strings.ContainsAny(v, " \t\n\"',") {
+		return errors.New(`want one runner label, or a JSON list of labels such as ["self-hosted","linux"]`)
 	}
 	return nil
 }

@@ -27,7 +27,7 @@ const (
 // a call made through the wrong one is refused.
 var installs = map[int64][]string{4242: {"acme/core", "acme/lib"}, 4243: {"acme/app"}}
 
-func installationOf(t *testing.T, repo string) int64 {
+func installationOf(t testing.TB, repo string) int64 {
 	t.Helper()
 	for id, repos := range installs {
 		for _, r := range repos {
@@ -80,7 +80,7 @@ func (w *world) registerApp() (flags []string, keyLine string) {
 
 // appPayload marks a delivery as coming through the App's installation
 // on repo.
-func appPayload(t *testing.T, repo string, d phony.Doc) []byte {
+func appPayload(t testing.TB, repo string, d phony.Doc) []byte {
 	t.Helper()
 	if err := phony.Set(d, "installation.id", installationOf(t, repo)); err != nil {
 		t.Fatal(err)

@@ -47,7 +47,7 @@ func TestMain(m *testing.M) {
 }
 
 // buildBot returns the workspace-bot binary, building it on first use.
-func buildBot(t *testing.T) string {
+func buildBot(t testing.TB) string {
 	t.Helper()
 	binOnce.Do(func() {
 		binDir, binErr = os.MkdirTemp("", "workspace-bot-e2e-*")

@@ -38,7 +38,7 @@ func (s *syncBuffer) String() string {
 // listen on. Its port is below Linux's ephemeral range (32768 and up), so
 // no outgoing connection of this busy test binary can take it before the
 // process binds it; only another freeAddr could, one time in thousands.
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	for i := 0; i < 200; i++ {
 		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", 20000+rand.IntN(12000)))

@@ -17,6 +17,7 @@ import (
 
 	"github.com/provide-io/workspace-bot/bot"
 	"github.com/provide-io/workspace-bot/ci"
+	"github.com/provide-io/workspace-bot/internal/actionstest"
 	"github.com/provide-io/workspace-bot/internal/ghclient"
 	"github.com/provide-io/workspace-bot/internal/githubtest"
 	"github.com/provide-io/workspace-bot/internal/phony"
@@ -39,7 +40,7 @@ var siblings = []string{"core", "lib", "app"}
 // world is the emulator with three sibling repositories and, unless
 // serve is false, the service wired as `workspace-bot serve` wires it.
 type world struct {
-	t      *testing.T
+	t      testing.TB
 	gh     *githubtest.Server
 	cfgDir string
 	cfg    string // path of wrknv.toml
@@ -50,6 +51,8 @@ type world struct {
 	// serveEnv added to its environment.
 	serveAs  *syscall.Credential
 	serveEnv []string
+	// runner runs the dispatched jobs of a world with actions.
+	runner *actionstest.Runner
 }
 
 type worldOptions struct {
@@ -65,9 +68,17 @@ type worldOptions struct {
 	// siblingTests gives each sibling a test of its own, which prints
 	// "own tests of NAME".
 	siblingTests bool
+	// actions builds with serve --executor actions: runs are dispatched
+	// to the emulator's acme/ws workflow, and a test runner (w.runner)
+	// runs the real binary's run-job, doing modes in turn.
+	actions *actionsWorld
+	// logTo, when set, receives the service's log at debug level.
+	logTo io.Writer
+	// workers is serve --workers (2 when 0).
+	workers int
 }
 
-func newWorld(t *testing.T, o worldOptions) *world {
+func newWorld(t testing.TB, o worldOptions) *world {
 	t.Helper()
 	srv, err := githubtest.Start(githubtest.Options{})
 	if err != nil {
@@ -113,7 +124,7 @@ func newWorld(t *testing.T, o worldOptions) *world {
 	return w
 }
 
-func write(t *testing.T, path, content string) {
+func write(t testing.TB, path, content string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
@@ -130,6 +141,10 @@ func (w *world) serve(o worldOptions) {
 	if testing.Verbose() && os.Getenv("E2E_LOG") != "" {
 		log.SetLevel(logrus.DebugLevel)
 	}
+	if o.logTo != nil {
+		log.SetOutput(o.logTo)
+		log.SetLevel(logrus.DebugLevel)
+	}
 	if o.coalesce == 0 {
 		o.coalesce = 300 * time.Millisecond
 	}
@@ -138,7 +153,7 @@ func (w *world) serve(o worldOptions) {
 		t.Fatal(err)
 	}
 	url := "http://" + ln.Addr().String()
-	srv, err := server.New(context.Background(), server.Options{
+	so := server.Options{
 		BotOptions: server.BotOptions{
 			GitHub: ghclient.Options{APIURL: w.gh.APIURL(), Token: botToken, RetryBase: 10 * time.Millisecond, MaxWait: 2 * time.Second},
 			Config: w.cfg, DataDir: dataDir, PublicURL: url, Log: log,
@@ -146,8 +161,12 @@ func (w *world) serve(o worldOptions) {
 			// build without limits (the refusal is the confinement tests').
 			Confine: true, AllowUnlimited: ci.LimitsAvailable() != nil,
 		},
-		Secret: []byte(secret), Workers: 2, CoalesceWindow: o.coalesce, Poll: 50 * time.Millisecond,
-	})
+		Secret: []byte(secret), Workers: max(o.workers, 2), CoalesceWindow: o.coalesce, Poll: 50 * time.Millisecond,
+	}
+	if o.actions != nil {
+		w.dispatchTo(o.actions, url, &so)
+	}
+	srv, err := server.New(context.Background(), so)
 	if err != nil {
 		ln.Close()
 		t.Fatal(err)
@@ -294,9 +313,13 @@ func (w *world) waitFor(what string, cond func() bool) {
 // event's time on a loaded machine (a run of these tests takes seconds),
 // and shortly before the test binary's own deadline if that is sooner,
 // so the failure names what it waited for.
-func patience(t *testing.T) time.Time {
+func patience(t testing.TB) time.Time {
 	end := time.Now().Add(3 * time.Minute)
-	if d, ok := t.Deadline(); ok && d.Add(-30*time.Second).Before(end) {
+	dl, hasDeadline := t.(interface{ Deadline() (time.Time, bool) })
+	if !hasDeadline {
+		return end
+	}
+	if d, ok := dl.Deadline(); ok && d.Add(-30*time.Second).Before(end) {
 		return d.Add(-30 * time.Second)
 	}
 	return end

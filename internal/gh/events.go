@@ -119,8 +119,38 @@ func DecodeEvent(event string, payload []byte) (bot.Event, error) {
 			ev.PRs = append(ev.PRs, pr.Number)
 		}
 		return ev, nil
+	case "workflow_run", "workflow_job":
+		var p workflowPayload
+		if err := decode(event, payload, &p); err != nil {
+			return nil, err
+		}
+		ev := &bot.WorkflowEvent{Event: event, Action: p.Action, Repo: p.Repository.FullName}
+		switch {
+		case p.WorkflowRun != nil:
+			ev.RunID, ev.Status, ev.Conclusion = p.WorkflowRun.ID, p.WorkflowRun.Status, p.WorkflowRun.Conclusion
+		case p.WorkflowJob != nil:
+			ev.RunID, ev.Status, ev.Conclusion = p.WorkflowJob.RunID, p.WorkflowJob.Status, p.WorkflowJob.Conclusion
+		}
+		return ev, nil
 	}
 	return nil, nil
+}
+
+// workflowPayload is a workflow_run or workflow_job delivery: only what
+// says which run moved, and where it is.
+type workflowPayload struct {
+	Action      string `json:"action"`
+	WorkflowRun *struct {
+		ID         int64  `json:"id"`
+		Status     string `json:"status"`
+		Conclusion string `json:"conclusion"`
+	} `json:"workflow_run"`
+	WorkflowJob *struct {
+		RunID      int64  `json:"run_id"`
+		Status     string `json:"status"`
+		Conclusion string `json:"conclusion"`
+	} `json:"workflow_job"`
+	Repository repoJSON `json:"repository"`
 }
 
 // timestamp reads one of GitHub's times; one it cannot read is the zero

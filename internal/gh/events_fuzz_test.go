@@ -95,6 +95,12 @@ func FuzzDecodeEvent(f *testing.F) {
 				same(t, "repository", e.Repo, str(doc, "repository", "full_name"))
 				same(t, "head", e.HeadSHA, str(doc, event, "head_sha"))
 			}
+		case *bot.WorkflowEvent:
+			if exact {
+				same(t, "action", e.Action, str(doc, "action"))
+				same(t, "repository", e.Repo, str(doc, "repository", "full_name"))
+				same(t, "status", e.Status, str(doc, event, "status"))
+			}
 		default:
 			t.Fatalf("a %s payload decoded as %T", event, ev)
 		}

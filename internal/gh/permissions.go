@@ -53,6 +53,12 @@ var callPermissions = map[string][]Permission{
 	"FindOpenPullRequest": {{"pull_requests", "read"}},
 	"CreatePullRequest":   {{"pull_requests", "write"}},
 	"EditPullRequest":     {{"pull_requests", "write"}},
+	// The actions executor (serve --executor actions): runs built in
+	// workflow runs of the workspace repository.
+	"DispatchWorkflow":  {{"actions", "write"}},
+	"CancelWorkflowRun": {{"actions", "write"}},
+	"WorkflowRun":       {{"actions", "read"}},
+	"FindWorkflowRun":   {{"actions", "read"}},
 }
 
 // tokenOnlyCalls are the Client's calls a GitHub App never makes, and why.
@@ -68,9 +74,16 @@ var tokenOnlyCalls = map[string]string{
 // secrets, so it is asked for only when wanted.
 var WorkflowsPermission = Permission{"workflows", "write"}
 
+// ActionsPermission lets an App dispatch and cancel workflow runs, which
+// the actions executor does (serve --executor actions). AppPermissions
+// asks only to read Actions (the workflow_run events need it): write lets
+// whoever holds the App's key run the workspace repository's workflows,
+// so it is asked for only where builds run on GitHub Actions.
+var ActionsPermission = Permission{"actions", "write"}
+
 // AppPermissions are the permissions a GitHub App running the bot needs:
 // for each permission the highest access any of its calls needs, sorted
-// by name.
+// by name; Actions at read (see ActionsPermission).
 func AppPermissions() []Permission {
 	max := map[string]string{}
 	for _, perms := range callPermissions {
@@ -80,6 +93,7 @@ func AppPermissions() []Permission {
 			}
 		}
 	}
+	max[ActionsPermission.Name] = "read"
 	out := make([]Permission, 0, len(max))
 	for name, access := range max {
 		out = append(out, Permission{name, access})

@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"sort"
 	"testing"
+	"time"
 
 	"github.com/provide-io/workspace-bot/bot"
 	"github.com/provide-io/workspace-bot/internal/ghclient"
@@ -59,7 +60,14 @@ func TestCallPermissionsAreWhatTheCallsNeed(t *testing.T) {
 	if _, err := admin.Tag(ctx, repo, "v0.9.0", base); err != nil {
 		t.Fatal(err)
 	}
-	var checkRun int64
+	var checkRun, workflowRun int64
+	w.srv.AddWorkflow(repo, githubtest.Workflow{Path: "run.yml", RunName: "run ${{ inputs.run }}"})
+	// A run to read and cancel; DispatchWorkflow makes more.
+	wr, err := admin.DispatchWorkflow(ctx, repo, "run.yml", "main", map[string]string{"run": "1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	workflowRun = wr.ID
 	// A second PR for Merge, so merging it leaves the first open.
 	merged := w.pr(t, githubtest.NewPR{Repo: repo, Head: "to-merge", Title: "To merge"})
 	if _, err := w.srv.Commit(repo, "release", map[string]string{"VERSION": "1.0.0\n"}, "release"); err != nil {
@@ -134,6 +142,22 @@ func TestCallPermissionsAreWhatTheCallsNeed(t *testing.T) {
 			return err
 		},
 		"EditPullRequest": func(ctx context.Context, c *Client) error { return c.EditPullRequest(ctx, repo, n, "Change", "body") },
+		"DispatchWorkflow": func(ctx context.Context, c *Client) error {
+			_, err := c.DispatchWorkflow(ctx, repo, "run.yml", "main", map[string]string{"run": "2"})
+			return err
+		},
+		"WorkflowRun": func(ctx context.Context, c *Client) error {
+			_, err := c.WorkflowRun(ctx, repo, workflowRun)
+			return err
+		},
+		"FindWorkflowRun": func(ctx context.Context, c *Client) error {
+			_, ok, err := c.FindWorkflowRun(ctx, repo, "run.yml", "run 1", time.Now().Add(-time.Hour))
+			if err == nil && !ok {
+				err = errors.New("the dispatched run was not found")
+			}
+			return err
+		},
+		"CancelWorkflowRun": func(ctx context.Context, c *Client) error { return c.CancelWorkflowRun(ctx, repo, workflowRun) },
 	}
 
 	key, keyPEM := rsaKey(t)
@@ -176,7 +200,7 @@ func TestAppPermissions(t *testing.T) {
 	for _, p := range AppPermissions() {
 		got[p.Name] = p.Access
 	}
-	want := map[string]string{"checks": "write", "contents": "write", "issues": "write", "metadata": "read", "pull_requests": "write", "statuses": "read"}
+	want := map[string]string{"actions": "read", "checks": "write", "contents": "write", "issues": "write", "metadata": "read", "pull_requests": "write", "statuses": "read"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("AppPermissions() = %v, want %v", got, want)
 	}

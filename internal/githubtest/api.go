@@ -96,6 +96,12 @@ func (s *Server) apiRoutes() []route {
 	add("POST", "/repos/{owner}/{repo}/issues/{number}/comments", s.createComment)
 	add("GET", "/repos/{owner}/{repo}/contents/{path+}", s.getContents)
 	add("GET", "/repos/{owner}/{repo}/collaborators/{user}/permission", s.getPermission)
+	add("POST", "/repos/{owner}/{repo}/actions/workflows/{workflow}/dispatches", s.dispatchWorkflow)
+	add("GET", "/repos/{owner}/{repo}/actions/workflows/{workflow}/runs", s.listWorkflowRuns)
+	add("GET", "/repos/{owner}/{repo}/actions/runs", s.listWorkflowRuns)
+	add("GET", "/repos/{owner}/{repo}/actions/runs/{id}", s.getWorkflowRun)
+	add("GET", "/repos/{owner}/{repo}/actions/runs/{id}/jobs", s.listWorkflowJobs)
+	add("POST", "/repos/{owner}/{repo}/actions/runs/{id}/cancel", s.cancelWorkflowRun)
 	add("GET", "/repos/{owner}/{repo}/installation", s.getRepoInstallation).app = true
 	add("POST", "/app/installations/{id}/access_tokens", s.createInstallationToken).app = true
 	add("GET", "/app", s.getApp).app = true

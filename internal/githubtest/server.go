@@ -60,6 +60,7 @@ type Server struct {
 
 	mu    sync.Mutex
 	st    state
+	act   actionsState
 	logMu sync.Mutex
 }
 

@@ -48,6 +48,7 @@ const (
 	Pending      = "pending"
 	Memory       = "memory_bytes"
 	Pids         = "pids"
+	WorkflowRun  = "workflow_run"
 )
 
 type key struct{}

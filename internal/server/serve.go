@@ -13,6 +13,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/provide-io/workspace-bot/bot"
 	"github.com/provide-io/workspace-bot/ci"
 	"github.com/provide-io/workspace-bot/internal/cgroup"
 	"github.com/provide-io/workspace-bot/internal/cli"
@@ -55,6 +56,12 @@ type ServeOptions struct {
 	AllowUnsandboxed  bool
 	AllowUnlimited    bool
 	DiskReserve       string
+	// Executor, ExecutorWorkflow, ExecutorRunsOn and ExecutorStartDeadline
+	// say where runs are built (Options.Executor, bot.ActionsOptions).
+	Executor              string
+	ExecutorWorkflow      string
+	ExecutorRunsOn        string
+	ExecutorStartDeadline time.Duration
 	// CheckConfig checks what a start would meet, says so one line a
 	// check, and starts nothing (CheckConfig).
 	CheckConfig bool
@@ -192,6 +199,9 @@ func Serve(ctx context.Context, o *ServeOptions, log *logrus.Logger) error {
 			Secrets: o.Secrets(), BuildUser: o.BuildUser, Hide: o.hidden(), AllowUnsandboxed: o.AllowUnsandboxed, DiskReserve: o.DiskReserveBytes,
 			Confine: true, AllowUnlimited: o.AllowUnlimited},
 		Secret: o.Secret, Workers: o.Workers, CoalesceWindow: o.CoalesceWindow, MaxInFlight: o.MaxInFlightBytes,
+		Executor: o.Executor,
+		Actions: bot.ActionsOptions{Repo: o.WorkspaceRepo, Workflow: o.ExecutorWorkflow, RunsOn: o.ExecutorRunsOn,
+			StartDeadline: o.ExecutorStartDeadline},
 	})
 	if err != nil {
 		return err

@@ -94,6 +94,12 @@ type Options struct {
 	// ReadHeaderTimeout and ReadTimeout bound how long a client may take
 	// to send its headers, and its whole request (0: the defaults).
 	ReadHeaderTimeout, ReadTimeout time.Duration
+	// Executor is where runs are built: "local" (here) or "actions" (a
+	// workflow run of the workspace repository per run); "" takes
+	// [workspace.bot].executor, else local. Actions configures the
+	// latter; its GitHub, Dispatches and ServiceURL are filled here.
+	Executor string
+	Actions  bot.ActionsOptions
 }
 
 // Defaults of the HTTP server's timeouts. GitHub itself gives up on a
@@ -127,11 +133,11 @@ func (u UsageError) Unwrap() error { return u.Err }
 // NewBot opens the store and builds the core: the GitHub client stack,
 // the config source, the build runner. Close the store when done.
 func NewBot(ctx context.Context, o BotOptions) (*bot.Bot, *store.Store, error) {
-	b, st, _, err := newBot(ctx, o, nil)
+	b, st, _, _, err := newBot(ctx, o, nil)
 	return b, st, err
 }
 
-func newBot(ctx context.Context, o BotOptions, observer ghclient.Observer) (*bot.Bot, *store.Store, bool, error) {
+func newBot(ctx context.Context, o BotOptions, observer ghclient.Observer) (*bot.Bot, *store.Store, bool, *gh.Client, error) {
 	if o.Log == nil {
 		o.Log = logrus.New()
 		o.Log.SetLevel(logrus.WarnLevel)
@@ -144,12 +150,12 @@ func newBot(ctx context.Context, o BotOptions, observer ghclient.Observer) (*bot
 	}
 	f, err := ghclient.New(o.GitHub)
 	if err != nil {
-		return nil, nil, false, UsageError{Err: err}
+		return nil, nil, false, nil, UsageError{Err: err}
 	}
 	api, app := GitHub(f)
 	cfgSrc, _, err := ConfigSource(o.Config, api)
 	if err != nil {
-		return nil, nil, false, UsageError{Err: err}
+		return nil, nil, false, nil, UsageError{Err: err}
 	}
 	if o.StorePath == "" {
 		o.StorePath = store.Path(o.DataDir)
@@ -160,7 +166,7 @@ func newBot(ctx context.Context, o BotOptions, observer ghclient.Observer) (*bot
 	}
 	st, err := store.Open(ctx, o.StorePath, sopts...)
 	if err != nil {
-		return nil, nil, false, err
+		return nil, nil, false, nil, err
 	}
 	if o.DiskReserve > 0 {
 		st.SetLogReserve(o.DiskReserve)
@@ -183,9 +189,9 @@ func newBot(ctx context.Context, o BotOptions, observer ghclient.Observer) (*bot
 	b, err := bot.New(opts)
 	if err != nil {
 		st.Close()
-		return nil, nil, false, err
+		return nil, nil, false, nil, err
 	}
-	return b, st, app, nil
+	return b, st, app, api, nil
 }
 
 // New opens the store and builds the bot and its queue, and the webhook
@@ -199,8 +205,13 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	if o.Slots == 0 {
 		o.Slots = o.Workers
 	}
-	b, st, app, err := newBot(ctx, o.BotOptions, observer)
+	b, st, app, api, err := newBot(ctx, o.BotOptions, observer)
 	if err != nil {
+		return nil, err
+	}
+	exec, err := executor(ctx, b, st, api, o)
+	if err != nil {
+		st.Close()
 		return nil, err
 	}
 	log := o.Log
@@ -235,14 +246,19 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		Deliveries: st, Runs: st, Decode: gh.DecodeEvent,
 		Workers: o.Workers, CoalesceWindow: o.CoalesceWindow, Poll: o.Poll,
 		OnDelivery: metrics.DeliveryHandled, OnRun: metrics.RunFinished, OnLanding: metrics.LandingFinished,
+		Executor: exec,
 	})
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
 	if len(o.Secret) > 0 {
-		h, err := webhook.New(webhook.Options{Secret: o.Secret, Store: st, Events: bot.Events(), Notify: s.Queue.Notify,
-			Log: log, Registry: reg, Metrics: metrics, MaxInFlight: o.MaxInFlight})
+		wo := webhook.Options{Secret: o.Secret, Store: st, Events: bot.Events(), Notify: s.Queue.Notify,
+			Log: log, Registry: reg, Metrics: metrics, MaxInFlight: o.MaxInFlight}
+		if _, remote := exec.(*bot.Actions); remote {
+			wo.Jobs = s.Queue
+		}
+		h, err := webhook.New(wo)
 		if err != nil {
 			st.Close()
 			return nil, UsageError{Err: err}

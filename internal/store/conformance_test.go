@@ -46,6 +46,8 @@ var conformance = []struct {
 	{"LeasesReturnADeadReplicasWork", TestLeasesReturnADeadReplicasWork},
 	{"LeasesAreRenewed", TestLeasesAreRenewed},
 	{"PruneIsOneReplicaAtATime", TestPruneIsOneReplicaAtATime},
+	{"DispatchResultOnce", TestDispatchResultOnce},
+	{"RetryDispatch", TestRetryDispatch},
 }
 
 // TestPostgres runs the conformance suite on PostgreSQL.

@@ -98,7 +98,12 @@ func (s *Store) requeue(ctx context.Context, op, cond string, args ...any) (int,
 			sql  string
 			args []any
 		}{
-			{`UPDATE runs SET state = 'queued', started_at = 0, step = '', step_at = 0, owner = '', lease_until = 0, not_before = ? WHERE state = 'running' AND ` + cond, append([]any{now}, args...)},
+			// A run handed to a remote executor is not interrupted: its
+			// job goes on (on GitHub Actions) and posts its result to
+			// whichever replica answers; a job that died is the dispatch
+			// watcher's to find (see LiveDispatches).
+			{`UPDATE runs SET state = 'queued', started_at = 0, step = '', step_at = 0, owner = '', lease_until = 0, not_before = ? WHERE state = 'running' AND ` + cond +
+				` AND id NOT IN (SELECT run FROM run_dispatches WHERE ` + liveDispatch + `)`, append([]any{now}, args...)},
 			{`UPDATE deliveries SET state = 'failed', error = 'interrupted on every attempt', owner = '', lease_until = 0 WHERE state = 'processing' AND attempts >= ? AND ` + cond, append([]any{s.maxDeliveryAttempts}, args...)},
 			{`UPDATE deliveries SET state = 'pending', not_before = 0, owner = '', lease_until = 0 WHERE state = 'processing' AND ` + cond, args},
 		} {

@@ -254,6 +254,26 @@ CREATE TABLE leases (
 	until INTEGER NOT NULL
 );
 `,
+	// A run handed to a remote executor (a GitHub Actions workflow run):
+	// the hash of its one-time token, the workflow run building it, and
+	// how far it got. It lives here, not in the process that dispatched
+	// it, so any replica can take its result or notice it died.
+	`
+CREATE TABLE run_dispatches (
+	run           INTEGER PRIMARY KEY REFERENCES runs (id) ON DELETE CASCADE,
+	token_hash    TEXT NOT NULL,
+	attempt       INTEGER NOT NULL DEFAULT 1,
+	workflow_run  INTEGER NOT NULL DEFAULT 0,
+	workflow_url  TEXT NOT NULL DEFAULT '',
+	dispatched_at INTEGER NOT NULL,
+	started_at    INTEGER NOT NULL DEFAULT 0,
+	result_digest TEXT NOT NULL DEFAULT '',
+	result_at     INTEGER NOT NULL DEFAULT 0,
+	ended         TEXT NOT NULL DEFAULT '',
+	job           BLOB
+);
+CREATE INDEX run_dispatches_workflow_run ON run_dispatches (workflow_run);
+`,
 }
 
 // SchemaVersion is the user_version this build brings a database to.

@@ -4,7 +4,7 @@ package store
 // no PostgreSQL database predates it, so it is one step, not SQLite's
 // history. Integers are BIGINT (SQLite's are 64-bit), blobs BYTEA, and
 // booleans stay 0 or 1 so one set of queries serves both.
-const pgBaseVersion = 10
+const pgBaseVersion = 11
 
 const pgBase = `
 CREATE TABLE deliveries (
@@ -185,6 +185,21 @@ CREATE TABLE leases (
 	owner TEXT NOT NULL,
 	until BIGINT NOT NULL
 );
+
+CREATE TABLE run_dispatches (
+	run           BIGINT PRIMARY KEY REFERENCES runs (id) ON DELETE CASCADE,
+	token_hash    TEXT NOT NULL,
+	attempt       BIGINT NOT NULL DEFAULT 1,
+	workflow_run  BIGINT NOT NULL DEFAULT 0,
+	workflow_url  TEXT NOT NULL DEFAULT '',
+	dispatched_at BIGINT NOT NULL,
+	started_at    BIGINT NOT NULL DEFAULT 0,
+	result_digest TEXT NOT NULL DEFAULT '',
+	result_at     BIGINT NOT NULL DEFAULT 0,
+	ended         TEXT NOT NULL DEFAULT '',
+	job           BYTEA
+);
+CREATE INDEX run_dispatches_workflow_run ON run_dispatches (workflow_run);
 `
 
 // pgMigrations[i] takes a PostgreSQL schema from pgBaseVersion+i to the
