@@ -217,12 +217,17 @@ func newStore(name string, w, r *sql.DB) *Store {
 	}
 }
 
-// start starts the delivery writer, the lease keeper and, on SQLite,
-// the checkpointer on ck.
+// start starts the delivery writer and, on PostgreSQL, the lease keeper,
+// or, on SQLite, the checkpointer on ck.
 func (s *Store) start(ck *sql.DB) {
-	s.wg.Add(2)
+	s.wg.Add(1)
 	go s.commitLoop()
-	go s.leaseLoop()
+	// One process owns a SQLite file: what it claimed is its own until
+	// it restarts (RequeueInterrupted), so only replicas keep leases.
+	if s.pg {
+		s.wg.Add(1)
+		go s.leaseLoop()
+	}
 	if ck != nil {
 		s.wg.Add(1)
 		go s.checkpointLoop(ck)
