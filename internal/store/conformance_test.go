@@ -46,6 +46,7 @@ var conformance = []struct {
 	{"LeasesReturnADeadReplicasWork", TestLeasesReturnADeadReplicasWork},
 	{"LeasesAreRenewed", TestLeasesAreRenewed},
 	{"PruneIsOneReplicaAtATime", TestPruneIsOneReplicaAtATime},
+	{"StoresOpenTogether", TestStoresOpenTogether},
 	{"DispatchResultOnce", TestDispatchResultOnce},
 	{"RetryDispatch", TestRetryDispatch},
 }

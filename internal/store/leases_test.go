@@ -2,10 +2,12 @@ package store
 
 import (
 	"context"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/provide-io/workspace-bot/changeset"
+	"github.com/provide-io/workspace-bot/internal/pgtest"
 )
 
 // Two stores on one database, as two replicas: a name one holds, the
@@ -168,5 +170,42 @@ func TestPruneIsOneReplicaAtATime(t *testing.T) {
 	}
 	if d, _, err := s.Prune(ctx, now); err != nil || d != 1 {
 		t.Fatalf("Prune: %d deliveries, %v; want 1", d, err)
+	}
+}
+
+// Replicas starting together on an empty database migrate it once: each
+// step runs under a lock, and a replica that finds it done moves on.
+func TestStoresOpenTogether(t *testing.T) {
+	first, path := openTest(t)
+	first.Close()
+	if !onPostgres(t) {
+		path = filepath.Join(t.TempDir(), FileName) // a new file, not first's
+	} else {
+		path = pgtest.DSN(t)
+	}
+	ctx := context.Background()
+	errs := make(chan error, 4)
+	for range cap(errs) {
+		go func() {
+			s, err := Open(ctx, path)
+			if err == nil {
+				err = s.Close()
+			}
+			errs <- err
+		}()
+	}
+	for range cap(errs) {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	p, err := ProbeDatabase(ctx, path)
+	if err != nil || !p.Exists || p.Version != SchemaVersion {
+		t.Fatalf("probe after opening together: %+v %v, want schema %d", p, err, SchemaVersion)
 	}
 }

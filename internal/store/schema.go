@@ -301,6 +301,15 @@ func step(ctx context.Context, db *sql.DB, v int) error {
 		return err
 	}
 	defer tx.Rollback()
+	// The transaction holds the write lock: a process that migrated the
+	// file meanwhile is seen here, and its step is not run twice.
+	var now int
+	if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&now); err != nil {
+		return err
+	}
+	if now > v {
+		return nil
+	}
 	if _, err := tx.ExecContext(ctx, migrations[v]); err != nil {
 		return err
 	}
