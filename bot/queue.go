@@ -98,6 +98,13 @@ type Queue struct {
 	// dispatchWake wakes the watcher of runs built remotely.
 	dispatchWake chan struct{}
 
+	// deciding is held (read) while this process stops runs in the store
+	// and then cancels its own builds of them, and (write) while
+	// stopEnded looks for runs stopped through other replicas: a run this
+	// process stopped is stopped with its own cause, never taken for
+	// another replica's.
+	deciding sync.RWMutex
+
 	mu      sync.Mutex
 	active  map[int64]context.CancelCauseFunc // runs building in this process, by store id
 	stopped bool
@@ -218,12 +225,14 @@ func (q *Queue) submit(ctx context.Context, p *Plan, force bool) (*Submitted, er
 	if force {
 		window = 0
 	}
+	q.deciding.RLock()
 	t, err := q.opt.Runs.Trigger(ctx, store.Run{
 		Key: p.Changeset.Key, Heads: p.Changeset.RunID, Reason: p.Reason,
 		Changeset: p.Changeset, Config: p.Config.Text, ConfigName: p.Config.Name, ConfigRemote: p.Config.Remote,
 		AllTests: p.AllTests,
 	}, force, window)
 	if err != nil {
+		q.deciding.RUnlock()
 		return nil, err
 	}
 	for _, r := range t.Superseded {
@@ -232,6 +241,7 @@ func (q *Queue) submit(ctx context.Context, p *Plan, force bool) (*Submitted, er
 		}
 		log.WithFields(map[string]any{logging.Run: r.ID, logging.SupersededBy: t.ID}).Info("run superseded")
 	}
+	q.deciding.RUnlock()
 	for i := range t.Retired {
 		q.b.retireStaleHeads(ctx, p.Config.Config, &t.Retired[i], p.Changeset)
 	}
@@ -251,6 +261,8 @@ func (q *Queue) submit(ctx context.Context, p *Plan, force bool) (*Submitted, er
 
 // cancel cancels the live runs of p's changeset.
 func (q *Queue) cancel(ctx context.Context, p *Plan, by *Cancel) (int, error) {
+	q.deciding.RLock()
+	defer q.deciding.RUnlock()
 	stopped, err := q.opt.Runs.Cancel(ctx, p.Changeset.Key, lifecycle.Cancel{})
 	for i := range stopped {
 		q.reportStopped(ctx, &stopped[i], by, "")
@@ -301,6 +313,8 @@ func (q *Queue) latest(ctx context.Context, key string) (*store.Run, error) {
 // closed it and how to test what is left, so nobody reads a stale
 // pending as progress.
 func (q *Queue) closed(ctx context.Context, pr *changeset.PR, by *Cancel) error {
+	q.deciding.RLock()
+	defer q.deciding.RUnlock()
 	stopped, err := q.opt.Runs.Cancel(ctx, "", lifecycle.Cancel{Member: pr.Ref()})
 	for i := range stopped {
 		q.reportStopped(ctx, &stopped[i], by, pr.Ref())

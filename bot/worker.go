@@ -310,6 +310,8 @@ func (q *Queue) replicaLoop() {
 // stopEnded cancels the runs building here that the store no longer has
 // running.
 func (q *Queue) stopEnded(ctx context.Context) {
+	q.deciding.Lock()
+	defer q.deciding.Unlock()
 	q.mu.Lock()
 	ids := make([]int64, 0, len(q.active))
 	for id := range q.active {

@@ -112,7 +112,6 @@ func TestLeasesReturnADeadReplicasWork(t *testing.T) {
 func TestLeasesAreRenewed(t *testing.T) {
 	s, _ := openTest(t)
 	ctx := context.Background()
-	s.lease = time.Hour
 	if _, err := s.AddDelivery(ctx, Delivery{ID: "d", Event: "push", Payload: []byte("{}")}); err != nil {
 		t.Fatal(err)
 	}
