@@ -125,7 +125,10 @@ func TestSecretsFDFromOutside(t *testing.T) {
 // TestBadEnvironmentVariables covers it, or is the one the program sets
 // for itself.
 func TestEveryVariableIsInTheList(t *testing.T) {
-	known := map[string]bool{"WORKSPACE_BOT_SECRETS_FD": true}
+	known := map[string]bool{"WORKSPACE_BOT_SECRETS_FD": true,
+		// run-job's token: a credential taken only from the environment,
+		// never a flag (TestRunJobRefusesBadInput).
+		"WORKSPACE_BOT_RUN_TOKEN": true}
 	for _, e := range cli.Env {
 		for _, v := range e.Vars {
 			known[v] = true
