@@ -255,3 +255,35 @@ func TestRemoteJobCheck(t *testing.T) {
 		}
 	}
 }
+
+// A workflow_run event wakes the watcher only for a live dispatch's run:
+// the other workflow runs of every installed repository pass by.
+func TestWorkflowEventsWakeOnlyForLiveDispatches(t *testing.T) {
+	api := newFakeActions()
+	h := actionsHarness(t, api)
+	h.threeSiblings()
+	h.handle(prEvent("opened", prCore, nil))
+	h.settle()
+	wr, _ := api.last()
+	woken := func() bool {
+		select {
+		case <-h.q.dispatchWake:
+			return true
+		default:
+			return false
+		}
+	}
+	for _, c := range []struct {
+		ev   *WorkflowEvent
+		want bool
+	}{
+		{&WorkflowEvent{Event: "workflow_run", Action: "completed", RunID: 999}, false},
+		{&WorkflowEvent{Event: "workflow_run", Action: "in_progress", RunID: wr.ID}, false},
+		{&WorkflowEvent{Event: "workflow_job", Action: "completed", RunID: wr.ID}, true},
+	} {
+		h.handle(c.ev)
+		if got := woken(); got != c.want {
+			t.Errorf("%+v woke the watcher: %v, want %v", c.ev, got, c.want)
+		}
+	}
+}

@@ -178,6 +178,27 @@ func (q *Queue) JobResult(ctx context.Context, id int64, token string, body []by
 	return nil
 }
 
+// workflowMoved wakes the watcher when a workflow run that builds a live
+// dispatch completed. Every workflow run of every repository the App is
+// installed on sends these events: the others are passed over with one
+// lookup, and a run GitHub did not name at the dispatch is left to the
+// poll.
+func (q *Queue) workflowMoved(ctx context.Context, e *WorkflowEvent) {
+	if e.Action != "completed" || e.RunID == 0 {
+		return
+	}
+	d, err := q.remote().opt.Dispatches.DispatchOfWorkflowRun(ctx, e.RunID)
+	if err != nil {
+		if !errors.Is(err, store.ErrNotFound) {
+			q.b.logger(ctx).WithError(err).Warn("looking up the run a workflow run builds failed; the poll will look")
+		}
+		return
+	}
+	if d.Live() {
+		q.WakeDispatches()
+	}
+}
+
 // WakeDispatches makes the watcher check the live dispatches now: a
 // workflow_run or workflow_job event came.
 func (q *Queue) WakeDispatches() {

@@ -76,6 +76,9 @@ func TestActionsPassThenFail(t *testing.T) {
 	if !strings.Contains(page, "want 42, got 41") {
 		t.Errorf("the run page lacks the failing tail:\n%s", page)
 	}
+	if wrs := w.workflowRuns(); !strings.Contains(page, `built on <a href="`+wrs[len(wrs)-1].HTMLURL+`">GitHub Actions</a>`) {
+		t.Errorf("the run page does not link its workflow run:\n%s", page)
+	}
 	w.idle()
 	token := ""
 	for _, r := range w.workflowRuns() {

@@ -217,3 +217,14 @@ func affected(res sql.Result, err, wrapped error) (bool, error) {
 	n, _ := res.RowsAffected()
 	return n > 0, nil
 }
+
+// WorkflowRunOf is the page of the workflow run that builds (or built)
+// run id, and which dispatch of it that is; "" when it has none, or
+// GitHub has not said.
+func (s *Store) WorkflowRunOf(ctx context.Context, id int64) (url string, attempt int) {
+	d, err := s.GetDispatch(ctx, id)
+	if err != nil {
+		return "", 0
+	}
+	return d.WorkflowURL, d.Attempt
+}
