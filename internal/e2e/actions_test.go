@@ -405,3 +405,21 @@ func TestActionsResultAtAnotherReplica(t *testing.T) {
 		t.Errorf("the other replica's run log lacks the job's output:\n%s", log)
 	}
 }
+
+// Private siblings: the job clones them with the token the workflow
+// hands it, which its log never shows.
+func TestActionsPrivateSiblings(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, worldOptions{actions: &actionsWorld{}, private: true})
+	w.runner.Env = []string{"WORKSPACE_BOT_GITHUB_TOKEN=" + botToken}
+	n := w.openPR("acme/core", "feature", "", map[string]string{"README": "x\n"})
+	sha := w.head("acme/core", n)
+	w.send("pull_request", w.prPayload("opened", "acme/core", n))
+	w.waitState("acme/core", sha, "success")
+	w.idle()
+	for _, r := range w.workflowRuns() {
+		if log := w.runner.Log(r.ID); strings.Count(log, botToken) != 1 || !strings.Contains(log, "::add-mask::"+botToken) {
+			t.Errorf("the GitHub token is in the job's output other than where it is masked:\n%s", log)
+		}
+	}
+}

@@ -23,6 +23,7 @@ import (
 	"github.com/provide-io/workspace-bot/ci"
 	"github.com/provide-io/workspace-bot/internal/action"
 	"github.com/provide-io/workspace-bot/internal/exitcode"
+	"github.com/provide-io/workspace-bot/internal/ghclient"
 	"github.com/provide-io/workspace-bot/webhook"
 	"github.com/provide-io/workspace-bot/workspace"
 )
@@ -46,8 +47,12 @@ type Options struct {
 	Dir string
 	// DataDir holds mirrors and build roots.
 	DataDir string
-	// Secrets are censored out of the build's output, the token with
-	// them.
+	// GitHubToken, when set, fetches private siblings on the GitHub at
+	// APIURL (the workflow's secret; the run token only reaches the
+	// service). Secrets are censored out of the build's output, the
+	// tokens with them.
+	GitHubToken    string
+	APIURL         string
 	Secrets        []string
 	Stdout, Stderr io.Writer
 	// HTTP talks to the service; nil is a client with a timeout.
@@ -106,7 +111,18 @@ func Run(ctx context.Context, o Options) int {
 		return o.post(ctx, w, job, &ci.Result{Result: ci.Error, Changeset: job.Changeset, Error: "the run's workspace config cannot be read here: " + err.Error()}, "")
 	}
 	tail := &tailBuffer{max: bot.MaxJobLog}
-	runner := &ci.Runner{DataDir: o.DataDir, Secrets: append([]string{o.Token}, o.Secrets...), Confine: true}
+	runner := &ci.Runner{DataDir: o.DataDir, Secrets: append([]string{o.Token, o.GitHubToken}, o.Secrets...), Confine: true}
+	if o.GitHubToken != "" {
+		w.Mask(o.GitHubToken)
+		f, err := ghclient.New(ghclient.Options{APIURL: o.APIURL, Token: o.GitHubToken})
+		if err != nil {
+			fmt.Fprintf(o.Stderr, "workspace-bot run-job: %s\n", err)
+			return exitcode.Usage
+		}
+		// Siblings on the same GitHub are fetched with the token, as the
+		// service fetches them; the steps never see it.
+		runner.Authorization = f.GitAuthorization
+	}
 	res, err := runner.Run(ctx, job.Request(cfg, tail, ci.NewProgress(o.Stdout, false)))
 	if res == nil {
 		res = &ci.Result{Result: ci.Error}
