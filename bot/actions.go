@@ -185,8 +185,9 @@ func (a *Actions) Build(ctx context.Context, j Job) *Outcome {
 		return &Outcome{Result: &ci.Result{Result: ci.Error, Changeset: p.Changeset.Key, Error: msg}}
 	}
 	if ctx.Err() != nil {
-		// Superseded or cancelled before it was handed off.
-		return a.b.Build(ctx, p, j.Log, j.Progress)
+		// Superseded, cancelled or shut down before it was handed off:
+		// nothing is dispatched.
+		return stopped(ctx, p)
 	}
 	repo, ref, err := a.target(p.Config.Config)
 	if err != nil {

@@ -87,12 +87,6 @@ func Run(ctx context.Context, o Options) int {
 		fmt.Fprintf(o.Stderr, "workspace-bot run-job: %s\n", err)
 		return exitcode.Usage
 	}
-	if o.HTTP == nil {
-		o.HTTP = &http.Client{Timeout: 2 * time.Minute}
-	}
-	if o.Retry <= 0 {
-		o.Retry = time.Second
-	}
 	o.Service = strings.TrimRight(o.Service, "/")
 	job, err := o.plan(ctx)
 	var gone *goneError
@@ -215,7 +209,11 @@ func (o *Options) auth(req *http.Request) {
 // done, 409 is the run gone, other 4xx are refusals, the rest worth
 // another try.
 func (o *Options) do(req *http.Request, body *[]byte) (int, []byte, error) {
-	resp, err := o.HTTP.Do(req)
+	client := o.HTTP
+	if client == nil {
+		client = defaultClient
+	}
+	resp, err := client.Do(req)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -230,16 +228,23 @@ func (o *Options) do(req *http.Request, body *[]byte) (int, []byte, error) {
 	return resp.StatusCode, data, nil
 }
 
+// defaultClient talks to the service when Options.HTTP is nil.
+var defaultClient = &http.Client{Timeout: 2 * time.Minute}
+
 // try runs call up to five times while it fails in a way another try may
 // fix (no answer, 5xx, 429).
 func (o *Options) try(ctx context.Context, call func() (int, []byte, error)) error {
+	retry := o.Retry
+	if retry <= 0 {
+		retry = time.Second
+	}
 	var last error
 	for i := 0; i < 5; i++ {
 		if i > 0 {
 			select {
 			case <-ctx.Done():
 				return ctx.Err()
-			case <-time.After(o.Retry * time.Duration(i)):
+			case <-time.After(retry * time.Duration(i)):
 			}
 		}
 		status, data, err := call()
