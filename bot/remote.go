@@ -131,8 +131,8 @@ func (q *Queue) JobResult(ctx context.Context, id int64, token string, body []by
 	switch {
 	case errors.Is(err, store.ErrResultRecorded):
 		return &JobRefusal{Status: http.StatusConflict, Reason: fmt.Sprintf("run %d has a different result already; a result is posted once", id)}
-	case err != nil && !d.Live() && d.Ended != "":
-		return ended(d)
+	case errors.Is(err, store.ErrDispatchEnded):
+		return &JobRefusal{Status: http.StatusConflict, Reason: fmt.Sprintf("run %d's build is over: a newer push, a cancel, or a lost job ended it; its result is not wanted", id)}
 	case err != nil:
 		return err
 	}
@@ -163,6 +163,7 @@ func (q *Queue) JobResult(ctx context.Context, id int64, token string, body []by
 	res.Error = censor(res.Error)
 	for i := range res.Steps {
 		res.Steps[i].LogTail = censor(res.Steps[i].LogTail)
+		res.Steps[i].Log = censor(res.Steps[i].Log)
 	}
 	p, err := q.storedPlan(ctx, r)
 	if err != nil {

@@ -43,8 +43,14 @@ func (d Dispatch) Live() bool { return d.ResultAt.IsZero() && d.Ended == "" }
 // the runs it holds alone.
 const liveDispatch = `result_at = 0 AND ended = ''`
 
-// ErrResultRecorded is a second, different result posted for a run.
-var ErrResultRecorded = errors.New("a different result was already recorded for this run")
+// Errors of a result posted for a run.
+var (
+	// ErrResultRecorded is a second, different result.
+	ErrResultRecorded = errors.New("a different result was already recorded for this run")
+	// ErrDispatchEnded is a result for a dispatch that ended without one
+	// (cancelled, superseded, lost).
+	ErrDispatchEnded = errors.New("the run's build ended before its result came")
+)
 
 const dispatchColumns = `run, token_hash, attempt, workflow_run, workflow_url, dispatched_at, started_at, result_digest, result_at, ended, job`
 
@@ -76,7 +82,7 @@ func (s *Store) Dispatch(ctx context.Context, id int64, tokenHash string, job []
 			return fmt.Errorf("run %d is %s, not running: nothing to dispatch", id, state)
 		}
 		return tx.QueryRowContext(ctx, `INSERT INTO run_dispatches (run, token_hash, dispatched_at, job) VALUES (?, ?, ?, ?)
-ON CONFLICT (run) DO UPDATE SET token_hash = excluded.token_hash, attempt = attempt + 1, workflow_run = 0, workflow_url = '',
+ON CONFLICT (run) DO UPDATE SET token_hash = excluded.token_hash, attempt = run_dispatches.attempt + 1, workflow_run = 0, workflow_url = '',
 	dispatched_at = excluded.dispatched_at, started_at = 0, result_digest = '', result_at = 0, ended = '', job = excluded.job
 RETURNING attempt`, id, tokenHash, toNanos(s.now()), job).Scan(&attempt)
 	})
@@ -137,7 +143,7 @@ func (s *Store) RecordDispatchResult(ctx context.Context, id int64, tokenHash, d
 		}
 		switch {
 		case d.Ended != "":
-			return fmt.Errorf("run %d's build ended (%s) before its result came", id, d.Ended)
+			return fmt.Errorf("run %d (%s): %w", id, d.Ended, ErrDispatchEnded)
 		case d.ResultDigest == digest:
 			return nil
 		case d.ResultDigest != "":
