@@ -243,6 +243,14 @@ func (q *Queue) checkDispatches(ctx context.Context) (acted bool, err error) {
 	var errs []error
 	for i := range live {
 		d := &live[i]
+		why, err := a.check(ctx, d, q.b.clock.Now())
+		if err != nil {
+			errs = append(errs, fmt.Errorf("run %d: %w", d.Run, err))
+			continue
+		}
+		if why == "" {
+			continue
+		}
 		r, err := q.opt.Runs.GetRun(ctx, d.Run)
 		if err != nil {
 			errs = append(errs, err)
@@ -253,15 +261,8 @@ func (q *Queue) checkDispatches(ctx context.Context) (acted bool, err error) {
 			errs = append(errs, err)
 			continue
 		}
-		why, err := a.check(ctx, p, d, q.b.clock.Now())
-		if err != nil {
-			errs = append(errs, fmt.Errorf("run %d: %w", d.Run, err))
-			continue
-		}
-		if why != "" {
-			q.lost(ctx, a, p, d, why)
-			acted = true
-		}
+		q.lost(ctx, a, p, d, why)
+		acted = true
 	}
 	return acted, errors.Join(errs...)
 }
