@@ -132,7 +132,9 @@ func TestActionsSupersedeCancelsTheWorkflowRun(t *testing.T) {
 func TestActionsRunnerDiesAndTheRunIsRetriedOnce(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, worldOptions{actions: &actionsWorld{modes: []actionstest.Mode{actionstest.Die}}})
-	n := w.openPR("acme/core", "feature", "", map[string]string{"README": "x\n"})
+	// The test takes a moment, so the first job is killed while it
+	// builds however slow the machine, never after it posted.
+	n := w.openPR("acme/core", "feature", "", map[string]string{"check.sh": "sleep 2; echo core ok\n"})
 	sha := w.head("acme/core", n)
 	w.send("pull_request", w.prPayload("opened", "acme/core", n))
 	w.waitState("acme/core", sha, "success")
