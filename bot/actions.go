@@ -185,14 +185,17 @@ func (a *Actions) Build(ctx context.Context, j Job) *Outcome {
 		return &Outcome{Result: &ci.Result{Result: ci.Error, Changeset: p.Changeset.Key, Error: msg}}
 	}
 	if ctx.Err() != nil {
-		// Superseded or cancelled before it was handed off.
-		return a.b.Build(ctx, p, j.Log, j.Progress)
+		// Superseded, cancelled or shut down before it was handed off:
+		// nothing is dispatched.
+		return stopped(ctx, p)
 	}
 	repo, ref, err := a.target(p.Config.Config)
 	if err != nil {
 		return fail(err.Error())
 	}
-	job, err := json.Marshal(a.b.remoteJob(p))
+	rj := a.b.remoteJob(p)
+	rj.Repository = repo
+	job, err := json.Marshal(rj)
 	if err != nil {
 		return fail("encoding the job failed: " + err.Error())
 	}
@@ -269,7 +272,7 @@ func (a *Actions) Cancel(ctx context.Context, id int64, why string) error {
 // cancelWorkflow cancels d's workflow run, finding it first when GitHub
 // did not say which it is.
 func (a *Actions) cancelWorkflow(ctx context.Context, id int64, d *store.Dispatch) error {
-	repo, err := a.repoOf(ctx, id)
+	repo, err := repoOf(d)
 	if err != nil {
 		return err
 	}
@@ -288,31 +291,20 @@ func (a *Actions) cancelWorkflow(ctx context.Context, id int64, d *store.Dispatc
 	return nil
 }
 
-// repoOf is the repository run id was dispatched in.
-func (a *Actions) repoOf(ctx context.Context, id int64) (string, error) {
-	if a.opt.Repo != "" {
-		return a.opt.Repo, nil
+// repoOf is the repository d's run was dispatched in, as its job
+// records it.
+func repoOf(d *store.Dispatch) (string, error) {
+	var job RemoteJob
+	if err := json.Unmarshal(d.Job, &job); err != nil || job.Repository == "" {
+		return "", fmt.Errorf("run %d: the stored job does not say which repository it was dispatched in", d.Run)
 	}
-	q, ok := a.b.runs.(*Queue)
-	if !ok {
-		return "", errors.New("the actions executor runs inside the service's queue")
-	}
-	r, err := q.opt.Runs.GetRun(ctx, id)
-	if err != nil {
-		return "", err
-	}
-	p, err := q.storedPlan(ctx, r)
-	if err != nil {
-		return "", err
-	}
-	repo, _, err := a.target(p.Config.Config)
-	return repo, err
+	return job.Repository, nil
 }
 
 // check says whether d's job is lost: it ended without posting a result,
 // or never started within the deadline; "" while it may still come.
-func (a *Actions) check(ctx context.Context, p *Plan, d *store.Dispatch, now time.Time) (lost string, err error) {
-	repo, _, err := a.target(p.Config.Config)
+func (a *Actions) check(ctx context.Context, d *store.Dispatch, now time.Time) (lost string, err error) {
+	repo, err := repoOf(d)
 	if err != nil {
 		return err.Error(), nil
 	}

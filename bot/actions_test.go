@@ -255,3 +255,64 @@ func TestRemoteJobCheck(t *testing.T) {
 		}
 	}
 }
+
+// A workflow_run event wakes the watcher only for a live dispatch's run:
+// the other workflow runs of every installed repository pass by.
+func TestWorkflowEventsWakeOnlyForLiveDispatches(t *testing.T) {
+	api := newFakeActions()
+	h := actionsHarness(t, api)
+	h.threeSiblings()
+	h.handle(prEvent("opened", prCore, nil))
+	h.settle()
+	wr, _ := api.last()
+	woken := func() bool {
+		select {
+		case <-h.q.dispatchWake:
+			return true
+		default:
+			return false
+		}
+	}
+	for _, c := range []struct {
+		ev   *WorkflowEvent
+		want bool
+	}{
+		{&WorkflowEvent{Event: "workflow_run", Action: "completed", RunID: 999}, false},
+		{&WorkflowEvent{Event: "workflow_run", Action: "in_progress", RunID: wr.ID}, false},
+		{&WorkflowEvent{Event: "workflow_job", Action: "completed", RunID: wr.ID}, true},
+	} {
+		h.handle(c.ev)
+		if got := woken(); got != c.want {
+			t.Errorf("%+v woke the watcher: %v, want %v", c.ev, got, c.want)
+		}
+	}
+}
+
+// A job whose run was cancelled (or superseded) is told to stop: its
+// plan and its result are refused with 409, and its workflow run is
+// cancelled.
+func TestActionsCancelledRunRefusesItsJob(t *testing.T) {
+	api := newFakeActions()
+	h := actionsHarness(t, api)
+	h.threeSiblings()
+	h.handle(prEvent("opened", prCore, nil))
+	h.settle()
+	wr, in := api.last()
+	var id int64
+	fmt.Sscan(in[InputRun], &id)
+	if err := h.q.opt.Executor.Cancel(context.Background(), id, "a test"); err != nil {
+		t.Fatal(err)
+	}
+	if len(api.cancelled) != 1 || api.cancelled[0] != wr.ID {
+		t.Errorf("cancelled %v, want %d", api.cancelled, wr.ID)
+	}
+	var refusal *JobRefusal
+	if _, err := h.q.JobPlan(context.Background(), id, in[InputToken], 0); !errors.As(err, &refusal) || refusal.Status != http.StatusConflict {
+		t.Errorf("the plan of a cancelled run: %v", err)
+	}
+	r, _ := h.st.GetRun(context.Background(), id)
+	body, _ := json.Marshal(JobResult{Result: &ci.Result{Result: ci.Failure, Changeset: r.Key}})
+	if err := h.q.JobResult(context.Background(), id, in[InputToken], body); !errors.As(err, &refusal) || refusal.Status != http.StatusConflict {
+		t.Errorf("the result of a cancelled run: %v", err)
+	}
+}

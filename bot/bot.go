@@ -185,7 +185,7 @@ type Bot struct {
 	landLocks keyedLocks
 	// workflowEvent, when set, is told of each workflow_run and
 	// workflow_job event: a remote build may have ended.
-	workflowEvent func()
+	workflowEvent func(ctx context.Context, e *WorkflowEvent)
 
 	selfMu   sync.Mutex
 	self     string

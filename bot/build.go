@@ -101,6 +101,21 @@ func (b *Bot) Build(ctx context.Context, p *Plan, out io.Writer, progress func(c
 	return &Outcome{Result: res}
 }
 
+// stopped is the outcome of p's build when ctx ended before it began: as
+// Build says it for a build cut short.
+func stopped(ctx context.Context, p *Plan) *Outcome {
+	cause := context.Cause(ctx)
+	if cause == errShutdown || cause == errSuperseded {
+		return &Outcome{Stopped: cause}
+	}
+	res := &ci.Result{Result: ci.Cancelled, Changeset: p.Changeset.Key, Error: "cancelled before it started"}
+	var c *Cancel
+	if errors.As(cause, &c) {
+		res.Error = c.describe()
+	}
+	return &Outcome{Result: res}
+}
+
 // request is what ci is asked to build for p, whoever builds it.
 func (b *Bot) request(p *Plan) ci.Request {
 	// Only a run of trusted code may reuse a warm root and the cache: an

@@ -91,14 +91,13 @@ func (b *Bot) Test(ctx context.Context, ref changeset.Ref, reason string) (*Hand
 	return &h.handled, err
 }
 
-// handleWorkflow wakes the watcher of remote builds when a workflow run
-// or job completed: a job that ended without posting its result is lost,
-// and found now rather than at the next poll. The watcher reads the run
-// from GitHub itself; the event only says when to look.
+// handleWorkflow tells the watcher of remote builds that a workflow run
+// or job moved: a job that ended without posting its result is lost, and
+// found now rather than at the next poll. The watcher reads the run from
+// GitHub itself; the event only says when to look.
 func handleWorkflow(ctx context.Context, h *eventState, ev Event) error {
-	e := ev.(*WorkflowEvent)
-	if e.Action == "completed" && h.workflowEvent != nil {
-		h.workflowEvent()
+	if h.workflowEvent != nil {
+		h.workflowEvent(ctx, ev.(*WorkflowEvent))
 	}
 	return nil
 }

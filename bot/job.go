@@ -28,6 +28,9 @@ type RemoteJob struct {
 	RequireSandbox bool              `json:"require_sandbox,omitempty"`
 	RequireLimits  bool              `json:"require_limits,omitempty"`
 	RunLabel       string            `json:"run_label,omitempty"`
+	// Repository is the workspace repository whose workflow run builds
+	// it: where the service looks for and cancels that run.
+	Repository string `json:"repository,omitempty"`
 }
 
 // remoteJob is the job for p.

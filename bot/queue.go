@@ -157,7 +157,7 @@ func NewQueue(b *Bot, opts QueueOptions) (*Queue, error) {
 	q.jobCtx, q.stopJobs = context.WithCancelCause(context.Background())
 	b.runs = q
 	if q.remote() != nil {
-		b.workflowEvent = q.WakeDispatches
+		b.workflowEvent = q.workflowMoved
 	}
 	if opts.OnLanding != nil {
 		b.opt.OnLanding = opts.OnLanding

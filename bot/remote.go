@@ -131,8 +131,8 @@ func (q *Queue) JobResult(ctx context.Context, id int64, token string, body []by
 	switch {
 	case errors.Is(err, store.ErrResultRecorded):
 		return &JobRefusal{Status: http.StatusConflict, Reason: fmt.Sprintf("run %d has a different result already; a result is posted once", id)}
-	case err != nil && !d.Live() && d.Ended != "":
-		return ended(d)
+	case errors.Is(err, store.ErrDispatchEnded):
+		return &JobRefusal{Status: http.StatusConflict, Reason: fmt.Sprintf("run %d's build is over: a newer push, a cancel, or a lost job ended it; its result is not wanted", id)}
 	case err != nil:
 		return err
 	}
@@ -163,6 +163,7 @@ func (q *Queue) JobResult(ctx context.Context, id int64, token string, body []by
 	res.Error = censor(res.Error)
 	for i := range res.Steps {
 		res.Steps[i].LogTail = censor(res.Steps[i].LogTail)
+		res.Steps[i].Log = censor(res.Steps[i].Log)
 	}
 	p, err := q.storedPlan(ctx, r)
 	if err != nil {
@@ -176,6 +177,27 @@ func (q *Queue) JobResult(ctx context.Context, id int64, token string, body []by
 	}
 	q.b.landingsAfter(context.WithoutCancel(ctx))
 	return nil
+}
+
+// workflowMoved wakes the watcher when a workflow run that builds a live
+// dispatch completed. Every workflow run of every repository the App is
+// installed on sends these events: the others are passed over with one
+// lookup, and a run GitHub did not name at the dispatch is left to the
+// poll.
+func (q *Queue) workflowMoved(ctx context.Context, e *WorkflowEvent) {
+	if e.Action != "completed" || e.RunID == 0 {
+		return
+	}
+	d, err := q.remote().opt.Dispatches.DispatchOfWorkflowRun(ctx, e.RunID)
+	if err != nil {
+		if !errors.Is(err, store.ErrNotFound) {
+			q.b.logger(ctx).WithError(err).Warn("looking up the run a workflow run builds failed; the poll will look")
+		}
+		return
+	}
+	if d.Live() {
+		q.WakeDispatches()
+	}
 }
 
 // WakeDispatches makes the watcher check the live dispatches now: a
@@ -221,6 +243,14 @@ func (q *Queue) checkDispatches(ctx context.Context) (acted bool, err error) {
 	var errs []error
 	for i := range live {
 		d := &live[i]
+		why, err := a.check(ctx, d, q.b.clock.Now())
+		if err != nil {
+			errs = append(errs, fmt.Errorf("run %d: %w", d.Run, err))
+			continue
+		}
+		if why == "" {
+			continue
+		}
 		r, err := q.opt.Runs.GetRun(ctx, d.Run)
 		if err != nil {
 			errs = append(errs, err)
@@ -231,15 +261,8 @@ func (q *Queue) checkDispatches(ctx context.Context) (acted bool, err error) {
 			errs = append(errs, err)
 			continue
 		}
-		why, err := a.check(ctx, p, d, q.b.clock.Now())
-		if err != nil {
-			errs = append(errs, fmt.Errorf("run %d: %w", d.Run, err))
-			continue
-		}
-		if why != "" {
-			q.lost(ctx, a, p, d, why)
-			acted = true
-		}
+		q.lost(ctx, a, p, d, why)
+		acted = true
 	}
 	return acted, errors.Join(errs...)
 }

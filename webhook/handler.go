@@ -69,24 +69,29 @@ type Options struct {
 	// Jobs, when set, answers the jobs that build runs elsewhere (the
 	// actions executor): GET /runs/{id}/plan and POST /runs/{id}/result.
 	Jobs Jobs
+	// WorkflowRun, when set, says which GitHub Actions run built a run
+	// (its page, and which dispatch it was), for the run page; "" for
+	// none.
+	WorkflowRun func(ctx context.Context, run int64) (url string, attempt int)
 }
 
 // Handler serves POST /webhook, GET /healthz, GET /metrics, GET / and
 // GET /runs (the queue and the finished runs), GET /runs/{id} and GET
 // /runs/{id}/log.
 type Handler struct {
-	secret   []byte
-	st       Store
-	events   map[string]bool
-	notify   func()
-	log      logrus.FieldLogger
-	reg      *prometheus.Registry
-	metrics  *Metrics
-	maxBody  int64
-	inFlight *budget
-	mux      *http.ServeMux
-	clock    clock.Clock
-	jobs     Jobs
+	secret      []byte
+	st          Store
+	events      map[string]bool
+	notify      func()
+	log         logrus.FieldLogger
+	reg         *prometheus.Registry
+	metrics     *Metrics
+	maxBody     int64
+	inFlight    *budget
+	mux         *http.ServeMux
+	clock       clock.Clock
+	jobs        Jobs
+	workflowRun func(ctx context.Context, run int64) (string, int)
 	// historyPage is how many finished runs a page of GET /runs lists:
 	// HistoryPageSize, fewer in tests.
 	historyPage int
@@ -120,6 +125,7 @@ func New(opts Options) (*Handler, error) {
 		clock:       clock.Or(opts.Clock),
 		historyPage: HistoryPageSize,
 		jobs:        opts.Jobs,
+		workflowRun: opts.WorkflowRun,
 	}
 	if h.notify == nil {
 		h.notify = func() {}

@@ -43,6 +43,10 @@ type runView struct {
 	*store.Run
 	Members []changeset.Member
 	Result  *ci.Result
+	// WorkflowURL is the GitHub Actions run that builds (or built) it,
+	// with the executor actions; Attempt is which dispatch that is.
+	WorkflowURL string
+	Attempt     int
 	// Live: queued or running; the page reloads every Refresh seconds.
 	Live    bool
 	Refresh int

@@ -58,7 +58,11 @@ func (h *Handler) serveRun(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	h.page(w, "run", newRunView(run, h.clock.Now()))
+	v := newRunView(run, h.clock.Now())
+	if h.workflowRun != nil {
+		v.WorkflowURL, v.Attempt = h.workflowRun(r.Context(), run.ID)
+	}
+	h.page(w, "run", v)
 }
 
 func (h *Handler) serveRunLog(w http.ResponseWriter, r *http.Request) {

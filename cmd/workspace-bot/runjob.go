@@ -16,7 +16,9 @@ const runJobSynopsis = `run-job --service URL --run ID [flags]
 The job of serve --executor actions, run by its workflow (see
 examples/workspace-run.yml): fetches run ID's pinned plan from the
 service, builds it as the service would, and posts the outcome back. The
-run's one-time token comes in WORKSPACE_BOT_RUN_TOKEN.`
+run's one-time token comes in WORKSPACE_BOT_RUN_TOKEN; a token that can
+read private siblings, when they need one, in WORKSPACE_BOT_GITHUB_TOKEN,
+with GITHUB_API_URL (the runner sets it).`
 
 func runRunJob(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	o := runjob.Options{Stdout: stdout, Stderr: stderr}
@@ -38,8 +40,13 @@ func runRunJob(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		o.Run = n
 	}
 	o.Token = getenv(runjob.TokenVar)
-	// The token stays out of every process the build starts.
+	o.GitHubToken, o.APIURL = getenv("WORKSPACE_BOT_GITHUB_TOKEN"), getenv("GITHUB_API_URL")
+	if o.APIURL == "" {
+		o.APIURL = "https://api.github.com/"
+	}
+	// The tokens stay out of every process the build starts.
 	os.Unsetenv(runjob.TokenVar)
+	os.Unsetenv("WORKSPACE_BOT_GITHUB_TOKEN")
 	o.WorkflowRun, _ = strconv.ParseInt(getenv("GITHUB_RUN_ID"), 10, 64)
 	return runjob.Run(ctx, o)
 }

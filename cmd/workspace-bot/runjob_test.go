@@ -92,3 +92,24 @@ func TestExampleRunWorkflow(t *testing.T) {
 		t.Error("no step runs workspace-bot run-job")
 	}
 }
+
+// run-job refuses what it cannot work with, each with the fix, before it
+// asks the service anything.
+func TestRunJobRefusesBadInput(t *testing.T) {
+	for _, c := range []struct {
+		args  []string
+		token string
+		want  string
+	}{
+		{[]string{"--run", "1"}, "t", "--service is empty"},
+		{[]string{"--service", "https://bot.example", "--run", "x"}, "t", "run-job --service URL --run ID"},
+		{[]string{"--service", "https://bot.example"}, "t", "--run: give the run's id"},
+		{[]string{"--service", "https://bot.example", "--run", "1"}, "", "WORKSPACE_BOT_RUN_TOKEN is empty"},
+	} {
+		t.Setenv("WORKSPACE_BOT_RUN_TOKEN", c.token)
+		code, out, errs := runCmd(t, append([]string{"run-job"}, c.args...)...)
+		if code != exitUsage || !strings.Contains(out+errs, c.want) {
+			t.Errorf("run-job %v: exit %d\n%s%s\nwant 2 and %q", c.args, code, out, errs, c.want)
+		}
+	}
+}

@@ -26,7 +26,8 @@ const (
 const serveSynopsis = `serve [flags]
 
 Runs the webhook service: POST /webhook, GET /healthz, GET /metrics,
-GET /runs/{id} and GET /runs/{id}/log. Every flag but --check-config has
+GET /runs/{id} and GET /runs/{id}/log; with --executor actions, also
+GET /runs/{id}/plan and POST /runs/{id}/result for the runs' jobs. Every flag but --check-config has
 an environment variable WORKSPACE_BOT_<FLAG> (upper case, dashes as
 underscores), parsed as the flag is.`
 

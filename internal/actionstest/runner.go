@@ -51,6 +51,9 @@ type Runner struct {
 	Modes []Mode
 	// Env is added to the job's environment.
 	Env []string
+	// Service, when set, turns the service URL a run was dispatched with
+	// into the one the job talks to: another replica's.
+	Service func(string) string
 
 	mu      sync.Mutex
 	n       int
@@ -175,7 +178,11 @@ func (r *Runner) job(run githubtest.WorkflowRun, mode Mode) (string, error) {
 	if err := os.MkdirAll(temp, 0o755); err != nil {
 		return "failure", err
 	}
-	cmd := exec.CommandContext(r.ctx, r.Bin, "run-job", "--service", run.Inputs[bot.InputService], "--run", run.Inputs[bot.InputRun])
+	service := run.Inputs[bot.InputService]
+	if r.Service != nil {
+		service = r.Service(service)
+	}
+	cmd := exec.CommandContext(r.ctx, r.Bin, "run-job", "--service", service, "--run", run.Inputs[bot.InputRun])
 	cmd.Dir = work
 	cmd.Env = append([]string{
 		"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "TMPDIR=" + temp,

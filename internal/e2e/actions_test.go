@@ -5,12 +5,17 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/provide-io/workspace-bot/internal/actionstest"
 	"github.com/provide-io/workspace-bot/internal/githubtest"
+	"github.com/provide-io/workspace-bot/internal/server"
+	"github.com/provide-io/workspace-bot/internal/store"
 	"github.com/provide-io/workspace-bot/lifecycle"
 )
 
@@ -71,6 +76,9 @@ func TestActionsPassThenFail(t *testing.T) {
 	if !strings.Contains(page, "want 42, got 41") {
 		t.Errorf("the run page lacks the failing tail:\n%s", page)
 	}
+	if wrs := w.workflowRuns(); !strings.Contains(page, `built on <a href="`+wrs[len(wrs)-1].HTMLURL+`">GitHub Actions</a>`) {
+		t.Errorf("the run page does not link its workflow run:\n%s", page)
+	}
 	w.idle()
 	token := ""
 	for _, r := range w.workflowRuns() {
@@ -124,7 +132,9 @@ func TestActionsSupersedeCancelsTheWorkflowRun(t *testing.T) {
 func TestActionsRunnerDiesAndTheRunIsRetriedOnce(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, worldOptions{actions: &actionsWorld{modes: []actionstest.Mode{actionstest.Die}}})
-	n := w.openPR("acme/core", "feature", "", map[string]string{"README": "x\n"})
+	// The test takes a moment, so the first job is killed while it
+	// builds however slow the machine, never after it posted.
+	n := w.openPR("acme/core", "feature", "", map[string]string{"check.sh": "sleep 2; echo core ok\n"})
 	sha := w.head("acme/core", n)
 	w.send("pull_request", w.prPayload("opened", "acme/core", n))
 	w.waitState("acme/core", sha, "success")
@@ -332,5 +342,86 @@ func TestActionsCancelCommandCancelsTheWorkflowRun(t *testing.T) {
 	}
 	if rs := w.runs(); len(rs) != 1 || rs[0].Ended != lifecycle.Cancelled {
 		t.Fatalf("runs %+v", rs)
+	}
+}
+
+// replica starts a second service on the world's database, as a second
+// replica of serve behind the same webhook would be, and returns its URL.
+func (w *world) replica() string {
+	t := w.t
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := "http://" + ln.Addr().String()
+	o := w.opts
+	o.DataDir, o.StorePath, o.PublicURL = t.TempDir(), store.Path(w.dataDir), url
+	o.Actions.ServiceURL = ""
+	srv, err := server.New(context.Background(), o)
+	if err != nil {
+		ln.Close()
+		t.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ctx, ln, 2*time.Second) }()
+	t.Cleanup(func() {
+		stop()
+		if err := <-served; err != nil {
+			t.Error(err)
+		}
+		srv.Close()
+	})
+	return url
+}
+
+// The replica that dispatched a run need not be the one its job talks
+// to: the job fetches its plan from, and posts its result to, another
+// replica on the same database, which finishes the run.
+func TestActionsResultAtAnotherReplica(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, worldOptions{actions: &actionsWorld{}})
+	other := w.replica()
+	asked := map[string]bool{}
+	var mu sync.Mutex
+	w.runner.Service = func(string) string {
+		mu.Lock()
+		defer mu.Unlock()
+		asked[other] = true
+		return other
+	}
+	n := w.openPR("acme/core", "feature", "", map[string]string{"README": "x\n"})
+	sha := w.head("acme/core", n)
+	w.send("pull_request", w.prPayload("opened", "acme/core", n))
+	final := w.waitState("acme/core", sha, "success")
+	w.idle()
+	mu.Lock()
+	defer mu.Unlock()
+	if !asked[other] {
+		t.Fatal("the job never talked to the other replica")
+	}
+	if rs := w.runs(); len(rs) != 1 || rs[0].Ended != lifecycle.Success {
+		t.Fatalf("runs %+v", rs)
+	}
+	if log := w.pageAt(strings.Replace(final.TargetURL, w.url, other, 1) + "/log"); !strings.Contains(log, "core ok") {
+		t.Errorf("the other replica's run log lacks the job's output:\n%s", log)
+	}
+}
+
+// Private siblings: the job clones them with the token the workflow
+// hands it, which its log never shows.
+func TestActionsPrivateSiblings(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, worldOptions{actions: &actionsWorld{}, private: true})
+	w.runner.Env = []string{"WORKSPACE_BOT_GITHUB_TOKEN=" + botToken}
+	n := w.openPR("acme/core", "feature", "", map[string]string{"README": "x\n"})
+	sha := w.head("acme/core", n)
+	w.send("pull_request", w.prPayload("opened", "acme/core", n))
+	w.waitState("acme/core", sha, "success")
+	w.idle()
+	for _, r := range w.workflowRuns() {
+		if log := w.runner.Log(r.ID); strings.Count(log, botToken) != 1 || !strings.Contains(log, "::add-mask::"+botToken) {
+			t.Errorf("the GitHub token is in the job's output other than where it is masked:\n%s", log)
+		}
 	}
 }

@@ -53,6 +53,9 @@ type world struct {
 	serveEnv []string
 	// runner runs the dispatched jobs of a world with actions.
 	runner *actionstest.Runner
+	// dataDir and opts are the service's, for a replica of it.
+	dataDir string
+	opts    server.Options
 }
 
 type worldOptions struct {
@@ -174,7 +177,7 @@ func (w *world) serve(o worldOptions) {
 	ctx, stop := context.WithCancel(context.Background())
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ctx, ln, 2*time.Second) }()
-	w.url, w.st, w.bot = url, srv.Store, srv.Bot
+	w.url, w.st, w.bot, w.dataDir, w.opts = url, srv.Store, srv.Bot, dataDir, so
 	t.Cleanup(func() {
 		stop()
 		if err := <-served; err != nil {

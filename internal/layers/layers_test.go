@@ -19,8 +19,11 @@ var wiring = map[string]bool{
 	"cmd/workspace-bot": true,
 	"internal/server":   true,
 	"internal/action":   true,
-	"internal/demo":     true,
-	"internal/e2e":      true,
+	// run-job: the job side of a run built on a runner, the Action's
+	// workflow commands around the core's build.
+	"internal/runjob": true,
+	"internal/demo":   true,
+	"internal/e2e":    true,
 }
 
 func TestImportsGoOneWay(t *testing.T) {

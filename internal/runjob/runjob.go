@@ -23,6 +23,7 @@ import (
 	"github.com/provide-io/workspace-bot/ci"
 	"github.com/provide-io/workspace-bot/internal/action"
 	"github.com/provide-io/workspace-bot/internal/exitcode"
+	"github.com/provide-io/workspace-bot/internal/ghclient"
 	"github.com/provide-io/workspace-bot/webhook"
 	"github.com/provide-io/workspace-bot/workspace"
 )
@@ -46,8 +47,12 @@ type Options struct {
 	Dir string
 	// DataDir holds mirrors and build roots.
 	DataDir string
-	// Secrets are censored out of the build's output, the token with
-	// them.
+	// GitHubToken, when set, fetches private siblings on the GitHub at
+	// APIURL (the workflow's secret; the run token only reaches the
+	// service). Secrets are censored out of the build's output, the
+	// tokens with them.
+	GitHubToken    string
+	APIURL         string
 	Secrets        []string
 	Stdout, Stderr io.Writer
 	// HTTP talks to the service; nil is a client with a timeout.
@@ -82,12 +87,6 @@ func Run(ctx context.Context, o Options) int {
 		fmt.Fprintf(o.Stderr, "workspace-bot run-job: %s\n", err)
 		return exitcode.Usage
 	}
-	if o.HTTP == nil {
-		o.HTTP = &http.Client{Timeout: 2 * time.Minute}
-	}
-	if o.Retry <= 0 {
-		o.Retry = time.Second
-	}
 	o.Service = strings.TrimRight(o.Service, "/")
 	job, err := o.plan(ctx)
 	var gone *goneError
@@ -106,7 +105,18 @@ func Run(ctx context.Context, o Options) int {
 		return o.post(ctx, w, job, &ci.Result{Result: ci.Error, Changeset: job.Changeset, Error: "the run's workspace config cannot be read here: " + err.Error()}, "")
 	}
 	tail := &tailBuffer{max: bot.MaxJobLog}
-	runner := &ci.Runner{DataDir: o.DataDir, Secrets: append([]string{o.Token}, o.Secrets...), Confine: true}
+	runner := &ci.Runner{DataDir: o.DataDir, Secrets: append([]string{o.Token, o.GitHubToken}, o.Secrets...), Confine: true}
+	if o.GitHubToken != "" {
+		w.Mask(o.GitHubToken)
+		f, err := ghclient.New(ghclient.Options{APIURL: o.APIURL, Token: o.GitHubToken})
+		if err != nil {
+			fmt.Fprintf(o.Stderr, "workspace-bot run-job: %s\n", err)
+			return exitcode.Usage
+		}
+		// Siblings on the same GitHub are fetched with the token, as the
+		// service fetches them; the steps never see it.
+		runner.Authorization = f.GitAuthorization
+	}
 	res, err := runner.Run(ctx, job.Request(cfg, tail, ci.NewProgress(o.Stdout, false)))
 	if res == nil {
 		res = &ci.Result{Result: ci.Error}
@@ -199,7 +209,11 @@ func (o *Options) auth(req *http.Request) {
 // done, 409 is the run gone, other 4xx are refusals, the rest worth
 // another try.
 func (o *Options) do(req *http.Request, body *[]byte) (int, []byte, error) {
-	resp, err := o.HTTP.Do(req)
+	client := o.HTTP
+	if client == nil {
+		client = defaultClient
+	}
+	resp, err := client.Do(req)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -214,16 +228,23 @@ func (o *Options) do(req *http.Request, body *[]byte) (int, []byte, error) {
 	return resp.StatusCode, data, nil
 }
 
+// defaultClient talks to the service when Options.HTTP is nil.
+var defaultClient = &http.Client{Timeout: 2 * time.Minute}
+
 // try runs call up to five times while it fails in a way another try may
 // fix (no answer, 5xx, 429).
 func (o *Options) try(ctx context.Context, call func() (int, []byte, error)) error {
+	retry := o.Retry
+	if retry <= 0 {
+		retry = time.Second
+	}
 	var last error
 	for i := 0; i < 5; i++ {
 		if i > 0 {
 			select {
 			case <-ctx.Done():
 				return ctx.Err()
-			case <-time.After(o.Retry * time.Duration(i)):
+			case <-time.After(retry * time.Duration(i)):
 			}
 		}
 		status, data, err := call()

@@ -256,7 +256,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 		wo := webhook.Options{Secret: o.Secret, Store: st, Events: bot.Events(), Notify: s.Queue.Notify,
 			Log: log, Registry: reg, Metrics: metrics, MaxInFlight: o.MaxInFlight}
 		if _, remote := exec.(*bot.Actions); remote {
-			wo.Jobs = s.Queue
+			wo.Jobs, wo.WorkflowRun = s.Queue, st.WorkflowRunOf
 		}
 		h, err := webhook.New(wo)
 		if err != nil {

@@ -79,6 +79,13 @@ func (b *ballast) give() bool {
 	return true
 }
 
+// busy says whether err is SQLite finding the file locked by another
+// connection.
+func busy(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_BUSY
+}
+
 // diskFull says whether err is SQLite finding the disk full.
 func diskFull(err error) bool {
 	var se *sqlite.Error

@@ -43,8 +43,14 @@ func (d Dispatch) Live() bool { return d.ResultAt.IsZero() && d.Ended == "" }
 // the runs it holds alone.
 const liveDispatch = `result_at = 0 AND ended = ''`
 
-// ErrResultRecorded is a second, different result posted for a run.
-var ErrResultRecorded = errors.New("a different result was already recorded for this run")
+// Errors of a result posted for a run.
+var (
+	// ErrResultRecorded is a second, different result.
+	ErrResultRecorded = errors.New("a different result was already recorded for this run")
+	// ErrDispatchEnded is a result for a dispatch that ended without one
+	// (cancelled, superseded, lost).
+	ErrDispatchEnded = errors.New("the run's build ended before its result came")
+)
 
 const dispatchColumns = `run, token_hash, attempt, workflow_run, workflow_url, dispatched_at, started_at, result_digest, result_at, ended, job`
 
@@ -137,7 +143,7 @@ func (s *Store) RecordDispatchResult(ctx context.Context, id int64, tokenHash, d
 		}
 		switch {
 		case d.Ended != "":
-			return fmt.Errorf("run %d's build ended (%s) before its result came", id, d.Ended)
+			return fmt.Errorf("run %d (%s): %w", id, d.Ended, ErrDispatchEnded)
 		case d.ResultDigest == digest:
 			return nil
 		case d.ResultDigest != "":
@@ -216,4 +222,15 @@ func affected(res sql.Result, err, wrapped error) (bool, error) {
 	}
 	n, _ := res.RowsAffected()
 	return n > 0, nil
+}
+
+// WorkflowRunOf is the page of the workflow run that builds (or built)
+// run id, and which dispatch of it that is; "" when it has none, or
+// GitHub has not said.
+func (s *Store) WorkflowRunOf(ctx context.Context, id int64) (url string, attempt int) {
+	d, err := s.GetDispatch(ctx, id)
+	if err != nil {
+		return "", 0
+	}
+	return d.WorkflowURL, d.Attempt
 }

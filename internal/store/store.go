@@ -244,8 +244,20 @@ const pageSize = 16384
 // which persists in the file.
 func setup(ctx context.Context, w *sql.DB) error {
 	for _, p := range []string{fmt.Sprintf("PRAGMA page_size = %d", pageSize), "PRAGMA journal_mode = WAL"} {
-		if _, err := w.ExecContext(ctx, p); err != nil {
-			return fmt.Errorf("%s: %w", p, err)
+		// Changing the journal mode takes the file's lock without the
+		// busy handler: a process opening it at the same moment (a
+		// --check-config beside a start) is waited for here.
+		// As long as busy_timeout would.
+		deadline := time.Now().Add(10 * time.Second)
+		for wait := 5 * time.Millisecond; ; wait = min(2*wait, 200*time.Millisecond) {
+			_, err := w.ExecContext(ctx, p)
+			if err == nil {
+				break
+			}
+			if !busy(err) || ctx.Err() != nil || time.Now().After(deadline) {
+				return fmt.Errorf("%s: %w", p, err)
+			}
+			time.Sleep(wait)
 		}
 	}
 	return nil
