@@ -310,6 +310,12 @@ func (q *Queue) replicaLoop() {
 // stopEnded cancels the runs building here that the store no longer has
 // running.
 func (q *Queue) stopEnded(ctx context.Context) {
+	q.mu.Lock()
+	none := len(q.active) == 0
+	q.mu.Unlock()
+	if none {
+		return // nothing building here: decisions under way need no wait
+	}
 	q.deciding.Lock()
 	defer q.deciding.Unlock()
 	q.mu.Lock()
