@@ -188,6 +188,10 @@ func BenchmarkFanOut(b *testing.B) {
 		// The service builds nothing itself: its workers only dispatch,
 		// and as many again handle deliveries.
 		{"actions-50-runners", worldOptions{actions: &actionsWorld{}, siblings: []string{"core"}, coalesce: time.Millisecond, workers: 8}},
+		// Runners with machines of their own: each job takes the test's
+		// time and posts a success, and costs this machine nothing, so
+		// what is left is the service's own scaling.
+		{"actions-50-stand-in-runners", worldOptions{actions: &actionsWorld{standIn: test}, siblings: []string{"core"}, coalesce: time.Millisecond, workers: 8}},
 		{"local-2-workers", worldOptions{siblings: []string{"core"}, coalesce: time.Millisecond}},
 	} {
 		b.Run(c.name, func(b *testing.B) {

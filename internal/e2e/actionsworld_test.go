@@ -25,6 +25,9 @@ type actionsWorld struct {
 	noWorkflow, disabled bool
 	// startDeadline: serve --executor-start-deadline (1m when 0).
 	startDeadline time.Duration
+	// standIn, when set, makes every job a stand-in that builds nothing
+	// for that long (actionstest.Runner.StandIn).
+	standIn time.Duration
 }
 
 // dispatchTo makes the world's service build on the emulator's Actions:
@@ -48,7 +51,7 @@ func (w *world) dispatchTo(a *actionsWorld, url string, so *server.Options) {
 	}
 	so.Executor = server.ExecutorActions
 	so.Actions = bot.ActionsOptions{Repo: wsRepo, Workflow: workflow, StartDeadline: deadline, Check: 200 * time.Millisecond}
-	w.runner = &actionstest.Runner{GH: w.gh, Bin: buildBot(t), Checkout: w.cfgDir, Modes: a.modes}
+	w.runner = &actionstest.Runner{GH: w.gh, Bin: buildBot(t), Checkout: w.cfgDir, Modes: a.modes, StandIn: a.standIn}
 	w.runner.Start()
 	// Registered before the service's cleanup, so it runs after it: the
 	// service stops first, then the jobs.
