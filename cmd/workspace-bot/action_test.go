@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +18,7 @@ import (
 	"github.com/provide-io/workspace-bot/internal/demo"
 	"github.com/provide-io/workspace-bot/internal/gitfixture"
 	"github.com/provide-io/workspace-bot/internal/githubtest"
+	"github.com/provide-io/workspace-bot/internal/pgtest"
 )
 
 // The action is tested as GitHub runs it: the binary in its own process,
@@ -36,6 +38,12 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	if binPath != "" {
 		os.RemoveAll(filepath.Dir(binPath))
+	}
+	if err := pgtest.Stop(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		if code == 0 {
+			code = 1
+		}
 	}
 	os.Exit(code)
 }

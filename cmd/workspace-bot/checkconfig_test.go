@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/provide-io/workspace-bot/internal/demo"
+	"github.com/provide-io/workspace-bot/internal/pgtest"
 	"github.com/provide-io/workspace-bot/internal/store"
 )
 
@@ -39,11 +40,20 @@ func TestServeCheckConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	st.Close()
+	// A PostgreSQL database migrated by a start, one not yet, and a server
+	// that does not answer, whose URL's password must never be printed.
+	migrated, fresh := pgtest.DSN(t), pgtest.DSN(t)
+	if st, err = store.Open(t.Context(), migrated); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	unreachable := "postgres://bot:pw-hush-77@127.0.0.1:1/bot?connect_timeout=5"
 	checks := []string{"webhook secret", "flags", "GitHub credentials", "data dir", "database", "GitHub", "workspace config"}
 	for _, tc := range []struct {
 		name     string
 		token    string
 		dataDir  string
+		database string
 		code     int
 		problems map[string]string // check -> what its line says
 		found    map[string]string
@@ -53,6 +63,12 @@ func TestServeCheckConfig(t *testing.T) {
 				"workspace config": "workspace demo-workspace, 3 siblings"}},
 		{name: "an existing database", token: actionToken, dataDir: existing, code: exitOK,
 			found: map[string]string{"database": fmt.Sprintf("at schema %d, current", store.SchemaVersion)}},
+		{name: "a PostgreSQL database not yet made", token: actionToken, dataDir: filepath.Join(t.TempDir(), "data"), database: fresh, code: exitOK,
+			found: map[string]string{"database": "does not exist yet; start creates it"}},
+		{name: "a PostgreSQL database", token: actionToken, dataDir: filepath.Join(t.TempDir(), "data"), database: migrated, code: exitOK,
+			found: map[string]string{"database": fmt.Sprintf("at schema %d, current", store.SchemaVersion)}},
+		{name: "a PostgreSQL server that does not answer", token: actionToken, dataDir: filepath.Join(t.TempDir(), "data"), database: unreachable, code: exitUsage,
+			problems: map[string]string{"database": "cannot reach the database"}},
 		{name: "a bad token and a data dir under a file", token: "ghp_notAToken0123456789", dataDir: filepath.Join(aFile, "data"), code: exitUsage,
 			problems: map[string]string{
 				"data dir": aFile + " is not a directory (fix: choose another --data-dir)",
@@ -70,7 +86,7 @@ func TestServeCheckConfig(t *testing.T) {
 				"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(),
 				"WORKSPACE_BOT_WEBHOOK_SECRET=hush-9c2e", "WORKSPACE_BOT_GITHUB_TOKEN=" + tc.token,
 				"WORKSPACE_BOT_GITHUB_API_URL=" + w.srv.APIURL(), "WORKSPACE_BOT_WORKSPACE_REPO=" + demo.WorkspaceRepo,
-				"WORKSPACE_BOT_DATA_DIR=" + tc.dataDir,
+				"WORKSPACE_BOT_DATA_DIR=" + tc.dataDir, "WORKSPACE_BOT_DATABASE=" + tc.database,
 			}
 			var stdout, stderr strings.Builder
 			cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -101,7 +117,7 @@ func TestServeCheckConfig(t *testing.T) {
 					t.Errorf("line %d: %q, want it to match %s", i+1, lines[i], re)
 				}
 			}
-			for _, secret := range []string{"hush-9c2e", tc.token} {
+			for _, secret := range []string{"hush-9c2e", tc.token, "pw-hush-77"} {
 				if strings.Contains(out+stderr.String(), secret) {
 					t.Errorf("a secret was printed:\n%s%s", out, stderr.String())
 				}
