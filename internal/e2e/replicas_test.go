@@ -33,7 +33,7 @@ func TestReplicasOnPostgresSurviveAKill(t *testing.T) {
 		{"acme/lib", w.openPR("acme/lib", "quick-lib", "", map[string]string{"README": "lib b\n"})},
 		{"acme/app", w.openPR("acme/app", "quick-app", "", map[string]string{"README": "app c\n"})},
 	}
-	reps := startReplicas(t, w, bin, dsn)
+	reps := startReplicas(t, w, bin, dsn, "5s")
 	for i, pr := range prs {
 		w.url = reps[i%len(reps)].url
 		w.send("pull_request", w.prPayload("opened", pr.repo, pr.n))
@@ -115,8 +115,10 @@ type replica struct {
 }
 
 // startReplicas starts two serve processes on the database at dsn, each
-// with a data dir of its own.
-func startReplicas(t *testing.T, w *world, bin, dsn string) []*replica {
+// with a data dir of its own and the given --replica-lease: short enough
+// for a test to wait out, long enough that a live replica on a loaded
+// machine renews it in time.
+func startReplicas(t *testing.T, w *world, bin, dsn, lease string) []*replica {
 	t.Helper()
 	// The URL carries the database's credentials: it goes by the
 	// environment, not the command line every user can read.
@@ -124,7 +126,7 @@ func startReplicas(t *testing.T, w *world, bin, dsn string) []*replica {
 	var reps []*replica
 	for range 2 {
 		r := &replica{logs: &syncBuffer{}}
-		cmd := w.startServe(bin, freeAddr(t), t.TempDir(), r.logs, "--replica-lease", "2s")
+		cmd := w.startServe(bin, freeAddr(t), t.TempDir(), r.logs, "--replica-lease", lease)
 		r.url, r.pid, r.kill = w.url, cmd.Process.Pid, func() error {
 			if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 				return err
@@ -171,7 +173,7 @@ func TestReplicasSupersedeAcrossReplicas(t *testing.T) {
 	w := newWorld(t, worldOptions{noServe: true})
 	n := w.openPR("acme/core", "slow", "", map[string]string{"check.sh": "sleep 30\necho core slow\n"})
 	old := w.head("acme/core", n)
-	reps := startReplicas(t, w, bin, dsn)
+	reps := startReplicas(t, w, bin, dsn, "30s")
 	w.url = reps[0].url
 	w.send("pull_request", w.prPayload("opened", "acme/core", n))
 	w.waitFor("the slow run to start", func() bool {
