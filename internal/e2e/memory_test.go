@@ -147,8 +147,10 @@ func TestUnauthenticatedClientsCannotGrowTheService(t *testing.T) {
 	if slowPeak > limitKB || peak > limitKB {
 		t.Errorf("serve's peak RSS reached %d MiB (slow clients: %d MiB), over %d MiB", peak>>10, slowPeak>>10, limitKB>>10)
 	}
-	if count[http.StatusServiceUnavailable] == 0 || count[http.StatusUnauthorized] == 0 {
-		t.Errorf("answers to the full bodies %v: want some 401 (read and refused) and some 503 (past the bound)", count)
+	// Which of the bodies are read whole before the bound is full depends
+	// on how the machine schedules 32 writers; that some are not does not.
+	if count[http.StatusServiceUnavailable] == 0 || count[http.StatusUnauthorized]+count[http.StatusServiceUnavailable] != clients {
+		t.Errorf("answers to the full bodies %v: want each 401 (read and refused) or 503 (past the bound), and some 503", count)
 	}
 	if count[http.StatusAccepted] != 0 {
 		t.Errorf("an unsigned body was accepted: %v", count)
@@ -158,6 +160,17 @@ func TestUnauthenticatedClientsCannotGrowTheService(t *testing.T) {
 	w.waitFor("the bytes in flight to drain", func() bool {
 		return w.metric("workspace_bot_webhook_body_bytes_in_flight") <= clients*64<<10
 	})
+	// A full unsigned body alone is read whole and refused.
+	full := announce(t, addr, announced, []byte("{"))
+	for sent := 1; sent < announced; sent += len(chunk) {
+		if _, err := full.Write(chunk[:min(len(chunk), announced-sent)]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	full.SetReadDeadline(time.Now().Add(time.Minute))
+	if resp, err := http.ReadResponse(bufio.NewReader(full), nil); err != nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("a full unsigned body alone: %v %v, want 401", resp, err)
+	}
 	body := w.prPayload("synchronize", "acme/core", pr)
 	resp, err := phony.Send(t.Context(), w.url+"/webhook", "pull_request", "", body, secret)
 	if err != nil {
