@@ -370,30 +370,46 @@ type Claimer interface {
 	ReleaseName(ctx context.Context, name string) error
 }
 
+// claimer is the store's Claimer when other replicas share it, else nil.
+func (b *Bot) claimer() Claimer {
+	if c, ok := b.rec.(Claimer); ok && c.Shared() {
+		return c
+	}
+	return nil
+}
+
+// claimOnce tries once to take name for this replica; release gives it
+// up, even after ctx ends.
+func claimOnce(ctx context.Context, c Claimer, name string) (release func(), got bool, err error) {
+	if got, err = c.ClaimName(ctx, name); !got || err != nil {
+		return nil, false, err
+	}
+	return func() {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		c.ReleaseName(rctx, name) //nolint:errcheck // the lease runs out if this fails
+	}, true, nil
+}
+
 // claimTarget takes target for this replica, so that no other writes to
 // it at once: two replicas sending a PR's first summary would both create
 // a comment. A target another replica holds is tried a few times, for a
 // send takes a fraction of a second; then it is left to the sweep, which
 // is woken. ok is false when the target was not taken.
 func (b *Bot) claimTarget(ctx context.Context, target string) (release func(), ok bool) {
-	c, ok := b.rec.(Claimer)
-	if !ok || !c.Shared() {
+	c := b.claimer()
+	if c == nil {
 		return func() {}, true
 	}
-	name := "report " + target
 	for i := 0; i < 50; i++ {
-		got, err := c.ClaimName(ctx, name)
+		release, got, err := claimOnce(ctx, c, "report "+target)
 		if err != nil {
 			b.logger(ctx).WithError(err).WithField(logging.Report, target).Warn("claiming a report's target failed; the sweep tries again")
 			b.wakeSweep()
 			return nil, false
 		}
 		if got {
-			return func() {
-				rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-				defer cancel()
-				c.ReleaseName(rctx, name) //nolint:errcheck // the lease runs out if this fails
-			}, true
+			return release, true
 		}
 		select {
 		case <-ctx.Done():
@@ -409,18 +425,14 @@ func (b *Bot) claimTarget(ctx context.Context, target string) (release func(), o
 // store, and returns its release: landings lock their repositories across
 // replicas as within one. It gives up when ctx ends.
 func (b *Bot) holdName(ctx context.Context, name string) func() {
-	c, ok := b.rec.(Claimer)
-	if !ok || !c.Shared() {
+	c := b.claimer()
+	if c == nil {
 		return func() {}
 	}
 	for {
-		got, err := c.ClaimName(ctx, name)
-		if err == nil && got {
-			return func() {
-				rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-				defer cancel()
-				c.ReleaseName(rctx, name) //nolint:errcheck // the lease runs out if this fails
-			}
+		release, got, err := claimOnce(ctx, c, name)
+		if got {
+			return release
 		}
 		if err != nil {
 			b.logger(ctx).WithError(err).WithField(logging.Changeset, name).Warn("claiming a lock shared by the replicas failed; trying again")

@@ -64,13 +64,7 @@ func TestReplicasOnPostgresSurviveAKill(t *testing.T) {
 	w.idle()
 	for _, pr := range prs {
 		head := w.head(pr.repo, pr.n)
-		final := 0
-		for _, s := range w.gh.Statuses(pr.repo, head) {
-			if s.Context == ctxName && s.State != "pending" {
-				final++
-			}
-		}
-		if final != 1 {
+		if final := w.finalStatuses(pr.repo, head); final != 1 {
 			t.Errorf("%s#%d has %d final statuses, want 1: %+v", pr.repo, pr.n, final, w.gh.Statuses(pr.repo, head))
 		}
 		if n := len(w.summaries(pr.repo, pr.n)); n != 1 {
@@ -196,13 +190,7 @@ func TestReplicasSupersedeAcrossReplicas(t *testing.T) {
 		return strings.Contains(building.logs.String(), "cancelled or superseded through another replica")
 	})
 	w.idle()
-	final := 0
-	for _, s := range w.gh.Statuses("acme/core", head) {
-		if s.Context == ctxName && s.State != "pending" {
-			final++
-		}
-	}
-	if final != 1 {
+	if final := w.finalStatuses("acme/core", head); final != 1 {
 		t.Errorf("the new head has %d final statuses, want 1: %+v", final, w.gh.Statuses("acme/core", head))
 	}
 	if got := len(w.summaries("acme/core", n)); got != 1 {
@@ -222,4 +210,16 @@ func TestReplicasSupersedeAcrossReplicas(t *testing.T) {
 	if strings.Join(states, " ") != "superseded success" {
 		t.Errorf("runs ended %v, want the old one superseded and the new one a success", states)
 	}
+}
+
+// finalStatuses counts the statuses of our context on repo@sha that are
+// not pending.
+func (w *world) finalStatuses(repo, sha string) int {
+	n := 0
+	for _, s := range w.gh.Statuses(repo, sha) {
+		if s.Context == ctxName && s.State != "pending" {
+			n++
+		}
+	}
+	return n
 }

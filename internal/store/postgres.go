@@ -54,20 +54,31 @@ const (
 	pruneLock   = 0x77627333 // one replica prunes at a time
 )
 
-func openPostgres(ctx context.Context, database string, adjust func(*Store)) (*Store, error) {
+// connectPostgres opens database and checks that it answers; wrap turns
+// the driver's connector into the one the pool uses. Its errors, like
+// every error here, name the database without its password.
+func connectPostgres(ctx context.Context, database string, wrap func(driver.Connector) driver.Connector) (*sql.DB, string, error) {
 	name := RedactURL(database)
 	cfg, err := pgx.ParseConfig(database)
 	if err != nil {
 		// pgx quotes the URL in some errors: say only that it is wrong.
-		return nil, fmt.Errorf("store: %s: the database URL does not parse (fix --database or WORKSPACE_BOT_DATABASE: postgres://user:password@host:5432/dbname)", name)
+		return nil, name, fmt.Errorf("store: %s: the database URL does not parse (fix --database or WORKSPACE_BOT_DATABASE: postgres://user:password@host:5432/dbname)", name)
 	}
-	db := sql.OpenDB(rebinder{stdlib.GetConnector(*cfg)})
-	db.SetMaxOpenConns(16)
-	db.SetMaxIdleConns(16)
+	db := sql.OpenDB(wrap(stdlib.GetConnector(*cfg)))
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("store: %s: cannot reach the database: %s (check that the server runs, the URL's host, port, user and password, and that the database exists)", name, redactErr(err, database))
+		return nil, name, fmt.Errorf("store: %s: cannot reach the database: %s (check that the server runs, the URL's host, port, user and password, and that the database exists)", name, redactErr(err, database))
 	}
+	return db, name, nil
+}
+
+func openPostgres(ctx context.Context, database string, adjust func(*Store)) (*Store, error) {
+	db, name, err := connectPostgres(ctx, database, func(c driver.Connector) driver.Connector { return rebinder{c} })
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(16)
+	db.SetMaxIdleConns(16)
 	if err := migratePostgres(ctx, db); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store: %s: %s", name, redactErr(err, database))
@@ -234,16 +245,14 @@ func lockKey(name string) int64 {
 // probePostgres is ProbeDatabase for a PostgreSQL URL: it connects and
 // reads the schema version, creating nothing.
 func probePostgres(ctx context.Context, database string) (Probe, error) {
-	name := RedactURL(database)
-	cfg, err := pgx.ParseConfig(database)
+	db, name, err := connectPostgres(ctx, database, func(c driver.Connector) driver.Connector { return c })
 	if err != nil {
-		return Probe{}, fmt.Errorf("store: %s: the database URL does not parse (fix --database: postgres://user:password@host:5432/dbname)", name)
+		return Probe{}, err
 	}
-	db := sql.OpenDB(stdlib.GetConnector(*cfg))
 	defer db.Close()
 	var exists bool
 	if err := db.QueryRowContext(ctx, `SELECT to_regclass('schema_version') IS NOT NULL`).Scan(&exists); err != nil {
-		return Probe{}, fmt.Errorf("store: %s: cannot reach the database: %s (check that the server runs, the URL's host, port, user and password, and that the database exists)", name, redactErr(err, database))
+		return Probe{}, fmt.Errorf("store: %s: read the schema: %s", name, redactErr(err, database))
 	}
 	if !exists {
 		return Probe{}, nil
