@@ -425,3 +425,35 @@ func TestActionsPrivateSiblings(t *testing.T) {
 		}
 	}
 }
+
+// The code under test runs inside the job that holds the run's token:
+// with it, a failing test could post its own success before the job
+// does, and the job's true result would then be refused as a second one.
+// A test that looks for the token everywhere a process can look (its
+// environment, every process's environment and command line it can
+// read) finds nothing, and its failure is what is reported.
+func TestActionsCodeUnderTestCannotReadTheRunToken(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, worldOptions{actions: &actionsWorld{}})
+	hunt := `found=$( (env; cat /proc/*/environ /proc/*/cmdline) 2>/dev/null | tr '\0' '\n' | grep -ao 'wbrun_[A-Za-z0-9_-]\{16,\}' | head -n 1)
+if [ -n "$found" ]; then echo "RUN-TOKEN-FOUND"; fi
+echo "the hunt is over and this test fails"
+exit 1
+`
+	n := w.openPR("acme/core", "hunt", "", map[string]string{"check.sh": hunt})
+	sha := w.head("acme/core", n)
+	w.send("pull_request", w.prPayload("opened", "acme/core", n))
+	final := w.waitState("acme/core", sha, "failure")
+	log := w.logOf(final)
+	if !strings.Contains(log, "the hunt is over") {
+		t.Fatalf("the hunting test did not run:\n%s", log)
+	}
+	if strings.Contains(log, "RUN-TOKEN-FOUND") {
+		t.Errorf("the code under test found the run token:\n%s", log)
+	}
+	for _, wr := range w.workflowRuns() {
+		if tok := wr.Inputs["token"]; tok == "" || strings.Contains(log, tok) {
+			t.Errorf("the run's log holds its token")
+		}
+	}
+}
