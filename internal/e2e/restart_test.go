@@ -57,6 +57,7 @@ func freeAddr(t testing.TB) string {
 // after the common ones, and waits until it answers /healthz.
 func (w *world) startServe(bin, addr, dataDir string, logs *syncBuffer, extra ...string) *exec.Cmd {
 	w.t.Helper()
+	w.logs = logs
 	// The address was free when it was picked, but another process (a
 	// second suite on the machine) can take it before serve binds it, and
 	// then answers /healthz for it. So serve's own line saying it serves

@@ -56,6 +56,8 @@ type world struct {
 	// dataDir and opts are the service's, for a replica of it.
 	dataDir string
 	opts    server.Options
+	// logs are the last serve process's, for a failing wait to show.
+	logs *syncBuffer
 }
 
 type worldOptions struct {
@@ -302,6 +304,13 @@ func (w *world) status(repo, sha string) githubtest.Status {
 // a loaded machine an event comes late, not never.
 func (w *world) waitFor(what string, cond func() bool) {
 	w.t.Helper()
+	w.waitSaying(what, cond, func() string { return "" })
+}
+
+// waitSaying is waitFor whose failure adds what seen says of the last
+// look, so a failure names the state it was stuck in.
+func (w *world) waitSaying(what string, cond func() bool, seen func() string) {
+	w.t.Helper()
 	deadline := patience(w.t)
 	for time.Now().Before(deadline) {
 		if cond() {
@@ -309,7 +318,7 @@ func (w *world) waitFor(what string, cond func() bool) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	w.t.Fatalf("gave up waiting for %s", what)
+	w.t.Fatalf("gave up waiting for %s%s", what, seen())
 }
 
 // patience is when a wait gives up: in three minutes, far beyond any
@@ -330,11 +339,17 @@ func patience(t testing.TB) time.Time {
 
 func (w *world) waitState(repo, sha, state string) githubtest.Status {
 	w.t.Helper()
-	w.waitFor(fmt.Sprintf("%s@%.7s to be %s", repo, sha, state), func() bool {
-		s := w.status(repo, sha)
-		return s.State == state
+	var last githubtest.Status
+	w.waitSaying(fmt.Sprintf("%s@%.7s to be %s", repo, sha, state), func() bool {
+		last = w.status(repo, sha)
+		return last.State == state
+	}, func() string {
+		if w.logs != nil {
+			return fmt.Sprintf(" (last seen: %+v)\nserve's log ends:\n%s", last, tail(w.logs.String(), 4000))
+		}
+		return fmt.Sprintf(" (last seen: %+v)", last)
 	})
-	return w.status(repo, sha)
+	return last
 }
 
 // idle waits until the service has nothing left to do (store.Busy): a

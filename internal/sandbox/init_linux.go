@@ -83,12 +83,33 @@ func initMain(arg string) int {
 	if s.Probe {
 		return 0
 	}
-	// The commands are forked with the default score; the init, which
-	// reports how they ended, is the last thing the OOM killer should
-	// take when the run's memory runs out.
-	os.WriteFile("/proc/self/oom_score_adj", []byte("-1000"), 0)
-	z := &zygote{ctl: ctl, user: s.User, pids: map[int]int{}}
+	// The init, which reports how the commands ended, is the last thing
+	// the OOM killer should take when the run's memory runs out (this
+	// needs CAP_SYS_RESOURCE, and is skipped without it).
+	os.WriteFile(oomScoreFile, []byte("-1000"), 0)
+	z := &zygote{ctl: ctl, user: s.User, pids: map[int]int{}, oomScore: readOOMScore()}
 	return z.serve()
+}
+
+// oomScoreFile is the init's OOM score adjustment. A child inherits it
+// at fork, so the init raises it for each fork and lowers it after.
+const oomScoreFile = "/proc/self/oom_score_adj"
+
+// commandOOMScore is every command's OOM score adjustment: code under
+// test is the first thing the kernel kills, in its run's group and on
+// the host. Had the commands kept the init's -1000, a step over its
+// memory limit could be killed by no one and would hang in the kernel
+// until its timeout, instead of failing at once.
+const commandOOMScore = "1000"
+
+// readOOMScore is the init's own adjustment, to return to after a fork
+// (any process may go back down to what it was given).
+func readOOMScore() []byte {
+	b, err := os.ReadFile(oomScoreFile)
+	if err != nil {
+		return nil
+	}
+	return []byte(strings.TrimSpace(string(b)))
 }
 
 // setupFailed reports why the sandbox could not be made.
@@ -106,6 +127,8 @@ type zygote struct {
 	ids  map[int]int // and back
 	// killed are commands the service killed before they were forked.
 	killed map[int]bool
+	// oomScore is the init's own OOM score adjustment (nil if unknown).
+	oomScore []byte
 }
 
 // serve forks what the service asks for, on this thread, until the
@@ -124,7 +147,7 @@ func (z *zygote) serve() int {
 	}
 	for r := range runs {
 		z.mu.Lock()
-		pid, err := syscall.ForkExec(r.Path, r.Args, &syscall.ProcAttr{Dir: r.Dir, Env: r.Env, Files: []uintptr{uintptr(r.stdin), uintptr(r.stdout), uintptr(r.stderr)}, Sys: sys})
+		pid, err := z.fork(r, sys)
 		if err == nil {
 			z.pids[pid], z.ids[r.ID] = r.ID, pid
 			if z.killed[r.ID] {
@@ -142,6 +165,17 @@ func (z *zygote) serve() int {
 		}
 	}
 	return 0
+}
+
+// fork starts r's command with commandOOMScore.
+func (z *zygote) fork(r boxRun, sys *syscall.SysProcAttr) (int, error) {
+	if err := os.WriteFile(oomScoreFile, []byte(commandOOMScore), 0); err != nil {
+		return 0, fmt.Errorf("set the OOM score it starts with: %w", err)
+	}
+	if z.oomScore != nil {
+		defer os.WriteFile(oomScoreFile, z.oomScore, 0)
+	}
+	return syscall.ForkExec(r.Path, r.Args, &syscall.ProcAttr{Dir: r.Dir, Env: r.Env, Files: []uintptr{uintptr(r.stdin), uintptr(r.stdout), uintptr(r.stderr)}, Sys: sys})
 }
 
 // read takes the service's requests: a command to run, with its three

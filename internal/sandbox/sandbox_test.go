@@ -316,6 +316,51 @@ func TestNoCapabilities(t *testing.T) {
 	}
 }
 
+// TestCommandsAreTheOOMKillersFirstChoice: a command starts with the
+// highest OOM score and cannot lower it to where no one may kill it
+// (-1000, which the init may hold), and the init is not left at the
+// command's score. A command the kernel may not kill would hang at its
+// memory limit instead of failing.
+func TestCommandsAreTheOOMKillersFirstChoice(t *testing.T) {
+	needSandbox(t)
+	spec := Spec{Isolate: true}
+	if os.Getuid() == 0 {
+		u, err := LookupUser("nobody")
+		if err != nil {
+			t.Skip("no user nobody here:", err)
+		}
+		spec.User = u
+	}
+	own, err := os.ReadFile("/proc/self/oom_score_adj")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ { // the second command: the init went back down after the first fork
+		out, err := run(t, spec, `cat /proc/self/oom_score_adj
+			echo -1000 > /proc/self/oom_score_adj 2>/dev/null
+			echo -1 > /proc/self/oom_score_adj 2>/dev/null
+			sh -c 'cat /proc/self/oom_score_adj'
+			cat /proc/1/oom_score_adj`)
+		if err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		lines := strings.Fields(out)
+		if len(lines) != 3 {
+			t.Fatalf("want three scores, got:\n%s", out)
+		}
+		if lines[0] != "1000" {
+			t.Errorf("a command started with OOM score %s, not 1000", lines[0])
+		}
+		if n, _ := strconv.Atoi(lines[1]); n < 0 {
+			t.Errorf("a command lowered its OOM score to %d: it could make itself unkillable", n)
+		}
+		serve, _ := strconv.Atoi(strings.TrimSpace(string(own)))
+		if n, _ := strconv.Atoi(lines[2]); n > serve {
+			t.Errorf("the init's OOM score is %d, above the service's %d: it was left at a command's", n, serve)
+		}
+	}
+}
+
 // TestBuildUser: the command runs as the build user.
 func TestBuildUser(t *testing.T) {
 	if os.Getuid() != 0 {
