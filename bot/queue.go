@@ -455,6 +455,12 @@ func (q *Queue) build(ctx context.Context, r *store.Run) string {
 	lw := &logWriter{ctx: bctx, st: q.opt.Runs, id: r.ID, fail: stopBuild}
 	steps := &stepTracker{ctx: bctx, st: q.opt.Runs, id: r.ID, now: q.b.clock.Now, log: log}
 	o := q.opt.Executor.Build(bctx, Job{Plan: p, Log: lw, Progress: steps.event})
+	// The build is over: a cancel from now on has nothing to stop, and a
+	// replica that finds the run ended in the store must not say it
+	// stopped it.
+	q.mu.Lock()
+	delete(q.active, r.ID)
+	q.mu.Unlock()
 	if o == nil {
 		// Handed off: whoever builds it posts the outcome back
 		// (Complete), and the run stays building in the store till then.

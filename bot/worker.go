@@ -42,8 +42,10 @@ func (q *Queue) Start(ctx context.Context) error {
 		q.loops.Add(1)
 		go q.watchLoop()
 	}
-	q.loops.Add(1)
-	go q.replicaLoop()
+	if q.b.claimer() != nil {
+		q.loops.Add(1)
+		go q.replicaLoop()
+	}
 	q.loops.Add(1)
 	go func() {
 		defer q.loops.Done()

@@ -122,7 +122,7 @@ func (w *actionWorld) command(t *testing.T, event, repo string, payload []byte, 
 		"WORKSPACE_BOT_CONFIG=" + demo.WorkspaceRepo + ":wrknv.toml",
 		"WORKSPACE_BOT_COMMAND=auto",
 		"WORKSPACE_BOT_DATA_DIR=" + filepath.Join(w.dir, "data"),
-	}, extra...)
+	}, append(binaryEnv, extra...)...)
 	return cmd, outFile, sumFile
 }
 

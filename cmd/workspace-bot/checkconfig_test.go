@@ -82,12 +82,12 @@ func TestServeCheckConfig(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			cmd := exec.Command(actionBinary(t), "serve", "--check-config", "--listen", held.Addr().String())
-			cmd.Env = []string{
+			cmd.Env = append([]string{
 				"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(),
 				"WORKSPACE_BOT_WEBHOOK_SECRET=hush-9c2e", "WORKSPACE_BOT_GITHUB_TOKEN=" + tc.token,
 				"WORKSPACE_BOT_GITHUB_API_URL=" + w.srv.APIURL(), "WORKSPACE_BOT_WORKSPACE_REPO=" + demo.WorkspaceRepo,
 				"WORKSPACE_BOT_DATA_DIR=" + tc.dataDir, "WORKSPACE_BOT_DATABASE=" + tc.database,
-			}
+			}, binaryEnv...)
 			var stdout, stderr strings.Builder
 			cmd.Stdout, cmd.Stderr = &stdout, &stderr
 			err := cmd.Run()

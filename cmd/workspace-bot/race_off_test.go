@@ -2,4 +2,4 @@
 
 package main
 
-var binaryBuildFlags []string
+var binaryBuildFlags, binaryEnv []string

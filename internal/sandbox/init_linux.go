@@ -99,7 +99,10 @@ const oomScoreFile = "/proc/self/oom_score_adj"
 // test is the first thing the kernel kills, in its run's group and on
 // the host. Had the commands kept the init's -1000, a step over its
 // memory limit could be killed by no one and would hang in the kernel
-// until its timeout, instead of failing at once.
+// until its timeout, instead of failing at once. An init holding
+// CAP_SYS_RESOURCE also makes 1000 the least the command may set; one
+// without it passes on the least the service was given (0 unless its
+// own parent chose lower).
 const commandOOMScore = "1000"
 
 // readOOMScore is the init's own adjustment, to return to after a fork
