@@ -275,9 +275,10 @@ func callFaults(family string, o faultOptions, at []int, fault githubtest.Fault)
 // (for the coalescing window, the build's processes, the emulator).
 const faultWidth = 8
 
-// fullSweep runs every fault family at every call; by default each
-// fault hits the first call of each endpoint only, to keep the suite
-// fast (the client treats a failure alike on every call of an endpoint;
+// fullSweep runs every fault family at every call; by default a fault
+// hits only the first call of an endpoint, each endpoint one rate limit,
+// to keep the suite fast (the client treats a failure alike on every
+// call of an endpoint, and waits out both rate limits in one place;
 // go test ./internal/e2e -run FaultMatrix -faults.full runs them all).
 var fullSweep = flag.Bool("faults.full", false, "fault matrix: a 502, a 429 and a 403 secondary rate limit at every call of the reference run, not only the first of each endpoint")
 
