@@ -4,6 +4,7 @@ package ci
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -13,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -306,6 +308,62 @@ func TestDiskFillStopsTheRun(t *testing.T) {
 	if free := freeOn(dataDir); free < 40<<20 {
 		t.Errorf("%d MiB free after the run: what the step wrote is still there", free>>20)
 	}
+}
+
+// TestDiskFilledWhileStoppedForAnotherReason: the service stops a run
+// (its log could not be stored on the full disk) before the runner's own
+// look at the disk: what the step wrote still goes when Run returns, so
+// the disk does not stay full until the warm root is next used.
+func TestDiskFilledWhileStoppedForAnotherReason(t *testing.T) {
+	needRootSandbox(t)
+	dataDir := smallDisk(t, 64)
+	f := newFixture(t)
+	f.repo("alpha", nil)
+	cfg := f.config(sib{name: "alpha"})
+	cfg.Workspace.CI.Test = []string{`dd if=/dev/zero of=fill bs=1M count=60 2>&1 | tail -1; echo filled-$((1+1)); sleep 30; echo held`}
+	// The runner does not look at the disk during the run; the final
+	// look after the steps is skipped for a run stopped from outside.
+	r := &Runner{DataDir: dataDir, Confine: true, DiskReserve: 24 << 20, WatchEvery: time.Hour}
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	// The mark is printed, not in the command the log shows.
+	out := &cancelOn{mark: "filled-2", cancel: func() { cancel(errors.New("the run's log could not be stored")) }}
+	res, err := r.Run(ctx, Request{Config: cfg, Trusted: true, Output: out})
+	if err != nil || res.Result == Success {
+		t.Fatalf("%v %s: %s", err, res.Result, res.Error)
+	}
+	if !out.seen() {
+		t.Fatalf("the step never said it filled the disk:\n%s", stepsOf(res, "test", "")[0].Log)
+	}
+	if free := freeOn(dataDir); free < 40<<20 {
+		t.Errorf("%d MiB free after the run: what the step wrote is still there", free>>20)
+	}
+}
+
+// cancelOn is a run's output that calls cancel once mark appears in it.
+type cancelOn struct {
+	mu     sync.Mutex
+	buf    strings.Builder
+	mark   string
+	cancel func()
+	done   bool
+}
+
+func (c *cancelOn) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.buf.Write(p)
+	if !c.done && strings.Contains(c.buf.String(), c.mark) {
+		c.done = true
+		c.cancel()
+	}
+	return len(p), nil
+}
+
+func (c *cancelOn) seen() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.done
 }
 
 // TestUntrustedFillStaysInMemory: an untrusted run's build root is a

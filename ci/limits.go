@@ -108,7 +108,11 @@ func (r *Runner) watch(ctx context.Context, stop context.CancelCauseFunc, g *cgr
 	quit, finished := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(finished)
-		tick := time.NewTicker(watchEvery)
+		every := r.WatchEvery
+		if every <= 0 {
+			every = watchEvery
+		}
+		tick := time.NewTicker(every)
 		defer tick.Stop()
 		for {
 			select {
@@ -153,14 +157,31 @@ func (r *Runner) overLimit(g *cgroup.Group, base cgroup.Counts, watchDisk bool, 
 		}
 	}
 	if watchDisk {
-		var st unix.Statfs_t
-		if unix.Statfs(dataDir, &st) == nil {
-			if free := int64(st.Bavail) * int64(st.Bsize); free < r.DiskReserve {
-				return &limitStop{result: Error, disk: true, msg: fmt.Sprintf("the disk is full: the build left %s free on the data dir's disk (%s), less than the %s kept for webhook deliveries, and was stopped; what it wrote is removed (fix: give --data-dir a larger disk, or build less)", sizeWords(free), dataDir, sizeWords(r.DiskReserve))}
-			}
+		if free, ok := freeSpace(dataDir); ok && free < r.DiskReserve {
+			return &limitStop{result: Error, disk: true, msg: fmt.Sprintf("the disk is full: the build left %s free on the data dir's disk (%s), less than the %s kept for webhook deliveries, and was stopped; what it wrote is removed (fix: give --data-dir a larger disk, or build less)", sizeWords(free), dataDir, sizeWords(r.DiskReserve))}
 		}
 	}
 	return nil
+}
+
+// diskShort says whether the data dir's disk has less than DiskReserve
+// free.
+func (r *Runner) diskShort(dataDir string) bool {
+	if r.DiskReserve <= 0 || dataDir == "" {
+		return false
+	}
+	free, ok := freeSpace(dataDir)
+	return ok && free < r.DiskReserve
+}
+
+// freeSpace is what the disk holding dir has free for an unprivileged
+// writer.
+func freeSpace(dir string) (int64, bool) {
+	var st unix.Statfs_t
+	if unix.Statfs(dir, &st) != nil {
+		return 0, false
+	}
+	return int64(st.Bavail) * int64(st.Bsize), true
 }
 
 // limitWords says limits as a reader wants them: "memory 4 GiB, 4096

@@ -88,6 +88,9 @@ type Runner struct {
 	// steps may not take: a run that leaves less is stopped with an
 	// error, so webhook deliveries can still be stored.
 	DiskReserve int64
+	// WatchEvery is how often a running run's limits and the disk are
+	// looked at (0: every 50 ms).
+	WatchEvery time.Duration
 	// EgressAllow are addresses an egress step may reach although the
 	// proxy refuses this machine's (a package index on it).
 	EgressAllow []netip.AddrPort
@@ -394,10 +397,11 @@ func (r *Runner) run(ctx context.Context, req Request) (*Result, error) {
 		}
 		complete := false
 		defer func() {
+			// What filled the disk goes now, not when the root is next
+			// used: also when something else stopped the run first (the
+			// service, whose log could not be stored on the full disk).
 			var ls *limitStop
-			if errors.As(context.Cause(runCtx), &ls) && ls.disk {
-				// What filled the disk goes now, not when the root is
-				// next used.
+			if errors.As(context.Cause(runCtx), &ls) && ls.disk || r.diskShort(dataDir) {
 				complete = false
 				removeTree(br.dir)
 			}
