@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/provide-io/workspace-bot/internal/sandbox"
+	"github.com/provide-io/workspace-bot/internal/scripttest"
 	"github.com/provide-io/workspace-bot/workspace"
 )
 
@@ -117,9 +118,7 @@ func TestThrowawayUserFindsItsPython(t *testing.T) {
 	u := throwawayUser()
 	dir := t.TempDir() // 0700, root's
 	hidden := filepath.Join(dir, "python3")
-	if err := os.WriteFile(hidden, []byte("#!/bin/sh\necho Python 3.99.0\n"), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	scripttest.Write(t, hidden, "#!/bin/sh\necho Python 3.99.0\n")
 	if os.Geteuid() == 0 && canRun(hidden, u) {
 		t.Fatalf("%s is reachable by uid %d through a 0700 directory", hidden, u.UID)
 	}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/provide-io/workspace-bot/internal/scripttest"
 	"github.com/provide-io/workspace-bot/workspace"
 )
 
@@ -99,9 +100,7 @@ class Docs(unittest.TestCase):
 	} {
 		path := filepath.Join(f.wsDir, p)
 		os.MkdirAll(filepath.Dir(path), 0o755)
-		if err := os.WriteFile(path, []byte(c), 0o755); err != nil {
-			t.Fatal(err)
-		}
+		scripttest.Write(t, path, c)
 	}
 
 	verbatim := docsExample(t, f, "full-with-advanced.toml", "")

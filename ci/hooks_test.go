@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/provide-io/workspace-bot/internal/gitfixture"
+	"github.com/provide-io/workspace-bot/internal/scripttest"
 )
 
 // TestMirrorHooksNeverRun reproduces the planted-hook finding: a hook
@@ -31,9 +32,7 @@ func TestMirrorHooksNeverRun(t *testing.T) {
 		if err := os.MkdirAll(filepath.Join(mirror, "hooks"), 0o755); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(filepath.Join(mirror, "hooks", h), []byte(script), 0o755); err != nil {
-			t.Fatal(err)
-		}
+		scripttest.Write(t, filepath.Join(mirror, "hooks", h), script)
 	}
 	f.commit("alpha", "main", "", map[string]string{"new.txt": "n"})
 	res, err := f.runner().Run(context.Background(), Request{Config: cfg, Pins: map[string]Pin{"alpha": {Ref: "topic", SHA: head, Base: "main"}}})

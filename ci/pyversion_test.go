@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/provide-io/workspace-bot/internal/scripttest"
 )
 
 // fakePyenv lays out a pyenv root under dir with the versions given
@@ -20,7 +22,9 @@ func fakePyenv(t *testing.T, dir string, versions ...string) string {
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(p, []byte(content), mode); err != nil {
+		if mode&0o111 != 0 {
+			scripttest.Write(t, p, content)
+		} else if err := os.WriteFile(p, []byte(content), mode); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -66,7 +70,7 @@ func TestInterpreterVersionKept(t *testing.T) {
 	}
 	// The chosen version reinstalled as another.
 	bin := filepath.Join(dir, "pyenv", "versions", "3.12.0", "bin", "python3")
-	os.WriteFile(bin, []byte("#!/bin/sh\necho call >> "+filepath.Join(dir, "calls")+"\necho Python 3.12.7\n"), 0o755)
+	scripttest.Write(t, bin, "#!/bin/sh\necho call >> "+filepath.Join(dir, "calls")+"\necho Python 3.12.7\n")
 	if v := versionFor(ctx, shim, find); v != "3.12.7" || calls(t, dir) != 3 {
 		t.Fatalf("binary replaced: %q after %d calls", v, calls(t, dir))
 	}
@@ -76,7 +80,7 @@ func TestInterpreterVersionKept(t *testing.T) {
 		t.Error("the system version was given a key")
 	}
 	other := filepath.Join(dir, "wrapper")
-	os.WriteFile(other, []byte("#!/bin/sh\necho call >> "+filepath.Join(dir, "calls")+"\necho Python 3.10.2\n"), 0o755)
+	scripttest.Write(t, other, "#!/bin/sh\necho call >> "+filepath.Join(dir, "calls")+"\necho Python 3.10.2\n")
 	before := calls(t, dir)
 	for i := 0; i < 2; i++ {
 		if v := versionFor(ctx, other, find); v != "3.10.2" {

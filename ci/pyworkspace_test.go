@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/provide-io/workspace-bot/internal/scripttest"
 	"github.com/provide-io/workspace-bot/workspace"
 )
 
@@ -180,9 +181,7 @@ class Integration(unittest.TestCase):
 	for p, c := range files {
 		path := filepath.Join(f.wsDir, p)
 		os.MkdirAll(filepath.Dir(path), 0o755)
-		if err := os.WriteFile(path, []byte(c), 0o755); err != nil {
-			t.Fatal(err)
-		}
+		scripttest.Write(t, path, c)
 	}
 	return w
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/provide-io/workspace-bot/internal/gitfixture"
+	"github.com/provide-io/workspace-bot/internal/scripttest"
 	"github.com/provide-io/workspace-bot/workspace"
 )
 
@@ -337,9 +338,7 @@ func TestPythonCandidatesAreOnlyAskedTheirVersion(t *testing.T) {
 	dir := t.TempDir()
 	args := filepath.Join(dir, "args")
 	script := "#!/bin/sh\necho \"$@\" >> " + args + "\nexit 0\n"
-	if err := os.WriteFile(filepath.Join(dir, "python3.98"), []byte(script), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	scripttest.Write(t, filepath.Join(dir, "python3.98"), script)
 	_, err := selectPython(context.Background(), constraint(t, ">=3.99"), finder{path: dir})
 	if err == nil || !strings.Contains(err.Error(), "python3.98 (does not run)") {
 		t.Fatalf("error %v, want one naming the candidate and its version", err)

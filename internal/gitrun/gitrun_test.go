@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/provide-io/workspace-bot/internal/gitfixture"
+	"github.com/provide-io/workspace-bot/internal/scripttest"
 )
 
 // TestEnvironmentIsBuilt: the service's environment holds its tokens and
@@ -66,9 +67,7 @@ func plantHooks(t *testing.T, hooksDir, marker string) {
 	for _, h := range []string{"reference-transaction", "post-checkout", "post-merge", "pre-commit",
 		"commit-msg", "post-commit", "pre-auto-gc", "post-rewrite", "pre-merge-commit", "prepare-commit-msg"} {
 		script := "#!/bin/sh\necho " + h + " >> " + strconv.Quote(marker) + "\n"
-		if err := os.WriteFile(filepath.Join(hooksDir, h), []byte(script), 0o755); err != nil {
-			t.Fatal(err)
-		}
+		scripttest.Write(t, filepath.Join(hooksDir, h), script)
 	}
 }
 

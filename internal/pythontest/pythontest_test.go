@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/provide-io/workspace-bot/internal/scripttest"
 )
 
 // A shims directory on PATH gives way to the directory of the
@@ -20,9 +22,7 @@ func TestUnshimReplacesTheShimsDirectory(t *testing.T) {
 	// The shim runs pyenv in life; here it answers as the interpreter
 	// would.
 	shim := "#!/bin/sh\n# pyenv shim\necho " + filepath.Join(real, "python3") + "\n"
-	if err := os.WriteFile(filepath.Join(shims, "python3"), []byte(shim), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	scripttest.Write(t, filepath.Join(shims, "python3"), shim)
 	t.Setenv("PATH", strings.Join([]string{other, shims, "/usr/bin", "/bin"}, string(os.PathListSeparator)))
 	Unshim()
 	want := strings.Join([]string{other, real, "/usr/bin", "/bin"}, string(os.PathListSeparator))

@@ -13,6 +13,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/provide-io/workspace-bot/internal/scripttest"
 )
 
 var spec = Spec{
@@ -222,9 +224,7 @@ func TestSameUserCannotReadTheProcess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(bin, data, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	scripttest.Write(t, bin, string(data))
 	for _, d := range []string{dir, strings.TrimSuffix(dir, "/001")} {
 		os.Chmod(d, 0o755)
 	}
