@@ -53,7 +53,7 @@ type Dispatches interface {
 	StartDispatch(ctx context.Context, id int64, tokenHash string) (bool, error)
 	RecordDispatchResult(ctx context.Context, id int64, tokenHash, digest string) (bool, error)
 	EndDispatch(ctx context.Context, id int64, tokenHash, why string) (bool, error)
-	RetryDispatch(ctx context.Context, id int64, tokenHash string) (bool, error)
+	RetryDispatch(ctx context.Context, id int64, tokenHash, why string) (bool, error)
 	LiveDispatches(ctx context.Context) ([]store.Dispatch, error)
 }
 
@@ -195,6 +195,7 @@ func (a *Actions) Build(ctx context.Context, j Job) *Outcome {
 	}
 	rj := a.b.remoteJob(p)
 	rj.Repository = repo
+	rj.RetriedFlaky = a.retriedFlaky(ctx, p.Run)
 	job, err := json.Marshal(rj)
 	if err != nil {
 		return fail("encoding the job failed: " + err.Error())
@@ -226,11 +227,29 @@ func (a *Actions) Build(ctx context.Context, j Job) *Outcome {
 		if where == "" {
 			where = fmt.Sprintf("%s in %s", a.opt.Workflow, repo)
 		}
-		fmt.Fprintf(j.Log, "--- dispatched to GitHub Actions (attempt %d of %d): %s\n", attempt, dispatchAttempts, where)
+		fmt.Fprintf(j.Log, "--- dispatched to GitHub Actions (attempt %d): %s\n", attempt, where)
 	}
 	log.Info("run dispatched to GitHub Actions")
 	a.b.setStateAt(ctx, p, lifecycle.Building, "on GitHub Actions", wr.URL)
 	return nil
+}
+
+// retriedFlaky is how many times run id was built again for flaky
+// tests before this dispatch: its last dispatch's count, and one more
+// when that one ended for flaky tests.
+func (a *Actions) retriedFlaky(ctx context.Context, id int64) int {
+	d, err := a.opt.Dispatches.GetDispatch(ctx, id)
+	if err != nil {
+		return 0
+	}
+	var prev RemoteJob
+	if json.Unmarshal(d.Job, &prev) != nil {
+		return 0
+	}
+	if d.Ended == store.RetryFlaky {
+		return prev.RetriedFlaky + 1
+	}
+	return prev.RetriedFlaky
 }
 
 // refused is the error a refused dispatch reports, with its fix.

@@ -15,6 +15,7 @@ import (
 	"github.com/provide-io/workspace-bot/internal/gherror"
 	"github.com/provide-io/workspace-bot/internal/store"
 	"github.com/provide-io/workspace-bot/lifecycle"
+	"github.com/provide-io/workspace-bot/workspace"
 )
 
 // fakeActions is GitHub's Actions API: each dispatch makes a run, whose
@@ -95,8 +96,12 @@ func (f *fakeActions) set(id int64, status, conclusion string) {
 	f.runs[id].Status, f.runs[id].Conclusion = status, conclusion
 }
 
-func actionsHarness(t *testing.T, api *fakeActions) *harness {
+func actionsHarness(t *testing.T, api *fakeActions, more ...func(*setup)) *harness {
 	return newHarness(t, func(s *setup) {
+		s.Flaky = true
+		for _, m := range more {
+			m(s)
+		}
 		s.Executor = func(b *Bot, st *store.Store) Executor {
 			a, err := NewActions(b, ActionsOptions{GitHub: api, Dispatches: st, ServiceURL: "https://bot.example", StartDeadline: time.Minute})
 			if err != nil {
@@ -314,5 +319,95 @@ func TestActionsCancelledRunRefusesItsJob(t *testing.T) {
 	body, _ := json.Marshal(JobResult{Result: &ci.Result{Result: ci.Failure, Changeset: r.Key}})
 	if err := h.q.JobResult(context.Background(), id, in[InputToken], body); !errors.As(err, &refusal) || refusal.Status != http.StatusConflict {
 		t.Errorf("the result of a cancelled run: %v", err)
+	}
+}
+
+// [workspace.ci].retry_flaky on runners: a job's failure of known flaky
+// tests only is not reported; the run is dispatched again (a new token,
+// its job told it is a retry), and the next result is the run's, with
+// the retry in its summary. retry_flaky = 1: a second flaky failure is
+// the result.
+func TestActionsRetryFlaky(t *testing.T) {
+	api := newFakeActions()
+	text := strings.Replace(testConfig, "test = [\"true\"]\n", "test = [\"true\"]\nretry_flaky = 1\n", 1)
+	cfg, _, err := workspace.Parse("wrknv.toml", []byte(text))
+	if err != nil || cfg.Workspace.CI.RetryFlaky != 1 {
+		t.Fatalf("config: %v", err)
+	}
+	h := actionsHarness(t, api, func(s *setup) {
+		s.Config = func(context.Context) (*ConfigFile, error) {
+			return &ConfigFile{Config: cfg, Name: "wrknv.toml", Text: []byte(text)}, nil
+		}
+	})
+	h.threeSiblings()
+	ctx := context.Background()
+	h.handle(prEvent("opened", prCore, nil))
+	h.settle()
+	_, in := api.last()
+	var id int64
+	fmt.Sscan(in[InputRun], &id)
+	var firstBody []byte
+	post := func(token string) (RemoteJob, error) {
+		plan, err := h.q.JobPlan(ctx, id, token, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var job RemoteJob
+		json.Unmarshal(plan, &job)
+		res := failedAt("t::flaky")
+		res.Changeset, res.Siblings = job.Changeset, nil
+		for name, pin := range job.Pins {
+			res.Siblings = append(res.Siblings, ci.SiblingResult{Name: name, SHA: pin.SHA})
+		}
+		if job.RetriedFlaky == 0 {
+			// t::flaky failed, then passed, at these heads: held as flaky.
+			for i, failed := range [][]string{{"t::flaky"}, nil} {
+				seed, _, err := h.st.EnqueueRun(ctx, store.Run{Key: fmt.Sprintf("seed%d", i), Heads: "h"}, 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := h.st.RecordTests(ctx, seed, testHeads(res), []store.Suite{{Name: "test workspace", Failed: failed, Complete: true}}); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		body, _ := json.Marshal(JobResult{Result: res, Log: "t::flaky failed"})
+		if firstBody == nil {
+			firstBody = body
+		}
+		return job, h.q.JobResult(ctx, id, token, body)
+	}
+	if job, err := post(in[InputToken]); err != nil || job.RetriedFlaky != 0 {
+		t.Fatalf("the first result: %v (job retried %d)", err, job.RetriedFlaky)
+	}
+	h.settle()
+	_, again := api.last()
+	if again[InputToken] == in[InputToken] || again[InputAttempt] != "2" {
+		t.Fatalf("not dispatched again: first %v, last %v", in, again)
+	}
+	if r, _ := h.st.GetRun(ctx, id); r.State != lifecycle.Building {
+		t.Fatalf("after a flaky failure the run is %s, want building", r.State)
+	}
+	if st := h.gh.lastState("acme/core", "c1"); st.State != "pending" {
+		t.Fatalf("a flaky failure was reported: %+v", st)
+	}
+	var refusal *JobRefusal
+	if err := h.q.JobResult(ctx, id, in[InputToken], firstBody); !errors.As(err, &refusal) {
+		t.Errorf("the first job's result posted again after the retry: %v", err)
+	}
+	if job, err := post(again[InputToken]); err != nil || job.RetriedFlaky != 1 {
+		t.Fatalf("the second result: %v (job retried %d)", err, job.RetriedFlaky)
+	}
+	h.expect("failure on core", func() bool { return h.gh.lastState("acme/core", "c1").State == "failure" })
+	if _, third := api.last(); third[InputToken] != again[InputToken] {
+		t.Error("dispatched a third time, past retry_flaky = 1")
+	}
+	log, err := h.st.Log(ctx, id)
+	if err != nil || !strings.Contains(string(log), "every failing test is known to be flaky: running again (1 of 1") {
+		t.Errorf("the run's log does not say why it ran again (%v):\n%s", err, log)
+	}
+	comments := h.gh.commentsOn("acme/core#1")
+	if len(comments) == 0 || !strings.Contains(comments[len(comments)-1].Body, "Run 1 more time: every failing test was known to be flaky") {
+		t.Errorf("the summary does not say the run was run again: %+v", comments)
 	}
 }

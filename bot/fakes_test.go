@@ -338,6 +338,8 @@ type setup struct {
 	Store *store.Store
 	// Executor, when set, makes the queue's executor for the bot.
 	Executor func(b *Bot, st *store.Store) Executor
+	// Flaky keeps the tests' history in the store (Options.Flaky).
+	Flaky bool
 }
 
 func newHarness(t *testing.T, mutate func(*setup)) *harness {
@@ -373,6 +375,9 @@ func newHarness(t *testing.T, mutate func(*setup)) *harness {
 		}
 	}
 	h.st = s.Store
+	if s.Flaky {
+		s.Options.Flaky = s.Store
+	}
 	h.window = s.Queue.CoalesceWindow
 	s.Records, s.Queue.Runs, s.Queue.Deliveries, s.Queue.Decode = h.st, h.st, h.st, noDecoder
 	if h.bot, err = New(s.Options); err != nil {

@@ -31,6 +31,9 @@ type RemoteJob struct {
 	// Repository is the workspace repository whose workflow run builds
 	// it: where the service looks for and cancels that run.
 	Repository string `json:"repository,omitempty"`
+	// RetriedFlaky is how many times the run was built again before
+	// this job because every failing test was known to be flaky.
+	RetriedFlaky int `json:"retried_flaky,omitempty"`
 }
 
 // remoteJob is the job for p.

@@ -170,6 +170,22 @@ func (q *Queue) JobResult(ctx context.Context, id int64, token string, body []by
 		return err
 	}
 	p.Pins = job.Pins
+	res.RetriedFlaky = job.RetriedFlaky
+	// [workspace.ci].retry_flaky, as a local build does it: the run is
+	// built again, whole, on a new dispatch, and only the last result is
+	// reported and its tests recorded.
+	if retry := p.Config.Workspace.CI.RetryFlaky; first && job.RetriedFlaky < retry && q.b.onlyFlakyFailed(ctx, res) {
+		ok, err := st.RetryDispatch(ctx, id, d.TokenHash, store.RetryFlaky)
+		if err != nil {
+			return err
+		}
+		if ok {
+			log.Info("every failing test is known to be flaky: the run is dispatched again")
+			q.appendLog(ctx, id, fmt.Sprintf("\n--- every failing test is known to be flaky: running again (%d of %d, [workspace.ci].retry_flaky)\n", job.RetriedFlaky+1, retry))
+			q.wakeRuns(q.b.clock.Now())
+			return nil
+		}
+	}
 	state := q.finish(id, p, &Outcome{Result: res}, log)
 	log.WithField(logging.State, state).Info("run ended on GitHub Actions")
 	if q.opt.OnRun != nil {
@@ -278,24 +294,28 @@ func (q *Queue) lost(ctx context.Context, a *Actions, p *Plan, d *store.Dispatch
 			log.WithError(err).Warn("cancelling the lost job's workflow run failed")
 		}
 	}
-	if d.Attempt < dispatchAttempts {
-		ok, err := a.opt.Dispatches.RetryDispatch(ctx, d.Run, d.TokenHash)
+	// Attempts that were builds again for flaky tests were not lost.
+	var job RemoteJob
+	json.Unmarshal(d.Job, &job)
+	lostAttempts := d.Attempt - job.RetriedFlaky
+	if lostAttempts < dispatchAttempts {
+		ok, err := a.opt.Dispatches.RetryDispatch(ctx, d.Run, d.TokenHash, store.RetryLost)
 		if err != nil || !ok {
 			return // another replica took it, or the run ended
 		}
 		log.Warn("the run's job is lost; dispatching it once more: " + why)
 		q.appendLog(ctx, d.Run, "\n--- the run's job is lost: "+why+"; dispatching it once more\n")
 		q.b.report(ctx, q.b.stateReports(p, lifecycle.Done, lifecycle.Error, "job lost, retrying once: "+why, nil)...)
-		q.Notify()
+		q.wakeRuns(q.b.clock.Now())
 		return
 	}
-	ok, err := a.opt.Dispatches.EndDispatch(ctx, d.Run, d.TokenHash, "lost")
+	ok, err := a.opt.Dispatches.EndDispatch(ctx, d.Run, d.TokenHash, store.RetryLost)
 	if err != nil || !ok {
 		return
 	}
 	log.Warn("the run's job is lost again; the run ends in an error: " + why)
-	res := &ci.Result{Result: ci.Error, Changeset: p.Changeset.Key, Error: fmt.Sprintf(
-		"the run was dispatched to GitHub Actions %d times and each job was lost; the last: %s (comment %s test to try again)", d.Attempt, why, p.Config.CommandWord())}
+	res := &ci.Result{Result: ci.Error, Changeset: p.Changeset.Key, RetriedFlaky: job.RetriedFlaky, Error: fmt.Sprintf(
+		"the run was dispatched to GitHub Actions %d times and each job was lost; the last: %s (comment %s test to try again)", lostAttempts, why, p.Config.CommandWord())}
 	q.finish(d.Run, p, &Outcome{Result: res}, log)
 }
 

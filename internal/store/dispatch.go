@@ -165,14 +165,28 @@ func (s *Store) EndDispatch(ctx context.Context, id int64, tokenHash, why string
 	return affected(res, err, s.wrap(fmt.Sprintf("end the dispatch of run %d", id), err))
 }
 
-// RetryDispatch ends the live attempt tokenHash of run id as lost and
-// queues the run again, in one transaction, to be dispatched anew. It
-// reports false when that attempt was already over or the run no
-// longer runs.
-func (s *Store) RetryDispatch(ctx context.Context, id int64, tokenHash string) (bool, error) {
+// Why a dispatch is retried (RetryDispatch).
+const (
+	// RetryLost: its job died or never started, and posted no result.
+	RetryLost = "lost"
+	// RetryFlaky: its job posted a failure of known flaky tests only
+	// ([workspace.ci].retry_flaky), and the run is built again.
+	RetryFlaky = "flaky"
+)
+
+// RetryDispatch ends attempt tokenHash of run id, saying why, and
+// queues the run again, in one transaction, to be dispatched anew. A
+// lost attempt must still wait for its result; a flaky one must have
+// posted it. It reports false when that attempt was already over or the
+// run no longer runs.
+func (s *Store) RetryDispatch(ctx context.Context, id int64, tokenHash, why string) (bool, error) {
+	cond := liveDispatch
+	if why == RetryFlaky {
+		cond = `result_at <> 0 AND ended = ''`
+	}
 	retried := false
 	err := s.runTx(ctx, fmt.Sprintf("retry run %d", id), func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE run_dispatches SET ended = 'lost' WHERE run = ? AND token_hash = ? AND `+liveDispatch, id, tokenHash)
+		res, err := tx.ExecContext(ctx, `UPDATE run_dispatches SET ended = ? WHERE run = ? AND token_hash = ? AND `+cond, why, id, tokenHash)
 		if err != nil {
 			return err
 		}

@@ -102,10 +102,13 @@ func TestRetryDispatch(t *testing.T) {
 	withClock(s)
 	ctx := context.Background()
 	id := dispatched(t, s, "o/a#1", "h1")
-	if ok, err := s.RetryDispatch(ctx, id, "h1"); !ok || err != nil {
+	if ok, _ := s.RetryDispatch(ctx, id, "h1", RetryFlaky); ok {
+		t.Error("an attempt with no result was retried as flaky")
+	}
+	if ok, err := s.RetryDispatch(ctx, id, "h1", RetryLost); !ok || err != nil {
 		t.Fatalf("RetryDispatch = %v %v", ok, err)
 	}
-	if ok, _ := s.RetryDispatch(ctx, id, "h1"); ok {
+	if ok, _ := s.RetryDispatch(ctx, id, "h1", RetryLost); ok {
 		t.Error("the same attempt was retried twice")
 	}
 	if _, err := s.RecordDispatchResult(ctx, id, "h1", "d1"); !errors.Is(err, ErrDispatchEnded) {
@@ -121,5 +124,22 @@ func TestRetryDispatch(t *testing.T) {
 	d, _ := s.GetDispatch(ctx, id)
 	if !d.Live() || d.WorkflowRun != 0 || d.TokenHash != "h2" {
 		t.Fatalf("second attempt = %+v", d)
+	}
+	// A result in, the run is built again for flaky tests: only once the
+	// result is recorded, and not as lost.
+	if _, err := s.RecordDispatchResult(ctx, id, "h2", "d2"); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := s.RetryDispatch(ctx, id, "h2", RetryLost); ok {
+		t.Error("an attempt that posted its result was retried as lost")
+	}
+	if ok, err := s.RetryDispatch(ctx, id, "h2", RetryFlaky); !ok || err != nil {
+		t.Fatalf("RetryDispatch flaky = %v %v", ok, err)
+	}
+	if d, _ := s.GetDispatch(ctx, id); d.Ended != RetryFlaky {
+		t.Errorf("the flaky attempt ended %q", d.Ended)
+	}
+	if r, err := s.ClaimRun(ctx, s.now()); err != nil || r == nil || r.ID != id {
+		t.Fatalf("claim after the flaky retry = %+v %v", r, err)
 	}
 }
