@@ -150,6 +150,40 @@ func TestHalfMadeMirrorIsMadeAgain(t *testing.T) {
 	}
 }
 
+// A fetch killed while it updated the mirror's refs (a run cancelled
+// or superseded, the service killed) leaves git's lock files, and git
+// refuses every later update while they are there: the next run clears
+// them under the mirror's lock and fetches the new tip.
+func TestKilledFetchLeavesNoLock(t *testing.T) {
+	f := newFixture(t)
+	f.repo("alpha", nil)
+	cfg := f.config(sib{name: "alpha"})
+	r := f.runner()
+	if res, err := r.Run(context.Background(), Request{Config: cfg}); err != nil || res.Result != Success {
+		t.Fatalf("%v %+v", err, res)
+	}
+	m := r.mirrorFor(f.url("alpha"))
+	locks := []string{filepath.Join(m.dir, "refs", "heads", "main.lock"), filepath.Join(m.dir, "packed-refs.lock"), filepath.Join(m.dir, "config.lock")}
+	for _, l := range locks {
+		if err := os.WriteFile(l, []byte("deadbeef\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	next := f.commit("alpha", "main", "", map[string]string{"new.txt": "x"})
+	res, err := r.Run(context.Background(), Request{Config: cfg})
+	if err != nil || res.Result != Success {
+		t.Fatalf("run after a killed fetch: %v %+v", err, res)
+	}
+	if got := siblingResult(t, res, "alpha").SHA; got != next {
+		t.Errorf("built %s, want the new tip %s", got, next)
+	}
+	for _, l := range locks {
+		if _, err := os.Stat(l); !os.IsNotExist(err) {
+			t.Errorf("%s is still there: %v", l, err)
+		}
+	}
+}
+
 func countSuffix(entries []os.DirEntry, suffix string) int {
 	n := 0
 	for _, e := range entries {

@@ -128,6 +128,9 @@ func (m *mirror) init(ctx context.Context) error {
 // any extra refspecs. git's negotiation sends only objects the mirror
 // lacks. The caller holds the exclusive lock.
 func (m *mirror) fetch(ctx context.Context, auth, url, filter string, extra ...string) error {
+	if err := m.clearStaleLocks(); err != nil {
+		return err
+	}
 	args := []string{"fetch", "--quiet", "--prune", "--no-write-fetch-head"}
 	if filter != "" {
 		args = append(args, "--filter="+filter)
@@ -139,6 +142,39 @@ func (m *mirror) fetch(ctx context.Context, auth, url, filter string, extra ...s
 	args = append(args, extra...)
 	_, err := gitWithEnv(ctx, m.dir, gitauth.Env(auth), args...)
 	return err
+}
+
+// clearStaleLocks removes the lock files a git killed in the mirror
+// left (a fetch cut short when a run was cancelled or superseded, or the
+// service killed): git refuses to update a ref, the packed refs or the
+// config while one is there, so every later fetch would fail. The
+// caller holds the exclusive lock, so no git of ours is writing here.
+func (m *mirror) clearStaleLocks() error {
+	if !m.exists() {
+		return nil
+	}
+	var errs []error
+	remove := func(path string) {
+		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, err)
+		}
+	}
+	for _, dir := range []string{m.dir, filepath.Join(m.dir, "objects", "info")} {
+		names, _ := filepath.Glob(filepath.Join(dir, "*.lock"))
+		for _, n := range names {
+			remove(n)
+		}
+	}
+	filepath.WalkDir(filepath.Join(m.dir, "refs"), func(path string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(path, ".lock") {
+			remove(path)
+		}
+		return nil
+	})
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("remove a stale git lock in the mirror %s: %w", m.dir, err)
+	}
+	return nil
 }
 
 // hasCommit says whether the mirror holds the commit sha.
