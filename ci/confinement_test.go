@@ -290,11 +290,7 @@ func TestAllocationEndsTheRun(t *testing.T) {
 // run is stopped with an error saying the disk is full, and what the
 // step wrote is gone when Run returns.
 func TestDiskFillStopsTheRun(t *testing.T) {
-	needRootSandbox(t)
-	dataDir := smallDisk(t, 64)
-	f := newFixture(t)
-	f.repo("alpha", nil)
-	cfg := f.config(sib{name: "alpha"})
+	dataDir, cfg := smallDiskWorkspace(t)
 	cfg.Workspace.CI.Test = []string{`dd if=/dev/zero of=fill bs=1M count=60 2>&1 | tail -1; sleep 30; echo held`}
 	r := &Runner{DataDir: dataDir, Confine: true, DiskReserve: 24 << 20}
 	res, err := r.Run(context.Background(), Request{Config: cfg, Trusted: true})
@@ -314,11 +310,7 @@ func TestDiskFillStopsTheRun(t *testing.T) {
 // look at the disk: what the step wrote still goes when Run returns, so
 // the disk does not stay full until the warm root is next used.
 func TestDiskFilledWhileStoppedForAnotherReason(t *testing.T) {
-	needRootSandbox(t)
-	dataDir := smallDisk(t, 64)
-	f := newFixture(t)
-	f.repo("alpha", nil)
-	cfg := f.config(sib{name: "alpha"})
+	dataDir, cfg := smallDiskWorkspace(t)
 	cfg.Workspace.CI.Test = []string{`dd if=/dev/zero of=fill bs=1M count=60 2>&1 | tail -1; echo filled-$((1+1)); sleep 30; echo held`}
 	// The runner does not look at the disk during the run; the final
 	// look after the steps is skipped for a run stopped from outside.
@@ -337,6 +329,17 @@ func TestDiskFilledWhileStoppedForAnotherReason(t *testing.T) {
 	if free := freeOn(dataDir); free < 40<<20 {
 		t.Errorf("%d MiB free after the run: what the step wrote is still there", free>>20)
 	}
+}
+
+// smallDiskWorkspace is a one-sibling workspace whose runner's data dir
+// is a 64 MiB file system, for runs that fill it.
+func smallDiskWorkspace(t *testing.T) (dataDir string, cfg *workspace.Config) {
+	t.Helper()
+	needRootSandbox(t)
+	dataDir = smallDisk(t, 64)
+	f := newFixture(t)
+	f.repo("alpha", nil)
+	return dataDir, f.config(sib{name: "alpha"})
 }
 
 // cancelOn is a run's output that calls cancel once mark appears in it.
