@@ -112,7 +112,9 @@ func TestForkAttacksFailInTheDefaultDeployment(t *testing.T) {
 	}
 	t.Parallel()
 	bin := buildBot(t)
-	w := newWorld(t, worldOptions{noServe: true, ci: "limits = { memory = \"512MB\", pids = 256 }\n"})
+	// The limit and the allocation are small enough that a busy test
+	// machine's own memory never runs short before the run's does.
+	w := newWorld(t, worldOptions{noServe: true, ci: "limits = { memory = \"256MB\", pids = 256 }\n"})
 	secretDir, err := os.MkdirTemp("/var/tmp", "root-keeps-")
 	if err != nil {
 		t.Fatal(err)
@@ -143,7 +145,7 @@ func TestForkAttacksFailInTheDefaultDeployment(t *testing.T) {
 	// the same attack at once, and its processes are not this run's.
 	bombSleep := fmt.Sprintf("sleep 319.%07d", os.Getpid())
 	bomb := w.openFork("acme/lib", "speedup", map[string]string{"check.sh": "for i in $(seq 3000); do " + bombSleep + " & done\nwait\n"})
-	hog := w.openFork("acme/app", "cache", map[string]string{"check.sh": "x=a; for i in $(seq 30); do x=$x$x; done; echo \"held ${#x}\"\n"})
+	hog := w.openFork("acme/app", "cache", map[string]string{"check.sh": "x=a; for i in $(seq 29); do x=$x$x; done; echo \"held ${#x}\"\n"})
 	w.approveForks(map[string]int{"acme/core": reader, "acme/lib": bomb, "acme/app": hog})
 	own := w.openPR("acme/core", "own-change", "", map[string]string{"README": "core, changed\n"})
 	w.send("pull_request", w.prPayload("opened", "acme/core", own))
