@@ -135,7 +135,26 @@ func openUnified(mount string) (*Manager, error) {
 	if err != nil {
 		return nil, delegationErr(dir, err)
 	}
+	removeStaleRuns(dir)
 	return &Manager{unified: dir}, nil
+}
+
+// removeStaleRuns removes the v2 groups of services that are gone (a
+// service killed before it could remove them); one with processes still
+// in it is busy and stays.
+func removeStaleRuns(dir string) {
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		rest, ok := strings.CutPrefix(e.Name(), "run-")
+		pid, _, hasPid := strings.Cut(rest, "-")
+		if !ok || !hasPid || !e.IsDir() {
+			continue
+		}
+		if n, err := strconv.Atoi(pid); err != nil || syscall.Kill(n, 0) == nil {
+			continue
+		}
+		syscall.Rmdir(filepath.Join(dir, e.Name()))
+	}
 }
 
 func delegationErr(dir string, err error) error {
@@ -234,7 +253,10 @@ type Group struct {
 
 // New makes a group with limits l.
 func (m *Manager) New(l Limits) (*Group, error) {
-	name := "run-" + strconv.FormatInt(m.n.Add(1), 10)
+	// On v2 every service in one delegated cgroup (replicas on one host,
+	// a restart after a kill that left empty groups) makes its groups in
+	// the same directory: the pid keeps their names apart.
+	name := "run-" + strconv.Itoa(os.Getpid()) + "-" + strconv.FormatInt(m.n.Add(1), 10)
 	g := &Group{Limits: l, dirs: map[string]string{}, fd: -1}
 	fail := func(err error) (*Group, error) {
 		g.Close()

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -136,4 +137,48 @@ func pidsIn(g *Group) []string {
 		out = append(out, strings.Fields(string(b))...)
 	}
 	return out
+}
+
+// TestGroupsOfGoneServicesAreRemoved: a v2 service's groups carry its
+// pid, so services sharing one delegated cgroup never take each other's
+// names, and the empty groups of a service that is gone are removed
+// when the next one opens; a live service's, or a group with processes
+// in it (rmdir refuses), stay. Shown on a plain directory, as Open does
+// it on the cgroup's.
+func TestGroupsOfGoneServicesAreRemoved(t *testing.T) {
+	gone := exec.Command("true")
+	if err := gone.Run(); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	names := map[string]bool{ // name: kept
+		"run-" + strconv.Itoa(gone.Process.Pid) + "-1": false,
+		"run-" + strconv.Itoa(gone.Process.Pid) + "-7": false,
+		"run-" + strconv.Itoa(os.Getpid()) + "-1":      true,
+		"run-3":              true, // not a name of ours
+		"workspace-bot.leaf": true,
+	}
+	for n := range names {
+		if err := os.Mkdir(filepath.Join(dir, n), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	removeStaleRuns(dir)
+	for n, kept := range names {
+		if _, err := os.Stat(filepath.Join(dir, n)); (err == nil) != kept {
+			t.Errorf("%s: kept %v, want %v", n, err == nil, kept)
+		}
+	}
+	if m, err := Open(); err == nil {
+		g, err := m.New(Limits{Pids: 16})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer g.Close()
+		for _, p := range g.Procs() {
+			if !strings.Contains(p, "/run-"+strconv.Itoa(os.Getpid())+"-") {
+				t.Errorf("a group's name does not carry the service's pid: %s", p)
+			}
+		}
+	}
 }
