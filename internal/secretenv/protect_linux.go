@@ -72,10 +72,15 @@ func reexec(argv, env []string, h handover) error {
 func receive(fdText string) (*Secrets, error) {
 	os.Unsetenv(fdVar)
 	// Executed as /proc/self/exe, the process is named "exe" in ps, top
-	// and pkill: give it its own name back.
+	// and pkill: give it its own name back. Through /proc/self/comm, the
+	// process's (its first thread's) name: PR_SET_NAME names the calling
+	// thread, which need not be that one once the Go scheduler runs.
 	if len(os.Args) > 0 {
-		name := append([]byte(filepath.Base(os.Args[0])), 0)
-		unix.Prctl(unix.PR_SET_NAME, uintptr(unsafe.Pointer(&name[0])), 0, 0, 0)
+		base := filepath.Base(os.Args[0])
+		if os.WriteFile("/proc/self/comm", []byte(base), 0) != nil {
+			name := append([]byte(base), 0)
+			unix.Prctl(unix.PR_SET_NAME, uintptr(unsafe.Pointer(&name[0])), 0, 0, 0)
+		}
 	}
 	n, err := strconv.Atoi(fdText)
 	if err != nil || n < 3 {
