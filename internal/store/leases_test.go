@@ -10,16 +10,24 @@ import (
 	"github.com/provide-io/workspace-bot/internal/pgtest"
 )
 
-// Two stores on one database, as two replicas: a name one holds, the
-// other cannot take until it is released or its lease runs out.
-func TestClaimNameExcludesOtherOwners(t *testing.T) {
+// replicas are two stores on one database, as two replicas of serve
+// open it.
+func replicas(t *testing.T) (a, b *Store) {
+	t.Helper()
 	a, path := openTest(t)
-	ctx := context.Background()
-	b, err := Open(ctx, path)
+	b, err := Open(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer b.Close()
+	t.Cleanup(func() { b.Close() })
+	return a, b
+}
+
+// Two stores on one database, as two replicas: a name one holds, the
+// other cannot take until it is released or its lease runs out.
+func TestClaimNameExcludesOtherOwners(t *testing.T) {
+	a, b := replicas(t)
+	ctx := context.Background()
 	if a.Owner() == b.Owner() {
 		t.Fatalf("two stores share the owner id %q", a.Owner())
 	}
@@ -50,13 +58,8 @@ func TestClaimNameExcludesOtherOwners(t *testing.T) {
 // leaves them alone while they are renewed, and puts them back once
 // they ran out, to be claimed again as a new attempt.
 func TestLeasesReturnADeadReplicasWork(t *testing.T) {
-	a, path := openTest(t)
+	a, b := replicas(t)
 	ctx := context.Background()
-	b, err := Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
 	for _, id := range []string{"d1", "d2"} {
 		if _, err := a.AddDelivery(ctx, Delivery{ID: id, Event: "push", Payload: []byte("{}")}); err != nil {
 			t.Fatal(err)
