@@ -62,7 +62,7 @@ func (b *Bot) Build(ctx context.Context, p *Plan, out io.Writer, progress func(c
 	for retries := 0; retries < p.Config.Workspace.CI.RetryFlaky && err == nil && res != nil && ctx.Err() == nil && b.onlyFlakyFailed(ctx, res); {
 		retries++
 		if out != nil {
-			fmt.Fprintf(out, "\n--- every failing test is known to be flaky: running again (%d of %d, [workspace.ci].retry_flaky)\n", retries, p.Config.Workspace.CI.RetryFlaky)
+			io.WriteString(out, flakyRetryLine(retries, p.Config.Workspace.CI.RetryFlaky))
 		}
 		res, err = b.opt.Builder.Run(ctx, req)
 		if res != nil {

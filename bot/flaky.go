@@ -113,3 +113,9 @@ func (b *Bot) flakyMarks(ctx context.Context, run int64, res *ci.Result) map[str
 func flakyWords(m store.FlakyMark) string {
 	return fmt.Sprintf("known flaky (failed %d of the last %d runs at the same heads)", m.Failed, m.Runs)
 }
+
+// flakyRetryLine is the log's line for the nth of retry runs again
+// ([workspace.ci].retry_flaky), built here or on a runner.
+func flakyRetryLine(n, retry int) string {
+	return fmt.Sprintf("\n--- every failing test is known to be flaky: running again (%d of %d, [workspace.ci].retry_flaky)\n", n, retry)
+}

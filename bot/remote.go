@@ -181,7 +181,7 @@ func (q *Queue) JobResult(ctx context.Context, id int64, token string, body []by
 		}
 		if ok {
 			log.Info("every failing test is known to be flaky: the run is dispatched again")
-			q.appendLog(ctx, id, fmt.Sprintf("\n--- every failing test is known to be flaky: running again (%d of %d, [workspace.ci].retry_flaky)\n", job.RetriedFlaky+1, retry))
+			q.appendLog(ctx, id, flakyRetryLine(job.RetriedFlaky+1, retry))
 			q.wakeRuns(q.b.clock.Now())
 			return nil
 		}
